@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+// Projects mirror the cost of their tests: `unit` needs nothing but Node; `cluster` starts real
+// control planes (test/cluster/global-setup.ts); `e2e` adds real engines and the test kubelet.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts', 'test/golden/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+    ],
+  },
+});
