@@ -1,0 +1,758 @@
+// A real Kubernetes control plane for tests: etcd + kube-apiserver + kube-controller-manager,
+// started as local processes on free 127.0.0.1 ports, with a throwaway PKI and a kubeconfig
+// for an admin user in `system:masters`.
+//
+// Used by the vitest globalSetup (test/cluster/global-setup.ts) and, for humans, as a CLI:
+//   node test/cluster/launcher.ts up [name...]   (npm run cluster:up)   start and detach
+//   node test/cluster/launcher.ts down           (npm run cluster:down) stop what `up` started
+//   node test/cluster/launcher.ts status
+//
+// This file only uses Node built-ins and erasable TypeScript so Node >= 22.18 runs it directly.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { randomBytes, generateKeyPairSync } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager'] as const;
+
+/** Controllers kube-controller-manager runs (no scheduler and no kubelet: pods stay Pending). */
+export const DEFAULT_CONTROLLERS: readonly string[] = [
+  'garbagecollector',
+  'namespace',
+  'serviceaccount',
+  'serviceaccount-token',
+  'root-ca-cert-publisher',
+  'endpoint',
+  'endpointslice',
+  'statefulset',
+  'replicaset',
+  'deployment',
+  'disruption',
+];
+
+export interface Versions {
+  k8s: string;
+  etcd: string;
+}
+
+/** Reads test/cluster/versions.env, the one place the pinned versions live. */
+export function readVersions(): Versions {
+  const text = fs.readFileSync(path.join(here, 'versions.env'), 'utf8');
+  const values = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^\s*([A-Z0-9_]+)=([^\s#]*)/.exec(line);
+    if (m?.[1] !== undefined && m[2] !== undefined) values.set(m[1], m[2]);
+  }
+  const k8s = values.get('K8S_VERSION');
+  const etcd = values.get('ETCD_VERSION');
+  if (k8s === undefined || etcd === undefined) {
+    throw new Error('test/cluster/versions.env must define K8S_VERSION and ETCD_VERSION');
+  }
+  return { k8s, etcd };
+}
+
+function cacheHome(): string {
+  return process.env['XDG_CACHE_HOME'] || path.join(os.homedir(), '.cache');
+}
+
+/** The directory build-k8s.sh fills: ${XDG_CACHE_HOME:-~/.cache}/dbtopo/k8s/<k8s>-etcd<etcd>. */
+export function cachedBinDir(versions: Versions = readVersions()): string {
+  return path.join(cacheHome(), 'dbtopo', 'k8s', `${versions.k8s}-etcd${versions.etcd}`);
+}
+
+function missingBinaries(dir: string): string[] {
+  return BINARIES.filter((b) => {
+    try {
+      fs.accessSync(path.join(dir, b), fs.constants.X_OK);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
+/** DBTOPO_K8S_BIN_DIR if set, else the build cache; throws with what to run when binaries are missing. */
+export function resolveBinDir(): string {
+  const fromEnv = process.env['DBTOPO_K8S_BIN_DIR'];
+  const dir = fromEnv || cachedBinDir();
+  const missing = missingBinaries(dir);
+  if (missing.length > 0) {
+    const origin = fromEnv ? 'DBTOPO_K8S_BIN_DIR' : 'the build cache';
+    throw new Error(
+      `missing ${missing.join(', ')} in ${dir} (${origin}); run \`npm run k8s:build\` ` +
+        '(test/cluster/build-k8s.sh) or point DBTOPO_K8S_BIN_DIR at a directory holding ' +
+        BINARIES.join(', '),
+    );
+  }
+  return dir;
+}
+
+/** Runs ensure-k8s.sh (builds once if the cache is cold; progress on our stderr) and returns the bin dir. */
+export async function ensureBinaries(): Promise<string> {
+  const script = path.join(here, 'ensure-k8s.sh');
+  return await new Promise<string>((resolve, reject) => {
+    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const dir = out.trim().split('\n').pop() ?? '';
+      if (code === 0 && dir !== '') resolve(dir);
+      else reject(new Error(`${script} failed with exit code ${String(code)}`));
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// small utilities
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const handedOutPorts = new Set<number>();
+
+/** Free TCP ports on 127.0.0.1 (all held open together, so they are distinct). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  const ports: number[] = [];
+  try {
+    for (let attempts = 0; ports.length < count && attempts < count * 20; attempts++) {
+      const server = net.createServer();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve());
+      });
+      servers.push(server);
+      const addr = server.address();
+      if (addr !== null && typeof addr === 'object' && !handedOutPorts.has(addr.port)) {
+        ports.push(addr.port);
+      }
+    }
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  }
+  if (ports.length < count) throw new Error(`could not find ${count} free ports on 127.0.0.1`);
+  for (const p of ports) handedOutPorts.add(p);
+  return ports;
+}
+
+async function run(cmd: string, args: readonly string[], cwd: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    execFile(cmd, [...args], { cwd, timeout: 30_000 }, (err, _stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
+      else resolve();
+    });
+  });
+}
+
+/** Pid alive and not a zombie. */
+export function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 1) return false;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z';
+  } catch {
+    return true; // no procfs: trust kill(0)
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  if (!Number.isInteger(pid) || pid <= 1) return; // never signal our own group (0) or init
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function tail(file: string, lines = 40): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+interface HttpResult {
+  status: number;
+  body: string;
+}
+
+interface TlsOptions {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  rejectUnauthorized?: boolean;
+}
+
+function get(url: string, tls: TlsOptions | undefined, timeoutMs = 2_000): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const onResponse = (res: http.IncomingMessage): void => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    };
+    const req = url.startsWith('https:')
+      ? https.get(url, { ...tls, timeout: timeoutMs, agent: false }, onResponse)
+      : http.get(url, { timeout: timeoutMs, agent: false }, onResponse);
+    req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs}ms`)));
+    req.on('error', reject);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// PKI
+
+interface Pki {
+  caCert: string;
+  caKey: string;
+  servingCert: string;
+  servingKey: string;
+  adminCert: string;
+  adminKey: string;
+  saKey: string;
+  saPub: string;
+}
+
+async function makePki(dir: string, serviceIp: string): Promise<Pki> {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const p = (f: string): string => path.join(dir, f);
+  const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await run(
+    'openssl',
+    [
+      'req', '-x509', ...ecKey, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '7',
+      '-subj', '/CN=dbtopo-test-ca',
+      '-addext', 'basicConstraints=critical,CA:TRUE',
+      '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+    ],
+    dir,
+  );
+  fs.writeFileSync(
+    p('serving.ext'),
+    [
+      'basicConstraints=CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+      `subjectAltName=IP:127.0.0.1,IP:${serviceIp},DNS:localhost,DNS:kubernetes,` +
+        'DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local',
+      '',
+    ].join('\n'),
+  );
+  fs.writeFileSync(
+    p('client.ext'),
+    ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment', 'extendedKeyUsage=clientAuth', ''].join('\n'),
+  );
+  const issue = async (name: string, subj: string, ext: string): Promise<void> => {
+    await run('openssl', ['req', '-new', ...ecKey, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subj], dir);
+    await run(
+      'openssl',
+      [
+        'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
+        '-days', '7', '-sha256', '-extfile', ext, '-out', `${name}.crt`,
+      ],
+      dir,
+    );
+  };
+  await issue('apiserver', '/CN=kube-apiserver', 'serving.ext');
+  await issue('admin', '/O=system:masters/CN=dbtopo-admin', 'client.ext');
+  const sa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  fs.writeFileSync(p('sa.key'), sa.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  fs.writeFileSync(p('sa.pub'), sa.publicKey.export({ type: 'spki', format: 'pem' }));
+  return {
+    caCert: p('ca.crt'),
+    caKey: p('ca.key'),
+    servingCert: p('apiserver.crt'),
+    servingKey: p('apiserver.key'),
+    adminCert: p('admin.crt'),
+    adminKey: p('admin.key'),
+    saKey: p('sa.key'),
+    saPub: p('sa.pub'),
+  };
+}
+
+function kubeconfigText(name: string, server: string, pki: Pki): string {
+  const b64 = (f: string): string => fs.readFileSync(f).toString('base64');
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    `- name: ${name}`,
+    '  cluster:',
+    `    server: ${server}`,
+    `    certificate-authority-data: ${b64(pki.caCert)}`,
+    'users:',
+    `- name: ${name}-admin`,
+    '  user:',
+    `    client-certificate-data: ${b64(pki.adminCert)}`,
+    `    client-key-data: ${b64(pki.adminKey)}`,
+    'contexts:',
+    `- name: ${name}`,
+    '  context:',
+    `    cluster: ${name}`,
+    `    user: ${name}-admin`,
+    `current-context: ${name}`,
+    '',
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// control plane
+
+export interface ControlPlaneOptions {
+  /** Name of the cluster (used in the kubeconfig and dir names), e.g. `member-a`. */
+  name: string;
+  /** Directory holding etcd, kube-apiserver, kube-controller-manager; default resolveBinDir(). */
+  binDir?: string;
+  /** Parent of the work directory; default os.tmpdir(). */
+  baseDir?: string;
+  /** Upper bound for the whole start; default 120 s. */
+  startTimeoutMs?: number;
+  /** Grace between SIGTERM and SIGKILL on stop; default 10 s. */
+  stopGraceMs?: number;
+  controllers?: readonly string[];
+  /** Extra kube-apiserver flags (`--flag=value`). */
+  apiServerArgs?: readonly string[];
+  /**
+   * Kill the control plane when this pid disappears (a detached bash watchdog, so nothing is left
+   * behind even when the owner is SIGKILLed). Default: the current process. `null`: no watchdog
+   * (cluster:up, which detaches on purpose).
+   */
+  ownerPid?: number | null;
+  log?: (message: string) => void;
+}
+
+/** What is needed to find and stop a control plane again, also from another process. */
+export interface ControlPlaneState {
+  name: string;
+  dir: string;
+  kubeconfigPath: string;
+  server: string;
+  pids: { etcd: number; apiserver: number; controllerManager: number; watchdog?: number };
+  ports: { etcdClient: number; etcdPeer: number; apiserver: number; controllerManager: number };
+  startedAt: string;
+  startSeconds: number;
+}
+
+export interface ControlPlane extends ControlPlaneState {
+  caCertPath: string;
+  adminCertPath: string;
+  adminKeyPath: string;
+  logDir: string;
+  stop(): Promise<void>;
+}
+
+function spawnLogged(bin: string, args: readonly string[], logFile: string): ChildProcess {
+  const fd = fs.openSync(logFile, 'a');
+  try {
+    const child = spawn(bin, [...args], {
+      detached: true, // own process group: we kill(-pid) the whole group
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, GOTRACEBACK: 'all' },
+    });
+    child.unref();
+    child.on('error', () => {
+      // surfaced by the readiness loop via isAlive / log tail
+    });
+    return child;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+async function waitFor(
+  what: string,
+  deadline: number,
+  pid: number,
+  logFile: string,
+  probe: () => Promise<boolean>,
+): Promise<void> {
+  const maxAttempts = 2_000; // bounded by count as well as by time
+  for (let attempt = 0; attempt < maxAttempts && Date.now() < deadline; attempt++) {
+    if (!isAlive(pid)) {
+      throw new Error(`${what}: process ${pid} exited during start; last log lines:\n${tail(logFile)}`);
+    }
+    try {
+      if (await probe()) return;
+    } catch {
+      // not up yet
+    }
+    await sleep(Math.min(100 + attempt * 25, 500));
+  }
+  throw new Error(`${what}: not ready in time; last log lines of ${logFile}:\n${tail(logFile)}`);
+}
+
+// Watches the owner pid; when it is gone, stops the pids listed in $dir/pids and removes $dir.
+// Bounded: gives up watching after 24 h.
+const WATCHDOG_SCRIPT = `
+owner="$1"; dir="$2"
+for ((i = 0; i < 172800; i++)); do kill -0 "$owner" 2>/dev/null || break; sleep 0.5; done
+set -- $(cat "$dir/pids" 2>/dev/null)
+for p in "$@"; do kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; done
+for ((i = 0; i < 20; i++)); do
+  alive=0; for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
+  [ "$alive" = 0 ] && break; sleep 0.5
+done
+for p in "$@"; do kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null; done
+rm -rf -- "$dir"
+`;
+
+/** Stops a control plane given its state: SIGTERM to each process group, SIGKILL after the grace, rm its dir. */
+export async function stopControlPlaneState(state: ControlPlaneState, graceMs = 10_000): Promise<void> {
+  if (state.pids.watchdog !== undefined) killGroup(state.pids.watchdog, 'SIGKILL');
+  const pids = [state.pids.controllerManager, state.pids.apiserver, state.pids.etcd];
+  for (const pid of pids) killGroup(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  for (let i = 0; i < 1_000 && Date.now() < deadline && pids.some(isAlive); i++) await sleep(100);
+  for (const pid of pids) if (isAlive(pid)) killGroup(pid, 'SIGKILL');
+  for (let i = 0; i < 50 && pids.some(isAlive); i++) await sleep(100);
+  fs.rmSync(state.dir, { recursive: true, force: true });
+}
+
+/** Synchronous last resort for `process.on('exit')`: SIGKILL everything, remove the dir. */
+export function killControlPlaneSync(state: ControlPlaneState): void {
+  const { watchdog, ...rest } = state.pids;
+  for (const pid of Object.values(rest)) killGroup(pid, 'SIGKILL');
+  if (watchdog !== undefined) killGroup(watchdog, 'SIGKILL');
+  try {
+    fs.rmSync(state.dir, { recursive: true, force: true });
+  } catch {
+    // best effort
+  }
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const attempts = 2; // a second try only for the rare port race with another process
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      lastError = err;
+      const message = err instanceof Error ? err.message : String(err);
+      if (!/address already in use/i.test(message)) break;
+      opts.log?.(`[${opts.name}] port race, retrying`);
+    }
+  }
+  throw lastError;
+}
+
+async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const t0 = performance.now();
+  const log = opts.log ?? ((): void => {});
+  const binDir = opts.binDir ?? resolveBinDir();
+  const startTimeoutMs = opts.startTimeoutMs ?? 120_000;
+  const deadline = Date.now() + startTimeoutMs;
+  const baseDir = opts.baseDir ?? os.tmpdir();
+  fs.mkdirSync(baseDir, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(baseDir, `dbtopo-cp-${opts.name}-`));
+  const logDir = path.join(dir, 'logs');
+  fs.mkdirSync(logDir);
+  const [etcdClient, etcdPeer, apiserverPort, kcmPort] = (await freePorts(4)) as [number, number, number, number];
+  const serviceCidr = '10.0.0.0/24';
+  const pki = await makePki(path.join(dir, 'pki'), '10.0.0.1');
+  const server = `https://127.0.0.1:${apiserverPort}`;
+  const kubeconfigPath = path.join(dir, 'kubeconfig');
+  fs.writeFileSync(kubeconfigPath, kubeconfigText(opts.name, server, pki), { mode: 0o600 });
+
+  const started: { etcd?: number; apiserver?: number; controllerManager?: number; watchdog?: number } = {};
+  const partialState = (): ControlPlaneState => ({
+    name: opts.name,
+    dir,
+    kubeconfigPath,
+    server,
+    pids: {
+      etcd: started.etcd ?? 0,
+      apiserver: started.apiserver ?? 0,
+      controllerManager: started.controllerManager ?? 0,
+      ...(started.watchdog !== undefined ? { watchdog: started.watchdog } : {}),
+    },
+    ports: { etcdClient, etcdPeer, apiserver: apiserverPort, controllerManager: kcmPort },
+    startedAt: new Date().toISOString(),
+    startSeconds: 0,
+  });
+  const pidOf = (c: ChildProcess, what: string): number => {
+    if (c.pid === undefined) throw new Error(`could not start ${what} from ${binDir}`);
+    return c.pid;
+  };
+
+  const pidsFile = path.join(dir, 'pids');
+  const recordPid = (pid: number): void => fs.appendFileSync(pidsFile, `${pid}\n`);
+  if (opts.ownerPid !== null) {
+    const owner = opts.ownerPid ?? process.pid;
+    const watchdog = spawn('bash', ['-c', WATCHDOG_SCRIPT, 'dbtopo-cp-watchdog', String(owner), dir], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    watchdog.on('error', () => {});
+    watchdog.unref();
+    if (watchdog.pid !== undefined) started.watchdog = watchdog.pid;
+  }
+
+  try {
+    // --- etcd
+    const etcdLog = path.join(logDir, 'etcd.log');
+    const etcdUrl = `http://127.0.0.1:${etcdClient}`;
+    const peerUrl = `http://127.0.0.1:${etcdPeer}`;
+    const etcd = spawnLogged(
+      path.join(binDir, 'etcd'),
+      [
+        `--name=${opts.name}`,
+        `--data-dir=${path.join(dir, 'etcd')}`,
+        `--listen-client-urls=${etcdUrl}`,
+        `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+        `--initial-cluster=${opts.name}=${peerUrl}`,
+        '--initial-cluster-state=new',
+        `--initial-cluster-token=${opts.name}-${randomBytes(4).toString('hex')}`,
+        '--unsafe-no-fsync=true',
+        '--log-level=warn',
+      ],
+      etcdLog,
+    );
+    started.etcd = pidOf(etcd, 'etcd');
+    recordPid(started.etcd);
+    await waitFor('etcd', deadline, started.etcd, etcdLog, async () => {
+      const r = await get(`${etcdUrl}/health`, undefined);
+      return r.status === 200 && r.body.includes('"health":"true"');
+    });
+    log(`[${opts.name}] etcd ready on ${etcdUrl} (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
+
+    // --- kube-apiserver
+    const apiLog = path.join(logDir, 'kube-apiserver.log');
+    const apiserver = spawnLogged(
+      path.join(binDir, 'kube-apiserver'),
+      [
+        '--advertise-address=127.0.0.1',
+        '--bind-address=127.0.0.1',
+        `--secure-port=${apiserverPort}`,
+        `--cert-dir=${path.join(dir, 'pki', 'apiserver-generated')}`,
+        `--tls-cert-file=${pki.servingCert}`,
+        `--tls-private-key-file=${pki.servingKey}`,
+        `--client-ca-file=${pki.caCert}`,
+        `--etcd-servers=${etcdUrl}`,
+        `--service-cluster-ip-range=${serviceCidr}`,
+        '--allow-privileged=true',
+        '--authorization-mode=RBAC,Node',
+        `--service-account-issuer=${server}`,
+        `--service-account-key-file=${pki.saPub}`,
+        `--service-account-signing-key-file=${pki.saKey}`,
+        '--profiling=false',
+        '--v=1',
+        ...(opts.apiServerArgs ?? []),
+      ],
+      apiLog,
+    );
+    started.apiserver = pidOf(apiserver, 'kube-apiserver');
+    recordPid(started.apiserver);
+    const tls: TlsOptions = {
+      ca: fs.readFileSync(pki.caCert),
+      cert: fs.readFileSync(pki.adminCert),
+      key: fs.readFileSync(pki.adminKey),
+    };
+    await waitFor('kube-apiserver', deadline, started.apiserver, apiLog, async () => {
+      const r = await get(`${server}/readyz`, tls);
+      return r.status === 200;
+    });
+    log(`[${opts.name}] kube-apiserver ready on ${server} (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
+
+    // --- kube-controller-manager
+    const kcmLog = path.join(logDir, 'kube-controller-manager.log');
+    const kcm = spawnLogged(
+      path.join(binDir, 'kube-controller-manager'),
+      [
+        `--kubeconfig=${kubeconfigPath}`,
+        `--authentication-kubeconfig=${kubeconfigPath}`,
+        `--authorization-kubeconfig=${kubeconfigPath}`,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${kcmPort}`,
+        `--cert-dir=${path.join(dir, 'pki', 'kcm-generated')}`,
+        '--leader-elect=false',
+        `--controllers=${(opts.controllers ?? DEFAULT_CONTROLLERS).join(',')}`,
+        `--service-account-private-key-file=${pki.saKey}`,
+        `--root-ca-file=${pki.caCert}`,
+        '--use-service-account-credentials=false',
+        `--service-cluster-ip-range=${serviceCidr}`,
+        '--profiling=false',
+        '--v=1',
+      ],
+      kcmLog,
+    );
+    started.controllerManager = pidOf(kcm, 'kube-controller-manager');
+    recordPid(started.controllerManager);
+
+    await waitFor('kube-controller-manager', deadline, started.controllerManager, kcmLog, async () => {
+      const r = await get(`https://127.0.0.1:${kcmPort}/healthz`, { rejectUnauthorized: false });
+      return r.status === 200;
+    });
+    // the serviceaccount + token controllers are working once `default/default` exists
+    await waitFor('kube-controller-manager (serviceaccount controller)', deadline, started.controllerManager, kcmLog, async () => {
+      const r = await get(`${server}/api/v1/namespaces/default/serviceaccounts/default`, tls);
+      return r.status === 200;
+    });
+    const startSeconds = (performance.now() - t0) / 1000;
+    log(`[${opts.name}] kube-controller-manager ready; control plane up in ${startSeconds.toFixed(1)}s`);
+
+    const state: ControlPlaneState = { ...partialState(), startSeconds };
+    const graceMs = opts.stopGraceMs ?? 10_000;
+    let stopped: Promise<void> | undefined;
+    return {
+      ...state,
+      caCertPath: pki.caCert,
+      adminCertPath: pki.adminCert,
+      adminKeyPath: pki.adminKey,
+      logDir,
+      stop(): Promise<void> {
+        stopped ??= stopControlPlaneState(state, graceMs);
+        return stopped;
+      },
+    };
+  } catch (err) {
+    await stopControlPlaneState(partialState(), 2_000).catch(() => {});
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CLI: cluster:up / cluster:down for humans
+
+export function stateDir(): string {
+  return (
+    process.env['DBTOPO_CLUSTER_STATE_DIR'] ||
+    path.join(process.env['XDG_STATE_HOME'] || path.join(os.homedir(), '.local', 'state'), 'dbtopo', 'cluster')
+  );
+}
+
+function stateFile(): string {
+  return path.join(stateDir(), 'state.json');
+}
+
+interface StateFile {
+  controlPlanes: ControlPlaneState[];
+}
+
+function readStateFile(): StateFile {
+  try {
+    const parsed: unknown = JSON.parse(fs.readFileSync(stateFile(), 'utf8'));
+    if (parsed !== null && typeof parsed === 'object' && 'controlPlanes' in parsed && Array.isArray(parsed.controlPlanes)) {
+      return { controlPlanes: parsed.controlPlanes as ControlPlaneState[] };
+    }
+  } catch {
+    // no state
+  }
+  return { controlPlanes: [] };
+}
+
+function writeStateFile(state: StateFile): void {
+  fs.mkdirSync(stateDir(), { recursive: true });
+  const tmp = `${stateFile()}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
+  fs.renameSync(tmp, stateFile());
+  const kubeconfigs: Record<string, string> = {};
+  for (const cp of state.controlPlanes) kubeconfigs[cp.name] = cp.kubeconfigPath;
+  fs.writeFileSync(path.join(stateDir(), 'kubeconfigs.json'), `${JSON.stringify(kubeconfigs, null, 2)}\n`);
+}
+
+async function cliDown(): Promise<void> {
+  const state = readStateFile();
+  if (state.controlPlanes.length === 0) {
+    process.stderr.write(`no control plane recorded in ${stateFile()}\n`);
+  }
+  await Promise.all(
+    state.controlPlanes.map(async (cp) => {
+      await stopControlPlaneState(cp);
+      process.stderr.write(`stopped ${cp.name} (${cp.server})\n`);
+    }),
+  );
+  fs.rmSync(stateFile(), { force: true });
+  fs.rmSync(path.join(stateDir(), 'kubeconfigs.json'), { force: true });
+}
+
+async function cliUp(names: string[]): Promise<void> {
+  const existing = readStateFile().controlPlanes.filter((cp) => isAlive(cp.pids.apiserver));
+  if (existing.length > 0) {
+    throw new Error(
+      `control planes already running (${existing.map((c) => c.name).join(', ')}); run \`npm run cluster:down\` first`,
+    );
+  }
+  const binDir = process.env['DBTOPO_K8S_BIN_DIR'] ? resolveBinDir() : await ensureBinaries();
+  const log = (m: string): void => {
+    process.stderr.write(`${m}\n`);
+  };
+  const baseDir = path.join(stateDir(), 'run');
+  const results = await Promise.allSettled(
+    names.map((name) => startControlPlane({ name, binDir, baseDir, ownerPid: null, log })),
+  );
+  const up = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+  if (failed.length > 0) {
+    await Promise.all(up.map((cp) => cp.stop()));
+    throw failed[0];
+  }
+  writeStateFile({
+    controlPlanes: up.map(({ stop: _stop, caCertPath: _c, adminCertPath: _a, adminKeyPath: _k, logDir: _l, ...s }) => s),
+  });
+  for (const cp of up) {
+    process.stdout.write(`${cp.name}\t${cp.server}\t${cp.kubeconfigPath}\n`);
+  }
+  process.stderr.write(
+    `state: ${stateFile()}\nkubeconfigs: ${path.join(stateDir(), 'kubeconfigs.json')}\n` +
+      `try: KUBECONFIG=${up[0]?.kubeconfigPath ?? ''} kubectl get ns\nstop with: npm run cluster:down\n`,
+  );
+}
+
+function cliStatus(): void {
+  for (const cp of readStateFile().controlPlanes) {
+    const alive = [cp.pids.etcd, cp.pids.apiserver, cp.pids.controllerManager].every(isAlive);
+    process.stdout.write(`${cp.name}\t${alive ? 'running' : 'DEAD'}\t${cp.server}\t${cp.kubeconfigPath}\n`);
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'up':
+      await cliUp(rest.length > 0 ? rest : ['member-a', 'member-b']);
+      break;
+    case 'down':
+      await cliDown();
+      break;
+    case 'status':
+      cliStatus();
+      break;
+    default:
+      process.stderr.write('usage: launcher.ts up [name...] | down | status\n');
+      process.exitCode = 2;
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}
