@@ -1,0 +1,34 @@
+// The engine-neutral interface the reconcilers use to read roles from engines and to wire
+// replication. Each engine (controller/engines/<engine>/) implements ServerDriver.
+import type { EngineSpec, Role } from '../../schemas/types/index.js';
+
+export interface EngineTarget {
+  podName: string;
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+}
+
+export interface ProbeResult {
+  reachable: boolean;
+  /** Only from what the engine itself reports. */
+  role?: Role;
+  /** A secondary's primary, as the engine reports it. */
+  following?: { host: string; port: number; linkUp: boolean };
+  /** Replication offset / GTID position as a comparable number where possible. */
+  offset?: number;
+  /** MySQL: @@read_only. */
+  readOnly?: boolean;
+  error?: string;
+}
+
+export interface ServerDriver {
+  probe(t: EngineTarget, timeoutMs: number): Promise<ProbeResult>;
+  /** Make `replica` follow `primary` (REPLICAOF / CHANGE MASTER TO). Idempotent; true when it changed something. */
+  follow(replica: EngineTarget, primary: EngineTarget, spec: EngineSpec): Promise<boolean>;
+  /** Make `t` a writable primary that follows nobody. Idempotent; true when it changed something. */
+  promote(t: EngineTarget, spec: EngineSpec): Promise<boolean>;
+  /** Release pooled connections. */
+  close(): Promise<void>;
+}
