@@ -1,0 +1,83 @@
+// MySQL / MariaDB role probe: @@read_only, SHOW SLAVE STATUS and @@gtid_current_pos.
+// A server is primary exactly when it is writable and replicates from nobody.
+import type { EngineTarget, ProbeResult } from '../types.js';
+import type { MysqlPool, Row } from './client.js';
+
+/** Pure: a MariaDB GTID list "0-1-42,1-2-7" → the sum of sequence numbers (monotonic while domains only grow). */
+export function gtidToOffset(gtid: string): number | undefined {
+  const s = gtid.trim();
+  if (s === '') return 0;
+  let sum = 0;
+  for (const part of s.split(',')) {
+    const seq = part.trim().split('-')[2];
+    const n = seq === undefined ? Number.NaN : Number(seq);
+    if (!Number.isFinite(n)) return undefined;
+    sum += n;
+  }
+  return sum;
+}
+
+export interface ReplicaStatus {
+  configured: boolean;
+  host: string;
+  port: number;
+  ioRunning: boolean;
+  sqlRunning: boolean;
+  usingGtid: string;
+  lastError: string;
+}
+
+function str(r: Row | undefined, k: string): string {
+  const v = r?.[k];
+  return v === undefined || v === null ? '' : String(v);
+}
+
+/** Pure: the first row of SHOW SLAVE STATUS (undefined when the server replicates from nobody). */
+export function parseReplicaStatus(row: Row | undefined): ReplicaStatus {
+  const host = str(row, 'Master_Host');
+  return {
+    configured: row !== undefined && host !== '',
+    host,
+    port: Number(str(row, 'Master_Port')) || 0,
+    ioRunning: str(row, 'Slave_IO_Running') === 'Yes',
+    sqlRunning: str(row, 'Slave_SQL_Running') === 'Yes',
+    usingGtid: str(row, 'Using_Gtid'),
+    lastError: str(row, 'Last_IO_Error') || str(row, 'Last_SQL_Error'),
+  };
+}
+
+/** Pure: engine answers → ProbeResult. */
+export function toProbeResult(readOnly: boolean, gtid: string, rs: ReplicaStatus): ProbeResult {
+  const offset = gtidToOffset(gtid);
+  const base: ProbeResult = { reachable: true, readOnly, ...(offset !== undefined ? { offset } : {}) };
+  if (!readOnly && !rs.configured) return { ...base, role: 'primary' };
+  return {
+    ...base,
+    role: 'secondary',
+    ...(rs.configured ? { following: { host: rs.host, port: rs.port, linkUp: rs.ioRunning && rs.sqlRunning } } : {}),
+    ...(rs.lastError !== '' ? { error: rs.lastError } : {}),
+  };
+}
+
+export async function readState(
+  pool: MysqlPool,
+  t: EngineTarget,
+  timeoutMs: number,
+): Promise<{ readOnly: boolean; gtid: string; replica: ReplicaStatus }> {
+  const [vars] = await pool.query(t, 'SELECT @@global.read_only AS ro, @@global.gtid_current_pos AS gtid', timeoutMs);
+  const status = await pool.query(t, 'SHOW SLAVE STATUS', timeoutMs);
+  return {
+    readOnly: Number(vars?.['ro'] ?? 0) !== 0,
+    gtid: str(vars, 'gtid'),
+    replica: parseReplicaStatus(status[0]),
+  };
+}
+
+export async function probeMysql(pool: MysqlPool, t: EngineTarget, timeoutMs: number): Promise<ProbeResult> {
+  try {
+    const s = await readState(pool, t, timeoutMs);
+    return toProbeResult(s.readOnly, s.gtid, s.replica);
+  } catch (err) {
+    return { reachable: false, error: err instanceof Error ? err.message : String(err) };
+  }
+}

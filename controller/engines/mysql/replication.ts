@@ -1,0 +1,90 @@
+// MysqlDriver (MariaDB 10.11 dialect): probe, follow (CHANGE MASTER TO … MASTER_USE_GTID=slave_pos)
+// and promote (RESET SLAVE ALL, read_only=0), with semi-sync switched on when the spec asks.
+// Both writes read the server's state first and only change what differs.
+import type { EngineSpec } from '../../../schemas/types/index.js';
+import type { EngineTarget, ProbeResult, ServerDriver } from '../types.js';
+import { MysqlPool } from './client.js';
+import { probeMysql, readState, type ReplicaStatus } from './probe.js';
+
+const TIMEOUT_MS = 5_000;
+
+/** Pure: is the replica already wired to `primary` the way follow() would wire it? */
+export function wiredTo(rs: ReplicaStatus, primary: EngineTarget): boolean {
+  return rs.configured && rs.host === primary.host && rs.port === primary.port && rs.usingGtid.toLowerCase() === 'slave_pos';
+}
+
+export class MysqlDriver implements ServerDriver {
+  private readonly pool = new MysqlPool();
+
+  async probe(t: EngineTarget, timeoutMs: number): Promise<ProbeResult> {
+    return await probeMysql(this.pool, t, timeoutMs);
+  }
+
+  async follow(replica: EngineTarget, primary: EngineTarget, spec: EngineSpec): Promise<boolean> {
+    const semi = spec.replication?.mode === 'semi-sync';
+    const s = await readState(this.pool, replica, TIMEOUT_MS);
+    const q = (sql: string, values: unknown[] = []): Promise<unknown> => this.pool.query(replica, sql, TIMEOUT_MS, values);
+    let changed = false;
+    if (!s.readOnly) {
+      // Stop client writes before re-pointing (accounts with READ_ONLY ADMIN are not affected).
+      await q('SET GLOBAL read_only = 1');
+      changed = true;
+    }
+    if (semi && !(await this.flag(replica, 'rpl_semi_sync_slave_enabled'))) {
+      await q('SET GLOBAL rpl_semi_sync_slave_enabled = 1');
+      // The IO thread reads the setting when it starts.
+      if (s.replica.ioRunning) {
+        await q('STOP SLAVE IO_THREAD');
+        await q('START SLAVE IO_THREAD');
+      }
+      changed = true;
+    }
+    if (wiredTo(s.replica, primary)) {
+      if (!s.replica.ioRunning || !s.replica.sqlRunning) {
+        await q('START SLAVE');
+        changed = true;
+      }
+      return changed;
+    }
+    await q('STOP SLAVE');
+    // A former primary's own transactions are in its binlog, not in gtid_slave_pos; start from
+    // the newest position it has (what MASTER_USE_GTID=current_pos did before it was deprecated).
+    await q('SET GLOBAL gtid_slave_pos = @@global.gtid_current_pos');
+    await q(
+      'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, ' +
+        'MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1',
+      [primary.host, primary.port, primary.username ?? 'root', primary.password ?? ''],
+    );
+    await q('START SLAVE');
+    return true;
+  }
+
+  async promote(t: EngineTarget, spec: EngineSpec): Promise<boolean> {
+    const s = await readState(this.pool, t, TIMEOUT_MS);
+    const q = (sql: string): Promise<unknown> => this.pool.query(t, sql, TIMEOUT_MS);
+    let changed = false;
+    if (s.replica.configured || s.replica.ioRunning || s.replica.sqlRunning) {
+      await q('STOP SLAVE');
+      await q('RESET SLAVE ALL');
+      changed = true;
+    }
+    if (spec.replication?.mode === 'semi-sync' && !(await this.flag(t, 'rpl_semi_sync_master_enabled'))) {
+      await q('SET GLOBAL rpl_semi_sync_master_enabled = 1');
+      changed = true;
+    }
+    if (s.readOnly) {
+      await q('SET GLOBAL read_only = 0');
+      changed = true;
+    }
+    return changed;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private async flag(t: EngineTarget, variable: 'rpl_semi_sync_slave_enabled' | 'rpl_semi_sync_master_enabled'): Promise<boolean> {
+    const [row] = await this.pool.query(t, `SELECT @@global.${variable} AS v`, TIMEOUT_MS);
+    return Number(row?.['v'] ?? 0) !== 0;
+  }
+}
