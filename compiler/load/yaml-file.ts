@@ -1,0 +1,125 @@
+// One YAML file → one plain value, or located diagnostics. YAML features that have no place in a
+// topology (anchors, aliases, tags, several documents) are rejected rather than interpreted:
+// aliases are the vehicle of "billion laughs" bombs, tags of object-constructing payloads.
+import {
+  isAlias,
+  isCollection,
+  isMap,
+  isNode,
+  isScalar,
+  LineCounter,
+  parseAllDocuments,
+  visit,
+  type Document,
+  type Node,
+  type YAMLError,
+} from 'yaml';
+import { diagnostic, type Diagnostic, type Position } from '../diagnostics.js';
+import { locateIn } from './locate.js';
+
+export const MAX_FILE_BYTES = 1024 * 1024;
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+export interface ParsedYaml {
+  value: unknown;
+  locate(path: ReadonlyArray<string | number>): Position;
+}
+
+export function parseYamlFile(file: string, text: string): { parsed?: ParsedYaml; diagnostics: Diagnostic[] } {
+  const lc = new LineCounter();
+  const at = (offset: number | undefined): Position => lc.linePos(offset ?? 0);
+  const out: Diagnostic[] = [];
+  if (text.length > MAX_FILE_BYTES) {
+    return { diagnostics: [diagnostic('DBT1109', file, { line: 1, col: 1 }, `file has ${text.length} characters; the limit is ${MAX_FILE_BYTES}`)] };
+  }
+  let docs: Document.Parsed[];
+  try {
+    // maxAliasCount is a second fence: aliases are rejected below before any value is built.
+    const all = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: true, strict: true, prettyErrors: true, merge: false });
+    docs = Array.isArray(all) ? all : [];
+  } catch (e) {
+    return { diagnostics: [diagnostic('DBT1101', file, { line: 1, col: 1 }, `YAML parser failed: ${errorText(e)}`)] };
+  }
+  // A trailing "---" yields an empty document; only documents with content count.
+  const withContent = docs.filter((d) => d.contents !== null || d.errors.length > 0);
+  if (withContent.length === 0) {
+    return { diagnostics: [diagnostic('DBT1108', file, { line: 1, col: 1 }, 'file holds no YAML document')] };
+  }
+  for (const extra of withContent.slice(1)) {
+    out.push(diagnostic('DBT1105', file, at(extra.range[0]), `found ${withContent.length} YAML documents; expected one`));
+  }
+  const doc = withContent[0]!;
+  for (const e of doc.errors) out.push(fromYamlError(file, text, e, 'error'));
+  for (const w of doc.warnings) {
+    // Unresolved tags are only warnings to the yaml library; here every explicit tag is an error (below).
+    if (w.code !== 'TAG_RESOLVE_FAILED') out.push(fromYamlError(file, text, w, 'warning'));
+  }
+  visit(doc, {
+    Alias(_, node) {
+      out.push(diagnostic('DBT1103', file, at(node.range?.[0]), `alias *${node.source} is not allowed`));
+    },
+    Node(_, node) {
+      if (!isNode(node) || isAlias(node)) return;
+      if (node.anchor) out.push(diagnostic('DBT1103', file, at(tokenBefore(text, node, `&${node.anchor}`)), `anchor &${node.anchor} is not allowed`));
+      if (node.tag) out.push(diagnostic('DBT1107', file, at(tokenBefore(text, node, '!')), `explicit tag ${shortTag(node.tag)} is not allowed`));
+    },
+    Pair(_, pair) {
+      const key = pair.key;
+      if (isScalar(key)) {
+        if (key.value === null || typeof key.value === 'object') {
+          out.push(diagnostic('DBT1110', file, at(key.range?.[0]), 'a key must not be empty or null'));
+        } else if (FORBIDDEN_KEYS.has(String(key.value))) {
+          out.push(diagnostic('DBT1104', file, at(key.range?.[0]), `key "${String(key.value)}" is not allowed`));
+        }
+      } else if (isCollection(key) || isAlias(key)) {
+        out.push(diagnostic('DBT1110', file, at((key as Node).range?.[0]), 'a key must be a plain string, not a collection'));
+      } else if (key === null) {
+        out.push(diagnostic('DBT1110', file, at(isNode(pair.value) ? pair.value.range?.[0] : undefined), 'a key is missing'));
+      }
+    },
+  });
+  if (out.some((d) => d.severity === 'error')) return { diagnostics: out };
+  const root = (doc.contents as Node | null) ?? null;
+  if (!isMap(root)) {
+    const kind = root === null ? 'nothing' : isScalar(root) ? 'a single value' : 'a list';
+    out.push(diagnostic('DBT1106', file, at(root?.range?.[0]), `the document is ${kind}, not a mapping`));
+    return { diagnostics: out };
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 0 });
+  } catch (e) {
+    out.push(diagnostic('DBT1101', file, at(root.range?.[0]), `cannot read the document: ${errorText(e)}`));
+    return { diagnostics: out };
+  }
+  return { parsed: { value, locate: (path) => locateIn(root, lc, path) }, diagnostics: out };
+}
+
+function fromYamlError(file: string, text: string, e: YAMLError, severity: 'error' | 'warning'): Diagnostic {
+  const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+  // prettyErrors appends " at line L, column C:" and a source excerpt; the position is ours to print.
+  let message = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
+  let code: 'DBT1101' | 'DBT1102' | 'DBT1103' = e.code === 'BAD_ALIAS' ? 'DBT1103' : 'DBT1101';
+  if (e.code === 'DUPLICATE_KEY') {
+    code = 'DBT1102';
+    const key = /^[^:\n]*/.exec(text.slice(e.pos[0]))?.[0]?.trim();
+    message = key ? `key "${key}" appears twice in the same mapping` : 'a key appears twice in the same mapping';
+  }
+  const d = diagnostic(code, file, pos, message);
+  return severity === 'warning' ? { ...d, severity } : d;
+}
+
+/** Anchors ("&a") and tags ("!!t") precede the node's range; find the token on the way back. */
+function tokenBefore(text: string, node: Node, token: string): number {
+  const start = node.range?.[0] ?? 0;
+  const i = text.lastIndexOf(token, start);
+  return i >= 0 && !text.slice(i, start).includes('\n\n') ? i : start;
+}
+
+function shortTag(tag: string): string {
+  return tag.startsWith('tag:yaml.org,2002:') ? `!!${tag.slice('tag:yaml.org,2002:'.length)}` : tag;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e);
+}

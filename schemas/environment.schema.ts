@@ -1,0 +1,129 @@
+// JSON Schema (2020-12) of an environment file (envs/<name>.yaml), mirroring
+// schemas/types/environment.ts field for field.
+import { BYTES_QUANTITY, IMAGE, MAX_REPLICAS, MAX_SHARDS, name63, REGISTRY, resourcesSchema, VERSION } from './fragments.js';
+
+export const ENVIRONMENT_SCHEMA_ID = 'https://dbtopo.dev/schemas/environment.schema.json';
+
+const count = (description: string, maximum: number) => ({ type: 'integer', minimum: 1, maximum, description }) as const;
+const image = (description: string) => ({ type: 'string', pattern: IMAGE, maxLength: 255, description }) as const;
+const versions = (engine: string) =>
+  ({
+    type: 'array',
+    description: `${engine} versions allowed; an entry also allows its patch releases ("7.2" allows "7.2.4").`,
+    uniqueItems: true,
+    items: { type: 'string', pattern: VERSION, description: 'Version or version prefix.' },
+  }) as const;
+
+export const environmentSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: ENVIRONMENT_SCHEMA_ID,
+  title: 'dbtopo environment',
+  description: 'One environment (dev, staging, prod...): its member Kubernetes clusters, namespace rule, defaults and policy.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'memberClusters', 'namespace'],
+  properties: {
+    name: name63('Environment name; the file is envs/<name>.yaml and topologies key their overrides by it.'),
+    memberClusters: {
+      type: 'array',
+      description: 'Kubernetes clusters of this environment that run databases.',
+      minItems: 1,
+      items: {
+        type: 'object',
+        description: 'One member cluster.',
+        additionalProperties: false,
+        required: ['name', 'destination', 'zones'],
+        properties: {
+          name: name63('Member cluster name; rendered/<env>/<name>/ holds its manifests.'),
+          destination: {
+            type: 'object',
+            description: 'Argo CD destination of this member cluster: its API server URL or its registered cluster name.',
+            additionalProperties: false,
+            minProperties: 1,
+            properties: {
+              server: { type: 'string', pattern: '^https://[^\\s]+$', maxLength: 253, description: 'API server URL, e.g. https://kubernetes.default.svc.' },
+              name: { type: 'string', minLength: 1, maxLength: 253, description: 'Cluster name registered in Argo CD.' },
+            },
+          },
+          zones: {
+            type: 'array',
+            description: 'Zones (topology.kubernetes.io/zone values) the cluster\'s nodes run in.',
+            minItems: 1,
+            uniqueItems: true,
+            items: { type: 'string', minLength: 1, maxLength: 63, pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$', description: 'Zone name.' },
+          },
+          weight: { type: 'integer', minimum: 0, maximum: 1000, description: 'Relative share of topologies placed here when a topology names no member cluster; default 1, 0 takes none.' },
+        },
+      },
+    },
+    namespace: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 63,
+      pattern: '^([a-z0-9-]|\\{[a-z]+\\})+$',
+      description: 'Namespace rule, a template over {topology}, {team}, {env} and {engine}, e.g. "db-{team}". A topology\'s namespace field wins.',
+    },
+    defaults: {
+      type: 'object',
+      description: 'Values topologies get when they do not set them.',
+      additionalProperties: false,
+      properties: {
+        storageClass: name63('StorageClass of server volumes.', '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$'),
+        storageSize: { type: 'string', pattern: BYTES_QUANTITY, description: 'Size of server volumes, e.g. "10Gi".' },
+        resources: { ...resourcesSchema, description: 'Resources of each server.' },
+        sentinelResources: { ...resourcesSchema, description: 'Resources of each Sentinel.' },
+        proxyResources: { ...resourcesSchema, description: 'Resources of each proxy.' },
+        images: {
+          type: 'object',
+          description: 'Image per engine component, e.g. redis: "registry.example.com/redis:7.2.4"; without a tag, the topology version is the tag.',
+          additionalProperties: false,
+          properties: {
+            redis: image('Redis and Redis Sentinel image.'),
+            mysql: image('MySQL / MariaDB image.'),
+            twemproxy: image('twemproxy (nutcracker) image.'),
+            haproxy: image('haproxy image.'),
+          },
+        },
+        probePeriodSeconds: { type: 'integer', minimum: 1, maximum: 300, description: 'Seconds between role probes.' },
+      },
+    },
+    policy: {
+      type: 'object',
+      description: 'Rules every topology deployed here must satisfy, checked after its overrides for this environment apply.',
+      additionalProperties: false,
+      properties: {
+        minReplicas: count('Fewest servers per shard.', MAX_REPLICAS),
+        maxReplicas: count('Most servers per shard.', MAX_REPLICAS),
+        minSentinels: count('Fewest Sentinels, where a topology has Sentinels.', MAX_REPLICAS),
+        maxShards: count('Most shards.', MAX_SHARDS),
+        requireZoneSpread: { type: 'boolean', description: 'Topologies must set placement.zoneSpread: true.' },
+        requireAntiAffinity: { type: 'boolean', description: 'Topologies must set placement.antiAffinity: required.' },
+        allowedVersions: {
+          type: 'object',
+          description: 'Versions allowed per engine; an engine not listed allows any version.',
+          additionalProperties: false,
+          properties: { redis: versions('Redis'), mysql: versions('MySQL') },
+        },
+        allowedImageRegistries: {
+          type: 'array',
+          description: 'Registries (host[:port][/path]) images may come from.',
+          uniqueItems: true,
+          items: { type: 'string', pattern: REGISTRY, maxLength: 253, description: 'Registry prefix, e.g. registry.example.com/db.' },
+        },
+        maxResources: { ...resourcesSchema, description: 'Largest CPU and memory any one pod may ask for.' },
+      },
+    },
+    argocd: {
+      type: 'object',
+      description: 'Where Argo CD reads this environment\'s rendered manifests.',
+      additionalProperties: false,
+      required: ['repoURL'],
+      properties: {
+        repoURL: { type: 'string', minLength: 1, maxLength: 2048, description: 'Git repository URL.' },
+        targetRevision: { type: 'string', minLength: 1, maxLength: 255, description: 'Branch, tag or commit; default HEAD.' },
+        project: name63('Argo CD project; default "default".'),
+        namespace: name63('Namespace Argo CD runs in; default "argocd".'),
+      },
+    },
+  },
+} as const;
