@@ -22,6 +22,27 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        // Real redis-server / redis-sentinel / mariadbd processes on 127.x addresses, no Kubernetes.
+        test: {
+          name: 'engines',
+          include: ['test/engines/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        // Control planes + test kubelet (real engines per pod) + the controller.
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/cluster/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 });
