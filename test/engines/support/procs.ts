@@ -1,0 +1,241 @@
+// Real engine processes for the engine tests: redis-server, redis-sentinel and mariadbd, each on
+// its own loopback address (127.77.<worker>.<n>) so the default ports never collide. Every
+// process gets its own process group and is killed by stop(), by stopAll(), or at exit.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const live = new Set<EngineProc>();
+process.on('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
+let nextHost = 1;
+/** A fresh loopback address; the third octet keeps parallel vitest workers apart. */
+export function allocHost(): string {
+  const worker = Number(process.env['VITEST_POOL_ID'] ?? process.pid % 200) % 250;
+  const n = nextHost++;
+  return `127.77.${worker}.${n}`;
+}
+
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  { timeoutMs = 10_000, intervalMs = 50 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (let i = 0; Date.now() < deadline && i < 100_000; i++) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function portOpen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (ok: boolean): void => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+    s.setTimeout(500, () => done(false));
+  });
+}
+
+export class EngineProc {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly name: string,
+    readonly host: string,
+    readonly port: number,
+    readonly dir: string,
+    private readonly command: string,
+    private readonly args: string[],
+  ) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  /** Starts the process and waits (bounded) until its port accepts connections. */
+  async start(timeoutMs = 30_000): Promise<this> {
+    if (this.child) return this;
+    const log = fs.openSync(path.join(this.dir, 'stdout.log'), 'a');
+    const child = spawn(this.command, this.args, { cwd: this.dir, detached: true, stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    this.child = child;
+    live.add(this);
+    this.exited = new Promise((resolve) =>
+      child.once('exit', () => {
+        if (this.child === child) this.child = undefined;
+        resolve();
+      }),
+    );
+    await waitFor(`${this.name} to listen on ${this.host}:${this.port}`, async () => {
+      if (!this.child) throw new Error(`${this.name} exited; see ${this.dir}/stdout.log`);
+      return await portOpen(this.host, this.port);
+    }, { timeoutMs });
+    return this;
+  }
+
+  /** Sends `signal` to the process group (SIGKILL, SIGSTOP, SIGCONT…). */
+  kill(signal: NodeJS.Signals): void {
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Waits (bounded) for the process to exit after a kill. */
+  async waitExit(timeoutMs = 10_000): Promise<void> {
+    await Promise.race([this.exited, sleep(timeoutMs).then(() => Promise.reject(new Error(`${this.name} did not exit in ${timeoutMs} ms`)))]);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.child) return;
+    this.kill('SIGCONT'); // a stopped process cannot act on SIGTERM
+    this.kill('SIGTERM');
+    try {
+      await this.waitExit(10_000);
+    } catch {
+      this.kill('SIGKILL');
+      await this.waitExit(5_000);
+    }
+    live.delete(this);
+  }
+}
+
+export async function stopAll(procs: EngineProc[]): Promise<void> {
+  await Promise.all(procs.map((p) => p.stop()));
+}
+
+export function makeDir(root: string, name: string): string {
+  const dir = path.join(root, name);
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export async function startRedis(root: string, name: string, extra: string[] = []): Promise<EngineProc> {
+  const host = allocHost();
+  const dir = makeDir(root, name);
+  const args = ['--bind', host, '--port', '6379', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--logfile', path.join(dir, 'redis.log'), ...extra];
+  return await new EngineProc(name, host, 6379, dir, 'redis-server', args).start();
+}
+
+/** A Sentinel monitoring `masterName` at `primary` with short timers, so tests fail over in seconds. */
+export async function startSentinel(
+  root: string,
+  name: string,
+  masterName: string,
+  primary: { host: string; port: number },
+  quorum: number,
+): Promise<EngineProc> {
+  const host = allocHost();
+  const dir = makeDir(root, name);
+  const conf = path.join(dir, 'sentinel.conf');
+  fs.writeFileSync(
+    conf,
+    [
+      `bind ${host}`,
+      'port 26379',
+      `dir ${dir}`,
+      'protected-mode no',
+      `logfile ${path.join(dir, 'sentinel.log')}`,
+      `sentinel monitor ${masterName} ${primary.host} ${primary.port} ${quorum}`,
+      `sentinel down-after-milliseconds ${masterName} 1000`,
+      `sentinel failover-timeout ${masterName} 10000`,
+      `sentinel parallel-syncs ${masterName} 2`,
+      '',
+    ].join('\n'),
+  );
+  return await new EngineProc(name, host, 26379, dir, 'redis-sentinel', [conf]).start();
+}
+
+/**
+ * A MariaDB data directory with a TCP root account (no password) and an `app` account that may
+ * write the `test` schema but lacks READ_ONLY ADMIN, so read_only=1 really stops it. Built once
+ * per root and copied per server.
+ */
+async function templateDatadir(root: string): Promise<string> {
+  const tpl = path.join(root, 'mariadb-template');
+  if (fs.existsSync(path.join(tpl, '.ready'))) return tpl;
+  fs.mkdirSync(tpl, { recursive: true });
+  await run('mariadb-install-db', ['--no-defaults', `--datadir=${tpl}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], { timeout: 120_000 });
+  const sock = path.join(root, 'tpl.sock');
+  const child = spawn('/usr/sbin/mariadbd', ['--no-defaults', `--datadir=${tpl}`, `--socket=${sock}`, '--skip-networking', '--user=root', `--log-error=${path.join(root, 'tpl.err')}`], { detached: true, stdio: 'ignore' });
+  try {
+    await waitFor('template mariadbd socket', async () => fs.existsSync(sock), { timeoutMs: 60_000 });
+    const sql = [
+      "CREATE USER 'root'@'%' IDENTIFIED BY ''",
+      "GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION",
+      'CREATE DATABASE test',
+      "CREATE USER 'app'@'%' IDENTIFIED BY 'app'",
+      "GRANT ALL ON test.* TO 'app'@'%'",
+      'CREATE TABLE test.writes (id INT PRIMARY KEY, v VARCHAR(32)) ENGINE=InnoDB',
+    ].join(';');
+    await waitFor('template mariadbd accepting SQL', async () => {
+      await run('mariadb', [`--socket=${sock}`, '-uroot', '-e', 'SELECT 1'], { timeout: 5_000 });
+      return true;
+    }, { timeoutMs: 60_000, intervalMs: 200 });
+    await run('mariadb', [`--socket=${sock}`, '-uroot', '-e', sql], { timeout: 30_000 });
+    await run('mariadb-admin', [`--socket=${sock}`, '-uroot', 'shutdown'], { timeout: 60_000 });
+  } finally {
+    await waitFor('template mariadbd exit', async () => child.exitCode !== null || child.signalCode !== null, { timeoutMs: 60_000 }).catch(() => {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    });
+  }
+  fs.writeFileSync(path.join(tpl, '.ready'), '');
+  return tpl;
+}
+
+export async function startMariadb(root: string, name: string, serverId: number, extra: string[] = []): Promise<EngineProc> {
+  const tpl = await templateDatadir(root);
+  const host = allocHost();
+  const dir = makeDir(root, name);
+  const data = path.join(dir, 'data');
+  fs.cpSync(tpl, data, { recursive: true });
+  const args = [
+    '--no-defaults',
+    `--datadir=${data}`,
+    `--socket=${path.join(dir, 'mysqld.sock')}`,
+    `--pid-file=${path.join(dir, 'mysqld.pid')}`,
+    `--log-error=${path.join(dir, 'error.log')}`,
+    `--bind-address=${host}`,
+    '--port=3306',
+    '--user=root',
+    `--server-id=${serverId}`,
+    '--log-bin=mysql-bin',
+    '--log-slave-updates',
+    '--binlog-format=ROW',
+    '--gtid-strict-mode=1',
+    '--skip-name-resolve',
+    '--innodb-buffer-pool-size=32M',
+    '--innodb-flush-log-at-trx-commit=1',
+    '--sync-binlog=1',
+    '--skip-slave-start',
+    ...extra,
+  ];
+  return await new EngineProc(name, host, 3306, dir, '/usr/sbin/mariadbd', args).start(60_000);
+}
