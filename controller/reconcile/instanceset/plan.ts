@@ -1,0 +1,111 @@
+// The pod/PVC plan of one InstanceSet: what to create and delete to move the observed pods towards
+// desiredPods(), honouring podManagementPolicy, parallelPodManagementConcurrency, paused and the
+// PVC retention policy. Pure; the reconciler applies it.
+import { LABELS, type InstanceSet, type KubeObject } from '../../../schemas/types/index.js';
+import type { DesiredPod } from './desired.js';
+import { ordinalOf } from './ordinals.js';
+import { isReady, isTerminating } from './pods.js';
+
+export interface ObjectRef {
+  name: string;
+  uid?: string;
+}
+
+export interface PodPlan {
+  createPvcs: KubeObject[];
+  createPods: KubeObject[];
+  deletePods: ObjectRef[];
+  deletePvcs: ObjectRef[];
+  /** Why nothing more happens now (for logs and status), when something is held back. */
+  waiting?: string;
+}
+
+const EMPTY = (): PodPlan => ({ createPvcs: [], createPods: [], deletePods: [], deletePvcs: [] });
+
+/** Sort key for deletion: highest ordinal first; names without an ordinal go first of all. */
+function deletionOrder(is: string): (a: KubeObject, b: KubeObject) => number {
+  const key = (p: KubeObject): number => ordinalOf(is, p.metadata.name) ?? Number.MAX_SAFE_INTEGER;
+  return (a, b) => key(b) - key(a);
+}
+
+export function planPods(is: InstanceSet, desired: DesiredPod[], pods: KubeObject[], pvcs: KubeObject[]): PodPlan {
+  const plan = EMPTY();
+  if (is.spec.paused === true) return { ...plan, waiting: 'paused' };
+  if (is.metadata.deletionTimestamp !== undefined) return { ...plan, waiting: 'InstanceSet is being deleted' };
+
+  const setName = is.metadata.name;
+  const owned = pods.filter((p) => p.metadata.labels?.[LABELS.instanceSet] === setName);
+  const podByName = new Map(owned.map((p) => [p.metadata.name, p]));
+  const pvcNames = new Set(pvcs.map((p) => p.metadata.name));
+  const desiredNames = new Set(desired.map((d) => d.name));
+  const condemned = owned.filter((p) => !desiredNames.has(p.metadata.name) && !isTerminating(p)).sort(deletionOrder(setName));
+  const anyTerminating = owned.some(isTerminating);
+
+  const create = (d: DesiredPod): void => {
+    for (const pvc of d.pvcs) if (!pvcNames.has(pvc.metadata.name)) plan.createPvcs.push(pvc);
+    plan.createPods.push(d.pod);
+  };
+
+  if (is.spec.podManagementPolicy === 'OrderedReady') {
+    // One at a time, ascending; the next only once every predecessor is Running and Ready.
+    let blocked = false;
+    for (const d of desired) {
+      const p = podByName.get(d.name);
+      if (p === undefined) {
+        create(d);
+        blocked = true;
+        plan.waiting = `creating ${d.name}`;
+        break;
+      }
+      if (!isReady(p)) {
+        blocked = true;
+        plan.waiting = `waiting for ${d.name} to be Ready`;
+        break;
+      }
+    }
+    // Scale in one pod at a time from the highest ordinal, once the rest is Ready and nothing terminates.
+    const victim = condemned[0];
+    if (!blocked && victim !== undefined) {
+      if (anyTerminating) plan.waiting = 'waiting for a terminating pod to go';
+      else plan.deletePods.push({ name: victim.metadata.name, uid: victim.metadata.uid });
+    }
+  } else {
+    const limit = Math.max(1, is.spec.parallelPodManagementConcurrency ?? Number.MAX_SAFE_INTEGER);
+    const inProgress = desired.filter((d) => {
+      const p = podByName.get(d.name);
+      return p !== undefined && !isReady(p);
+    }).length;
+    let budget = Math.max(0, limit - inProgress);
+    for (const d of desired) {
+      if (podByName.has(d.name)) continue;
+      if (budget <= 0) {
+        plan.waiting = `at most ${limit} pods in progress at once`;
+        break;
+      }
+      create(d);
+      budget--;
+    }
+    for (const p of condemned) plan.deletePods.push({ name: p.metadata.name, uid: p.metadata.uid });
+  }
+
+  if (is.spec.persistentVolumeClaimRetentionPolicy?.whenScaled === 'Delete') plan.deletePvcs = scaledInPvcs(is, desiredNames, podByName, pvcs);
+  return plan;
+}
+
+/** PVCs of pods that were scaled away and are gone (whenScaled: Delete). */
+function scaledInPvcs(is: InstanceSet, desiredNames: Set<string>, podByName: Map<string, KubeObject>, pvcs: KubeObject[]): ObjectRef[] {
+  const out: ObjectRef[] = [];
+  for (const pvc of pvcs) {
+    if (pvc.metadata.labels?.[LABELS.instanceSet] !== is.metadata.name || isTerminating(pvc)) continue;
+    for (const vct of is.spec.volumeClaimTemplates ?? []) {
+      const prefix = `${vct.metadata.name}-`;
+      if (!pvc.metadata.name.startsWith(prefix)) continue;
+      const pod = pvc.metadata.name.slice(prefix.length);
+      // Only claims named after one of our ordinals, whose pod is neither wanted nor still there.
+      if (ordinalOf(is.metadata.name, pod) === undefined || desiredNames.has(pod) || podByName.has(pod)) continue;
+      out.push({ name: pvc.metadata.name, uid: pvc.metadata.uid });
+      break;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,97 @@
+// InstanceSet status from the observed pods. Pure; the reconciler writes it last, and only when
+// it differs from what is stored (so a controller at rest writes nothing).
+import {
+  LABELS,
+  type Condition,
+  type InstanceSet,
+  type InstanceSetStatus,
+  type KubeObject,
+  type MemberStatus,
+  type Role,
+} from '../../../schemas/types/index.js';
+import { defaultRevision, type DesiredPod } from './desired.js';
+import { ordinalOf } from './ordinals.js';
+import { isReady, isTerminating, readySince } from './pods.js';
+import { canonicalJson } from './revision.js';
+
+export interface ComputedStatus {
+  status: InstanceSetStatus;
+  /** ms until a Ready pod becomes available (minReadySeconds), when one is pending. */
+  recheckAfterMs?: number;
+}
+
+function condition(type: string, ok: boolean, reason: string, message: string, now: string, prev: Condition[] | undefined, generation: number | undefined): Condition {
+  const status = ok ? 'True' : 'False';
+  const old = prev?.find((c) => c.type === type);
+  // lastTransitionTime only moves when the status flips, so an unchanged world gives an unchanged status.
+  const lastTransitionTime = old !== undefined && old.status === status ? old.lastTransitionTime : now;
+  return { type, status, reason, message, lastTransitionTime, ...(generation !== undefined ? { observedGeneration: generation } : {}) };
+}
+
+export function computeStatus(is: InstanceSet, desired: DesiredPod[], pods: KubeObject[], nowMs: number): ComputedStatus {
+  const setName = is.metadata.name;
+  const prev = is.status;
+  const now = new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const live = pods.filter((p) => p.metadata.labels?.[LABELS.instanceSet] === setName && !isTerminating(p));
+  const revisionOf = new Map(desired.map((d) => [d.name, d.revision]));
+  const minReadyMs = (is.spec.minReadySeconds ?? 0) * 1000;
+
+  let ready = 0;
+  let available = 0;
+  let updated = 0;
+  let recheckAfterMs: number | undefined;
+  for (const p of live) {
+    const since = readySince(p);
+    if (since !== undefined) {
+      ready++;
+      const left = since + minReadyMs - nowMs;
+      if (left <= 0) available++;
+      else recheckAfterMs = Math.min(recheckAfterMs ?? left, left);
+    }
+    if (revisionOf.get(p.metadata.name) === p.metadata.labels?.[LABELS.revision]) updated++;
+  }
+
+  const members: MemberStatus[] = live
+    .map((p) => {
+      const role = p.metadata.labels?.[LABELS.role] as Role | undefined;
+      return { podName: p.metadata.name, ...(role !== undefined ? { role } : {}), ready: isReady(p) };
+    })
+    .sort((a, b) => (ordinalOf(setName, a.podName) ?? 0) - (ordinalOf(setName, b.podName) ?? 0));
+  const primaries = members.filter((m) => m.role === 'primary');
+
+  const updateRevision = defaultRevision(is);
+  const allUpdated = updated === live.length && live.length === desired.length;
+  const missing = desired.filter((d) => !live.some((p) => p.metadata.name === d.name)).length;
+  const allReady = missing === 0 && ready === desired.length && live.length === desired.length;
+  const gen = is.metadata.generation;
+  const conditions: Condition[] = [
+    condition(
+      'Ready',
+      allReady,
+      allReady ? 'AllReplicasReady' : 'ReplicasNotReady',
+      allReady ? `${ready}/${desired.length} pods ready` : `${ready}/${desired.length} pods ready, ${missing} missing`,
+      now,
+      prev?.conditions,
+      gen,
+    ),
+  ];
+  if (is.spec.paused === true) conditions.push(condition('Paused', true, 'Paused', 'spec.paused is set: pods are not changed', now, prev?.conditions, gen));
+
+  const status: InstanceSetStatus = {
+    ...(gen !== undefined ? { observedGeneration: gen } : {}),
+    replicas: live.length,
+    readyReplicas: ready,
+    availableReplicas: available,
+    updatedReplicas: updated,
+    currentRevision: allUpdated ? updateRevision : (prev?.currentRevision ?? updateRevision),
+    updateRevision,
+    membersStatus: members,
+    ...(primaries.length === 1 && primaries[0] !== undefined ? { primary: primaries[0].podName } : {}),
+    conditions,
+  };
+  return { status, ...(recheckAfterMs !== undefined ? { recheckAfterMs } : {}) };
+}
+
+export function statusEqual(a: InstanceSetStatus | undefined, b: InstanceSetStatus | undefined): boolean {
+  return canonicalJson(a ?? {}) === canonicalJson(b ?? {});
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { defaultRevision, desiredPods } from '../../../controller/reconcile/instanceset/desired.js';
+import { computeStatus, statusEqual } from '../../../controller/reconcile/instanceset/status.js';
+import { instanceSet, observedPod } from './fixtures.js';
+
+describe('computeStatus', () => {
+  const is = instanceSet('r', { replicas: 3 });
+  const rev = defaultRevision(is);
+  const now = Date.parse('2026-02-01T00:00:00Z');
+
+  it('counts ready, updated and members, and names the primary', () => {
+    const pods = [
+      observedPod('r', 'r-2', { ready: true, role: 'secondary', revision: rev }),
+      observedPod('r', 'r-0', { ready: true, role: 'primary', revision: rev }),
+      observedPod('r', 'r-1', { ready: false, revision: 'old' }),
+    ];
+    const { status } = computeStatus(is, desiredPods(is), pods, now);
+    expect(status).toMatchObject({ replicas: 3, readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2, primary: 'r-0', observedGeneration: 1, updateRevision: rev });
+    expect(status.membersStatus).toEqual([
+      { podName: 'r-0', role: 'primary', ready: true },
+      { podName: 'r-1', ready: false },
+      { podName: 'r-2', role: 'secondary', ready: true },
+    ]);
+    expect(status.conditions?.[0]).toMatchObject({ type: 'Ready', status: 'False' });
+  });
+
+  it('has no primary when two pods carry the label', () => {
+    const pods = ['r-0', 'r-1'].map((n) => observedPod('r', n, { ready: true, role: 'primary' }));
+    expect(computeStatus(is, desiredPods(is), pods, now).status.primary).toBeUndefined();
+  });
+
+  it('is stable at rest: recomputing with the stored status gives an equal status', () => {
+    const pods = ['r-0', 'r-1', 'r-2'].map((n) => observedPod('r', n, { ready: true, revision: rev }));
+    const first = computeStatus(is, desiredPods(is), pods, now).status;
+    expect(first.conditions?.[0]).toMatchObject({ status: 'True', lastTransitionTime: '2026-02-01T00:00:00Z' });
+    const stored = { ...is, status: first };
+    const later = computeStatus(stored, desiredPods(stored), pods, now + 60_000).status;
+    expect(statusEqual(first, later)).toBe(true);
+  });
+
+  it('holds availability back for minReadySeconds and asks for a recheck', () => {
+    const slow = instanceSet('r', { replicas: 1, minReadySeconds: 10 });
+    const pods = [observedPod('r', 'r-0', { ready: true, readySince: new Date(now - 4000).toISOString() })];
+    const out = computeStatus(slow, desiredPods(slow), pods, now);
+    expect(out.status.availableReplicas).toBe(0);
+    expect(out.recheckAfterMs).toBe(6000);
+  });
+});
