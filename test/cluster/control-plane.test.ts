@@ -129,7 +129,10 @@ describe('test control planes', () => {
       expect(rejection).toBeInstanceOf(k8s.ApiException);
       const apiErr = rejection as k8s.ApiException<unknown>;
       expect(apiErr.code).toBe(403);
-      expect(String(apiErr.body)).toContain('violates PodSecurity "restricted:latest"');
+      const status: unknown = typeof apiErr.body === 'string' ? JSON.parse(apiErr.body) : apiErr.body;
+      const message = status !== null && typeof status === 'object' && 'message' in status ? String(status.message) : '';
+      expect(message).toContain('violates PodSecurity "restricted:latest"');
+      expect(message).toContain('privileged');
 
       const accepted = await core.createNamespacedPod({ namespace, body: restrictedPod('restricted'), dryRun: 'All' });
       expect(accepted.metadata?.name).toBe('restricted');

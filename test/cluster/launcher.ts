@@ -22,19 +22,23 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 export const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager'] as const;
 
-/** Controllers kube-controller-manager runs (no scheduler and no kubelet: pods stay Pending). */
+/** Controllers kube-controller-manager runs (1.34 names; no scheduler and no kubelet: pods stay Pending). */
 export const DEFAULT_CONTROLLERS: readonly string[] = [
-  'garbagecollector',
-  'namespace',
-  'serviceaccount',
-  'serviceaccount-token',
-  'root-ca-cert-publisher',
-  'endpoint',
-  'endpointslice',
-  'statefulset',
-  'replicaset',
-  'deployment',
-  'disruption',
+  'garbage-collector-controller',
+  'namespace-controller',
+  'serviceaccount-controller',
+  'serviceaccount-token-controller',
+  'root-ca-certificate-publisher-controller',
+  'clusterrole-aggregation-controller',
+  'endpoints-controller',
+  'endpointslice-controller',
+  'service-cidr-controller',
+  'statefulset-controller',
+  'replicaset-controller',
+  'deployment-controller',
+  'disruption-controller',
+  'persistentvolumeclaim-protection-controller',
+  'persistentvolume-protection-controller',
 ];
 
 export interface Versions {
@@ -410,25 +414,37 @@ async function waitFor(
 const WATCHDOG_SCRIPT = `
 owner="$1"; dir="$2"
 for ((i = 0; i < 172800; i++)); do kill -0 "$owner" 2>/dev/null || break; sleep 0.5; done
-set -- $(cat "$dir/pids" 2>/dev/null)
-for p in "$@"; do kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; done
-for ((i = 0; i < 20; i++)); do
-  alive=0; for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
-  [ "$alive" = 0 ] && break; sleep 0.5
-done
-for p in "$@"; do kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null; done
+pids=(); [ -f "$dir/pids" ] && mapfile -t pids < "$dir/pids"
+stop() {
+  for p in "$@"; do kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; done
+  for ((i = 0; i < 20; i++)); do
+    alive=0; for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break; sleep 0.5
+  done
+  for p in "$@"; do kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null; done
+}
+# $dir/pids lists etcd first: stop the API server and controller manager before etcd
+if (( \${#pids[@]} > 1 )); then stop "\${pids[@]:1}"; fi
+if (( \${#pids[@]} > 0 )); then stop "\${pids[0]}"; fi
 rm -rf -- "$dir"
 `;
 
-/** Stops a control plane given its state: SIGTERM to each process group, SIGKILL after the grace, rm its dir. */
+/**
+ * Stops a control plane given its state: SIGTERM to the process groups of kube-controller-manager
+ * and kube-apiserver, then etcd (the API server shuts down in ~1 s while etcd is still there, but
+ * hangs in retries when etcd goes first); SIGKILL whatever outlives the grace; removes the dir.
+ */
 export async function stopControlPlaneState(state: ControlPlaneState, graceMs = 10_000): Promise<void> {
   if (state.pids.watchdog !== undefined) killGroup(state.pids.watchdog, 'SIGKILL');
-  const pids = [state.pids.controllerManager, state.pids.apiserver, state.pids.etcd];
-  for (const pid of pids) killGroup(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  for (let i = 0; i < 1_000 && Date.now() < deadline && pids.some(isAlive); i++) await sleep(100);
-  for (const pid of pids) if (isAlive(pid)) killGroup(pid, 'SIGKILL');
-  for (let i = 0; i < 50 && pids.some(isAlive); i++) await sleep(100);
+  const stage = async (pids: number[]): Promise<void> => {
+    for (const pid of pids) killGroup(pid, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
+    for (let i = 0; i < 1_000 && Date.now() < deadline && pids.some(isAlive); i++) await sleep(50);
+    for (const pid of pids) if (isAlive(pid)) killGroup(pid, 'SIGKILL');
+    for (let i = 0; i < 100 && pids.some(isAlive); i++) await sleep(50);
+  };
+  await stage([state.pids.controllerManager, state.pids.apiserver]);
+  await stage([state.pids.etcd]);
   fs.rmSync(state.dir, { recursive: true, force: true });
 }
 
