@@ -21,7 +21,10 @@ export interface ReplicaStatus {
   configured: boolean;
   host: string;
   port: number;
+  /** IO thread connected to the primary. */
   ioRunning: boolean;
+  /** IO thread started (connected or still connecting): START SLAVE would not change it. */
+  ioStarted: boolean;
   sqlRunning: boolean;
   usingGtid: string;
   lastError: string;
@@ -40,6 +43,7 @@ export function parseReplicaStatus(row: Row | undefined): ReplicaStatus {
     host,
     port: Number(str(row, 'Master_Port')) || 0,
     ioRunning: str(row, 'Slave_IO_Running') === 'Yes',
+    ioStarted: ['Yes', 'Connecting', 'Preparing'].includes(str(row, 'Slave_IO_Running')),
     sqlRunning: str(row, 'Slave_SQL_Running') === 'Yes',
     usingGtid: str(row, 'Using_Gtid'),
     lastError: str(row, 'Last_IO_Error') || str(row, 'Last_SQL_Error'),

@@ -33,14 +33,14 @@ export class MysqlDriver implements ServerDriver {
     if (semi && !(await this.flag(replica, 'rpl_semi_sync_slave_enabled'))) {
       await q('SET GLOBAL rpl_semi_sync_slave_enabled = 1');
       // The IO thread reads the setting when it starts.
-      if (s.replica.ioRunning) {
+      if (s.replica.ioStarted) {
         await q('STOP SLAVE IO_THREAD');
         await q('START SLAVE IO_THREAD');
       }
       changed = true;
     }
     if (wiredTo(s.replica, primary)) {
-      if (!s.replica.ioRunning || !s.replica.sqlRunning) {
+      if (!s.replica.ioStarted || !s.replica.sqlRunning) {
         await q('START SLAVE');
         changed = true;
       }
@@ -63,7 +63,7 @@ export class MysqlDriver implements ServerDriver {
     const s = await readState(this.pool, t, TIMEOUT_MS);
     const q = (sql: string): Promise<unknown> => this.pool.query(t, sql, TIMEOUT_MS);
     let changed = false;
-    if (s.replica.configured || s.replica.ioRunning || s.replica.sqlRunning) {
+    if (s.replica.configured || s.replica.ioStarted || s.replica.sqlRunning) {
       await q('STOP SLAVE');
       await q('RESET SLAVE ALL');
       changed = true;

@@ -1,0 +1,231 @@
+// Planned Redis switchover: move the primary role to a chosen (or the most advanced) replica
+// without losing a write the old primary acknowledged.
+//
+// Without Sentinel: CLIENT PAUSE WRITE on the old primary (clients block, they do not fail), wait
+// until the candidate has processed the primary's whole replication stream, REPLICAOF NO ONE on
+// the candidate, repoint the other replicas and the old primary, CLIENT UNPAUSE. Writers that
+// were blocked during the pause then reach a replica and get READONLY, so they retry on the new
+// primary; nothing is acknowledged by the old primary after the candidate caught up.
+//
+// With Sentinel the controller must not promote behind Sentinel's back (Sentinel would turn the
+// promoted replica back into a replica). SENTINEL FAILOVER cannot name a target, so when a
+// candidate is asked for, the other replicas get replica-priority 0 (never chosen) until Sentinel
+// has seen that in their INFO (it refreshes every 10 s, so a targeted switchover can take that
+// long to start), then SENTINEL FAILOVER runs while the old primary is paused; the old primary is
+// repointed by us right after Sentinel announces the new one (Sentinel would only do it after
+// ~8 s), then unpaused, and the priorities are restored.
+import type { EngineSpec } from '../../../schemas/types/index.js';
+import type { EngineTarget, ProbeResult } from '../types.js';
+import { RedisPool } from './client.js';
+import { probeRedis } from './probe.js';
+import { RedisDriver } from './replication.js';
+import { pairs, sentinelPrimary } from './sentinel.js';
+
+const CMD_TIMEOUT_MS = 2_000;
+
+export interface RedisSwitchoverRequest {
+  primary: EngineTarget;
+  replicas: EngineTarget[];
+  /** Pod name of the replica to promote; undefined = the most advanced healthy replica. */
+  candidate?: string;
+  spec: EngineSpec;
+  /** Upper bound of the whole operation; also the CLIENT PAUSE timeout, so a crash mid-way unpauses by itself. */
+  timeoutMs?: number;
+  /** With Sentinel: the sentinels watching this shard and the name they use. */
+  sentinel?: { sentinels: EngineTarget[]; masterName: string };
+}
+
+export interface SwitchoverResult {
+  from: string;
+  to: string;
+  /** Time writes were paused on the old primary (the window a writer sees blocked or failing), ms. */
+  pausedMs: number;
+  totalMs: number;
+  steps: string[];
+}
+
+/** Pure: the replica to promote — the named one, else the highest offset among linked followers of `primary`, ties to the lowest ordinal. */
+export function chooseCandidate(
+  primary: EngineTarget,
+  replicas: Array<{ target: EngineTarget; probe: ProbeResult }>,
+  wanted?: string,
+): EngineTarget {
+  const healthy = healthyReplicas(primary, replicas);
+  if (wanted !== undefined && wanted !== 'any') {
+    const hit = healthy.find((r) => r.target.podName === wanted);
+    if (hit) return hit.target;
+    const known = replicas.some((r) => r.target.podName === wanted);
+    throw new Error(
+      known
+        ? `switchover candidate ${wanted} is not a healthy replica of ${primary.podName}; wait until its link is up or pick another`
+        : `switchover candidate ${wanted} is not a replica of ${primary.podName}; choose one of ${replicas.map((r) => r.target.podName).join(', ')}`,
+    );
+  }
+  const best = [...healthy].sort(
+    (a, b) => (b.probe.offset ?? -1) - (a.probe.offset ?? -1) || ordinal(a.target.podName) - ordinal(b.target.podName),
+  )[0];
+  if (!best) throw new Error(`no healthy replica of ${primary.podName} to switch over to; retry when a replica's link is up`);
+  return best.target;
+}
+
+/** Pure: replicas that are reachable and linked to `primary`. */
+export function healthyReplicas<R extends { target: EngineTarget; probe: ProbeResult }>(primary: EngineTarget, replicas: R[]): R[] {
+  return replicas.filter(
+    (r) =>
+      r.probe.reachable &&
+      r.probe.role === 'secondary' &&
+      r.probe.following?.host === primary.host &&
+      r.probe.following.port === primary.port &&
+      r.probe.following.linkUp,
+  );
+}
+
+function ordinal(pod: string): number {
+  const m = /-(\d+)$/.exec(pod);
+  return m ? Number(m[1]) : Number.MAX_SAFE_INTEGER;
+}
+
+async function waitUntil(what: string, deadline: number, fn: () => Promise<boolean>, intervalMs = 10): Promise<void> {
+  for (let i = 0; i < 1_000_000; i++) {
+    if (await fn().catch(() => false)) return;
+    if (Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export async function switchoverRedis(req: RedisSwitchoverRequest): Promise<SwitchoverResult> {
+  const started = Date.now();
+  const timeoutMs = req.timeoutMs ?? 30_000;
+  const deadline = started + timeoutMs;
+  const pool = new RedisPool();
+  const driver = new RedisDriver();
+  const steps: string[] = [];
+  const { primary } = req;
+  let paused = false;
+  let pausedAt = 0;
+  let pausedMs = 0;
+  const restorePriority: Array<{ t: EngineTarget; value: string }> = [];
+  try {
+    const p = await probeRedis(pool, primary, CMD_TIMEOUT_MS);
+    if (p.role !== 'primary') {
+      throw new Error(`${primary.podName} is not a primary (${p.error ?? p.role ?? 'no role'}); re-read the roles and retry`);
+    }
+    const probes = await Promise.all(req.replicas.map(async (t) => ({ target: t, probe: await probeRedis(pool, t, CMD_TIMEOUT_MS) })));
+    let candidate = chooseCandidate(primary, probes, req.candidate);
+    steps.push(`candidate ${candidate.podName}`);
+
+    if (req.sentinel && req.candidate !== undefined && req.candidate !== 'any') {
+      // Make every other replica unelectable, and wait until Sentinel has read that.
+      for (const r of req.replicas.filter((x) => x.podName !== candidate.podName)) {
+        const cur = pairs(await pool.call(r, CMD_TIMEOUT_MS, 'CONFIG', 'GET', 'replica-priority')).get('replica-priority') ?? '100';
+        restorePriority.push({ t: r, value: cur });
+        await pool.call(r, CMD_TIMEOUT_MS, 'CONFIG', 'SET', 'replica-priority', '0');
+      }
+      if (restorePriority.length > 0) {
+        await waitUntil('Sentinel to see replica-priority 0 on the other replicas', deadline, async () =>
+          seesPriorities(pool, req.sentinel!.sentinels, req.sentinel!.masterName, restorePriority.map((x) => x.t)),
+        200);
+        steps.push(`replica-priority 0 on ${restorePriority.map((x) => x.t.podName).join(', ')}`);
+      }
+    }
+
+    const pauseMs = Math.max(1_000, deadline - Date.now());
+    await pool.call(primary, CMD_TIMEOUT_MS, 'CLIENT', 'PAUSE', pauseMs, 'WRITE');
+    paused = true;
+    pausedAt = Date.now();
+    steps.push('paused writes on the old primary');
+
+    const target = Number(parseOffset(String(await pool.call(primary, CMD_TIMEOUT_MS, 'INFO', 'replication'))));
+    // Sentinel picks the replica itself when no candidate was named: then every healthy replica
+    // must have caught up, whichever it picks.
+    const anyBySentinel = req.sentinel !== undefined && (req.candidate === undefined || req.candidate === 'any');
+    const mustCatchUp = anyBySentinel ? healthyReplicas(primary, probes).map((r) => r.target) : [candidate];
+    for (const c of mustCatchUp) {
+      await waitUntil(`${c.podName} to reach offset ${target}`, deadline, async () => {
+        return ((await probeRedis(pool, c, CMD_TIMEOUT_MS)).offset ?? -1) >= target;
+      });
+    }
+    steps.push(`${mustCatchUp.map((c) => c.podName).join(', ')} caught up at offset ${target}`);
+
+    if (req.sentinel) {
+      const { sentinels, masterName } = req.sentinel;
+      await firstAnswer(sentinels, (s) => pool.call(s, CMD_TIMEOUT_MS, 'SENTINEL', 'FAILOVER', masterName));
+      steps.push('SENTINEL FAILOVER');
+      let chosen: EngineTarget | undefined;
+      await waitUntil('Sentinel to announce a new primary', deadline, async () => {
+        const views = await Promise.all(sentinels.map((s) => sentinelPrimary(s, masterName).catch(() => undefined)));
+        chosen = req.replicas.find((r) => views.some((v) => v?.host === r.host && v.port === r.port));
+        return chosen !== undefined;
+      }, 20);
+      if (!anyBySentinel && chosen!.podName !== candidate.podName) {
+        steps.push(`Sentinel chose ${chosen!.podName} instead of ${candidate.podName}`);
+      }
+      candidate = chosen!;
+      await waitUntil(`${candidate.podName} to be primary in the engine`, deadline, async () => {
+        return (await probeRedis(pool, candidate, CMD_TIMEOUT_MS)).role === 'primary';
+      });
+    } else {
+      await driver.promote(candidate, req.spec);
+      steps.push(`REPLICAOF NO ONE on ${candidate.podName}`);
+    }
+    // The old primary first: it is the one clients may still be blocked on.
+    await driver.follow(primary, candidate, req.spec);
+    for (const r of req.replicas) {
+      if (r.podName === candidate.podName) continue;
+      await driver.follow(r, candidate, req.spec).catch((err: unknown) => {
+        // A replica that is down now is repointed by the reconciler (or Sentinel) when it is back.
+        steps.push(`could not repoint ${r.podName}: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    }
+    steps.push(`repointed ${primary.podName} and the other replicas to ${candidate.podName}`);
+    await pool.call(primary, CMD_TIMEOUT_MS, 'CLIENT', 'UNPAUSE');
+    paused = false;
+    pausedMs = Date.now() - pausedAt;
+    steps.push('unpaused the old primary');
+    return { from: primary.podName, to: candidate.podName, pausedMs, totalMs: Date.now() - started, steps };
+  } finally {
+    if (paused) await pool.call(primary, CMD_TIMEOUT_MS, 'CLIENT', 'UNPAUSE').catch(() => undefined);
+    for (const { t, value } of restorePriority) {
+      await pool.call(t, CMD_TIMEOUT_MS, 'CONFIG', 'SET', 'replica-priority', value).catch(() => undefined);
+    }
+    await pool.close();
+    await driver.close();
+  }
+}
+
+function parseOffset(info: string): string {
+  const m = /^master_repl_offset:(\d+)/m.exec(info);
+  if (!m) throw new Error('INFO replication has no master_repl_offset');
+  return m[1]!;
+}
+
+async function firstAnswer<T>(targets: EngineTarget[], fn: (t: EngineTarget) => Promise<T>): Promise<T> {
+  const errors: string[] = [];
+  for (const t of targets) {
+    try {
+      return await fn(t);
+    } catch (err) {
+      errors.push(`${t.podName}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  throw new Error(`no sentinel accepted the command (${errors.join('; ')}); check that a majority of sentinels is up`);
+}
+
+/** Does every reachable sentinel report slave-priority 0 for each of `replicas`? */
+async function seesPriorities(pool: RedisPool, sentinels: EngineTarget[], masterName: string, replicas: EngineTarget[]): Promise<boolean> {
+  const answers = await Promise.all(
+    sentinels.map((s) => pool.call(s, CMD_TIMEOUT_MS, 'SENTINEL', 'REPLICAS', masterName).catch(() => undefined)),
+  );
+  let seen = 0;
+  for (const a of answers) {
+    if (!Array.isArray(a)) continue;
+    seen++;
+    const entries = a.map((x) => pairs(x));
+    for (const r of replicas) {
+      const e = entries.find((x) => x.get('ip') === r.host && x.get('port') === String(r.port));
+      if (!e || e.get('slave-priority') !== '0') return false;
+    }
+  }
+  return seen > 0;
+}
