@@ -8,7 +8,7 @@ let cached: { topology: ValidateFunction; environment: ValidateFunction } | unde
 
 export function validators(): { topology: ValidateFunction; environment: ValidateFunction } {
   if (!cached) {
-    const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+    const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
     cached = { topology: ajv.compile(topologySchema), environment: ajv.compile(environmentSchema) };
   }
   return cached;

@@ -1,0 +1,142 @@
+// compiler/validate: JSON Schema, then semantic rules, then environment policy. Every problem
+// found is reported (not only the first); files with errors are left out of the result.
+import type { Environment } from '../../schemas/types/environment.js';
+import type { Topology } from '../../schemas/types/topology.js';
+import type { Code } from '../diagnostics/codes.js';
+import { dedupeDiagnostics, diagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
+import type { Located, LoadResult } from '../load/index.js';
+import { applyOverride, overrideSource } from '../resolve/override.js';
+import { validators } from './ajv.js';
+import { checkEnvironment } from './environment-rules.js';
+import type { Path } from './paths.js';
+import { checkPolicy } from './policy.js';
+import { schemaDiagnostics } from './schema-errors.js';
+import { checkTopology, type Report } from './topology-rules.js';
+
+export interface ValidRepo {
+  topologies: Located<Topology>[];
+  environments: Located<Environment>[];
+  diagnostics: Diagnostic[];
+}
+
+export function validate(load: LoadResult): ValidRepo {
+  const diags: Diagnostic[] = [...load.diagnostics];
+  const reporter = (doc: Located<unknown>): Report => (code, path, message, hint) =>
+    diags.push(diagnostic(code, doc.file, doc.locate(path), message, hint));
+
+  // Environments first: topologies are checked against them.
+  const { environment: envSchema, topology: topoSchema } = validators();
+  const envs: Located<Environment>[] = [];
+  const envFirstFile = new Map<string, string>();
+  const knownEnvNames = new Set<string>();
+  for (const doc of load.environments) {
+    const name = (doc.value as { name?: unknown }).name;
+    if (typeof name === 'string') knownEnvNames.add(name);
+    if (!envSchema(doc.value)) {
+      diags.push(...schemaDiagnostics(doc, envSchema.errors ?? []));
+      continue;
+    }
+    const env = doc as Located<Environment>;
+    const first = envFirstFile.get(env.value.name);
+    if (first) {
+      reporter(doc)('DBT3071', ['name'], `environment "${env.value.name}" is also defined in ${first}`);
+    } else {
+      envFirstFile.set(env.value.name, doc.file);
+    }
+    checkEnvironment(env.value, doc.file, reporter(doc));
+    envs.push(env);
+  }
+  const validEnvs = envs.filter((e) => !hasErrorIn(diags, e.file));
+  const envByName = new Map(validEnvs.map((e) => [e.value.name, e.value]));
+
+  const topoFirstFile = new Map<string, string>();
+  const topos: Located<Topology>[] = [];
+  for (const doc of load.topologies) {
+    if (!topoSchema(doc.value)) {
+      diags.push(...schemaDiagnostics(doc, topoSchema.errors ?? []));
+      continue;
+    }
+    const loc = doc as Located<Topology>;
+    const t = loc.value;
+    const report = reporter(doc);
+    const first = topoFirstFile.get(t.name);
+    if (first) report('DBT3070', ['name'], `topology "${t.name}" is also defined in ${first}`);
+    else topoFirstFile.set(t.name, doc.file);
+
+    const baseFindings = new Set<string>();
+    checkTopology(t, (code, path, message, hint) => {
+      baseFindings.add(key(code, path));
+      report(code, path, message, hint);
+    });
+    checkEnvironmentRefs(t, knownEnvNames, report);
+    for (const envName of deployedTo(t, knownEnvNames)) {
+      const env = envByName.get(envName);
+      if (env) checkInEnvironment(t, env, baseFindings, report);
+    }
+    topos.push(loc);
+  }
+
+  const all = sortDiagnostics(dedupeDiagnostics(diags));
+  return {
+    environments: validEnvs,
+    topologies: topos.filter((t) => !hasErrorIn(all, t.file)),
+    diagnostics: all,
+  };
+}
+
+/** Environments a topology is deployed to: its list, or all environments of the repo. */
+export function deployedTo(t: Topology, envNames: ReadonlySet<string>): string[] {
+  return (t.environments ?? [...envNames]).filter((e) => envNames.has(e)).sort();
+}
+
+function checkEnvironmentRefs(t: Topology, envNames: ReadonlySet<string>, report: Report): void {
+  const known = [...envNames].sort().join(', ') || 'none';
+  (t.environments ?? []).forEach((e, i) => {
+    if (!envNames.has(e)) report('DBT3081', ['environments', i], `environment "${e}" does not exist (known: ${known})`);
+  });
+  for (const e of Object.keys(t.overrides ?? {})) {
+    if (!envNames.has(e)) report('DBT3080', ['overrides', e], `overrides name environment "${e}", which does not exist (known: ${known})`);
+    else if (t.environments && !t.environments.includes(e)) report('DBT3082', ['overrides', e], `overrides.${e} is never used: the topology is not deployed to ${e}`);
+  }
+}
+
+/** The topology as `env` sees it: semantic rules again (overrides can break them), placement, policy. */
+function checkInEnvironment(t: Topology, env: Environment, baseFindings: ReadonlySet<string>, report: Report): void {
+  const eff = applyOverride(t, env.name);
+  const fromOverride = (path: Path) => overrideSource(t, env.name, path);
+  const envReport: Report = (code, path, message, hint) => {
+    const src = fromOverride(path);
+    // A finding the base file already produced at the same place is not news in every environment.
+    if (src[0] !== 'overrides' && baseFindings.has(key(code, path))) return;
+    report(code, src, message.includes(`environment ${env.name}`) ? message : `${message} (environment ${env.name})`, hint);
+  };
+  checkTopology(eff, envReport);
+
+  const clusters = new Map(env.memberClusters.map((m) => [m.name, m]));
+  const chosen = eff.placement?.memberClusters;
+  (chosen ?? []).forEach((mc, i) => {
+    if (!clusters.has(mc)) {
+      envReport('DBT3090', ['placement', 'memberClusters', i], `member cluster "${mc}" is not in environment ${env.name} (it has ${[...clusters.keys()].join(', ')})`);
+    }
+  });
+  const zones = new Set(
+    env.memberClusters.filter((m) => !chosen || chosen.includes(m.name)).flatMap((m) => m.zones),
+  );
+  (eff.instances ?? []).forEach((inst, i) => {
+    if (inst.zone !== undefined && !zones.has(inst.zone)) {
+      envReport('DBT3091', ['instances', i, 'zone'], `zone "${inst.zone}" is not offered by environment ${env.name} (zones: ${[...zones].sort().join(', ')})`);
+    }
+  });
+  if (env.namespace.includes('{team}') && !eff.team && !eff.namespace) {
+    envReport('DBT3123', ['name'], `environment ${env.name} names namespaces "${env.namespace}" but the topology sets no team`);
+  }
+  checkPolicy(eff, env, envReport);
+}
+
+function key(code: Code, path: Path): string {
+  return `${code}|${path.join('/')}`;
+}
+
+function hasErrorIn(ds: ReadonlyArray<Diagnostic>, file: string): boolean {
+  return ds.some((d) => d.file === file && d.severity === 'error');
+}
