@@ -43,6 +43,9 @@ if ! command -v go >/dev/null 2>&1; then
     die "'go' not found on PATH nor in /usr/local/go/bin. Install Go >= 1.24 (https://go.dev/dl/, e.g. untar into /usr/local/go), or set DBTOPO_K8S_BIN_DIR to a directory holding ${binaries[*]}."
   fi
 fi
+gover="$(go env GOVERSION)"; gominor="${gover#go1.}"; gominor="${gominor%%.*}"
+[[ "$gominor" =~ ^[0-9]+$ ]] && (( gominor >= 24 )) \
+  || die "found $gover at $(command -v go); Kubernetes ${K8S_VERSION} needs Go >= 1.24 (https://go.dev/dl/), or set DBTOPO_K8S_BIN_DIR"
 log "using $(go version) from $(command -v go)"
 
 # one build at a time per cache dir
@@ -63,8 +66,8 @@ fi
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local GOWORK=off
 start=$(date +%s)
 work="$(mktemp -d "${TMPDIR:-/tmp}/dbtopo-k8s-build.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
 stage="$out.partial.$$"
+trap 'rm -rf "$work" "$stage"' EXIT
 rm -rf "$stage"; mkdir -p "$stage"
 
 # --- kube-apiserver + kube-controller-manager --------------------------------

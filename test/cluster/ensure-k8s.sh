@@ -3,4 +3,4 @@
 # prints the directory that holds etcd, kube-apiserver and kube-controller-manager.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-exec "$here/build-k8s.sh" | tail -n 1
+"$here/build-k8s.sh" | tail -n 1
