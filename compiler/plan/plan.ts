@@ -1,0 +1,22 @@
+// A change plan from the rendered objects of two sides: diff → classify → DAG. Pure.
+import { classify, type ClassifyOptions } from './classify.js';
+import { buildActions } from './dag.js';
+import { diffObjects } from './diff.js';
+import type { Plan, PlanObject } from './model.js';
+
+export interface PlanOptions extends ClassifyOptions {
+  /** env → member cluster names in the environment file's order (the first is the canary). */
+  memberOrder: ReadonlyMap<string, ReadonlyArray<string>>;
+}
+
+export function buildPlan(base: ReadonlyArray<PlanObject>, head: ReadonlyArray<PlanObject>, opts: PlanOptions): Plan {
+  const changes = classify(diffObjects(base, head), opts);
+  const { actions, waves } = buildActions(changes, { memberOrder: opts.memberOrder });
+  return { changes, actions, waves, forbidden: changes.filter((c) => c.class === 'forbidden') };
+}
+
+/** Exit code of `dbtopo plan` for a plan that compiled on both sides: 4 when anything is forbidden. */
+export const EXIT_FORBIDDEN = 4;
+export function planExitCode(plan: Plan): 0 | 4 {
+  return plan.forbidden.length > 0 ? EXIT_FORBIDDEN : 0;
+}
