@@ -1,0 +1,190 @@
+// compile: valid topologies and environments → rendered files (pure, compileModel), and the I/O
+// edge around it (compileRepo: read → validate → compile → atomic write, never on error).
+
+import { join } from 'node:path';
+import type { Environment, KubeObject, Topology } from '../schemas/types/index.js';
+import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import { clusterCrds } from './emit/crds.js';
+import { namespaceObject } from './emit/namespaces.js';
+import { clusterScopedPath, namespacedPath, objectKey } from './emit/paths.js';
+import { writeRendered } from './emit/write.js';
+import { toYaml } from './emit/yaml.js';
+import { expandTopology } from './expand/index.js';
+import { parseSources, readRepo, type Located } from './load/index.js';
+import { placeTopology } from './place/index.js';
+import { appliesTo, resolveTopology } from './resolve/index.js';
+import { applyOverride, overrideSource } from './resolve/override.js';
+import { validate, type ValidRepo } from './validate/index.js';
+
+export interface RenderedFile {
+  /** Relative to rendered/. */
+  path: string;
+  object: KubeObject;
+  text: string;
+  /** Topology file the object was compiled from; absent for CRDs and Namespaces. */
+  source?: string;
+}
+
+export interface CompileResult {
+  files: RenderedFile[];
+  diagnostics: Diagnostic[];
+}
+
+/** What one topology renders in one environment; the unit the incremental compiler caches. */
+export interface TopologyRender {
+  env: string;
+  source: string;
+  files: RenderedFile[];
+  /** Namespaces the topology's objects live in, per member cluster. */
+  namespaces: Array<{ memberCluster: string; namespace: string }>;
+  diagnostics: Diagnostic[];
+}
+
+function error(code: string, file: string, at: { line: number; col: number }, message: string, hint: string): Diagnostic {
+  return { file, line: at.line, col: at.col, code, severity: 'error', message, hint };
+}
+
+function byString(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function renderTopology(env: Environment, topo: Located<Topology>): TopologyRender {
+  const out: TopologyRender = { env: env.name, source: topo.file, files: [], namespaces: [], diagnostics: [] };
+  const effective = applyOverride(topo.value, env.name);
+  const resolved = resolveTopology(effective, env, topo.file);
+  const { placed, problems } = placeTopology(resolved, env);
+  for (const p of problems) {
+    const at = topo.locate(overrideSource(topo.value, env.name, p.path));
+    out.diagnostics.push(error(p.code, topo.file, at, `${p.message} (environment ${env.name})`, p.hint));
+  }
+  if (!placed) return out;
+  for (const member of expandTopology(placed)) {
+    out.namespaces.push({ memberCluster: member.memberCluster, namespace: member.namespace });
+    for (const object of member.objects) {
+      out.files.push({
+        path: namespacedPath(env.name, member.memberCluster, resolved.name, object),
+        object,
+        text: toYaml(object),
+        source: topo.file,
+      });
+    }
+  }
+  return out;
+}
+
+/** CRDs and Namespaces of every member cluster of an environment. */
+export function clusterFiles(env: Environment, namespaces: ReadonlyMap<string, ReadonlySet<string>>): RenderedFile[] {
+  const files: RenderedFile[] = [];
+  for (const member of env.memberClusters) {
+    const objects: KubeObject[] = [...clusterCrds()];
+    for (const ns of [...(namespaces.get(member.name) ?? [])].sort(byString)) objects.push(namespaceObject(ns));
+    for (const object of objects) {
+      files.push({ path: clusterScopedPath(env.name, member.name, object), object, text: toYaml(object) });
+    }
+  }
+  return files;
+}
+
+/** Two topologies rendering the same object in one member cluster: an error at both files. */
+export function duplicateDiagnostics(
+  files: readonly RenderedFile[],
+  locateSource: (file: string) => { line: number; col: number },
+): Diagnostic[] {
+  const firstByKey = new Map<string, RenderedFile>();
+  const out: Diagnostic[] = [];
+  for (const f of files) {
+    if (f.source === undefined) continue;
+    const parts = f.path.split('/');
+    const key = objectKey(parts[0] ?? '', parts[1] ?? '', f.object);
+    const first = firstByKey.get(key);
+    if (!first) {
+      firstByKey.set(key, f);
+      continue;
+    }
+    if (first.source === f.source) continue;
+    const what = `${f.object.kind} ${f.object.metadata.namespace ?? ''}/${f.object.metadata.name} in member cluster ${parts[1]} (environment ${parts[0]})`;
+    for (const [self, other] of [
+      [f.source, first.source ?? ''],
+      [first.source ?? '', f.source],
+    ] as const) {
+      out.push(
+        error('DBT5001', self, locateSource(self), `${what} is also rendered by ${other}`, 'give the topologies different names or namespaces; every object must come from one topology'),
+      );
+    }
+  }
+  return out;
+}
+
+export interface CompileOptions {
+  env?: string;
+}
+
+/** Groups renders by environment and adds each environment's cluster-scoped files. */
+export function assemble(envs: readonly Environment[], renders: readonly TopologyRender[], locateSource: (file: string) => { line: number; col: number }): CompileResult {
+  const files: RenderedFile[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const env of envs) {
+    const namespaces = new Map<string, Set<string>>();
+    for (const r of renders) {
+      if (r.env !== env.name) continue;
+      files.push(...r.files);
+      diagnostics.push(...r.diagnostics);
+      for (const { memberCluster, namespace } of r.namespaces) {
+        const set = namespaces.get(memberCluster) ?? new Set<string>();
+        set.add(namespace);
+        namespaces.set(memberCluster, set);
+      }
+    }
+    files.push(...clusterFiles(env, namespaces));
+  }
+  diagnostics.push(...duplicateDiagnostics(files, locateSource));
+  files.sort((a, b) => byString(a.path, b.path));
+  return { files, diagnostics };
+}
+
+/** The environments a compile covers: all, or the one named by `env`. */
+export function selectEnvironments(repo: ValidRepo, env: string | undefined): Environment[] {
+  return repo.environments
+    .map((e) => e.value)
+    .filter((e) => env === undefined || e.name === env)
+    .sort((a, b) => byString(a.name, b.name));
+}
+
+export function compileModel(repo: ValidRepo, opts: CompileOptions): CompileResult {
+  const envs = selectEnvironments(repo, opts.env);
+  const topologies = [...repo.topologies].sort((a, b) => byString(a.value.name, b.value.name) || byString(a.file, b.file));
+  const renders: TopologyRender[] = [];
+  for (const env of envs) {
+    for (const topo of topologies) {
+      if (appliesTo(topo.value, env.name)) renders.push(renderTopology(env, topo));
+    }
+  }
+  const byFile = new Map(repo.topologies.map((t) => [t.file, t]));
+  const result = assemble(envs, renders, (file) => byFile.get(file)?.locate(['name']) ?? { line: 1, col: 1 });
+  return { files: result.files, diagnostics: sortDiagnostics([...repo.diagnostics, ...result.diagnostics]) };
+}
+
+export interface CompileRepoOptions {
+  repo: string;
+  env?: string;
+  /** Output directory; default <repo>/rendered. */
+  out?: string;
+  write?: boolean;
+}
+
+/** Thrown for a compile request that cannot run (not a problem in the input files). */
+export class UsageError extends Error {}
+
+export async function compileRepo(opts: CompileRepoOptions): Promise<CompileResult> {
+  const sources = await readRepo(opts.repo);
+  const repo = validate(parseSources(sources));
+  if (opts.env !== undefined && !repo.environments.some((e) => e.value.name === opts.env)) {
+    const known = repo.environments.map((e) => e.value.name).sort(byString);
+    throw new UsageError(`unknown environment "${opts.env}"; the repository has: ${known.join(', ') || '(none)'}`);
+  }
+  const result = compileModel(repo, opts.env !== undefined ? { env: opts.env } : {});
+  if (opts.write !== false && !hasErrors(result.diagnostics)) {
+    await writeRendered(opts.out ?? join(opts.repo, 'rendered'), result.files, opts.env !== undefined ? [opts.env] : undefined);
+  }
+  return result;
+}

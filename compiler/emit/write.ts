@@ -1,0 +1,75 @@
+// Atomic output: the new tree is written into a temporary directory beside the output and swapped
+// in with renames, so readers (and a failed run) only ever see the old tree or the new one.
+// Full compile: the whole output directory is swapped. --env E: only <out>/E is swapped and the
+// other environments stay as they are.
+
+import { mkdir, rename, rm, writeFile, stat } from 'node:fs/promises';
+import { dirname, join, basename } from 'node:path';
+
+export interface FileToWrite {
+  path: string;
+  text: string;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes files under `root` with bounded concurrency (many small files; the disk is the limit). */
+export async function writeTree(root: string, files: readonly FileToWrite[]): Promise<void> {
+  const dirs = [...new Set(files.map((f) => dirname(join(root, f.path))))].sort();
+  await mkdir(root, { recursive: true });
+  for (const d of dirs) await mkdir(d, { recursive: true });
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < files.length) {
+      const f = files[next++];
+      if (f) await writeFile(join(root, f.path), f.text);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(64, files.length) }, worker));
+}
+
+/** Replaces `target` by `fresh` (both directories, same parent); `target` may not exist yet. */
+async function swap(fresh: string, target: string): Promise<void> {
+  const old = `${target}.old-${process.pid}`;
+  const hadOld = await exists(target);
+  if (hadOld) await rename(target, old);
+  try {
+    await rename(fresh, target);
+  } catch (err) {
+    if (hadOld) await rename(old, target); // put the previous output back
+    throw err;
+  }
+  if (hadOld) await rm(old, { recursive: true, force: true });
+}
+
+/**
+ * Writes `files` (paths relative to `outDir`, first segment the environment) atomically.
+ * `onlyEnvs`: replace just these environments' subtrees and keep the others.
+ */
+export async function writeRendered(outDir: string, files: readonly FileToWrite[], onlyEnvs?: readonly string[]): Promise<void> {
+  const parent = dirname(outDir);
+  await mkdir(parent, { recursive: true });
+  const tmp = join(parent, `.${basename(outDir)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  try {
+    await writeTree(tmp, files);
+    if (onlyEnvs === undefined) {
+      await swap(tmp, outDir);
+      return;
+    }
+    await mkdir(outDir, { recursive: true });
+    for (const env of onlyEnvs) {
+      const fresh = join(tmp, env);
+      if (await exists(fresh)) await swap(fresh, join(outDir, env));
+      else await rm(join(outDir, env), { recursive: true, force: true });
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,99 @@
+// One InstanceSet from a plan: the engine-neutral part (roles, ordinals, instance templates,
+// volume claims, update strategy). redis.ts and mysql.ts fill in the engine-specific plan.
+
+import { API_VERSION, LABELS } from '../../schemas/types/index.js';
+import type {
+  EngineSpec,
+  InstanceSet,
+  InstanceTemplate,
+  MemberUpdateStrategy,
+  PodManagementPolicy,
+  RoleDefinition,
+} from '../../schemas/types/index.js';
+import type { OrdinalSlot, ResolvedInstance } from '../model.js';
+import { toRanges } from '../place/ordinals.js';
+import { names } from '../names.js';
+import { instanceSetSelector, metadata, podLabels } from './labels.js';
+import { podTemplate, ZONE_KEY, type PodPlan } from './podtemplate.js';
+
+export interface SetPlan extends PodPlan {
+  /** Slots (global ordinals) in this member cluster; default: 0..replicas-1, all default template. */
+  slots: OrdinalSlot[];
+  templates: ResolvedInstance[];
+  roles: boolean;
+  storage?: { size: string; class?: string };
+  engine: EngineSpec;
+  podManagementPolicy: PodManagementPolicy;
+  memberUpdateStrategy: MemberUpdateStrategy;
+}
+
+/** Secondaries are updated before the primary; only one pod may be primary. */
+export const SERVER_ROLES: RoleDefinition[] = [
+  { name: 'primary', updatePriority: 2, isExclusive: true, participatesInQuorum: true },
+  { name: 'secondary', updatePriority: 1, isExclusive: false, participatesInQuorum: true },
+];
+
+export function defaultSlots(replicas: number): OrdinalSlot[] {
+  return Array.from({ length: replicas }, (_, ordinal) => ({ ordinal }));
+}
+
+function instanceTemplates(p: SetPlan): InstanceTemplate[] {
+  const out: InstanceTemplate[] = [];
+  for (const tpl of p.templates) {
+    const ordinals = p.slots.filter((s) => s.template === tpl.name).map((s) => s.ordinal);
+    if (ordinals.length === 0) continue; // this template's pods live in another member cluster
+    const nodeSelector = { ...tpl.nodeSelector, ...(tpl.zone !== undefined ? { [ZONE_KEY]: tpl.zone } : {}) };
+    out.push({
+      name: tpl.name,
+      replicas: ordinals.length,
+      ordinals: { ranges: toRanges(ordinals) },
+      labels: { [LABELS.template]: tpl.name },
+      resources: { requests: { ...tpl.resources.requests }, limits: { ...tpl.resources.limits } },
+      ...(Object.keys(nodeSelector).length > 0 ? { nodeSelector } : {}),
+      ...(tpl.zone !== undefined ? { zone: tpl.zone } : {}),
+    });
+  }
+  return out;
+}
+
+export function instanceSet(p: SetPlan): InstanceSet {
+  const t = p.topology;
+  const defaults = p.slots.filter((s) => s.template === undefined).map((s) => s.ordinal);
+  const instances = instanceTemplates(p);
+  const spec: InstanceSet['spec'] = {
+    replicas: p.slots.length,
+    defaultTemplateOrdinals: { ranges: toRanges(defaults) },
+    selector: { matchLabels: instanceSetSelector(t, p.component, p.instanceSet) },
+    template: podTemplate(p),
+    podManagementPolicy: p.podManagementPolicy,
+    memberUpdateStrategy: p.memberUpdateStrategy,
+    persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+    serviceName: names.headless(p.instanceSet),
+    paused: false,
+    engine: p.engine,
+  };
+  if (instances.length > 0) spec.instances = instances;
+  if (p.roles) {
+    spec.roles = SERVER_ROLES.map((r) => ({ ...r }));
+    spec.roleProbe = { ...t.probe };
+  }
+  if (p.storage) {
+    spec.volumeClaimTemplates = [
+      {
+        metadata: { name: 'data', labels: instanceSetSelector(t, p.component, p.instanceSet) },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          ...(p.storage.class !== undefined ? { storageClassName: p.storage.class } : {}),
+          resources: { requests: { storage: p.storage.size } },
+          volumeMode: 'Filesystem',
+        },
+      },
+    ];
+  }
+  return {
+    apiVersion: API_VERSION,
+    kind: 'InstanceSet',
+    metadata: metadata(t, p.instanceSet, podLabels(t, p.component, p.instanceSet, p.shardLabel)),
+    spec,
+  };
+}

@@ -1,0 +1,53 @@
+// NetworkPolicies, one per component: servers are reached by each other (replication), by the
+// topology's Sentinels and proxies, and by the dbtopo controller (role probes); when the topology
+// has a proxy, clients reach only the proxy, otherwise the server port is open to clients (they
+// connect through the -primary Service). Sentinels are reached by each other, the controller and,
+// without a proxy, by Sentinel-aware clients.
+
+import type { ResolvedTopology } from '../model.js';
+import { names } from '../names.js';
+import { componentSelector, metadata, topologyLabels, type Component } from './labels.js';
+import type { NetworkPolicyLike, NetworkPolicyPeer } from './objects.js';
+
+/** Namespace the dbtopo controller runs in (its probes connect to servers and Sentinels). */
+export const CONTROLLER_NAMESPACE = 'dbtopo-system';
+
+const controllerPeer: NetworkPolicyPeer = {
+  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': CONTROLLER_NAMESPACE } },
+};
+
+function peer(t: ResolvedTopology, c: Component): NetworkPolicyPeer {
+  return { podSelector: { matchLabels: componentSelector(t, c) } };
+}
+
+function policy(
+  t: ResolvedTopology,
+  component: Component,
+  port: number,
+  from: NetworkPolicyPeer[] | undefined,
+): NetworkPolicyLike {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: metadata(t, names.networkPolicy(t.name, component), topologyLabels(t)),
+    spec: {
+      podSelector: { matchLabels: componentSelector(t, component) },
+      policyTypes: ['Ingress'],
+      ingress: [{ ...(from ? { from } : {}), ports: [{ port, protocol: 'TCP' }] }],
+    },
+  };
+}
+
+export function networkPolicies(t: ResolvedTopology): NetworkPolicyLike[] {
+  const out: NetworkPolicyLike[] = [];
+  const serverPeers = [peer(t, 'server'), controllerPeer];
+  if (t.sentinel) serverPeers.push(peer(t, 'sentinel'));
+  if (t.proxy) serverPeers.push(peer(t, 'proxy'));
+  out.push(policy(t, 'server', t.server.port, t.proxy ? serverPeers : undefined));
+  if (t.sentinel) {
+    const peers = [peer(t, 'sentinel'), controllerPeer];
+    out.push(policy(t, 'sentinel', t.sentinel.port, t.proxy ? peers : undefined));
+  }
+  if (t.proxy) out.push(policy(t, 'proxy', t.proxy.port, undefined));
+  return out;
+}

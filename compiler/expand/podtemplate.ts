@@ -1,0 +1,175 @@
+// The pod template of an InstanceSet. Every pod meets the Pod Security "restricted" standard:
+// non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp, on every
+// container including the init container.
+
+import { createHash } from 'node:crypto';
+import type { PodTemplateSpec } from '../../schemas/types/index.js';
+import type { ResolvedResources, ResolvedTopology } from '../model.js';
+import { CONFIG_DIR, TEMPLATE_DIR } from './configmaps.js';
+import { instanceSetSelector, podLabels, type Component } from './labels.js';
+import { names } from '../names.js';
+
+/** The uid/gid of the official redis and mysql/mariadb images' service user. */
+export const RUN_AS = 999;
+export const ZONE_KEY = 'topology.kubernetes.io/zone';
+export const HOST_KEY = 'kubernetes.io/hostname';
+export const CONFIG_HASH_ANNOTATION = 'dbtopo.dev/config-hash';
+
+export interface PodPlan {
+  topology: ResolvedTopology;
+  component: Component;
+  instanceSet: string;
+  shardLabel?: string;
+  containerName: string;
+  image: string;
+  command: string[];
+  port: { name: string; number: number };
+  resources: ResolvedResources;
+  /** Where the `data` volume claim is mounted; undefined: no persistent data (emptyDir). */
+  dataMount?: string;
+  dataDir: string;
+  /** Files of the ConfigMap; their hash rolls the pods when a config changes. */
+  configFiles: Record<string, string>;
+  /** Spread and anti-affinity apply to servers and sentinels, where losing two pods at once hurts. */
+  spread: boolean;
+  antiAffinity: 'required' | 'preferred' | 'none';
+}
+
+const containerSecurity = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+  runAsNonRoot: true,
+  runAsUser: RUN_AS,
+  runAsGroup: RUN_AS,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+// Fills the placeholders of every config file (see configmaps.ts) into the writable config dir.
+const RENDER_SCRIPT = [
+  'set -eu',
+  'ordinal="${POD_NAME##*-}"',
+  'SERVER_ID=$((ordinal + 1))',
+  `for f in ${TEMPLATE_DIR}/*; do`,
+  '  sed -e "s|\\${POD_IP}|${POD_IP}|g" -e "s|\\${POD_NAME}|${POD_NAME}|g" \\',
+  '      -e "s|\\${SERVER_ID}|${SERVER_ID}|g" -e "s|\\${PASSWORD}|${PASSWORD:-}|g" \\',
+  `      "$f" > "${CONFIG_DIR}/$(basename "$f")"`,
+  'done',
+].join('\n');
+
+function env(p: PodPlan): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [
+    { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
+    { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } } },
+    { name: 'POD_IP', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'status.podIP' } } },
+  ];
+  const pw = p.topology.credentials?.password;
+  if (pw) out.push({ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: pw.name, key: pw.key } } });
+  return out;
+}
+
+export function configHash(files: Record<string, string>): string {
+  const h = createHash('sha256');
+  for (const k of Object.keys(files).sort()) h.update(k).update('\0').update(files[k] ?? '').update('\0');
+  return h.digest('hex').slice(0, 16);
+}
+
+function resources(r: ResolvedResources): Record<string, Record<string, string>> {
+  return { requests: { ...r.requests }, limits: { ...r.limits } };
+}
+
+export function podTemplate(p: PodPlan): PodTemplateSpec {
+  const t = p.topology;
+  const selector = { matchLabels: instanceSetSelector(t, p.component, p.instanceSet) };
+  const mounts: Array<Record<string, unknown>> = [
+    { name: 'config', mountPath: CONFIG_DIR },
+    { name: 'data', mountPath: p.dataMount ?? p.dataDir },
+  ];
+  const volumes: Array<Record<string, unknown>> = [
+    { name: 'config-template', configMap: { name: names.config(p.instanceSet), defaultMode: 0o444 } },
+    { name: 'config', emptyDir: {} },
+  ];
+  if (p.dataMount === undefined) volumes.push({ name: 'data', emptyDir: {} });
+  const probe = {
+    tcpSocket: { port: p.port.name },
+    initialDelaySeconds: 0,
+    periodSeconds: t.probe.periodSeconds,
+    timeoutSeconds: t.probe.timeoutSeconds,
+    successThreshold: 1,
+    failureThreshold: t.probe.failureThreshold,
+  };
+  const spec: PodTemplateSpec['spec'] = {
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: RUN_AS,
+      runAsGroup: RUN_AS,
+      fsGroup: RUN_AS,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    initContainers: [
+      {
+        name: 'render-config',
+        image: p.image,
+        imagePullPolicy: 'IfNotPresent',
+        command: ['sh', '-c', RENDER_SCRIPT],
+        env: env(p),
+        resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
+        volumeMounts: [
+          { name: 'config-template', mountPath: TEMPLATE_DIR, readOnly: true },
+          { name: 'config', mountPath: CONFIG_DIR },
+        ],
+        securityContext: containerSecurity,
+        terminationMessagePath: '/dev/termination-log',
+        terminationMessagePolicy: 'FallbackToLogsOnError',
+      },
+    ],
+    containers: [
+      {
+        name: p.containerName,
+        image: p.image,
+        imagePullPolicy: 'IfNotPresent',
+        command: p.command,
+        ports: [{ name: p.port.name, containerPort: p.port.number, protocol: 'TCP' }],
+        env: env(p),
+        resources: resources(p.resources),
+        volumeMounts: mounts,
+        readinessProbe: probe,
+        securityContext: containerSecurity,
+        terminationMessagePath: '/dev/termination-log',
+        terminationMessagePolicy: 'FallbackToLogsOnError',
+      },
+    ],
+    volumes,
+    restartPolicy: 'Always',
+    dnsPolicy: 'ClusterFirst',
+    schedulerName: 'default-scheduler',
+    terminationGracePeriodSeconds: 30,
+  };
+  if (Object.keys(t.placement.nodeSelector).length > 0) spec.nodeSelector = { ...t.placement.nodeSelector };
+  if (p.spread && t.placement.zoneSpread) {
+    spec.topologySpreadConstraints = [
+      { maxSkew: 1, topologyKey: ZONE_KEY, whenUnsatisfiable: 'DoNotSchedule', labelSelector: selector },
+    ];
+  }
+  if (p.spread && p.antiAffinity === 'required') {
+    spec.affinity = {
+      podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: selector, topologyKey: HOST_KEY }] },
+    };
+  } else if (p.spread && p.antiAffinity === 'preferred') {
+    spec.affinity = {
+      podAntiAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          { weight: 100, podAffinityTerm: { labelSelector: selector, topologyKey: HOST_KEY } },
+        ],
+      },
+    };
+  }
+  return {
+    metadata: {
+      labels: podLabels(t, p.component, p.instanceSet, p.shardLabel),
+      annotations: { [CONFIG_HASH_ANNOTATION]: configHash(p.configFiles) },
+    },
+    spec,
+  };
+}

@@ -1,0 +1,135 @@
+// Redis in one member cluster: a server InstanceSet per shard, the Sentinels watching them and the
+// twemproxy in front of them, as engine-specific SetPlans.
+
+import type { EngineSpec } from '../../schemas/types/index.js';
+import type { MemberPlacement, PlacedTopology } from '../model.js';
+import { names } from '../names.js';
+import { nutcrackerYml, redisConf, sentinelConf, CONFIG_DIR } from './configmaps.js';
+import { defaultSlots, type SetPlan } from './instanceset.js';
+
+function credentials(p: PlacedTopology): Pick<EngineSpec, 'credentials'> {
+  const c = p.topology.credentials;
+  return c ? { credentials: { password: { ...c.password } } } : {};
+}
+
+/** Every shard of the topology, wherever its servers run (Sentinels and proxies see them all). */
+function allShards(p: PlacedTopology): Array<{ index: number; shard: string; instanceSet: string; masterName: string }> {
+  const t = p.topology;
+  const sharded = t.mode === 'sharded';
+  return Array.from({ length: t.server.shards }, (_, i) => ({
+    index: i,
+    shard: String(i),
+    instanceSet: names.serverSet(t.name, sharded ? i : undefined),
+    masterName: names.masterName(t.name, sharded ? i : undefined),
+  }));
+}
+
+export function redisPlans(p: PlacedTopology, member: MemberPlacement): SetPlan[] {
+  const t = p.topology;
+  const plans: SetPlan[] = [];
+  const shards = allShards(p);
+  const conf = redisConf(t);
+  for (const placed of member.shards) {
+    const shard = shards[placed.index];
+    const sentinel = t.sentinel
+      ? { sentinel: { instanceSet: names.sentinelSet(t.name), masterName: shard?.masterName ?? t.name, quorum: t.sentinel.quorum } }
+      : {};
+    plans.push({
+      topology: t,
+      component: 'server',
+      instanceSet: placed.instanceSet,
+      ...(placed.shardLabel !== undefined ? { shardLabel: placed.shardLabel } : {}),
+      containerName: 'redis',
+      image: t.server.image,
+      command: ['redis-server', `${CONFIG_DIR}/redis.conf`],
+      port: { name: 'redis', number: t.server.port },
+      resources: t.server.resources,
+      dataMount: '/data',
+      dataDir: '/data',
+      configFiles: { 'redis.conf': conf },
+      spread: true,
+      antiAffinity: t.placement.antiAffinity,
+      slots: placed.slots,
+      templates: t.server.instances,
+      roles: true,
+      storage: t.server.storage,
+      engine: {
+        type: 'redis',
+        version: t.version,
+        port: t.server.port,
+        ...credentials(p),
+        replication: { mode: 'async', ...sentinel },
+      },
+      // One pod at a time, secondaries first, primary last (after a switchover).
+      memberUpdateStrategy: 'Serial',
+      // The lowest ordinal comes up first and becomes the primary the others follow.
+      podManagementPolicy: 'OrderedReady',
+    });
+  }
+  if (t.sentinel) {
+    const s = t.sentinel;
+    plans.push({
+      topology: t,
+      component: 'sentinel',
+      instanceSet: names.sentinelSet(t.name),
+      containerName: 'sentinel',
+      image: s.image,
+      command: ['redis-sentinel', `${CONFIG_DIR}/sentinel.conf`],
+      port: { name: 'sentinel', number: s.port },
+      resources: s.resources,
+      dataDir: '/data',
+      configFiles: {
+        'sentinel.conf': sentinelConf(
+          t,
+          shards.map((x) => ({ masterName: x.masterName, instanceSet: x.instanceSet, firstOrdinal: 0 })),
+        ),
+      },
+      spread: true,
+      antiAffinity: t.placement.antiAffinity,
+      slots: defaultSlots(s.replicas),
+      templates: [],
+      roles: false,
+      engine: {
+        type: 'redis-sentinel',
+        version: t.version,
+        port: s.port,
+        ...credentials(p),
+        monitors: shards.map((x) => ({ masterName: x.masterName, instanceSet: x.instanceSet, port: t.server.port, quorum: s.quorum })),
+      },
+      // Serial keeps a quorum of Sentinels up during updates.
+      memberUpdateStrategy: 'Serial',
+      podManagementPolicy: 'Parallel',
+    });
+  }
+  if (t.proxy) {
+    const x = t.proxy;
+    plans.push({
+      topology: t,
+      component: 'proxy',
+      instanceSet: names.proxySet(t.name),
+      containerName: 'twemproxy',
+      image: x.image,
+      command: ['nutcracker', '-c', `${CONFIG_DIR}/nutcracker.yml`],
+      port: { name: 'proxy', number: x.port },
+      resources: x.resources,
+      dataDir: '/data',
+      configFiles: { 'nutcracker.yml': nutcrackerYml(t, shards.map((b) => ({ shard: b.shard, instanceSet: b.instanceSet }))) },
+      spread: false,
+      antiAffinity: 'none',
+      slots: defaultSlots(x.replicas),
+      templates: [],
+      roles: false,
+      engine: {
+        type: 'twemproxy',
+        version: x.version,
+        port: x.port,
+        ...credentials(p),
+        backends: shards.map((b) => ({ shard: b.shard, instanceSet: b.instanceSet, port: t.server.port })),
+      },
+      // Stateless: the PDB keeps enough of them serving.
+      memberUpdateStrategy: 'BestEffortParallel',
+      podManagementPolicy: 'Parallel',
+    });
+  }
+  return plans;
+}

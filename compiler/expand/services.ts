@@ -1,0 +1,53 @@
+// Services: a headless one per InstanceSet (stable pod DNS), -primary / -replicas per server
+// InstanceSet selecting the role label the controller writes, and the proxy Service.
+
+import { LABELS } from '../../schemas/types/index.js';
+import type { ResolvedTopology } from '../model.js';
+import { names } from '../names.js';
+import type { SetPlan } from './instanceset.js';
+import { componentSelector, instanceSetSelector, metadata, podLabels } from './labels.js';
+import type { ServiceLike } from './objects.js';
+
+function service(
+  t: ResolvedTopology,
+  name: string,
+  labels: Record<string, string>,
+  selector: Record<string, string>,
+  port: { name: string; number: number },
+  headless: boolean,
+): ServiceLike {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: metadata(t, name, labels),
+    spec: {
+      type: 'ClusterIP',
+      ...(headless ? { clusterIP: 'None' as const, publishNotReadyAddresses: true } : {}),
+      selector,
+      ports: [{ name: port.name, port: port.number, targetPort: port.name, protocol: 'TCP' }],
+      sessionAffinity: 'None',
+    },
+  };
+}
+
+export function setServices(p: SetPlan): ServiceLike[] {
+  const t = p.topology;
+  const labels = podLabels(t, p.component, p.instanceSet, p.shardLabel);
+  const selector = instanceSetSelector(t, p.component, p.instanceSet);
+  const out = [service(t, names.headless(p.instanceSet), labels, selector, p.port, true)];
+  if (p.roles) {
+    out.push(service(t, names.primary(p.instanceSet), labels, { ...selector, [LABELS.role]: 'primary' }, p.port, false));
+    // A shard with a single server has no secondary to read from.
+    if (t.server.replicas > 1) {
+      out.push(service(t, names.replicas(p.instanceSet), labels, { ...selector, [LABELS.role]: 'secondary' }, p.port, false));
+    }
+  }
+  return out;
+}
+
+export function proxyService(t: ResolvedTopology): ServiceLike | undefined {
+  if (!t.proxy) return undefined;
+  const selector = componentSelector(t, 'proxy');
+  const labels = { ...podLabels(t, 'proxy', names.proxySet(t.name), undefined) };
+  return service(t, names.proxyService(t.name), labels, selector, { name: 'proxy', number: t.proxy.port }, false);
+}

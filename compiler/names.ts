@@ -1,0 +1,31 @@
+// Object names, in one place: place() names InstanceSets, expand names everything else, and the
+// property tests check all of them against the 63-character DNS-1123 label limit.
+
+export const names = {
+  cluster: (topology: string): string => topology,
+  serverSet: (topology: string, shard: number | undefined): string =>
+    shard === undefined ? `${topology}-server` : `${topology}-shard-${shard}`,
+  sentinelSet: (topology: string): string => `${topology}-sentinel`,
+  proxySet: (topology: string): string => `${topology}-proxy`,
+  pod: (instanceSet: string, ordinal: number): string => `${instanceSet}-${ordinal}`,
+  headless: (instanceSet: string): string => `${instanceSet}-headless`,
+  primary: (instanceSet: string): string => `${instanceSet}-primary`,
+  replicas: (instanceSet: string): string => `${instanceSet}-replicas`,
+  proxyService: (topology: string): string => `${topology}-proxy`,
+  config: (instanceSet: string): string => `${instanceSet}-config`,
+  pdb: (instanceSet: string): string => instanceSet,
+  networkPolicy: (topology: string, component: string): string => `${topology}-${component}`,
+  /** Sentinel master name of a shard. */
+  masterName: (topology: string, shard: number | undefined): string =>
+    shard === undefined ? topology : `${topology}-shard-${shard}`,
+} as const;
+
+/** DNS name of a pod behind its headless Service, as other pods in the cluster resolve it. */
+export function podHost(instanceSet: string, ordinal: number, namespace: string): string {
+  return `${names.pod(instanceSet, ordinal)}.${names.headless(instanceSet)}.${namespace}.svc`;
+}
+
+/** DNS name of a Service in the cluster. */
+export function serviceHost(service: string, namespace: string): string {
+  return `${service}.${namespace}.svc`;
+}
