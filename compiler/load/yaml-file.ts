@@ -41,7 +41,7 @@ export function parseYamlFile(file: string, text: string): { parsed?: ParsedYaml
     return { diagnostics: [diagnostic('DBT1101', file, { line: 1, col: 1 }, `YAML parser failed: ${errorText(e)}`)] };
   }
   // A trailing "---" yields an empty document; only documents with content count.
-  const withContent = docs.filter((d) => d.contents !== null || d.errors.length > 0);
+  const withContent = docs.filter((d) => d.errors.length > 0 || !blank(text.slice(d.range[0], d.range[2])));
   if (withContent.length === 0) {
     return { diagnostics: [diagnostic('DBT1108', file, { line: 1, col: 1 }, 'file holds no YAML document')] };
   }
@@ -109,10 +109,16 @@ function fromYamlError(file: string, text: string, e: YAMLError, severity: 'erro
   return severity === 'warning' ? { ...d, severity } : d;
 }
 
+/** Only document markers, comments and whitespace. */
+function blank(source: string): boolean {
+  return source.split('\n').every((l) => /^\s*(---|\.\.\.)?\s*(#.*)?$/.test(l));
+}
+
 /** Anchors ("&a") and tags ("!!t") precede the node's range; find the token on the way back. */
 function tokenBefore(text: string, node: Node, token: string): number {
   const start = node.range?.[0] ?? 0;
-  const i = text.lastIndexOf(token, start);
+  let i = text.lastIndexOf(token, start);
+  while (i > 0 && token === '!' && text[i - 1] === '!') i--;
   return i >= 0 && !text.slice(i, start).includes('\n\n') ? i : start;
 }
 
