@@ -140,7 +140,9 @@ export function makeDir(root: string, name: string): string {
 export async function startRedis(root: string, name: string, extra: string[] = []): Promise<EngineProc> {
   const host = allocHost();
   const dir = makeDir(root, name);
-  const args = ['--bind', host, '--port', '6379', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--logfile', path.join(dir, 'redis.log'), ...extra];
+  // Outgoing connections would leave from 127.0.0.1 and every replica would look alike to the
+  // primary and to Sentinel: announce the own address, and connect from it.
+  const args = ['--bind', host, '--port', '6379', '--replica-announce-ip', host, '--bind-source-addr', host, '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--logfile', path.join(dir, 'redis.log'), ...extra];
   return await new EngineProc(name, host, 6379, dir, 'redis-server', args).start();
 }
 
@@ -162,6 +164,8 @@ export async function startSentinel(
       'port 26379',
       `dir ${dir}`,
       'protected-mode no',
+      `sentinel announce-ip ${host}`,
+      `bind-source-addr ${host}`,
       `logfile ${path.join(dir, 'sentinel.log')}`,
       `sentinel monitor ${masterName} ${primary.host} ${primary.port} ${quorum}`,
       `sentinel down-after-milliseconds ${masterName} 1000`,
