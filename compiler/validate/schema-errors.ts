@@ -100,7 +100,8 @@ function one(doc: Located<unknown>, e: ErrorObject): Diagnostic | undefined {
     case 'type': {
       if (path[path.length - 1] === 'password' || path[path.length - 1] === 'username') {
         if (path.includes('credentials')) {
-          return diagnostic('DBT2010', doc.file, at(path), `${where} must reference a Secret, not hold ${describe(e.data)}`);
+          // Never echo the value: it may be a real password.
+          return diagnostic('DBT2010', doc.file, at(path), `${where} must reference a Secret, not hold a literal ${typeof e.data === 'string' ? 'string' : 'value'}`);
         }
       }
       const types = ([] as string[]).concat(p.type as string | string[]);
