@@ -120,6 +120,8 @@ export interface InstanceSetStatus {
   membersStatus?: MemberStatus[];
   /** Name of the pod the engine reports as primary, for printer columns and dashboards. */
   primary?: string;
+  /** spec.selector as a label-selector string, for the scale subresource (kubectl scale, HPA). */
+  selector?: string;
   conditions?: Condition[];
 }
 
