@@ -1,7 +1,7 @@
 // aggregateClusterStatus: a Cluster's phase and message from its InstanceSets, in words an
 // Argo CD dashboard can show ("server: 2/3 ready"). Pure.
 import type { Cluster, ClusterPhase, ClusterStatus, Condition, InstanceSet } from '../../../schemas/types/index.js';
-import { canonicalJson } from '../instanceset/revision.js';
+import { canonicalJson } from '../../update/revision.js';
 
 // Worst first: the cluster shows the worst phase of its components.
 const SEVERITY: readonly ClusterPhase[] = ['Failed', 'Degraded', 'Creating', 'Updating', 'Running'];

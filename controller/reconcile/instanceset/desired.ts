@@ -8,12 +8,9 @@ import {
   type InstanceTemplate,
   type KubeObject,
   type OwnerReference,
-  type PodTemplateSpec,
 } from '../../../schemas/types/index.js';
 import { expandOrdinals, podName } from './ordinals.js';
-import { podRevision } from './revision.js';
-
-export const ZONE_LABEL = 'topology.kubernetes.io/zone';
+import { effectiveTemplate, hashTemplate, updateRevision } from '../../update/revision.js';
 
 export interface DesiredPod {
   name: string;
@@ -64,28 +61,6 @@ export function assignOrdinals(is: InstanceSet): Map<string, number[]> {
 
 const clone = <T>(v: T): T => structuredClone(v);
 
-/** The InstanceSet's pod template with an instance template's overrides applied. */
-export function effectiveTemplate(is: InstanceSet, t: InstanceTemplate | undefined): PodTemplateSpec {
-  const tpl = clone(is.spec.template);
-  if (t === undefined) return tpl;
-  const meta = (tpl.metadata ??= {});
-  if (t.labels !== undefined) meta.labels = { ...meta.labels, ...t.labels };
-  if (t.annotations !== undefined) meta.annotations = { ...meta.annotations, ...t.annotations };
-  const main = tpl.spec.containers[0];
-  if (main !== undefined) {
-    if (t.resources !== undefined) main['resources'] = clone(t.resources);
-    if (t.env !== undefined && t.env.length > 0) {
-      const env = Array.isArray(main['env']) ? (main['env'] as Array<{ name: string }>) : [];
-      const overridden = new Set(t.env.map((e) => e.name));
-      main['env'] = [...env.filter((e) => !overridden.has(e.name)), ...clone(t.env)];
-    }
-  }
-  const baseSelector = (tpl.spec['nodeSelector'] ?? {}) as Record<string, string>;
-  const nodeSelector = { ...baseSelector, ...t.nodeSelector, ...(t.zone !== undefined ? { [ZONE_LABEL]: t.zone } : {}) };
-  if (Object.keys(nodeSelector).length > 0) tpl.spec['nodeSelector'] = nodeSelector;
-  return tpl;
-}
-
 export function ownerReference(is: InstanceSet): OwnerReference {
   return {
     apiVersion: is.apiVersion,
@@ -129,8 +104,9 @@ function desiredPvcs(is: InstanceSet, pod: string): KubeObject[] {
 }
 
 function buildPod(is: InstanceSet, name: string, t: InstanceTemplate | undefined): DesiredPod['pod'] & { revision: string } {
-  const tpl = effectiveTemplate(is, t);
-  const revision = podRevision(tpl);
+  // One revision function for the reconciler and the rolling update (UPDATES' controller/update/revision.ts).
+  const tpl = effectiveTemplate(is, t?.name);
+  const revision = hashTemplate(tpl);
   const labels: Record<string, string> = {
     ...tpl.metadata?.labels,
     ...is.spec.selector.matchLabels,
@@ -176,7 +152,7 @@ export function desiredPods(is: InstanceSet): DesiredPod[] {
   return out.sort((a, b) => a.ordinal - b.ordinal);
 }
 
-/** Revision of the default template (status.updateRevision). */
+/** status.updateRevision: one hash over every template of the set. */
 export function defaultRevision(is: InstanceSet): string {
-  return podRevision(effectiveTemplate(is, undefined));
+  return updateRevision(is);
 }

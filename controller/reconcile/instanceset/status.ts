@@ -12,7 +12,7 @@ import {
 import { defaultRevision, type DesiredPod } from './desired.js';
 import { ordinalOf } from './ordinals.js';
 import { isReady, isTerminating, readySince } from './pods.js';
-import { canonicalJson } from './revision.js';
+import { canonicalJson } from '../../update/revision.js';
 
 export interface ComputedStatus {
   status: InstanceSetStatus;

@@ -1,0 +1,87 @@
+// Entry point: node dist/controller/main.js --kubeconfig K [--namespace NS] [--metrics-port P]
+// [--health-port P] [--leader-elect]. Stops gracefully on SIGTERM/SIGINT (drains reconciles,
+// releases the leader Lease); exits non-zero when leadership is lost, so a fresh start re-lists.
+import { Command, InvalidArgumentError } from 'commander';
+import { startController } from './manager.js';
+import { makeLogger } from './runtime/log.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < -1 || n > 65535) throw new InvalidArgumentError('a port number 0..65535 (0 = any free port, -1 = off)');
+  return n;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a positive integer');
+  return n;
+}
+
+const program = new Command()
+  .name('dbtopo-controller')
+  .description('Turns every InstanceSet into running, role-labelled pods; aggregates Cluster status.')
+  .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster config or $KUBECONFIG)')
+  .option('--namespace <ns>', 'watch only this namespace (default: all namespaces)')
+  .option('--metrics-port <port>', 'port of /metrics (-1 = off)', port, 8080)
+  .option('--health-port <port>', 'port of /healthz and /readyz (-1 = off)', port, 8081)
+  .option('--bind-address <addr>', 'address the HTTP endpoints listen on', '0.0.0.0')
+  .option('--leader-elect', 'run only while holding the Lease (for more than one replica)', false)
+  .option('--lease-namespace <ns>', 'namespace of the Lease (default: $POD_NAMESPACE, --namespace, or default)')
+  .option('--lease-name <name>', 'name of the Lease', 'dbtopo-controller')
+  .option('--workers <n>', 'concurrent reconciles per controller', positive, 4)
+  .option('--no-role-probes', 'do not probe engines (role labels and replication wiring off)')
+  .option('--log-level <level>', 'pino level: trace, debug, info, warn, error', process.env['DBTOPO_LOG_LEVEL'] ?? 'info');
+
+program.parse();
+const o = program.opts<{
+  kubeconfig?: string;
+  namespace?: string;
+  metricsPort: number;
+  healthPort: number;
+  bindAddress: string;
+  leaderElect: boolean;
+  leaseNamespace?: string;
+  leaseName: string;
+  workers: number;
+  roleProbes: boolean;
+  logLevel: string;
+}>();
+
+const log = makeLogger(o.logLevel);
+const controller = await startController({
+  ...(o.kubeconfig !== undefined ? { kubeconfig: o.kubeconfig } : {}),
+  ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
+  metricsPort: o.metricsPort,
+  healthPort: o.healthPort,
+  bindAddress: o.bindAddress,
+  leaderElect: o.leaderElect,
+  leaseNamespace: o.leaseNamespace ?? process.env['POD_NAMESPACE'] ?? o.namespace ?? 'default',
+  leaseName: o.leaseName,
+  ...(process.env['POD_NAME'] !== undefined ? { identity: process.env['POD_NAME'] } : {}),
+  workers: o.workers,
+  roleProbes: o.roleProbes,
+  log,
+  onLostLeadership: () => {
+    log.error('leadership lost; exiting so that the next start re-lists from scratch');
+    process.exit(1);
+  },
+}).catch((err: unknown) => {
+  log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'could not start the controller');
+  process.exit(1);
+});
+
+let stopping = false;
+const shutdown = (signal: string): void => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  // Bounded: a stuck API call must not keep the pod from terminating.
+  setTimeout(() => process.exit(1), 20_000).unref();
+  controller.stop().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
+log.info({ metricsPort: controller.metricsPort, healthPort: controller.healthPort, leaderElect: o.leaderElect }, 'dbtopo controller running');

@@ -1,0 +1,81 @@
+// reconcile(InstanceSet key), in the shape of KubeBlocks' instanceset reconcile chain:
+// load the tree from the caches → compute the desired pods (pure) → plan creates/deletes (pure) →
+// apply the plan → write status last, only when it changed. Level-triggered and idempotent: every
+// run starts again from what the caches show, so a killed controller resumes where it was.
+import { FIELD_MANAGER_CONTROLLER, LABELS, type InstanceSet, type KubeObject } from '../../../schemas/types/index.js';
+import { splitKey, type ControllerContext } from '../../runtime/context.js';
+import { isConflict, KubeError, resourcePath } from '../../runtime/kube.js';
+import type { ReconcileResult } from '../../runtime/workqueue.js';
+import { desiredPods } from './desired.js';
+import { planPods } from './plan.js';
+import { computeStatus, statusEqual } from './status.js';
+
+/** Objects of `setName` in the given cache. */
+export function ownedBy(objects: KubeObject[], setName: string): KubeObject[] {
+  return objects.filter((o) => o.metadata.labels?.[LABELS.instanceSet] === setName);
+}
+
+async function createIgnoringExisting(ctx: ControllerContext, path: string, obj: KubeObject): Promise<boolean> {
+  try {
+    await ctx.client.create(path, obj, FIELD_MANAGER_CONTROLLER);
+    return true;
+  } catch (err) {
+    // AlreadyExists: our cache was behind; the object is there, which is all we wanted.
+    if (err instanceof KubeError && err.code === 409 && err.reason === 'AlreadyExists') return false;
+    throw err;
+  }
+}
+
+export async function reconcileInstanceSet(ctx: ControllerContext, key: string): Promise<ReconcileResult> {
+  const { namespace, name } = splitKey(key);
+  const is = ctx.caches.instanceSets.get(namespace, name);
+  if (is === undefined) return {}; // deleted: owner references let the garbage collector remove pods
+  const log = ctx.log.child({ instanceSet: key });
+  const pods = ownedBy(ctx.caches.pods.list(namespace), name);
+  const pvcs = ownedBy(ctx.caches.pvcs.list(namespace), name);
+  const desired = desiredPods(is);
+  const plan = planPods(is, desired, pods, pvcs);
+
+  for (const pvc of plan.createPvcs) {
+    if (await createIgnoringExisting(ctx, resourcePath('PersistentVolumeClaim', namespace), pvc)) {
+      log.info({ pvc: pvc.metadata.name }, 'created PVC');
+    }
+  }
+  for (const pod of plan.createPods) {
+    if (await createIgnoringExisting(ctx, resourcePath('Pod', namespace), pod)) {
+      log.info({ pod: pod.metadata.name }, 'created pod');
+      ctx.events.emit(is, 'Normal', 'SuccessfulCreate', 'Create', `created pod ${pod.metadata.name}`);
+    }
+  }
+  for (const ref of plan.deletePods) {
+    if (await ctx.client.delete(resourcePath('Pod', namespace, ref.name), ref.uid)) {
+      log.info({ pod: ref.name }, 'deleted pod');
+      ctx.events.emit(is, 'Normal', 'SuccessfulDelete', 'Delete', `deleted pod ${ref.name} (scale in / offline)`);
+    }
+  }
+  for (const ref of plan.deletePvcs) {
+    if (await ctx.client.delete(resourcePath('PersistentVolumeClaim', namespace, ref.name), ref.uid)) {
+      log.info({ pvc: ref.name }, 'deleted PVC (whenScaled: Delete)');
+      ctx.events.emit(is, 'Normal', 'SuccessfulDelete', 'Delete', `deleted PVC ${ref.name} (whenScaled: Delete)`);
+    }
+  }
+  if (plan.waiting !== undefined) log.debug({ waiting: plan.waiting }, 'holding back');
+
+  const { status, recheckAfterMs } = computeStatus(is, desired, pods, ctx.now());
+  if (!statusEqual(is.status, status)) await writeStatus(ctx, is, status);
+  return recheckAfterMs !== undefined ? { requeueAfter: recheckAfterMs + 50 } : {};
+}
+
+async function writeStatus(ctx: ControllerContext, is: InstanceSet, status: InstanceSet['status']): Promise<void> {
+  const ns = is.metadata.namespace;
+  try {
+    await ctx.client.apply(
+      resourcePath('InstanceSet', ns, is.metadata.name, 'status'),
+      { apiVersion: is.apiVersion, kind: 'InstanceSet', metadata: { name: is.metadata.name, namespace: ns }, status },
+      FIELD_MANAGER_CONTROLLER,
+    );
+  } catch (err) {
+    if (isConflict(err)) throw new Error(`status of ${ns}/${is.metadata.name} changed meanwhile; retrying`);
+    throw err;
+  }
+}

@@ -1,0 +1,97 @@
+// decideRoles: from what each engine reports (ProbeResult) and the labels the pods carry, the
+// label changes, replication wiring and warnings of one server InstanceSet. Pure.
+// Invariants: a role label only ever says what the engine reported; never two pods labelled
+// primary (the old primary's label goes before the new one is written); when two engines claim
+// primary and no guard chose one, no new primary label is written at all.
+import type { Role } from '../../../schemas/types/index.js';
+import type { ProbeResult } from '../../engines/types.js';
+
+export interface MemberView {
+  podName: string;
+  ordinal: number;
+  host?: string;
+  port: number;
+  label?: Role;
+  probe?: ProbeResult;
+}
+
+export interface RoleDecision {
+  /** In the order to apply: removals and secondaries first, the primary last. undefined role = remove the label. */
+  labels: Array<{ podName: string; role: Role | undefined }>;
+  /** Bootstrap: the pod to make primary. */
+  promote?: string;
+  follow: Array<{ replica: string; primary: string }>;
+  warnings: string[];
+  /** The pod accepted as primary, if any. */
+  primary?: string;
+}
+
+export interface DecideOptions {
+  /** Sentinel repoints replicas itself after a failover: the controller then only wires fresh pods. */
+  sentinelManaged: boolean;
+  /** Engine-level split-brain guard: picks the real primary among claimants (and demotes the others). */
+  guard?: (claimants: string[]) => string | undefined;
+}
+
+export function decideRoles(members: MemberView[], opts: DecideOptions): RoleDecision {
+  const out: RoleDecision = { labels: [], follow: [], warnings: [] };
+  const reachable = members.filter((m) => m.probe?.reachable === true).sort((a, b) => a.ordinal - b.ordinal);
+  const claimants = reachable.filter((m) => m.probe?.role === 'primary');
+  const wired = reachable.some((m) => m.probe?.role === 'secondary' || m.probe?.following !== undefined);
+  const labelled = members.some((m) => m.label !== undefined);
+
+  // Bootstrap: a set nobody has wired or labelled yet. Lowest ordinal leads, the others follow.
+  if (!wired && !labelled) {
+    const first = reachable[0];
+    if (first === undefined) return out;
+    out.promote = first.podName;
+    for (const m of reachable.slice(1)) out.follow.push({ replica: m.podName, primary: first.podName });
+    return out;
+  }
+
+  // A fresh pod (scale out, or restarted without state) reports primary with nobody following it
+  // and carries no label: it is wired to the accepted primary, not a second primary.
+  const isFresh = (m: MemberView): boolean => m.label === undefined && m.probe?.following === undefined;
+  let primary: MemberView | undefined;
+  if (claimants.length === 1) {
+    primary = claimants[0];
+  } else if (claimants.length > 1) {
+    const incumbents = claimants.filter((m) => m.label === 'primary');
+    const others = claimants.filter((m) => !isFresh(m) && m.label !== 'primary');
+    if (incumbents.length === 1 && others.length === 0) {
+      primary = incumbents[0];
+    } else {
+      const chosen = opts.guard?.(claimants.map((m) => m.podName));
+      primary = claimants.find((m) => m.podName === chosen);
+      if (primary === undefined) {
+        out.warnings.push(`${claimants.map((m) => m.podName).join(', ')} all report primary; no new primary label is written until one is demoted`);
+      }
+    }
+  }
+  if (primary !== undefined) out.primary = primary.podName;
+
+  const removals: RoleDecision['labels'] = [];
+  const secondaries: RoleDecision['labels'] = [];
+  for (const m of members) {
+    if (primary !== undefined && m !== primary && m.label === 'primary') {
+      // Another pod is primary now: this label goes first, reachable or not.
+      removals.push({ podName: m.podName, role: m.probe?.reachable === true && m.probe.role === 'secondary' ? 'secondary' : undefined });
+      continue;
+    }
+    if (m.probe?.reachable !== true || m === primary) continue;
+    if (m.probe.role === 'secondary' && m.label !== 'secondary') secondaries.push({ podName: m.podName, role: 'secondary' });
+    if (m.probe.role === 'primary' && primary !== undefined && isFresh(m)) out.follow.push({ replica: m.podName, primary: primary.podName });
+  }
+  out.labels.push(...removals, ...secondaries);
+  if (primary !== undefined && primary.label !== 'primary') out.labels.push({ podName: primary.podName, role: 'primary' });
+
+  // Repair replicas that follow someone other than the primary (not under Sentinel, which does it itself).
+  if (primary !== undefined && !opts.sentinelManaged && primary.host !== undefined) {
+    for (const m of reachable) {
+      const f = m.probe?.following;
+      if (m === primary || m.probe?.role !== 'secondary' || f === undefined) continue;
+      if (f.host !== primary.host || f.port !== primary.port) out.follow.push({ replica: m.podName, primary: primary.podName });
+    }
+  }
+  return out;
+}

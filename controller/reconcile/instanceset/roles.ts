@@ -1,0 +1,240 @@
+// The role-probe loop: per server InstanceSet, every roleProbe.periodSeconds, probe each pod's
+// engine, decide (role-plan.ts) and act: bootstrap wiring (promote / follow), role labels, Events.
+// Sentinel InstanceSets: make every sentinel monitor the shards it watches, and subscribe to
+// +switch-master so a failover is relabelled at once instead of at the next period.
+import * as k8s from '@kubernetes/client-node';
+import { FIELD_MANAGER_CONTROLLER, LABELS, type InstanceSet, type KubeObject, type Role } from '../../../schemas/types/index.js';
+import { CredentialsReader } from '../../engines/credentials.js';
+import { driverFor } from '../../engines/index.js';
+import { ensureMonitor, watchSwitchMaster } from '../../engines/redis/sentinel.js';
+import type { EngineTarget, ServerDriver } from '../../engines/types.js';
+import { keyOf, splitKey, type ControllerContext } from '../../runtime/context.js';
+import { resourcePath } from '../../runtime/kube.js';
+import { ordinalOf } from './ordinals.js';
+import { podStatus, isTerminating } from './pods.js';
+import { ownedBy } from './reconciler.js';
+import { decideRoles, type MemberView } from './role-plan.js';
+
+interface Loop {
+  timer: NodeJS.Timeout | undefined;
+  running: Promise<void> | undefined;
+  again: boolean;
+  switchWatch?: { close(): Promise<void> };
+  sentinelsWatched?: string;
+}
+
+const hasRoles = (is: InstanceSet): boolean => (is.spec.roles?.length ?? 0) > 0 && driverFor(is.spec.engine.type) !== undefined;
+const isSentinel = (is: InstanceSet): boolean => is.spec.engine.type === 'redis-sentinel' && (is.spec.engine.monitors?.length ?? 0) > 0;
+
+export class RoleProbes {
+  private readonly loops = new Map<string, Loop>();
+  private readonly drivers = new Map<string, ServerDriver>();
+  private readonly creds: CredentialsReader;
+  private started = false;
+  private stopped = false;
+
+  constructor(private readonly ctx: ControllerContext) {
+    this.creds = new CredentialsReader(ctx.client.kc.makeApiClient(k8s.CoreV1Api));
+  }
+
+  private driver(type: InstanceSet['spec']['engine']['type']): ServerDriver | undefined {
+    let d = this.drivers.get(type);
+    if (d === undefined) {
+      d = driverFor(type);
+      if (d !== undefined) this.drivers.set(type, d);
+    }
+    return d;
+  }
+
+  start(): void {
+    this.started = true;
+    for (const is of this.ctx.caches.instanceSets.list()) this.instanceSetChanged('add', is);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const loops = [...this.loops.values()];
+    for (const l of loops) clearTimeout(l.timer);
+    await Promise.all(loops.map((l) => l.running));
+    await Promise.all(loops.map((l) => l.switchWatch?.close()));
+    this.loops.clear();
+    await Promise.all([...this.drivers.values()].map((d) => d.close()));
+  }
+
+  instanceSetChanged(type: 'add' | 'update' | 'delete', is: InstanceSet): void {
+    if (!this.started || this.stopped) return;
+    const key = keyOf(is.metadata.namespace, is.metadata.name);
+    if (type === 'delete' || !(hasRoles(is) || isSentinel(is))) {
+      const l = this.loops.get(key);
+      if (l !== undefined) {
+        clearTimeout(l.timer);
+        void l.switchWatch?.close();
+        this.loops.delete(key);
+      }
+      return;
+    }
+    if (!this.loops.has(key)) {
+      this.loops.set(key, { timer: undefined, running: undefined, again: false });
+      this.kick(key);
+    }
+  }
+
+  /** A pod became Ready without a role: probe its set now rather than at the next period. */
+  podChanged(_type: 'add' | 'update' | 'delete', pod: KubeObject): void {
+    const set = pod.metadata.labels?.[LABELS.instanceSet];
+    if (set === undefined || pod.metadata.labels?.[LABELS.role] !== undefined) return;
+    if ((podStatus(pod).conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')) this.kick(keyOf(pod.metadata.namespace, set));
+  }
+
+  /** Runs the set's probe now (or right after the running one) and reschedules it. */
+  kick(key: string): void {
+    const l = this.loops.get(key);
+    if (l === undefined || this.stopped) return;
+    if (l.running !== undefined) {
+      l.again = true;
+      return;
+    }
+    clearTimeout(l.timer);
+    l.running = this.tick(key)
+      .catch((err: unknown) => this.ctx.log.warn({ instanceSet: key, err: err instanceof Error ? err.message : String(err) }, 'role probe failed'))
+      .finally(() => {
+        l.running = undefined;
+        if (this.stopped || !this.loops.has(key)) return;
+        if (l.again) {
+          l.again = false;
+          this.kick(key);
+          return;
+        }
+        const is = this.ctx.caches.instanceSets.get(splitKey(key).namespace, splitKey(key).name);
+        const period = (is?.spec.roleProbe?.periodSeconds ?? 2) * 1000;
+        l.timer = setTimeout(() => this.kick(key), period);
+        l.timer.unref();
+      });
+  }
+
+  private async targets(is: InstanceSet, pods: KubeObject[]): Promise<Map<string, EngineTarget>> {
+    const ns = is.metadata.namespace ?? 'default';
+    const out = new Map<string, EngineTarget>();
+    for (const p of pods) {
+      const ip = podStatus(p).podIP;
+      if (ip === undefined || isTerminating(p)) continue;
+      out.set(p.metadata.name, await this.creds.target(ns, is.spec.engine, { podName: p.metadata.name, host: ip, port: is.spec.engine.port }));
+    }
+    return out;
+  }
+
+  private async tick(key: string): Promise<void> {
+    const { namespace, name } = splitKey(key);
+    const is = this.ctx.caches.instanceSets.get(namespace, name);
+    if (is === undefined || is.spec.paused === true) return;
+    if (isSentinel(is)) {
+      await this.sentinelTick(is);
+      return;
+    }
+    const driver = this.driver(is.spec.engine.type);
+    if (driver === undefined) return;
+    const pods = ownedBy(this.ctx.caches.pods.list(namespace), name);
+    const targets = await this.targets(is, pods);
+    const timeoutMs = (is.spec.roleProbe?.timeoutSeconds ?? 1) * 1000;
+    const probeAll = async (): Promise<MemberView[]> =>
+      await Promise.all(
+        pods.map(async (p) => {
+          const t = targets.get(p.metadata.name);
+          const label = p.metadata.labels?.[LABELS.role] as Role | undefined;
+          return {
+            podName: p.metadata.name,
+            ordinal: ordinalOf(name, p.metadata.name) ?? Number.MAX_SAFE_INTEGER,
+            port: is.spec.engine.port,
+            ...(t !== undefined ? { host: t.host, probe: await driver.probe(t, timeoutMs) } : {}),
+            ...(label !== undefined ? { label } : {}),
+          };
+        }),
+      );
+    const opts = { sentinelManaged: is.spec.engine.replication?.sentinel !== undefined };
+    let members = await probeAll();
+    let decision = decideRoles(members, opts);
+    if (decision.promote !== undefined || decision.follow.length > 0) {
+      await this.wire(is, targets, decision.promote, decision.follow);
+      // Label from what the engines report after the wiring, not from what we asked for.
+      members = await probeAll();
+      decision = decideRoles(members, opts);
+    }
+    for (const w of decision.warnings) {
+      this.ctx.log.warn({ instanceSet: key }, w);
+      this.ctx.events.emit(is, 'Warning', 'SplitBrain', 'Probe', w);
+    }
+    for (const change of decision.labels) await this.label(is, namespace, change.podName, change.role);
+  }
+
+  private async wire(is: InstanceSet, targets: Map<string, EngineTarget>, promote: string | undefined, follow: Array<{ replica: string; primary: string }>): Promise<void> {
+    const driver = this.driver(is.spec.engine.type);
+    if (driver === undefined) return;
+    if (promote !== undefined) {
+      const t = targets.get(promote);
+      if (t !== undefined && (await driver.promote(t, is.spec.engine))) {
+        this.ctx.events.emit(is, 'Normal', 'Bootstrap', 'Promote', `made ${promote} the primary (lowest ordinal of a new set)`);
+      }
+    }
+    for (const f of follow) {
+      const r = targets.get(f.replica);
+      const p = targets.get(f.primary);
+      if (r === undefined || p === undefined) continue;
+      if (await driver.follow(r, p, is.spec.engine)) {
+        this.ctx.events.emit(is, 'Normal', 'Wired', 'Follow', `${f.replica} now replicates from ${f.primary}`);
+      }
+    }
+  }
+
+  private async label(is: InstanceSet, namespace: string, podName: string, role: Role | undefined): Promise<void> {
+    const path = resourcePath('Pod', namespace, podName);
+    if (role === undefined) {
+      await this.ctx.client.mergePatch(path, { metadata: { labels: { [LABELS.role]: null } } }, FIELD_MANAGER_CONTROLLER);
+    } else {
+      await this.ctx.client.apply(path, { apiVersion: 'v1', kind: 'Pod', metadata: { name: podName, namespace, labels: { [LABELS.role]: role } } }, FIELD_MANAGER_CONTROLLER);
+    }
+    this.ctx.metrics.roleChanges.inc({ instanceset: is.metadata.name, role: role ?? 'none' });
+    this.ctx.log.info({ instanceSet: `${namespace}/${is.metadata.name}`, pod: podName, role: role ?? null }, 'role label changed');
+    const pod = this.ctx.caches.pods.get(namespace, podName);
+    if (pod !== undefined) this.ctx.events.emit(pod, 'Normal', 'RoleChanged', 'Label', `role label set to ${role ?? '(none)'} from the engine's report`);
+  }
+
+  /** Every sentinel monitors each shard it watches; +switch-master kicks the shard's probe at once. */
+  private async sentinelTick(is: InstanceSet): Promise<void> {
+    const namespace = is.metadata.namespace ?? 'default';
+    const pods = ownedBy(this.ctx.caches.pods.list(namespace), is.metadata.name).filter((p) => podStatus(p).podIP !== undefined);
+    const sentinels = [...(await this.targets(is, pods)).values()];
+    const key = keyOf(namespace, is.metadata.name);
+    const loop = this.loops.get(key);
+    const ids = sentinels.map((s) => `${s.host}:${s.port}`).sort().join(',');
+    if (loop !== undefined && loop.sentinelsWatched !== ids) {
+      await loop.switchWatch?.close();
+      const monitors = is.spec.engine.monitors ?? [];
+      loop.switchWatch = watchSwitchMaster(sentinels, (masterName) => {
+        const m = monitors.find((x) => x.masterName === masterName);
+        if (m !== undefined) this.kick(keyOf(namespace, m.instanceSet));
+      });
+      loop.sentinelsWatched = ids;
+    }
+    for (const m of is.spec.engine.monitors ?? []) {
+      const server = this.ctx.caches.instanceSets.get(namespace, m.instanceSet);
+      const primaryName = server?.status?.primary;
+      const primaryPod = primaryName !== undefined ? this.ctx.caches.pods.get(namespace, primaryName) : undefined;
+      const ip = primaryPod !== undefined ? podStatus(primaryPod).podIP : undefined;
+      if (server === undefined || primaryName === undefined || ip === undefined) continue; // no primary yet
+      const primary = await this.creds.target(namespace, server.spec.engine, { podName: primaryName, host: ip, port: m.port });
+      for (const s of sentinels) {
+        try {
+          const changed = await ensureMonitor(s, m.masterName, primary, m.quorum, {
+            downAfterMs: 5_000,
+            failoverTimeoutMs: 60_000,
+            ...(primary.password !== undefined ? { authPass: primary.password } : {}),
+            ...(primary.username !== undefined ? { authUser: primary.username } : {}),
+          });
+          if (changed) this.ctx.events.emit(is, 'Normal', 'Monitor', 'Monitor', `${s.podName} monitors ${m.masterName} at ${primaryName}`);
+        } catch (err) {
+          this.ctx.log.warn({ sentinel: s.podName, master: m.masterName, err: err instanceof Error ? err.message : String(err) }, 'ensureMonitor failed');
+        }
+      }
+    }
+  }
+}
