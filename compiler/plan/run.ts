@@ -1,0 +1,106 @@
+// `dbtopo plan` without the CLI: read both sides (Git refs, or the work tree for head), compile
+// them in memory, and build the plan. The only I/O is reading sources; nothing is written.
+import type { Environment } from '../../schemas/types/index.js';
+import { compileModel, type RenderedFile } from '../compile.js';
+import { hasErrors, type Diagnostic } from '../diagnostics.js';
+import { parseSources, readRepo, type SourceFile } from '../load/index.js';
+import { validate } from '../validate/index.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ACKNOWLEDGEMENTS_FILE, parseAcknowledgements } from './acknowledgements.js';
+import { readSourcesAt } from './git-sources.js';
+import type { Plan, PlanObject } from './model.js';
+import { buildPlan, planExitCode } from './plan.js';
+
+export interface PlanRequest {
+  /** GitOps repo root (may be a sub-directory of the Git work tree). */
+  repo: string;
+  base: string;
+  /** Undefined: the work tree as it is, uncommitted edits included. */
+  head?: string;
+  env?: string;
+  allowMigration: boolean;
+  /** `--allow-delete <topology>` names, added to the head's acknowledgements.yaml. */
+  allowDelete: string[];
+}
+
+export interface PlanSide {
+  ref: string;
+  /** Commit id; undefined for the work tree. */
+  commit?: string;
+  diagnostics: Diagnostic[];
+}
+
+export interface PlanRun {
+  base: PlanSide;
+  head: PlanSide;
+  /** Undefined when either side failed to compile. */
+  plan?: Plan;
+  /** 0 plan without forbidden changes, 1 compile errors on either side, 4 forbidden changes. */
+  exitCode: 0 | 1 | 4;
+}
+
+export interface CompiledSide {
+  objects: PlanObject[];
+  environments: Environment[];
+  diagnostics: Diagnostic[];
+}
+
+/** Pure: source files → rendered objects placed in (env, member cluster, topology). */
+export function compileSide(files: SourceFile[], env?: string): CompiledSide {
+  const repo = validate(parseSources(files));
+  const result = compileModel(repo, env !== undefined ? { env } : {});
+  return {
+    objects: result.files.map(toPlanObject),
+    environments: repo.environments.map((e) => e.value),
+    diagnostics: result.diagnostics,
+  };
+}
+
+/** rendered/<env>/<member>/<namespace>/<topology>/… or rendered/<env>/<member>/_cluster/… */
+export function toPlanObject(f: RenderedFile): PlanObject {
+  const [env = '', member = '', scope = '', topology] = f.path.split('/');
+  const inTopology = scope !== '_cluster' && member !== '_argocd' && topology !== undefined && f.path.split('/').length >= 5;
+  return {
+    env,
+    memberCluster: member,
+    ...(inTopology ? { topology } : {}),
+    ...(f.source !== undefined ? { source: f.source } : {}),
+    object: f.object,
+  };
+}
+
+export async function runPlan(req: PlanRequest): Promise<PlanRun> {
+  const baseSide = await readSourcesAt(req.repo, req.base);
+  const headSide =
+    req.head !== undefined
+      ? await readSourcesAt(req.repo, req.head)
+      : { ref: '(work tree)', commit: undefined, files: await readWorkTree(req.repo) };
+  const base = compileSide(baseSide.files, req.env);
+  const head = compileSide(headSide.files, req.env);
+  const { acks, diagnostics: ackDiagnostics } = parseAcknowledgements(headSide.files);
+  const headDiagnostics = [...head.diagnostics, ...ackDiagnostics];
+  const sides = {
+    base: { ref: baseSide.ref, commit: baseSide.commit, diagnostics: base.diagnostics },
+    head: { ref: headSide.ref, ...(headSide.commit !== undefined ? { commit: headSide.commit } : {}), diagnostics: headDiagnostics },
+  };
+  if (hasErrors(base.diagnostics) || hasErrors(headDiagnostics)) return { ...sides, exitCode: 1 };
+  const memberOrder = new Map<string, string[]>();
+  for (const e of [...base.environments, ...head.environments]) memberOrder.set(e.name, e.memberClusters.map((m) => m.name));
+  const plan = buildPlan(base.objects, head.objects, {
+    allowMigration: req.allowMigration,
+    acknowledgements: { delete: [...acks.delete, ...req.allowDelete], migrate: acks.migrate },
+    memberOrder,
+  });
+  return { ...sides, plan, exitCode: planExitCode(plan) };
+}
+
+async function readWorkTree(repo: string): Promise<SourceFile[]> {
+  const files = await readRepo(repo);
+  try {
+    files.push({ path: ACKNOWLEDGEMENTS_FILE, text: await readFile(join(repo, ACKNOWLEDGEMENTS_FILE), 'utf8') });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  return files;
+}
