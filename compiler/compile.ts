@@ -40,8 +40,15 @@ export interface TopologyRender {
   diagnostics: Diagnostic[];
 }
 
-function error(code: string, file: string, at: { line: number; col: number }, message: string, hint: string): Diagnostic {
-  return { file, line: at.line, col: at.col, code, severity: 'error', message, hint };
+function error(
+  code: string,
+  file: string,
+  at: { line: number; col: number },
+  message: string,
+  hint: string,
+  severity: Diagnostic['severity'] = 'error',
+): Diagnostic {
+  return { file, line: at.line, col: at.col, code, severity, message, hint };
 }
 
 function byString(a: string, b: string): number {
@@ -55,7 +62,7 @@ export function renderTopology(env: Environment, topo: Located<Topology>): Topol
   const { placed, problems } = placeTopology(resolved, env);
   for (const p of problems) {
     const at = topo.locate(overrideSource(topo.value, env.name, p.path));
-    out.diagnostics.push(error(p.code, topo.file, at, `${p.message} (environment ${env.name})`, p.hint));
+    out.diagnostics.push(error(p.code, topo.file, at, `${p.message} (environment ${env.name})`, p.hint, p.severity));
   }
   if (!placed) return out;
   for (const member of expandTopology(placed)) {

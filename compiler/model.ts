@@ -97,6 +97,8 @@ export interface PlacedShard {
 
 export interface MemberPlacement {
   memberCluster: string;
+  /** Position among the topology's member clusters; offsets the ordinals of Sentinels and proxies. */
+  index: number;
   zones: string[];
   shards: PlacedShard[];
 }

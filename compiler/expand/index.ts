@@ -34,7 +34,7 @@ export function expandMember(p: PlacedTopology, member: MemberPlacement): Member
   }
   const proxy = proxyService(t);
   if (proxy && plans.some((x) => x.component === 'proxy')) objects.push(proxy);
-  objects.push(...networkPolicies(t));
+  objects.push(...networkPolicies(t, new Set(plans.map((x) => x.component))));
   return { memberCluster: member.memberCluster, namespace: t.namespace, objects };
 }
 

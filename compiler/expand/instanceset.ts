@@ -33,8 +33,12 @@ export const SERVER_ROLES: RoleDefinition[] = [
   { name: 'secondary', updatePriority: 1, isExclusive: false, participatesInQuorum: true },
 ];
 
-export function defaultSlots(replicas: number): OrdinalSlot[] {
-  return Array.from({ length: replicas }, (_, ordinal) => ({ ordinal }));
+/**
+ * Slots of a per-member-cluster component (Sentinels, proxies): the i-th member cluster takes
+ * ordinals i*replicas .. (i+1)*replicas-1, so their pod names are unique across clusters too.
+ */
+export function memberSlots(replicas: number, memberIndex: number): OrdinalSlot[] {
+  return Array.from({ length: replicas }, (_, i) => ({ ordinal: memberIndex * replicas + i }));
 }
 
 function instanceTemplates(p: SetPlan): InstanceTemplate[] {

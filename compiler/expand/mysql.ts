@@ -5,7 +5,7 @@ import type { MemberPlacement, PlacedTopology } from '../model.js';
 import { names } from '../names.js';
 import { isMariadbVersion } from '../resolve/images.js';
 import { CONFIG_DIR, haproxyCfg, myCnf } from './configmaps.js';
-import { defaultSlots, type SetPlan } from './instanceset.js';
+import { memberSlots, type SetPlan } from './instanceset.js';
 
 /** The server binary of the image: MariaDB 11 drops the mysqld name. */
 export function mysqlServerBinary(version: string): string {
@@ -62,7 +62,7 @@ export function mysqlPlans(p: PlacedTopology, member: MemberPlacement): SetPlan[
       configFiles: { 'haproxy.cfg': haproxyCfg(t, [{ shard: '0', instanceSet: server }]) },
       spread: false,
       antiAffinity: 'none',
-      slots: defaultSlots(x.replicas),
+      slots: memberSlots(x.replicas, member.index),
       templates: [],
       roles: false,
       engine: {

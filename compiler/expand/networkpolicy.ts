@@ -38,16 +38,17 @@ function policy(
   };
 }
 
-export function networkPolicies(t: ResolvedTopology): NetworkPolicyLike[] {
+/** Policies for the components that run in this member cluster (a policy selecting nothing is noise). */
+export function networkPolicies(t: ResolvedTopology, present: ReadonlySet<Component>): NetworkPolicyLike[] {
   const out: NetworkPolicyLike[] = [];
   const serverPeers = [peer(t, 'server'), controllerPeer];
   if (t.sentinel) serverPeers.push(peer(t, 'sentinel'));
   if (t.proxy) serverPeers.push(peer(t, 'proxy'));
-  out.push(policy(t, 'server', t.server.port, t.proxy ? serverPeers : undefined));
-  if (t.sentinel) {
+  if (present.has('server')) out.push(policy(t, 'server', t.server.port, t.proxy ? serverPeers : undefined));
+  if (t.sentinel && present.has('sentinel')) {
     const peers = [peer(t, 'sentinel'), controllerPeer];
     out.push(policy(t, 'sentinel', t.sentinel.port, t.proxy ? peers : undefined));
   }
-  if (t.proxy) out.push(policy(t, 'proxy', t.proxy.port, undefined));
+  if (t.proxy && present.has('proxy')) out.push(policy(t, 'proxy', t.proxy.port, undefined));
   return out;
 }

@@ -5,7 +5,7 @@ import type { EngineSpec } from '../../schemas/types/index.js';
 import type { MemberPlacement, PlacedTopology } from '../model.js';
 import { names } from '../names.js';
 import { nutcrackerYml, redisConf, sentinelConf, CONFIG_DIR } from './configmaps.js';
-import { defaultSlots, type SetPlan } from './instanceset.js';
+import { memberSlots, type SetPlan } from './instanceset.js';
 
 function credentials(p: PlacedTopology): Pick<EngineSpec, 'credentials'> {
   const c = p.topology.credentials;
@@ -86,7 +86,7 @@ export function redisPlans(p: PlacedTopology, member: MemberPlacement): SetPlan[
       },
       spread: true,
       antiAffinity: t.placement.antiAffinity,
-      slots: defaultSlots(s.replicas),
+      slots: memberSlots(s.replicas, member.index),
       templates: [],
       roles: false,
       engine: {
@@ -116,7 +116,7 @@ export function redisPlans(p: PlacedTopology, member: MemberPlacement): SetPlan[
       configFiles: { 'nutcracker.yml': nutcrackerYml(t, shards.map((b) => ({ shard: b.shard, instanceSet: b.instanceSet }))) },
       spread: false,
       antiAffinity: 'none',
-      slots: defaultSlots(x.replicas),
+      slots: memberSlots(x.replicas, member.index),
       templates: [],
       roles: false,
       engine: {

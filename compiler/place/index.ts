@@ -9,6 +9,7 @@ import { rendezvousPick } from './rendezvous.js';
 
 export interface PlaceProblem {
   code: string;
+  severity: 'error' | 'warning';
   message: string;
   hint: string;
   /** Path inside the topology file the problem is about. */
@@ -31,6 +32,7 @@ export function placeTopology(t: ResolvedTopology, env: Environment): PlaceResul
       else {
         problems.push({
           code: 'DBT5002',
+          severity: 'error',
           message: `member cluster "${name}" is not in environment "${env.name}"`,
           hint: `use one of: ${[...known.keys()].join(', ') || '(the environment has none)'}`,
           path: ['placement', 'memberClusters', i],
@@ -38,13 +40,19 @@ export function placeTopology(t: ResolvedTopology, env: Environment): PlaceResul
       }
     });
   } else {
-    const pick = rendezvousPick(t.name, env.memberClusters);
-    chosen = pick === undefined ? [] : [pick];
+    // Instances pinned to zones decide: the member clusters owning those zones, in environment order.
+    const zones = new Set(t.server.instances.flatMap((i) => (i.zone !== undefined ? [i.zone] : [])));
+    chosen = env.memberClusters.filter((m) => m.zones.some((z) => zones.has(z))).map((m) => m.name);
+    if (chosen.length === 0) {
+      const pick = rendezvousPick(t.name, env.memberClusters);
+      chosen = pick === undefined ? [] : [pick];
+    }
   }
   if (chosen.length === 0) {
     if (problems.length === 0) {
       problems.push({
         code: 'DBT5003',
+        severity: 'error',
         message: `environment "${env.name}" has no member cluster to place "${t.name}" in`,
         hint: 'add a member cluster to the environment file',
         path: ['name'],
@@ -53,7 +61,7 @@ export function placeTopology(t: ResolvedTopology, env: Environment): PlaceResul
     return { problems };
   }
   const members = chosen.map((name) => ({ name, zones: known.get(name)?.zones ?? [] }));
-  const placements: MemberPlacement[] = members.map((m) => ({ memberCluster: m.name, zones: [...m.zones], shards: [] }));
+  const placements: MemberPlacement[] = members.map((m, index) => ({ memberCluster: m.name, index, zones: [...m.zones], shards: [] }));
   const sharded = t.mode === 'sharded';
   const unknown = new Set<string>();
   for (let shard = 0; shard < t.server.shards; shard++) {
@@ -74,10 +82,24 @@ export function placeTopology(t: ResolvedTopology, env: Environment): PlaceResul
     const i = t.server.instances.findIndex((x) => x.name === template);
     problems.push({
       code: 'DBT5004',
+      severity: 'error',
       message: `instance "${template}" asks for zone "${t.server.instances[i]?.zone}", which none of its member clusters (${chosen.join(', ')}) has`,
       hint: 'pick a zone listed under the member cluster in the environment file, or add the member cluster to placement.memberClusters',
       path: ['instances', i, 'zone'],
     });
   }
-  return { placed: { topology: t, members: placements }, problems };
+  // A member cluster without servers, Sentinels or proxies would only get empty objects.
+  const perMember = Boolean(t.sentinel) || Boolean(t.proxy);
+  const used = placements.filter((m) => perMember || m.shards.length > 0);
+  for (const m of placements) {
+    if (used.includes(m)) continue;
+    problems.push({
+      code: 'DBT5005',
+      severity: 'warning',
+      message: `member cluster "${m.memberCluster}" gets no server of "${t.name}" (${t.server.replicas} per shard over ${placements.length} member clusters) and is left out`,
+      hint: 'list fewer member clusters in placement.memberClusters, or raise replicas',
+      path: ['placement', 'memberClusters'],
+    });
+  }
+  return { placed: { topology: t, members: used }, problems };
 }
