@@ -38,7 +38,7 @@ export const labelMap = (description: string) =>
 
 export const resourcesSchema = {
   type: 'object',
-  description: 'CPU and memory of one pod; used as both request and limit.',
+  description: 'CPU and memory of each pod of this kind.',
   additionalProperties: false,
   properties: {
     cpu: { type: 'string', pattern: CPU_QUANTITY, description: 'CPU cores, e.g. "500m", "2". Must be a whole number with placement.exclusiveCpu.' },

@@ -1,0 +1,77 @@
+// CustomResourceDefinition clusters.dbtopo.dev (v1alpha1), matching schemas/types/cluster.ts.
+import { GROUP, VERSION } from '../types/labels.js';
+import type { KubeObject } from '../types/k8s.js';
+import { age, conditions, int, mapList, obj, setList, str, strEnum } from './openapi.js';
+
+const PHASES = ['Creating', 'Running', 'Updating', 'Degraded', 'Failed'];
+
+const spec = obj(
+  'The database as compiled for this member cluster.',
+  {
+    engine: strEnum('Database engine.', ['redis', 'mysql']),
+    mode: strEnum('Deployment shape.', ['standalone', 'replication', 'proxied-replication', 'sharded', 'primary-replica']),
+    version: str('Engine version.'),
+    shards: int('Number of shards (1 when unsharded).', { minimum: 1 }),
+    components: mapList('Components and their InstanceSets.', ['name'], obj('One component.', {
+      name: str('Component name.'),
+      kind: strEnum('Component kind.', ['server', 'sentinel', 'proxy']),
+      instanceSets: setList('InstanceSets of this component; one per shard for sharded servers.', { type: 'string' }),
+      replicas: int('Pods per InstanceSet.', { minimum: 0 }),
+    }, ['name', 'kind', 'instanceSets', 'replicas'])),
+    environment: str('Environment this Cluster was compiled for.'),
+    topology: str('Topology this Cluster was compiled from.'),
+  },
+  ['engine', 'mode', 'version', 'shards', 'components', 'environment', 'topology'],
+);
+
+const status = obj('Aggregated state of the InstanceSets, written by the controller.', {
+  observedGeneration: { type: 'integer', format: 'int64', description: 'Generation last reconciled.' },
+  phase: strEnum('Overall phase.', PHASES),
+  message: str('Why the phase is what it is.'),
+  components: mapList('State per component.', ['name'], obj('One component.', {
+    name: str('Component name.'),
+    phase: strEnum('Component phase.', PHASES),
+    ready: int('Ready pods.'),
+    replicas: int('Desired pods.'),
+    message: str('Detail.'),
+  }, ['name', 'phase', 'ready', 'replicas'])),
+  conditions,
+});
+
+export const clusterCrd = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: `clusters.${GROUP}` },
+  spec: {
+    group: GROUP,
+    names: { kind: 'Cluster', listKind: 'ClusterList', plural: 'clusters', singular: 'cluster', shortNames: ['dbc'], categories: ['dbtopo'] },
+    scope: 'Namespaced',
+    versions: [
+      {
+        name: VERSION,
+        served: true,
+        storage: true,
+        subresources: { status: {} },
+        additionalPrinterColumns: [
+          { name: 'PHASE', type: 'string', jsonPath: '.status.phase' },
+          { name: 'MESSAGE', type: 'string', jsonPath: '.status.message' },
+          age,
+        ],
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            description: 'Cluster: one Redis or MySQL database as deployed in one member cluster, and its aggregated status.',
+            properties: {
+              apiVersion: { type: 'string', description: 'dbtopo.dev/v1alpha1' },
+              kind: { type: 'string', description: 'Cluster' },
+              metadata: { type: 'object' },
+              spec,
+              status,
+            },
+            required: ['spec'],
+          },
+        },
+      },
+    ],
+  },
+} satisfies KubeObject;

@@ -1,0 +1,189 @@
+// CustomResourceDefinition instancesets.dbtopo.dev (v1alpha1), matching
+// schemas/types/instanceset.ts. Field names follow KubeBlocks' InstanceSet where the meaning is
+// the same; the schema is written here, not copied.
+import { GROUP, VERSION } from '../types/labels.js';
+import type { KubeObject } from '../types/k8s.js';
+import {
+  age,
+  atomicList,
+  bool,
+  conditions,
+  int,
+  mapList,
+  obj,
+  opaque,
+  resources,
+  setList,
+  str,
+  strEnum,
+  strMap,
+  type OpenApi,
+} from './openapi.js';
+
+const ordinals = (description: string): OpenApi =>
+  obj(description, {
+    ranges: atomicList('Inclusive ranges of ordinals.', obj('A range start..end, inclusive.', { start: int('First ordinal.', { minimum: 0 }), end: int('Last ordinal.', { minimum: 0 }) }, ['start', 'end'])),
+    discrete: setList('Single ordinals.', int('An ordinal.', { minimum: 0 })),
+  });
+
+const secretKeyRef = (description: string): OpenApi =>
+  obj(description, { name: str('Secret name.'), key: str('Key within the Secret.') }, ['name', 'key']);
+
+const labelSelector = obj(
+  'Label query over the pods this InstanceSet owns; must match the template labels.',
+  {
+    matchLabels: strMap('Labels a pod must carry.'),
+    matchExpressions: atomicList('Set-based requirements.', obj('One requirement.', {
+      key: str('Label key.'),
+      operator: strEnum('Relation of key and values.', ['In', 'NotIn', 'Exists', 'DoesNotExist']),
+      values: atomicList('Values for In / NotIn.', { type: 'string' }),
+    }, ['key', 'operator'])),
+  },
+);
+
+const engine = obj(
+  'The engine the pods run and how it is wired; read by the controller\'s role probes and switchover.',
+  {
+    type: strEnum('Engine component.', ['redis', 'redis-sentinel', 'twemproxy', 'mysql', 'haproxy']),
+    version: str('Engine version.'),
+    port: int('Container port the engine listens on.', { minimum: 1, maximum: 65535 }),
+    credentials: obj('Admin credentials, only as Secret references.', {
+      username: secretKeyRef('Secret key holding the admin user name.'),
+      password: secretKeyRef('Secret key holding the admin password.'),
+    }, ['password']),
+    replication: obj('Servers: how replicas follow the primary.', {
+      mode: strEnum('Replication mode.', ['async', 'semi-sync']),
+      sentinel: obj('The Sentinel InstanceSet that watches this shard.', {
+        instanceSet: str('Sentinel InstanceSet name.'),
+        masterName: str('Name the Sentinels monitor this shard under.'),
+        quorum: int('Sentinels that must agree the primary is down.', { minimum: 1 }),
+      }, ['instanceSet', 'masterName', 'quorum']),
+    }, ['mode']),
+    monitors: mapList('Sentinels: the shards they monitor.', ['masterName'], obj('One monitored shard.', {
+      masterName: str('Monitored master name.'),
+      instanceSet: str('Server InstanceSet of the shard.'),
+      port: int('Server port.', { minimum: 1, maximum: 65535 }),
+      quorum: int('Sentinels that must agree the primary is down.', { minimum: 1 }),
+    }, ['masterName', 'instanceSet', 'port', 'quorum'])),
+    backends: mapList('Proxies: the server InstanceSets behind them, one per shard.', ['shard'], obj('One backend shard.', {
+      shard: str('Shard name.'),
+      instanceSet: str('Server InstanceSet of the shard.'),
+      port: int('Server port.', { minimum: 1, maximum: 65535 }),
+    }, ['shard', 'instanceSet', 'port'])),
+  },
+  ['type', 'version', 'port'],
+);
+
+const spec = obj(
+  'Desired pods of one component of one shard.',
+  {
+    replicas: int('Number of pods.', { minimum: 0 }),
+    defaultTemplateOrdinals: ordinals('Ordinals of the default template; by default 0..replicas-1 minus those used by instance templates.'),
+    selector: labelSelector,
+    template: opaque('Pod template (core/v1 PodTemplateSpec) the controller copies into each pod.'),
+    instances: mapList('Heterogeneous instances: pods that differ from the default template.', ['name'], obj('One instance template.', {
+      name: str('Instance template name.', { maxLength: 54 }),
+      replicas: int('Pods of this template.', { minimum: 0 }),
+      ordinals: ordinals('Ordinals these pods use.'),
+      labels: strMap('Extra pod labels.'),
+      annotations: strMap('Extra pod annotations.'),
+      resources: resources('Resources replacing the template\'s for the engine container.'),
+      nodeSelector: strMap('Extra node selector.'),
+      zone: str('Zone these pods must run in (topology.kubernetes.io/zone).'),
+      env: mapList('Extra environment variables of the engine container.', ['name'], obj('One variable.', { name: str('Variable name.'), value: str('Value.') }, ['name', 'value'])),
+    }, ['name', 'replicas'])),
+    volumeClaimTemplates: atomicList('PersistentVolumeClaims each pod gets, named <claim>-<pod>.', obj('One claim template.', {
+      metadata: obj('Claim name and labels.', { name: str('Claim name.'), labels: strMap('Claim labels.'), annotations: strMap('Claim annotations.') }, ['name']),
+      spec: opaque('core/v1 PersistentVolumeClaimSpec.'),
+    }, ['metadata', 'spec'])),
+    persistentVolumeClaimRetentionPolicy: obj('What happens to claims when the InstanceSet is deleted or scaled in.', {
+      whenDeleted: strEnum('On deletion of the InstanceSet.', ['Retain', 'Delete']),
+      whenScaled: strEnum('On scale-in.', ['Retain', 'Delete']),
+    }, ['whenDeleted', 'whenScaled']),
+    podManagementPolicy: strEnum('OrderedReady creates pods one by one; Parallel at once.', ['OrderedReady', 'Parallel']),
+    parallelPodManagementConcurrency: int('Pods created at once under podManagementPolicy Parallel.', { minimum: 1 }),
+    roles: mapList('Roles pods can hold; present on servers only.', ['name'], obj('One role.', {
+      name: strEnum('Role name, written on pods as the dbtopo.dev/role label.', ['primary', 'secondary']),
+      updatePriority: int('Higher is updated later: secondaries (1) before the primary (2).', { minimum: 0 }),
+      participatesInQuorum: bool('Whether holders count towards the quorum.'),
+      isExclusive: bool('At most one pod may hold an exclusive role at a time.'),
+    }, ['name', 'updatePriority', 'participatesInQuorum', 'isExclusive'])),
+    roleProbe: obj('How the controller asks the engine for each pod\'s role.', {
+      periodSeconds: int('Seconds between probes.', { minimum: 1 }),
+      timeoutSeconds: int('Seconds before a probe fails.', { minimum: 1 }),
+      failureThreshold: int('Consecutive failures before a primary is considered lost.', { minimum: 1 }),
+    }, ['periodSeconds', 'timeoutSeconds', 'failureThreshold']),
+    memberUpdateStrategy: strEnum('Order of pod updates: Serial (secondaries, then primary), BestEffortParallel, Parallel.', ['Serial', 'BestEffortParallel', 'Parallel']),
+    instanceUpdateStrategy: obj('Rolling update limits.', {
+      rollingUpdate: obj('Rolling update.', {
+        maxUnavailable: { anyOf: [{ type: 'integer' }, { type: 'string' }], 'x-kubernetes-int-or-string': true, description: 'Pods that may be unavailable during an update: a number or a percentage.' },
+      }),
+    }),
+    minReadySeconds: int('Seconds a pod must be ready before it counts as available.', { minimum: 0 }),
+    offlineInstances: setList('Pod names (<instanceset>-<ordinal>) taken out of service.', { type: 'string' }),
+    paused: bool('Stop reconciling pods (status is still reported).'),
+    serviceName: str('Headless Service giving the pods stable DNS names.'),
+    engine,
+  },
+  ['replicas', 'selector', 'template', 'podManagementPolicy', 'memberUpdateStrategy', 'serviceName', 'engine'],
+);
+
+const status = obj('Observed state, written by the controller.', {
+  observedGeneration: { type: 'integer', format: 'int64', description: 'Generation last reconciled.' },
+  replicas: int('Pods that exist.'),
+  readyReplicas: int('Pods that are ready.'),
+  availableReplicas: int('Pods ready for at least minReadySeconds.'),
+  updatedReplicas: int('Pods at the update revision.'),
+  currentRevision: str('Revision of the pods before the current update.'),
+  updateRevision: str('Revision of the current template.'),
+  membersStatus: mapList('Role and readiness of each pod.', ['podName'], obj('One pod.', {
+    podName: str('Pod name.'),
+    role: strEnum('Role the engine reports.', ['primary', 'secondary']),
+    ready: bool('Pod readiness.'),
+  }, ['podName', 'ready'])),
+  primary: str('Pod the engine reports as primary.'),
+  selector: str('spec.selector as a string, for the scale subresource.'),
+  conditions,
+});
+
+export const instanceSetCrd = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: `instancesets.${GROUP}` },
+  spec: {
+    group: GROUP,
+    names: { kind: 'InstanceSet', listKind: 'InstanceSetList', plural: 'instancesets', singular: 'instanceset', shortNames: ['dbis'], categories: ['dbtopo'] },
+    scope: 'Namespaced',
+    versions: [
+      {
+        name: VERSION,
+        served: true,
+        storage: true,
+        subresources: {
+          status: {},
+          scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' },
+        },
+        additionalPrinterColumns: [
+          { name: 'REPLICAS', type: 'integer', jsonPath: '.spec.replicas' },
+          { name: 'READY', type: 'integer', jsonPath: '.status.readyReplicas' },
+          { name: 'PRIMARY', type: 'string', jsonPath: '.status.primary' },
+          age,
+        ],
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            description: 'InstanceSet: the pods of one component (server, sentinel, proxy) of one shard, with ordinals, roles and a role-aware update strategy.',
+            properties: {
+              apiVersion: { type: 'string', description: 'dbtopo.dev/v1alpha1' },
+              kind: { type: 'string', description: 'InstanceSet' },
+              metadata: { type: 'object' },
+              spec,
+              status,
+            },
+            required: ['spec'],
+          },
+        },
+      },
+    ],
+  },
+} satisfies KubeObject;
