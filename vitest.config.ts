@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'test/golden/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts', 'test/golden/**/*.test.ts', 'test/git/**/*.test.ts', 'test/argocd/**/*.test.ts'],
           testTimeout: 30_000,
         },
       },
