@@ -1,8 +1,11 @@
 // The CustomResourceDefinitions every member cluster needs (Cluster, InstanceSet), rendered into
 // its _cluster/ directory so Argo CD installs them before the objects that use them.
 
+import { clusterCrd } from '../../schemas/crds/cluster.crd.js';
+import { instanceSetCrd } from '../../schemas/crds/instanceset.crd.js';
 import type { KubeObject } from '../../schemas/types/index.js';
 
 export function clusterCrds(): KubeObject[] {
-  return [];
+  // structuredClone: callers own what they get; the schema modules stay pristine.
+  return [structuredClone(clusterCrd), structuredClone(instanceSetCrd)];
 }
