@@ -105,6 +105,10 @@ export async function startController(opts: ControllerOptions = {}): Promise<Run
     isQueue.add(keyOf(is.metadata.namespace, is.metadata.name));
     const cluster = is.metadata.labels?.[LABELS.cluster];
     if (cluster !== undefined) clusterQueue.add(keyOf(is.metadata.namespace, cluster));
+    // Also every Cluster that names this InstanceSet in its components (the label may be absent).
+    for (const c of caches.clusters.list(is.metadata.namespace)) {
+      if (c.spec.components.some((comp) => comp.instanceSets.includes(is.metadata.name))) clusterQueue.add(keyOf(c.metadata.namespace, c.metadata.name));
+    }
     roleProbes?.instanceSetChanged(type, is);
   });
   caches.clusters.on((_t, c) => clusterQueue.add(keyOf(c.metadata.namespace, c.metadata.name)));

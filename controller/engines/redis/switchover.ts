@@ -15,7 +15,8 @@
 // repointed by us right after Sentinel announces the new one (Sentinel would only do it after
 // ~8 s), then unpaused, and the priorities are restored.
 import type { EngineSpec } from '../../../schemas/types/index.js';
-import type { EngineTarget, ProbeResult } from '../types.js';
+import { chooseCandidate, healthyReplicas } from '../../update/candidate.js';
+import type { EngineTarget } from '../types.js';
 import { RedisPool } from './client.js';
 import { probeRedis } from './probe.js';
 import { RedisDriver } from './replication.js';
@@ -42,47 +43,6 @@ export interface SwitchoverResult {
   pausedMs: number;
   totalMs: number;
   steps: string[];
-}
-
-/** Pure: the replica to promote — the named one, else the highest offset among linked followers of `primary`, ties to the lowest ordinal. */
-export function chooseCandidate(
-  primary: EngineTarget,
-  replicas: Array<{ target: EngineTarget; probe: ProbeResult }>,
-  wanted?: string,
-): EngineTarget {
-  const healthy = healthyReplicas(primary, replicas);
-  if (wanted !== undefined && wanted !== 'any') {
-    const hit = healthy.find((r) => r.target.podName === wanted);
-    if (hit) return hit.target;
-    const known = replicas.some((r) => r.target.podName === wanted);
-    throw new Error(
-      known
-        ? `switchover candidate ${wanted} is not a healthy replica of ${primary.podName}; wait until its link is up or pick another`
-        : `switchover candidate ${wanted} is not a replica of ${primary.podName}; choose one of ${replicas.map((r) => r.target.podName).join(', ')}`,
-    );
-  }
-  const best = [...healthy].sort(
-    (a, b) => (b.probe.offset ?? -1) - (a.probe.offset ?? -1) || ordinal(a.target.podName) - ordinal(b.target.podName),
-  )[0];
-  if (!best) throw new Error(`no healthy replica of ${primary.podName} to switch over to; retry when a replica's link is up`);
-  return best.target;
-}
-
-/** Pure: replicas that are reachable and linked to `primary`. */
-export function healthyReplicas<R extends { target: EngineTarget; probe: ProbeResult }>(primary: EngineTarget, replicas: R[]): R[] {
-  return replicas.filter(
-    (r) =>
-      r.probe.reachable &&
-      r.probe.role === 'secondary' &&
-      r.probe.following?.host === primary.host &&
-      r.probe.following.port === primary.port &&
-      r.probe.following.linkUp,
-  );
-}
-
-function ordinal(pod: string): number {
-  const m = /-(\d+)$/.exec(pod);
-  return m ? Number(m[1]) : Number.MAX_SAFE_INTEGER;
 }
 
 async function waitUntil(what: string, deadline: number, fn: () => Promise<boolean>, intervalMs = 10): Promise<void> {

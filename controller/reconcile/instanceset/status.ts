@@ -14,6 +14,19 @@ import { ordinalOf } from './ordinals.js';
 import { isReady, isTerminating, readySince } from './pods.js';
 import { canonicalJson } from '../../update/revision.js';
 
+/** spec.selector as a string (status.selector, for the scale subresource). */
+export function selectorString(sel: InstanceSet['spec']['selector']): string {
+  const parts = Object.entries(sel.matchLabels ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`);
+  for (const e of sel.matchExpressions ?? []) {
+    if (e.operator === 'Exists') parts.push(e.key);
+    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
+    else parts.push(`${e.key} ${e.operator === 'In' ? 'in' : 'notin'} (${(e.values ?? []).join(',')})`);
+  }
+  return parts.join(',');
+}
+
 export interface ComputedStatus {
   status: InstanceSetStatus;
   /** ms until a Ready pod becomes available (minReadySeconds), when one is pending. */
@@ -87,6 +100,7 @@ export function computeStatus(is: InstanceSet, desired: DesiredPod[], pods: Kube
     updateRevision,
     membersStatus: members,
     ...(primaries.length === 1 && primaries[0] !== undefined ? { primary: primaries[0].podName } : {}),
+    selector: selectorString(is.spec.selector),
     conditions,
   };
   return { status, ...(recheckAfterMs !== undefined ? { recheckAfterMs } : {}) };

@@ -1,0 +1,78 @@
+// Fencing a MariaDB server that must not take writes: read_only=1 first (immediate, blocks every
+// account without READ_ONLY ADMIN), then its client connections are killed so no writer keeps a
+// session open or waits for a semi-sync acknowledgement that would turn into a late "OK", then it
+// is made to follow the primary the controller chose. Used when a former primary comes back after
+// a failover (before it is ever labelled) and by the split-brain guard.
+//
+// A former primary that committed transactions nobody else has (it was cut off while clients
+// still wrote to it) cannot replicate under gtid_strict_mode: it stays read-only with the
+// replication error in its status (returned as `linkError`) and must be rebuilt from the primary.
+import type { EngineSpec } from '../../../schemas/types/index.js';
+import type { EngineTarget } from '../types.js';
+import { MysqlPool, type Row } from './client.js';
+import { readState } from './probe.js';
+import { MysqlDriver } from './replication.js';
+
+const TIMEOUT_MS = 5_000;
+
+/** Threads that are not client sessions: replication, the event scheduler, server internals. */
+const SERVER_COMMANDS = new Set(['Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker']);
+
+/** Pure: the processlist ids of client sessions to kill (not ours, not the admin account, not server threads). */
+export function clientSessionsToKill(rows: Row[], ownId: number, adminUser: string): number[] {
+  return rows
+    .filter((r) => {
+      const id = Number(r['Id'] ?? r['ID']);
+      const user = String(r['User'] ?? r['USER'] ?? '');
+      const cmd = String(r['Command'] ?? r['COMMAND'] ?? '');
+      return id !== ownId && user !== adminUser && user !== 'system user' && user !== 'event_scheduler' && !SERVER_COMMANDS.has(cmd);
+    })
+    .map((r) => Number(r['Id'] ?? r['ID']));
+}
+
+/** Kills the client sessions of `t` (see clientSessionsToKill); returns how many. */
+export async function killClientSessions(pool: MysqlPool, t: EngineTarget): Promise<number> {
+  const [own] = await pool.query(t, 'SELECT CONNECTION_ID() AS id', TIMEOUT_MS);
+  const rows = await pool.query(t, 'SELECT ID, USER, COMMAND FROM information_schema.PROCESSLIST', TIMEOUT_MS);
+  const ids = clientSessionsToKill(rows, Number(own?.['id']), t.username ?? 'root');
+  for (const id of ids) {
+    // The session may have ended by itself in between.
+    await pool.query(t, `KILL CONNECTION ${Number(id)}`, TIMEOUT_MS).catch(() => undefined);
+  }
+  return ids.length;
+}
+
+export interface FenceResult {
+  changed: boolean;
+  steps: string[];
+  /** The replication error of the fenced server, if it cannot follow (e.g. errant transactions). */
+  linkError?: string;
+}
+
+export async function fence(old: EngineTarget, primary: EngineTarget, spec: EngineSpec): Promise<FenceResult> {
+  const pool = new MysqlPool();
+  const driver = new MysqlDriver();
+  const steps: string[] = [];
+  try {
+    const s = await readState(pool, old, TIMEOUT_MS);
+    let changed = false;
+    if (!s.readOnly) {
+      await pool.query(old, 'SET GLOBAL read_only = 1', TIMEOUT_MS);
+      steps.push(`read_only=1 on ${old.podName}`);
+      changed = true;
+      const killed = await killClientSessions(pool, old);
+      if (killed > 0) steps.push(`killed ${killed} client session(s) on ${old.podName}`);
+    }
+    if (await driver.follow(old, primary, spec)) {
+      steps.push(`${old.podName} follows ${primary.podName}`);
+      changed = true;
+    }
+    const after = await driver.probe(old, TIMEOUT_MS);
+    const result: FenceResult = { changed, steps };
+    if (after.error) result.linkError = after.error;
+    return result;
+  } finally {
+    await pool.close();
+    await driver.close();
+  }
+}

@@ -1,0 +1,140 @@
+// Helpers of the controller e2e tests: CRDs on the test control plane, InstanceSets that pass
+// Pod Security `restricted`, and a stand-in for the kubelet that marks pods Ready (for the tests
+// that need no engine process).
+import * as k8s from '@kubernetes/client-node';
+import { clusterCrd } from '../../schemas/crds/cluster.crd.js';
+import { instanceSetCrd } from '../../schemas/crds/instanceset.crd.js';
+import { API_VERSION, LABELS, type InstanceSet, type KubeObject } from '../../schemas/types/index.js';
+import { KubeClient, isConflict, resourcePath } from '../../controller/runtime/kube.js';
+import { eventually } from '../cluster/helpers.js';
+
+/** Creates (or keeps) the dbtopo CRDs and waits until they are Established. */
+export async function installCrds(client: KubeClient): Promise<void> {
+  for (const crd of [instanceSetCrd, clusterCrd]) {
+    const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`;
+    await client.apply(path, crd, 'dbtopo-test');
+    await eventually(`CRD ${crd.metadata.name} established`, async () => {
+      const got = await client.get<KubeObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>(path);
+      return got?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true ? true : undefined;
+    });
+  }
+  // Discovery of the new group can lag behind Established: wait until a list answers.
+  await eventually('instancesets served', async () => {
+    await client.list(resourcePath('InstanceSet'));
+    await client.list(resourcePath('Cluster'));
+    return true;
+  });
+}
+
+const restrictedContainer = {
+  name: 'redis',
+  image: 'redis:7.2',
+  ports: [{ name: 'redis', containerPort: 6379 }],
+  securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true },
+  resources: { requests: { cpu: '100m', memory: '64Mi' } },
+};
+
+export function testInstanceSet(namespace: string, name: string, spec: Partial<InstanceSet['spec']> = {}): InstanceSet {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'InstanceSet',
+    metadata: { name, namespace, labels: { [LABELS.cluster]: 'c1' } },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: { [LABELS.instanceSet]: name } },
+      template: {
+        metadata: { labels: { [LABELS.instanceSet]: name, app: 'db' } },
+        spec: {
+          securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [structuredClone(restrictedContainer)],
+        },
+      },
+      podManagementPolicy: 'Parallel',
+      memberUpdateStrategy: 'Serial',
+      serviceName: `${name}-headless`,
+      engine: { type: 'redis', version: '7.2', port: 6379 },
+      ...spec,
+    },
+  };
+}
+
+export async function createInstanceSet(client: KubeClient, is: InstanceSet): Promise<InstanceSet> {
+  return await client.create<InstanceSet & KubeObject>(resourcePath('InstanceSet', is.metadata.namespace), is as unknown as KubeObject);
+}
+
+/** Changes the spec with a JSON merge patch (as `kubectl patch --type merge` would). */
+export async function patchSpec(client: KubeClient, namespace: string, name: string, spec: Partial<InstanceSet['spec']>): Promise<void> {
+  await client.mergePatch(resourcePath('InstanceSet', namespace, name), { spec }, 'dbtopo-test');
+}
+
+export async function getInstanceSet(client: KubeClient, namespace: string, name: string): Promise<InstanceSet | undefined> {
+  return (await client.get<InstanceSet & KubeObject>(resourcePath('InstanceSet', namespace, name))) as InstanceSet | undefined;
+}
+
+export async function podsOf(client: KubeClient, namespace: string, set: string): Promise<KubeObject[]> {
+  const list = await client.list<KubeObject>(resourcePath('Pod', namespace), { labelSelector: `${LABELS.instanceSet}=${set}` });
+  return list.items.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name, 'en', { numeric: true }));
+}
+
+export async function pvcsOf(client: KubeClient, namespace: string, set: string): Promise<KubeObject[]> {
+  const list = await client.list<KubeObject>(resourcePath('PersistentVolumeClaim', namespace), { labelSelector: `${LABELS.instanceSet}=${set}` });
+  return list.items.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name, 'en', { numeric: true }));
+}
+
+export const names = (objs: KubeObject[]): string[] => objs.map((o) => o.metadata.name);
+export const live = (objs: KubeObject[]): KubeObject[] => objs.filter((o) => o.metadata.deletionTimestamp === undefined);
+
+/** What a kubelet would write once a pod's containers answer: Running, an IP, Ready. */
+export async function markReady(client: KubeClient, pod: KubeObject): Promise<void> {
+  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  try {
+    await client.mergePatch(
+      resourcePath('Pod', pod.metadata.namespace, pod.metadata.name, 'status'),
+      {
+        status: {
+          phase: 'Running',
+          podIP: '127.0.0.1',
+          conditions: [
+            { type: 'Ready', status: 'True', lastTransitionTime: now },
+            { type: 'ContainersReady', status: 'True', lastTransitionTime: now },
+          ],
+        },
+      },
+      'dbtopo-test',
+    );
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+  }
+}
+
+const isPodReady = (p: KubeObject): boolean =>
+  ((p['status'] as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
+/** Marks every not-yet-Ready pod of the namespace Ready, every `intervalMs`, until stopped. */
+export function fakeKubelet(client: KubeClient, namespace: string, intervalMs = 100): { stop(): Promise<void> } {
+  let stopped = false;
+  const loop = (async () => {
+    // Bounded by the caller's stop(); each round is bounded by the pods listed.
+    for (let round = 0; !stopped && round < 1_000_000; round++) {
+      try {
+        const pods = await client.list<KubeObject>(resourcePath('Pod', namespace));
+        for (const p of pods.items) if (!isPodReady(p) && p.metadata.deletionTimestamp === undefined) await markReady(client, p).catch(() => undefined);
+      } catch {
+        // API hiccup: try again next round
+      }
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+export function clientFor(kc: k8s.KubeConfig): KubeClient {
+  return new KubeClient(kc);
+}
+
+export { isPodReady };

@@ -1,0 +1,224 @@
+// The controller against a real API server, without engines: the test stands in for the kubelet by
+// marking pods Ready. Scale out and in, OrderedReady, heterogeneous templates, PVC retention,
+// offline instances, paused, status, Cluster aggregation, and no writes at rest.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LABELS, type Cluster, type KubeObject } from '../../schemas/types/index.js';
+import { startController, type RunningController } from '../../controller/manager.js';
+import { makeLogger } from '../../controller/runtime/log.js';
+import { resourcePath, WRITE_VERBS, type KubeClient } from '../../controller/runtime/kube.js';
+import { createTestNamespace, deleteTestNamespace, eventually, kubeConfigFor, sleep } from '../cluster/helpers.js';
+import {
+  createInstanceSet,
+  fakeKubelet,
+  getInstanceSet,
+  installCrds,
+  live,
+  markReady,
+  names,
+  patchSpec,
+  podsOf,
+  pvcsOf,
+  clientFor,
+  testInstanceSet,
+} from './controller-helpers.js';
+
+const NS = `ctl-is-${Date.now().toString(36)}`;
+const kc = kubeConfigFor('member-a');
+let client: KubeClient;
+let controller: RunningController;
+
+/** Waits until the live pods of `set` are exactly `expected`. */
+async function podsBecome(set: string, expected: string[], timeoutMs = 30_000): Promise<KubeObject[]> {
+  return await eventually(`pods of ${set} = ${expected.join(',')}`, async () => {
+    const pods = live(await podsOf(client, NS, set));
+    return names(pods).join(',') === expected.join(',') ? pods : undefined;
+  }, { timeoutMs });
+}
+
+beforeAll(async () => {
+  client = clientFor(kc);
+  await installCrds(client);
+  await createTestNamespace(kc, NS);
+  controller = await startController({ kubeconfig: kc, namespace: NS, metricsPort: 0, healthPort: 0, bindAddress: '127.0.0.1', roleProbes: false, log: makeLogger('warn') });
+});
+
+afterAll(async () => {
+  await controller?.stop();
+  await deleteTestNamespace(kc, NS);
+  client?.close();
+});
+
+describe('InstanceSet reconcile', () => {
+  it('scales out and in (Parallel), highest ordinal first, with owner references and status', async () => {
+    const kubelet = fakeKubelet(client, NS);
+    try {
+      const created = await createInstanceSet(client, testInstanceSet(NS, 'par', { replicas: 3 }));
+      const pods = await podsBecome('par', ['par-0', 'par-1', 'par-2']);
+      for (const p of pods) {
+        expect(p.metadata.ownerReferences).toEqual([
+          { apiVersion: 'dbtopo.dev/v1alpha1', kind: 'InstanceSet', name: 'par', uid: created.metadata.uid, controller: true, blockOwnerDeletion: true },
+        ]);
+        expect(p.metadata.labels?.[LABELS.revision]).toMatch(/^[0-9a-f]{10}$/);
+        expect(p.metadata.labels?.[LABELS.role]).toBeUndefined();
+      }
+      const st = await eventually('status 3/3 ready', async () => {
+        const is = await getInstanceSet(client, NS, 'par');
+        return is?.status?.readyReplicas === 3 && is.status.conditions?.[0]?.status === 'True' ? is.status : undefined;
+      });
+      expect(st).toMatchObject({ replicas: 3, availableReplicas: 3, updatedReplicas: 3, observedGeneration: 1, selector: `${LABELS.instanceSet}=par` });
+      expect(st.membersStatus?.map((m) => m.podName)).toEqual(['par-0', 'par-1', 'par-2']);
+
+      await patchSpec(client, NS, 'par', { replicas: 5 });
+      await podsBecome('par', ['par-0', 'par-1', 'par-2', 'par-3', 'par-4']);
+      await patchSpec(client, NS, 'par', { replicas: 2 });
+      await podsBecome('par', ['par-0', 'par-1']);
+      await eventually('status 2 replicas', async () => {
+        const is = await getInstanceSet(client, NS, 'par');
+        return is?.status?.replicas === 2 && is.status.observedGeneration === 3 ? true : undefined;
+      });
+    } finally {
+      await kubelet.stop();
+    }
+  });
+
+  it('OrderedReady creates the next pod only when the previous one is Ready, and scales in one by one', async () => {
+    await createInstanceSet(client, testInstanceSet(NS, 'ord', { replicas: 3, podManagementPolicy: 'OrderedReady' }));
+    let pods = await podsBecome('ord', ['ord-0']);
+    await sleep(1000);
+    expect(names(live(await podsOf(client, NS, 'ord')))).toEqual(['ord-0']); // held back while ord-0 is not Ready
+    await markReady(client, pods[0] as KubeObject);
+    pods = await podsBecome('ord', ['ord-0', 'ord-1']);
+    await markReady(client, pods[1] as KubeObject);
+    pods = await podsBecome('ord', ['ord-0', 'ord-1', 'ord-2']);
+    await markReady(client, pods[2] as KubeObject);
+    await patchSpec(client, NS, 'ord', { replicas: 1 });
+    // Scale in goes down from the top: ord-2 disappears before ord-1.
+    const seen: string[][] = [];
+    await eventually('ord scaled to 1', async () => {
+      const now = names(live(await podsOf(client, NS, 'ord')));
+      seen.push(now);
+      return now.join(',') === 'ord-0' ? true : undefined;
+    }, { intervalMs: 20 });
+    expect(seen.some((s) => s.join(',') === 'ord-0,ord-2')).toBe(false);
+  });
+
+  it('gives a heterogeneous instance template its own resources and ordinals', async () => {
+    await createInstanceSet(
+      client,
+      testInstanceSet(NS, 'het', {
+        replicas: 3,
+        instances: [{ name: 'big', replicas: 1, ordinals: { discrete: [2] }, resources: { requests: { cpu: '2', memory: '1Gi' } }, labels: { tier: 'big' } }],
+      }),
+    );
+    const pods = await podsBecome('het', ['het-0', 'het-1', 'het-2']);
+    const res = (p: KubeObject | undefined): unknown => ((p?.['spec'] as { containers: Array<{ resources?: unknown }> }).containers[0]?.resources);
+    expect(res(pods[2])).toEqual({ requests: { cpu: '2', memory: '1Gi' } });
+    expect(res(pods[0])).toEqual({ requests: { cpu: '100m', memory: '64Mi' } });
+    expect(pods[2]?.metadata.labels?.['tier']).toBe('big');
+    expect(pods[2]?.metadata.labels?.[LABELS.template]).toBe('big');
+    expect(pods[2]?.metadata.labels?.[LABELS.revision]).not.toBe(pods[0]?.metadata.labels?.[LABELS.revision]);
+  });
+
+  it('keeps or deletes PVCs as persistentVolumeClaimRetentionPolicy says', async () => {
+    const vct = [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }];
+    const kubelet = fakeKubelet(client, NS);
+    try {
+      const del = await createInstanceSet(client, testInstanceSet(NS, 'pvd', { replicas: 3, volumeClaimTemplates: vct, persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Delete' } }));
+      await createInstanceSet(client, testInstanceSet(NS, 'pvr', { replicas: 3, volumeClaimTemplates: vct, persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' } }));
+      const pods = await podsBecome('pvd', ['pvd-0', 'pvd-1', 'pvd-2']);
+      expect((pods[0]?.['spec'] as { volumes: unknown[] }).volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'data-pvd-0' } });
+      await podsBecome('pvr', ['pvr-0', 'pvr-1', 'pvr-2']);
+      const dPvcs = await pvcsOf(client, NS, 'pvd');
+      expect(names(dPvcs)).toEqual(['data-pvd-0', 'data-pvd-1', 'data-pvd-2']);
+      expect(dPvcs[0]?.metadata.ownerReferences?.[0]?.uid).toBe(del.metadata.uid);
+      expect((await pvcsOf(client, NS, 'pvr'))[0]?.metadata.ownerReferences).toBeUndefined();
+
+      await patchSpec(client, NS, 'pvd', { replicas: 1 });
+      await patchSpec(client, NS, 'pvr', { replicas: 1 });
+      await podsBecome('pvd', ['pvd-0']);
+      await podsBecome('pvr', ['pvr-0']);
+      // whenScaled Delete: the claims of pvd-1 and pvd-2 go (or are terminating behind pvc-protection).
+      await eventually('pvd claims deleted', async () => (names(live(await pvcsOf(client, NS, 'pvd'))).join(',') === 'data-pvd-0' ? true : undefined));
+      await sleep(1500);
+      expect(names(live(await pvcsOf(client, NS, 'pvr')))).toEqual(['data-pvr-0', 'data-pvr-1', 'data-pvr-2']);
+      // Scaling out again reuses the retained claims rather than creating new ones.
+      const before = (await pvcsOf(client, NS, 'pvr')).map((p) => p.metadata.uid);
+      await patchSpec(client, NS, 'pvr', { replicas: 3 });
+      await podsBecome('pvr', ['pvr-0', 'pvr-1', 'pvr-2']);
+      expect((await pvcsOf(client, NS, 'pvr')).map((p) => p.metadata.uid)).toEqual(before);
+    } finally {
+      await kubelet.stop();
+    }
+  });
+
+  it('takes offline instances out and changes nothing while paused', async () => {
+    const kubelet = fakeKubelet(client, NS);
+    try {
+      await createInstanceSet(client, testInstanceSet(NS, 'off', { replicas: 3 }));
+      await podsBecome('off', ['off-0', 'off-1', 'off-2']);
+      await patchSpec(client, NS, 'off', { offlineInstances: ['off-1'] });
+      await podsBecome('off', ['off-0', 'off-2', 'off-3']);
+      await patchSpec(client, NS, 'off', { paused: true, replicas: 5 });
+      await eventually('Paused condition', async () => ((await getInstanceSet(client, NS, 'off'))?.status?.conditions?.some((c) => c.type === 'Paused') === true ? true : undefined));
+      await sleep(1000);
+      expect(names(live(await podsOf(client, NS, 'off')))).toEqual(['off-0', 'off-2', 'off-3']);
+      await patchSpec(client, NS, 'off', { paused: false });
+      await podsBecome('off', ['off-0', 'off-2', 'off-3', 'off-4', 'off-5']);
+    } finally {
+      await kubelet.stop();
+    }
+  });
+
+  it('recreates a pod deleted behind its back', async () => {
+    const kubelet = fakeKubelet(client, NS);
+    try {
+      await createInstanceSet(client, testInstanceSet(NS, 'heal', { replicas: 2 }));
+      const pods = await podsBecome('heal', ['heal-0', 'heal-1']);
+      await client.delete(resourcePath('Pod', NS, 'heal-1'));
+      const again = await eventually('heal-1 recreated', async () => {
+        const p = live(await podsOf(client, NS, 'heal')).find((x) => x.metadata.name === 'heal-1');
+        return p !== undefined && p.metadata.uid !== pods[1]?.metadata.uid ? p : undefined;
+      });
+      expect(again.metadata.name).toBe('heal-1');
+    } finally {
+      await kubelet.stop();
+    }
+  });
+
+  it('aggregates a Cluster from its InstanceSets', async () => {
+    const kubelet = fakeKubelet(client, NS);
+    try {
+      await createInstanceSet(client, testInstanceSet(NS, 'agg-server', { replicas: 2 }));
+      const cluster: Cluster = {
+        apiVersion: 'dbtopo.dev/v1alpha1',
+        kind: 'Cluster',
+        metadata: { name: 'agg', namespace: NS },
+        spec: { engine: 'redis', mode: 'replication', version: '7.2', shards: 1, environment: 'dev', topology: 'agg', components: [{ name: 'server', kind: 'server', instanceSets: ['agg-server'], replicas: 2 }] },
+      };
+      await client.create(resourcePath('Cluster', NS), cluster as unknown as KubeObject);
+      const status = await eventually('cluster Running', async () => {
+        const c = (await client.get<KubeObject>(resourcePath('Cluster', NS, 'agg'))) as unknown as Cluster | undefined;
+        return c?.status?.phase === 'Running' ? c.status : undefined;
+      });
+      expect(status.message).toBe('1/1 components running');
+      expect(status.components?.[0]).toMatchObject({ name: 'server', ready: 2, replicas: 2 });
+    } finally {
+      await kubelet.stop();
+    }
+  });
+
+  it('makes no API writes at rest and serves health and metrics', async () => {
+    await sleep(2000); // let every earlier change settle
+    const writes = (): number => controller.client.totalRequests((v) => WRITE_VERBS.has(v));
+    const before = writes();
+    await sleep(5000);
+    expect(writes() - before).toBe(0);
+    const health = await fetch(`http://127.0.0.1:${controller.healthPort}/readyz`);
+    expect(health.status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${controller.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/dbtopo_reconcile_total\{controller="instanceset",result="success"\} \d+/);
+    expect(metrics).toContain('dbtopo_reconcile_duration_seconds_bucket');
+    expect(metrics).toContain('dbtopo_workqueue_depth{queue="instanceset"}');
+    expect(metrics).toMatch(/dbtopo_api_requests_total\{verb="create"\} \d+/);
+  });
+});
