@@ -74,10 +74,10 @@ describe('rendered objects validate against the CRDs', () => {
     const is = result.files.find((f) => f.object.kind === 'InstanceSet');
     expect(is).toBeDefined();
     const fn = validators().get(`${is?.object.apiVersion}/InstanceSet`);
-    const pruned = structuredClone(is?.object) as { spec: Record<string, unknown> };
+    const pruned: { spec: Record<string, unknown> } = JSON.parse(JSON.stringify(is?.object));
     pruned.spec.replicaz = 3;
     expect(fn?.(pruned)).toBe(false);
-    const wrong = structuredClone(is?.object) as { spec: { engine: Record<string, unknown> } };
+    const wrong: { spec: { engine: Record<string, unknown> } } = JSON.parse(JSON.stringify(is?.object));
     wrong.spec.engine.port = 'redis';
     expect(fn?.(wrong)).toBe(false);
   });

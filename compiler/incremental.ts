@@ -1,0 +1,100 @@
+// Incremental compile for watch mode and fast local loops: an in-process cache from each
+// topology file's text (and all environment files' text) to what it rendered. A recompile reads
+// the repository, parses and validates only the changed topology files, renders only those, and
+// rewrites only the output files whose text changed.
+//
+// Trade-off: checks across topology files (duplicate names, DBT3070) only see the changed files
+// and the duplicate-object check (DBT5001); a cold compile (`dbtopo compile`) sees everything.
+
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { Topology } from '../schemas/types/index.js';
+import { assemble, renderTopology, type CompileResult, type TopologyRender } from './compile.js';
+import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import { updateTree } from './emit/update.js';
+import { writeRendered } from './emit/write.js';
+import { parseSources, readRepo, sourceKind, type Located } from './load/index.js';
+import { appliesTo } from './resolve/index.js';
+import { validate } from './validate/index.js';
+
+interface Entry {
+  hash: string;
+  located?: Located<Topology>;
+  renders: TopologyRender[];
+  /** Load/validate diagnostics of this file (warnings of a valid file, errors of an invalid one). */
+  diagnostics: Diagnostic[];
+}
+
+export interface IncrementalResult extends CompileResult {
+  /** Topology files taken from the cache / parsed and rendered again. */
+  reused: number;
+  rendered: number;
+  written: number;
+  deleted: number;
+}
+
+const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+export class IncrementalCompiler {
+  private envKey: string | undefined;
+  private readonly entries = new Map<string, Entry>();
+  /** What the output directory holds, as this compiler last wrote it. */
+  private written: Map<string, string> | undefined;
+  private readonly out: string;
+
+  constructor(private readonly repo: string, out?: string) {
+    this.out = out ?? join(repo, 'rendered');
+  }
+
+  async compile(opts: { write?: boolean } = {}): Promise<IncrementalResult> {
+    const sources = await readRepo(this.repo);
+    const envSources = sources.filter((s) => sourceKind(s.path) === 'environment');
+    const topoSources = sources.filter((s) => sourceKind(s.path) === 'topology');
+    const envKey = sha(envSources.map((s) => `${s.path}\0${s.text}`).join('\0'));
+    if (envKey !== this.envKey) this.entries.clear(); // every topology renders against the environments
+    this.envKey = envKey;
+
+    const present = new Set(topoSources.map((s) => s.path));
+    for (const path of [...this.entries.keys()]) if (!present.has(path)) this.entries.delete(path);
+    const changed = topoSources.filter((s) => this.entries.get(s.path)?.hash !== sha(s.text));
+
+    const valid = validate(parseSources([...envSources, ...changed]));
+    const envs = valid.environments.map((e) => e.value).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const byFile = new Map(valid.topologies.map((t) => [t.file, t]));
+    const envDiagnostics = valid.diagnostics.filter((d) => !present.has(d.file));
+    for (const s of changed) {
+      const located = byFile.get(s.path);
+      const renders = located ? envs.filter((e) => appliesTo(located.value, e.name)).map((e) => renderTopology(e, located)) : [];
+      this.entries.set(s.path, {
+        hash: sha(s.text),
+        ...(located ? { located } : {}),
+        renders,
+        diagnostics: valid.diagnostics.filter((d) => d.file === s.path),
+      });
+    }
+
+    // Same order as compileModel: topologies by name, then file.
+    const key = (e: Entry, path: string): string => `${e.located?.value.name ?? ''}\0${path}`;
+    const entries = [...this.entries.entries()]
+      .map(([path, e]) => ({ k: key(e, path), e }))
+      .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
+      .map(({ e }) => e);
+    const renders = entries.flatMap((e) => e.renders);
+    const locate = (file: string): { line: number; col: number } => this.entries.get(file)?.located?.locate(['name']) ?? { line: 1, col: 1 };
+    const result = assemble(envs, renders, locate);
+    const diagnostics = sortDiagnostics([...envDiagnostics, ...entries.flatMap((e) => e.diagnostics), ...result.diagnostics]);
+
+    let written = 0;
+    let deleted = 0;
+    if (opts.write !== false && !hasErrors(diagnostics)) {
+      if (this.written === undefined) {
+        await writeRendered(this.out, result.files);
+        written = result.files.length;
+      } else {
+        ({ written, deleted } = await updateTree(this.out, this.written, result.files));
+      }
+      this.written = new Map(result.files.map((f) => [f.path, f.text]));
+    }
+    return { files: result.files, diagnostics, reused: topoSources.length - changed.length, rendered: changed.length, written, deleted };
+  }
+}

@@ -1,0 +1,66 @@
+// The incremental compiler renders only changed topology files and leaves exactly the tree a
+// full compile would write.
+
+import { cp, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compileRepo } from '../../compiler/compile.js';
+import { IncrementalCompiler } from '../../compiler/incremental.js';
+
+const EXAMPLE = join(import.meta.dirname, '..', '..', 'environments');
+const temps: string[] = [];
+afterAll(async () => {
+  for (const t of temps) await rm(t, { recursive: true, force: true });
+});
+
+async function readTree(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) out.set(relative(root, join(e.parentPath, e.name)), await readFile(join(e.parentPath, e.name), 'utf8'));
+  }
+  return out;
+}
+
+async function fullCompileTree(repo: string): Promise<Map<string, string>> {
+  const out = await mkdtemp(join(tmpdir(), 'dbtopo-full-'));
+  temps.push(out);
+  await compileRepo({ repo, out: join(out, 'rendered') });
+  return readTree(join(out, 'rendered'));
+}
+
+describe('IncrementalCompiler', () => {
+  it('re-renders only what changed and matches a full compile', async () => {
+    const repo = await mkdtemp(join(tmpdir(), 'dbtopo-incr-'));
+    temps.push(repo);
+    for (const sub of ['envs', 'topologies']) await cp(join(EXAMPLE, sub), join(repo, sub), { recursive: true });
+    const inc = new IncrementalCompiler(repo);
+
+    const first = await inc.compile();
+    expect(first.rendered).toBe(6);
+    expect(first.reused).toBe(0);
+    expect(await readTree(join(repo, 'rendered'))).toEqual(await fullCompileTree(repo));
+
+    const same = await inc.compile();
+    expect([same.rendered, same.reused, same.written, same.deleted]).toEqual([0, 6, 0, 0]);
+
+    const orders = join(repo, 'topologies', 'orders-db.yaml');
+    await writeFile(orders, (await readFile(orders, 'utf8')).replace(/^version: .*$/m, 'version: "10.11.9"'));
+    const one = await inc.compile();
+    expect(one.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect([one.rendered, one.reused]).toEqual([1, 5]);
+    expect(one.written).toBeGreaterThan(0);
+    expect(one.files.filter((f) => f.source === 'topologies/orders-db.yaml').length).toBeGreaterThanOrEqual(one.written);
+    expect(await readTree(join(repo, 'rendered'))).toEqual(await fullCompileTree(repo));
+
+    await unlink(join(repo, 'topologies', 'billing-db.yaml'));
+    const removed = await inc.compile();
+    expect(removed.deleted).toBeGreaterThan(0);
+    expect(await readTree(join(repo, 'rendered'))).toEqual(await fullCompileTree(repo));
+
+    const dev = join(repo, 'envs', 'dev.yaml');
+    await writeFile(dev, `${await readFile(dev, 'utf8')}\n# touched\n`);
+    const envChanged = await inc.compile();
+    expect(envChanged.reused).toBe(0);
+  });
+});
