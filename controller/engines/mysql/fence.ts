@@ -42,6 +42,18 @@ export async function killClientSessions(pool: MysqlPool, t: EngineTarget): Prom
   return ids.length;
 }
 
+/**
+ * Turns the master side of semi-sync off on a server that now replicates. Left on, its SQL
+ * thread (log_slave_updates) would wait for replica acknowledgements on every applied
+ * transaction, so it would stop applying for rpl_semi_sync_master_timeout each time.
+ */
+export async function disableSemiSyncMaster(pool: MysqlPool, t: EngineTarget): Promise<boolean> {
+  const [row] = await pool.query(t, 'SELECT @@global.rpl_semi_sync_master_enabled AS v', TIMEOUT_MS);
+  if (Number(row?.['v'] ?? 0) === 0) return false;
+  await pool.query(t, 'SET GLOBAL rpl_semi_sync_master_enabled = 0', TIMEOUT_MS);
+  return true;
+}
+
 export interface FenceResult {
   changed: boolean;
   steps: string[];
@@ -65,6 +77,10 @@ export async function fence(old: EngineTarget, primary: EngineTarget, spec: Engi
     }
     if (await driver.follow(old, primary, spec)) {
       steps.push(`${old.podName} follows ${primary.podName}`);
+      changed = true;
+    }
+    if (await disableSemiSyncMaster(pool, old)) {
+      steps.push(`semi-sync master side off on ${old.podName}`);
       changed = true;
     }
     const after = await driver.probe(old, TIMEOUT_MS);

@@ -12,7 +12,7 @@ import type { EngineSpec } from '../../../schemas/types/index.js';
 import { chooseCandidate, type ReplicaView } from '../../update/candidate.js';
 import type { EngineTarget } from '../types.js';
 import { MysqlPool } from './client.js';
-import { killClientSessions } from './fence.js';
+import { disableSemiSyncMaster, killClientSessions } from './fence.js';
 import { gtidToOffset, probeMysql } from './probe.js';
 import { MysqlDriver } from './replication.js';
 
@@ -99,6 +99,7 @@ export async function switchoverMysql(req: MysqlSwitchoverRequest): Promise<Swit
     steps.push(`promoted ${candidate.podName}`);
 
     await driver.follow(primary, candidate, req.spec);
+    await disableSemiSyncMaster(pool, primary);
     for (const r of req.replicas) {
       if (r.podName === candidate.podName) continue;
       await driver.follow(r, candidate, req.spec).catch((err: unknown) => {

@@ -182,7 +182,17 @@ export async function startSentinel(
  * write the `test` schema but lacks READ_ONLY ADMIN, so read_only=1 really stops it. Built once
  * per root and copied per server.
  */
-async function templateDatadir(root: string): Promise<string> {
+const templates = new Map<string, Promise<string>>();
+function templateDatadir(root: string): Promise<string> {
+  let p = templates.get(root);
+  if (!p) {
+    p = buildTemplate(root);
+    templates.set(root, p);
+  }
+  return p;
+}
+
+async function buildTemplate(root: string): Promise<string> {
   const tpl = path.join(root, 'mariadb-template');
   if (fs.existsSync(path.join(tpl, '.ready'))) return tpl;
   fs.mkdirSync(tpl, { recursive: true });
