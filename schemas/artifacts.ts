@@ -3,10 +3,11 @@
 // test can fail when a committed file is out of date.
 import { stringify } from 'yaml';
 import { CODES } from '../compiler/diagnostics/codes.js';
+import { PROXY, PROXY_KIND, SENTINEL } from '../compiler/validate/topology-rules.js';
 import { clusterCrd } from './crds/cluster.crd.js';
 import { instanceSetCrd } from './crds/instanceset.crd.js';
 import { environmentSchema } from './environment.schema.js';
-import { topologySchema } from './topology.schema.js';
+import { MYSQL_MODES, REDIS_MODES, topologySchema } from './topology.schema.js';
 
 export interface Artifact {
   /** Relative to the project root. */
@@ -99,6 +100,25 @@ function topologyLanguageDoc(): string {
     'a file for completion and inline help in editors. Beyond the schema, `dbtopo validate` checks',
     'semantic rules and each environment\'s policy, on the topology as that environment sees it',
     '(after `overrides.<env>`); see [diagnostics](diagnostics.md).',
+    '',
+    '## Modes',
+    '',
+    'What each engine and mode takes (enforced by DBT3011, DBT3012, DBT3022, DBT3023, DBT3030, DBT3031, DBT3032):',
+    '',
+    '| engine | mode | replicas | shards | sentinel | proxy |',
+    '|---|---|---|---|---|---|',
+    ...[...REDIS_MODES.map((m) => ['redis', m] as const), ...MYSQL_MODES.map((m) => ['mysql', m] as const)].map(
+      ([engine, mode]) =>
+        `| ${engine} | \`${mode}\` | ${mode === 'standalone' ? '1' : '1..100'} | ${mode === 'sharded' ? 'required' : '—'} | ${SENTINEL[mode]} | ${PROXY[mode] === 'forbidden' ? 'forbidden' : `${PROXY[mode]} (${PROXY_KIND[engine]})`} |`,
+    ),
+    '',
+    '## Overrides',
+    '',
+    '`overrides.<env>` changes a topology for one environment: scalars (`version`, `replicas`,',
+    '`shards`) replace the base value; `resources`, `storage`, `sentinel`, `proxy`, `placement` and',
+    '`parameters` merge field by field; `instances` replaces the whole list. Semantic rules and the',
+    'environment\'s policy are checked on the result, and a diagnostic points at the override line',
+    'when the override set the offending value.',
     '',
     '## Topology files',
     '',

@@ -79,6 +79,16 @@ export const CODES = {
   DBT4007: { title: 'version not allowed', hint: 'use a version the environment allows (policy.allowedVersions)', severity: 'error' },
   DBT4008: { title: 'resources above the environment maximum', hint: 'lower the request to at most policy.maxResources', severity: 'error' },
   DBT4009: { title: 'image registry not allowed', hint: 'pull images from a registry in policy.allowedImageRegistries', severity: 'error' },
+
+  // ── expand / emit (raised by compiler/place and compiler/compile; listed here for the docs) ──
+  DBT5001: { title: 'object rendered by two topologies', hint: 'give the topologies different names or namespaces; every object must come from one topology', severity: 'error' },
+  DBT5002: { title: 'placement names an unknown member cluster', hint: 'use a member cluster listed in the environment file', severity: 'error' },
+  DBT5003: { title: 'no member cluster to place the topology in', hint: 'add a member cluster to the environment file', severity: 'error' },
+  DBT5004: { title: 'instance zone not offered by its member clusters', hint: 'pick a zone listed under the member cluster in the environment file, or add the member cluster to placement.memberClusters', severity: 'error' },
+  DBT5005: { title: 'member cluster gets no server', hint: 'list fewer member clusters in placement.memberClusters, or raise replicas', severity: 'warning' },
+
+  // ── cli ───────────────────────────────────────────────────────────────────────────────────
+  DBT9101: { title: 'invalid acknowledgements file', hint: 'fix acknowledgements.yaml (plan input: acknowledged deletions and migrations)', severity: 'error' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

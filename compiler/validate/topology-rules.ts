@@ -8,21 +8,21 @@ import { isWholeCpu } from './quantity.js';
 
 export type Report = (code: Code, path: Path, message: string, hint?: string) => void;
 
-const SENTINEL: Record<TopologyMode, 'required' | 'optional' | 'forbidden'> = {
+export const SENTINEL: Record<TopologyMode, 'required' | 'optional' | 'forbidden'> = {
   standalone: 'forbidden',
   replication: 'required',
   'proxied-replication': 'optional',
   sharded: 'optional',
   'primary-replica': 'forbidden',
 };
-const PROXY: Record<TopologyMode, 'required' | 'optional' | 'forbidden'> = {
+export const PROXY: Record<TopologyMode, 'required' | 'optional' | 'forbidden'> = {
   standalone: 'forbidden',
   replication: 'forbidden',
   'proxied-replication': 'required',
   sharded: 'required',
   'primary-replica': 'optional',
 };
-const PROXY_KIND = { redis: 'twemproxy', mysql: 'haproxy' } as const;
+export const PROXY_KIND = { redis: 'twemproxy', mysql: 'haproxy' } as const;
 /** Parameter names that would carry a password in plain text. */
 const SECRET_PARAMETER = /^(requirepass|masterauth|masteruser|password|passwd|secret)$|[-_.](password|passwd|secret)$/i;
 
