@@ -37,7 +37,8 @@ export function prepareEngine(inst: EngineInstance, mariadbTemplate?: string): P
   switch (inst.kind) {
     case 'redis': {
       const conf = path.join(inst.dir, 'redis.conf');
-      fs.writeFileSync(conf, inst.config ?? 'appendonly no\nsave ""\nrepl-diskless-sync-delay 0\n');
+      // Redis chdirs to `dir` while it reads the file, so the container path must go before it starts.
+      fs.writeFileSync(conf, localDir(inst.config ?? 'appendonly no\nsave ""\nrepl-diskless-sync-delay 0\n', data));
       return {
         ...base,
         command: 'redis-server',
@@ -53,7 +54,7 @@ export function prepareEngine(inst: EngineInstance, mariadbTemplate?: string): P
     case 'sentinel': {
       // Sentinel rewrites its config file: it must be a writable copy in the pod dir.
       const conf = path.join(inst.dir, 'sentinel.conf');
-      const text = inst.config ?? '';
+      const text = localDir(inst.config ?? '', inst.dir);
       fs.writeFileSync(conf, `${text}${text.endsWith('\n') || text === '' ? '' : '\n'}sentinel announce-ip ${inst.ip}\n`);
       return {
         ...base,
@@ -112,6 +113,11 @@ export function prepareEngine(inst: EngineInstance, mariadbTemplate?: string): P
       return { ...base, command: 'haproxy', args: ['-db', '-f', conf] };
     }
   }
+}
+
+/** Redis/Sentinel `dir <container path>` lines → the pod's directory. */
+export function localDir(conf: string, dir: string): string {
+  return conf.replace(/^(\s*dir\s+).*$/gm, `$1${dir}`);
 }
 
 /** nutcracker's `listen: host:port` lines → the pod's address. */

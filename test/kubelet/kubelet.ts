@@ -1,0 +1,466 @@
+// The test kubelet: stands in for the scheduler, the kubelet, the container runtime and CNI of a
+// one-node cluster, so a real kube-apiserver + kube-controller-manager can run dbtopo pods with
+// real engine processes. See docs/test-kubelet.md for what it does and does not do.
+//
+//   watch pods → bind pending ones to our Node → render config (ConfigMap + placeholders + DNS
+//   names) → run the engine on the pod's own address → write pod status (Ready when the port
+//   answers, restartCount) → restart crashed processes → on deletion stop and confirm with a
+//   0-grace delete.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { ensureMariadbTemplate, prepareEngine, type EngineKind } from './engines.js';
+import { PodNetwork } from './network.js';
+import { portOpen } from './net.js';
+import { configFileOf, engineKindOf, fillPlaceholders, resolveDnsNames, type DnsName } from './render.js';
+import { podStatus } from './status.js';
+import { Supervisor } from './supervisor.js';
+
+export interface TestKubeletOptions {
+  kubeconfigPath: string;
+  nodeName: string;
+  /** Pod directories (config, data, logs) live under here; removed by stop(). */
+  workDir: string;
+  /** Watch only this namespace (default: all). */
+  namespace?: string;
+  log?: (message: string) => void;
+}
+
+export interface TestKubelet {
+  stop(): Promise<void>;
+  /** Signals the engine process of a pod (`name` or `namespace/name`); it is restarted like a crashed container. */
+  killProcess(podName: string, signal: NodeJS.Signals): void;
+  /** The pod's address (`name` or `namespace/name`). */
+  addressOf(podName: string): string;
+}
+
+const HOST_IP = '127.0.0.1';
+const READINESS_PERIOD_MS = 200;
+const INIT_RETRY_MS = 500;
+const INIT_MAX_ATTEMPTS = 600;
+const MAX_DELETE_GRACE_MS = 10_000;
+
+interface PodRuntime {
+  key: string;
+  uid: string;
+  namespace: string;
+  name: string;
+  ip: string;
+  dir: string;
+  kind?: EngineKind;
+  port?: number;
+  containerName: string;
+  initContainerName?: string;
+  image: string;
+  supervisor?: Supervisor;
+  initialized: boolean;
+  initMessage?: string;
+  initAttempts: number;
+  ready: boolean;
+  startTime: Date;
+  transitions: Map<string, { ok: boolean; at: Date }>;
+  lastWritten?: string;
+  timer?: NodeJS.Timeout;
+  stopping: boolean;
+}
+
+export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKubelet> {
+  const log = opts.log ?? ((): void => undefined);
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(opts.kubeconfigPath);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const network = new PodNetwork(process.pid + hash(opts.nodeName), log);
+  fs.mkdirSync(opts.workDir, { recursive: true });
+
+  const runtimes = new Map<string, PodRuntime>();
+  const syncing = new Map<string, Promise<void>>();
+  const dirty = new Set<string>();
+  let stopped = false;
+
+  const exitHook = (): void => network.downAll();
+  process.on('exit', exitHook);
+
+  await registerNode(core, opts.nodeName);
+
+  const listFn = (): Promise<k8s.KubernetesListObject<k8s.V1Pod>> =>
+    opts.namespace !== undefined ? core.listNamespacedPod({ namespace: opts.namespace }) : core.listPodForAllNamespaces();
+  const watchPath = opts.namespace !== undefined ? `/api/v1/namespaces/${opts.namespace}/pods` : '/api/v1/pods';
+  const informer = k8s.makeInformer(kc, watchPath, listFn);
+  const keyOf = (p: k8s.V1Pod): string => `${p.metadata?.namespace ?? 'default'}/${p.metadata?.name ?? ''}`;
+  const enqueue = (key: string): void => {
+    if (stopped) return;
+    if (syncing.has(key)) {
+      dirty.add(key);
+      return;
+    }
+    const run = (async (): Promise<void> => {
+      try {
+        await syncPod(key);
+      } catch (err) {
+        log(`sync ${key}: ${err instanceof Error ? err.message : String(err)}`);
+        setTimeout(() => enqueue(key), 1_000).unref();
+      } finally {
+        syncing.delete(key);
+        if (dirty.delete(key)) enqueue(key);
+      }
+    })();
+    syncing.set(key, run);
+  };
+  informer.on('add', (p) => enqueue(keyOf(p)));
+  informer.on('update', (p) => enqueue(keyOf(p)));
+  informer.on('delete', (p) => enqueue(keyOf(p)));
+  informer.on('error', (err) => {
+    if (stopped) return;
+    log(`pod watch error, restarting in 1s: ${String(err)}`);
+    setTimeout(() => {
+      if (!stopped) void informer.start().catch(() => undefined);
+    }, 1_000).unref();
+  });
+  await informer.start();
+
+  async function syncPod(key: string): Promise<void> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const pod = informer.get(name, namespace);
+    let rt = runtimes.get(key);
+    if (pod === undefined) {
+      if (rt !== undefined) await teardown(rt, MAX_DELETE_GRACE_MS);
+      return;
+    }
+    if (pod.spec?.nodeName === undefined || pod.spec.nodeName === '') {
+      if (pod.metadata?.deletionTimestamp === undefined) await bind(pod);
+      return;
+    }
+    if (pod.spec.nodeName !== opts.nodeName) return;
+    if (rt !== undefined && rt.uid !== pod.metadata?.uid) {
+      await teardown(rt, 0); // a new pod with the old name
+      rt = undefined;
+    }
+    if (pod.metadata?.deletionTimestamp !== undefined) {
+      const grace = Math.min((pod.metadata.deletionGracePeriodSeconds ?? 30) * 1_000, MAX_DELETE_GRACE_MS);
+      if (rt !== undefined) await teardown(rt, grace);
+      await confirmDeletion(pod);
+      return;
+    }
+    if (rt === undefined) {
+      rt = newRuntime(pod);
+      runtimes.set(key, rt);
+    }
+    if (!rt.initialized) await initialize(rt, pod);
+  }
+
+  async function bind(pod: k8s.V1Pod): Promise<void> {
+    try {
+      await core.createNamespacedBinding({
+        namespace: pod.metadata?.namespace ?? 'default',
+        body: { metadata: { name: pod.metadata?.name ?? '', ...(pod.metadata?.uid !== undefined ? { uid: pod.metadata.uid } : {}) }, target: { apiVersion: 'v1', kind: 'Node', name: opts.nodeName } },
+      });
+    } catch (err) {
+      if (!isCode(err, 409) && !isCode(err, 404)) throw err;
+    }
+  }
+
+  function newRuntime(pod: k8s.V1Pod): PodRuntime {
+    const namespace = pod.metadata?.namespace ?? 'default';
+    const name = pod.metadata?.name ?? '';
+    const container = pod.spec?.containers[0];
+    const dir = path.join(opts.workDir, namespace, name);
+    // Without a PersistentVolumeClaim the data is an emptyDir: a new pod starts empty.
+    const hasClaim = (pod.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim !== undefined);
+    if (!hasClaim) fs.rmSync(dir, { recursive: true, force: true });
+    const kind = container === undefined ? undefined : engineKindOf(container);
+    const port = container?.ports?.[0]?.containerPort;
+    return {
+      key: `${namespace}/${name}`,
+      uid: pod.metadata?.uid ?? '',
+      namespace,
+      name,
+      ip: network.addressOf(namespace, name),
+      dir,
+      ...(kind !== undefined ? { kind } : {}),
+      ...(port !== undefined ? { port } : {}),
+      containerName: container?.name ?? 'main',
+      ...(pod.spec?.initContainers?.[0]?.name !== undefined ? { initContainerName: pod.spec.initContainers[0].name } : {}),
+      image: container?.image ?? '',
+      initialized: false,
+      initAttempts: 0,
+      ready: false,
+      startTime: new Date(),
+      transitions: new Map(),
+      stopping: false,
+    };
+  }
+
+  /** The render-config init container's job, then the engine start. Retries while DNS names do not resolve. */
+  async function initialize(rt: PodRuntime, pod: k8s.V1Pod): Promise<void> {
+    rt.initAttempts++;
+    network.up(rt.ip);
+    if (rt.kind === undefined || rt.port === undefined) {
+      // Not an engine we know (e.g. a pause container in another test): a pod with no process, Ready at once.
+      rt.initialized = true;
+      rt.ready = true;
+      await writeStatus(rt);
+      return;
+    }
+    const container = pod.spec?.containers[0];
+    const password = await envSecret(pod, 'PASSWORD');
+    let config: string | undefined;
+    const file = container === undefined ? undefined : configFileOf(container);
+    const cmName = (pod.spec?.volumes ?? []).find((v) => v.configMap !== undefined)?.configMap?.name;
+    if (file !== undefined && cmName !== undefined) {
+      const cm = await core.readNamespacedConfigMap({ name: cmName, namespace: rt.namespace });
+      const raw = cm.data?.[file];
+      if (raw === undefined) throw new Error(`ConfigMap ${rt.namespace}/${cmName} has no key ${file}, which pod ${rt.name} runs with`);
+      const filled = fillPlaceholders(raw, { podIP: rt.ip, podName: rt.name, ...(password !== undefined ? { password } : {}) });
+      const resolved = await resolveDnsNames(filled, (n) => resolveName(n));
+      if (resolved.unresolved.length > 0) {
+        rt.initMessage = `waiting for DNS names: ${resolved.unresolved.join(', ')}`;
+        await writeStatus(rt);
+        if (rt.initAttempts < INIT_MAX_ATTEMPTS) setTimeout(() => enqueue(rt.key), INIT_RETRY_MS).unref();
+        else log(`${rt.key}: giving up: ${rt.initMessage}`);
+        return;
+      }
+      config = resolved.text;
+    }
+    const template = rt.kind === 'mariadb' ? await ensureMariadbTemplate(path.join(opts.workDir, '.mariadb-template')) : undefined;
+    const initSql = rt.kind === 'mariadb' ? await mariadbAccounts(pod, rt.namespace) : undefined;
+    const spec = prepareEngine(
+      {
+        kind: rt.kind,
+        ip: rt.ip,
+        port: rt.port,
+        dir: rt.dir,
+        ...(config !== undefined ? { config } : {}),
+        serverId: (ordinal(rt.name) ?? 0) + 1,
+        ...(initSql !== undefined ? { initSql } : {}),
+      },
+      template,
+    );
+    if (rt.stopping) return;
+    rt.supervisor = new Supervisor(spec, { onStateChange: () => void writeStatus(rt).catch(() => undefined) });
+    rt.supervisor.start();
+    rt.initialized = true;
+    delete rt.initMessage;
+    await writeStatus(rt);
+    log(`${rt.key}: ${rt.kind} on ${rt.ip}:${rt.port} (pid ${rt.supervisor.pid ?? '?'})`);
+    const tick = async (): Promise<void> => {
+      if (rt.stopping) return;
+      const ready = rt.supervisor?.running === true && (await portOpen(rt.ip, rt.port ?? 0, 150));
+      if (ready !== rt.ready) {
+        rt.ready = ready;
+      }
+      await writeStatus(rt).catch((err: unknown) => log(`${rt.key}: status: ${String(err)}`));
+      if (!rt.stopping) rt.timer = setTimeout(() => void tick(), READINESS_PERIOD_MS);
+    };
+    rt.timer = setTimeout(() => void tick(), 0);
+  }
+
+  async function resolveName(n: DnsName): Promise<string | undefined> {
+    if (n.kind === 'pod') return network.addressOf(n.namespace, n.pod);
+    const slices = await discovery.listNamespacedEndpointSlice({
+      namespace: n.namespace,
+      labelSelector: `kubernetes.io/service-name=${n.service}`,
+    });
+    for (const s of slices.items) {
+      for (const e of s.endpoints ?? []) if (e.conditions?.ready !== false && e.addresses[0] !== undefined) return e.addresses[0];
+    }
+    return undefined;
+  }
+
+  async function envSecret(pod: k8s.V1Pod, envName: string): Promise<string | undefined> {
+    const e = pod.spec?.containers[0]?.env?.find((x) => x.name === envName);
+    if (e?.value !== undefined) return e.value;
+    const ref = e?.valueFrom?.secretKeyRef;
+    if (ref?.name === undefined) return undefined;
+    return await secretValue(pod.metadata?.namespace ?? 'default', ref.name, ref.key);
+  }
+
+  async function secretValue(namespace: string, name: string, key: string): Promise<string | undefined> {
+    const s = await core.readNamespacedSecret({ namespace, name });
+    const b64 = s.data?.[key];
+    return b64 === undefined ? s.stringData?.[key] : Buffer.from(b64, 'base64').toString('utf8');
+  }
+
+  /** What the MariaDB image's entrypoint does with its env: the admin account from the InstanceSet's credentials. */
+  async function mariadbAccounts(pod: k8s.V1Pod, namespace: string): Promise<string | undefined> {
+    const owner = pod.metadata?.ownerReferences?.find((o) => o.kind === 'InstanceSet');
+    if (owner === undefined) return undefined;
+    const [group, version] = owner.apiVersion.split('/') as [string, string];
+    let set: { spec?: { engine?: { credentials?: { username?: { name: string; key: string }; password: { name: string; key: string } } } } };
+    try {
+      set = (await custom.getNamespacedCustomObject({ group, version, namespace, plural: 'instancesets', name: owner.name })) as typeof set;
+    } catch {
+      return undefined;
+    }
+    const c = set.spec?.engine?.credentials;
+    if (c === undefined) return undefined;
+    const password = await secretValue(namespace, c.password.name, c.password.key);
+    const user = c.username !== undefined ? await secretValue(namespace, c.username.name, c.username.key) : 'root';
+    if (password === undefined || user === undefined) return undefined;
+    const q = (s: string): string => `'${s.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+    return [
+      'SET sql_log_bin = 0;',
+      `CREATE USER IF NOT EXISTS ${q(user)}@'%' IDENTIFIED BY ${q(password)};`,
+      `ALTER USER ${q(user)}@'%' IDENTIFIED BY ${q(password)};`,
+      `GRANT ALL PRIVILEGES ON *.* TO ${q(user)}@'%' WITH GRANT OPTION;`,
+      '',
+    ].join('\n');
+  }
+
+  async function writeStatus(rt: PodRuntime): Promise<void> {
+    if (stopped) return;
+    const sup = rt.supervisor;
+    const noProcess = rt.kind === undefined;
+    const status = podStatus(
+      {
+        phase: rt.initialized ? 'Running' : 'Pending',
+        ...(rt.initialized ? { podIP: rt.ip } : {}),
+        hostIP: HOST_IP,
+        startTime: rt.startTime,
+        initialized: rt.initialized,
+        ...(rt.initMessage !== undefined ? { initMessage: rt.initMessage } : {}),
+        containerName: rt.containerName,
+        ...(rt.initContainerName !== undefined ? { initContainerName: rt.initContainerName } : {}),
+        image: rt.image,
+        running: noProcess ? rt.initialized : sup?.running === true,
+        ready: rt.ready,
+        restartCount: sup?.restartCount ?? 0,
+        ...(sup?.pid !== undefined ? { pid: sup.pid } : {}),
+        ...(sup?.startedAtDate !== undefined ? { startedAt: sup.startedAtDate } : {}),
+        ...(sup?.lastExit !== undefined ? { lastExit: sup.lastExit } : {}),
+      },
+      rt.transitions,
+    );
+    const json = JSON.stringify(status);
+    if (json === rt.lastWritten) return;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let pod: k8s.V1Pod;
+      try {
+        pod = await core.readNamespacedPod({ namespace: rt.namespace, name: rt.name });
+      } catch (err) {
+        if (isCode(err, 404)) return;
+        throw err;
+      }
+      if (pod.metadata?.uid !== rt.uid) return;
+      pod.status = status;
+      try {
+        await core.replaceNamespacedPodStatus({ namespace: rt.namespace, name: rt.name, body: pod });
+        rt.lastWritten = json;
+        return;
+      } catch (err) {
+        if (isCode(err, 404)) return;
+        if (!isCode(err, 409)) throw err;
+      }
+    }
+  }
+
+  async function teardown(rt: PodRuntime, graceMs: number): Promise<void> {
+    rt.stopping = true;
+    if (rt.timer !== undefined) clearTimeout(rt.timer);
+    await rt.supervisor?.stop(Math.max(graceMs, 500));
+    if (runtimes.get(rt.key) === rt) runtimes.delete(rt.key);
+    log(`${rt.key}: stopped`);
+    if (process.env['DBTOPO_KUBELET_DEBUG']) log(tailOf(path.join(rt.dir, 'engine.log')));
+  }
+
+  async function confirmDeletion(pod: k8s.V1Pod): Promise<void> {
+    try {
+      await core.deleteNamespacedPod({
+        namespace: pod.metadata?.namespace ?? 'default',
+        name: pod.metadata?.name ?? '',
+        gracePeriodSeconds: 0,
+        body: { gracePeriodSeconds: 0, ...(pod.metadata?.uid !== undefined ? { preconditions: { uid: pod.metadata.uid } } : {}) },
+      });
+    } catch (err) {
+      if (!isCode(err, 404) && !isCode(err, 409)) throw err;
+    }
+  }
+
+  const find = (podName: string): PodRuntime | undefined => {
+    if (podName.includes('/')) return runtimes.get(podName);
+    return [...runtimes.values()].find((r) => r.name === podName);
+  };
+
+  return {
+    killProcess(podName: string, signal: NodeJS.Signals): void {
+      const rt = find(podName);
+      if (rt?.supervisor === undefined) throw new Error(`no running process for pod ${podName}`);
+      rt.supervisor.signal(signal);
+    },
+    addressOf(podName: string): string {
+      const rt = find(podName);
+      if (rt !== undefined) return rt.ip;
+      if (podName.includes('/')) {
+        const [ns, name] = podName.split('/') as [string, string];
+        return network.addressOf(ns, name);
+      }
+      throw new Error(`pod ${podName} is not known to this kubelet; pass namespace/name`);
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      await informer.stop().catch(() => undefined);
+      await Promise.allSettled([...syncing.values()]);
+      await Promise.all([...runtimes.values()].map((rt) => teardown(rt, 2_000)));
+      network.downAll();
+      process.off('exit', exitHook);
+      fs.rmSync(opts.workDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function registerNode(core: k8s.CoreV1Api, name: string): Promise<void> {
+  const status: k8s.V1NodeStatus = {
+    capacity: { cpu: '64', memory: '256Gi', pods: '500', 'ephemeral-storage': '1Ti' },
+    allocatable: { cpu: '64', memory: '256Gi', pods: '500', 'ephemeral-storage': '1Ti' },
+    conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'dbtopo test kubelet', lastHeartbeatTime: new Date(), lastTransitionTime: new Date() }],
+    addresses: [
+      { type: 'InternalIP', address: HOST_IP },
+      { type: 'Hostname', address: name },
+    ],
+    nodeInfo: {
+      architecture: 'amd64',
+      bootID: '',
+      containerRuntimeVersion: 'dbtopo-test://0',
+      kernelVersion: '',
+      kubeProxyVersion: '',
+      kubeletVersion: 'v0.0.0-dbtopo-test',
+      machineID: '',
+      operatingSystem: 'linux',
+      osImage: 'dbtopo test kubelet',
+      systemUUID: '',
+    },
+  };
+  let node: k8s.V1Node;
+  try {
+    node = await core.createNode({ body: { metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' } } } });
+  } catch (err) {
+    if (!isCode(err, 409)) throw err;
+    node = await core.readNode({ name });
+  }
+  node.status = status;
+  await core.replaceNodeStatus({ name, body: node });
+}
+
+function tailOf(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-20).join('\n');
+  } catch {
+    return `(no ${file})`;
+  }
+}
+
+function isCode(err: unknown, code: number): boolean {
+  return err instanceof k8s.ApiException && err.code === code;
+}
+
+function ordinal(podName: string): number | undefined {
+  const m = /-(\d+)$/.exec(podName);
+  return m?.[1] === undefined ? undefined : Number(m[1]);
+}
+
+function hash(s: string): number {
+  let h = 0;
+  for (const ch of s) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return h;
+}
