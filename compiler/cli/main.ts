@@ -9,6 +9,7 @@ import { registerCompile } from './compile.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { FormatError } from './output.js';
 import { registerValidate } from './validate.js';
+import { registerPlan } from './plan.js';
 
 export function buildProgram(): Command {
   const program = new Command('dbtopo')
@@ -30,6 +31,7 @@ ${EXIT_CODES_HELP}`,
     );
   registerCompile(program);
   registerValidate(program);
+  registerPlan(program);
   return program;
 }
 

@@ -42,6 +42,21 @@ export interface RuleContext {
   deletionAllowed: boolean;
   /** The change's topology is new in this member cluster (its Cluster object was added). */
   topologyAdded: boolean;
+  /** An InstanceSet of this name exists (in this env and namespace) on the base / head side, in any member cluster. */
+  existsInBase: boolean;
+  existsInHead: boolean;
+}
+
+/** InstanceSets by "<env>|<namespace>|<name>", across member clusters, of each side. */
+export interface SideIndex {
+  base: ReadonlySet<string>;
+  head: ReadonlySet<string>;
+}
+
+export function instanceSetIndex(objects: ReadonlyArray<{ env: string; object: KubeObject }>): Set<string> {
+  const out = new Set<string>();
+  for (const o of objects) if (o.object.kind === 'InstanceSet') out.add(`${o.env}|${o.object.metadata.namespace ?? ''}|${o.object.metadata.name}`);
+  return out;
 }
 
 type Decision = { class: ChangeClass; reason: string } | undefined;
@@ -85,13 +100,45 @@ function migration(what: string, then: ChangeClass) {
         };
 }
 
-/** Servers with a primary and at least one other member: updating their pods moves the primary. */
-function hasSwitchover(o: KubeObject | undefined): boolean {
+/**
+ * Servers with a primary that replicate: updating their pods moves the primary. A shard spread
+ * over member clusters may have one pod here, which can still be the primary, so replication
+ * counts as much as the local replica count.
+ */
+export function hasSwitchover(o: KubeObject | undefined): boolean {
   if (!o || o.kind !== 'InstanceSet' || !isRecord(o['spec'])) return false;
   const spec = o['spec'];
   const roles = Array.isArray(spec['roles']) ? spec['roles'] : [];
   const replicas = typeof spec['replicas'] === 'number' ? spec['replicas'] : 1;
-  return replicas > 1 && roles.some((r) => isRecord(r) && r['name'] === 'primary');
+  const replicated = isRecord(spec['engine']) && spec['engine']['replication'] !== undefined;
+  return (replicas > 1 || replicated) && roles.some((r) => isRecord(r) && r['name'] === 'primary');
+}
+
+/** Ordinals an InstanceSet's default template owns (ranges inclusive, start defaults to 0). */
+export function ordinalsOf(o: KubeObject | undefined): Set<number> {
+  const out = new Set<number>();
+  const spec = o && isRecord(o['spec']) ? o['spec'] : {};
+  const ords = isRecord(spec['defaultTemplateOrdinals']) ? spec['defaultTemplateOrdinals'] : {};
+  for (const r of Array.isArray(ords['ranges']) ? ords['ranges'] : []) {
+    if (!isRecord(r)) continue;
+    const start = typeof r['start'] === 'number' ? r['start'] : 0;
+    const end = typeof r['end'] === 'number' ? r['end'] : start;
+    for (let i = start; i <= end && i - start < 10_000; i++) out.add(i);
+  }
+  for (const d of Array.isArray(ords['discrete']) ? ords['discrete'] : []) if (typeof d === 'number') out.add(d);
+  return out;
+}
+
+/** Moved ordinals are pods deleted (with their volumes' data) and others created. */
+function ordinals(_f: FieldChange, ctx: RuleContext): Decision {
+  const before = ordinalsOf(ctx.change.base);
+  const after = ordinalsOf(ctx.change.head);
+  const gone = [...before].filter((i) => !after.has(i));
+  const pods = (xs: number[]) => xs.map((i) => `${ctx.change.name}-${i}`).join(', ');
+  if (gone.length > 0) {
+    return { class: 'scale-in', reason: `pods ${pods(gone)} are removed (ordinals move; a switchover first if one is the primary)` };
+  }
+  return { class: 'scale-out', reason: `pods ${pods([...after].filter((i) => !before.has(i)))} are added` };
 }
 
 function podTemplate(what: string) {
@@ -112,7 +159,7 @@ function configData(f: FieldChange, ctx: RuleContext): Decision {
   if (restart.length > 0) {
     return { class: podRestartClass(ctx), reason: `${key}: ${restart.join(', ')} need${restart.length === 1 ? 's' : ''} a restart` };
   }
-  return { class: 'safe', reason: `${key}: ${changed.join(', ') || 'comments'} applied at runtime` };
+  return { class: 'safe', reason: `${key}: ${changed.join(', ') || 'comments'} can be applied at runtime` };
 }
 
 /** A ConfigMap is shared by a whole InstanceSet: a restart of servers with roles moves the primary. */
@@ -176,10 +223,13 @@ export const FIELD_RULES: ReadonlyArray<FieldRule> = [
     path: '/spec/*/**',
     decide: (f) => (UPDATE_POLICY.test(f.segments[1] ?? '') ? { class: 'safe', reason: `${f.segments[1]} is read by the controller, pods stay` } : undefined),
   },
+  // The compiler hashes the config files into the pod template, so every config edit rolls the pods,
+  // even for parameters the engine could take at runtime (the ConfigMap's own verdict says which).
+  { id: 'config-hash', kinds: ['InstanceSet'], path: '/spec/template/metadata/annotations/dbtopo.dev~1config-hash', decide: podTemplate('the config hash in the pod template') },
   { id: 'pod-template', kinds: ['InstanceSet'], path: '/spec/template/**', decide: podTemplate('the pod template') },
   { id: 'instances', kinds: ['InstanceSet'], path: '/spec/instances/**', decide: podTemplate('an instance template') },
   { id: 'engine-settings', kinds: ['InstanceSet'], path: '/spec/engine/**', decide: podTemplate('the engine settings') },
-  { id: 'ordinals', kinds: ['InstanceSet'], path: '/spec/defaultTemplateOrdinals/**', decide: podTemplate('the ordinal assignment') },
+  { id: 'ordinals', kinds: ['InstanceSet'], path: '/spec/defaultTemplateOrdinals/**', decide: ordinals },
   // Unknown fields of our own kinds: assume pods restart (over-states, never hides, the risk).
   { id: 'unknown-dbtopo-field', kinds: ['InstanceSet', 'Cluster'], path: '/**', decide: podTemplate('a field the plan does not know') },
   { id: 'other', kinds: '*', path: '/**', decide: is('safe', 'applied in place') },
@@ -205,6 +255,15 @@ function isServerSet(o: KubeObject | undefined): boolean {
 export const OBJECT_RULES: ReadonlyArray<ObjectRule> = [
   { id: 'crd-removed', kinds: ['CustomResourceDefinition'], types: ['removed'], decide: is('forbidden', 'deleting a CRD deletes every object of its kind in the cluster') },
   { id: 'new-topology', kinds: '*', types: ['added'], decide: (ctx) => (ctx.topologyAdded ? { class: 'safe', reason: 'new topology' } : undefined) },
+  // A shard's servers spread over member clusters: one member gaining or losing its part of a
+  // shard that exists elsewhere is a replica change, not a new or removed shard.
+  { id: 'shard-member-added', kinds: ['InstanceSet'], types: ['added'], decide: (ctx) => (ctx.existsInBase ? { class: 'scale-out', reason: 'servers of an existing shard join this member cluster' } : undefined) },
+  {
+    id: 'shard-member-removed',
+    kinds: ['InstanceSet'],
+    types: ['removed'],
+    decide: (ctx) => (ctx.existsInHead && !ctx.topologyRemoved ? { class: 'scale-in', reason: "this member cluster's servers of the shard are removed; the shard keeps running elsewhere" } : undefined),
+  },
   {
     id: 'shard-added',
     kinds: ['InstanceSet'],
@@ -228,7 +287,7 @@ export const OBJECT_RULES: ReadonlyArray<ObjectRule> = [
   { id: 'object-removed', kinds: '*', types: ['removed'], decide: is('safe', 'object no longer rendered') },
 ];
 
-export function classify(changes: ReadonlyArray<ObjectChange>, opts: ClassifyOptions): ClassifiedChange[] {
+export function classify(changes: ReadonlyArray<ObjectChange>, opts: ClassifyOptions, sides: SideIndex = { base: new Set(), head: new Set() }): ClassifiedChange[] {
   const clusters = (type: 'added' | 'removed') =>
     new Set(changes.filter((c) => c.kind === 'Cluster' && c.type === type).map((c) => topologyKey(c)));
   const removed = clusters('removed');
@@ -241,6 +300,8 @@ export function classify(changes: ReadonlyArray<ObjectChange>, opts: ClassifyOpt
       topologyRemoved: change.topology !== undefined && removed.has(topologyKey(change)),
       deletionAllowed: acked(opts.acknowledgements.delete),
       topologyAdded: change.topology !== undefined && added.has(topologyKey(change)),
+      existsInBase: sides.base.has(`${change.env}|${change.namespace ?? ''}|${change.name}`) && change.type === 'added',
+      existsInHead: sides.head.has(`${change.env}|${change.namespace ?? ''}|${change.name}`) && change.type === 'removed',
     };
     return classifyOne(ctx);
   });

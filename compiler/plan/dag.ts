@@ -8,7 +8,7 @@
 // Across member clusters of an environment: the first member cluster in the environment file's
 // order that has actions is the canary; every other member cluster starts after it finished.
 // Environments are independent (each syncs its own rendered/<env>/ tree).
-import { isRecord } from './diff.js';
+import { hasSwitchover } from './classify.js';
 import type { ActionType, ClassifiedChange, PlanAction } from './model.js';
 
 const TOPOLOGY_CHAIN: ReadonlyArray<ActionType> = [
@@ -140,9 +140,7 @@ export function actionTypesOf(c: ClassifiedChange): ActionType[] {
 
 /** A ConfigMap or Cluster change that moves the primary still needs the three-step update. */
 function hasReplicas(c: ClassifiedChange): boolean {
-  if (c.kind !== 'InstanceSet') return true;
-  const spec = c.head && isRecord(c.head['spec']) ? c.head['spec'] : {};
-  return typeof spec['replicas'] !== 'number' || spec['replicas'] > 1;
+  return c.kind !== 'InstanceSet' || hasSwitchover(c.head) || hasSwitchover(c.base);
 }
 
 /** Kahn's algorithm by levels; sorted ids inside a wave keep the output deterministic. */

@@ -25,11 +25,18 @@ export async function gitRepo(repoDir: string): Promise<{ git: SimpleGit; prefix
 }
 
 export async function resolveCommit(git: SimpleGit, ref: string): Promise<string> {
+  const unknown = new GitRefError(`unknown Git ref "${ref}"; pass a branch, tag or commit that exists locally (fetch it first, e.g. git fetch origin main)`);
+  // A ref starting with "-" would be read as an option by git.
+  if (ref.startsWith('-')) throw unknown;
+  let commit = '';
   try {
-    return (await git.revparse(['--verify', '--quiet', `${ref}^{commit}`])).trim();
+    commit = (await git.revparse(['--verify', '--quiet', `${ref}^{commit}`])).trim();
   } catch {
-    throw new GitRefError(`unknown Git ref "${ref}"; pass a branch, tag or commit that exists locally (fetch it first, e.g. git fetch origin main)`);
+    throw unknown;
   }
+  // `--quiet` makes git exit 1 with no output for an unknown ref, which simple-git does not throw on.
+  if (!/^[0-9a-f]{40,64}$/.test(commit)) throw unknown;
+  return commit;
 }
 
 /** envs/, topologies/ and acknowledgements.yaml at `ref`, paths relative to the GitOps repo root. */

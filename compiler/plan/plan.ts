@@ -1,5 +1,5 @@
 // A change plan from the rendered objects of two sides: diff → classify → DAG. Pure.
-import { classify, type ClassifyOptions } from './classify.js';
+import { classify, instanceSetIndex, type ClassifyOptions } from './classify.js';
 import { buildActions } from './dag.js';
 import { diffObjects } from './diff.js';
 import type { Plan, PlanObject } from './model.js';
@@ -10,7 +10,7 @@ export interface PlanOptions extends ClassifyOptions {
 }
 
 export function buildPlan(base: ReadonlyArray<PlanObject>, head: ReadonlyArray<PlanObject>, opts: PlanOptions): Plan {
-  const changes = classify(diffObjects(base, head), opts);
+  const changes = classify(diffObjects(base, head), opts, { base: instanceSetIndex(base), head: instanceSetIndex(head) });
   const { actions, waves } = buildActions(changes, { memberOrder: opts.memberOrder });
   return { changes, actions, waves, forbidden: changes.filter((c) => c.class === 'forbidden') };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classify, FIELD_RULES, globMatch, OBJECT_RULES } from '../../compiler/plan/classify.js';
+import { classify, FIELD_RULES, globMatch, instanceSetIndex, OBJECT_RULES } from '../../compiler/plan/classify.js';
 import { diffObjects } from '../../compiler/plan/diff.js';
 import type { ClassifiedChange, PlanObject } from '../../compiler/plan/model.js';
 import { changedParameters, parseConfig } from '../../compiler/plan/runtime-parameters.js';
@@ -110,6 +110,24 @@ describe('plan classify: field rules', () => {
   });
 });
 
+describe('plan classify: ordinals', () => {
+  const withOrdinals = (start: number, end: number, replicas: number) =>
+    topology({ name: 't', replicas }).map((o) => {
+      if (o.object.kind !== 'InstanceSet' || o.object.metadata.name !== 't-server') return o;
+      const object = structuredClone(o.object) as typeof o.object & { spec: Record<string, unknown> };
+      object.spec['defaultTemplateOrdinals'] = { ranges: [{ start, end }] };
+      return { ...o, object };
+    });
+
+  it('ordinals that move are pods removed (scale-in), ordinals only added are a scale-out', () => {
+    const [grow] = run(withOrdinals(0, 0, 2), withOrdinals(0, 1, 2));
+    expect(`${grow!.class} ${grow!.verdict.rule} ${grow!.verdict.reason}`).toBe('scale-out ordinals pods t-server-1 are added');
+    const [moved] = run(withOrdinals(1, 1, 2), withOrdinals(2, 2, 2));
+    expect(moved!.class).toBe('scale-in');
+    expect(moved!.verdict.reason).toMatch(/^pods t-server-1 are removed/);
+  });
+});
+
 describe('plan classify: object rules', () => {
   it('a new topology is safe', () => {
     const cs = run([], topology({ name: 't' }));
@@ -138,6 +156,18 @@ describe('plan classify: object rules', () => {
     const noSentinel = topology({ name: 't', sentinels: 0 });
     expect(summary(run(noSentinel, topology({ name: 't' })))).toEqual(['InstanceSet/t-sentinel: scale-out [instance-set-added]']);
     expect(summary(run(topology({ name: 't' }), noSentinel))).toEqual(['InstanceSet/t-sentinel: scale-in [shard-removed]']);
+  });
+
+  it("a shard's servers joining or leaving one member cluster are a scale-out / scale-in, not a new or removed shard", () => {
+    const inA = topology({ name: 't', member: 'a' });
+    const inB = topology({ name: 't', member: 'b' });
+    const serverB = inB.filter((o) => o.object.metadata.name === 't-server');
+    const plan = (base: PlanObject[], head: PlanObject[]) =>
+      classify(diffObjects(base, head), { allowMigration: false, acknowledgements: { delete: [], migrate: [] } }, { base: instanceSetIndex(base), head: instanceSetIndex(head) });
+    expect(summary(plan(inA, [...inA, ...serverB]))).toEqual(['InstanceSet/t-server: scale-out [shard-member-added]']);
+    expect(summary(plan([...inA, ...serverB], inA))).toEqual(['InstanceSet/t-server: scale-in [shard-member-removed]']);
+    // without the shard elsewhere, a new server InstanceSet is a new shard
+    expect(summary(plan(inA.filter((o) => o.object.metadata.name !== 't-server'), inA))).toEqual(['InstanceSet/t-server: forbidden [shard-added]']);
   });
 
   it('removing a CRD is always forbidden; a namespace removal is a scale-in', () => {

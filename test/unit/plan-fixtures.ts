@@ -61,7 +61,7 @@ export function serverSet(t: TopoSpec, setName: string): InstanceSet {
       ],
       memberUpdateStrategy: 'Serial',
       serviceName: `${setName}-headless`,
-      engine: { type: t.engine ?? 'redis', version: '7.2.4', port: 6379, replication: { mode: 'async' } },
+      engine: { type: t.engine ?? 'redis', version: '7.2.4', port: 6379, ...((t.replicas ?? 3) > 1 ? { replication: { mode: 'async' as const } } : {}) },
     },
   };
 }
