@@ -67,6 +67,7 @@ export const CODES = {
   DBT3120: { title: 'duplicate member cluster name', hint: 'member cluster names are unique within an environment', severity: 'error' },
   DBT3121: { title: 'unknown placeholder in namespace rule', hint: 'the namespace rule may use {topology}, {team}, {env} and {engine}', severity: 'error' },
   DBT3122: { title: 'contradictory policy', hint: 'the minimum must not exceed the maximum', severity: 'error' },
+  DBT3124: { title: 'namespace rule gives an invalid namespace', hint: 'namespaces are DNS-1123 labels of at most 63 characters; set namespace in the topology or shorten the rule', severity: 'error' },
   DBT3123: { title: 'namespace rule needs a team', hint: 'the environment\'s namespace rule uses {team}; set team in the topology or namespace explicitly', severity: 'error' },
 
   // ── policy: allowed in general, forbidden by this environment ──────────────────────────

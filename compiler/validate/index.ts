@@ -7,7 +7,10 @@ import { dedupeDiagnostics, diagnostic, sortDiagnostics, type Diagnostic } from 
 import type { Located, LoadResult } from '../load/index.js';
 import { applyOverride, overrideSource } from '../resolve/override.js';
 import { validators } from './ajv.js';
+import { DNS1123_LABEL } from '../../schemas/fragments.js';
+import { renderNamespace } from '../resolve/namespace.js';
 import { checkEnvironment } from './environment-rules.js';
+import { MAX_NAME } from './names.js';
 import type { Path } from './paths.js';
 import { checkPolicy } from './policy.js';
 import { schemaDiagnostics } from './schema-errors.js';
@@ -129,6 +132,11 @@ function checkInEnvironment(t: Topology, env: Environment, baseFindings: Readonl
   });
   if (env.namespace.includes('{team}') && !eff.team && !eff.namespace) {
     envReport('DBT3123', ['name'], `environment ${env.name} names namespaces "${env.namespace}" but the topology sets no team`);
+  } else if (!eff.namespace) {
+    const ns = renderNamespace(env.namespace, { topology: eff.name, team: eff.team ?? '', env: env.name, engine: eff.engine });
+    if (ns.length > MAX_NAME || !new RegExp(DNS1123_LABEL).test(ns)) {
+      envReport('DBT3124', [eff.team ? 'team' : 'name'], `environment ${env.name}'s namespace rule "${env.namespace}" gives "${ns}" (${ns.length} characters), not a valid namespace`);
+    }
   }
   checkPolicy(eff, env, envReport);
 }

@@ -106,7 +106,10 @@ function one(doc: Located<unknown>, e: ErrorObject): Diagnostic | undefined {
       }
       const types = ([] as string[]).concat(p.type as string | string[]);
       const want = types.map((t) => TYPE_TEXT[t] ?? t).join(' or ');
-      return diagnostic('DBT2003', doc.file, at(path), `${where} must be ${want}, found ${describe(e.data)}`, desc ? `${where}: ${desc}` : undefined);
+      // YAML reads 7.2 as a number (and 10.10 as 10.1): quoting is the fix, say so.
+      const quote = types.includes('string') && (typeof e.data === 'number' || typeof e.data === 'boolean');
+      const hint = quote ? `quote the value: ${String(path[path.length - 1])}: "${String(e.data)}"` : desc ? `${where}: ${desc}` : undefined;
+      return diagnostic('DBT2003', doc.file, at(path), `${where} must be ${want}, found ${describe(e.data)}`, hint);
     }
     case 'enum':
     case 'const': {

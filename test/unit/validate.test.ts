@@ -291,3 +291,17 @@ describe('validate: the example repository', () => {
     expect(modes).toEqual(new Set(['redis/standalone', 'redis/replication', 'redis/proxied-replication', 'redis/sharded', 'mysql/primary-replica']));
   });
 });
+
+describe('validate: generated namespaces and YAML number pitfalls', () => {
+  it('a namespace rule that yields an over-long namespace points at the team', () => {
+    const r = one(GOOD.replace('team: web', `team: ${'t'.repeat(61)}`));
+    expect(pick(r.diagnostics)).toEqual([at('DBT3124', 2, 1), at('DBT3124', 2, 1)]);
+    expect(r.diagnostics[0]!.message).toContain(`"db-${'t'.repeat(61)}" (64 characters)`);
+  });
+
+  it('an unquoted version read as a number gets a quoting hint', () => {
+    const r = one(GOOD.replace('version: 7.2.4', 'version: 7.2'));
+    expect(pick(r.diagnostics)).toEqual([at('DBT2003', 5, 1)]);
+    expect(r.diagnostics[0]!.hint).toBe('quote the value: version: "7.2"');
+  });
+});
