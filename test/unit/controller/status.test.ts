@@ -5,7 +5,7 @@ import { instanceSet, observedPod } from './fixtures.js';
 
 describe('computeStatus', () => {
   const is = instanceSet('r', { replicas: 3 });
-  const rev = defaultRevision(is);
+  const rev = desiredPods(is)[0]?.revision ?? '';
   const now = Date.parse('2026-02-01T00:00:00Z');
 
   it('counts ready, updated and members, and names the primary', () => {
@@ -15,7 +15,7 @@ describe('computeStatus', () => {
       observedPod('r', 'r-1', { ready: false, revision: 'old' }),
     ];
     const { status } = computeStatus(is, desiredPods(is), pods, now);
-    expect(status).toMatchObject({ replicas: 3, readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2, primary: 'r-0', observedGeneration: 1, updateRevision: rev });
+    expect(status).toMatchObject({ replicas: 3, readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2, primary: 'r-0', observedGeneration: 1, updateRevision: defaultRevision(is) });
     expect(status.membersStatus).toEqual([
       { podName: 'r-0', role: 'primary', ready: true },
       { podName: 'r-1', ready: false },

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { decideRoles, type MemberView } from '../../../controller/reconcile/instanceset/role-plan.js';
+import type { Role } from '../../../schemas/types/index.js';
+
+const m = (ordinal: number, probe: MemberView['probe'], label?: Role): MemberView => ({
+  podName: `r-${ordinal}`,
+  ordinal,
+  host: `10.0.0.${ordinal}`,
+  port: 6379,
+  probe,
+  ...(label !== undefined ? { label } : {}),
+});
+const primary = { reachable: true, role: 'primary' as const };
+const secondaryOf = (ordinal: number) => ({ reachable: true, role: 'secondary' as const, following: { host: `10.0.0.${ordinal}`, port: 6379, linkUp: true } });
+const down = { reachable: false, error: 'refused' };
+const opts = { sentinelManaged: false };
+
+describe('decideRoles', () => {
+  it('bootstraps a fresh set: lowest reachable ordinal is promoted, the others follow it, nothing labelled yet', () => {
+    const d = decideRoles([m(1, primary), m(0, down), m(2, primary)], opts);
+    expect(d.promote).toBe('r-1');
+    expect(d.follow).toEqual([{ replica: 'r-2', primary: 'r-1' }]);
+    expect(d.labels).toEqual([]);
+  });
+
+  it('labels from what the engines report, the primary last', () => {
+    const d = decideRoles([m(0, primary), m(1, secondaryOf(0)), m(2, secondaryOf(0))], opts);
+    expect(d.labels).toEqual([
+      { podName: 'r-1', role: 'secondary' },
+      { podName: 'r-2', role: 'secondary' },
+      { podName: 'r-0', role: 'primary' },
+    ]);
+    expect(d.promote).toBeUndefined();
+    expect(d.follow).toEqual([]);
+  });
+
+  it('writes nothing when labels already match the engines', () => {
+    const d = decideRoles([m(0, primary, 'primary'), m(1, secondaryOf(0), 'secondary')], opts);
+    expect(d).toMatchObject({ labels: [], follow: [], warnings: [], primary: 'r-0' });
+  });
+
+  it('wires a fresh scaled-out pod to the labelled primary instead of calling it a second primary', () => {
+    const d = decideRoles([m(0, primary, 'primary'), m(1, secondaryOf(0), 'secondary'), m(2, primary)], opts);
+    expect(d.follow).toEqual([{ replica: 'r-2', primary: 'r-0' }]);
+    expect(d.labels).toEqual([]);
+    expect(d.warnings).toEqual([]);
+  });
+
+  it('after a failover removes the old primary label before labelling the new primary', () => {
+    const d = decideRoles([m(0, down, 'primary'), m(1, primary, 'secondary'), m(2, secondaryOf(1), 'secondary')], { sentinelManaged: true });
+    expect(d.labels).toEqual([
+      { podName: 'r-0', role: undefined },
+      { podName: 'r-1', role: 'primary' },
+    ]);
+  });
+
+  it('the old primary that came back as a replica is relabelled secondary', () => {
+    const d = decideRoles([m(0, secondaryOf(1), 'primary'), m(1, primary, 'secondary')], { sentinelManaged: true });
+    expect(d.labels).toEqual([
+      { podName: 'r-0', role: 'secondary' },
+      { podName: 'r-1', role: 'primary' },
+    ]);
+  });
+
+  it('two wired primaries without a guard: no new primary label, a warning', () => {
+    const d = decideRoles([m(0, primary, 'primary'), m(1, primary, 'secondary'), m(2, secondaryOf(0), 'secondary')], opts);
+    expect(d.labels.some((l) => l.role === 'primary')).toBe(false);
+    expect(d.warnings[0]).toContain('r-0, r-1 all report primary');
+    expect(d.primary).toBeUndefined();
+  });
+
+  it('two primaries with a guard: only the guard\'s choice is labelled primary', () => {
+    const d = decideRoles([m(0, primary, 'primary'), m(1, primary, 'secondary')], { sentinelManaged: false, guard: () => 'r-1' });
+    expect(d.labels).toEqual([
+      { podName: 'r-0', role: undefined },
+      { podName: 'r-1', role: 'primary' },
+    ]);
+  });
+
+  it('repoints a replica following someone else (not under Sentinel)', () => {
+    const members = [m(0, primary, 'primary'), m(1, secondaryOf(2), 'secondary'), m(2, secondaryOf(0), 'secondary')];
+    expect(decideRoles(members, opts).follow).toEqual([{ replica: 'r-1', primary: 'r-0' }]);
+    expect(decideRoles(members, { sentinelManaged: true }).follow).toEqual([]);
+  });
+
+  it('never ends with two primary labels after applying its changes (property)', () => {
+    const probe = fc.oneof(
+      fc.constant(down),
+      fc.constant(primary),
+      fc.integer({ min: 0, max: 3 }).map((o) => secondaryOf(o)),
+    );
+    const label = fc.option(fc.constantFrom<Role>('primary', 'secondary'), { nil: undefined });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(probe, label), { minLength: 1, maxLength: 4 }), fc.boolean(), (spec, sentinel) => {
+        // At most one primary label to start with (the invariant holds before).
+        let seenPrimary = false;
+        const members = spec.map(([p, l], i) => {
+          const ok = l === 'primary' && seenPrimary ? 'secondary' : l;
+          if (ok === 'primary') seenPrimary = true;
+          return m(i, p, ok);
+        });
+        const d = decideRoles(members, { sentinelManaged: sentinel });
+        const labels = new Map(members.map((x) => [x.podName, x.label]));
+        // Apply in order, checking after each step.
+        for (const change of d.labels) {
+          labels.set(change.podName, change.role);
+          expect([...labels.values()].filter((r) => r === 'primary').length).toBeLessThanOrEqual(1);
+        }
+        // A primary label is only written on a pod whose engine reports primary.
+        for (const change of d.labels.filter((c) => c.role === 'primary')) {
+          expect(members.find((x) => x.podName === change.podName)?.probe?.role).toBe('primary');
+        }
+      }),
+    );
+  });
+});
