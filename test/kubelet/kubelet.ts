@@ -28,8 +28,11 @@ export interface TestKubeletOptions {
 
 export interface TestKubelet {
   stop(): Promise<void>;
-  /** Signals the engine process of a pod (`name` or `namespace/name`); it is restarted like a crashed container. */
-  killProcess(podName: string, signal: NodeJS.Signals): void;
+  /**
+   * Signals the engine process of a pod (`name` or `namespace/name`); if it exits it is restarted
+   * like a crashed container, not before `holdMs`.
+   */
+  killProcess(podName: string, signal: NodeJS.Signals, opts?: { holdMs?: number }): void;
   /** The pod's address (`name` or `namespace/name`). */
   addressOf(podName: string): string;
 }
@@ -383,10 +386,10 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
   };
 
   return {
-    killProcess(podName: string, signal: NodeJS.Signals): void {
+    killProcess(podName: string, signal: NodeJS.Signals, o: { holdMs?: number } = {}): void {
       const rt = find(podName);
       if (rt?.supervisor === undefined) throw new Error(`no running process for pod ${podName}`);
-      rt.supervisor.signal(signal);
+      rt.supervisor.signal(signal, o.holdMs ?? 0);
     },
     addressOf(podName: string): string {
       const rt = find(podName);

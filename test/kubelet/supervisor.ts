@@ -52,6 +52,7 @@ export class Supervisor {
   private backoffMs: number;
   private restartTimer: NodeJS.Timeout | undefined;
   private startedAt = 0;
+  private holdUntil = 0;
   restartCount = 0;
   lastExit: { code: number | null; signal: NodeJS.Signals | null; at: Date } | undefined;
   startedAtDate: Date | undefined;
@@ -95,7 +96,7 @@ export class Supervisor {
       this.lastExit = { code, signal, at: new Date() };
       if (this.stopped) return;
       if (Date.now() - this.startedAt > (this.opts.resetAfterMs ?? 10_000)) this.backoffMs = this.opts.initialBackoffMs ?? 200;
-      const delay = this.backoffMs;
+      const delay = Math.max(this.backoffMs, this.holdUntil - Date.now());
       this.backoffMs = Math.min(this.backoffMs * 2, this.opts.maxBackoffMs ?? 5_000);
       this.restartTimer = setTimeout(() => {
         this.restartTimer = undefined;
@@ -108,8 +109,12 @@ export class Supervisor {
     });
   }
 
-  /** Sends `signal` to the running process (fault injection); the supervisor restarts it. */
-  signal(signal: NodeJS.Signals): void {
+  /**
+   * Sends `signal` to the running process (fault injection); the supervisor restarts it, not
+   * before `holdMs` (a slow restart, e.g. to let Sentinel notice the loss).
+   */
+  signal(signal: NodeJS.Signals, holdMs = 0): void {
+    this.holdUntil = Date.now() + holdMs;
     if (this.child?.pid !== undefined) killGroup(this.child.pid, signal);
   }
 

@@ -1,0 +1,129 @@
+// Shared set-up of the engine e2e tests: the compiler's rendered manifests of one topology
+// (moved into a test namespace), a real control plane, the test kubelet running the real
+// engines, and the controller with role probes.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { startController, type RunningController } from '../../controller/manager.js';
+import { KubeClient } from '../../controller/runtime/kube.js';
+import { makeLogger } from '../../controller/runtime/log.js';
+import { LABELS } from '../../schemas/types/index.js';
+import { createTestNamespace, deleteTestNamespace, eventually, testKubeconfigs } from '../cluster/helpers.js';
+import { startTestKubelet, type TestKubelet } from '../kubelet/kubelet.js';
+import { installCrds } from './controller-helpers.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The rendered objects of one topology, re-namespaced (also inside configs: DNS names carry the namespace). */
+export function loadRendered(relDir: string, fromNamespace: string, toNamespace: string): k8s.KubernetesObject[] {
+  const dir = path.join(repoRoot, 'environments/rendered', relDir);
+  if (!fs.existsSync(dir)) throw new Error(`${dir} is missing: run \`dbtopo compile\` on the example repo (environments/)`);
+  const out: k8s.KubernetesObject[] = [];
+  for (const f of fs.readdirSync(dir).sort()) {
+    if (!f.endsWith('.yaml')) continue;
+    const text = fs.readFileSync(path.join(dir, f), 'utf8')
+      .replaceAll(`namespace: ${fromNamespace}\n`, `namespace: ${toNamespace}\n`)
+      .replaceAll(`.${fromNamespace}.svc`, `.${toNamespace}.svc`);
+    for (const doc of parseAllDocuments(text)) {
+      const obj = doc.toJS() as k8s.KubernetesObject | null;
+      if (obj !== null && obj.kind !== 'NetworkPolicy') out.push(obj);
+    }
+  }
+  return out;
+}
+
+export interface EngineEnv {
+  kc: k8s.KubeConfig;
+  core: k8s.CoreV1Api;
+  namespace: string;
+  kubelet: TestKubelet;
+  controller: RunningController;
+  stop(): Promise<void>;
+}
+
+/** Namespace, Secrets, kubelet, controller, then the objects. Everything is stopped by stop(). */
+export async function startEngineEnv(opts: {
+  namespace: string;
+  objects: k8s.KubernetesObject[];
+  secrets?: Record<string, Record<string, string>>;
+}): Promise<EngineEnv> {
+  const file = testKubeconfigs()['member-a'];
+  if (file === undefined) throw new Error('no member-a control plane');
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(file);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const client = new KubeClient(kc);
+  await installCrds(client);
+  await createTestNamespace(kc, opts.namespace);
+  const stops: Array<() => Promise<void>> = [async () => deleteTestNamespace(kc, opts.namespace)];
+  const stop = async (): Promise<void> => {
+    for (const s of stops.splice(0).reverse()) await s().catch(() => undefined);
+  };
+  try {
+    for (const [name, data] of Object.entries(opts.secrets ?? {})) {
+      await core.createNamespacedSecret({ namespace: opts.namespace, body: { metadata: { name }, stringData: data } });
+    }
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbtopo-e2e-kubelet-'));
+    const debug = process.env['DBTOPO_E2E_DEBUG'] !== undefined;
+    const kubelet = await startTestKubelet({
+      kubeconfigPath: file,
+      nodeName: `node-${opts.namespace}`,
+      workDir,
+      namespace: opts.namespace,
+      log: (m) => {
+        if (debug) process.stderr.write(`[kubelet] ${m}\n`);
+      },
+    });
+    stops.push(async () => kubelet.stop());
+    const controller = await startController({
+      kubeconfig: kc,
+      namespace: opts.namespace,
+      metricsPort: 0,
+      healthPort: 0,
+      bindAddress: '127.0.0.1',
+      log: makeLogger(debug ? 'info' : 'warn'),
+    });
+    stops.push(async () => controller.stop());
+    stops.push(async () => client.close());
+    const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+    for (const o of opts.objects) await objects.create(o);
+    return { kc, core, namespace: opts.namespace, kubelet, controller, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+export const isReady = (p: k8s.V1Pod): boolean => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
+export async function pods(core: k8s.CoreV1Api, namespace: string, instanceSet: string): Promise<k8s.V1Pod[]> {
+  const l = await core.listNamespacedPod({ namespace, labelSelector: `${LABELS.instanceSet}=${instanceSet}` });
+  return l.items.filter((p) => p.metadata?.deletionTimestamp === undefined).sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? '', 'en', { numeric: true }));
+}
+
+export async function allReady(core: k8s.CoreV1Api, namespace: string, instanceSet: string, count: number, timeoutMs = 120_000): Promise<k8s.V1Pod[]> {
+  return await eventually(`${count} Ready pods of ${instanceSet}`, async () => {
+    const ps = await pods(core, namespace, instanceSet);
+    return ps.length === count && ps.every(isReady) ? ps : undefined;
+  }, { timeoutMs, intervalMs: 200 });
+}
+
+/** Exactly one primary and count-1 secondaries by label; returns the primary pod. */
+export async function rolesSettled(core: k8s.CoreV1Api, namespace: string, instanceSet: string, count: number, timeoutMs = 60_000): Promise<{ primary: k8s.V1Pod; secondaries: k8s.V1Pod[] }> {
+  return await eventually(`one primary and ${count - 1} secondaries in ${instanceSet}`, async () => {
+    const ps = await pods(core, namespace, instanceSet);
+    const prim = ps.filter((p) => p.metadata?.labels?.[LABELS.role] === 'primary');
+    const sec = ps.filter((p) => p.metadata?.labels?.[LABELS.role] === 'secondary');
+    return ps.length === count && prim.length === 1 && sec.length === count - 1 ? { primary: prim[0]!, secondaries: sec } : undefined;
+  }, { timeoutMs, intervalMs: 200 });
+}
+
+/** Ready addresses of a Service's EndpointSlices. */
+export async function serviceAddresses(kc: k8s.KubeConfig, namespace: string, service: string): Promise<string[]> {
+  const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+  const l = await discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` });
+  return l.items.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready === true).flatMap((e) => e.addresses)).sort();
+}
