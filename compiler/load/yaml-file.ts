@@ -54,9 +54,13 @@ export function parseYamlFile(file: string, text: string): { parsed?: ParsedYaml
     // Unresolved tags are only warnings to the yaml library; here every explicit tag is an error (below).
     if (w.code !== 'TAG_RESOLVE_FAILED') out.push(fromYamlError(file, text, w, 'warning'));
   }
+  // One diagnostic per alias name (at its first use): a bomb has hundreds of identical uses.
+  const aliasUses = new Map<string, { offset: number | undefined; count: number }>();
   visit(doc, {
     Alias(_, node) {
-      out.push(diagnostic('DBT1103', file, at(node.range?.[0]), `alias *${node.source} is not allowed`));
+      const seen = aliasUses.get(node.source);
+      if (seen) seen.count++;
+      else aliasUses.set(node.source, { offset: node.range?.[0], count: 1 });
     },
     Node(_, node) {
       if (!isNode(node) || isAlias(node)) return;
@@ -78,6 +82,10 @@ export function parseYamlFile(file: string, text: string): { parsed?: ParsedYaml
       }
     },
   });
+  for (const [name, use] of aliasUses) {
+    const times = use.count > 1 ? ` (used ${use.count} times)` : '';
+    out.push(diagnostic('DBT1103', file, at(use.offset), `alias *${name} is not allowed${times}`));
+  }
   if (out.some((d) => d.severity === 'error')) return { diagnostics: out };
   const root = (doc.contents as Node | null) ?? null;
   if (!isMap(root)) {

@@ -90,7 +90,7 @@ function one(doc: Located<unknown>, e: ErrorObject): Diagnostic | undefined {
       }
       const guess = nearest(name, allowed);
       const list = allowed.length ? `allowed: ${allowed.join(', ')}` : 'no fields are allowed here';
-      return diagnostic('DBT2001', doc.file, at(fieldPath), `unknown field "${name}" in ${where}`, guess ? `did you mean "${guess}"? ${list}` : list);
+      return diagnostic('DBT2001', doc.file, at(fieldPath), `unknown field "${name}" ${path.length ? `in ${where}` : 'at the top level'}`, guess ? `did you mean "${guess}"? ${list}` : list);
     }
     case 'required': {
       const name = String(p.missingProperty);
