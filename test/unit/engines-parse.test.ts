@@ -66,9 +66,10 @@ describe('mysql probe', () => {
     Last_IO_Error: '',
     Last_SQL_Error: '',
   };
-  it('primary ⇔ writable and replicating from nobody', () => {
+  it('primary ⇔ writable and replicating from nobody; secondary ⇔ replicating', () => {
     expect(toProbeResult(false, '0-1-5', parseReplicaStatus(undefined))).toEqual({ reachable: true, readOnly: false, offset: 5, role: 'primary' });
-    expect(toProbeResult(true, '0-1-5', parseReplicaStatus(undefined)).role).toBe('secondary');
+    // Read-only and replicating from nobody: a fresh or fenced server claims no role.
+    expect(toProbeResult(true, '0-1-5', parseReplicaStatus(undefined))).toEqual({ reachable: true, readOnly: true, offset: 5 });
     // Writable but replicating: not a primary (a misconfiguration the reconciler fixes with read_only).
     expect(toProbeResult(false, '0-1-5', parseReplicaStatus(row)).role).toBe('secondary');
     expect(toProbeResult(true, '0-1-5', parseReplicaStatus(row))).toMatchObject({

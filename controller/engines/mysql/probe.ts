@@ -50,15 +50,19 @@ export function parseReplicaStatus(row: Row | undefined): ReplicaStatus {
   };
 }
 
-/** Pure: engine answers → ProbeResult. */
+/**
+ * Pure: engine answers → ProbeResult. Writable and replicating from nobody: primary. Replicating:
+ * secondary. Read-only and replicating from nobody (a fresh server — the rendered my.cnf starts
+ * every server read-only — or a fenced old primary): no role, the engine claims neither.
+ */
 export function toProbeResult(readOnly: boolean, gtid: string, rs: ReplicaStatus): ProbeResult {
   const offset = gtidToOffset(gtid);
   const base: ProbeResult = { reachable: true, readOnly, ...(offset !== undefined ? { offset } : {}) };
-  if (!readOnly && !rs.configured) return { ...base, role: 'primary' };
+  if (!rs.configured) return readOnly ? base : { ...base, role: 'primary' };
   return {
     ...base,
     role: 'secondary',
-    ...(rs.configured ? { following: { host: rs.host, port: rs.port, linkUp: rs.ioRunning && rs.sqlRunning } } : {}),
+    following: { host: rs.host, port: rs.port, linkUp: rs.ioRunning && rs.sqlRunning },
     ...(rs.lastError !== '' ? { error: rs.lastError } : {}),
   };
 }
