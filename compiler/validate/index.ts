@@ -6,7 +6,9 @@ import type { Code } from '../diagnostics/codes.js';
 import { dedupeDiagnostics, diagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
 import type { Located, LoadResult } from '../load/index.js';
 import { applyOverride, overrideSource } from '../resolve/override.js';
+import type { ErrorObject } from 'ajv';
 import { validators } from './ajv.js';
+import { pruneInvalid } from './prune.js';
 import { DNS1123_LABEL } from '../../schemas/fragments.js';
 import { renderNamespace } from '../resolve/namespace.js';
 import { checkEnvironment } from './environment-rules.js';
@@ -56,7 +58,9 @@ export function validate(load: LoadResult): ValidRepo {
   const topos: Located<Topology>[] = [];
   for (const doc of load.topologies) {
     if (!topoSchema(doc.value)) {
-      diags.push(...schemaDiagnostics(doc, topoSchema.errors ?? []));
+      const errors = [...(topoSchema.errors ?? [])];
+      diags.push(...schemaDiagnostics(doc, errors));
+      checkPruned(doc, errors, reporter(doc));
       continue;
     }
     const loc = doc as Located<Topology>;
@@ -85,6 +89,22 @@ export function validate(load: LoadResult): ValidRepo {
     topologies: topos.filter((t) => !hasErrorIn(all, t.file)),
     diagnostics: all,
   };
+}
+
+/** Rules that fire on an absent field: after pruning, the absence may be ours, not the author's. */
+const ABSENCE_RULES: ReadonlySet<Code> = new Set(['DBT3012', 'DBT3023', 'DBT3031', 'DBT3050']);
+
+/**
+ * Semantic rules on a schema-invalid topology, with the invalid fields cut out, when what is left
+ * is valid. Only the base topology is checked: environment views and policy would judge values
+ * the author did not write (an invalid override falls back to the base).
+ */
+function checkPruned(doc: Located<unknown>, errors: ReadonlyArray<ErrorObject>, report: Report): void {
+  const pruned = pruneInvalid(doc.value, errors);
+  if (!validators().topology(pruned)) return;
+  checkTopology(pruned as Topology, (code, path, message, hint) => {
+    if (!ABSENCE_RULES.has(code)) report(code, path, message, hint);
+  });
 }
 
 /** Environments a topology is deployed to: its list, or all environments of the repo. */

@@ -305,3 +305,21 @@ describe('validate: generated namespaces and YAML number pitfalls', () => {
     expect(r.diagnostics[0]!.hint).toBe('quote the value: version: "7.2"');
   });
 });
+
+describe('validate: schema and semantic errors of one file in one run', () => {
+  it('an unknown field does not hide an impossible quorum', () => {
+    const r = one(GOOD.replace('quorum: 2', 'quorum: 5') + 'colour: blue\n');
+    expect(pick(r.diagnostics)).toEqual([at('DBT3020', 7, 26), at('DBT2001', 11, 1)]);
+  });
+
+  it('a field cut for being invalid does not produce an absence error', () => {
+    // sentinel has the wrong shape: no "sentinel missing" (DBT3023) on top of the type error
+    const r = one(GOOD.replace('sentinel: { replicas: 3, quorum: 2 }', 'sentinel: 3'));
+    expect(r.diagnostics.map((d) => d.code)).toEqual(['DBT2003']);
+  });
+
+  it('a file missing a required field gets only schema diagnostics', () => {
+    const r = one(GOOD.replace('quorum: 2', 'quorum: 5').replace('version: 7.2.4\n', ''));
+    expect(r.diagnostics.map((d) => d.code)).toEqual(['DBT2002']);
+  });
+});
