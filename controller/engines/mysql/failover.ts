@@ -9,7 +9,9 @@
 import type { EngineSpec } from '../../../schemas/types/index.js';
 import { byAdvancement, type ReplicaView } from '../../update/candidate.js';
 import type { EngineTarget, ProbeResult } from '../types.js';
+import { guardSplitBrain, type SplitBrainResolution } from '../splitbrain.js';
 import { MysqlPool } from './client.js';
+import { fence } from './fence.js';
 import { MysqlDriver } from './replication.js';
 import { receivedGtid, replicaViews, waitApplied } from './switchover.js';
 
@@ -90,23 +92,30 @@ export async function executeFailover(
   const pool = new MysqlPool();
   const driver = new MysqlDriver();
   const steps: string[] = [];
+  const at = (): string => `+${Date.now() - started} ms`;
   try {
     const io = (await receivedGtid(pool, candidate)) ?? '';
-    // No more events from the (possibly half-alive) old primary while we promote.
-    await pool.query(candidate, 'STOP SLAVE IO_THREAD', timeoutMs);
+    // No more events from the (possibly half-alive) old primary while we promote. Stopping an IO
+    // thread blocked on a frozen primary takes seconds, so every replica is stopped at once.
+    await Promise.all(
+      [candidate, ...others].map((t) => pool.query(t, 'STOP SLAVE IO_THREAD', timeoutMs).catch(() => undefined)),
+    );
+    steps.push(`stopped the IO threads ${at()}`);
     if (!(await waitApplied(pool, candidate, io, timeoutMs))) {
       steps.push(`${candidate.podName} had not applied ${io} after ${timeoutMs} ms; promoting anyway`);
     } else {
-      steps.push(`${candidate.podName} applied ${io || '(empty)'}`);
+      steps.push(`${candidate.podName} applied ${io || '(empty)'} ${at()}`);
     }
     await driver.promote(candidate, spec);
-    steps.push(`promoted ${candidate.podName}`);
-    for (const r of others) {
-      await driver.follow(r, candidate, spec).then(
-        () => steps.push(`${r.podName} follows ${candidate.podName}`),
-        (err: unknown) => steps.push(`could not repoint ${r.podName}: ${err instanceof Error ? err.message : String(err)}`),
-      );
-    }
+    steps.push(`promoted ${candidate.podName} ${at()}`);
+    await Promise.all(
+      others.map((r) =>
+        driver.follow(r, candidate, spec).then(
+          () => steps.push(`${r.podName} follows ${candidate.podName} ${at()}`),
+          (err: unknown) => steps.push(`could not repoint ${r.podName}: ${err instanceof Error ? err.message : String(err)}`),
+        ),
+      ),
+    );
     return { promoted: candidate.podName, steps, totalMs: Date.now() - started };
   } finally {
     await pool.close();
@@ -114,15 +123,110 @@ export async function executeFailover(
   }
 }
 
-/** One probe round for the failover history: the applied view plus the received position. */
-export async function observe(
-  targets: EngineTarget[],
-  timeoutMs = 1_000,
-): Promise<Array<{ target: EngineTarget; probe: ProbeResult; received?: number }>> {
+/** One probe round for the failover history: the applied view plus the received position, each bounded by `timeoutMs`. */
+export async function observe(targets: EngineTarget[], timeoutMs = 1_000): Promise<ReplicaView[]> {
   const pool = new MysqlPool();
   try {
-    return await replicaViews(pool, targets, timeoutMs);
+    return await Promise.all(
+      targets.map(async (t) => {
+        // A frozen server accepts TCP but never answers the handshake: bound every probe.
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<ReplicaView>((resolve) => {
+          timer = setTimeout(() => resolve({ target: t, probe: { reachable: false, error: `no answer in ${timeoutMs} ms` } }), timeoutMs);
+        });
+        const view = replicaViews(pool, [t], timeoutMs).then((v) => v[0]!);
+        try {
+          return await Promise.race([view, late]);
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
   } finally {
-    await pool.close();
+    // Do not wait for connections stuck on a frozen server; they time out on their own.
+    void pool.close();
   }
+}
+
+export interface FailoverState {
+  /** Probe history per pod, oldest first. */
+  history: Map<string, ProbeResult[]>;
+  /** The pod labelled primary; updated by failoverRound. */
+  labelledPrimary?: string;
+}
+
+export interface RoundResult {
+  decision: FailoverDecision;
+  failover?: FailoverResult;
+  splitBrain?: SplitBrainResolution;
+  /** Pods fenced / repointed to the primary this round, with what was done. */
+  fenced: Array<{ pod: string; steps: string[]; linkError?: string }>;
+  /** The pod to label primary after this round (undefined: label nobody). */
+  primary?: string;
+}
+
+/**
+ * One round of the MariaDB role keeper (no Sentinel): probe everyone; two primaries → split-brain
+ * guard; no primary for failureThreshold probes → promote the most advanced replica; otherwise
+ * fence and repoint every reachable server that does not follow the primary (a former primary
+ * coming back is made read-only and a replica before it could be labelled).
+ */
+export async function failoverRound(
+  state: FailoverState,
+  targets: EngineTarget[],
+  spec: EngineSpec,
+  opts: { failureThreshold: number; probeTimeoutMs?: number },
+): Promise<RoundResult> {
+  const views = await observe(targets, opts.probeTimeoutMs ?? 1_000);
+  const keep = Math.max(opts.failureThreshold, 10);
+  for (const v of views) {
+    const h = state.history.get(v.target.podName) ?? [];
+    h.push(v.probe);
+    state.history.set(v.target.podName, h.slice(-keep));
+  }
+  const fenced: RoundResult['fenced'] = [];
+  const claimants = views.filter((v) => v.probe.reachable && v.probe.role === 'primary');
+  if (claimants.length > 1) {
+    const splitBrain = await guardSplitBrain(
+      spec,
+      views.map((v) => ({ target: v.target, probe: v.probe, labelledPrimary: v.target.podName === state.labelledPrimary })),
+    );
+    state.labelledPrimary = splitBrain?.decision.keep;
+    return { decision: { action: 'none', reason: 'split brain resolved' }, ...(splitBrain ? { splitBrain } : {}), fenced, ...(state.labelledPrimary ? { primary: state.labelledPrimary } : {}) };
+  }
+  const members: MemberHistory[] = views.map((v) => ({
+    target: v.target,
+    probes: state.history.get(v.target.podName) ?? [],
+    ...(v.received !== undefined ? { received: v.received } : {}),
+  }));
+  const decision = decideFailover({
+    members,
+    failureThreshold: opts.failureThreshold,
+    ...(state.labelledPrimary ? { labelledPrimary: state.labelledPrimary } : {}),
+  });
+  if (decision.action === 'promote') {
+    const candidate = targets.find((t) => t.podName === decision.candidate)!;
+    const others = views
+      .filter((v) => v.probe.reachable && v.target.podName !== decision.candidate && v.target.podName !== decision.lostPrimary)
+      .map((v) => v.target);
+    const failover = await executeFailover(candidate, others, spec);
+    state.labelledPrimary = candidate.podName;
+    return { decision, failover, fenced, primary: candidate.podName };
+  }
+  if (decision.action === 'none' && claimants.length === 1) {
+    const primary = claimants[0]!.target;
+    for (const v of views) {
+      if (v.target === primary || !v.probe.reachable) continue;
+      const f = v.probe.following;
+      if (v.probe.role === 'secondary' && f?.host === primary.host && f.port === primary.port) continue;
+      const r = await fence(v.target, primary, spec).catch((err: unknown) => ({
+        changed: false,
+        steps: [`could not fence: ${err instanceof Error ? err.message : String(err)}`],
+      }));
+      fenced.push({ pod: v.target.podName, steps: r.steps, ...('linkError' in r && r.linkError ? { linkError: r.linkError } : {}) });
+    }
+    state.labelledPrimary = primary.podName;
+    return { decision, fenced, primary: primary.podName };
+  }
+  return { decision, fenced };
 }

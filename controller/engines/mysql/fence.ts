@@ -69,11 +69,24 @@ export async function fence(old: EngineTarget, primary: EngineTarget, spec: Engi
     const s = await readState(pool, old, TIMEOUT_MS);
     let changed = false;
     if (!s.readOnly) {
-      await pool.query(old, 'SET GLOBAL read_only = 1', TIMEOUT_MS);
+      // Sessions first: a commit waiting for a semi-sync acknowledgement that will never come
+      // would hold SET GLOBAL read_only for rpl_semi_sync_master_timeout, and when the wait ended
+      // the client would get an OK for a transaction no replica has. Killing the session ends
+      // the wait with an error instead. A session opened in between is killed by the next try.
+      for (let attempt = 1; ; attempt++) {
+        const killed = await killClientSessions(pool, old);
+        if (killed > 0) steps.push(`killed ${killed} client session(s) on ${old.podName}`);
+        try {
+          await pool.query(old, 'SET GLOBAL read_only = 1', 2_000);
+          break;
+        } catch (err) {
+          if (attempt >= 5) throw err;
+        }
+      }
       steps.push(`read_only=1 on ${old.podName}`);
       changed = true;
-      const killed = await killClientSessions(pool, old);
-      if (killed > 0) steps.push(`killed ${killed} client session(s) on ${old.podName}`);
+      const late = await killClientSessions(pool, old);
+      if (late > 0) steps.push(`killed ${late} more client session(s) on ${old.podName}`);
     }
     if (await driver.follow(old, primary, spec)) {
       steps.push(`${old.podName} follows ${primary.podName}`);

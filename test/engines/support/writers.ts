@@ -18,7 +18,11 @@ export interface WriterReport {
   lastErrors: string[];
 }
 
+let writers = 0;
+
 abstract class Writer {
+  /** Each writer of a process writes its own id range, so a second writer never collides with rows of the first. */
+  private readonly firstId = ++writers * 1_000_000 + 1;
   protected stopped = false;
   private loop: Promise<void> | undefined;
   protected readonly report: WriterReport = { attempted: 0, acknowledged: [], errors: 0, longestOutageMs: 0, longestGapMs: 0, lastErrors: [] };
@@ -43,7 +47,7 @@ abstract class Writer {
   protected abstract closeClient(): Promise<void>;
 
   private async run(): Promise<void> {
-    for (let id = 1; !this.stopped && id < 1_000_000; id++) {
+    for (let id = this.firstId; !this.stopped && id < this.firstId + 999_999; id++) {
       this.report.attempted++;
       let ok = false;
       try {

@@ -1,0 +1,122 @@
+// MariaDB failover without Sentinel on real mariadbd processes: the role keeper (failoverRound,
+// what the controller's probe loop runs) detects a lost primary, promotes the most advanced
+// replica, and fences the old primary when it comes back — after kill -9 and after SIGSTOP /
+// SIGCONT. A writer runs throughout; no acknowledged (semi-sync) commit is lost.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MysqlPool } from '../../controller/engines/mysql/client.js';
+import { failoverRound, type FailoverState, type RoundResult } from '../../controller/engines/mysql/failover.js';
+import { probeMysql } from '../../controller/engines/mysql/probe.js';
+import type { EngineTarget } from '../../controller/engines/types.js';
+import { agreedMysqlPrimary, missingRows, mysqlReplicaSet, mysqlSpec } from './support/mysql-set.js';
+import { sleep, stopAll, type EngineProc } from './support/procs.js';
+import { MysqlWriter } from './support/writers.js';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dbtopo-failover-mysql-'));
+const procs: EngineProc[] = [];
+const pool = new MysqlPool();
+let set: { procs: EngineProc[]; all: EngineTarget[] };
+const PERIOD_MS = 300;
+const THRESHOLD = 3;
+
+beforeAll(async () => {
+  set = await mysqlReplicaSet(root, 'fo', procs);
+});
+afterAll(async () => {
+  await pool.close();
+  await stopAll(procs);
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+/** The controller's probe loop, in the test: rounds every PERIOD_MS until `until` holds (bounded). */
+async function keepRoles(state: FailoverState, until: (r: RoundResult) => boolean, maxRounds = 100): Promise<RoundResult[]> {
+  const rounds: RoundResult[] = [];
+  for (let i = 0; i < maxRounds; i++) {
+    const started = Date.now();
+    const r = await failoverRound(state, set.all, mysqlSpec, { failureThreshold: THRESHOLD, probeTimeoutMs: 500 });
+    rounds.push(r);
+    if (process.env['DEBUG_ROUNDS']) console.log(Date.now() - started, JSON.stringify(r).slice(0, 300));
+    if (until(r)) return rounds;
+    await sleep(Math.max(0, PERIOD_MS - (Date.now() - started)));
+  }
+  throw new Error(`roles did not settle in ${maxRounds} rounds: ${JSON.stringify(rounds.at(-1))}`);
+}
+
+const byName = (n: string | undefined): EngineTarget => set.all.find((t) => t.podName === n)!;
+const procOf = (t: EngineTarget): EngineProc => set.procs.find((p) => p.name === t.podName)!;
+
+describe('MariaDB failover and fencing', () => {
+  it('kill -9 of the primary: the most advanced replica is promoted, no acknowledged commit is lost, the old primary comes back fenced', async () => {
+    const state: FailoverState = { history: new Map(), labelledPrimary: set.all[0]!.podName };
+    await keepRoles(state, (r) => r.primary === set.all[0]!.podName);
+    const writer = new MysqlWriter(async () => (state.labelledPrimary ? byName(state.labelledPrimary) : undefined));
+    writer.start();
+    await sleep(800);
+    const old = byName(state.labelledPrimary);
+    const killedAt = Date.now();
+    procOf(old).kill('SIGKILL');
+    await procOf(old).waitExit();
+    const rounds = await keepRoles(state, (r) => r.failover !== undefined);
+    const promotedAfterMs = Date.now() - killedAt;
+    const promoted = byName(state.labelledPrimary);
+    expect(promoted.podName).not.toBe(old.podName);
+    await sleep(800);
+    const report = await writer.stop();
+    expect(await missingRows(promoted, report.acknowledged)).toEqual([]);
+    expect(report.acknowledged.length).toBeGreaterThan(5);
+    console.log(
+      `[failover-mysql] kill -9: new primary ${promoted.podName} after ${promotedAfterMs} ms (${rounds.length} probe rounds of ${PERIOD_MS} ms, threshold ${THRESHOLD}); ` +
+        `writes acknowledged ${report.acknowledged.length}, failed ${report.errors}, longest write outage ${report.longestOutageMs} ms; ${rounds.at(-1)!.failover!.steps.join('; ')}`,
+    );
+
+    // The old primary restarts (read_only=1 at boot) and is made a replica of the new one.
+    await procOf(old).start(60_000);
+    const back = await keepRoles(state, (r) => r.fenced.some((f) => f.pod === old.podName) || (r.primary === promoted.podName && agreedOk(r)));
+    const p = await probeMysql(pool, old, 2_000);
+    expect(p).toMatchObject({ reachable: true, role: 'secondary', readOnly: true });
+    expect(p.following).toMatchObject({ host: promoted.host, port: promoted.port });
+    console.log(`[failover-mysql] restarted old primary ${old.podName}: ${JSON.stringify(back.flatMap((r) => r.fenced))}; link ${p.following?.linkUp ? 'up' : `down (${p.error ?? 'connecting'})`}`);
+  });
+
+  it('SIGSTOP of the primary: failover happens; after SIGCONT the old primary is fenced in the engine before it is labelled', async () => {
+    const state: FailoverState = { history: new Map() };
+    const first = await keepRoles(state, (r) => r.primary !== undefined && r.fenced.length === 0);
+    const old = byName(first.at(-1)!.primary);
+    const writer = new MysqlWriter(async () => (state.labelledPrimary ? byName(state.labelledPrimary) : undefined));
+    writer.start();
+    await sleep(800);
+    const stoppedAt = Date.now();
+    procOf(old).kill('SIGSTOP');
+    const rounds = await keepRoles(state, (r) => r.failover !== undefined);
+    const promotedAfterMs = Date.now() - stoppedAt;
+    const promoted = byName(state.labelledPrimary);
+    await sleep(500);
+    // The frozen server wakes up still believing it is a writable primary.
+    procOf(old).kill('SIGCONT');
+    const contAt = Date.now();
+    const after = await keepRoles(state, (r) => r.splitBrain !== undefined || r.fenced.some((f) => f.pod === old.podName));
+    const fencedAfterMs = Date.now() - contAt;
+    await sleep(500);
+    const report = await writer.stop();
+    expect(state.labelledPrimary).toBe(promoted.podName);
+    // Never labelled: every round after the failover named the promoted pod (or nobody).
+    for (const r of after) expect([undefined, promoted.podName]).toContain(r.primary);
+    const p = await probeMysql(pool, old, 2_000);
+    expect(p).toMatchObject({ reachable: true, role: 'secondary', readOnly: true });
+    expect(p.following).toMatchObject({ host: promoted.host, port: promoted.port });
+    expect(await missingRows(promoted, report.acknowledged)).toEqual([]);
+    expect(report.acknowledged.length).toBeGreaterThan(5);
+    const how = after.at(-1)!.splitBrain?.event.message ?? JSON.stringify(after.at(-1)!.fenced);
+    console.log(
+      `[failover-mysql] SIGSTOP: new primary ${promoted.podName} after ${promotedAfterMs} ms (${rounds.length} rounds); old primary fenced ${fencedAfterMs} ms after SIGCONT (${how}); ` +
+        `link ${p.following?.linkUp ? 'up' : `down (${p.error ?? 'connecting'})`}; writes acknowledged ${report.acknowledged.length}, failed ${report.errors}, longest write outage ${report.longestOutageMs} ms`,
+    );
+    expect((await agreedMysqlPrimary(pool, set.all.filter((t) => t !== old)))?.podName).toBe(promoted.podName);
+  });
+});
+
+function agreedOk(r: RoundResult): boolean {
+  return r.decision.action === 'none' && r.fenced.length === 0;
+}
