@@ -25,7 +25,18 @@ export interface ParsedYaml {
   locate(path: ReadonlyArray<string | number>): Position;
 }
 
-export function parseYamlFile(file: string, text: string): { parsed?: ParsedYaml; diagnostics: Diagnostic[] } {
+type Parsed = { parsed?: ParsedYaml; diagnostics: Diagnostic[] };
+
+/** Never throws: whatever escapes the checks below still becomes a located diagnostic. */
+export function parseYamlFile(file: string, text: string): Parsed {
+  try {
+    return parseChecked(file, text);
+  } catch (e) {
+    return { diagnostics: [diagnostic('DBT1101', file, { line: 1, col: 1 }, `cannot read the file: ${errorText(e)}`)] };
+  }
+}
+
+function parseChecked(file: string, text: string): Parsed {
   const lc = new LineCounter();
   const at = (offset: number | undefined): Position => lc.linePos(offset ?? 0);
   const out: Diagnostic[] = [];
@@ -34,7 +45,6 @@ export function parseYamlFile(file: string, text: string): { parsed?: ParsedYaml
   }
   let docs: Document.Parsed[];
   try {
-    // maxAliasCount is a second fence: aliases are rejected below before any value is built.
     const all = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: true, strict: true, prettyErrors: true, merge: false });
     docs = Array.isArray(all) ? all : [];
   } catch (e) {
@@ -95,6 +105,7 @@ export function parseYamlFile(file: string, text: string): { parsed?: ParsedYaml
   }
   let value: unknown;
   try {
+    // maxAliasCount is a second fence: aliases were rejected above, before any value is built.
     value = doc.toJS({ maxAliasCount: 0 });
   } catch (e) {
     out.push(diagnostic('DBT1101', file, at(root.range?.[0]), `cannot read the document: ${errorText(e)}`));
@@ -106,7 +117,7 @@ export function parseYamlFile(file: string, text: string): { parsed?: ParsedYaml
 function fromYamlError(file: string, text: string, e: YAMLError, severity: 'error' | 'warning'): Diagnostic {
   const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
   // prettyErrors appends " at line L, column C:" and a source excerpt; the position is ours to print.
-  let message = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
+  let message = friendly((e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''));
   let code: 'DBT1101' | 'DBT1102' | 'DBT1103' = e.code === 'BAD_ALIAS' ? 'DBT1103' : 'DBT1101';
   if (e.code === 'DUPLICATE_KEY') {
     code = 'DBT1102';
@@ -135,5 +146,11 @@ function shortTag(tag: string): string {
 }
 
 function errorText(e: unknown): string {
-  return e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e);
+  const text = e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e);
+  return friendly(text);
+}
+
+/** The parser recurses per nesting level; its stack overflow means "too deep", so say that. */
+function friendly(message: string): string {
+  return /call stack/i.test(message) ? 'the document nests too deeply (thousands of levels)' : message;
 }
