@@ -3,6 +3,7 @@
 
 import { join } from 'node:path';
 import type { Environment, KubeObject, Topology } from '../schemas/types/index.js';
+import { addArgoCd } from './argocd/emit.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { clusterCrds } from './emit/crds.js';
 import { namespaceObject } from './emit/namespaces.js';
@@ -168,7 +169,8 @@ export function compileModel(repo: ValidRepo, opts: CompileOptions): CompileResu
   }
   const byFile = new Map(repo.topologies.map((t) => [t.file, t]));
   const result = assemble(envs, renders, (file) => byFile.get(file)?.locate(['name']) ?? { line: 1, col: 1 });
-  return { files: result.files, diagnostics: sortDiagnostics([...repo.diagnostics, ...result.diagnostics]) };
+  // Sync waves on every object and rendered/<env>/_argocd/ (compiler/argocd, owned by the GitOps loop).
+  return { files: addArgoCd(envs, result.files), diagnostics: sortDiagnostics([...repo.diagnostics, ...result.diagnostics]) };
 }
 
 export interface CompileRepoOptions {

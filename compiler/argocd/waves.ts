@@ -1,0 +1,55 @@
+// Argo CD sync waves on rendered objects (annotation argocd.argoproj.io/sync-wave): within one
+// sync, Argo CD applies lower waves first and waits for them to be healthy.
+//   -2  CRDs and Namespaces: the kinds and places everything else needs
+//   -1  ConfigMaps, Secrets, Services: what pods read or resolve at start
+//    0  Clusters and InstanceSets: the databases
+//    1  PodDisruptionBudgets, NetworkPolicies: guard rails once the pods exist
+// It also marks InstanceSets whose shard is spread over member clusters, so the InstanceSet
+// health check does not expect the primary in every member cluster. Pure.
+import type { KubeObject } from '../../schemas/types/index.js';
+
+export const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
+export const SPANS_MEMBER_CLUSTERS = 'dbtopo.dev/spans-member-clusters';
+
+const WAVES: Record<string, number> = {
+  CustomResourceDefinition: -2,
+  Namespace: -2,
+  ConfigMap: -1,
+  Secret: -1,
+  Service: -1,
+  ServiceAccount: -1,
+  Cluster: 0,
+  InstanceSet: 0,
+  PodDisruptionBudget: 1,
+  NetworkPolicy: 1,
+};
+
+export function syncWave(o: KubeObject): number {
+  return WAVES[o.kind] ?? 0;
+}
+
+export function withAnnotations(o: KubeObject, add: Record<string, string>): KubeObject {
+  return { ...o, metadata: { ...o.metadata, annotations: { ...(o.metadata.annotations ?? {}), ...add } } };
+}
+
+/**
+ * Annotates rendered objects of one environment: sync waves on all, and the spread marker on
+ * InstanceSets rendered (same namespace and name) into more than one member cluster.
+ */
+export function annotateForArgoCd<F extends { path: string; object: KubeObject }>(files: ReadonlyArray<F>): Array<F & { object: KubeObject }> {
+  const members = new Map<string, Set<string>>();
+  for (const f of files) {
+    if (f.object.kind !== 'InstanceSet') continue;
+    const [env = '', member = ''] = f.path.split('/');
+    const k = `${env}|${f.object.metadata.namespace ?? ''}|${f.object.metadata.name}`;
+    members.set(k, (members.get(k) ?? new Set()).add(member));
+  }
+  return files.map((f) => {
+    const add: Record<string, string> = { [SYNC_WAVE]: String(syncWave(f.object)) };
+    if (f.object.kind === 'InstanceSet') {
+      const [env = ''] = f.path.split('/');
+      if ((members.get(`${env}|${f.object.metadata.namespace ?? ''}|${f.object.metadata.name}`)?.size ?? 0) > 1) add[SPANS_MEMBER_CLUSTERS] = 'true';
+    }
+    return { ...f, object: withAnnotations(f.object, add) };
+  });
+}
