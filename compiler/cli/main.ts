@@ -10,6 +10,7 @@ import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { FormatError } from './output.js';
 import { registerValidate } from './validate.js';
 import { registerPlan } from './plan.js';
+import { registerSwitchover } from './switchover.js';
 
 export function buildProgram(): Command {
   const program = new Command('dbtopo')
@@ -32,6 +33,7 @@ ${EXIT_CODES_HELP}`,
   registerCompile(program);
   registerValidate(program);
   registerPlan(program);
+  registerSwitchover(program);
   return program;
 }
 

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { switchoverOutcome, validateRequest } from '../../compiler/cli/switchover.js';
+import { buildProgram } from '../../compiler/cli/main.js';
+import type { InstanceSet } from '../../schemas/types/index.js';
+
+function is(primary: string | undefined, annotation?: string, replicas = 3): InstanceSet {
+  return {
+    apiVersion: 'dbtopo.dev/v1alpha1',
+    kind: 'InstanceSet',
+    metadata: { name: 'db-0', namespace: 'ns', ...(annotation ? { annotations: { 'dbtopo.dev/switchover': annotation } } : {}) },
+    spec: {
+      replicas,
+      selector: {},
+      template: { spec: { containers: [{ name: 'mysql' }] } },
+      roles: [{ name: 'primary', updatePriority: 2, participatesInQuorum: true, isExclusive: true }],
+      podManagementPolicy: 'Parallel',
+      memberUpdateStrategy: 'Serial',
+      serviceName: 'db-0',
+      engine: { type: 'mysql', version: '10.11', port: 3306 },
+    },
+    status: primary ? { primary } : {},
+  };
+}
+
+describe('dbtopo switchover', () => {
+  it('is done when the primary moved (to the wanted pod)', () => {
+    expect(switchoverOutcome(is('db-0-1'), 'db-0-0', undefined)).toEqual({ state: 'done', primary: 'db-0-1' });
+    expect(switchoverOutcome(is('db-0-2'), 'db-0-0', 'db-0-2')).toEqual({ state: 'done', primary: 'db-0-2' });
+    expect(switchoverOutcome(is('db-0-1'), 'db-0-0', 'db-0-2').state).toBe('refused');
+    expect(switchoverOutcome(is('db-0-0', 'any'), 'db-0-0', undefined)).toEqual({ state: 'pending', why: 'primary is still db-0-0' });
+  });
+
+  it('reports a refusal the controller wrote as a condition', () => {
+    const x = is('db-0-0');
+    x.status!.conditions = [{ type: 'SwitchoverFailed', status: 'True', reason: 'NoCandidate', message: 'no healthy replica', lastTransitionTime: '' }];
+    expect(switchoverOutcome(x, 'db-0-0', undefined)).toEqual({ state: 'refused', why: 'no healthy replica' });
+  });
+
+  it('refuses requests that cannot work before writing anything', () => {
+    expect(validateRequest(is('db-0-0'), 'other-1')).toMatch(/not a pod of db-0/);
+    expect(validateRequest(is('db-0-0', undefined, 1), undefined)).toMatch(/needs a secondary/);
+    const proxy = is(undefined);
+    delete proxy.spec.roles;
+    expect(validateRequest(proxy, undefined)).toMatch(/has no roles/);
+    expect(validateRequest(is('db-0-0'), 'db-0-2')).toBeUndefined();
+  });
+
+  it('is registered in the CLI', () => {
+    const cmd = buildProgram().commands.find((c) => c.name() === 'switchover');
+    expect(cmd?.options.map((o) => o.long)).toEqual(['--to', '--namespace', '--kubeconfig', '--timeout']);
+  });
+});
