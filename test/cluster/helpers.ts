@@ -1,5 +1,6 @@
 // Helpers for tests that talk to the test control planes started by global-setup.ts.
 import * as fs from 'node:fs';
+import * as https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import { inject } from 'vitest';
 
@@ -111,4 +112,148 @@ export function restrictedPod(name: string, image = 'registry.k8s.io/pause:3.10'
       ],
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A raw JSON client. @kubernetes/client-node's typed (de)serializer silently drops fields it does
+// not model (and renames `x-kubernetes-*` keys of CRD schemas), so tests that must see exactly
+// what the server says about *our* bytes send them raw, with `fieldValidation=Strict`.
+
+export interface RawResponse {
+  status: number;
+  body: string;
+}
+
+/** One HTTPS request to the kubeconfig's current cluster with its credentials; bounded by a timeout. */
+export async function rawRequest(
+  kc: k8s.KubeConfig,
+  method: string,
+  urlPath: string,
+  body?: string,
+  contentType = 'application/json',
+  timeoutMs = 30_000,
+): Promise<RawResponse> {
+  const server = kc.getCurrentCluster()?.server;
+  if (server === undefined) throw new Error('kubeconfig has no current cluster');
+  const url = new URL(urlPath, server);
+  const opts: https.RequestOptions = {
+    method,
+    hostname: url.hostname,
+    port: url.port,
+    path: `${url.pathname}${url.search}`,
+    headers: { Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': contentType } : {}) },
+    timeout: timeoutMs,
+    agent: false,
+  };
+  await kc.applyToHTTPSOptions(opts);
+  return await new Promise<RawResponse>((resolve, reject) => {
+    const req = https.request(opts, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        text += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: timeout after ${timeoutMs}ms`)));
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+/** The `message` of a Kubernetes Status body, else the body itself. */
+export function statusMessage(body: string): string {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (parsed !== null && typeof parsed === 'object' && 'message' in parsed && typeof parsed.message === 'string') {
+      return parsed.message;
+    }
+  } catch {
+    // not JSON
+  }
+  return body.trim();
+}
+
+export class KubeRequestError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(`HTTP ${status}: ${message}`);
+    this.status = status;
+  }
+}
+
+interface ObjectRef {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string };
+}
+
+/** Discovery-backed URL paths of objects; a cache miss asks the server again (new CRDs). */
+export class ResourcePaths {
+  private readonly cache = new Map<string, { plural: string; namespaced: boolean }>();
+  private readonly kc: k8s.KubeConfig;
+  constructor(kc: k8s.KubeConfig) {
+    this.kc = kc;
+  }
+
+  async collection(obj: ObjectRef): Promise<string> {
+    const apiVersion = obj.apiVersion ?? '';
+    const kind = obj.kind ?? '';
+    const key = `${apiVersion}/${kind}`;
+    let info = this.cache.get(key);
+    const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    if (info === undefined) {
+      const res = await rawRequest(this.kc, 'GET', base);
+      if (res.status !== 200) throw new KubeRequestError(res.status, `discovery of ${apiVersion}: ${statusMessage(res.body)}`);
+      const list = JSON.parse(res.body) as { resources?: Array<{ name: string; kind: string; namespaced: boolean }> };
+      const found = (list.resources ?? []).find((r) => r.kind === kind && !r.name.includes('/'));
+      if (found === undefined) throw new Error(`the server has no resource for ${apiVersion} ${kind}`);
+      info = { plural: found.name, namespaced: found.namespaced };
+      this.cache.set(key, info);
+    }
+    const ns = info.namespaced ? `/namespaces/${encodeURIComponent(obj.metadata?.namespace ?? 'default')}` : '';
+    return `${base}${ns}/${info.plural}`;
+  }
+
+  async item(obj: ObjectRef): Promise<string> {
+    return `${await this.collection(obj)}/${encodeURIComponent(obj.metadata?.name ?? '')}`;
+  }
+}
+
+/** Server-side apply of a raw object (strict field validation); throws KubeRequestError on rejection. */
+export async function serverSideApply(
+  kc: k8s.KubeConfig,
+  paths: ResourcePaths,
+  obj: ObjectRef,
+  { dryRun = false, fieldManager, force = true }: { dryRun?: boolean; fieldManager: string; force?: boolean },
+): Promise<unknown> {
+  const query = new URLSearchParams({ fieldManager, fieldValidation: 'Strict', force: String(force) });
+  if (dryRun) query.set('dryRun', 'All');
+  const res = await rawRequest(kc, 'PATCH', `${await paths.item(obj)}?${query}`, JSON.stringify(obj), 'application/apply-patch+yaml');
+  if (res.status < 200 || res.status > 299) throw new KubeRequestError(res.status, statusMessage(res.body));
+  return JSON.parse(res.body);
+}
+
+/** POST of a raw object (strict field validation); throws KubeRequestError on rejection. */
+export async function createRaw(
+  kc: k8s.KubeConfig,
+  paths: ResourcePaths,
+  obj: ObjectRef,
+  { dryRun = false, fieldManager }: { dryRun?: boolean; fieldManager: string },
+): Promise<unknown> {
+  const query = new URLSearchParams({ fieldManager, fieldValidation: 'Strict' });
+  if (dryRun) query.set('dryRun', 'All');
+  const res = await rawRequest(kc, 'POST', `${await paths.collection(obj)}?${query}`, JSON.stringify(obj));
+  if (res.status < 200 || res.status > 299) throw new KubeRequestError(res.status, statusMessage(res.body));
+  return JSON.parse(res.body);
+}
+
+/** GET of a raw object; undefined when it does not exist. */
+export async function getRaw(kc: k8s.KubeConfig, paths: ResourcePaths, obj: ObjectRef): Promise<unknown> {
+  const res = await rawRequest(kc, 'GET', await paths.item(obj));
+  if (res.status === 404) return undefined;
+  if (res.status !== 200) throw new KubeRequestError(res.status, statusMessage(res.body));
+  return JSON.parse(res.body);
 }

@@ -152,7 +152,9 @@ export async function freePorts(count: number): Promise<number[]> {
 async function run(cmd: string, args: readonly string[], cwd: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     execFile(cmd, [...args], { cwd, timeout: 30_000 }, (err, _stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
+      if (err && 'code' in err && err.code === 'ENOENT') {
+        reject(new Error(`\`${cmd}\` not found on PATH; install it (Debian/Ubuntu: apt-get install ${cmd})`));
+      } else if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
       else resolve();
     });
   });
@@ -487,9 +489,17 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const dir = fs.mkdtempSync(path.join(baseDir, `dbtopo-cp-${opts.name}-`));
   const logDir = path.join(dir, 'logs');
   fs.mkdirSync(logDir);
-  const [etcdClient, etcdPeer, apiserverPort, kcmPort] = (await freePorts(4)) as [number, number, number, number];
   const serviceCidr = '10.0.0.0/24';
-  const pki = await makePki(path.join(dir, 'pki'), '10.0.0.1');
+  let ports: [number, number, number, number];
+  let pki: Pki;
+  try {
+    ports = (await freePorts(4)) as [number, number, number, number];
+    pki = await makePki(path.join(dir, 'pki'), '10.0.0.1');
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const [etcdClient, etcdPeer, apiserverPort, kcmPort] = ports;
   const server = `https://127.0.0.1:${apiserverPort}`;
   const kubeconfigPath = path.join(dir, 'kubeconfig');
   fs.writeFileSync(kubeconfigPath, kubeconfigText(opts.name, server, pki), { mode: 0o600 });

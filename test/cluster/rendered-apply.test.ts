@@ -4,18 +4,21 @@
 // real — zero rejections. Then every pod (and claim) the controller would create for each
 // InstanceSet is created with dryRun=All in its namespace, which enforces Pod Security
 // `restricted`.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { eventually, isNotFound } from './helpers.js';
+import { KubeRequestError, ResourcePaths, createRaw, eventually, getRaw, serverSideApply } from './helpers.js';
 import { startControlPlane, type ControlPlane } from './launcher.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const exampleRepo = path.join(root, 'environments');
 const FIELD_MANAGER = 'dbtopo-rendered-apply-test';
+/** rendered/<env>/_argocd/ holds the Argo CD objects (AppProject, ApplicationSet) of the env. */
+const ARGOCD_MEMBER = '_argocd';
 
 interface Manifest {
   /** Relative to rendered/: <env>/<member-cluster>/... */
@@ -104,7 +107,29 @@ function schemaCrds(): Manifest[] {
   return out;
 }
 
+/**
+ * Argo CD's CRDs (Application, ApplicationSet, AppProject) for the `_argocd` pseudo member
+ * cluster, via the lead's test/argocd/fetch-crds.sh (pinned Argo CD Go module, cached).
+ */
+function argocdCrds(): Manifest[] {
+  const script = path.join(root, 'test', 'argocd', 'fetch-crds.sh');
+  const dir = execFileSync('bash', [script], { encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'inherit'] })
+    .trim()
+    .split('\n')
+    .pop();
+  if (dir === undefined || dir === '' || !fs.existsSync(dir)) throw new Error(`${script} printed no directory`);
+  const out: Manifest[] = [];
+  for (const name of fs.readdirSync(dir).filter((n) => /\.ya?ml$/.test(n)).sort()) {
+    for (const doc of parseAllDocuments(fs.readFileSync(path.join(dir, name), 'utf8'))) {
+      const v: unknown = doc.toJS();
+      if (isObject(v) && v['kind'] === 'CustomResourceDefinition') out.push({ path: `argocd-crds/${name}`, object: asKubeObject(v, name) });
+    }
+  }
+  return out;
+}
+
 function errorText(err: unknown): string {
+  if (err instanceof KubeRequestError) return err.message;
   if (err instanceof k8s.ApiException) {
     const body: unknown = err.body;
     let status: unknown = body;
@@ -130,24 +155,28 @@ async function applyAll(
   dryRun: boolean,
   failures: string[],
 ): Promise<void> {
-  const client = k8s.KubernetesObjectApi.makeApiClient(kc); // fresh discovery (after CRDs are in)
+  const paths = new ResourcePaths(kc); // fresh discovery (after CRDs are in)
   for (const m of manifests) {
     try {
-      await client.patch(m.object, undefined, dryRun ? 'All' : undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
+      await serverSideApply(kc, paths, m.object, { dryRun, fieldManager: FIELD_MANAGER });
     } catch (err) {
       failures.push(`${dryRun ? '[dry run] ' : ''}${m.path} (${describeKey(m.object)}): ${errorText(err)}`);
     }
   }
 }
 
-async function waitEstablished(kc: k8s.KubeConfig, crds: readonly Manifest[]): Promise<void> {
+async function waitEstablished(kc: k8s.KubeConfig, crds: readonly Manifest[], failures: string[]): Promise<void> {
   const api = kc.makeApiClient(k8s.ApiextensionsV1Api);
   for (const crd of crds) {
     const name = crd.object.metadata?.name ?? '';
-    await eventually(`CRD ${name} to be Established`, async () => {
-      const live = await api.readCustomResourceDefinition({ name });
-      return live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
-    });
+    try {
+      await eventually(`CRD ${name} to be Established`, async () => {
+        const live = await api.readCustomResourceDefinition({ name });
+        return live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
+      });
+    } catch (err) {
+      failures.push(`${crd.path}: ${errorText(err)}`);
+    }
   }
 }
 
@@ -177,7 +206,7 @@ async function podsFor(instanceSet: k8s.KubernetesObject): Promise<DesiredPodLik
 
 async function dryRunPods(kc: k8s.KubeConfig, manifests: readonly Manifest[], failures: string[]): Promise<number> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
-  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const paths = new ResourcePaths(kc);
   let count = 0;
   const namespacesReady = new Set<string>();
   for (const m of manifests.filter((x) => x.object.kind === 'InstanceSet')) {
@@ -194,18 +223,15 @@ async function dryRunPods(kc: k8s.KubeConfig, manifests: readonly Manifest[], fa
       });
       namespacesReady.add(namespace);
     }
-    let live: k8s.KubernetesObject;
+    let live: k8s.KubernetesObject | undefined;
     try {
-      live = await objects.read({
-        apiVersion: m.object.apiVersion ?? '',
-        kind: m.object.kind ?? '',
-        metadata: { name: m.object.metadata?.name ?? '', namespace },
-      });
+      live = (await getRaw(kc, paths, m.object)) as k8s.KubernetesObject | undefined;
+      if (live === undefined) failures.push(`${m.path}: the applied InstanceSet does not exist`);
     } catch (err) {
       failures.push(`${m.path}: cannot read the applied InstanceSet: ${errorText(err)}`);
-      // still check its pods, with a stand-in uid for the owner reference
-      live = { ...m.object, metadata: { ...m.object.metadata, uid: '00000000-0000-4000-8000-000000000000' } };
     }
+    // without a live object, still check its pods, with a stand-in uid for the owner reference
+    live ??= { ...m.object, metadata: { ...m.object.metadata, uid: '00000000-0000-4000-8000-000000000000' } };
     let desired: DesiredPodLike[];
     try {
       desired = await podsFor(live);
@@ -215,22 +241,12 @@ async function dryRunPods(kc: k8s.KubeConfig, manifests: readonly Manifest[], fa
     }
     for (const d of desired) {
       count++;
-      try {
-        await core.createNamespacedPod({ namespace, body: d.pod as k8s.V1Pod, dryRun: 'All', fieldManager: FIELD_MANAGER });
-      } catch (err) {
-        failures.push(`[pod dry run] ${m.path} → pod ${d.name}: ${errorText(err)}`);
-      }
-      for (const pvc of d.pvcs) {
+      for (const obj of [d.pod, ...d.pvcs]) {
+        const o = obj as k8s.KubernetesObject;
         try {
-          await core.createNamespacedPersistentVolumeClaim({
-            namespace,
-            body: pvc as k8s.V1PersistentVolumeClaim,
-            dryRun: 'All',
-            fieldManager: FIELD_MANAGER,
-          });
+          await createRaw(kc, paths, { ...o, metadata: { ...o.metadata, namespace } }, { dryRun: true, fieldManager: FIELD_MANAGER });
         } catch (err) {
-          const name = isObject(pvc) && isObject(pvc['metadata']) ? String(pvc['metadata']['name']) : '?';
-          failures.push(`[pvc dry run] ${m.path} → claim ${name}: ${errorText(err)}`);
+          failures.push(`[dry run create] ${m.path} → ${describeKey(o)}: ${errorText(err)}`);
         }
       }
     }
@@ -272,8 +288,23 @@ describe.skipIf(skipReason !== undefined)('rendered manifests on real API server
           const mine = ofEnv.filter((m) => m.path.split('/')[1] === member);
           const renderedCrds = mine.filter((m) => m.object.kind === 'CustomResourceDefinition');
           const crdNames = new Set(renderedCrds.map((m) => m.object.metadata?.name));
-          const crds = [...renderedCrds, ...extraCrds.filter((m) => !crdNames.has(m.object.metadata?.name))];
+          const crds = [
+            ...renderedCrds,
+            ...(member === ARGOCD_MEMBER ? [] : extraCrds.filter((m) => !crdNames.has(m.object.metadata?.name))),
+          ];
           const namespaces = mine.filter((m) => m.object.kind === 'Namespace');
+          if (member === ARGOCD_MEMBER) {
+            // Argo CD's own objects: its CRDs and its namespace come with the Argo CD installation
+            try {
+              crds.push(...argocdCrds());
+            } catch (err) {
+              failures.push(`${env}/${member}: cannot get Argo CD's CRDs: ${errorText(err)}`);
+            }
+            const wanted = new Set(mine.map((m) => m.object.metadata?.namespace).filter((n): n is string => n !== undefined));
+            for (const ns of [...wanted].sort()) {
+              namespaces.push({ path: `(argocd installation)/namespace-${ns}`, object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
+            }
+          }
           const rest = mine.filter((m) => m.object.kind !== 'CustomResourceDefinition' && m.object.kind !== 'Namespace');
           const usesDbtopoKinds = rest.some((m) => (m.object.apiVersion ?? '').startsWith('dbtopo.dev/'));
           if (usesDbtopoKinds && !crds.some((m) => String((m.object as { spec?: { group?: string } }).spec?.group) === 'dbtopo.dev')) {
@@ -284,22 +315,19 @@ describe.skipIf(skipReason !== undefined)('rendered manifests on real API server
             await applyAll(kc, phase, true, failures);
             await applyAll(kc, phase, false, failures);
             applied += phase.length;
-            if (phase === crds) await waitEstablished(kc, crds);
+            if (phase === crds) {
+              const failedPaths = new Set(failures.map((f) => f.replace(/^\[dry run\] /, '').split(' ')[0]));
+              await waitEstablished(kc, crds.filter((m) => !failedPaths.has(m.path)), failures);
+            }
           }
           pods += await dryRunPods(kc, mine, failures);
-          // a namespaced object that should exist now really does (spot check of "for real")
-          const sample = rest.find((m) => m.object.kind === 'Service' || m.object.kind === 'ConfigMap');
-          if (sample !== undefined) {
-            const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
-            await objects
-              .read({
-                apiVersion: sample.object.apiVersion ?? '',
-                kind: sample.object.kind ?? '',
-                metadata: { name: sample.object.metadata?.name ?? '', namespace: sample.object.metadata?.namespace ?? 'default' },
-              })
-              .catch((err: unknown) => {
-                failures.push(`${sample.path}: not found after apply: ${isNotFound(err) ? '404' : errorText(err)}`);
-              });
+          // every applied object now exists for real (the dry runs did not stand in for it)
+          const paths = new ResourcePaths(kc);
+          for (const m of [...crds, ...namespaces, ...rest]) {
+            const live = await getRaw(kc, paths, m.object).catch((err: unknown) => err);
+            if (live === undefined || live instanceof Error) {
+              failures.push(`${m.path}: missing after apply${live instanceof Error ? `: ${errorText(live)}` : ''}`);
+            }
           }
         }
       } finally {
