@@ -32,6 +32,26 @@ function crdYaml(crd: object): string {
   return `# ${GENERATED}\n${stringify(crd, { lineWidth: 0, aliasDuplicateObjects: false })}`;
 }
 
+/** The example the reference opens with; test/unit/schemas.test.ts validates it. */
+export const EXAMPLE_TOPOLOGY = `# yaml-language-server: $schema=../../schemas/json/topology.schema.json
+name: sessions-cache
+team: identity
+engine: redis
+mode: replication          # primary + replicas, Sentinel fails over
+version: 7.2.4
+replicas: 2                # servers per shard, primary included
+resources: { cpu: 500m, memory: 1Gi }
+storage: { size: 5Gi }
+sentinel: { replicas: 3, quorum: 2 }
+credentials:
+  password: { name: sessions-cache-auth, key: password }   # a Secret, never a literal
+overrides:
+  prod:                    # prod sees 3 replicas, bigger pods, spread over zones
+    replicas: 3
+    resources: { cpu: "2", memory: 8Gi }
+    placement: { zoneSpread: true, antiAffinity: required }
+`;
+
 // ── docs/topology-language.md ─────────────────────────────────────────────────────────────────
 
 type Schema = Record<string, unknown> & {
@@ -100,6 +120,14 @@ function topologyLanguageDoc(): string {
     'a file for completion and inline help in editors. Beyond the schema, `dbtopo validate` checks',
     'semantic rules and each environment\'s policy, on the topology as that environment sees it',
     '(after `overrides.<env>`); see [diagnostics](diagnostics.md).',
+    '',
+    '## Example',
+    '',
+    '```yaml',
+    ...EXAMPLE_TOPOLOGY.trimEnd().split('\n'),
+    '```',
+    '',
+    'More in `environments/topologies/` (every mode) and `environments/envs/` (dev, staging, prod).',
     '',
     '## Modes',
     '',

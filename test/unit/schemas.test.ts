@@ -2,8 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { readRepo } from '../../compiler/load/index.js';
-import { artifacts } from '../../schemas/artifacts.js';
+import { parseSources, readRepo } from '../../compiler/load/index.js';
+import { validate } from '../../compiler/validate/index.js';
+import { artifacts, EXAMPLE_TOPOLOGY } from '../../schemas/artifacts.js';
 import { clusterCrd } from '../../schemas/crds/cluster.crd.js';
 import { instanceSetCrd } from '../../schemas/crds/instanceset.crd.js';
 import { environmentSchema } from '../../schemas/environment.schema.js';
@@ -76,6 +77,12 @@ describe('schemas: JSON Schemas', () => {
       expect(ok, `${f.path}: ${JSON.stringify(validator.errors)}`).toBe(true);
       expect(f.text.split('\n')[0]).toMatch(/^# yaml-language-server: \$schema=\.\.\/\.\.\/schemas\/json\/(topology|environment)\.schema\.json$/);
     }
+  });
+
+  it('the example in docs/topology-language.md validates without diagnostics', async () => {
+    const files = (await readRepo(new URL('environments', root).pathname)).filter((f) => f.path.startsWith('envs/'));
+    const r = validate(parseSources([...files, { path: 'topologies/doc-example.yaml', text: EXAMPLE_TOPOLOGY }]));
+    expect(r.diagnostics).toEqual([]);
   });
 
   it('rejects the combinations and values the language forbids', () => {
