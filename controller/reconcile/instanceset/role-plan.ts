@@ -80,7 +80,10 @@ export function decideRoles(members: MemberView[], opts: DecideOptions): RoleDec
     }
     if (m.probe?.reachable !== true || m === primary) continue;
     if (m.probe.role === 'secondary' && m.label !== 'secondary') secondaries.push({ podName: m.podName, role: 'secondary' });
-    if (m.probe.role === 'primary' && primary !== undefined && isFresh(m)) out.follow.push({ replica: m.podName, primary: primary.podName });
+    // Fresh: a new Redis reports primary; a new MySQL server starts read-only and reports no role.
+    if ((m.probe.role === 'primary' || m.probe.role === undefined) && primary !== undefined && isFresh(m)) {
+      out.follow.push({ replica: m.podName, primary: primary.podName });
+    }
   }
   out.labels.push(...removals, ...secondaries);
   if (primary !== undefined && primary.label !== 'primary') out.labels.push({ podName: primary.podName, role: 'primary' });
