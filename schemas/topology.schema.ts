@@ -24,7 +24,8 @@ const parameters = {
   type: 'object',
   description: 'Engine parameters written into redis.conf or my.cnf, e.g. maxmemory-policy: allkeys-lru. Never passwords: use credentials.',
   propertyNames: { pattern: PARAMETER_NAME, maxLength: 128 },
-  additionalProperties: { type: ['string', 'number', 'boolean'], description: 'Parameter value.' },
+  // One line each: a newline in a value would smuggle extra directives into the config file.
+  additionalProperties: { type: ['string', 'number', 'boolean'], pattern: '^[^\\n\\r\\u0000]*$', maxLength: 1024, description: 'Parameter value, on one line.' },
 } as const;
 
 export const topologySchema = {

@@ -64,6 +64,7 @@ export const CODES = {
   DBT3091: { title: 'zone not offered by the environment', hint: 'use a zone listed by one of the environment\'s member clusters', severity: 'error' },
   DBT3100: { title: 'replication setting does not fit the engine', hint: 'semi-sync replication is a MySQL feature; remove replication for Redis', severity: 'error' },
   DBT3110: { title: 'secret in parameters', hint: 'passwords never go into parameters; use credentials.password with a Secret reference', severity: 'error' },
+  DBT3111: { title: 'parameter managed by dbtopo', hint: 'remove the parameter: dbtopo sets it (replication, ports, paths, identity); use the topology fields instead', severity: 'error' },
   DBT3120: { title: 'duplicate member cluster name', hint: 'member cluster names are unique within an environment', severity: 'error' },
   DBT3121: { title: 'unknown placeholder in namespace rule', hint: 'the namespace rule may use {topology}, {team}, {env} and {engine}', severity: 'error' },
   DBT3122: { title: 'contradictory policy', hint: 'the minimum must not exceed the maximum', severity: 'error' },

@@ -30,6 +30,7 @@ const PATTERN_TEXT: Record<string, string> = {
   [IMAGE]: 'an image reference such as "registry.example.com/redis:7.2.4"',
   [REGISTRY]: 'a registry such as "registry.example.com" or "registry.example.com:5000/db"',
   [PARAMETER_NAME]: 'an engine parameter name such as "maxmemory-policy" or "innodb_buffer_pool_size"',
+  ['^[^\\n\\r\\u0000]*$']: 'a single line (no line breaks): a line break would add directives to the config file',
 };
 
 const SECRET_WORD = /pass(word|wd)?|secret|token|requirepass|masterauth/i;

@@ -23,6 +23,15 @@ export const PROXY: Record<TopologyMode, 'required' | 'optional' | 'forbidden'> 
   'primary-replica': 'optional',
 };
 export const PROXY_KIND = { redis: 'twemproxy', mysql: 'haproxy' } as const;
+/**
+ * Parameters the controller and the compiler own: replication wiring, listeners, paths and
+ * identity. Set by a user they would fight role management or break the pod layout.
+ */
+const MANAGED_PARAMETERS: Record<'redis' | 'mysql', ReadonlySet<string>> = {
+  redis: new Set(['replicaof', 'slaveof', 'port', 'bind', 'dir', 'dbfilename', 'include', 'loadmodule', 'daemonize', 'pidfile', 'unixsocket', 'logfile', 'cluster-enabled', 'sentinel', 'replica-announce-ip', 'slave-announce-ip', 'tls-port']),
+  mysql: new Set(['server_id', 'server-id', 'port', 'bind_address', 'bind-address', 'datadir', 'socket', 'read_only', 'read-only', 'super_read_only', 'super-read-only', 'log_bin', 'log-bin', 'gtid_mode', 'gtid_domain_id', 'gtid-domain-id', 'report_host', 'report-host', 'rpl_semi_sync_master_enabled', 'rpl_semi_sync_slave_enabled', 'rpl_semi_sync_source_enabled', 'rpl_semi_sync_replica_enabled', 'plugin_load_add', 'plugin-load-add', 'init_file', 'init-file', 'pid_file', 'pid-file']),
+};
+
 /** Parameter names that would carry a password in plain text. */
 const SECRET_PARAMETER = /^(requirepass|masterauth|masteruser|password|passwd|secret)$|[-_.](password|passwd|secret)$/i;
 
@@ -93,5 +102,6 @@ export function checkTopology(t: Topology, report: Report): void {
 
   for (const key of Object.keys(t.parameters ?? {})) {
     if (SECRET_PARAMETER.test(key)) report('DBT3110', ['parameters', key], `parameter "${key}" would put a credential in plain text into the config`);
+    else if (MANAGED_PARAMETERS[t.engine].has(key.toLowerCase())) report('DBT3111', ['parameters', key], `parameter "${key}" is set by dbtopo for ${t.engine}`);
   }
 }

@@ -323,3 +323,16 @@ describe('validate: schema and semantic errors of one file in one run', () => {
     expect(r.diagnostics.map((d) => d.code)).toEqual(['DBT2002']);
   });
 });
+
+describe('validate: parameters cannot subvert the generated config', () => {
+  it('rejects line breaks in values and parameters dbtopo manages', () => {
+    const r = one(GOOD + 'parameters:\n  maxmemory: "1gb\\nreplicaof evil 6379"\n  replicaof: "evil 6379"\n  hz: 20\n');
+    expect(pick(r.diagnostics)).toEqual([at('DBT2005', 12, 3), at('DBT3111', 13, 3)]);
+    expect(r.diagnostics[0]!.message).toContain('single line');
+  });
+
+  it('managed names depend on the engine', () => {
+    const mysql = 'name: t\nteam: x\nengine: mysql\nmode: primary-replica\nversion: "10.11"\nreplicas: 2\nenvironments: [dev]\nparameters:\n  server_id: 7\n  dir: /x\n';
+    expect(pick(one(mysql).diagnostics)).toEqual([at('DBT3111', 9, 3)]);
+  });
+});
