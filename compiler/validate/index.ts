@@ -11,7 +11,8 @@ import { validators } from './ajv.js';
 import { pruneInvalid } from './prune.js';
 import { DNS1123_LABEL } from '../../schemas/fragments.js';
 import { renderNamespace } from '../resolve/namespace.js';
-import { checkEnvironment } from './environment-rules.js';
+import { proxyImage, serverImage } from '../resolve/images.js';
+import { checkEnvironment, imageAllowed, imageRegistryPath } from './environment-rules.js';
 import { MAX_NAME } from './names.js';
 import type { Path } from './paths.js';
 import { checkPolicy } from './policy.js';
@@ -82,6 +83,8 @@ export function validate(load: LoadResult): ValidRepo {
     }
     topos.push(loc);
   }
+
+  for (const env of envs) checkDefaultImages(env, topos, knownEnvNames, reporter(env));
 
   const all = sortDiagnostics(dedupeDiagnostics(diags));
   return {
@@ -159,6 +162,36 @@ function checkInEnvironment(t: Topology, env: Environment, baseFindings: Readonl
     }
   }
   checkPolicy(eff, env, envReport);
+}
+
+/**
+ * With policy.allowedImageRegistries, a component whose image the environment leaves unset gets
+ * the upstream image (docker.io); that is a policy error as soon as a topology there needs it.
+ * Images the environment does set are checked with the environment itself.
+ */
+function checkDefaultImages(env: Located<Environment>, topos: ReadonlyArray<Located<Topology>>, envNames: ReadonlySet<string>, report: Report): void {
+  const registries = env.value.policy?.allowedImageRegistries;
+  if (!registries) return;
+  const users = new Map<'redis' | 'mysql' | 'twemproxy' | 'haproxy', { image: string; topologies: string[] }>();
+  const use = (component: 'redis' | 'mysql' | 'twemproxy' | 'haproxy', image: string, topology: string) => {
+    if (env.value.defaults?.images?.[component] !== undefined) return;
+    const entry = users.get(component) ?? { image, topologies: [] };
+    entry.topologies.push(topology);
+    users.set(component, entry);
+  };
+  for (const { value: t } of topos) {
+    if (!deployedTo(t, envNames).includes(env.value.name)) continue;
+    const eff = applyOverride(t, env.value.name);
+    use(eff.engine, serverImage(eff.engine, eff.version, env.value.defaults), eff.name);
+    if (eff.proxy) {
+      const kind = eff.proxy.kind ?? (eff.engine === 'redis' ? 'twemproxy' : 'haproxy');
+      use(kind, proxyImage(kind, env.value.defaults), eff.name);
+    }
+  }
+  for (const [component, { image, topologies }] of users) {
+    if (imageAllowed(image, registries)) continue;
+    report('DBT4009', ['defaults', 'images', component], `defaults.images.${component} is not set, so ${topologies.join(', ')} would pull ${image} from ${imageRegistryPath(image)}, which policy.allowedImageRegistries does not allow`, `set defaults.images.${component} to an image in ${registries.join(' or ')}`);
+  }
 }
 
 function key(code: Code, path: Path): string {

@@ -336,3 +336,15 @@ describe('validate: parameters cannot subvert the generated config', () => {
     expect(pick(one(mysql).diagnostics)).toEqual([at('DBT3111', 9, 3)]);
   });
 });
+
+describe('validate: image registries the environment allows', () => {
+  it('an unset image falls back to docker.io, which a registry policy forbids once a topology needs it', () => {
+    const env = PROD.replace('policy:\n', 'defaults:\n  images: { redis: registry.example.com/db/redis }\npolicy:\n  allowedImageRegistries: [registry.example.com/db]\n');
+    const proxied = GOOD.replace('mode: replication', 'mode: proxied-replication\nproxy: { replicas: 2 }');
+    const r = run({ t: proxied }, { dev: DEV, prod: env });
+    expect(pick(r.diagnostics)).toEqual([at('DBT4009', 11, 3, 'envs/prod.yaml')]);
+    expect(r.diagnostics[0]!.message).toContain('defaults.images.twemproxy is not set, so sessions would pull nutcracker:0.5.0 from docker.io/library/nutcracker');
+    // without a topology that needs twemproxy there, nothing to report
+    expect(run({ t: GOOD }, { dev: DEV, prod: env }).diagnostics).toEqual([]);
+  });
+});
