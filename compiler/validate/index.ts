@@ -1,21 +1,21 @@
 // compiler/validate: JSON Schema, then semantic rules, then environment policy. Every problem
 // found is reported (not only the first); files with errors are left out of the result.
+import type { ErrorObject } from 'ajv';
+import { DNS1123_LABEL } from '../../schemas/fragments.js';
 import type { Environment } from '../../schemas/types/environment.js';
 import type { Topology } from '../../schemas/types/topology.js';
 import type { Code } from '../diagnostics/codes.js';
 import { dedupeDiagnostics, diagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
 import type { Located, LoadResult } from '../load/index.js';
-import { applyOverride, overrideSource } from '../resolve/override.js';
-import type { ErrorObject } from 'ajv';
-import { validators } from './ajv.js';
-import { pruneInvalid } from './prune.js';
-import { DNS1123_LABEL } from '../../schemas/fragments.js';
-import { renderNamespace } from '../resolve/namespace.js';
 import { proxyImage, serverImage } from '../resolve/images.js';
+import { renderNamespace } from '../resolve/namespace.js';
+import { applyOverride, overrideSource } from '../resolve/override.js';
+import { validators } from './ajv.js';
 import { checkEnvironment, imageAllowed, imageRegistryPath } from './environment-rules.js';
 import { MAX_NAME } from './names.js';
 import type { Path } from './paths.js';
 import { checkPolicy } from './policy.js';
+import { pruneInvalid } from './prune.js';
 import { schemaDiagnostics } from './schema-errors.js';
 import { checkTopology, type Report } from './topology-rules.js';
 
@@ -88,7 +88,7 @@ export function validate(load: LoadResult): ValidRepo {
 
   const all = sortDiagnostics(dedupeDiagnostics(diags));
   return {
-    environments: validEnvs,
+    environments: envs.filter((e) => !hasErrorIn(all, e.file)),
     topologies: topos.filter((t) => !hasErrorIn(all, t.file)),
     diagnostics: all,
   };

@@ -344,6 +344,7 @@ describe('validate: image registries the environment allows', () => {
     const r = run({ t: proxied }, { dev: DEV, prod: env });
     expect(pick(r.diagnostics)).toEqual([at('DBT4009', 11, 3, 'envs/prod.yaml')]);
     expect(r.diagnostics[0]!.message).toContain('defaults.images.twemproxy is not set, so sessions would pull nutcracker:0.5.0 from docker.io/library/nutcracker');
+    expect(r.environments.map((e) => e.value.name)).toEqual(['dev']);
     // without a topology that needs twemproxy there, nothing to report
     expect(run({ t: GOOD }, { dev: DEV, prod: env }).diagnostics).toEqual([]);
   });
