@@ -3,7 +3,9 @@
 
 import { join } from 'node:path';
 import type { Environment, KubeObject, Topology } from '../schemas/types/index.js';
-import { addArgoCd } from './argocd/emit.js';
+import { ARGOCD_DIR, RENDERED_ROOT } from './argocd/emit.js';
+import { argocdObjects } from './argocd/objects.js';
+import { annotateForArgoCd } from './argocd/waves.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { clusterCrds } from './emit/crds.js';
 import { namespaceObject } from './emit/namespaces.js';
@@ -66,31 +68,58 @@ export function renderTopology(env: Environment, topo: Located<Topology>): Topol
     out.diagnostics.push(error(p.code, topo.file, at, `${p.message} (environment ${env.name})`, p.hint, p.severity));
   }
   if (!placed) return out;
+  const files: Array<{ path: string; object: KubeObject }> = [];
   for (const member of expandTopology(placed)) {
     out.namespaces.push({ memberCluster: member.memberCluster, namespace: member.namespace });
-    for (const object of member.objects) {
-      out.files.push({
-        path: namespacedPath(env.name, member.memberCluster, resolved.name, object),
-        object,
-        text: toYaml(object),
-        source: topo.file,
-      });
-    }
+    for (const object of member.objects) files.push({ path: namespacedPath(env.name, member.memberCluster, resolved.name, object), object });
   }
+  // Argo CD sync waves (compiler/argocd) are per object and per topology, so they go on before
+  // the one YAML rendering; that keeps a topology's files a pure function of its inputs.
+  for (const f of annotateForArgoCd(files)) out.files.push({ ...f, text: toYaml(f.object), source: topo.file });
   return out;
 }
 
 /** CRDs and Namespaces of every member cluster of an environment. */
 export function clusterFiles(env: Environment, namespaces: ReadonlyMap<string, ReadonlySet<string>>): RenderedFile[] {
   const files: RenderedFile[] = [];
+  // The CRDs are large and the same in every member cluster: render them once.
+  const crds = annotateForArgoCd(clusterCrds().map((object) => ({ path: '', object }))).map(({ object }) => ({ object, text: toYaml(object) }));
   for (const member of env.memberClusters) {
-    const objects: KubeObject[] = [...clusterCrds()];
-    for (const ns of [...(namespaces.get(member.name) ?? [])].sort(byString)) objects.push(namespaceObject(ns));
-    for (const object of objects) {
-      files.push({ path: clusterScopedPath(env.name, member.name, object), object, text: toYaml(object) });
-    }
+    for (const { object, text } of crds) files.push({ path: clusterScopedPath(env.name, member.name, object), object, text });
+    const namespaceFiles = [...(namespaces.get(member.name) ?? [])].sort(byString).map((ns) => {
+      const object: KubeObject = namespaceObject(ns);
+      return { path: clusterScopedPath(env.name, member.name, object), object };
+    });
+    for (const f of annotateForArgoCd(namespaceFiles)) files.push({ ...f, text: toYaml(f.object) });
   }
   return files;
+}
+
+/**
+ * rendered/<env>/_argocd/: the environment's AppProject and ApplicationSet (compiler/argocd,
+ * owned by the GitOps loop), from the already annotated files of its member clusters.
+ */
+export function argoCdFiles(envs: readonly Environment[], files: readonly RenderedFile[]): RenderedFile[] {
+  const byMember = new Map<string, KubeObject[]>();
+  for (const f of files) {
+    const [env, member] = f.path.split('/');
+    const key = `${env}/${member}`;
+    const list = byMember.get(key);
+    if (list) list.push(f.object);
+    else byMember.set(key, [f.object]);
+  }
+  const out: RenderedFile[] = [];
+  for (const env of envs) {
+    const members = env.memberClusters.map((m) => ({
+      memberCluster: m.name,
+      path: `${RENDERED_ROOT}/${env.name}/${m.name}`,
+      objects: byMember.get(`${env.name}/${m.name}`) ?? [],
+    }));
+    for (const object of argocdObjects(env, members)) {
+      out.push({ path: `${env.name}/${ARGOCD_DIR}/${object.kind.toLowerCase()}-${object.metadata.name}.yaml`, object, text: toYaml(object) });
+    }
+  }
+  return out;
 }
 
 /** Two topologies rendering the same object in one member cluster: an error at both files. */
@@ -145,6 +174,7 @@ export function assemble(envs: readonly Environment[], renders: readonly Topolog
     }
     files.push(...clusterFiles(env, namespaces));
   }
+  files.push(...argoCdFiles(envs, files));
   diagnostics.push(...duplicateDiagnostics(files, locateSource));
   files.sort((a, b) => byString(a.path, b.path));
   return { files, diagnostics };
@@ -169,8 +199,7 @@ export function compileModel(repo: ValidRepo, opts: CompileOptions): CompileResu
   }
   const byFile = new Map(repo.topologies.map((t) => [t.file, t]));
   const result = assemble(envs, renders, (file) => byFile.get(file)?.locate(['name']) ?? { line: 1, col: 1 });
-  // Sync waves on every object and rendered/<env>/_argocd/ (compiler/argocd, owned by the GitOps loop).
-  return { files: addArgoCd(envs, result.files), diagnostics: sortDiagnostics([...repo.diagnostics, ...result.diagnostics]) };
+  return { files: result.files, diagnostics: sortDiagnostics([...repo.diagnostics, ...result.diagnostics]) };
 }
 
 export interface CompileRepoOptions {
