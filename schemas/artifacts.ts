@@ -28,6 +28,11 @@ export function artifacts(): Artifact[] {
   ];
 }
 
+/** Plain text into a Markdown table cell: no emphasis from "__proto__" or "*a", no HTML from "<env>". */
+function md(text: string): string {
+  return text.replace(/[\\|_*<>]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : `\\${c}`));
+}
+
 function crdYaml(crd: object): string {
   return `# ${GENERATED}\n${stringify(crd, { lineWidth: 0, aliasDuplicateObjects: false })}`;
 }
@@ -92,11 +97,11 @@ function objectSections(root: Schema, s0: Schema, path: string, out: string[]): 
   const s = deref(root, s0);
   const props = s.properties;
   if (props) {
-    out.push(`### \`${path}\``, '', s.description ?? '', '', '| field | type | required | description |', '|---|---|---|---|');
+    out.push(`### \`${path}\``, '', md(s.description ?? ''), '', '| field | type | required | description |', '|---|---|---|---|');
     for (const [name, p] of Object.entries(props)) {
       const d = deref(root, p);
       const req = (s.required ?? []).includes(name) ? 'yes' : '';
-      out.push(`| \`${name}\` | ${typeText(root, p)} | ${req} | ${(d.description ?? '').replace(/\|/g, '\\|')} |`);
+      out.push(`| \`${name}\` | ${typeText(root, p)} | ${req} | ${md(d.description ?? '')} |`);
     }
     out.push('');
     for (const [name, p] of Object.entries(props)) objectSections(root, p, path === 'top level' ? name : `${path}.${name}`, out);
@@ -190,7 +195,7 @@ function diagnosticsDoc(): string {
     const rows = codes.filter(([c]) => c.startsWith(prefix));
     if (rows.length === 0) continue;
     out.push(`## ${title}`, '', '| code | severity | meaning | hint |', '|---|---|---|---|');
-    for (const [code, info] of rows) out.push(`| ${code} | ${info.severity} | ${info.title} | ${info.hint.replace(/\|/g, '\\|')} |`);
+    for (const [code, info] of rows) out.push(`| ${code} | ${info.severity} | ${md(info.title)} | ${md(info.hint)} |`);
     out.push('');
   }
   return `${out.join('\n').trimEnd()}\n`;
