@@ -9,6 +9,7 @@ import type { ReconcileResult } from '../../runtime/workqueue.js';
 import { desiredPods } from './desired.js';
 import { planPods } from './plan.js';
 import { computeStatus, statusEqual } from './status.js';
+import { updateStep } from './update.js';
 
 /** Objects of `setName` in the given cache. */
 export function ownedBy(objects: KubeObject[], setName: string): KubeObject[] {
@@ -61,9 +62,16 @@ export async function reconcileInstanceSet(ctx: ControllerContext, key: string):
   }
   if (plan.waiting !== undefined) log.debug({ waiting: plan.waiting }, 'holding back');
 
+  // Rolling update and switchover requests (UPDATES: controller/reconcile/instanceset/update.ts).
+  const update = await updateStep(ctx, is, desired, pods);
+  for (const ref of update.deletePods) {
+    if (await ctx.client.delete(resourcePath('Pod', namespace, ref.name), ref.uid)) log.info({ pod: ref.name }, 'deleted outdated pod (rolling update)');
+  }
+
   const { status, recheckAfterMs } = computeStatus(is, desired, pods, ctx.now());
   if (!statusEqual(is.status, status)) await writeStatus(ctx, is, status);
-  return recheckAfterMs !== undefined ? { requeueAfter: recheckAfterMs + 50 } : {};
+  const requeue = Math.min(recheckAfterMs !== undefined ? recheckAfterMs + 50 : Infinity, update.requeueAfterMs ?? Infinity);
+  return Number.isFinite(requeue) ? { requeueAfter: requeue } : {};
 }
 
 async function writeStatus(ctx: ControllerContext, is: InstanceSet, status: InstanceSet['status']): Promise<void> {

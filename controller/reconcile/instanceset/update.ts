@@ -1,0 +1,167 @@
+// The rolling-update and switchover step of the InstanceSet reconcile (UPDATES' step; the
+// reconciler calls it after creating missing pods and before writing status):
+//  - a manual switchover request (annotation dbtopo.dev/switchover: <pod|any>) is carried out and
+//    the annotation removed, with an Event either way;
+//  - planUpdate() decides which outdated pods to replace now; the step deletes them (the next
+//    pass recreates them at the update revision) or, when only the primary is left, switches over
+//    to an updated secondary first. Events say what the update does and why it waits.
+// Engine operations run under runExclusive(key) so the role-probe loop stays out of the way.
+import * as k8s from '@kubernetes/client-node';
+import { ANNOTATIONS, FIELD_MANAGER_CONTROLLER, LABELS, type InstanceSet, type KubeObject, type Role } from '../../../schemas/types/index.js';
+import { CredentialsReader } from '../../engines/credentials.js';
+import { driverFor } from '../../engines/index.js';
+import type { EngineTarget } from '../../engines/types.js';
+import { keyOf, type ControllerContext } from '../../runtime/context.js';
+import { resourcePath } from '../../runtime/kube.js';
+import { executeSwitchover } from '../../update/execute.js';
+import { runExclusive } from '../../update/lock.js';
+import { planUpdate, type PlanPod, type UpdatePlan } from '../../update/plan.js';
+import type { DesiredPod } from './desired.js';
+import type { ObjectRef } from './plan.js';
+import { isReady, isTerminating, podStatus } from './pods.js';
+
+export interface UpdateStepResult {
+  /** Outdated pods to delete now; the reconciler recreates them at the update revision. */
+  deletePods: ObjectRef[];
+  waiting?: string;
+  requeueAfterMs?: number;
+}
+
+const lastWaiting = new Map<string, string>();
+let creds: CredentialsReader | undefined;
+
+/** Pure: the plan input from the observed pods and their desired revisions. */
+export function planPods(desired: DesiredPod[], pods: KubeObject[]): PlanPod[] {
+  const want = new Map(desired.map((d) => [d.name, d.revision]));
+  return pods
+    .filter((p) => want.has(p.metadata.name))
+    .map((p) => {
+      const role = p.metadata.labels?.[LABELS.role] as Role | undefined;
+      const revision = p.metadata.labels?.[LABELS.revision];
+      return {
+        name: p.metadata.name,
+        ...(revision !== undefined ? { revision } : {}),
+        updateRevision: want.get(p.metadata.name)!,
+        ready: isReady(p),
+        ...(role !== undefined ? { role } : {}),
+        terminating: isTerminating(p),
+      };
+    });
+}
+
+export async function updateStep(ctx: ControllerContext, is: InstanceSet, desired: DesiredPod[], pods: KubeObject[]): Promise<UpdateStepResult> {
+  const key = keyOf(is.metadata.namespace, is.metadata.name);
+  if (is.spec.paused === true || is.metadata.deletionTimestamp !== undefined) return { deletePods: [] };
+  // Pods still being created: the creation path owns them; roll only a complete set.
+  if (desired.some((d) => !pods.some((p) => p.metadata.name === d.name))) return { deletePods: [] };
+
+  const request = is.metadata.annotations?.[ANNOTATIONS.switchover];
+  if (request !== undefined && (is.spec.roles?.length ?? 0) > 0) {
+    await handleRequest(ctx, is, pods, request);
+    return { deletePods: [], requeueAfterMs: 1_000 };
+  }
+
+  const plan: UpdatePlan = planUpdate({
+    pods: planPods(desired, pods),
+    updateRevision: desired[0]?.revision ?? '',
+    roles: is.spec.roles ?? [],
+    memberUpdateStrategy: is.spec.memberUpdateStrategy,
+    ...(is.spec.instanceUpdateStrategy?.rollingUpdate?.maxUnavailable !== undefined
+      ? { maxUnavailable: is.spec.instanceUpdateStrategy.rollingUpdate.maxUnavailable }
+      : {}),
+  });
+  if (plan.done) {
+    lastWaiting.delete(key);
+    return { deletePods: [] };
+  }
+  if (plan.switchoverBefore !== undefined) {
+    const from = plan.switchoverBefore;
+    const candidates = plan.switchoverCandidates ?? [];
+    const replicas = pods.filter((p) => p.metadata.name !== from && !isTerminating(p)).map((p) => p.metadata.name);
+    // Any updated secondary will do: let the engine pick the most advanced unless that could be an outdated one.
+    const to = candidates.length === replicas.length ? undefined : candidates[0];
+    await switchover(ctx, is, pods, from, to, `before updating ${from}`);
+    return { deletePods: [], waiting: plan.waitingFor ?? `switchover of ${from}`, requeueAfterMs: 1_000 };
+  }
+  if (plan.next.length > 0) {
+    const from = new Map(pods.map((p) => [p.metadata.name, p.metadata.labels?.[LABELS.revision] ?? '(none)']));
+    for (const name of plan.next) {
+      const role = pods.find((p) => p.metadata.name === name)?.metadata.labels?.[LABELS.role];
+      ctx.events.emit(is, 'Normal', 'RollingUpdate', 'Update', `replacing ${role ?? 'pod'} ${name}: revision ${from.get(name)} → ${desired.find((d) => d.name === name)?.revision}`);
+    }
+  }
+  if (plan.waitingFor !== undefined && lastWaiting.get(key) !== plan.waitingFor) {
+    lastWaiting.set(key, plan.waitingFor);
+    ctx.events.emit(is, 'Normal', 'UpdateWaiting', 'Update', `rolling update waits: ${plan.waitingFor}`);
+  }
+  const deletePods = plan.next.map((name) => ({ name, uid: pods.find((p) => p.metadata.name === name)?.metadata.uid }));
+  return {
+    deletePods,
+    ...(plan.waitingFor !== undefined ? { waiting: plan.waitingFor, requeueAfterMs: 2_000 } : {}),
+  };
+}
+
+async function handleRequest(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[], request: string): Promise<void> {
+  const primary = pods.find((p) => p.metadata.labels?.[LABELS.role] === 'primary')?.metadata.name;
+  const to = request === 'any' || request === '' ? undefined : request;
+  if (primary !== undefined && primary === to) {
+    ctx.events.emit(is, 'Normal', 'Switchover', 'Switchover', `${to} already is the primary`);
+  } else if (primary === undefined) {
+    ctx.events.emit(is, 'Warning', 'SwitchoverFailed', 'Switchover', 'no pod is labelled primary; retry when the roles are known');
+  } else {
+    await switchover(ctx, is, pods, primary, to, 'requested by annotation');
+  }
+  // Done or refused: the request is consumed either way; the Event says which.
+  await ctx.client.mergePatch(
+    resourcePath('InstanceSet', is.metadata.namespace, is.metadata.name),
+    { metadata: { annotations: { [ANNOTATIONS.switchover]: null } } },
+    FIELD_MANAGER_CONTROLLER,
+  );
+}
+
+async function switchover(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[], from: string, to: string | undefined, why: string): Promise<void> {
+  const key = keyOf(is.metadata.namespace, is.metadata.name);
+  try {
+    const targets = await targetsOf(ctx, is, pods);
+    const primary = targets.get(from);
+    if (primary === undefined) throw new Error(`${from} has no address yet`);
+    // Labels lag the engines by up to one probe period: never act on a stale primary label.
+    const driver = driverFor(is.spec.engine.type);
+    const probe = await driver?.probe(primary, 2_000).finally(() => driver.close());
+    if (probe?.role !== 'primary') {
+      ctx.log.info({ instanceSet: key, pod: from }, 'labelled primary is not primary in the engine; waiting for the role probe');
+      return;
+    }
+    const replicas = [...targets.values()].filter((t) => t.podName !== from);
+    const sentinels = await sentinelTargets(ctx, is);
+    ctx.events.emit(is, 'Normal', 'Switchover', 'Switchover', `moving the primary away from ${from} to ${to ?? 'the most advanced secondary'} (${why})`);
+    const res = await runExclusive(key, () => executeSwitchover(is, { primary, replicas, ...(sentinels ? { sentinels } : {}) }, to));
+    ctx.events.emit(is, 'Normal', 'SwitchoverDone', 'Switchover', `primary moved from ${res.from} to ${res.to} in ${res.totalMs} ms (writes paused ${res.pausedMs} ms)`);
+  } catch (err) {
+    ctx.events.emit(is, 'Warning', 'SwitchoverFailed', 'Switchover', `switchover from ${from} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+async function targetsOf(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[]): Promise<Map<string, EngineTarget>> {
+  creds ??= new CredentialsReader(ctx.client.kc.makeApiClient(k8s.CoreV1Api));
+  const ns = is.metadata.namespace ?? 'default';
+  const out = new Map<string, EngineTarget>();
+  for (const p of pods) {
+    const ip = podStatus(p).podIP;
+    if (ip === undefined || isTerminating(p)) continue;
+    out.set(p.metadata.name, await creds.target(ns, is.spec.engine, { podName: p.metadata.name, host: ip, port: is.spec.engine.port }));
+  }
+  return out;
+}
+
+async function sentinelTargets(ctx: ControllerContext, is: InstanceSet): Promise<EngineTarget[] | undefined> {
+  const s = is.spec.engine.replication?.sentinel;
+  if (s === undefined) return undefined;
+  const ns = is.metadata.namespace ?? 'default';
+  const set = ctx.caches.instanceSets.get(ns, s.instanceSet);
+  if (set === undefined) return [];
+  return ctx.caches.pods
+    .list(ns)
+    .filter((p) => p.metadata.labels?.[LABELS.instanceSet] === s.instanceSet && isReady(p) && podStatus(p).podIP !== undefined)
+    .map((p) => ({ podName: p.metadata.name, host: podStatus(p).podIP!, port: set.spec.engine.port }));
+}
