@@ -145,6 +145,10 @@ function checkInEnvironment(t: Topology, env: Environment, baseFindings: Readonl
       envReport('DBT3090', ['placement', 'memberClusters', i], `member cluster "${mc}" is not in environment ${env.name} (it has ${[...clusters.keys()].join(', ')})`);
     }
   });
+  const candidates = env.memberClusters.filter((m) => !chosen || chosen.includes(m.name));
+  if (eff.placement?.zoneSpread && candidates.length > 0 && candidates.every((m) => m.zones.length < 2)) {
+    envReport('DBT3092', ['placement', 'zoneSpread'], `zone spread in environment ${env.name}, but ${candidates.map((m) => `${m.name} has one zone`).join(', ')}`);
+  }
   const zones = new Set(
     env.memberClusters.filter((m) => !chosen || chosen.includes(m.name)).flatMap((m) => m.zones),
   );

@@ -70,6 +70,10 @@ export function checkTopology(t: Topology, report: Report): void {
     report('DBT3100', ['replication', 'mode'], `${t.replication.mode} replication is not available for redis`);
   }
 
+  if (t.replication?.mode === 'semi-sync' && t.engine === 'mysql' && t.replicas < 2) {
+    report('DBT3101', ['replication', 'mode'], `semi-sync replication with replicas ${t.replicas}: there is no replica to acknowledge commits`);
+  }
+
   const instances = t.instances ?? [];
   const sum = instances.reduce((s, i) => s + i.replicas, 0);
   if (sum > t.replicas) {

@@ -349,3 +349,13 @@ describe('validate: image registries the environment allows', () => {
     expect(run({ t: GOOD }, { dev: DEV, prod: env }).diagnostics).toEqual([]);
   });
 });
+
+describe('validate: warnings that keep the file valid', () => {
+  it('semi-sync without a replica, and zone spread over one zone', () => {
+    const t = 'name: t\nteam: x\nengine: mysql\nmode: primary-replica\nversion: "10.11"\nreplicas: 1\nreplication: { mode: semi-sync }\nplacement: { zoneSpread: true }\nenvironments: [dev]\n';
+    const r = one(t);
+    expect(pick(r.diagnostics)).toEqual([at('DBT3101', 7, 16), at('DBT3092', 8, 14)]);
+    expect(r.diagnostics.every((d) => d.severity === 'warning')).toBe(true);
+    expect(r.topologies).toHaveLength(1);
+  });
+});
