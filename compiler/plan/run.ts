@@ -8,6 +8,7 @@ import { validate } from '../validate/index.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ACKNOWLEDGEMENTS_FILE, parseAcknowledgements } from './acknowledgements.js';
+import { SharedRenderCache, type CompiledFiles } from './compile-sides.js';
 import { readSourcesAt } from './git-sources.js';
 import type { Plan, PlanObject } from './model.js';
 import { buildPlan, planExitCode } from './plan.js';
@@ -57,6 +58,10 @@ export function compileSide(files: SourceFile[], env?: string): CompiledSide {
   };
 }
 
+function toSide(c: CompiledFiles): CompiledSide {
+  return { objects: c.files.map(toPlanObject), environments: c.environments, diagnostics: c.diagnostics };
+}
+
 /** rendered/<env>/<member>/<namespace>/<topology>/… or rendered/<env>/<member>/_cluster/… */
 export function toPlanObject(f: RenderedFile): PlanObject {
   const [env = '', member = '', scope = '', topology] = f.path.split('/');
@@ -76,8 +81,10 @@ export async function runPlan(req: PlanRequest): Promise<PlanRun> {
     req.head !== undefined
       ? await readSourcesAt(req.repo, req.head)
       : { ref: '(work tree)', commit: undefined, files: await readWorkTree(req.repo) };
-  const base = compileSide(baseSide.files, req.env);
-  const head = compileSide(headSide.files, req.env);
+  // Topologies unchanged between the sides are rendered once (compile-sides.ts).
+  const cache = new SharedRenderCache();
+  const base = toSide(cache.compile(baseSide.files, req.env));
+  const head = toSide(cache.compile(headSide.files, req.env));
   const { acks, diagnostics: ackDiagnostics } = parseAcknowledgements(headSide.files);
   const headDiagnostics = [...head.diagnostics, ...ackDiagnostics];
   const sides = {
