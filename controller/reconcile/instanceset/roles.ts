@@ -6,22 +6,26 @@ import * as k8s from '@kubernetes/client-node';
 import { FIELD_MANAGER_CONTROLLER, LABELS, type InstanceSet, type KubeObject, type Role } from '../../../schemas/types/index.js';
 import { CredentialsReader } from '../../engines/credentials.js';
 import { driverFor } from '../../engines/index.js';
-import { ensureMonitor, watchSwitchMaster } from '../../engines/redis/sentinel.js';
+import { ensureMonitor, sentinelPrimary, watchSwitchMaster } from '../../engines/redis/sentinel.js';
+import { guardSplitBrain } from '../../engines/splitbrain.js';
+import { isBusy } from '../../update/lock.js';
 import type { EngineTarget, ServerDriver } from '../../engines/types.js';
 import { keyOf, splitKey, type ControllerContext } from '../../runtime/context.js';
 import { resourcePath } from '../../runtime/kube.js';
 import { ordinalOf } from './ordinals.js';
 import { podStatus, isTerminating } from './pods.js';
 import { ownedBy } from './reconciler.js';
-import { decideRoles, type MemberView } from './role-plan.js';
+import { decideRoles, type MemberView, type RoleDecision } from './role-plan.js';
 
 interface Loop {
   timer: NodeJS.Timeout | undefined;
-  running: Promise<void> | undefined;
+  running: Promise<boolean> | undefined;
   again: boolean;
   switchWatch?: { close(): Promise<void> };
   sentinelsWatched?: string;
 }
+
+const SETTLE_MS = 500;
 
 const hasRoles = (is: InstanceSet): boolean => (is.spec.roles?.length ?? 0) > 0 && driverFor(is.spec.engine.type) !== undefined;
 const isSentinel = (is: InstanceSet): boolean => is.spec.engine.type === 'redis-sentinel' && (is.spec.engine.monitors?.length ?? 0) > 0;
@@ -95,8 +99,13 @@ export class RoleProbes {
       return;
     }
     clearTimeout(l.timer);
+    let unsettled = true;
     l.running = this.tick(key)
-      .catch((err: unknown) => this.ctx.log.warn({ instanceSet: key, err: err instanceof Error ? err.message : String(err) }, 'role probe failed'))
+      .then((u) => (unsettled = u))
+      .catch((err: unknown) => {
+        this.ctx.log.warn({ instanceSet: key, err: err instanceof Error ? err.message : String(err) }, 'role probe failed');
+        return true;
+      })
       .finally(() => {
         l.running = undefined;
         if (this.stopped || !this.loops.has(key)) return;
@@ -106,8 +115,9 @@ export class RoleProbes {
           return;
         }
         const is = this.ctx.caches.instanceSets.get(splitKey(key).namespace, splitKey(key).name);
+        // While roles are in motion (a failover half done, pods not yet labelled) look again soon.
         const period = (is?.spec.roleProbe?.periodSeconds ?? 2) * 1000;
-        l.timer = setTimeout(() => this.kick(key), period);
+        l.timer = setTimeout(() => this.kick(key), unsettled ? Math.min(period, SETTLE_MS) : period);
         l.timer.unref();
       });
   }
@@ -123,16 +133,19 @@ export class RoleProbes {
     return out;
   }
 
-  private async tick(key: string): Promise<void> {
+  /** One probe round; true when roles are still in motion (look again soon). */
+  private async tick(key: string): Promise<boolean> {
     const { namespace, name } = splitKey(key);
     const is = this.ctx.caches.instanceSets.get(namespace, name);
-    if (is === undefined || is.spec.paused === true) return;
+    if (is === undefined || is.spec.paused === true) return false;
+    // A switchover is moving the role right now (controller/update/lock.ts): probe after it.
+    if (isBusy(key)) return true;
     if (isSentinel(is)) {
       await this.sentinelTick(is);
-      return;
+      return false;
     }
     const driver = this.driver(is.spec.engine.type);
-    if (driver === undefined) return;
+    if (driver === undefined) return false;
     const pods = ownedBy(this.ctx.caches.pods.list(namespace), name);
     const targets = await this.targets(is, pods);
     const timeoutMs = (is.spec.roleProbe?.timeoutSeconds ?? 1) * 1000;
@@ -150,20 +163,67 @@ export class RoleProbes {
           };
         }),
       );
-    const opts = { sentinelManaged: is.spec.engine.replication?.sentinel !== undefined };
+    const sentinelManaged = is.spec.engine.replication?.sentinel !== undefined;
+    const decide = async (members: MemberView[]): Promise<RoleDecision> => {
+      const claimants = members.filter((m) => m.probe?.reachable === true && m.probe.role === 'primary');
+      // Under Sentinel, Sentinel is the guard: while a failover is half done (the promoted replica
+      // and the old primary both report master) the address Sentinel names is the primary.
+      let chosen: string | undefined;
+      if (sentinelManaged && claimants.length > 1) {
+        const addr = await this.sentinelView(is);
+        chosen = claimants.find((m) => addr !== undefined && m.host === addr.host && m.port === addr.port)?.podName;
+      }
+      return decideRoles(members, { sentinelManaged, ...(chosen !== undefined ? { guard: () => chosen } : {}) });
+    };
     let members = await probeAll();
-    let decision = decideRoles(members, opts);
+    let decision = await decide(members);
     if (decision.promote !== undefined || decision.follow.length > 0) {
       await this.wire(is, targets, decision.promote, decision.follow);
       // Label from what the engines report after the wiring, not from what we asked for.
       members = await probeAll();
-      decision = decideRoles(members, opts);
+      decision = await decide(members);
+    }
+    // Under Sentinel, Sentinel itself turns a stale primary into a replica; the guard would fight it.
+    if (!sentinelManaged && decision.primary === undefined && members.filter((m) => m.probe?.reachable === true && m.probe.role === 'primary').length > 1) {
+      // Two engines claim primary: demote all but one IN THE ENGINE, then label from a fresh probe.
+      const guarded = await guardSplitBrain(
+        is.spec.engine,
+        members.flatMap((m) => {
+          const t = targets.get(m.podName);
+          return t !== undefined && m.probe !== undefined ? [{ target: t, probe: m.probe, labelledPrimary: m.label === 'primary' }] : [];
+        }),
+      );
+      if (guarded !== undefined) {
+        this.ctx.events.emit(is, guarded.event.type, guarded.event.reason, 'Demote', guarded.event.message);
+        members = await probeAll();
+        decision = await decide(members);
+      }
     }
     for (const w of decision.warnings) {
       this.ctx.log.warn({ instanceSet: key }, w);
       this.ctx.events.emit(is, 'Warning', 'SplitBrain', 'Probe', w);
     }
     for (const change of decision.labels) await this.label(is, namespace, change.podName, change.role);
+    const claimants = members.filter((m) => m.probe?.reachable === true && m.probe.role === 'primary').length;
+    return decision.labels.length > 0 || decision.warnings.length > 0 || claimants !== 1 || members.some((m) => m.probe?.reachable === true && m.label === undefined);
+  }
+
+  /** The primary address the shard's sentinels report (first that answers). */
+  private async sentinelView(is: InstanceSet): Promise<{ host: string; port: number } | undefined> {
+    const ref = is.spec.engine.replication?.sentinel;
+    const namespace = is.metadata.namespace ?? 'default';
+    const sentinelSet = ref !== undefined ? this.ctx.caches.instanceSets.get(namespace, ref.instanceSet) : undefined;
+    if (ref === undefined || sentinelSet === undefined) return undefined;
+    const pods = ownedBy(this.ctx.caches.pods.list(namespace), sentinelSet.metadata.name);
+    for (const t of (await this.targets(sentinelSet, pods)).values()) {
+      try {
+        const addr = await sentinelPrimary(t, ref.masterName, 1000);
+        if (addr !== undefined) return addr;
+      } catch {
+        // this sentinel does not answer: ask the next
+      }
+    }
+    return undefined;
   }
 
   private async wire(is: InstanceSet, targets: Map<string, EngineTarget>, promote: string | undefined, follow: Array<{ replica: string; primary: string }>): Promise<void> {
