@@ -23,6 +23,8 @@ export function failFastOptions(t: EngineTarget, timeoutMs: number): RedisOption
     ...(t.username !== undefined ? { username: t.username } : {}),
     ...(t.password !== undefined ? { password: t.password } : {}),
     lazyConnect: true,
+    // RESP2: ioredis 6 defaults to RESP3 (HELLO 3), which Redis < 6 and twemproxy refuse.
+    protocol: 2,
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
     maxRetriesPerRequest: 0,

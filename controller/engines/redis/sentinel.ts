@@ -134,6 +134,7 @@ export function watchSwitchMaster(
       ...(s.username !== undefined ? { username: s.username } : {}),
       ...(s.password !== undefined ? { password: s.password } : {}),
       connectTimeout: TIMEOUT_MS,
+      protocol: 2,
       maxRetriesPerRequest: null,
       autoResubscribe: true,
       retryStrategy: (attempt: number) => Math.min(100 * 2 ** Math.min(attempt, 5), 2_000),
