@@ -83,12 +83,19 @@ export async function runSwitchover(name: string, opts: SwitchoverCliOptions, ou
   }
   out(`requested switchover of ${namespace}/${name} from ${previous ?? '(no primary)'} to ${opts.to ?? 'the best secondary'}; waiting up to ${timeoutMs / 1000} s`);
   let last: Outcome = { state: 'pending', why: 'not read yet' };
+  let withdrawn = 0;
   for (let i = 0; i < 100_000 && Date.now() - started < timeoutMs; i++) {
     await new Promise((r) => setTimeout(r, 500));
     try {
       last = switchoverOutcome((await api.read(ref)) as unknown as InstanceSet, previous, opts.to);
     } catch (err) {
       last = { state: 'pending', why: `cannot read the InstanceSet: ${errorText(err)}` };
+    }
+    // The controller consumed the request but the primary did not move: give status a few
+    // polls to catch up with the labels, then report the refusal (its reason is in the Events).
+    withdrawn = last.state === 'pending' && last.why === 'the request was withdrawn' ? withdrawn + 1 : 0;
+    if (withdrawn >= 6) {
+      last = { state: 'refused', why: 'the controller handled the request but the primary did not move (see the SwitchoverFailed Event)' };
     }
     if (last.state === 'done') {
       out(`switched over: ${previous ?? '(none)'} → ${last.primary} in ${Date.now() - started} ms`);

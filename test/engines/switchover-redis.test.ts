@@ -165,6 +165,42 @@ describe('Redis switchover with Sentinel', () => {
   });
 });
 
+describe('Redis primary killed (kill -9) under Sentinel', () => {
+  it('Sentinel fails over; the writer is back on the new primary; no acknowledged write is lost', async () => {
+    const all = await replicaSet('kill');
+    const s = await Promise.all([0, 1, 2].map((i) => startSentinel(root, `kill-sentinel-${i}`, MASTER, all[0]!, 2)));
+    procs.push(...s);
+    const sentinels = s.map(target);
+    await waitFor('sentinels to discover both replicas and each other', async () => {
+      const r = await pool.call(sentinels[0]!, 1_000, 'SENTINEL', 'REPLICAS', MASTER);
+      const o = await pool.call(sentinels[0]!, 1_000, 'SENTINEL', 'SENTINELS', MASTER);
+      return Array.isArray(r) && r.length === 2 && Array.isArray(o) && o.length === 2;
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+    const viaSentinel = async (): Promise<EngineTarget | undefined> => {
+      for (const x of sentinels) {
+        const hp = await sentinelPrimary(x, MASTER, 500).catch(() => undefined);
+        if (hp) return all.find((t) => t.host === hp.host && t.port === hp.port);
+      }
+      return undefined;
+    };
+    const writer = new RedisWriter(viaSentinel);
+    writer.start();
+    await sleep(500);
+    const victim = procs.find((p) => p.name === all[0]!.podName)!;
+    const killedAt = Date.now();
+    victim.kill('SIGKILL');
+    const next = await waitFor('Sentinel to promote a replica', async () => {
+      const t = await viaSentinel();
+      return t && t.podName !== victim.name && (await probeRedis(pool, t, 500)).role === 'primary' ? t : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 50 });
+    const promotedMs = Date.now() - killedAt;
+    await sleep(1_000);
+    const report = await writer.stop();
+    expect(await missingAcked(next, report)).toEqual([]);
+    print('kill -9 under Sentinel (down-after 1000 ms)', report, `new primary ${next.podName} serving ${promotedMs} ms after the kill`);
+  });
+});
+
 afterEach((ctx) => {
   if (ctx.task.result?.state === 'fail') {
     for (const p of procs) {

@@ -1,0 +1,128 @@
+// Rolling update end to end: a template change on a 3-member MariaDB (billing-db) and a 3-member
+// Redis + Sentinel (sessions-cache) from the rendered prod manifests, on a real control plane
+// with the test kubelet and the controller. Secondaries are replaced first, then the primary
+// hands its role off (switchover) and is replaced last; Events say what happens.
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LABELS } from '../../schemas/types/index.js';
+import { KubeClient, resourcePath } from '../../controller/runtime/kube.js';
+import { runSwitchover } from '../../compiler/cli/switchover.js';
+import { testKubeconfigs } from '../cluster/helpers.js';
+import { allReady, loadRendered, pods, rolesSettled, startEngineEnv, type EngineEnv } from './engines-helpers.js';
+
+interface Replacement {
+  pod: string;
+  roleWhenDeleted: string | undefined;
+  atMs: number;
+}
+
+/** Patches the template, then watches (polling, bounded) until every pod was replaced and the roles settled. */
+async function rollOut(env: EngineEnv, set: string, count: number, timeoutMs: number): Promise<{ replaced: Replacement[]; ms: number; primaryBefore: string; primaryAfter: string }> {
+  const { primary } = await rolesSettled(env.core, env.namespace, set, count, 120_000);
+  const primaryBefore = primary.metadata!.name!;
+  const client = new KubeClient(env.kc);
+  const seen = new Map<string, { uid: string; role: string | undefined }>();
+  for (const p of await pods(env.core, env.namespace, set)) seen.set(p.metadata!.name!, { uid: p.metadata!.uid!, role: p.metadata!.labels?.[LABELS.role] });
+  const started = Date.now();
+  await client.mergePatch(resourcePath('InstanceSet', env.namespace, set), { spec: { template: { metadata: { annotations: { 'dbtopo.dev/rollout-test': String(started) } } } } }, 'e2e');
+  const replaced: Replacement[] = [];
+  try {
+    for (let i = 0; Date.now() - started < timeoutMs && i < 10_000; i++) {
+      const now = await pods(env.core, env.namespace, set);
+      for (const p of now) {
+        const name = p.metadata!.name!;
+        const prev = seen.get(name);
+        const gone = p.metadata!.deletionTimestamp !== undefined || (prev !== undefined && prev.uid !== p.metadata!.uid);
+        if (prev && gone && !replaced.some((r) => r.pod === name)) replaced.push({ pod: name, roleWhenDeleted: prev.role, atMs: Date.now() - started });
+        if (!gone) seen.set(name, { uid: p.metadata!.uid!, role: p.metadata!.labels?.[LABELS.role] });
+      }
+      const is = (await client.get(resourcePath('InstanceSet', env.namespace, set))) as { status?: { updateRevision?: string } };
+      const rev = is.status?.updateRevision;
+      const settled =
+        replaced.length === count &&
+        now.length === count &&
+        now.every((p) => p.metadata!.deletionTimestamp === undefined && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True') && p.metadata!.labels?.[LABELS.role] !== undefined) &&
+        now.filter((p) => p.metadata!.labels?.[LABELS.role] === 'primary').length === 1;
+      if (settled && rev !== undefined) {
+        const primaryAfter = now.find((p) => p.metadata!.labels?.[LABELS.role] === 'primary')!.metadata!.name!;
+        return { replaced, ms: Date.now() - started, primaryBefore, primaryAfter };
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    client.close();
+  }
+  throw new Error(`rollout of ${set} not finished after ${timeoutMs} ms; replaced so far: ${JSON.stringify(replaced)}`);
+}
+
+async function eventReasons(env: EngineEnv, set: string): Promise<string[]> {
+  const api = env.kc.makeApiClient(k8s.EventsV1Api);
+  const list = await api.listNamespacedEvent({ namespace: env.namespace });
+  return list.items.filter((e) => e.regarding?.name === set).map((e) => `${e.reason}: ${e.note ?? ''}`);
+}
+
+function check(r: Awaited<ReturnType<typeof rollOut>>, label: string, events: string[]): void {
+  console.log(`[update-rolling] ${label}: rollout ${r.ms} ms; order ${r.replaced.map((x) => `${x.pod}(${x.roleWhenDeleted ?? 'none'} @${x.atMs} ms)`).join(' → ')}; primary ${r.primaryBefore} → ${r.primaryAfter}`);
+  console.log(`[update-rolling] ${label} events:\n  ${events.filter((e) => /Switchover|RollingUpdate|UpdateWaiting/.test(e)).join('\n  ')}`);
+  // Secondaries first; the pod that was primary is replaced last, and only after it handed off its role.
+  expect(r.replaced.map((x) => x.pod).at(-1)).toBe(r.primaryBefore);
+  expect(r.replaced.every((x) => x.roleWhenDeleted !== 'primary')).toBe(true);
+  expect(r.primaryAfter).not.toBe(r.primaryBefore);
+  expect(events.some((e) => e.startsWith('SwitchoverDone'))).toBe(true);
+  expect(events.filter((e) => e.startsWith('RollingUpdate'))).toHaveLength(3);
+}
+
+describe('rolling update of a 3-member MariaDB', () => {
+  const NS = `upd-mysql-${Date.now().toString(36)}`;
+  let env: EngineEnv;
+  beforeAll(async () => {
+    env = await startEngineEnv({
+      namespace: NS,
+      objects: loadRendered('prod/prod-eu-central/db-billing/billing-db', 'db-billing', NS),
+      secrets: { 'billing-db-admin': { username: 'dbadmin', password: `pw-${process.pid}` } },
+    });
+    await allReady(env.core, NS, 'billing-db-server', 3, 180_000);
+  }, 300_000);
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  it('replaces the secondaries first, switches over, replaces the old primary last', async () => {
+    const r = await rollOut(env, 'billing-db-server', 3, 240_000);
+    check(r, 'mariadb', await eventReasons(env, 'billing-db-server'));
+  }, 300_000);
+
+  it('dbtopo switchover --to moves the primary to the named pod and waits for status.primary', async () => {
+    const { primary, secondaries } = await rolesSettled(env.core, NS, 'billing-db-server', 3, 60_000);
+    const to = secondaries[0]!.metadata!.name!;
+    const lines: string[] = [];
+    const started = Date.now();
+    const code = await runSwitchover('billing-db-server', { to, namespace: NS, kubeconfig: testKubeconfigs()['member-a']!, timeout: '90' }, (l) => lines.push(l));
+    console.log(`[update-rolling] dbtopo switchover ${primary.metadata!.name} → ${to}: exit ${code} after ${Date.now() - started} ms\n  ${lines.join('\n  ')}`);
+    expect(code).toBe(0);
+    const after = await rolesSettled(env.core, NS, 'billing-db-server', 3, 30_000);
+    expect(after.primary.metadata!.name).toBe(to);
+    // The request annotation is consumed.
+    const client = new KubeClient(env.kc);
+    const is = (await client.get(resourcePath('InstanceSet', NS, 'billing-db-server'))) as { metadata: { annotations?: Record<string, string> } };
+    client.close();
+    expect(is.metadata.annotations?.['dbtopo.dev/switchover']).toBeUndefined();
+  }, 120_000);
+});
+
+describe('rolling update of a 3-member Redis with Sentinel', () => {
+  const NS = `upd-redis-${Date.now().toString(36)}`;
+  let env: EngineEnv;
+  beforeAll(async () => {
+    env = await startEngineEnv({ namespace: NS, objects: loadRendered('prod/prod-eu-west/db-identity/sessions-cache', 'db-identity', NS) });
+    await allReady(env.core, NS, 'sessions-cache-server', 3, 180_000);
+  }, 300_000);
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  it('replaces the secondaries first, switches over through Sentinel, replaces the old primary last', async () => {
+    const r = await rollOut(env, 'sessions-cache-server', 3, 240_000);
+    check(r, 'redis+sentinel', await eventReasons(env, 'sessions-cache-server'));
+  }, 300_000);
+});
