@@ -2,7 +2,7 @@
 import { diagnostic, type Diagnostic, type Position } from '../diagnostics.js';
 import { parseYamlFile } from './yaml-file.js';
 
-export { readRepo } from './read-repo.js';
+export { readRepo, RepoNotFoundError } from './read-repo.js';
 
 export interface SourceFile {
   /** Relative to the repo root, "/"-separated: envs/prod.yaml, topologies/orders-db.yaml. */

@@ -1,12 +1,27 @@
 // The I/O edge of loading: the YAML files of a GitOps repo, as text, in a stable order.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { SourceFile } from './index.js';
 
 const YAML_FILE = /\.ya?ml$/;
 
-/** envs/*.yaml and topologies/**\/*.yaml of `repoDir`, paths relative to it with "/" separators. */
+/** A --repo that is not a directory: a usage error (the CLI exits 2), not an empty repository. */
+export class RepoNotFoundError extends Error {
+  readonly repoDir: string;
+  constructor(repoDir: string) {
+    super(`repository ${repoDir} is not a directory; pass --repo <dir> holding envs/ and topologies/`);
+    this.name = 'RepoNotFoundError';
+    this.repoDir = repoDir;
+  }
+}
+
+/**
+ * envs/*.yaml and topologies/**\/*.yaml of `repoDir`, paths relative to it with "/" separators.
+ * Throws RepoNotFoundError when `repoDir` itself is missing; missing envs/ or topologies/ are fine.
+ */
 export async function readRepo(repoDir: string): Promise<SourceFile[]> {
+  const isDir = await stat(repoDir).then((s) => s.isDirectory(), () => false);
+  if (!isDir) throw new RepoNotFoundError(repoDir);
   const paths = [
     ...(await listYaml(repoDir, join(repoDir, 'envs'), false)),
     ...(await listYaml(repoDir, join(repoDir, 'topologies'), true)),

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CODES } from '../../compiler/diagnostics/codes.js';
 import { formatDiagnostic, type Diagnostic } from '../../compiler/diagnostics.js';
-import { parseSources, readRepo, sourceKind } from '../../compiler/load/index.js';
+import { parseSources, readRepo, RepoNotFoundError, sourceKind } from '../../compiler/load/index.js';
 
 const topo = (text: string, path = 'topologies/t.yaml') => parseSources([{ path, text }]);
 const pick = (ds: Diagnostic[]) => ds.map((d) => ({ code: d.code, file: d.file, line: d.line, col: d.col }));
@@ -170,6 +170,11 @@ describe('load: repository files', () => {
     expect(sourceKind('envs/sub/prod.yaml')).toBeUndefined();
     expect(sourceKind('topologies/team/a.yml')).toBe('topology');
     expect(sourceKind('rendered/prod/x.yaml')).toBeUndefined();
+  });
+
+  it('readRepo refuses a repository directory that does not exist, with what to do', async () => {
+    await expect(readRepo('/nonexistent/gitops')).rejects.toThrow(RepoNotFoundError);
+    await expect(readRepo('/nonexistent/gitops')).rejects.toThrow('pass --repo <dir> holding envs/ and topologies/');
   });
 
   it('readRepo returns the example repo sorted, with relative paths', async () => {
