@@ -19,6 +19,8 @@ const NAME = 'dbtopo-controller';
 /** Every rule the controller needs, and nothing else. */
 export const CLUSTER_RULES = [
   { apiGroups: [GROUP], resources: ['instancesets', 'clusters'], verbs: ['list', 'watch'] },
+  // the switchover annotation is consumed (removed) once handled (controller/reconcile/instanceset/update.ts)
+  { apiGroups: [GROUP], resources: ['instancesets'], verbs: ['patch'] },
   { apiGroups: [GROUP], resources: ['instancesets/status', 'clusters/status'], verbs: ['patch'] },
   // create from the plan, delete on scale-in, patch for role labels (server-side apply).
   { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch', 'create', 'delete', 'patch'] },
