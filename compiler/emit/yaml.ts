@@ -37,7 +37,12 @@ function blockSafe(s: string): boolean {
 
 const cache = new Map<string, string>();
 
+/** Identifiers, names, paths and label keys: plain in every YAML version unless reserved. */
+const SIMPLE = /^[A-Za-z_/][A-Za-z0-9_./-]*$/;
+
 function scalarString(s: string): string {
+  // Fast path for the bulk of strings; the cache serves the rest (quoted, multi-word, numeric-looking).
+  if (SIMPLE.test(s) && (s.length > 5 || !RESERVED.has(s)) && !/^[eE][0-9_.:eExXoObB+\-a-fA-F]*$/.test(s)) return s;
   let out = cache.get(s);
   if (out === undefined) {
     out = plainSafe(s) ? s : JSON.stringify(s);
