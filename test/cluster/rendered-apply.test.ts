@@ -149,6 +149,20 @@ function errorText(err: unknown): string {
 const describeKey = (o: k8s.KubernetesObject): string =>
   `${o.kind ?? '?'} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? '?'}`;
 
+const CONCURRENCY = 6;
+
+/** Runs fn over items with at most `limit` in flight. */
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 async function applyAll(
   kc: k8s.KubeConfig,
   manifests: readonly Manifest[],
@@ -156,13 +170,13 @@ async function applyAll(
   failures: string[],
 ): Promise<void> {
   const paths = new ResourcePaths(kc); // fresh discovery (after CRDs are in)
-  for (const m of manifests) {
+  await forEachLimit(manifests, CONCURRENCY, async (m) => {
     try {
       await serverSideApply(kc, paths, m.object, { dryRun, fieldManager: FIELD_MANAGER });
     } catch (err) {
       failures.push(`${dryRun ? '[dry run] ' : ''}${m.path} (${describeKey(m.object)}): ${errorText(err)}`);
     }
-  }
+  });
 }
 
 async function waitEstablished(kc: k8s.KubeConfig, crds: readonly Manifest[], failures: string[]): Promise<void> {
@@ -208,21 +222,20 @@ async function dryRunPods(kc: k8s.KubeConfig, manifests: readonly Manifest[], fa
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const paths = new ResourcePaths(kc);
   let count = 0;
-  const namespacesReady = new Set<string>();
-  for (const m of manifests.filter((x) => x.object.kind === 'InstanceSet')) {
-    const namespace = m.object.metadata?.namespace ?? 'default';
-    if (!namespacesReady.has(namespace)) {
-      const ns = await core.readNamespace({ name: namespace });
-      if (ns.metadata?.labels?.['pod-security.kubernetes.io/enforce'] !== 'restricted') {
-        failures.push(`${m.path}: namespace ${namespace} does not enforce Pod Security restricted`);
-      }
-      // the ServiceAccount admission plugin needs the namespace's default ServiceAccount
-      await eventually(`serviceaccount ${namespace}/default`, async () => {
-        await core.readNamespacedServiceAccount({ namespace, name: 'default' });
-        return true;
-      });
-      namespacesReady.add(namespace);
+  const instanceSets = manifests.filter((x) => x.object.kind === 'InstanceSet');
+  for (const namespace of [...new Set(instanceSets.map((m) => m.object.metadata?.namespace ?? 'default'))].sort()) {
+    const ns = await core.readNamespace({ name: namespace });
+    if (ns.metadata?.labels?.['pod-security.kubernetes.io/enforce'] !== 'restricted') {
+      failures.push(`namespace ${namespace} does not enforce Pod Security restricted`);
     }
+    // the ServiceAccount admission plugin needs the namespace's default ServiceAccount
+    await eventually(`serviceaccount ${namespace}/default`, async () => {
+      await core.readNamespacedServiceAccount({ namespace, name: 'default' });
+      return true;
+    });
+  }
+  await forEachLimit(instanceSets, CONCURRENCY, async (m) => {
+    const namespace = m.object.metadata?.namespace ?? 'default';
     let live: k8s.KubernetesObject | undefined;
     try {
       live = (await getRaw(kc, paths, m.object)) as k8s.KubernetesObject | undefined;
@@ -237,7 +250,7 @@ async function dryRunPods(kc: k8s.KubeConfig, manifests: readonly Manifest[], fa
       desired = await podsFor(live);
     } catch (err) {
       failures.push(`${m.path}: desiredPods failed: ${errorText(err)}`);
-      continue;
+      return;
     }
     for (const d of desired) {
       count++;
@@ -250,7 +263,7 @@ async function dryRunPods(kc: k8s.KubeConfig, manifests: readonly Manifest[], fa
         }
       }
     }
-  }
+  });
   return count;
 }
 
@@ -274,70 +287,94 @@ describe.skipIf(skipReason !== undefined)('rendered manifests on real API server
       const ofEnv = manifests.filter((m) => m.path.startsWith(`${env}/`));
       const members = [...new Set(ofEnv.map((m) => m.path.split('/')[1] ?? ''))].sort();
       const extraCrds = schemaCrds();
+      const t0 = performance.now();
+      const timings: string[] = [];
+      const mark = (what: string): void => {
+        timings.push(`${what} ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+      };
+      let argocd: Manifest[] | Error = [];
+      if (members.includes(ARGOCD_MEMBER)) {
+        try {
+          argocd = argocdCrds(); // synchronous (execFileSync): before the parallel part
+        } catch (err) {
+          argocd = new Error(errorText(err));
+        }
+      }
       const started = await Promise.allSettled(members.map((name) => startControlPlane({ name })));
+      mark('started');
       const planes = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       const failures: string[] = [];
       let applied = 0;
       let pods = 0;
       try {
         for (const r of started) if (r.status === 'rejected') throw r.reason;
-        for (const [i, member] of members.entries()) {
-          const cp = planes[i] as ControlPlane;
-          const kc = new k8s.KubeConfig();
-          kc.loadFromFile(cp.kubeconfigPath);
-          const mine = ofEnv.filter((m) => m.path.split('/')[1] === member);
-          const renderedCrds = mine.filter((m) => m.object.kind === 'CustomResourceDefinition');
-          const crdNames = new Set(renderedCrds.map((m) => m.object.metadata?.name));
-          const crds = [
-            ...renderedCrds,
-            ...(member === ARGOCD_MEMBER ? [] : extraCrds.filter((m) => !crdNames.has(m.object.metadata?.name))),
-          ];
-          const namespaces = mine.filter((m) => m.object.kind === 'Namespace');
-          if (member === ARGOCD_MEMBER) {
-            // Argo CD's own objects: its CRDs and its namespace come with the Argo CD installation
-            try {
-              crds.push(...argocdCrds());
-            } catch (err) {
-              failures.push(`${env}/${member}: cannot get Argo CD's CRDs: ${errorText(err)}`);
-            }
-            const wanted = new Set(mine.map((m) => m.object.metadata?.namespace).filter((n): n is string => n !== undefined));
-            for (const ns of [...wanted].sort()) {
-              namespaces.push({ path: `(argocd installation)/namespace-${ns}`, object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
-            }
-          }
-          const rest = mine.filter((m) => m.object.kind !== 'CustomResourceDefinition' && m.object.kind !== 'Namespace');
-          const usesDbtopoKinds = rest.some((m) => (m.object.apiVersion ?? '').startsWith('dbtopo.dev/'));
-          if (usesDbtopoKinds && !crds.some((m) => String((m.object as { spec?: { group?: string } }).spec?.group) === 'dbtopo.dev')) {
-            failures.push(`${env}/${member}: no CustomResourceDefinition for dbtopo.dev in the rendered output nor in schemas/crds/`);
-          }
-          for (const phase of [crds, namespaces, rest]) {
-            if (phase.length === 0) continue;
-            await applyAll(kc, phase, true, failures);
-            await applyAll(kc, phase, false, failures);
-            applied += phase.length;
-            if (phase === crds) {
-              const failedPaths = new Set(failures.map((f) => f.replace(/^\[dry run\] /, '').split(' ')[0]));
-              await waitEstablished(kc, crds.filter((m) => !failedPaths.has(m.path)), failures);
-            }
-          }
-          pods += await dryRunPods(kc, mine, failures);
-          // every applied object now exists for real (the dry runs did not stand in for it)
-          const paths = new ResourcePaths(kc);
-          for (const m of [...crds, ...namespaces, ...rest]) {
-            const live = await getRaw(kc, paths, m.object).catch((err: unknown) => err);
-            if (live === undefined || live instanceof Error) {
-              failures.push(`${m.path}: missing after apply${live instanceof Error ? `: ${errorText(live)}` : ''}`);
-            }
-          }
-        }
+        // member clusters have their own API servers: work on them in parallel
+        await Promise.all(
+          members.map(async (member, i) => {
+              const cp = planes[i] as ControlPlane;
+              const kc = new k8s.KubeConfig();
+              kc.loadFromFile(cp.kubeconfigPath);
+              const mine = ofEnv.filter((m) => m.path.split('/')[1] === member);
+              const renderedCrds = mine.filter((m) => m.object.kind === 'CustomResourceDefinition');
+              const crdNames = new Set(renderedCrds.map((m) => m.object.metadata?.name));
+              const crds = [
+                ...renderedCrds,
+                ...(member === ARGOCD_MEMBER ? [] : extraCrds.filter((m) => !crdNames.has(m.object.metadata?.name))),
+              ];
+              const namespaces = mine.filter((m) => m.object.kind === 'Namespace');
+              if (member === ARGOCD_MEMBER) {
+                // Argo CD's own objects: its CRDs and its namespace come with the Argo CD installation
+                if (argocd instanceof Error) failures.push(`${env}/${member}: cannot get Argo CD's CRDs: ${argocd.message}`);
+                else {
+                  // not ours to check: installed for real right away (no dry run; they are large)
+                  await applyAll(kc, argocd, false, failures);
+                  await waitEstablished(kc, argocd, failures);
+                  mark(`${member}:argocd-crds`);
+                }
+                const wanted = new Set(mine.map((m) => m.object.metadata?.namespace).filter((n): n is string => n !== undefined));
+                for (const ns of [...wanted].sort()) {
+                  namespaces.push({ path: `(argocd installation)/namespace-${ns}`, object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
+                }
+              }
+              const rest = mine.filter((m) => m.object.kind !== 'CustomResourceDefinition' && m.object.kind !== 'Namespace');
+              const usesDbtopoKinds = rest.some((m) => (m.object.apiVersion ?? '').startsWith('dbtopo.dev/'));
+              if (usesDbtopoKinds && !crds.some((m) => String((m.object as { spec?: { group?: string } }).spec?.group) === 'dbtopo.dev')) {
+                failures.push(`${env}/${member}: no CustomResourceDefinition for dbtopo.dev in the rendered output nor in schemas/crds/`);
+              }
+              for (const phase of [crds, namespaces, rest]) {
+                if (phase.length === 0) continue;
+                await applyAll(kc, phase, true, failures);
+                await applyAll(kc, phase, false, failures);
+                applied += phase.length;
+                mark(`${member}:${phase === crds ? 'crds' : phase === namespaces ? 'namespaces' : 'objects'}`);
+                if (phase === crds) {
+                  const failedPaths = new Set(failures.map((f) => f.replace(/^\[dry run\] /, '').split(' ')[0]));
+                  await waitEstablished(kc, crds.filter((m) => !failedPaths.has(m.path)), failures);
+                }
+              }
+              mark(`${member}:established`);
+              const podCount = await dryRunPods(kc, mine, failures);
+              pods += podCount;
+              mark(`${member}:pods`);
+              // every applied object now exists for real (the dry runs did not stand in for it)
+              const paths = new ResourcePaths(kc);
+              await forEachLimit([...crds, ...namespaces, ...rest], CONCURRENCY, async (m) => {
+                const live = await getRaw(kc, paths, m.object).catch((err: unknown) => err);
+                if (live === undefined || live instanceof Error) {
+                  failures.push(`${m.path}: missing after apply${live instanceof Error ? `: ${errorText(live)}` : ''}`);
+                }
+              });
+          }),
+        );
       } finally {
         await Promise.all(planes.map((cp) => cp.stop()));
+        mark('stopped');
       }
       console.log(
         `[rendered-apply] ${env}: ${applied} manifests applied to ${members.length} member cluster(s) ` +
-          `(${members.join(', ')}), ${pods} pods dry-run created, ${failures.length} rejection(s)`,
+          `(${members.join(', ')}), ${pods} pods dry-run created, ${failures.length} rejection(s); timeline: ${timings.join(', ')}`,
       );
-      expect(failures).toEqual([]);
+      expect(failures.sort()).toEqual([]);
     },
     300_000,
   );
