@@ -3,7 +3,6 @@
 // writes them to a json file whose path is in DBTOPO_TEST_KUBECONFIGS. Everything it starts is
 // stopped in teardown, on exit/SIGINT/SIGTERM, and by a watchdog if this process is killed.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import {
@@ -62,7 +61,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     kubeconfigs[cp.name] = cp.kubeconfigPath;
     startSeconds[cp.name] = cp.startSeconds;
   }
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dbtopo-kubeconfigs-')), 'kubeconfigs.json');
+  // inside member-a's run dir: removed with it, also by the watchdog when this process is killed
+  const file = path.join((running[0] as ControlPlane).dir, 'kubeconfigs.json');
   fs.writeFileSync(file, `${JSON.stringify(kubeconfigs, null, 2)}\n`);
   process.env['DBTOPO_TEST_KUBECONFIGS'] = file;
   project.provide('kubeconfigs', kubeconfigs);
@@ -75,7 +75,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     const all = running.splice(0);
     await Promise.all(all.map((cp) => cp.stop()));
-    fs.rmSync(path.dirname(file), { recursive: true, force: true });
     process.off('exit', onExit);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
