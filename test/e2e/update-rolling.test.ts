@@ -64,12 +64,17 @@ async function eventReasons(env: EngineEnv, set: string): Promise<string[]> {
 function check(r: Awaited<ReturnType<typeof rollOut>>, label: string, events: string[]): void {
   console.log(`[update-rolling] ${label}: rollout ${r.ms} ms; order ${r.replaced.map((x) => `${x.pod}(${x.roleWhenDeleted ?? 'none'} @${x.atMs} ms)`).join(' → ')}; primary ${r.primaryBefore} → ${r.primaryAfter}`);
   console.log(`[update-rolling] ${label} events:\n  ${events.filter((e) => /Switchover|RollingUpdate|UpdateWaiting/.test(e)).join('\n  ')}`);
-  // Secondaries first; the pod that was primary is replaced last, and only after it handed off its role.
+  // Secondaries first; the pod that was primary is replaced last, and only after it handed off
+  // its role. The controller's RollingUpdate Events name the role the pod had when it was deleted
+  // (our 200 ms polling may not have seen the relabel that happened just before).
   expect(r.replaced.map((x) => x.pod).at(-1)).toBe(r.primaryBefore);
-  expect(r.replaced.every((x) => x.roleWhenDeleted !== 'primary')).toBe(true);
+  expect(r.replaced.slice(0, -1).every((x) => x.roleWhenDeleted === 'secondary')).toBe(true);
+  const updates = events.filter((e) => e.startsWith('RollingUpdate'));
+  expect(updates).toHaveLength(3);
+  for (const e of updates) expect(e).toMatch(/^RollingUpdate: replacing secondary /);
+  expect(updates.some((e) => e.includes(`replacing secondary ${r.primaryBefore}:`))).toBe(true);
   expect(r.primaryAfter).not.toBe(r.primaryBefore);
-  expect(events.some((e) => e.startsWith('SwitchoverDone'))).toBe(true);
-  expect(events.filter((e) => e.startsWith('RollingUpdate'))).toHaveLength(3);
+  expect(events.some((e) => e.startsWith(`SwitchoverDone: primary moved from ${r.primaryBefore} `))).toBe(true);
 }
 
 describe('rolling update of a 3-member MariaDB', () => {
@@ -114,7 +119,11 @@ describe('rolling update of a 3-member Redis with Sentinel', () => {
   const NS = `upd-redis-${Date.now().toString(36)}`;
   let env: EngineEnv;
   beforeAll(async () => {
-    env = await startEngineEnv({ namespace: NS, objects: loadRendered('prod/prod-eu-west/db-identity/sessions-cache', 'db-identity', NS) });
+    env = await startEngineEnv({
+      namespace: NS,
+      objects: loadRendered('prod/prod-eu-west/db-identity/sessions-cache', 'db-identity', NS),
+      secrets: { 'sessions-cache-auth': { password: `pw-${process.pid}` } },
+    });
     await allReady(env.core, NS, 'sessions-cache-server', 3, 180_000);
   }, 300_000);
   afterAll(async () => {

@@ -230,3 +230,68 @@ export async function failoverRound(
   }
   return { decision, fenced };
 }
+
+const keepers = new Map<string, FailoverState>();
+
+export interface KeeperMember {
+  target: EngineTarget;
+  probe: ProbeResult;
+  labelledPrimary: boolean;
+}
+
+/**
+ * The MariaDB part of the controller's role-probe round (no Sentinel), fed with the probes the
+ * round already made: keeps the probe history per InstanceSet `key`, fails over when the labelled
+ * primary failed `failureThreshold` probes in a row, and fences reachable servers that replicate
+ * from nobody (a restarted former primary boots read-only and unwired) onto the primary. Two
+ * claimants are left to the split-brain guard. Returns Events to emit; the caller re-probes
+ * before labelling when any were returned.
+ */
+export async function keepMysqlRoles(
+  key: string,
+  spec: EngineSpec,
+  members: KeeperMember[],
+  failureThreshold: number,
+): Promise<Array<{ type: 'Normal' | 'Warning'; reason: string; message: string }>> {
+  const state = keepers.get(key) ?? { history: new Map<string, ProbeResult[]>() };
+  keepers.set(key, state);
+  const keep = Math.max(failureThreshold, 10);
+  for (const m of members) {
+    const h = state.history.get(m.target.podName) ?? [];
+    h.push(m.probe);
+    state.history.set(m.target.podName, h.slice(-keep));
+  }
+  const labelled = members.find((m) => m.labelledPrimary)?.target.podName;
+  const claimants = members.filter((m) => isPrimary(m.probe));
+  if (claimants.length > 1) return [];
+  const decision = decideFailover({
+    members: members.map((m) => ({ target: m.target, probes: state.history.get(m.target.podName) ?? [] })),
+    failureThreshold,
+    ...(labelled !== undefined ? { labelledPrimary: labelled } : {}),
+  });
+  if (decision.action === 'promote' && labelled !== undefined) {
+    const candidate = members.find((m) => m.target.podName === decision.candidate)!.target;
+    const others = members.filter((m) => m.probe.reachable && m.target !== candidate && m.target.podName !== decision.lostPrimary).map((m) => m.target);
+    const r = await executeFailover(candidate, others, spec);
+    state.history.clear();
+    return [{ type: 'Warning', reason: 'Failover', message: `${decision.reason}; promoted ${r.promoted} in ${r.totalMs} ms: ${r.steps.join('; ')}` }];
+  }
+  const primary = claimants[0];
+  if (decision.action !== 'none' || primary === undefined) return [];
+  const events: Array<{ type: 'Normal' | 'Warning'; reason: string; message: string }> = [];
+  for (const m of members) {
+    if (m === primary || !m.probe.reachable || m.probe.role !== undefined || m.probe.following !== undefined) continue;
+    const f = await fence(m.target, primary.target, spec);
+    events.push({
+      type: f.linkError ? 'Warning' : 'Normal',
+      reason: 'Fenced',
+      message: `${m.target.podName} replicated from nobody; made it read-only and a replica of ${primary.target.podName}: ${f.steps.join('; ')}${f.linkError ? `; it cannot replicate (${f.linkError}): rebuild it` : ''}`,
+    });
+  }
+  return events;
+}
+
+/** Forget the history of a deleted InstanceSet. */
+export function forgetMysqlRoles(key: string): void {
+  keepers.delete(key);
+}

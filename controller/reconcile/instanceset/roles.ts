@@ -7,6 +7,7 @@ import { FIELD_MANAGER_CONTROLLER, LABELS, type InstanceSet, type KubeObject, ty
 import { CredentialsReader } from '../../engines/credentials.js';
 import { driverFor } from '../../engines/index.js';
 import { ensureMonitor, sentinelPrimary, watchSwitchMaster } from '../../engines/redis/sentinel.js';
+import { keepMysqlRoles } from '../../engines/mysql/failover.js';
 import { guardSplitBrain } from '../../engines/splitbrain.js';
 import { isBusy } from '../../update/lock.js';
 import type { EngineTarget, ServerDriver } from '../../engines/types.js';
@@ -195,6 +196,24 @@ export class RoleProbes {
       );
       if (guarded !== undefined) {
         this.ctx.events.emit(is, guarded.event.type, guarded.event.reason, 'Demote', guarded.event.message);
+        members = await probeAll();
+        decision = await decide(members);
+      }
+    }
+    if (is.spec.engine.type === 'mysql' && !sentinelManaged) {
+      // MariaDB has no Sentinel: failover after failureThreshold lost probes, and fencing of servers
+      // that replicate from nobody (UPDATES: controller/engines/mysql/failover.ts).
+      const events = await keepMysqlRoles(
+        key,
+        is.spec.engine,
+        members.flatMap((m) => {
+          const t = targets.get(m.podName);
+          return t !== undefined && m.probe !== undefined ? [{ target: t, probe: m.probe, labelledPrimary: m.label === 'primary' }] : [];
+        }),
+        is.spec.roleProbe?.failureThreshold ?? 3,
+      );
+      if (events.length > 0) {
+        for (const e of events) this.ctx.events.emit(is, e.type, e.reason, 'Failover', e.message);
         members = await probeAll();
         decision = await decide(members);
       }

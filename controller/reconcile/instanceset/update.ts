@@ -160,8 +160,6 @@ async function sentinelTargets(ctx: ControllerContext, is: InstanceSet): Promise
   const ns = is.metadata.namespace ?? 'default';
   const set = ctx.caches.instanceSets.get(ns, s.instanceSet);
   if (set === undefined) return [];
-  return ctx.caches.pods
-    .list(ns)
-    .filter((p) => p.metadata.labels?.[LABELS.instanceSet] === s.instanceSet && isReady(p) && podStatus(p).podIP !== undefined)
-    .map((p) => ({ podName: p.metadata.name, host: podStatus(p).podIP!, port: set.spec.engine.port }));
+  const pods = ctx.caches.pods.list(ns).filter((p) => p.metadata.labels?.[LABELS.instanceSet] === s.instanceSet && isReady(p));
+  return [...(await targetsOf(ctx, set, pods)).values()];
 }
