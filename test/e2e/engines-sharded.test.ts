@@ -75,4 +75,41 @@ describe('3 Redis shards behind twemproxy end to end', () => {
     expect(perShard.every((n) => n > 0)).toBe(true);
     expect(perShard.reduce((a, b) => a + b, 0)).toBe(KEYS);
   });
+
+  it("after a shard's primary is lost, the proxy serves that shard's keys from the promoted replica", async () => {
+    const shard = SHARDS[0]!;
+    const { primary: old, secondaries } = await rolesSettled(env.core, NS, shard, 2);
+    const promoted = secondaries[0]!;
+    const proxies = await allReady(env.core, NS, PROXY, 4);
+    // Sentinel must know the replica and its peers before the loss, or it cannot fail over.
+    const sentinel = redis((await allReady(env.core, NS, 'feed-shards-sentinel', 3))[0]!.status?.podIP ?? '', 26379);
+    await eventually('sentinel ready to fail over', async () => {
+      const replicas = (await sentinel.call('SENTINEL', 'REPLICAS', shard)) as unknown[];
+      const others = (await sentinel.call('SENTINEL', 'SENTINELS', shard)) as unknown[];
+      return replicas.length === 1 && others.length === 2 ? true : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 250 });
+    const t0 = performance.now();
+    env.kubelet.killProcess(old.metadata?.name ?? '', 'SIGKILL', { holdMs: 60_000 });
+    await eventually(`${promoted.metadata?.name} labelled primary`, async () => {
+      const p = await env.core.readNamespacedPod({ namespace: NS, name: promoted.metadata?.name ?? '' });
+      return p.metadata?.labels?.['dbtopo.dev/role'] === 'primary' ? true : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 100 });
+    const relabelled = performance.now();
+    // A fresh connection: twemproxy closes client connections when it restarts on the new address.
+    const client = redis(ipOf(proxies[2]!));
+    const onShard = (await redis(ipOf(promoted)).keys('feed:*')).sort();
+    expect(onShard.length).toBeGreaterThan(0);
+    await eventually('proxy serves the promoted replica', async () => {
+      try {
+        return (await client.get(onShard[0]!)) !== null ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    }, { timeoutMs: 30_000, intervalMs: 100 });
+    const served = performance.now();
+    for (const k of onShard) expect(await client.get(k)).not.toBeNull();
+    expect(await client.set(onShard[0]!, 'after-failover')).toBe('OK');
+    expect(await redis(ipOf(promoted)).get(onShard[0]!)).toBe('after-failover');
+    console.log(`shard failover: kill → relabel ${((relabelled - t0) / 1000).toFixed(1)} s, relabel → proxy serving the new primary ${(served - relabelled).toFixed(0)} ms`);
+  });
 });

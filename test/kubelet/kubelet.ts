@@ -12,7 +12,7 @@ import * as k8s from '@kubernetes/client-node';
 import { ensureMariadbTemplate, prepareEngine, type EngineKind } from './engines.js';
 import { PodNetwork } from './network.js';
 import { portOpen } from './net.js';
-import { configFileOf, engineKindOf, fillPlaceholders, resolveDnsNames, type DnsName } from './render.js';
+import { configFileOf, dnsNamesIn, engineKindOf, fillPlaceholders, resolveDnsNames, type DnsName } from './render.js';
 import { podStatus } from './status.js';
 import { Supervisor } from './supervisor.js';
 
@@ -42,6 +42,7 @@ const READINESS_PERIOD_MS = 200;
 const INIT_RETRY_MS = 500;
 const INIT_MAX_ATTEMPTS = 600;
 const MAX_DELETE_GRACE_MS = 10_000;
+const ENDPOINT_REFRESH_MS = 500;
 
 interface PodRuntime {
   key: string;
@@ -64,6 +65,7 @@ interface PodRuntime {
   transitions: Map<string, { ok: boolean; at: Date }>;
   lastWritten?: string;
   timer?: NodeJS.Timeout;
+  refreshTimer?: NodeJS.Timeout;
   stopping: boolean;
 }
 
@@ -209,13 +211,14 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
     const container = pod.spec?.containers[0];
     const password = await envSecret(pod, 'PASSWORD');
     let config: string | undefined;
+    let filled: string | undefined;
     const file = container === undefined ? undefined : configFileOf(container);
     const cmName = (pod.spec?.volumes ?? []).find((v) => v.configMap !== undefined)?.configMap?.name;
     if (file !== undefined && cmName !== undefined) {
       const cm = await core.readNamespacedConfigMap({ name: cmName, namespace: rt.namespace });
       const raw = cm.data?.[file];
       if (raw === undefined) throw new Error(`ConfigMap ${rt.namespace}/${cmName} has no key ${file}, which pod ${rt.name} runs with`);
-      const filled = fillPlaceholders(raw, { podIP: rt.ip, podName: rt.name, ...(password !== undefined ? { password } : {}) });
+      filled = fillPlaceholders(raw, { podIP: rt.ip, podName: rt.name, ...(password !== undefined ? { password } : {}) });
       const resolved = await resolveDnsNames(filled, (n) => resolveName(n));
       if (resolved.unresolved.length > 0) {
         rt.initMessage = `waiting for DNS names: ${resolved.unresolved.join(', ')}`;
@@ -228,18 +231,22 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
     }
     const template = rt.kind === 'mariadb' ? await ensureMariadbTemplate(path.join(opts.workDir, '.mariadb-template')) : undefined;
     const initSql = rt.kind === 'mariadb' ? await mariadbAccounts(pod, rt.namespace) : undefined;
-    const spec = prepareEngine(
-      {
-        kind: rt.kind,
-        ip: rt.ip,
-        port: rt.port,
-        dir: rt.dir,
-        ...(config !== undefined ? { config } : {}),
-        serverId: (ordinal(rt.name) ?? 0) + 1,
-        ...(initSql !== undefined ? { initSql } : {}),
-      },
-      template,
-    );
+    const kind = rt.kind;
+    const port = rt.port;
+    const specFor = (cfg: string | undefined): ReturnType<typeof prepareEngine> =>
+      prepareEngine(
+        {
+          kind,
+          ip: rt.ip,
+          port,
+          dir: rt.dir,
+          ...(cfg !== undefined ? { config: cfg } : {}),
+          serverId: (ordinal(rt.name) ?? 0) + 1,
+          ...(initSql !== undefined ? { initSql } : {}),
+        },
+        template,
+      );
+    const spec = specFor(config);
     if (rt.stopping) return;
     rt.supervisor = new Supervisor(spec, { onStateChange: () => void writeStatus(rt).catch(() => undefined) });
     rt.supervisor.start();
@@ -257,6 +264,27 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
       if (!rt.stopping) rt.timer = setTimeout(() => void tick(), READINESS_PERIOD_MS);
     };
     rt.timer = setTimeout(() => void tick(), 0);
+    // kube-proxy stand-in for proxies: a Service name was resolved to an endpoint address; when
+    // the endpoint changes (failover), re-render and restart the proxy on the new address.
+    const template0 = filled;
+    if ((kind === 'twemproxy' || kind === 'haproxy') && template0 !== undefined && dnsNamesIn(template0).some((d) => d.name.kind === 'service')) {
+      let current = config;
+      const refresh = async (): Promise<void> => {
+        if (rt.stopping) return;
+        try {
+          const r = await resolveDnsNames(template0, (n) => resolveName(n));
+          if (r.unresolved.length === 0 && r.text !== current && !rt.stopping) {
+            current = r.text;
+            rt.supervisor?.replace(specFor(r.text));
+            log(`${rt.key}: endpoints changed, ${kind} restarted with the new addresses`);
+          }
+        } catch (err) {
+          log(`${rt.key}: endpoint refresh: ${String(err)}`);
+        }
+        if (!rt.stopping) rt.refreshTimer = setTimeout(() => void refresh(), ENDPOINT_REFRESH_MS);
+      };
+      rt.refreshTimer = setTimeout(() => void refresh(), ENDPOINT_REFRESH_MS);
+    }
   }
 
   async function resolveName(n: DnsName): Promise<string | undefined> {
@@ -265,10 +293,9 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
       namespace: n.namespace,
       labelSelector: `kubernetes.io/service-name=${n.service}`,
     });
-    for (const s of slices.items) {
-      for (const e of s.endpoints ?? []) if (e.conditions?.ready !== false && e.addresses[0] !== undefined) return e.addresses[0];
-    }
-    return undefined;
+    // The lowest ready address: stable while the endpoints are, so a refresh does not flap.
+    const ready = slices.items.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses));
+    return ready.sort()[0];
   }
 
   async function envSecret(pod: k8s.V1Pod, envName: string): Promise<string | undefined> {
@@ -361,6 +388,7 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
   async function teardown(rt: PodRuntime, graceMs: number): Promise<void> {
     rt.stopping = true;
     if (rt.timer !== undefined) clearTimeout(rt.timer);
+    if (rt.refreshTimer !== undefined) clearTimeout(rt.refreshTimer);
     await rt.supervisor?.stop(Math.max(graceMs, 500));
     if (runtimes.get(rt.key) === rt) runtimes.delete(rt.key);
     log(`${rt.key}: stopped`);

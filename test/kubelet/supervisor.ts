@@ -53,12 +53,14 @@ export class Supervisor {
   private restartTimer: NodeJS.Timeout | undefined;
   private startedAt = 0;
   private holdUntil = 0;
+  /** The next exit is a planned restart (new config): restart at once, do not count it. */
+  private planned = false;
   restartCount = 0;
   lastExit: { code: number | null; signal: NodeJS.Signals | null; at: Date } | undefined;
   startedAtDate: Date | undefined;
 
   constructor(
-    private readonly spec: ProcessSpec,
+    private spec: ProcessSpec,
     private readonly opts: SupervisorOptions = {},
   ) {
     this.backoffMs = opts.initialBackoffMs ?? 200;
@@ -93,8 +95,14 @@ export class Supervisor {
     child.on('exit', (code, signal) => {
       if (child.pid !== undefined) livePids.delete(child.pid);
       this.child = undefined;
-      this.lastExit = { code, signal, at: new Date() };
       if (this.stopped) return;
+      if (this.planned) {
+        this.planned = false;
+        this.start();
+        this.opts.onStateChange?.();
+        return;
+      }
+      this.lastExit = { code, signal, at: new Date() };
       if (Date.now() - this.startedAt > (this.opts.resetAfterMs ?? 10_000)) this.backoffMs = this.opts.initialBackoffMs ?? 200;
       const delay = Math.max(this.backoffMs, this.holdUntil - Date.now());
       this.backoffMs = Math.min(this.backoffMs * 2, this.opts.maxBackoffMs ?? 5_000);
@@ -116,6 +124,14 @@ export class Supervisor {
   signal(signal: NodeJS.Signals, holdMs = 0): void {
     this.holdUntil = Date.now() + holdMs;
     if (this.child?.pid !== undefined) killGroup(this.child.pid, signal);
+  }
+
+  /** Restarts the process with a new spec (e.g. re-rendered config); not counted as a restart. */
+  replace(spec: ProcessSpec): void {
+    this.spec = spec;
+    if (this.child?.pid === undefined) return;
+    this.planned = true;
+    killGroup(this.child.pid, 'SIGTERM');
   }
 
   /** Stops for good: SIGTERM, then SIGKILL after `graceMs`. */
