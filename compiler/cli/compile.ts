@@ -2,12 +2,14 @@
 
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { compileRepo } from '../compile.js';
+import { compileRepo, UsageError } from '../compile.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { hasErrors, parseFormat, printReport, progress, summary, type Format } from './output.js';
 import { repoDir } from './repo.js';
+import { watchAndCompile } from './watch.js';
 
 interface CompileFlags {
+  watch?: boolean;
   env?: string;
   out?: string;
   repo?: string;
@@ -22,6 +24,7 @@ export function registerCompile(program: Command): void {
     .option('--out <dir>', 'output directory (default: <repo>/rendered)')
     .option('--repo <dir>', 'GitOps repository with envs/ and topologies/ (default: the current directory if it has envs/, else the embedded example)')
     .option('--format <format>', 'diagnostics as text or json', 'text')
+    .option('--watch', 'keep running and recompile incrementally whenever envs/ or topologies/ change')
     .addHelpText(
       'after',
       `
@@ -34,12 +37,17 @@ Examples:
   dbtopo compile                          compile the repository in the current directory
   dbtopo compile --repo ./gitops --env prod
   dbtopo compile --format json | jq '.diagnostics[] | select(.severity == "error")'
+  dbtopo compile --watch                  re-render only what changed, on every save
 ${EXIT_CODES_HELP}`,
     )
     .action(async (flags: CompileFlags) => {
       const format: Format = parseFormat(flags.format);
       const repo = repoDir(flags.repo);
       const out = flags.out !== undefined ? resolve(flags.out) : join(repo, 'rendered');
+      if (flags.watch) {
+        if (flags.env !== undefined) throw new UsageError('--watch compiles every environment; drop --env');
+        await watchAndCompile(repo, out, format);
+      }
       const started = performance.now();
       const result = await compileRepo({ repo, out, write: true, ...(flags.env !== undefined ? { env: flags.env } : {}) });
       const ms = Math.round(performance.now() - started);
