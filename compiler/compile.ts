@@ -75,8 +75,17 @@ export function renderTopology(env: Environment, topo: Located<Topology>): Topol
   }
   // Argo CD sync waves (compiler/argocd) are per object and per topology, so they go on before
   // the one YAML rendering; that keeps a topology's files a pure function of its inputs.
-  for (const f of annotateForArgoCd(files)) out.files.push({ ...f, text: toYaml(f.object), source: topo.file });
+  for (const f of annotateForArgoCd(files)) out.files.push(withLazyText({ ...f, source: topo.file }));
   return out;
+}
+
+/**
+ * The YAML text is rendered on first read and kept: writing reads it once, while in-memory users
+ * that only look at objects (`dbtopo plan` compiles two whole repos) never pay for it.
+ */
+function withLazyText<T extends { object: KubeObject }>(f: T): T & { text: string } {
+  let text: string | undefined;
+  return Object.defineProperty(f, 'text', { enumerable: true, configurable: true, get: () => (text ??= toYaml(f.object)) }) as T & { text: string };
 }
 
 /** CRDs and Namespaces of every member cluster of an environment. */

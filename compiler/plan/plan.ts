@@ -10,7 +10,19 @@ export interface PlanOptions extends ClassifyOptions {
 }
 
 export function buildPlan(base: ReadonlyArray<PlanObject>, head: ReadonlyArray<PlanObject>, opts: PlanOptions): Plan {
-  const changes = classify(diffObjects(base, head), opts, { base: instanceSetIndex(base), head: instanceSetIndex(head) });
+  const sides = { base: instanceSetIndex(base), head: instanceSetIndex(head) };
+  // The very same object on both sides (a topology rendered once for both, compile-sides.ts)
+  // cannot have changed: leave it out of the diff.
+  const inBase = new Set(base.map((o) => o.object));
+  const inHead = new Set(head.map((o) => o.object));
+  const changes = classify(
+    diffObjects(
+      base.filter((o) => !inHead.has(o.object)),
+      head.filter((o) => !inBase.has(o.object)),
+    ),
+    opts,
+    sides,
+  );
   const { actions, waves } = buildActions(changes, { memberOrder: opts.memberOrder });
   return { changes, actions, waves, forbidden: changes.filter((c) => c.class === 'forbidden') };
 }
