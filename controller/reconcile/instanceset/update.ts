@@ -126,13 +126,24 @@ async function switchover(ctx: ControllerContext, is: InstanceSet, pods: KubeObj
     const primary = targets.get(from);
     if (primary === undefined) throw new Error(`${from} has no address yet`);
     // Labels lag the engines by up to one probe period: never act on a stale primary label.
+    const replicas = [...targets.values()].filter((t) => t.podName !== from);
     const driver = driverFor(is.spec.engine.type);
-    const probe = await driver?.probe(primary, 2_000).finally(() => driver.close());
+    if (driver === undefined) throw new Error(`${is.spec.engine.type} has no roles`);
+    const [probe, ...replicaProbes] = await Promise.all([primary, ...replicas].map((t) => driver.probe(t, 2_000))).finally(() => driver.close());
     if (probe?.role !== 'primary') {
       ctx.log.info({ instanceSet: key, pod: from }, 'labelled primary is not primary in the engine; waiting for the role probe');
       return;
     }
-    const replicas = [...targets.values()].filter((t) => t.podName !== from);
+    // A replaced secondary is Ready and labelled before its first sync finished: wait for a live
+    // link quietly instead of failing the switchover.
+    const linked = replicas.filter((t, i) => {
+      const f = replicaProbes[i]?.following;
+      return f?.linkUp === true && f.host === primary.host && f.port === primary.port && (to === undefined || t.podName === to);
+    });
+    if (linked.length === 0) {
+      ctx.log.info({ instanceSet: key, pod: from, to: to ?? 'any' }, 'no secondary has a live replication link yet; switchover waits');
+      if (why.startsWith('before updating')) return;
+    }
     const sentinels = await sentinelTargets(ctx, is);
     ctx.events.emit(is, 'Normal', 'Switchover', 'Switchover', `moving the primary away from ${from} to ${to ?? 'the most advanced secondary'} (${why})`);
     const res = await runExclusive(key, () => executeSwitchover(is, { primary, replicas, ...(sentinels ? { sentinels } : {}) }, to));
