@@ -14,7 +14,7 @@ import {
   type Node,
   type YAMLError,
 } from 'yaml';
-import { diagnostic, type Diagnostic, type Position } from '../diagnostics.js';
+import { diagnostic, sortDiagnostics, type Diagnostic, type Position } from '../diagnostics.js';
 import { locateIn } from './locate.js';
 
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -45,7 +45,9 @@ function parseChecked(file: string, text: string): Parsed {
   }
   let docs: Document.Parsed[];
   try {
-    const all = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: true, strict: true, prettyErrors: true, merge: false });
+    // uniqueKeys is off because the library checks each key against all earlier ones (quadratic:
+    // minutes for a 1 MiB mapping); duplicates are found below with a Set per mapping instead.
+    const all = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: false, strict: true, prettyErrors: true, merge: false });
     docs = Array.isArray(all) ? all : [];
   } catch (e) {
     return { diagnostics: [diagnostic('DBT1101', file, { line: 1, col: 1 }, `YAML parser failed: ${errorText(e)}`)] };
@@ -72,8 +74,18 @@ function parseChecked(file: string, text: string): Parsed {
       if (seen) seen.count++;
       else aliasUses.set(node.source, { offset: node.range?.[0], count: 1 });
     },
+    // Node, not Map: a Map visitor would take maps away from this one (anchors, tags on maps).
     Node(_, node) {
       if (!isNode(node) || isAlias(node)) return;
+      if (isMap(node)) {
+        const seen = new Set<string>();
+        for (const pair of node.items) {
+          if (!isScalar(pair.key) || pair.key.value === null || typeof pair.key.value === 'object') continue;
+          const name = String(pair.key.value);
+          if (seen.has(name)) out.push(diagnostic('DBT1102', file, at(pair.key.range?.[0]), `key "${name}" appears twice in the same mapping`));
+          seen.add(name);
+        }
+      }
       if (node.anchor) out.push(diagnostic('DBT1103', file, at(tokenBefore(text, node, `&${node.anchor}`)), `anchor &${node.anchor} is not allowed`));
       if (node.tag) out.push(diagnostic('DBT1107', file, at(tokenBefore(text, node, '!')), `explicit tag ${shortTag(node.tag)} is not allowed`));
     },
@@ -96,7 +108,7 @@ function parseChecked(file: string, text: string): Parsed {
     const times = use.count > 1 ? ` (used ${use.count} times)` : '';
     out.push(diagnostic('DBT1103', file, at(use.offset), `alias *${name} is not allowed${times}`));
   }
-  if (out.some((d) => d.severity === 'error')) return { diagnostics: out };
+  if (out.some((d) => d.severity === 'error')) return { diagnostics: sortDiagnostics(out) };
   const root = (doc.contents as Node | null) ?? null;
   if (!isMap(root)) {
     const kind = root === null ? 'nothing' : isScalar(root) ? 'a single value' : 'a list';

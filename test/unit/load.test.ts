@@ -107,6 +107,22 @@ describe('load: bad YAML is a located diagnostic, never an exception', () => {
     expect(r.topologies).toEqual([]);
   });
 
+  it('large mappings load in linear time (duplicate-key checking is not quadratic)', () => {
+    const mapping = (keys: number) => `name: x\nparameters:\n${Array.from({ length: keys }, (_, i) => `  k${i}: v\n`).join('')}`;
+    const time = (text: string) => {
+      const t0 = performance.now();
+      const r = topo(text);
+      expect(r.topologies).toHaveLength(1);
+      return performance.now() - t0;
+    };
+    time(mapping(2000)); // warm up the JIT
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[1]!;
+    const small = median([0, 1, 2].map(() => time(mapping(4000))));
+    const large = median([0, 1, 2].map(() => time(mapping(16000))));
+    // 4x the keys: about 4x the time when linear, 16x when quadratic (it took minutes per MiB)
+    expect(large / small).toBeLessThan(9);
+  });
+
   it('files over the size limit are refused before parsing', () => {
     const r = topo(`name: x\nparameters:\n${'  k: v\n'.repeat(200_000)}`);
     expect(pick(r.diagnostics)).toEqual([{ code: 'DBT1109', file: 'topologies/t.yaml', line: 1, col: 1 }]);
