@@ -148,4 +148,58 @@ describe('install manifests', () => {
       await kubelet.stop();
     }
   });
+
+  it('a leader whose Lease is taken over steps down within the renew deadline and stops writing', async () => {
+    const ns = `ctl-lease-${suffix}`;
+    await createTestNamespace(kc, ns);
+    try {
+      let lost = 0;
+      const lease = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 };
+      const c = await startController({
+        kubeconfig: kc,
+        namespace: ns,
+        leaderElect: true,
+        lease,
+        identity: 'victim',
+        metricsPort: -1,
+        healthPort: -1,
+        roleProbes: false,
+        log: makeLogger('silent'),
+        onLostLeadership: () => {
+          lost = performance.now();
+        },
+      });
+      running.push(c);
+      await c.started;
+      // Another party holds the Lease and keeps renewing it (as a partitioned-away leader would see).
+      const path = resourcePath('Lease', ns, 'dbtopo-controller');
+      const t0 = performance.now();
+      let stealing = true;
+      const thief = (async () => {
+        for (let i = 0; stealing && i < 200; i++) {
+          const cur = await admin.get<KubeObject & { spec: Record<string, unknown> }>(path);
+          if (cur !== undefined) {
+            await admin
+              .replace(path, { ...cur, spec: { ...cur.spec, holderIdentity: 'thief', renewTime: new Date().toISOString().replace('Z', '000Z'), leaseDurationSeconds: 3 } }, 'thief')
+              .catch(() => undefined);
+          }
+          await sleep(200);
+        }
+      })();
+      await eventually('victim steps down', async () => (lost > 0 ? true : undefined), { timeoutMs: 10_000, intervalMs: 50 });
+      stealing = false;
+      await thief;
+      console.log(`[controller-install] leader stepped down ${(lost - t0).toFixed(0)} ms after its Lease was taken (renew deadline ${lease.renewDeadlineMs} ms)`);
+      expect(c.isLeader()).toBe(false);
+      expect(lost - t0).toBeLessThan(lease.renewDeadlineMs + 2 * lease.retryPeriodMs + 1000);
+      // Stopped acting: a new InstanceSet gets no pods from it.
+      await createInstanceSet(admin, testInstanceSet(ns, 'idle', { replicas: 1 }));
+      await sleep(1500);
+      expect(await podsOf(admin, ns, 'idle')).toEqual([]);
+      await c.stop();
+      running.splice(running.indexOf(c), 1);
+    } finally {
+      await deleteTestNamespace(kc, ns);
+    }
+  });
 });
