@@ -149,7 +149,17 @@ async function switchover(ctx: ControllerContext, is: InstanceSet, pods: KubeObj
     const res = await runExclusive(key, () => executeSwitchover(is, { primary, replicas, ...(sentinels ? { sentinels } : {}) }, to));
     ctx.events.emit(is, 'Normal', 'SwitchoverDone', 'Switchover', `primary moved from ${res.from} to ${res.to} in ${res.totalMs} ms (writes paused ${res.pausedMs} ms)`);
   } catch (err) {
-    ctx.events.emit(is, 'Warning', 'SwitchoverFailed', 'Switchover', `switchover from ${from} failed: ${err instanceof Error ? err.message : String(err)}`);
+    const msg = err instanceof Error ? err.message : String(err);
+    // Right after a replica was replaced, Sentinel still has its old INFO (refreshed every 10 s)
+    // and answers NOGOODSLAVE: a rolling update just tries again on the next pass.
+    if (why.startsWith('before updating') && /NOGOODSLAVE|no healthy replica/.test(msg)) {
+      if (lastWaiting.get(key) !== 'promotable') {
+        lastWaiting.set(key, 'promotable');
+        ctx.events.emit(is, 'Normal', 'UpdateWaiting', 'Update', `rolling update waits: no updated secondary can be promoted yet (${msg.split(';')[0]})`);
+      }
+      return;
+    }
+    ctx.events.emit(is, 'Warning', 'SwitchoverFailed', 'Switchover', `switchover from ${from} failed: ${msg}`);
   }
 }
 
