@@ -1,7 +1,7 @@
 // `dbtopo plan` on a real Git repository built here over several commits: each change gives the
 // expected classes, action order and exit code, in process (runPlan) and through the built CLI.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -217,6 +217,26 @@ describe.runIf(existsSync(CLI))('the built CLI: dbtopo plan exit codes', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/unknown Git ref "no-such-ref"/);
     expect(cli('--head', 'c1-replicas').status).toBe(2); // --base is required
+  });
+
+  it('ci/scripts/pr-plan.sh validates, compiles and writes the plan in three formats with the plan exit code', () => {
+    git('checkout', '-q', '--detach', commits['c4-shrink'] as string);
+    try {
+      const out = join(dir, 'pr-plan-out');
+      const r = spawnSync('bash', [join(ROOT, 'ci/scripts/pr-plan.sh'), 'c0-initial', out], {
+        cwd: join(dir, 'gitops'),
+        encoding: 'utf8',
+        timeout: 120_000,
+        env: { ...process.env, NO_COLOR: '1', DBTOPO: `${process.execPath} ${CLI}` },
+      });
+      expect(r.status, r.stderr).toBe(4);
+      expect(JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8')).exitCode).toBe(4);
+      expect(readFileSync(join(out, 'plan.md'), 'utf8').startsWith('<!-- dbtopo-plan -->')).toBe(true);
+      expect(readFileSync(join(out, 'plan.txt'), 'utf8')).toContain('FORBIDDEN');
+      expect(existsSync(join(out, 'rendered/test/canary'))).toBe(true);
+    } finally {
+      git('checkout', '-q', '--detach', commits['c0-initial'] as string);
+    }
   });
 
   it('writes JSON and Markdown to --out', () => {
