@@ -68,6 +68,15 @@ describe('InstanceSet reconcile', () => {
       expect(st).toMatchObject({ replicas: 3, availableReplicas: 3, updatedReplicas: 3, observedGeneration: 1, selector: `${LABELS.instanceSet}=par` });
       expect(st.membersStatus?.map((m) => m.podName)).toEqual(['par-0', 'par-1', 'par-2']);
 
+      // An Event per created pod, on the InstanceSet, from the controller.
+      const events = await eventually('SuccessfulCreate events', async () => {
+        const list = await client.list<KubeObject & { reason?: string; note?: string; reportingController?: string; regarding?: { name?: string; kind?: string } }>(resourcePath('Event', NS));
+        const mine = list.items.filter((e) => e.regarding?.kind === 'InstanceSet' && e.regarding.name === 'par' && e.reason === 'SuccessfulCreate');
+        return mine.length >= 3 ? mine : undefined;
+      });
+      expect(events.map((e) => e.note).sort()).toEqual(['created pod par-0', 'created pod par-1', 'created pod par-2']);
+      expect(events[0]?.reportingController).toBe('dbtopo.dev/controller');
+
       await patchSpec(client, NS, 'par', { replicas: 5 });
       await podsBecome('par', ['par-0', 'par-1', 'par-2', 'par-3', 'par-4']);
       await patchSpec(client, NS, 'par', { replicas: 2 });
