@@ -41,14 +41,17 @@ const cache = new Map<string, string>();
 const SIMPLE = /^[A-Za-z_/][A-Za-z0-9_./-]*$/;
 
 function scalarString(s: string): string {
-  // Fast path for the bulk of strings; the cache serves the rest (quoted, multi-word, numeric-looking).
-  if (SIMPLE.test(s) && (s.length > 5 || !RESERVED.has(s)) && !/^[eE][0-9_.:eExXoObB+\-a-fA-F]*$/.test(s)) return s;
+  // Most strings repeat (keys, label values, images): the cache answers them; unique simple
+  // strings (names) take the regex fast path without filling the cache.
   let out = cache.get(s);
-  if (out === undefined) {
+  if (out !== undefined) return out;
+  if (SIMPLE.test(s) && (s.length > 5 || !RESERVED.has(s)) && !/^[eE][0-9_.:eExXoObB+\-a-fA-F]*$/.test(s)) {
+    out = s;
+  } else {
     out = plainSafe(s) ? s : JSON.stringify(s);
-    if (cache.size > 100_000) cache.clear();
-    cache.set(s, out);
   }
+  if (cache.size > 100_000) cache.clear();
+  cache.set(s, out);
   return out;
 }
 
@@ -67,7 +70,7 @@ function isScalar(v: unknown): boolean {
 
 function scalar(v: unknown, indent: string): string {
   if (v === null || v === undefined) return 'null';
-  if (typeof v === 'string') return blockSafe(v) ? block(v, indent) : scalarString(v);
+  if (typeof v === 'string') return v.includes('\n') && blockSafe(v) ? block(v, indent) : scalarString(v);
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) throw new Error(`cannot write ${v} as YAML`);
     return String(v);
@@ -76,52 +79,65 @@ function scalar(v: unknown, indent: string): string {
   throw new Error(`cannot write a ${typeof v} as YAML`);
 }
 
-function byKey(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 function isEmpty(v: object): boolean {
-  return Array.isArray(v) ? v.length === 0 : Object.keys(v).length === 0;
+  if (Array.isArray(v)) return v.length === 0;
+  for (const _ in v) return false;
+  return true;
 }
 
-/** `first`: prefix of the first line (a sequence item's "- "), `indent` of the following ones. */
-function writeMap(obj: Record<string, unknown>, first: string, indent: string, out: string[]): void {
-  const keys = Object.keys(obj).sort(byKey);
+const EMPTY = (v: object): string => (Array.isArray(v) ? '[]' : '{}');
+
+// The writers append to one string (V8 concatenates in place) and share indent strings; this is
+// the hot loop of a compile.
+const INDENTS: string[] = [''];
+function indentOf(level: number): string {
+  let s = INDENTS[level];
+  if (s === undefined) {
+    s = '  '.repeat(level);
+    INDENTS[level] = s;
+  }
+  return s;
+}
+
+/** `first`: prefix of the first line (a sequence item's "- "), level: indentation of the others. */
+function writeMap(obj: Record<string, unknown>, first: string, level: number): string {
+  // Default sort compares UTF-16 code units, the same order as `<` on strings.
+  const keys = Object.keys(obj).sort();
+  const indent = indentOf(level);
+  let out = '';
   let prefix = first;
   for (const k of keys) {
     const v = obj[k];
     if (v === undefined) continue;
     const key = scalarString(k);
-    if (isScalar(v)) out.push(`${prefix}${key}: ${scalar(v, `${indent}  `)}`);
-    else if (isEmpty(v as object)) out.push(`${prefix}${key}: ${Array.isArray(v) ? '[]' : '{}'}`);
-    else {
-      out.push(`${prefix}${key}:`);
-      writeNode(v as object, `${indent}  `, `${indent}  `, out);
-    }
+    if (v === null || typeof v !== 'object') out += `${prefix}${key}: ${scalar(v, indentOf(level + 1))}\n`;
+    else if (isEmpty(v)) out += `${prefix}${key}: ${EMPTY(v)}\n`;
+    else out += `${prefix}${key}:\n${writeNode(v, indentOf(level + 1), level + 1)}`;
     prefix = indent;
   }
+  return out;
 }
 
-function writeSeq(arr: readonly unknown[], first: string, indent: string, out: string[]): void {
+function writeSeq(arr: readonly unknown[], first: string, level: number): string {
+  const indent = indentOf(level);
+  let out = '';
   let prefix = first;
   for (const item of arr) {
     // The first line of a nested node goes on the dash line.
-    if (isScalar(item)) out.push(`${prefix}- ${scalar(item, `${indent}  `)}`);
-    else if (isEmpty(item as object)) out.push(`${prefix}- ${Array.isArray(item) ? '[]' : '{}'}`);
-    else writeNode(item as object, `${prefix}- `, `${indent}  `, out);
+    if (item === null || typeof item !== 'object') out += `${prefix}- ${scalar(item, indentOf(level + 1))}\n`;
+    else if (isEmpty(item)) out += `${prefix}- ${EMPTY(item)}\n`;
+    else out += writeNode(item, `${prefix}- `, level + 1);
     prefix = indent;
   }
+  return out;
 }
 
-function writeNode(v: object, first: string, indent: string, out: string[]): void {
-  if (Array.isArray(v)) writeSeq(v, first, indent, out);
-  else writeMap(v as Record<string, unknown>, first, indent, out);
+function writeNode(v: object, first: string, level: number): string {
+  return Array.isArray(v) ? writeSeq(v, first, level) : writeMap(v as Record<string, unknown>, first, level);
 }
 
 export function toYaml(value: unknown): string {
   if (isScalar(value)) return `${scalar(value, '  ')}\n`;
-  if (Array.isArray(value) ? value.length === 0 : Object.keys(value as object).length === 0) return Array.isArray(value) ? '[]\n' : '{}\n';
-  const out: string[] = [];
-  writeNode(value as object, '', '', out);
-  return `${out.join('\n')}\n`;
+  if (isEmpty(value as object)) return `${EMPTY(value as object)}\n`;
+  return writeNode(value as object, '', 0);
 }
