@@ -91,13 +91,16 @@ function byCount(what: string) {
 }
 
 function migration(what: string, then: ChangeClass) {
-  return (f: FieldChange, ctx: RuleContext): Decision =>
-    ctx.migrationAllowed
-      ? { class: then, reason: `${what} ${show(f.old)} → ${show(f.new)} (migration acknowledged)` }
-      : {
-          class: 'forbidden',
-          reason: `${what} ${show(f.old)} → ${show(f.new)} needs a data migration; acknowledge it with --allow-migration, the annotation ${ANNOTATIONS.allowMigration} or acknowledgements.yaml`,
-        };
+  return (f: FieldChange, ctx: RuleContext): Decision => migrationOf(`${what} ${show(f.old)} → ${show(f.new)}`, then, ctx);
+}
+
+function migrationOf(change: string, then: ChangeClass, ctx: RuleContext): Decision {
+  return ctx.migrationAllowed
+    ? { class: then, reason: `${change} (migration acknowledged)` }
+    : {
+        class: 'forbidden',
+        reason: `${change} needs a data migration; acknowledge it with --allow-migration, the annotation ${ANNOTATIONS.allowMigration} or acknowledgements.yaml`,
+      };
 }
 
 /**
@@ -268,7 +271,7 @@ export const OBJECT_RULES: ReadonlyArray<ObjectRule> = [
     id: 'shard-added',
     kinds: ['InstanceSet'],
     types: ['added'],
-    decide: (ctx) => (isServerSet(ctx.change.head) ? migration('shard', 'scale-out')({ path: '', segments: [], op: 'add', new: ctx.change.name }, ctx) : undefined),
+    decide: (ctx) => (isServerSet(ctx.change.head) ? migrationOf(`new shard ${ctx.change.name} (resharding)`, 'scale-out', ctx) : undefined),
   },
   { id: 'instance-set-added', kinds: ['InstanceSet'], types: ['added'], decide: is('scale-out', 'new component') },
   { id: 'topology-removed', kinds: ['Cluster', 'InstanceSet'], types: ['removed'], decide: (ctx) => (ctx.topologyRemoved ? deletion(`${ctx.change.kind} ${ctx.change.name}`)(ctx) : undefined) },
@@ -278,7 +281,7 @@ export const OBJECT_RULES: ReadonlyArray<ObjectRule> = [
     types: ['removed'],
     decide: (ctx) =>
       isServerSet(ctx.change.base)
-        ? migration('shard', 'scale-in')({ path: '', segments: [], op: 'remove', old: ctx.change.name }, ctx)
+        ? migrationOf(`shard ${ctx.change.name} removed (resharding; its data is lost)`, 'scale-in', ctx)
         : { class: 'scale-in', reason: 'component removed' },
   },
   { id: 'namespace-removed', kinds: ['Namespace'], types: ['removed'], decide: is('scale-in', 'deleting the namespace deletes everything in it') },
