@@ -189,6 +189,13 @@ describe('InstanceSet reconcile', () => {
         return p !== undefined && p.metadata.uid !== pods[1]?.metadata.uid ? p : undefined;
       });
       expect(again.metadata.name).toBe('heal-1');
+      // A pod that terminated for good (phase Failed, as after an eviction) is replaced too.
+      await client.mergePatch(resourcePath('Pod', NS, 'heal-0', 'status'), { status: { phase: 'Failed', reason: 'Evicted' } }, 'dbtopo-test');
+      const replaced = await eventually('heal-0 replaced', async () => {
+        const p = live(await podsOf(client, NS, 'heal')).find((x) => x.metadata.name === 'heal-0');
+        return p !== undefined && p.metadata.uid !== pods[0]?.metadata.uid ? p : undefined;
+      });
+      expect((replaced['status'] as { phase?: string } | undefined)?.phase).not.toBe('Failed');
     } finally {
       await kubelet.stop();
     }

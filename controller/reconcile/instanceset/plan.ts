@@ -4,7 +4,7 @@
 import { LABELS, type InstanceSet, type KubeObject } from '../../../schemas/types/index.js';
 import type { DesiredPod } from './desired.js';
 import { ordinalOf } from './ordinals.js';
-import { isReady, isTerminating } from './pods.js';
+import { isReady, isTerminating, podStatus } from './pods.js';
 
 export interface ObjectRef {
   name: string;
@@ -40,6 +40,17 @@ export function planPods(is: InstanceSet, desired: DesiredPod[], pods: KubeObjec
   const desiredNames = new Set(desired.map((d) => d.name));
   const condemned = owned.filter((p) => !desiredNames.has(p.metadata.name) && !isTerminating(p)).sort(deletionOrder(setName));
   const anyTerminating = owned.some(isTerminating);
+
+  // A wanted pod that has terminated for good (phase Failed/Succeeded, e.g. evicted) is deleted so
+  // that the next round creates it again, as the StatefulSet controller does.
+  for (const d of desired) {
+    const p = podByName.get(d.name);
+    const phase = p !== undefined ? podStatus(p).phase : undefined;
+    if (p !== undefined && !isTerminating(p) && (phase === 'Failed' || phase === 'Succeeded')) {
+      // Still present until gone: it is recreated by a later round, and blocks OrderedReady successors.
+      plan.deletePods.push({ name: p.metadata.name, uid: p.metadata.uid });
+    }
+  }
 
   const create = (d: DesiredPod): void => {
     for (const pvc of d.pvcs) if (!pvcNames.has(pvc.metadata.name)) plan.createPvcs.push(pvc);

@@ -68,3 +68,22 @@ describe('planPods', () => {
     expect(planPods(keep, desiredPods(keep), pods, pvcs).deletePvcs).toEqual([]);
   });
 });
+
+describe('planPods: terminated pods', () => {
+  it('deletes a wanted pod that Failed (evicted) so that it is created again, without creating it in the same round', () => {
+    const is = instanceSet('r', { replicas: 2 });
+    const failed = observedPod('r', 'r-1');
+    (failed['status'] as { phase: string }).phase = 'Failed';
+    const plan = planPods(is, desiredPods(is), [observedPod('r', 'r-0', { ready: true }), failed], []);
+    expect(plan.deletePods.map((p) => p.name)).toEqual(['r-1']);
+    expect(plan.createPods).toEqual([]);
+    // Once it is gone, the next round creates it.
+    expect(planPods(is, desiredPods(is), [observedPod('r', 'r-0', { ready: true })], []).createPods.map((p) => p.metadata.name)).toEqual(['r-1']);
+  });
+
+  it('leaves Running pods alone', () => {
+    const is = instanceSet('r', { replicas: 2 });
+    const plan = planPods(is, desiredPods(is), [observedPod('r', 'r-0', { ready: true }), observedPod('r', 'r-1')], []);
+    expect(plan.deletePods).toEqual([]);
+  });
+});
