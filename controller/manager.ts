@@ -81,7 +81,8 @@ export async function startController(opts: ControllerOptions = {}): Promise<Run
   const events = new EventRecorder(client, identity, log);
 
   const path = (kind: ResourceKind): string => resourcePath(kind, opts.namespace);
-  const managed = { labelSelector: LABELS.instanceSet };
+  // Only the pods and claims the controller owns, indexed by their InstanceSet.
+  const managed = { labelSelector: LABELS.instanceSet, indexLabel: LABELS.instanceSet };
   const caches: Caches = {
     instanceSets: new Informer<InstanceSet>('instancesets', client, path('InstanceSet'), log),
     clusters: new Informer<Cluster>('clusters', client, path('Cluster'), log),

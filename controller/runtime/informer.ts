@@ -12,6 +12,8 @@ export type InformerHandler<T> = (type: EventType, obj: T) => void;
 
 export interface InformerOptions {
   labelSelector?: string;
+  /** Keep an index by this label's value (per namespace), read with byLabel(). */
+  indexLabel?: string;
   /** Restart backoff after watch/list errors. */
   backoff?: { baseMs: number; maxMs: number };
 }
@@ -37,6 +39,9 @@ export class Informer<T extends Pick<KubeObject, 'apiVersion' | 'kind' | 'metada
   private failures = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** `namespace/labelValue` → `name` → object; and `namespace/name` → its index key. */
+  private readonly index = new Map<string, Map<string, T>>();
+  private readonly indexKeyOf = new Map<string, string>();
 
   constructor(
     readonly name: string,
@@ -53,12 +58,36 @@ export class Informer<T extends Pick<KubeObject, 'apiVersion' | 'kind' | 'metada
     this.lw = new k8s.ListWatch(path, new CountingWatch(client.kc, client), listFn, false, opts.labelSelector);
     const dispatch = (type: EventType) => (obj: k8s.KubernetesObject) => {
       this.synced ||= this.lw.latestResourceVersion() !== '';
+      if (opts.indexLabel !== undefined) this.reindex(type, obj as unknown as T, opts.indexLabel);
       for (const h of this.handlers) h(type, obj as unknown as T);
     };
     this.lw.on(k8s.ADD, dispatch('add'));
     this.lw.on(k8s.UPDATE, dispatch('update'));
     this.lw.on(k8s.DELETE, dispatch('delete'));
     this.lw.on(k8s.ERROR, (err: unknown) => this.restart(err));
+  }
+
+  private reindex(type: EventType, obj: T, label: string): void {
+    const objKey = `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+    const old = this.indexKeyOf.get(objKey);
+    if (old !== undefined) {
+      this.index.get(old)?.delete(obj.metadata.name);
+      if (this.index.get(old)?.size === 0) this.index.delete(old);
+      this.indexKeyOf.delete(objKey);
+    }
+    const value = obj.metadata.labels?.[label];
+    if (type === 'delete' || value === undefined) return;
+    const key = `${obj.metadata.namespace ?? ''}/${value}`;
+    let bucket = this.index.get(key);
+    if (bucket === undefined) this.index.set(key, (bucket = new Map()));
+    bucket.set(obj.metadata.name, obj);
+    this.indexKeyOf.set(objKey, key);
+  }
+
+  /** Objects of `namespace` whose index label equals `value` (needs options.indexLabel). */
+  byLabel(namespace: string | undefined, value: string): T[] {
+    if (this.opts.indexLabel === undefined) throw new Error(`informer ${this.name} has no index: set indexLabel`);
+    return [...(this.index.get(`${namespace ?? ''}/${value}`)?.values() ?? [])];
   }
 
   on(handler: InformerHandler<T>): void {

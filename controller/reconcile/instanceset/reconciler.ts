@@ -32,8 +32,8 @@ export async function reconcileInstanceSet(ctx: ControllerContext, key: string):
   const is = ctx.caches.instanceSets.get(namespace, name);
   if (is === undefined) return {}; // deleted: owner references let the garbage collector remove pods
   const log = ctx.log.child({ instanceSet: key });
-  const pods = ownedBy(ctx.caches.pods.list(namespace), name);
-  const pvcs = ownedBy(ctx.caches.pvcs.list(namespace), name);
+  const pods = ctx.caches.pods.byLabel(namespace, name);
+  const pvcs = ctx.caches.pvcs.byLabel(namespace, name);
   const desired = desiredPods(is);
   const plan = planPods(is, desired, pods, pvcs);
 
