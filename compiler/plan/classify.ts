@@ -231,7 +231,7 @@ export const FIELD_RULES: ReadonlyArray<FieldRule> = [
   { id: 'config-hash', kinds: ['InstanceSet'], path: '/spec/template/metadata/annotations/dbtopo.dev~1config-hash', decide: podTemplate('the config hash in the pod template') },
   { id: 'pod-template', kinds: ['InstanceSet'], path: '/spec/template/**', decide: podTemplate('the pod template') },
   { id: 'instances', kinds: ['InstanceSet'], path: '/spec/instances/**', decide: podTemplate('an instance template') },
-  { id: 'engine-settings', kinds: ['InstanceSet'], path: '/spec/engine/**', decide: podTemplate('the engine settings') },
+  { id: 'engine-settings', kinds: ['InstanceSet'], path: '/spec/engine/**', decide: podTemplate('the engine spec') },
   { id: 'ordinals', kinds: ['InstanceSet'], path: '/spec/defaultTemplateOrdinals/**', decide: ordinals },
   // Unknown fields of our own kinds: assume pods restart (over-states, never hides, the risk).
   { id: 'unknown-dbtopo-field', kinds: ['InstanceSet', 'Cluster'], path: '/**', decide: podTemplate('a field the plan does not know') },
