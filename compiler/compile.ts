@@ -111,8 +111,7 @@ export function clusterFiles(env: Environment, namespaces: ReadonlyMap<string, R
 export function argoCdFiles(envs: readonly Environment[], files: readonly RenderedFile[]): RenderedFile[] {
   const byMember = new Map<string, KubeObject[]>();
   for (const f of files) {
-    const [env, member] = f.path.split('/');
-    const key = `${env}/${member}`;
+    const key = f.path.slice(0, f.path.indexOf('/', f.path.indexOf('/') + 1));
     const list = byMember.get(key);
     if (list) list.push(f.object);
     else byMember.set(key, [f.object]);
@@ -132,6 +131,19 @@ export function argoCdFiles(envs: readonly Environment[], files: readonly Render
 }
 
 /** Two topologies rendering the same object in one member cluster: an error at both files. */
+// Object identities, computed once per rendered file: the incremental compiler assembles the
+// same (cached) files again on every change.
+const identities = new WeakMap<RenderedFile, string>();
+function identityOf(f: RenderedFile): string {
+  let key = identities.get(f);
+  if (key === undefined) {
+    const parts = f.path.split('/');
+    key = objectKey(parts[0] ?? '', parts[1] ?? '', f.object);
+    identities.set(f, key);
+  }
+  return key;
+}
+
 export function duplicateDiagnostics(
   files: readonly RenderedFile[],
   locateSource: (file: string) => { line: number; col: number },
@@ -140,14 +152,14 @@ export function duplicateDiagnostics(
   const out: Diagnostic[] = [];
   for (const f of files) {
     if (f.source === undefined) continue;
-    const parts = f.path.split('/');
-    const key = objectKey(parts[0] ?? '', parts[1] ?? '', f.object);
+    const key = identityOf(f);
     const first = firstByKey.get(key);
     if (!first) {
       firstByKey.set(key, f);
       continue;
     }
     if (first.source === f.source) continue;
+    const parts = f.path.split('/');
     const what = `${f.object.kind} ${f.object.metadata.namespace ?? ''}/${f.object.metadata.name} in member cluster ${parts[1]} (environment ${parts[0]})`;
     for (const [self, other] of [
       [f.source, first.source ?? ''],

@@ -41,6 +41,9 @@ export class IncrementalCompiler {
   /** What the output directory holds, as this compiler last wrote it. */
   private written: Map<string, string> | undefined;
   private readonly out: string;
+  /** The last result written to the output, and the environment key it was compiled with. */
+  private last: CompileResult | undefined;
+  private lastKey: string | undefined;
 
   constructor(private readonly repo: string, out?: string) {
     this.out = out ?? join(repo, 'rendered');
@@ -55,8 +58,13 @@ export class IncrementalCompiler {
     this.envKey = envKey;
 
     const present = new Set(topoSources.map((s) => s.path));
+    const removed = this.entries.size > present.size || [...this.entries.keys()].some((p) => !present.has(p));
     for (const path of [...this.entries.keys()]) if (!present.has(path)) this.entries.delete(path);
     const changed = topoSources.filter((s) => this.entries.get(s.path)?.hash !== sha(s.text));
+    if (changed.length === 0 && !removed && envKey === this.lastKey && this.last) {
+      // Nothing to do: the previous result stands, and the output already holds it.
+      return { ...this.last, reused: topoSources.length, rendered: 0, written: 0, deleted: 0 };
+    }
 
     const valid = validate(parseSources([...envSources, ...changed]));
     const envs = valid.environments.map((e) => e.value).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -94,6 +102,14 @@ export class IncrementalCompiler {
         ({ written, deleted } = await updateTree(this.out, this.written, result.files));
       }
       this.written = new Map(result.files.map((f) => [f.path, f.text]));
+    }
+    // Only a result that reached the output may be returned again without looking (see above);
+    // after errors or a dry run the next compile must look again even if nothing changed.
+    if (opts.write !== false && !hasErrors(diagnostics)) {
+      this.last = { files: result.files, diagnostics };
+      this.lastKey = envKey;
+    } else {
+      this.last = undefined;
     }
     return { files: result.files, diagnostics, reused: topoSources.length - changed.length, rendered: changed.length, written, deleted };
   }
