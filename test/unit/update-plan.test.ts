@@ -91,6 +91,15 @@ describe('planUpdate examples', () => {
     expect(planUpdate({ pods: p, updateRevision: 'x', roles: ROLES, memberUpdateStrategy: 'Serial' }).next).toEqual(['db-1']);
   });
 
+  it('rolls sets without roles (sentinels, proxies) by ordinal, waiting only for readiness', () => {
+    const p: PlanPod[] = [0, 1, 2, 3].map((i) => ({ name: `px-${i}`, revision: OLD, ready: true }));
+    expect(planUpdate({ pods: p, updateRevision: NEW, memberUpdateStrategy: 'Parallel', maxUnavailable: 2 }).next).toEqual(['px-3', 'px-2']);
+    p[3] = { ...p[3]!, revision: NEW };
+    expect(planUpdate({ pods: p, updateRevision: NEW, memberUpdateStrategy: 'Serial' }).next).toEqual(['px-2']);
+    p[3] = { ...p[3]!, ready: false };
+    expect(planUpdate({ pods: p, updateRevision: NEW, memberUpdateStrategy: 'Serial' })).toMatchObject({ next: [], waitingFor: 'updated pod px-3 is not Ready yet' });
+  });
+
   it('resolves maxUnavailable counts and percentages, at least 1', () => {
     expect(resolveMaxUnavailable(undefined, 10)).toBe(1);
     expect(resolveMaxUnavailable('25%', 10)).toBe(2);
