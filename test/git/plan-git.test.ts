@@ -116,7 +116,8 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('plan on a real Git repository', () => {
+// Generous per-test limits: each case compiles two repos, the CLI cases spawn several processes.
+describe('plan on a real Git repository', { timeout: 120_000 }, () => {
   it('a replica bump is a scale-out in the canary member cluster, which goes first', async () => {
     const r = await plan('c0-initial', 'c1-replicas');
     expect(r.exitCode).toBe(0);
@@ -206,7 +207,7 @@ describe('plan on a real Git repository', () => {
   });
 });
 
-describe.runIf(existsSync(CLI))('the built CLI: dbtopo plan exit codes', () => {
+describe.runIf(existsSync(CLI))('the built CLI: dbtopo plan exit codes', { timeout: 180_000 }, () => {
   it('exits 0 for a scale-out, 4 for a forbidden change, 1 for compile errors, 2 for an unknown ref', () => {
     expect(cli('--base', 'c0-initial', '--head', 'c1-replicas').status).toBe(0);
     const shrink = cli('--base', 'c0-initial', '--head', 'c4-shrink');
