@@ -2,12 +2,13 @@
 // load the tree from the caches → compute the desired pods (pure) → plan creates/deletes (pure) →
 // apply the plan → write status last, only when it changed. Level-triggered and idempotent: every
 // run starts again from what the caches show, so a killed controller resumes where it was.
-import { FIELD_MANAGER_CONTROLLER, LABELS, type InstanceSet, type KubeObject } from '../../../schemas/types/index.js';
+import { ANNOTATIONS, FIELD_MANAGER_CONTROLLER, LABELS, type InstanceSet, type KubeObject } from '../../../schemas/types/index.js';
 import { splitKey, type ControllerContext } from '../../runtime/context.js';
 import { isConflict, KubeError, resourcePath } from '../../runtime/kube.js';
 import type { ReconcileResult } from '../../runtime/workqueue.js';
 import { desiredPods } from './desired.js';
 import { planPods } from './plan.js';
+import { isTerminating } from './pods.js';
 import { computeStatus, statusEqual } from './status.js';
 import { updateStep } from './update.js';
 
@@ -70,7 +71,14 @@ export async function reconcileInstanceSet(ctx: ControllerContext, key: string):
 
   const { status, recheckAfterMs } = computeStatus(is, desired, pods, ctx.now());
   if (!statusEqual(is.status, status)) await writeStatus(ctx, is, status);
-  const requeue = Math.min(recheckAfterMs !== undefined ? recheckAfterMs + 50 : Infinity, update.requeueAfterMs ?? Infinity);
+  // The update step polls while a rollout or switchover is under way (it waits on engines, which
+  // send no watch events). With every pod at its revision, what is left to wait for is pod
+  // readiness, which pod events report: no polling then, so a set at rest costs nothing.
+  const revisionOf = new Map(desired.map((d) => [d.name, d.revision]));
+  const rolling =
+    is.metadata.annotations?.[ANNOTATIONS.switchover] !== undefined ||
+    pods.some((p) => !isTerminating(p) && revisionOf.has(p.metadata.name) && revisionOf.get(p.metadata.name) !== p.metadata.labels?.[LABELS.revision]);
+  const requeue = Math.min(recheckAfterMs !== undefined ? recheckAfterMs + 50 : Infinity, rolling ? (update.requeueAfterMs ?? Infinity) : Infinity);
   return Number.isFinite(requeue) ? { requeueAfter: requeue } : {};
 }
 
