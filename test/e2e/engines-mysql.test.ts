@@ -22,7 +22,7 @@ describe('MariaDB primary + 2 replicas end to end', () => {
       const [rows] = await c.query(sql);
       return Array.isArray(rows) ? (rows as Array<Record<string, unknown>>) : [];
     } finally {
-      await c.end();
+      c.destroy(); // mysql2's end() can hang after a failed query; polling loops must not
     }
   };
 

@@ -23,7 +23,7 @@ describe('MysqlDriver with real mariadbd', () => {
       const [rows] = await conn.query(q);
       return Array.isArray(rows) ? (rows as Array<Record<string, unknown>>) : [];
     } finally {
-      await conn.end();
+      conn.destroy(); // mysql2's end() can hang after a failed query; polling loops must not
     }
   };
   const rowCount = async (r: Running): Promise<number | undefined> => {
