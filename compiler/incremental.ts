@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Topology } from '../schemas/types/index.js';
-import { assemble, renderTopology, type CompileResult, type TopologyRender } from './compile.js';
+import { assemble, renderTopology, type CompileResult, type RenderedFile, type TopologyRender } from './compile.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { updateTree } from './emit/update.js';
 import { writeRendered } from './emit/write.js';
@@ -38,8 +38,8 @@ const sha = (text: string): string => createHash('sha256').update(text).digest('
 export class IncrementalCompiler {
   private envKey: string | undefined;
   private readonly entries = new Map<string, Entry>();
-  /** What the output directory holds, as this compiler last wrote it. */
-  private written: Map<string, string> | undefined;
+  /** What the output directory holds, as this compiler last wrote it: renders per topology file and the shared files. */
+  private onDisk: { envKey: string; renders: Map<string, TopologyRender[]>; shared: RenderedFile[] } | undefined;
   private readonly out: string;
   /** The last result written to the output, and the environment key it was compiled with. */
   private last: CompileResult | undefined;
@@ -95,13 +95,29 @@ export class IncrementalCompiler {
     let written = 0;
     let deleted = 0;
     if (opts.write !== false && !hasErrors(diagnostics)) {
-      if (this.written === undefined) {
+      const shared = result.files.filter((f) => f.source === undefined);
+      if (this.onDisk === undefined || this.onDisk.envKey !== envKey) {
         await writeRendered(this.out, result.files);
         written = result.files.length;
       } else {
-        ({ written, deleted } = await updateTree(this.out, this.written, result.files));
+        // Only topologies whose renders differ from what is on disk, and the shared files
+        // (CRDs, Namespaces, Argo CD objects), can have changed files.
+        const previous = new Map<string, string>();
+        const next: RenderedFile[] = [];
+        const addAll = (into: (f: RenderedFile) => void, renders: readonly TopologyRender[] | undefined): void =>
+          renders?.forEach((r) => r.files.forEach(into));
+        for (const [path, e] of this.entries) {
+          const old = this.onDisk.renders.get(path);
+          if (old === e.renders) continue;
+          addAll((f) => previous.set(f.path, f.text), old);
+          addAll((f) => next.push(f), e.renders);
+        }
+        for (const [path, old] of this.onDisk.renders) if (!this.entries.has(path)) addAll((f) => previous.set(f.path, f.text), old);
+        for (const f of this.onDisk.shared) previous.set(f.path, f.text);
+        next.push(...shared);
+        ({ written, deleted } = await updateTree(this.out, previous, next));
       }
-      this.written = new Map(result.files.map((f) => [f.path, f.text]));
+      this.onDisk = { envKey, renders: new Map([...this.entries].map(([path, e]) => [path, e.renders])), shared };
     }
     // Only a result that reached the output may be returned again without looking (see above);
     // after errors or a dry run the next compile must look again even if nothing changed.

@@ -38,14 +38,12 @@ function topology(i: number): string {
   }
 }
 
-async function generate(repo: string, topologies: number, envs: 'all' | 'dev'): Promise<void> {
+async function generate(repo: string, topologies: number): Promise<void> {
   await mkdir(join(repo, 'envs'), { recursive: true });
   await mkdir(join(repo, 'topologies'), { recursive: true });
   await writeFile(join(repo, 'envs', 'dev.yaml'), env('dev', ['dev-a']));
-  if (envs === 'all') {
-    await writeFile(join(repo, 'envs', 'staging.yaml'), env('staging', ['staging-a', 'staging-b']));
-    await writeFile(join(repo, 'envs', 'prod.yaml'), env('prod', ['prod-a', 'prod-b', 'prod-c']));
-  }
+  await writeFile(join(repo, 'envs', 'staging.yaml'), env('staging', ['staging-a', 'staging-b']));
+  await writeFile(join(repo, 'envs', 'prod.yaml'), env('prod', ['prod-a', 'prod-b', 'prod-c']));
   for (let i = 0; i < topologies; i++) await writeFile(join(repo, 'topologies', `db-${String(i).padStart(4, '0')}.yaml`), topology(i));
 }
 
@@ -105,7 +103,7 @@ async function kustomize(rendered: string): Promise<{ ms: number; objects: numbe
 export default async function run(): Promise<void> {
   const repo = await mkdtemp(join(BENCH_DIR, 'dbtopo-bench-'));
   try {
-    await generate(repo, TOPOLOGIES, 'all');
+    await generate(repo, TOPOLOGIES);
     console.log(`load average: ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')} on ${(await import('node:os')).availableParallelism()} CPUs`);
     console.log(`repository: ${TOPOLOGIES} topologies × 3 environments (6 member clusters) in ${repo}`);
 
@@ -156,11 +154,11 @@ async function compareWithKustomize(): Promise<void> {
   const size = Number(process.env.DBTOPO_BENCH_KUSTOMIZE_TOPOLOGIES ?? 200);
   const repo = await mkdtemp(join(BENCH_DIR, 'dbtopo-bench-k-'));
   try {
-    await generate(repo, size, 'dev');
-    const [r, compileMs] = await timeIt(() => compileRepo({ repo }));
+    await generate(repo, size);
+    const [r, compileMs] = await timeIt(() => compileRepo({ repo, env: 'dev' }));
     const compileCpu = cpu();
     const k = await kustomize(join(repo, 'rendered'));
-    console.log(`\nkustomize comparison: ${size} topologies, one environment, one member cluster`);
+    console.log(`\nkustomize comparison: ${size} topologies, environment dev (one member cluster)`);
     console.log(`dbtopo compile + write:    ${ms(compileMs)}  ${r.files.length} objects ${compileCpu}`);
     if (typeof k === 'string') console.log(`kubectl kustomize:         ${k}`);
     else {

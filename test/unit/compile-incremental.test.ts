@@ -53,6 +53,17 @@ describe('IncrementalCompiler', () => {
     expect(one.files.filter((f) => f.source === 'topologies/orders-db.yaml').length).toBeGreaterThanOrEqual(one.written);
     expect(await readTree(join(repo, 'rendered'))).toEqual(await fullCompileTree(repo));
 
+    // A compile with errors writes nothing; the next good one still brings the output up to date.
+    await writeFile(orders, (await readFile(orders, 'utf8')).replace(/^version: .*$/m, 'version: "10.11.10"'));
+    await writeFile(join(repo, 'topologies', 'bad.yaml'), 'name: [\n');
+    const failed = await inc.compile();
+    expect(failed.diagnostics.some((d) => d.severity === 'error' && d.file === 'topologies/bad.yaml')).toBe(true);
+    expect(failed.written).toBe(0);
+    await unlink(join(repo, 'topologies', 'bad.yaml'));
+    const fixed = await inc.compile();
+    expect(fixed.written).toBeGreaterThan(0);
+    expect(await readTree(join(repo, 'rendered'))).toEqual(await fullCompileTree(repo));
+
     await unlink(join(repo, 'topologies', 'billing-db.yaml'));
     const removed = await inc.compile();
     expect(removed.deleted).toBeGreaterThan(0);
