@@ -78,4 +78,40 @@ describe('MariaDB primary killed under the controller', () => {
     console.log(`[fault-mysql] kill -9 of ${oldName}: ${next.metadata!.name} labelled primary after ${failoverMs} ms (probe period 2 s, threshold 3); old primary fenced after ${Date.now() - killedAt} ms\n  ${notes.join('\n  ')}`);
     expect(notes.some((x) => x.startsWith('Failover:'))).toBe(true);
   }, 240_000);
+
+  it('a secondary made writable behind the controller’s back is demoted in the engine (split brain)', async () => {
+    const { primary, secondaries } = await rolesSettled(env.core, NS, SET, 3, 120_000);
+    const rogue = secondaries[0]!;
+    const r = await connect(ipOf(rogue));
+    await r.query('STOP SLAVE');
+    await r.query('RESET SLAVE ALL');
+    await r.query('SET GLOBAL read_only = 0');
+    r.destroy();
+    const started = Date.now();
+    await eventually('rogue primary demoted in the engine', async () => {
+      const o = await connect(ipOf(rogue));
+      try {
+        const [ro] = await o.query('SELECT @@global.read_only AS ro');
+        const [st] = await o.query('SHOW SLAVE STATUS');
+        const row = (st as Array<Record<string, unknown>>)[0];
+        return Number((ro as Array<{ ro: number }>)[0]!.ro) === 1 && row?.['Master_Host'] === ipOf(primary) ? true : undefined;
+      } finally {
+        o.destroy();
+      }
+    }, { timeoutMs: 60_000, intervalMs: 200 });
+    const demotedMs = Date.now() - started;
+    const ps = await pods(env.core, NS, SET);
+    expect(ps.filter((p) => p.metadata?.labels?.['dbtopo.dev/role'] === 'primary').map((p) => p.metadata!.name)).toEqual([primary.metadata!.name]);
+    // Events are written asynchronously by the recorder: wait (bounded) for the guard's.
+    const notes = await eventually('the SplitBrain Event', async () => {
+      const events = await env.kc.makeApiClient(k8s.EventsV1Api).listNamespacedEvent({ namespace: NS });
+      const n = events.items.filter((e) => e.reason === 'SplitBrain').map((e) => e.note ?? '');
+      return n.some((x) => x.includes(`keeping ${primary.metadata!.name}`)) ? n : undefined;
+    }, { timeoutMs: 15_000, intervalMs: 500 }).catch(async () => {
+      const events = await env.kc.makeApiClient(k8s.EventsV1Api).listNamespacedEvent({ namespace: NS });
+      return events.items.map((e) => `${e.reason}: ${e.note ?? ''}`);
+    });
+    console.log(`[fault-mysql] split brain: ${rogue.metadata!.name} made writable; demoted in the engine after ${demotedMs} ms (probe period 2 s)\n  ${notes.join('\n  ')}`);
+    expect(notes.some((n) => n.includes(`keeping ${primary.metadata!.name}`))).toBe(true);
+  }, 120_000);
 });
