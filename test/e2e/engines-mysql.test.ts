@@ -41,7 +41,7 @@ describe('MariaDB primary + 2 replicas end to end', () => {
     const t0 = performance.now();
     await allReady(env.core, NS, SERVER, 3, 180_000);
     const { primary, secondaries } = await rolesSettled(env.core, NS, SERVER, 3, 120_000);
-    console.log(`apply → 3 MariaDB pods Ready and labelled: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`set-up done → 3 MariaDB pods Ready and labelled: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const [p] = await query(ipOf(primary), 'SELECT @@global.read_only AS ro');
     expect(Number(p?.['ro'])).toBe(0);
     for (const s of secondaries) {

@@ -44,7 +44,7 @@ describe('Redis + Sentinel end to end', () => {
     await allReady(env.core, NS, SERVER, 3);
     await allReady(env.core, NS, SENTINEL, 3);
     const { primary, secondaries } = await rolesSettled(env.core, NS, SERVER, 3);
-    console.log(`apply → 6 pods Ready and roles labelled: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`set-up done → 6 pods Ready and roles labelled: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     // The label says what the engine says.
     const info = String(await redis(ipOf(primary)).info('replication'));
     expect(info).toMatch(/role:master/);

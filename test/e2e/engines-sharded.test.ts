@@ -44,7 +44,7 @@ describe('3 Redis shards behind twemproxy end to end', () => {
       await rolesSettled(env.core, NS, s, 2, 60_000);
     }
     await allReady(env.core, NS, PROXY, 4, 120_000);
-    console.log(`apply → 3 shards labelled and 4 proxies Ready: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`set-up done → 3 shards labelled and 4 proxies Ready: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   });
 
   it('keys written through one proxy are read back through another and land on all three shards', async () => {
