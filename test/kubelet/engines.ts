@@ -137,37 +137,54 @@ function run(cmd: string, args: string[], input?: string): Promise<void> {
 
 const templates = new Map<string, Promise<string>>();
 
+const isTemplate = (dir: string): boolean => fs.existsSync(path.join(dir, 'mysql', 'global_priv.frm')) || fs.existsSync(path.join(dir, 'mysql', 'global_priv.MAI'));
+
 /**
- * A MariaDB datadir initialised once (per process and cache dir) and copied for every pod:
+ * A MariaDB datadir initialised once (per cache dir) and copied for every pod:
  * mariadb-install-db takes ~1 s and 20 MB; a copy takes milliseconds. It has root@'%' without
- * a password (tests reach only 127.0.0.0/8) so replicas can connect from their own address.
+ * a password (tests reach only local addresses) so replicas can connect from their own address.
+ * Built in a private directory and renamed into place, so parallel test processes sharing the
+ * cache dir never see a half-built template.
  */
 export function ensureMariadbTemplate(cacheDir = path.join(os.tmpdir(), `dbtopo-mariadb-template-${process.pid}`)): Promise<string> {
+  const dir = path.join(cacheDir, 'datadir');
   let p = templates.get(cacheDir);
+  // Someone may have removed the cache since: check it is still there.
+  if (p !== undefined && !isTemplate(dir)) p = undefined;
   if (p === undefined) {
     p = (async () => {
-      const dir = path.join(cacheDir, 'datadir');
-      if (fs.existsSync(path.join(dir, 'mysql', 'user.frm')) || fs.existsSync(path.join(dir, 'mysql', 'global_priv.frm'))) return dir;
-      fs.rmSync(dir, { recursive: true, force: true });
+      if (isTemplate(dir)) return dir;
       fs.mkdirSync(cacheDir, { recursive: true });
-      await run('mariadb-install-db', [
-        '--no-defaults',
-        `--datadir=${dir}`,
-        '--auth-root-authentication-method=normal',
-        '--skip-test-db',
-        '--user=root',
-        ...MARIADB_SIZING,
-      ]);
-      await run(
-        '/usr/sbin/mariadbd',
-        ['--no-defaults', '--bootstrap', `--datadir=${dir}`, '--user=root', ...MARIADB_SIZING],
-        // Grant tables are off in bootstrap mode, so the account row is written directly (as mariadb-install-db does).
-        'USE mysql;\nINSERT INTO global_priv (Host, User, Priv) VALUES ' +
-          `('%', 'root', '{"access":18446744073709551615,"plugin":"mysql_native_password","authentication_string":""}');\n`,
-      );
+      const build = fs.mkdtempSync(path.join(cacheDir, 'build-'));
+      try {
+        await run('mariadb-install-db', [
+          '--no-defaults',
+          `--datadir=${build}`,
+          '--auth-root-authentication-method=normal',
+          '--skip-test-db',
+          '--user=root',
+          ...MARIADB_SIZING,
+        ]);
+        await run(
+          '/usr/sbin/mariadbd',
+          ['--no-defaults', '--bootstrap', `--datadir=${build}`, '--user=root', ...MARIADB_SIZING],
+          // Grant tables are off in bootstrap mode, so the account row is written directly (as mariadb-install-db does).
+          'USE mysql;\nINSERT INTO global_priv (Host, User, Priv) VALUES ' +
+            `('%', 'root', '{"access":18446744073709551615,"plugin":"mysql_native_password","authentication_string":""}');\n`,
+        );
+        try {
+          fs.renameSync(build, dir);
+        } catch (err) {
+          // Another process finished first: use its template.
+          if (!isTemplate(dir)) throw err;
+        }
+      } finally {
+        fs.rmSync(build, { recursive: true, force: true });
+      }
       return dir;
     })();
     templates.set(cacheDir, p);
+    p.catch(() => templates.delete(cacheDir));
   }
   return p;
 }
