@@ -233,8 +233,9 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
     const initSql = rt.kind === 'mariadb' ? await mariadbAccounts(pod, rt.namespace) : undefined;
     const kind = rt.kind;
     const port = rt.port;
-    const specFor = (cfg: string | undefined): ReturnType<typeof prepareEngine> =>
-      prepareEngine(
+    // Every engine runs inside the pod network namespace (network.ts), as a container would.
+    const specFor = (cfg: string | undefined): ReturnType<typeof prepareEngine> => {
+      const base = prepareEngine(
         {
           kind,
           ip: rt.ip,
@@ -246,6 +247,8 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
         },
         template,
       );
+      return { ...base, ...network.wrap(base.command, base.args) };
+    };
     const spec = specFor(config);
     if (rt.stopping) return;
     rt.supervisor = new Supervisor(spec, { onStateChange: () => void writeStatus(rt).catch(() => undefined) });

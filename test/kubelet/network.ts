@@ -1,10 +1,12 @@
-// The test kubelet's stand-in for CNI. Pod addresses must not be loopback: the API server
-// accepts 127.x in pod status, but EndpointSlice validation refuses loopback addresses, so
-// Services would have no endpoints. Each pod instead gets a /32 from 10.244.<b>.0/24 added as an
-// alias to `lo` (`ip addr add … dev lo`): the address is local to this machine only, needs no
-// bridge, veth or routing, and the engines bind to it like to a pod IP. <b> is chosen per process
-// so parallel kubelets on one machine do not collide. Without CAP_NET_ADMIN it falls back to
-// 127.x addresses (engines work, EndpointSlices stay empty) and says so.
+// The test kubelet's stand-in for CNI. Pod addresses must not be loopback: the API server accepts
+// 127.x in pod status, but EndpointSlice validation refuses loopback addresses, so Services would
+// have no endpoints. So each test kubelet makes one network namespace, its node's pod network,
+// joined to the host by a veth pair the way a CNI plugin joins a pod: the host end holds
+// 10.244.<b>.1/24, the namespace end holds every pod's address 10.244.<b>.<n>/24, and every engine
+// process of this kubelet runs inside the namespace (`ip netns exec`). Traffic to a pod address
+// therefore goes to a test host the harness made itself and never leaves the machine. <b> is
+// chosen per kubelet so parallel kubelets do not collide. Without CAP_NET_ADMIN it falls back to
+// 127.x addresses on the host (engines work, EndpointSlices stay empty) and says so.
 import { execFileSync } from 'node:child_process';
 
 export class PodNetwork {
@@ -12,6 +14,9 @@ export class PodNetwork {
   private readonly added = new Set<string>();
   private next = 2;
   readonly block: number;
+  /** Name of the network namespace every engine of this kubelet runs in. */
+  readonly netns: string;
+  private readonly hostIf: string;
   readonly loopbackFallback: boolean;
 
   constructor(
@@ -19,10 +24,9 @@ export class PodNetwork {
     private readonly log: (m: string) => void = () => undefined,
   ) {
     this.block = 1 + (seed % 250);
-    this.loopbackFallback = !canAddAddress();
-    if (this.loopbackFallback) {
-      log('cannot add addresses to lo (no CAP_NET_ADMIN?): pods get 127.x addresses, which EndpointSlices refuse');
-    }
+    this.netns = `dbtopo-pods-${this.block}`;
+    this.hostIf = `dbtopo${this.block}`;
+    this.loopbackFallback = !this.setUp();
   }
 
   /** The address reserved for pod `namespace/name` (stable for the kubelet's life, like a DNS name). */
@@ -38,14 +42,20 @@ export class PodNetwork {
     return ip;
   }
 
+  /** The command line that runs `command` inside the pod network. */
+  wrap(command: string, args: string[]): { command: string; args: string[] } {
+    if (this.loopbackFallback) return { command, args };
+    return { command: 'ip', args: ['netns', 'exec', this.netns, command, ...args] };
+  }
+
   /** Brings the pod's address up (idempotent). */
   up(ip: string): void {
     if (this.loopbackFallback || this.added.has(ip)) return;
     try {
-      execFileSync('ip', ['addr', 'add', `${ip}/32`, 'dev', 'lo'], { stdio: 'pipe' });
+      ipCmd(['netns', 'exec', this.netns, 'ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
     } catch (err) {
-      const msg = err instanceof Error && 'stderr' in err ? String((err as { stderr: unknown }).stderr) : String(err);
-      if (!/exists/i.test(msg)) throw new Error(`ip addr add ${ip}/32 dev lo failed: ${msg}`);
+      const msg = stderrOf(err);
+      if (!/exists/i.test(msg)) throw new Error(`adding pod address ${ip} in netns ${this.netns} failed: ${msg}`);
     }
     this.added.add(ip);
   }
@@ -53,29 +63,51 @@ export class PodNetwork {
   down(ip: string): void {
     if (!this.added.delete(ip)) return;
     try {
-      execFileSync('ip', ['addr', 'del', `${ip}/32`, 'dev', 'lo'], { stdio: 'pipe' });
+      ipCmd(['netns', 'exec', this.netns, 'ip', 'addr', 'del', `${ip}/24`, 'dev', 'eth0']);
     } catch {
       // already gone
     }
   }
 
+  /** Removes every pod address and the namespace itself (its veth pair goes with it). */
   downAll(): void {
     for (const ip of [...this.added]) this.down(ip);
+    if (!this.loopbackFallback) this.tearDown();
+  }
+
+  private setUp(): boolean {
+    this.tearDown(); // a namespace left by a killed run with the same block
+    const gw = `10.244.${this.block}.1`;
+    try {
+      ipCmd(['netns', 'add', this.netns]);
+      ipCmd(['link', 'add', this.hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.netns]);
+      ipCmd(['addr', 'add', `${gw}/24`, 'dev', this.hostIf]);
+      ipCmd(['link', 'set', this.hostIf, 'up']);
+      ipCmd(['netns', 'exec', this.netns, 'ip', 'link', 'set', 'lo', 'up']);
+      ipCmd(['netns', 'exec', this.netns, 'ip', 'link', 'set', 'eth0', 'up']);
+      return true;
+    } catch (err) {
+      this.log(`cannot create the pod network namespace (${stderrOf(err).trim()}; needs root / CAP_NET_ADMIN): pods get 127.x addresses, which EndpointSlices refuse`);
+      this.tearDown();
+      return false;
+    }
+  }
+
+  private tearDown(): void {
+    for (const args of [['link', 'del', this.hostIf], ['netns', 'del', this.netns]]) {
+      try {
+        ipCmd(args);
+      } catch {
+        // not there
+      }
+    }
   }
 }
 
-function canAddAddress(): boolean {
-  const probe = '10.244.255.254';
-  try {
-    execFileSync('ip', ['addr', 'add', `${probe}/32`, 'dev', 'lo'], { stdio: 'pipe' });
-  } catch (err) {
-    const msg = err instanceof Error && 'stderr' in err ? String((err as { stderr: unknown }).stderr) : '';
-    return /exists/i.test(msg);
-  }
-  try {
-    execFileSync('ip', ['addr', 'del', `${probe}/32`, 'dev', 'lo'], { stdio: 'pipe' });
-  } catch {
-    // another kubelet may have removed it
-  }
-  return true;
+function ipCmd(args: string[]): void {
+  execFileSync('ip', args, { stdio: 'pipe', timeout: 10_000 });
+}
+
+function stderrOf(err: unknown): string {
+  return err instanceof Error && 'stderr' in err ? String((err as { stderr: unknown }).stderr) : String(err);
 }
