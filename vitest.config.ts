@@ -2,12 +2,15 @@ import { defineConfig } from 'vitest/config';
 
 // Projects mirror the cost of their tests: `unit` needs nothing but Node; `cluster` starts real
 // control planes (test/cluster/global-setup.ts); `e2e` adds real engines and the test kubelet.
+// groupOrder runs them one after the other, cheapest first: on 2 cores, control planes and
+// engine processes of two projects at once would only make both slower and flakier.
 export default defineConfig({
   test: {
     projects: [
       {
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: ['test/unit/**/*.test.ts', 'test/golden/**/*.test.ts', 'test/git/**/*.test.ts', 'test/argocd/**/*.test.ts'],
           testTimeout: 30_000,
         },
@@ -15,6 +18,7 @@ export default defineConfig({
       {
         test: {
           name: 'cluster',
+          sequence: { groupOrder: 2 },
           include: ['test/cluster/**/*.test.ts'],
           globalSetup: ['test/cluster/global-setup.ts'],
           fileParallelism: false,
@@ -26,6 +30,7 @@ export default defineConfig({
         // Real redis-server / redis-sentinel / mariadbd processes on 127.x addresses, no Kubernetes.
         test: {
           name: 'engines',
+          sequence: { groupOrder: 1 },
           include: ['test/engines/**/*.test.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
@@ -36,6 +41,7 @@ export default defineConfig({
         // Control planes + test kubelet (real engines per pod) + the controller.
         test: {
           name: 'e2e',
+          sequence: { groupOrder: 3 },
           include: ['test/e2e/**/*.test.ts'],
           globalSetup: ['test/cluster/global-setup.ts'],
           fileParallelism: false,

@@ -17,6 +17,7 @@ build_stamp="$DBTOPO_ROOT/dist/.build-stamp"
 if [ ! -f "$build_stamp" ] || [ -n "$(find "$DBTOPO_ROOT/schemas" "$DBTOPO_ROOT/compiler" "$DBTOPO_ROOT/controller" "$DBTOPO_ROOT/test" \
      -name '*.ts' -newer "$build_stamp" -print -quit 2>/dev/null)" ]; then
   echo "dbtopo: building (tsc)" >&2
-  (cd "$DBTOPO_ROOT" && npx tsc -p tsconfig.json >&2)
+  rm -rf "$DBTOPO_ROOT/dist"
+  (cd "$DBTOPO_ROOT" && node node_modules/typescript/bin/tsc -p tsconfig.json >&2)
   touch "$build_stamp"
 fi
