@@ -32,3 +32,13 @@ export interface ServerDriver {
   /** Release pooled connections. */
   close(): Promise<void>;
 }
+
+/** Outcome of a planned switchover (any engine). */
+export interface SwitchoverResult {
+  from: string;
+  to: string;
+  /** Time writes were refused or paused on the old primary before the new one took them (the window a writer sees blocked or failing), ms. */
+  pausedMs: number;
+  totalMs: number;
+  steps: string[];
+}

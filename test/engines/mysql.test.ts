@@ -119,6 +119,26 @@ describe('MysqlDriver with real mariadbd', () => {
     expect(Number(st?.['Value'])).toBeGreaterThanOrEqual(1);
   });
 
+  it('semi-sync: a demoted primary that starts following turns its master side off (else it stalls applying)', async () => {
+    // b is the semi-sync primary from the test above; c takes over and b follows it.
+    expect(await driver.promote(c.target, semiSpec)).toBe(true);
+    const [before] = await sql(b, 'SELECT @@global.rpl_semi_sync_master_enabled AS m');
+    expect(Number(before?.['m'])).toBe(1);
+    expect(await driver.follow(b.target, c.target, semiSpec)).toBe(true);
+    const [after] = await sql(b, 'SELECT @@global.rpl_semi_sync_master_enabled AS m, @@global.rpl_semi_sync_slave_enabled AS s');
+    expect(Number(after?.['m'])).toBe(0);
+    expect(Number(after?.['s'])).toBe(1);
+    expect(await driver.follow(b.target, c.target, semiSpec)).toBe(false);
+    // The demoted server applies the new primary's rows without waiting out a semi-sync timeout.
+    await sql(c, "INSERT INTO app.t VALUES (6, 'six')");
+    const t0 = Date.now();
+    await eventually('row 6 on the demoted primary', 15_000, async () => {
+      const rows = await sql(b, 'SELECT COUNT(*) AS n FROM app.t WHERE id = 6').catch(() => []);
+      return Number(rows[0]?.['n']) === 1 ? true : undefined;
+    });
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  });
+
   it('an unreachable server is reported without throwing', async () => {
     const p = await driver.probe({ podName: 'nobody', host: '127.250.250.251', port: 3306 }, 1_000);
     expect(p.reachable).toBe(false);

@@ -30,6 +30,13 @@ export class MysqlDriver implements ServerDriver {
       await q('SET GLOBAL read_only = 1');
       changed = true;
     }
+    if (await this.flag(replica, 'rpl_semi_sync_master_enabled')) {
+      // A demoted primary keeps the master side on otherwise: with log_slave_updates its SQL
+      // thread would wait for replica acknowledgements on every applied transaction, stalling
+      // replication for rpl_semi_sync_master_timeout each time.
+      await q('SET GLOBAL rpl_semi_sync_master_enabled = 0');
+      changed = true;
+    }
     if (semi && !(await this.flag(replica, 'rpl_semi_sync_slave_enabled'))) {
       await q('SET GLOBAL rpl_semi_sync_slave_enabled = 1');
       // The IO thread reads the setting when it starts.

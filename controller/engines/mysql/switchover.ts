@@ -10,7 +10,9 @@
 // If anything fails before the promotion, the old primary is made writable again.
 import type { EngineSpec } from '../../../schemas/types/index.js';
 import { chooseCandidate, type ReplicaView } from '../../update/candidate.js';
-import type { EngineTarget } from '../types.js';
+import type { EngineTarget, SwitchoverResult } from '../types.js';
+
+export type { SwitchoverResult };
 import { MysqlPool } from './client.js';
 import { disableSemiSyncMaster, killClientSessions } from './fence.js';
 import { gtidToOffset, probeMysql } from './probe.js';
@@ -28,14 +30,6 @@ export interface MysqlSwitchoverRequest {
   timeoutMs?: number;
 }
 
-export interface SwitchoverResult {
-  from: string;
-  to: string;
-  /** Time the old primary was read-only before the new one was writable, ms. */
-  pausedMs: number;
-  totalMs: number;
-  steps: string[];
-}
 
 /** Gtid_IO_Pos of a replica: what it has received, which may be ahead of what it applied. */
 export async function receivedGtid(pool: MysqlPool, t: EngineTarget): Promise<string | undefined> {

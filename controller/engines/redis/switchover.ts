@@ -16,7 +16,9 @@
 // ~8 s), then unpaused, and the priorities are restored.
 import type { EngineSpec } from '../../../schemas/types/index.js';
 import { chooseCandidate, healthyReplicas } from '../../update/candidate.js';
-import type { EngineTarget } from '../types.js';
+import type { EngineTarget, SwitchoverResult } from '../types.js';
+
+export type { SwitchoverResult };
 import { RedisPool } from './client.js';
 import { probeRedis } from './probe.js';
 import { RedisDriver } from './replication.js';
@@ -36,14 +38,6 @@ export interface RedisSwitchoverRequest {
   sentinel?: { sentinels: EngineTarget[]; masterName: string };
 }
 
-export interface SwitchoverResult {
-  from: string;
-  to: string;
-  /** Time writes were paused on the old primary (the window a writer sees blocked or failing), ms. */
-  pausedMs: number;
-  totalMs: number;
-  steps: string[];
-}
 
 async function waitUntil(what: string, deadline: number, fn: () => Promise<boolean>, intervalMs = 10): Promise<void> {
   for (let i = 0; i < 1_000_000; i++) {
