@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
+import { Redis } from 'ioredis';
 import { parseAllDocuments } from 'yaml';
 import { startController, type RunningController } from '../../controller/manager.js';
 import { KubeClient } from '../../controller/runtime/kube.js';
@@ -40,7 +41,8 @@ export interface EngineEnv {
   core: k8s.CoreV1Api;
   namespace: string;
   kubelet: TestKubelet;
-  controller: RunningController;
+  /** Undefined when the test runs the controller itself (e.g. as a child process). */
+  controller: RunningController | undefined;
   stop(): Promise<void>;
 }
 
@@ -49,6 +51,8 @@ export async function startEngineEnv(opts: {
   namespace: string;
   objects: k8s.KubernetesObject[];
   secrets?: Record<string, Record<string, string>>;
+  /** false: start no controller here (the test runs its own); default true. */
+  inProcessController?: boolean;
 }): Promise<EngineEnv> {
   const file = testKubeconfigs()['member-a'];
   if (file === undefined) throw new Error('no member-a control plane');
@@ -78,15 +82,18 @@ export async function startEngineEnv(opts: {
       },
     });
     stops.push(async () => kubelet.stop());
-    const controller = await startController({
-      kubeconfig: kc,
-      namespace: opts.namespace,
-      metricsPort: 0,
-      healthPort: 0,
-      bindAddress: '127.0.0.1',
-      log: makeLogger(debug ? 'info' : 'warn'),
-    });
-    stops.push(async () => controller.stop());
+    const controller =
+      opts.inProcessController === false
+        ? undefined
+        : await startController({
+            kubeconfig: kc,
+            namespace: opts.namespace,
+            metricsPort: 0,
+            healthPort: 0,
+            bindAddress: '127.0.0.1',
+            log: makeLogger(debug ? 'info' : 'warn'),
+          });
+    if (controller !== undefined) stops.push(async () => controller.stop());
     stops.push(async () => client.close());
     const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
     for (const o of opts.objects) await objects.create(o);
@@ -126,4 +133,67 @@ export async function serviceAddresses(kc: k8s.KubeConfig, namespace: string, se
   const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
   const l = await discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` });
   return l.items.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready === true).flatMap((e) => e.addresses)).sort();
+}
+
+/**
+ * Polls the pods of `instanceSet` every `intervalMs` until stopped and records the most pods
+ * labelled primary at one observed instant, and the most pods (duplicates would show here).
+ */
+export function watchPrimaryLabels(core: k8s.CoreV1Api, namespace: string, instanceSet: string, intervalMs = 100): { stop(): Promise<{ maxPrimaries: number; maxPods: number; polls: number }> } {
+  let stopped = false;
+  const seen = { maxPrimaries: 0, maxPods: 0, polls: 0 };
+  const loop = (async () => {
+    // Bounded by stop(); a round is one list call.
+    for (let i = 0; !stopped && i < 1_000_000; i++) {
+      try {
+        const ps = await pods(core, namespace, instanceSet);
+        seen.maxPrimaries = Math.max(seen.maxPrimaries, ps.filter((p) => p.metadata?.labels?.[LABELS.role] === 'primary').length);
+        seen.maxPods = Math.max(seen.maxPods, ps.length);
+        seen.polls++;
+      } catch {
+        // API unavailable (e.g. restarted on purpose): try again next round
+      }
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return seen;
+    },
+  };
+}
+
+/** Waits until every Sentinel names `primaryIp` and knows `replicas` replicas and the other Sentinels. */
+export async function sentinelsReady(sentinelIps: string[], masterName: string, primaryIp: string, replicas: number, timeoutMs = 60_000): Promise<void> {
+  for (const ip of sentinelIps) {
+    await eventually(`sentinel ${ip} ready to fail over`, async () => {
+      const c = new Redis({ host: ip, port: 26379, maxRetriesPerRequest: 1, connectTimeout: 2_000, lazyConnect: true });
+      c.on('error', () => undefined);
+      try {
+        await c.connect();
+        const addr = (await c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName)) as string[] | null;
+        const reps = (await c.call('SENTINEL', 'REPLICAS', masterName)) as unknown[];
+        const others = (await c.call('SENTINEL', 'SENTINELS', masterName)) as unknown[];
+        return addr?.[0] === primaryIp && reps.length === replicas && others.length === sentinelIps.length - 1 ? true : undefined;
+      } finally {
+        c.disconnect();
+      }
+    }, { timeoutMs, intervalMs: 250 });
+  }
+}
+
+/** Exactly one pod labelled primary and the `-primary` Service's EndpointSlice holding exactly its address. */
+export async function onePrimaryServed(env: EngineEnv, instanceSet: string, count: number, timeoutMs = 90_000): Promise<k8s.V1Pod> {
+  const { primary } = await rolesSettled(env.core, env.namespace, instanceSet, count, timeoutMs);
+  const ip = primary.status?.podIP ?? '';
+  await eventually(`${instanceSet}-primary endpoint = ${primary.metadata?.name}`, async () => {
+    const a = await serviceAddresses(env.kc, env.namespace, `${instanceSet}-primary`);
+    return a.length === 1 && a[0] === ip ? true : undefined;
+  }, { timeoutMs: 30_000, intervalMs: 200 });
+  // The label must still be there once the endpoint followed it.
+  const again = await rolesSettled(env.core, env.namespace, instanceSet, count, 5_000);
+  if (again.primary.metadata?.name !== primary.metadata?.name) throw new Error(`primary moved from ${primary.metadata?.name} to ${again.primary.metadata?.name} while checking its endpoint`);
+  return primary;
 }
