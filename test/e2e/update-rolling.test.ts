@@ -4,62 +4,11 @@
 // hands its role off (switchover) and is replaced last; Events say what happens.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LABELS } from '../../schemas/types/index.js';
 import { KubeClient, resourcePath } from '../../controller/runtime/kube.js';
 import { runSwitchover } from '../../compiler/cli/switchover.js';
 import { testKubeconfigs } from '../cluster/helpers.js';
-import { allReady, loadRendered, pods, rolesSettled, startEngineEnv, type EngineEnv } from './engines-helpers.js';
-
-interface Replacement {
-  pod: string;
-  roleWhenDeleted: string | undefined;
-  atMs: number;
-}
-
-/** Patches the template, then watches (polling, bounded) until every pod was replaced and the roles settled. */
-async function rollOut(env: EngineEnv, set: string, count: number, timeoutMs: number): Promise<{ replaced: Replacement[]; ms: number; primaryBefore: string; primaryAfter: string }> {
-  const { primary } = await rolesSettled(env.core, env.namespace, set, count, 120_000);
-  const primaryBefore = primary.metadata!.name!;
-  const client = new KubeClient(env.kc);
-  const seen = new Map<string, { uid: string; role: string | undefined }>();
-  for (const p of await pods(env.core, env.namespace, set)) seen.set(p.metadata!.name!, { uid: p.metadata!.uid!, role: p.metadata!.labels?.[LABELS.role] });
-  const started = Date.now();
-  await client.mergePatch(resourcePath('InstanceSet', env.namespace, set), { spec: { template: { metadata: { annotations: { 'dbtopo.dev/rollout-test': String(started) } } } } }, 'e2e');
-  const replaced: Replacement[] = [];
-  try {
-    for (let i = 0; Date.now() - started < timeoutMs && i < 10_000; i++) {
-      const now = await pods(env.core, env.namespace, set);
-      for (const p of now) {
-        const name = p.metadata!.name!;
-        const prev = seen.get(name);
-        const gone = p.metadata!.deletionTimestamp !== undefined || (prev !== undefined && prev.uid !== p.metadata!.uid);
-        if (prev && gone && !replaced.some((r) => r.pod === name)) replaced.push({ pod: name, roleWhenDeleted: prev.role, atMs: Date.now() - started });
-        if (!gone) seen.set(name, { uid: p.metadata!.uid!, role: p.metadata!.labels?.[LABELS.role] });
-      }
-      const is = (await client.get(resourcePath('InstanceSet', env.namespace, set))) as { status?: { updateRevision?: string } };
-      const rev = is.status?.updateRevision;
-      const settled =
-        replaced.length === count &&
-        now.length === count &&
-        now.every((p) => p.metadata!.deletionTimestamp === undefined && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True') && p.metadata!.labels?.[LABELS.role] !== undefined) &&
-        now.filter((p) => p.metadata!.labels?.[LABELS.role] === 'primary').length === 1;
-      if (settled && rev !== undefined) {
-        const primaryAfter = now.find((p) => p.metadata!.labels?.[LABELS.role] === 'primary')!.metadata!.name!;
-        return { replaced, ms: Date.now() - started, primaryBefore, primaryAfter };
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  } finally {
-    client.close();
-  }
-  throw new Error(`rollout of ${set} not finished after ${timeoutMs} ms; replaced so far: ${JSON.stringify(replaced)}`);
-}
-
-async function eventReasons(env: EngineEnv, set: string): Promise<string[]> {
-  const api = env.kc.makeApiClient(k8s.EventsV1Api);
-  const list = await api.listNamespacedEvent({ namespace: env.namespace });
-  return list.items.filter((e) => e.regarding?.name === set).map((e) => `${e.reason}: ${e.note ?? ''}`);
-}
+import { allReady, loadRendered, rolesSettled, startEngineEnv, type EngineEnv } from './engines-helpers.js';
+import { eventReasons, rollOut } from './rollout-helpers.js';
 
 function check(r: Awaited<ReturnType<typeof rollOut>>, label: string, events: string[]): void {
   console.log(`[update-rolling] ${label}: rollout ${r.ms} ms; order ${r.replaced.map((x) => `${x.pod}(${x.roleWhenDeleted ?? 'none'} @${x.atMs} ms)`).join(' → ')}; primary ${r.primaryBefore} → ${r.primaryAfter}`);
