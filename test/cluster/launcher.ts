@@ -438,6 +438,7 @@ rm -rf -- "$dir"
  */
 export async function stopControlPlaneState(state: ControlPlaneState, graceMs = 10_000): Promise<void> {
   if (state.pids.watchdog !== undefined) killGroup(state.pids.watchdog, 'SIGKILL');
+  const apiservers = [...new Set([state.pids.apiserver, ...restartedApiServers(state.dir)])];
   const stage = async (pids: number[]): Promise<void> => {
     for (const pid of pids) killGroup(pid, 'SIGTERM');
     const deadline = Date.now() + graceMs;
@@ -445,7 +446,7 @@ export async function stopControlPlaneState(state: ControlPlaneState, graceMs = 
     for (const pid of pids) if (isAlive(pid)) killGroup(pid, 'SIGKILL');
     for (let i = 0; i < 100 && pids.some(isAlive); i++) await sleep(50);
   };
-  await stage([state.pids.controllerManager, state.pids.apiserver]);
+  await stage([state.pids.controllerManager, ...apiservers]);
   await stage([state.pids.etcd]);
   fs.rmSync(state.dir, { recursive: true, force: true });
 }
@@ -453,13 +454,55 @@ export async function stopControlPlaneState(state: ControlPlaneState, graceMs = 
 /** Synchronous last resort for `process.on('exit')`: SIGKILL everything, remove the dir. */
 export function killControlPlaneSync(state: ControlPlaneState): void {
   const { watchdog, ...rest } = state.pids;
-  for (const pid of Object.values(rest)) killGroup(pid, 'SIGKILL');
+  for (const pid of [...Object.values(rest), ...restartedApiServers(state.dir)]) killGroup(pid, 'SIGKILL');
   if (watchdog !== undefined) killGroup(watchdog, 'SIGKILL');
   try {
     fs.rmSync(state.dir, { recursive: true, force: true });
   } catch {
     // best effort
   }
+}
+
+/** API server pids that restartApiServer() recorded in $dir/pids (line 2) in place of the first one. */
+function restartedApiServers(dir: string): number[] {
+  try {
+    const pid = Number(fs.readFileSync(path.join(dir, 'pids'), 'utf8').split('\n')[1]);
+    return Number.isInteger(pid) && pid > 1 ? [pid] : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Restarts the kube-apiserver of a running control plane, also from another process than the one
+ * that started it (a test): SIGTERM to its process group, the same command line started again
+ * (read from /proc), /readyz awaited. The new pid replaces the old one in $dir/pids, where the
+ * watchdog and stopControlPlaneState() find it. `dir` is the control plane's directory (the one
+ * holding its kubeconfig). Returns how long the API server did not answer.
+ */
+export async function restartApiServer(dir: string, timeoutMs = 90_000): Promise<{ downMs: number; pid: number }> {
+  const pidsFile = path.join(dir, 'pids');
+  const lines = fs.readFileSync(pidsFile, 'utf8').split('\n');
+  const old = Number(lines[1]);
+  if (!Number.isInteger(old) || !isAlive(old)) throw new Error(`no running kube-apiserver recorded in ${pidsFile}`);
+  const argv = fs.readFileSync(`/proc/${old}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+  const port = argv.find((a) => a.startsWith('--secure-port='))?.split('=')[1];
+  if (argv[0] === undefined || port === undefined) throw new Error(`cannot read the command line of kube-apiserver ${old}`);
+  const t0 = performance.now();
+  // Graceful shutdown can wait ~20 s for long requests (watches); 5 s is enough for a restart.
+  killGroup(old, 'SIGTERM');
+  for (let i = 0; i < 100 && isAlive(old); i++) await sleep(50);
+  if (isAlive(old)) killGroup(old, 'SIGKILL');
+  for (let i = 0; i < 100 && isAlive(old); i++) await sleep(50);
+  const apiLog = path.join(dir, 'logs', 'kube-apiserver.log');
+  const child = spawnLogged(argv[0], argv.slice(1), apiLog);
+  if (child.pid === undefined) throw new Error(`could not start ${argv[0]}`);
+  lines[1] = String(child.pid);
+  fs.writeFileSync(pidsFile, lines.join('\n'));
+  const pki = (f: string): Buffer => fs.readFileSync(path.join(dir, 'pki', f));
+  const tls: TlsOptions = { ca: pki('ca.crt'), cert: pki('admin.crt'), key: pki('admin.key') };
+  await waitFor('kube-apiserver (restarted)', Date.now() + timeoutMs, child.pid, apiLog, async () => (await get(`https://127.0.0.1:${port}/readyz`, tls)).status === 200);
+  return { downMs: performance.now() - t0, pid: child.pid };
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {

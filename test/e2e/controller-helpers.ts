@@ -1,6 +1,9 @@
 // Helpers of the controller e2e tests: CRDs on the test control plane, InstanceSets that pass
 // Pod Security `restricted`, and a stand-in for the kubelet that marks pods Ready (for the tests
 // that need no engine process).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { clusterCrd } from '../../schemas/crds/cluster.crd.js';
 import { instanceSetCrd } from '../../schemas/crds/instanceset.crd.js';
@@ -138,3 +141,34 @@ export function clientFor(kc: k8s.KubeConfig): KubeClient {
 }
 
 export { isPodReady };
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const MAIN = path.join(ROOT, 'dist/controller/main.js');
+
+/** Newest mtime of the controller's sources, to rebuild dist only when it is stale. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile() && e.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(path.join(e.parentPath, e.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds dist/ (tsc) when a controller source is newer than dist/controller/main.js. */
+export function ensureControllerBuilt(): void {
+  const built = fs.existsSync(MAIN) ? fs.statSync(MAIN).mtimeMs : 0;
+  if (built > newestSource(path.join(ROOT, 'controller'))) return;
+  try {
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', ROOT], { stdio: 'pipe', timeout: 240_000 });
+  } catch {
+    // tsc exits non-zero on type errors anywhere in the project but still emits; main.js is what we need.
+  }
+  if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} missing after tsc: run \`npx tsc -p ${ROOT}\` and read its errors`);
+}
+
+/** The controller as a child process (node dist/controller/main.js), as it runs in a pod; stderr inherited. */
+export function spawnController(kubeconfigPath: string, namespace: string): ChildProcess {
+  return spawn(process.execPath, [MAIN, '--kubeconfig', kubeconfigPath, '--namespace', namespace, '--metrics-port', '-1', '--health-port', '-1', '--log-level', 'warn'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
