@@ -46,7 +46,10 @@ describe('Redis + Sentinel faults under the controller', () => {
   /** Stops the writer, checks one served primary that has every acknowledged write; returns it. */
   const finish = async (w: Writer, prefix: string, label: string, t0: number): Promise<k8s.V1Pod> => {
     const primary = await onePrimaryServed(env, SERVER, 3, 120_000);
-    expect(await replicationInfo(ipOf(primary))).toMatch(/role:master/);
+    // Right after a crash the label can still name a server whose process is being restarted:
+    // ask it (bounded) until it answers, then it must say master.
+    const info = await eventually('the primary answering INFO', async () => await replicationInfo(ipOf(primary)).catch(() => undefined), { timeoutMs: 30_000, intervalMs: 200 });
+    expect(info).toMatch(/role:master/);
     // Let the writer reach the settled primary before stopping it.
     await eventually('a write acknowledged after the roles settled', async () => w.firstAckAfter(performance.now() - 200), { timeoutMs: 30_000, intervalMs: 100 }).catch(() => undefined);
     const served = w.servingAgainAfter(t0);
@@ -153,7 +156,15 @@ describe('Redis + Sentinel faults under the controller', () => {
     try {
       await sleep(1_000);
       const t0 = performance.now();
-      for (const p of await pods(env.core, NS, SERVER)) env.kubelet.killProcess(nameOf(p), 'SIGKILL');
+      const before = await pods(env.core, NS, SERVER);
+      const restarts = (p: k8s.V1Pod): number => p.status?.containerStatuses?.[0]?.restartCount ?? 0;
+      for (const p of before) env.kubelet.killProcess(nameOf(p), 'SIGKILL');
+      // Judge the roles only once the kubelet has restarted every server: before that the labels
+      // still describe the processes that were just killed.
+      await eventually('every server restarted', async () => {
+        const now = await pods(env.core, NS, SERVER);
+        return before.every((b) => now.some((p) => nameOf(p) === nameOf(b) && restarts(p) > restarts(b))) ? true : undefined;
+      }, { timeoutMs: 60_000, intervalMs: 100 });
       const primary = await finish(w, 'c:', '(c) crash of all servers', t0);
       console.log(`[fault-redis] (c) primary ${nameOf(old)} → ${nameOf(primary)}`);
       // The servers restart as masters (no replicaof in their config); the label holders must
