@@ -8,6 +8,9 @@
 // chosen per kubelet so parallel kubelets do not collide. Without CAP_NET_ADMIN it falls back to
 // 127.x addresses on the host (engines work, EndpointSlices stay empty) and says so.
 import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 export class PodNetwork {
   private readonly byPod = new Map<string, string>();
@@ -77,6 +80,7 @@ export class PodNetwork {
 
   private setUp(): boolean {
     this.tearDown(); // a namespace left by a killed run with the same block
+    removeAbandonedNamespaces();
     const gw = `10.244.${this.block}.1`;
     try {
       ipCmd(['netns', 'add', this.netns]);
@@ -85,6 +89,7 @@ export class PodNetwork {
       ipCmd(['link', 'set', this.hostIf, 'up']);
       ipCmd(['netns', 'exec', this.netns, 'ip', 'link', 'set', 'lo', 'up']);
       ipCmd(['netns', 'exec', this.netns, 'ip', 'link', 'set', 'eth0', 'up']);
+      writeFileSync(ownerFile(this.netns), String(process.pid));
       return true;
     } catch (err) {
       this.log(`cannot create the pod network namespace (${stderrOf(err).trim()}; needs root / CAP_NET_ADMIN): pods get 127.x addresses, which EndpointSlices refuse`);
@@ -94,12 +99,58 @@ export class PodNetwork {
   }
 
   private tearDown(): void {
+    rmSync(ownerFile(this.netns), { force: true });
     for (const args of [['link', 'del', this.hostIf], ['netns', 'del', this.netns]]) {
       try {
         ipCmd(args);
       } catch {
         // not there
       }
+    }
+  }
+}
+
+/** Marker naming the process that owns a pod network namespace. */
+function ownerFile(netns: string): string {
+  return path.join(os.tmpdir(), `${netns}.owner`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Pod networks of test runs that were killed before their exit hook ran: a `dbtopo-pods-*`
+ * namespace whose owner process is gone and with no process left in it (their engines die with
+ * their parent, see test/support/pdeathsig.ts).
+ */
+function removeAbandonedNamespaces(): void {
+  let list = '';
+  try {
+    list = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 10_000 });
+  } catch {
+    return;
+  }
+  for (const name of list.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith('dbtopo-pods-'))) {
+    try {
+      const owner = Number(readFileSync(ownerFile(name), 'utf8'));
+      if (Number.isInteger(owner) && owner > 0 && alive(owner)) continue;
+    } catch {
+      // no marker: judge by the processes alone
+    }
+    try {
+      const pids = execFileSync('ip', ['netns', 'pids', name], { encoding: 'utf8', timeout: 10_000 }).trim();
+      if (pids === '') {
+        ipCmd(['netns', 'del', name]);
+        rmSync(ownerFile(name), { force: true });
+      }
+    } catch {
+      // gone meanwhile
     }
   }
 }

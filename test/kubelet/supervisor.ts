@@ -2,6 +2,7 @@
 // when it exits (bounded exponential backoff, like CrashLoopBackOff), counts restarts, and stops
 // it on request. Each process gets its own process group so a signal reaches its children too.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { diesWithParent } from '../support/pdeathsig.js';
 import * as fs from 'node:fs';
 
 export interface ProcessSpec {
@@ -78,7 +79,8 @@ export class Supervisor {
   start(): void {
     if (this.stopped || this.child !== undefined) return;
     const out = fs.openSync(this.spec.logFile, 'a');
-    const child = spawn(this.spec.command, this.spec.args, {
+    const run = diesWithParent(this.spec.command, this.spec.args);
+    const child = spawn(run.command, run.args, {
       cwd: this.spec.cwd,
       env: { ...process.env, ...this.spec.env },
       stdio: ['ignore', out, out],

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { diesWithParent } from '../../support/pdeathsig.js';
 
 const run = promisify(execFile);
 const live = new Set<EngineProc>();
@@ -80,7 +81,8 @@ export class EngineProc {
   async start(timeoutMs = 30_000): Promise<this> {
     if (this.child) return this;
     const log = fs.openSync(path.join(this.dir, 'stdout.log'), 'a');
-    const child = spawn(this.command, this.args, { cwd: this.dir, detached: true, stdio: ['ignore', log, log] });
+    const run = diesWithParent(this.command, this.args);
+    const child = spawn(run.command, run.args, { cwd: this.dir, detached: true, stdio: ['ignore', log, log] });
     fs.closeSync(log);
     this.child = child;
     live.add(this);
