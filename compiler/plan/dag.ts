@@ -9,18 +9,12 @@
 // order that has actions is the canary; every other member cluster starts after it finished.
 // Environments are independent (each syncs its own rendered/<env>/ tree).
 import { hasSwitchover } from './classify.js';
-import type { ActionType, ClassifiedChange, PlanAction } from './model.js';
+import { ACTION_TYPES, type ActionType, type ClassifiedChange, type PlanAction } from './model.js';
 
-const TOPOLOGY_CHAIN: ReadonlyArray<ActionType> = [
-  'apply',
-  'scale-out',
-  'rolling-update',
-  'update-secondaries',
-  'switchover',
-  'update-primary',
-  'scale-in',
-  'delete',
-];
+// The per-topology chain is ACTION_TYPES without the cluster- and namespace-wide actions, in the
+// same order, so a new action type has one place to go.
+const NOT_PER_TOPOLOGY: ReadonlySet<ActionType> = new Set(['apply-crds', 'create-namespace', 'delete-namespace']);
+const TOPOLOGY_CHAIN: ReadonlyArray<ActionType> = ACTION_TYPES.filter((t) => !NOT_PER_TOPOLOGY.has(t));
 
 export interface DagOptions {
   /** env → member cluster names in the environment file's order (canary first). */
