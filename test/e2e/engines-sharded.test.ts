@@ -7,7 +7,7 @@ import * as k8s from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../cluster/helpers.js';
-import { allReady, loadRendered, rolesSettled, serviceAddresses, startEngineEnv, type EngineEnv } from './engines-helpers.js';
+import { allReady, loadRendered, pods, rolesSettled, serviceAddresses, startEngineEnv, type EngineEnv } from './engines-helpers.js';
 
 const NS = `e2e-shards-${Date.now().toString(36)}`;
 const SHARDS = ['feed-shards-shard-0', 'feed-shards-shard-1', 'feed-shards-shard-2'];
@@ -28,6 +28,18 @@ describe('3 Redis shards behind twemproxy end to end', () => {
     return c;
   };
   const ipOf = (p: k8s.V1Pod): string => p.status?.podIP ?? '';
+  /** What each Sentinel and the replica think, and the Sentinels' logs: for a failover that did not happen. */
+  const failoverDiagnostics = async (shard: string, replica: k8s.V1Pod): Promise<string> => {
+    const out: string[] = [];
+    for (const s of await pods(env.core, NS, 'feed-shards-sentinel')) {
+      const c = redis(ipOf(s), 26379);
+      const master = await c.call('SENTINEL', 'MASTER', shard).catch((e: unknown) => String(e));
+      out.push(`--- ${s.metadata?.name} SENTINEL MASTER ${shard}: ${JSON.stringify(master)}`, env.kubelet.engineLog(s.metadata?.name ?? '', 40));
+    }
+    const info = await redis(ipOf(replica)).info('replication').catch((e: unknown) => String(e));
+    out.push(`--- ${replica.metadata?.name} INFO replication:\n${info}`);
+    return out.join('\n');
+  };
 
   beforeAll(async () => {
     env = await startEngineEnv({ namespace: NS, objects: loadRendered('prod/prod-eu-west/db-feed/feed-shards', 'db-feed', NS) });
@@ -93,7 +105,9 @@ describe('3 Redis shards behind twemproxy end to end', () => {
     await eventually(`${promoted.metadata?.name} labelled primary`, async () => {
       const p = await env.core.readNamespacedPod({ namespace: NS, name: promoted.metadata?.name ?? '' });
       return p.metadata?.labels?.['dbtopo.dev/role'] === 'primary' ? true : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 100 });
+    }, { timeoutMs: 60_000, intervalMs: 100 }).catch(async (err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${await failoverDiagnostics(shard, promoted)}`);
+    });
     const relabelled = performance.now();
     // A fresh connection: twemproxy closes client connections when it restarts on the new address.
     const client = redis(ipOf(proxies[2]!));

@@ -35,6 +35,8 @@ export interface TestKubelet {
   killProcess(podName: string, signal: NodeJS.Signals, opts?: { holdMs?: number }): void;
   /** The pod's address (`name` or `namespace/name`). */
   addressOf(podName: string): string;
+  /** The last `lines` lines of the pod's engine log (for a test's failure message). */
+  engineLog(podName: string, lines?: number): string;
 }
 
 const HOST_IP = '127.0.0.1';
@@ -431,6 +433,10 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
       }
       throw new Error(`pod ${podName} is not known to this kubelet; pass namespace/name`);
     },
+    engineLog(podName: string, lines = 20): string {
+      const rt = find(podName);
+      return rt === undefined ? `(pod ${podName} is not known to this kubelet)` : tailOf(path.join(rt.dir, 'engine.log'), lines);
+    },
     async stop(): Promise<void> {
       stopped = true;
       await informer.stop().catch(() => undefined);
@@ -476,9 +482,9 @@ async function registerNode(core: k8s.CoreV1Api, name: string): Promise<void> {
   await core.replaceNodeStatus({ name, body: node });
 }
 
-function tailOf(file: string): string {
+function tailOf(file: string, lines = 20): string {
   try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-20).join('\n');
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
   } catch {
     return `(no ${file})`;
   }
