@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABELS } from '../../schemas/types/index.js';
 import { eventually } from '../cluster/helpers.js';
 import { allReady, loadRendered, onePrimaryServed, pods, sentinelsReady, startEngineEnv, watchPrimaryLabels, type EngineEnv } from './engines-helpers.js';
-import { missingRedisKeys, startRedisWriter, type Writer } from './writers.js';
+import { missingRedisKeys, settleAndCountLost, startRedisWriter, type Writer } from './writers.js';
 
 const NS = `fault-redis-${Date.now().toString(36)}`;
 const SERVER = 'sessions-cache-server';
@@ -50,11 +50,7 @@ describe('Redis + Sentinel faults under the controller', () => {
     // ask it (bounded) until it answers, then it must say master.
     const info = await eventually('the primary answering INFO', async () => await replicationInfo(ipOf(primary)).catch(() => undefined), { timeoutMs: 30_000, intervalMs: 200 });
     expect(info).toMatch(/role:master/);
-    // Let the writer reach the settled primary before stopping it.
-    await eventually('a write acknowledged after the roles settled', async () => w.firstAckAfter(performance.now() - 200), { timeoutMs: 30_000, intervalMs: 100 }).catch(() => undefined);
-    const served = w.servingAgainAfter(t0);
-    const r = await w.stop();
-    const missing = await missingRedisKeys(ipOf(primary), PASSWORD, prefix, r.acked);
+    const { report: r, missing, servedAgainAt: served } = await settleAndCountLost(w, async (acked) => await missingRedisKeys(ipOf(primary), PASSWORD, prefix, acked), { faultAt: t0 });
     console.log(
       `[fault-redis] ${label}: primary serving acknowledged writes again after ${served === undefined ? 'never' : `${(served - t0).toFixed(0)} ms`}; ` +
         `writer ${r.acked.length} acknowledged / ${r.failures} failed, longest gap ${r.longestGapMs.toFixed(0)} ms; lost ${missing.length}; primary now ${nameOf(primary)}`,

@@ -17,7 +17,7 @@ import { eventually, sleep, testKubeconfigs } from '../cluster/helpers.js';
 import { restartApiServer } from '../cluster/launcher.js';
 import { ensureControllerBuilt, spawnController } from './controller-helpers.js';
 import { allReady, loadRendered, onePrimaryServed, pods, startEngineEnv, watchPrimaryLabels, type EngineEnv } from './engines-helpers.js';
-import { missingRedisKeys, startRedisWriter } from './writers.js';
+import { missingRedisKeys, settleAndCountLost, startRedisWriter } from './writers.js';
 
 const NS = `fault-upd-${Date.now().toString(36)}`;
 const SET = 'sessions-cache-server';
@@ -137,10 +137,7 @@ describe('controller killed in the middle of rolling updates', () => {
       seen = await watch.stop();
     }
     const primary = await onePrimaryServed(env, SET, 3, 60_000);
-    const after = performance.now();
-    for (let i = 0; i < 100 && writer.firstAckAfter(after) === undefined; i++) await sleep(100);
-    const report = await writer.stop();
-    const missing = await missingRedisKeys(primary.status?.podIP ?? '', PASSWORD, 'k:', report.acked);
+    const { report, missing } = await settleAndCountLost(writer, async (acked) => await missingRedisKeys(primary.status?.podIP ?? '', PASSWORD, 'k:', acked), { settleMs: 10_000 });
     const sorted = [...convergeMs].sort((a, b) => a - b);
     console.log(
       `[fault-update] ${killedAfter.length} SIGKILLs of the controller at ${killedAfter.join(',')} ms into ${convergeMs.length} rollouts; ` +
@@ -185,10 +182,7 @@ describe('controller killed in the middle of rolling updates', () => {
       seen = await watch.stop();
     }
     const primary = await onePrimaryServed(env, SET, 3, 60_000);
-    const after = performance.now();
-    for (let i = 0; i < 100 && writer.firstAckAfter(after) === undefined; i++) await sleep(100);
-    const report = await writer.stop();
-    const missing = await missingRedisKeys(primary.status?.podIP ?? '', PASSWORD, 'r:', report.acked);
+    const { report, missing } = await settleAndCountLost(writer, async (acked) => await missingRedisKeys(primary.status?.podIP ?? '', PASSWORD, 'r:', acked), { settleMs: 10_000 });
     console.log(
       `[fault-update] API server restarted mid-rollout: down ${downMs.toFixed(0)} ms; rollout converged ${rolledMs.toFixed(0)} ms after the patch; primary ${old.metadata?.name} → ${primary.metadata?.name}; ` +
         `watcher max primaries ${seen.maxPrimaries}, max pods ${seen.maxPods}; writer ${report.acked.length} acknowledged / ${report.failures} failed, longest gap ${report.longestGapMs.toFixed(0)} ms, lost ${missing.length}`,

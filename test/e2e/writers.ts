@@ -143,8 +143,14 @@ export async function missingRedisKeys(host: string, password: string, prefix: s
   }
 }
 
-/** INSERT INTO <table> (id) VALUES (<id>) with autocommit: acknowledged when the commit returns. */
-export function startMysqlWriter(kc: k8s.KubeConfig, namespace: string, service: string, auth: { user: string; password: string }, table: string): Writer {
+/**
+ * INSERT INTO <table> (id) VALUES (<id>) with autocommit: acknowledged when the commit returns.
+ * With `semiSync`, only when semi-sync was still on after the commit returned: a commit that ran
+ * out of rpl_semi_sync_master_timeout returns OK without any replica having it and turns
+ * semi-sync off (it turns on again only once a replica acknowledged a position at or beyond it),
+ * so such a commit is counted as not acknowledged, like a Redis WAIT that returned 0.
+ */
+export function startMysqlWriter(kc: k8s.KubeConfig, namespace: string, service: string, auth: { user: string; password: string }, table: string, opts: { semiSync?: boolean } = {}): Writer {
   return startWriter(
     () => resolver(kc, namespace, service),
     async (host) => {
@@ -154,7 +160,9 @@ export function startMysqlWriter(kc: k8s.KubeConfig, namespace: string, service:
         async write(id: number): Promise<boolean> {
           // A commit that hangs (fenced primary, semi-sync wait) is a failure for the client.
           await c.query({ sql: `INSERT INTO ${table} (id) VALUES (?)`, values: [id], timeout: 3_000 });
-          return true;
+          if (opts.semiSync !== true) return true;
+          const [rows] = await c.query({ sql: "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_status'", timeout: 3_000 });
+          return (rows as Array<{ Value?: string }>)[0]?.Value === 'ON';
         },
         close: () => c.destroy(), // end() can hang after a failed query
       };
@@ -172,4 +180,26 @@ export async function missingMysqlRows(host: string, auth: { user: string; passw
   } finally {
     c.destroy();
   }
+}
+
+export interface SettledWrites {
+  report: WriterReport;
+  /** Acknowledged ids missing on the final primary. */
+  missing: number[];
+  /** performance.now() when writes were acknowledged again after the fault (servingAgainAfter), if known. */
+  servedAgainAt?: number;
+}
+
+/**
+ * The end of every fault scenario: let the writer reach the settled primary (wait, bounded, for a
+ * write acknowledged after this call), take when it served again after the fault at `faultAt`,
+ * stop it, and ask `missing` which acknowledged ids the final primary lacks.
+ */
+export async function settleAndCountLost(w: Writer, missing: (acked: number[]) => Promise<number[]>, opts: { faultAt?: number; settleMs?: number } = {}): Promise<SettledWrites> {
+  const now = performance.now();
+  const settleMs = opts.settleMs ?? 30_000;
+  for (let i = 0; i < settleMs / 100 && w.firstAckAfter(now) === undefined; i++) await new Promise((r) => setTimeout(r, 100));
+  const servedAgainAt = opts.faultAt === undefined ? undefined : w.servingAgainAfter(opts.faultAt);
+  const report = await w.stop();
+  return { report, missing: await missing(report.acked), ...(servedAgainAt !== undefined ? { servedAgainAt } : {}) };
 }
