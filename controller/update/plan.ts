@@ -10,6 +10,10 @@
 //  3. At most maxUnavailable pods are unavailable at once (pods already not Ready count).
 //     Serial takes one pod at a time; BestEffortParallel takes more than one only while a majority
 //     of the pods whose role participates in quorum stays available; Parallel takes as many as maxUnavailable allows.
+//  1b. When the reconciler supplies replication facts (`PlanInput.replication`), an updated
+//     secondary that does not replicate from the current primary with a live link, or has not
+//     caught up, stops the update too: it is Ready before its first sync ends, and replacing the
+//     next pod (or switching over) then leaves nobody to acknowledge semi-sync commits or WAIT.
 //  4. A pod holding an exclusive role (the primary) is touched only when every other pod is
 //     updated, Ready and has a role; if an updated Ready secondary exists, the plan asks for a
 //     switchover first (`switchoverBefore`) instead of updating it.
@@ -24,6 +28,17 @@ export interface PlanPod {
   role?: Role;
   /** Pods being deleted (or already replaced but not yet back) are unavailable and not updated again. */
   terminating?: boolean;
+  /** What the engine says about this pod's replication (gathered at the edge; see rule 1b). */
+  replication?: ReplicationFact;
+}
+
+export interface ReplicationFact {
+  /** Follows the current primary and the link is up (Redis master_link_status; MariaDB IO and SQL threads). */
+  replicating: boolean;
+  /** Has (nearly) everything the primary had when the primary was probed. */
+  caughtUp: boolean;
+  /** Why not, for status and Events: "link down", "1520 bytes behind", "follows 10.244.0.9:6379". */
+  detail?: string;
 }
 
 export interface PlanInput {
@@ -33,6 +48,12 @@ export interface PlanInput {
   memberUpdateStrategy: MemberUpdateStrategy;
   /** A count or a percentage of the pods ("25%"); at least 1. Default 1. */
   maxUnavailable?: number | string;
+  /**
+   * Present when the engine replicates: every updated secondary must then carry a fact that it
+   * replicates from `primary` and caught up before the next pod is touched (rule 1b). A pod
+   * without a fact counts as not known to replicate.
+   */
+  replication?: { primary?: string };
 }
 
 export interface UpdatePlan {
@@ -91,6 +112,16 @@ export function planUpdate(input: PlanInput): UpdatePlan {
   const unsettled = updated.filter((p) => !settled(p)).sort(byName);
   if (unsettled.length > 0) {
     return { next: [], done: false, waitingFor: waitReason(unsettled[0]!, hasRoles) };
+  }
+
+  // Rule 1b.
+  if (input.replication !== undefined && hasRoles) {
+    const lagging = updated
+      .filter((p) => p.role !== undefined && !exclusive(p) && !(p.replication?.replicating === true && p.replication.caughtUp))
+      .sort(byName);
+    if (lagging.length > 0) {
+      return { next: [], done: false, waitingFor: lagReason(lagging[0]!, input.replication.primary) };
+    }
   }
 
   // Rule 2.
@@ -166,6 +197,13 @@ export function planUpdate(input: PlanInput): UpdatePlan {
 
 function byName(a: PlanPod, b: PlanPod): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+function lagReason(p: PlanPod, primary: string | undefined): string {
+  const f = p.replication;
+  const why = f?.detail ?? (f === undefined ? 'replication state unknown' : !f.replicating ? 'link down' : 'behind');
+  if (p.name === primary) return `waiting for the role labels: ${why}`;
+  return `waiting for ${p.name} to catch up with ${primary ?? 'the primary'}: ${why}`;
 }
 
 function waitReason(p: PlanPod, hasRoles: boolean): string {

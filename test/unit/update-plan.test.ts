@@ -237,3 +237,98 @@ describe('planUpdate properties', () => {
     );
   });
 });
+
+// ---- replication facts (rule 1b) -------------------------------------------------------------
+
+const UP = { replicating: true, caughtUp: true } as const;
+
+describe('planUpdate waits for updated secondaries to replicate and catch up', () => {
+  it('does not replace the next secondary while the replaced one has its link down or lags', () => {
+    const p = pods(3);
+    p[2] = { ...p[2]!, revision: NEW, replication: { replicating: false, caughtUp: false, detail: 'link down' } };
+    const input = { pods: p, updateRevision: NEW, roles: ROLES, memberUpdateStrategy: 'Serial' as const, replication: { primary: 'db-0' } };
+    expect(planUpdate(input)).toMatchObject({ next: [], done: false, waitingFor: 'waiting for db-2 to catch up with db-0: link down' });
+    p[2] = { ...p[2]!, replication: { replicating: true, caughtUp: false, detail: '812 transactions behind' } };
+    expect(planUpdate(input).waitingFor).toBe('waiting for db-2 to catch up with db-0: 812 transactions behind');
+    p[2] = { ...p[2]!, replication: UP };
+    expect(planUpdate(input).next).toEqual(['db-1']);
+  });
+
+  it('does not switch over while an updated secondary lags; a secondary without a fact counts as unknown', () => {
+    const p = pods(3).map((x) => (x.role === 'secondary' ? { ...x, revision: NEW, replication: UP } : x));
+    p[1] = { ...p[1]!, replication: undefined };
+    const input = { pods: p, updateRevision: NEW, roles: ROLES, memberUpdateStrategy: 'Serial' as const, replication: {} };
+    const plan = planUpdate(input);
+    expect(plan.switchoverBefore).toBeUndefined();
+    expect(plan.waitingFor).toBe('waiting for db-1 to catch up with the primary: replication state unknown');
+    p[1] = { ...p[1]!, replication: UP };
+    expect(planUpdate(input).switchoverBefore).toBe('db-0');
+  });
+
+  it('ignores outdated secondaries and sets without facts (no engine replication)', () => {
+    const p = pods(3).map((x) => ({ ...x, replication: { replicating: false, caughtUp: false } }));
+    expect(planUpdate({ pods: p, updateRevision: NEW, roles: ROLES, memberUpdateStrategy: 'Serial', replication: {} }).next).toEqual(['db-2']);
+    p[2] = { ...p[2]!, revision: NEW };
+    expect(planUpdate({ pods: p, updateRevision: NEW, roles: ROLES, memberUpdateStrategy: 'Serial' }).next).toEqual(['db-1']);
+  });
+
+  const factArb = fc.record({ replicating: fc.boolean(), caughtUp: fc.boolean() });
+
+  it('property: with facts, nothing is touched and no switchover is asked while an updated secondary is not replicating and caught up', () => {
+    fc.assert(
+      fc.property(stateArb, fc.array(factArb, { minLength: 7, maxLength: 7 }), (s, facts) => {
+        const p = toPods(s.pods).map((x, i) => ({ ...x, replication: facts[i]! }));
+        const plan = planUpdate({ pods: p, updateRevision: NEW, roles: ROLES, memberUpdateStrategy: s.strategy, maxUnavailable: s.maxUnavailable, replication: { primary: 'db-0' } });
+        // Only while something is left to update: a finished rollout does not wait for lag.
+        const lagging = p.some((x) => x.revision === NEW && x.role === 'secondary' && !(x.replication.replicating && x.replication.caughtUp));
+        if (lagging && p.some((x) => x.revision === OLD)) {
+          expect(plan.next).toEqual([]);
+          expect(plan.switchoverBefore).toBeUndefined();
+          expect(plan.waitingFor).toMatch(/to catch up with db-0|waiting for the role labels|is not Ready|has no role|terminating/);
+        }
+        // Facts only ever hold an update back: without them the plan is at least as eager.
+        const without = planUpdate({ pods: p, updateRevision: NEW, roles: ROLES, memberUpdateStrategy: s.strategy, maxUnavailable: s.maxUnavailable });
+        if (!lagging) expect(plan).toEqual(without);
+        else expect(plan.next.length).toBeLessThanOrEqual(without.next.length);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('property: a whole rollout where a replaced secondary needs some passes to catch up never touches a pod while one lags', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 6 }), strategyArb, fc.integer({ min: 1, max: 6 }), fc.nat(), fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 6, maxLength: 6 }), (n, strategy, maxU, seed, syncPasses) => {
+        const first = seed % n;
+        let p: PlanPod[] = pods(n, first).map((x) => ({ ...x, replication: UP }));
+        // Passes each pod still needs after its replacement before its link is up and caught up.
+        const pending = new Map<string, number>();
+        let switchovers = 0;
+        for (let step = 0; step < 12 * n + 12; step++) {
+          const plan = planUpdate({ pods: p, updateRevision: NEW, roles: ROLES, memberUpdateStrategy: strategy, maxUnavailable: maxU, replication: { primary: p.find((x) => x.role === 'primary')?.name ?? '' } });
+          if (plan.done) break;
+          const lagging = [...pending.entries()].filter(([name, left]) => left > 0 && p.find((x) => x.name === name)!.role === 'secondary');
+          if (plan.next.length > 0 || plan.switchoverBefore) expect(lagging).toEqual([]);
+          if (plan.switchoverBefore) {
+            const to = plan.switchoverCandidates![0]!;
+            p = p.map((x) => (x.name === plan.switchoverBefore ? { ...x, role: 'secondary' } : x.name === to ? { ...x, role: 'primary' } : x));
+            switchovers++;
+          }
+          for (const name of plan.next) pending.set(name, syncPasses[ordinalOfName(name) % 6]! + 1);
+          p = p.map((x) => {
+            if (plan.next.includes(x.name)) return { ...x, revision: NEW, replication: { replicating: false, caughtUp: false, detail: 'link down' } };
+            const left = pending.get(x.name) ?? 0;
+            if (left > 0) pending.set(x.name, left - 1);
+            return left === 1 ? { ...x, replication: UP } : x;
+          });
+        }
+        expect(p.every((x) => x.revision === NEW)).toBe(true);
+        expect(switchovers).toBe(1);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+function ordinalOfName(name: string): number {
+  return Number(name.split('-').at(-1));
+}

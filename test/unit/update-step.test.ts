@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planPods } from '../../controller/reconcile/instanceset/update.js';
+import { MAX_BEHIND, planPods, replicationFacts } from '../../controller/reconcile/instanceset/update.js';
 import type { DesiredPod } from '../../controller/reconcile/instanceset/desired.js';
 import type { KubeObject } from '../../schemas/types/index.js';
 
@@ -25,5 +25,43 @@ describe('update step: observed pods → plan input', () => {
       { name: 'db-0', revision: 'a', updateRevision: 'a', ready: true, role: 'primary', terminating: false },
       { name: 'db-1', revision: 'x', updateRevision: 'b', ready: false, terminating: true },
     ]);
+  });
+});
+
+describe('update step: engine probes → replication facts', () => {
+  const primary = { name: 'db-0', target: { podName: 'db-0', host: '10.244.0.5', port: 3306 }, probe: { reachable: true, role: 'primary' as const, offset: 1000 } };
+  const follows = (linkUp: boolean, offset: number, host = '10.244.0.5') => ({ reachable: true, role: 'secondary' as const, following: { host, port: 3306, linkUp }, offset });
+
+  it('caught up: follows the primary’s address with the link up, within the engine’s lag bound', () => {
+    const facts = replicationFacts(
+      primary,
+      [
+        { name: 'db-1', probe: follows(true, 1000) },
+        { name: 'db-2', probe: follows(true, 1000 - MAX_BEHIND.mysql.limit) },
+        { name: 'db-3', probe: follows(true, 1002) },
+      ],
+      MAX_BEHIND.mysql,
+    );
+    for (const n of ['db-1', 'db-2', 'db-3']) expect(facts.get(n)).toEqual({ replicating: true, caughtUp: true });
+  });
+
+  it('says why not: link down, behind, another primary, nobody, unreachable, no primary', () => {
+    const facts = replicationFacts(
+      primary,
+      [
+        { name: 'db-1', probe: follows(false, 1000) },
+        { name: 'db-2', probe: follows(true, 180) },
+        { name: 'db-3', probe: follows(true, 1000, '10.244.0.9') },
+        { name: 'db-4', probe: { reachable: true, readOnly: true, offset: 3 } },
+        { name: 'db-5', probe: { reachable: false, error: 'connect ECONNREFUSED' } },
+      ],
+      MAX_BEHIND.mysql,
+    );
+    expect(facts.get('db-1')).toEqual({ replicating: false, caughtUp: false, detail: 'link down' });
+    expect(facts.get('db-2')).toEqual({ replicating: true, caughtUp: false, detail: '820 transactions behind' });
+    expect(facts.get('db-3')?.detail).toBe('follows 10.244.0.9:3306, not db-0');
+    expect(facts.get('db-4')?.detail).toBe('replicates from nobody');
+    expect(facts.get('db-5')?.detail).toMatch(/unreachable \(connect ECONNREFUSED\)/);
+    expect(replicationFacts(undefined, [{ name: 'db-1', probe: follows(true, 1000) }], MAX_BEHIND.redis).get('db-1')).toMatchObject({ caughtUp: false, detail: 'no single primary in the engines' });
   });
 });

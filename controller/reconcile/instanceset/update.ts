@@ -4,18 +4,21 @@
 //    the annotation removed, with an Event either way;
 //  - planUpdate() decides which outdated pods to replace now; the step deletes them (the next
 //    pass recreates them at the update revision) or, when only the primary is left, switches over
-//    to an updated secondary first. Events say what the update does and why it waits.
+//    to an updated secondary first. Events say what the update does and why it waits;
+//  - before it acts on a plan it probes the engines and re-plans with each updated secondary's
+//    replication fact (follows the primary with a live link, caught up), so a replaced replica
+//    is back in the replication before the next pod is touched (planUpdate rule 1b).
 // Engine operations run under runExclusive(key) so the role-probe loop stays out of the way.
 import * as k8s from '@kubernetes/client-node';
 import { ANNOTATIONS, FIELD_MANAGER_CONTROLLER, LABELS, type InstanceSet, type KubeObject, type Role } from '../../../schemas/types/index.js';
 import { CredentialsReader } from '../../engines/credentials.js';
 import { driverFor } from '../../engines/index.js';
-import type { EngineTarget } from '../../engines/types.js';
+import type { EngineTarget, ProbeResult } from '../../engines/types.js';
 import { keyOf, type ControllerContext } from '../../runtime/context.js';
 import { resourcePath } from '../../runtime/kube.js';
 import { executeSwitchover } from '../../update/execute.js';
 import { runExclusive } from '../../update/lock.js';
-import { planUpdate, type PlanPod, type UpdatePlan } from '../../update/plan.js';
+import { isOutdated, planUpdate, type PlanInput, type PlanPod, type ReplicationFact, type UpdatePlan } from '../../update/plan.js';
 import type { DesiredPod } from './desired.js';
 import type { ObjectRef } from './plan.js';
 import { isReady, isTerminating, podStatus } from './pods.js';
@@ -28,6 +31,52 @@ export interface UpdateStepResult {
 }
 
 const lastWaiting = new Map<string, string>();
+
+/**
+ * How far an updated secondary may trail the primary's offset (read just before its own) and
+ * still count as caught up: Redis offsets are bytes, MariaDB's are GTID sequence numbers
+ * (transactions). Small enough that it only absorbs what a live link streams within a probe.
+ */
+export const MAX_BEHIND: Record<'redis' | 'mysql', { limit: number; unit: string }> = {
+  redis: { limit: 64 * 1024, unit: 'bytes' },
+  mysql: { limit: 5, unit: 'transactions' },
+};
+
+export interface ProbedPod {
+  name: string;
+  target: EngineTarget;
+  probe: ProbeResult;
+}
+
+/**
+ * Pure: the replication facts of `replicas` (probed after `primary`): each must follow the
+ * primary's address with its link up and be at most `maxBehind.limit` behind the primary's offset.
+ */
+export function replicationFacts(
+  primary: ProbedPod | undefined,
+  replicas: Array<{ name: string; probe: ProbeResult }>,
+  maxBehind: { limit: number; unit: string },
+): Map<string, ReplicationFact> {
+  const out = new Map<string, ReplicationFact>();
+  for (const r of replicas) {
+    const f = r.probe.following;
+    let fact: ReplicationFact;
+    if (primary === undefined) fact = { replicating: false, caughtUp: false, detail: 'no single primary in the engines' };
+    else if (!r.probe.reachable) fact = { replicating: false, caughtUp: false, detail: `unreachable (${r.probe.error ?? 'no answer'})` };
+    else if (f === undefined) fact = { replicating: false, caughtUp: false, detail: 'replicates from nobody' };
+    else if (f.host !== primary.target.host || f.port !== primary.target.port) {
+      fact = { replicating: false, caughtUp: false, detail: `follows ${f.host}:${f.port}, not ${primary.name}` };
+    } else if (!f.linkUp) fact = { replicating: false, caughtUp: false, detail: `link down${r.probe.error ? ` (${r.probe.error})` : ''}` };
+    else if (primary.probe.offset === undefined || r.probe.offset === undefined) {
+      fact = { replicating: true, caughtUp: false, detail: 'offset unknown' };
+    } else {
+      const behind = Math.max(0, primary.probe.offset - r.probe.offset);
+      fact = behind <= maxBehind.limit ? { replicating: true, caughtUp: true } : { replicating: true, caughtUp: false, detail: `${behind} ${maxBehind.unit} behind` };
+    }
+    out.set(r.name, fact);
+  }
+  return out;
+}
 let creds: CredentialsReader | undefined;
 
 /** Pure: the plan input from the observed pods and their desired revisions. */
@@ -61,7 +110,7 @@ export async function updateStep(ctx: ControllerContext, is: InstanceSet, desire
     return { deletePods: [], requeueAfterMs: 1_000 };
   }
 
-  const plan: UpdatePlan = planUpdate({
+  const input: PlanInput = {
     pods: planPods(desired, pods),
     updateRevision: desired[0]?.revision ?? '',
     roles: is.spec.roles ?? [],
@@ -69,7 +118,13 @@ export async function updateStep(ctx: ControllerContext, is: InstanceSet, desire
     ...(is.spec.instanceUpdateStrategy?.rollingUpdate?.maxUnavailable !== undefined
       ? { maxUnavailable: is.spec.instanceUpdateStrategy.rollingUpdate.maxUnavailable }
       : {}),
-  });
+  };
+  let plan: UpdatePlan = planUpdate(input);
+  // About to act: ask the engines whether the updated secondaries are back in the replication.
+  if ((plan.next.length > 0 || plan.switchoverBefore !== undefined) && needsReplicationFacts(is, input)) {
+    const facts = await gatherReplication(ctx, is, pods, input.pods, input.updateRevision);
+    plan = planUpdate({ ...input, pods: facts.pods, replication: facts.primary !== undefined ? { primary: facts.primary } : {} });
+  }
   if (plan.done) {
     lastWaiting.delete(key);
     return { deletePods: [] };
@@ -90,8 +145,10 @@ export async function updateStep(ctx: ControllerContext, is: InstanceSet, desire
       ctx.events.emit(is, 'Normal', 'RollingUpdate', 'Update', `replacing ${role ?? 'pod'} ${name}: revision ${from.get(name)} → ${desired.find((d) => d.name === name)?.revision}`);
     }
   }
-  if (plan.waitingFor !== undefined && lastWaiting.get(key) !== plan.waitingFor) {
-    lastWaiting.set(key, plan.waitingFor);
+  // A lag figure changes every pass; one Event per reason, not per figure.
+  const reason = plan.waitingFor?.replace(/: \d+ \w+ behind$/, ': behind');
+  if (plan.waitingFor !== undefined && lastWaiting.get(key) !== reason) {
+    lastWaiting.set(key, reason!);
     ctx.events.emit(is, 'Normal', 'UpdateWaiting', 'Update', `rolling update waits: ${plan.waitingFor}`);
   }
   const deletePods = plan.next.map((name) => ({ name, uid: pods.find((p) => p.metadata.name === name)?.metadata.uid }));
@@ -99,6 +156,51 @@ export async function updateStep(ctx: ControllerContext, is: InstanceSet, desire
     deletePods,
     ...(plan.waitingFor !== undefined ? { waiting: plan.waitingFor, requeueAfterMs: 2_000 } : {}),
   };
+}
+
+/** Facts matter for sets whose engine replicates to secondaries that are already updated. */
+function needsReplicationFacts(is: InstanceSet, input: PlanInput): boolean {
+  const roles = is.spec.roles ?? [];
+  const secondaryRoles = new Set(roles.filter((r) => r.isExclusive !== true).map((r) => r.name));
+  if (!roles.some((r) => r.isExclusive === true) || (is.spec.engine.type !== 'redis' && is.spec.engine.type !== 'mysql')) return false;
+  return input.pods.some((p) => p.role !== undefined && secondaryRoles.has(p.role) && !isOutdated(p, input.updateRevision));
+}
+
+/**
+ * Probes every pod, takes the one the engines call primary (there must be exactly one), then
+ * probes the updated secondaries again so their offsets are read after the primary's.
+ */
+async function gatherReplication(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[], planned: PlanPod[], updateRevision: string): Promise<{ pods: PlanPod[]; primary?: string }> {
+  const type = is.spec.engine.type === 'mysql' ? 'mysql' : 'redis';
+  const driver = driverFor(is.spec.engine.type);
+  if (driver === undefined) return { pods: planned };
+  try {
+    const targets = await targetsOf(ctx, is, pods);
+    const first = await Promise.all([...targets.values()].map(async (t) => ({ name: t.podName, target: t, probe: await driver.probe(t, 2_000) })));
+    const primaries = first.filter((p) => p.probe.role === 'primary');
+    const primary = primaries.length === 1 ? primaries[0] : undefined;
+    const wanted = planned.filter((p) => p.name !== primary?.name && p.role !== undefined && !isOutdated(p, updateRevision));
+    const second = await Promise.all(
+      wanted.map(async (p) => {
+        const t = targets.get(p.name);
+        const probe: ProbeResult = t === undefined ? { reachable: false, error: 'no address' } : await driver.probe(t, 2_000);
+        return { name: p.name, probe };
+      }),
+    );
+    const facts = replicationFacts(primary, second, MAX_BEHIND[type]);
+    // Right after a switchover the new primary still carries its secondary label for a probe period.
+    if (primary !== undefined) facts.set(primary.name, { replicating: false, caughtUp: false, detail: `${primary.name} is the primary in the engine; its label lags` });
+    return {
+      pods: planned.map((p) => (facts.has(p.name) ? { ...p, replication: facts.get(p.name)! } : p)),
+      ...(primary !== undefined ? { primary: primary.name } : {}),
+    };
+  } catch (err) {
+    // No facts: the plan waits with "replication state unknown" and the next pass asks again.
+    ctx.log.info({ instanceSet: keyOf(is.metadata.namespace, is.metadata.name), err: err instanceof Error ? err.message : String(err) }, 'could not probe replication for the rolling update');
+    return { pods: planned };
+  } finally {
+    await driver.close();
+  }
 }
 
 async function handleRequest(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[], request: string): Promise<void> {
