@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sentinelPrimary, watchSwitchMaster, type HostPort } from '../../controller/engines/redis/sentinel.js';
 import { LABELS } from '../../schemas/types/index.js';
 import { eventually } from '../cluster/helpers.js';
-import { allReady, loadRendered, rolesSettled, serviceAddresses, startEngineEnv, type EngineEnv } from './engines-helpers.js';
+import { allReady, loadRendered, rolesSettled, sentinelsReady, serviceAddresses, startEngineEnv, type EngineEnv } from './engines-helpers.js';
 
 const NS = `e2e-redis-${Date.now().toString(36)}`;
 const SERVER = 'sessions-cache-server';
@@ -72,18 +72,8 @@ describe('Redis + Sentinel end to end', () => {
   it('killing the primary: Sentinel fails over and the labels move (timings printed)', async () => {
     const sentinels = (await allReady(env.core, NS, SENTINEL, 3)).map((p) => ({ podName: p.metadata?.name ?? '', host: ipOf(p), port: 26379, password: undefined }));
     const { primary: old } = await rolesSettled(env.core, NS, SERVER, 3);
-    // Sentinels must agree on the primary and know both replicas and each other before the kill.
-    for (const s of sentinels) {
-      await eventually(`${s.podName} ready to fail over`, async () => {
-        const view = await sentinelPrimary(s, MASTER);
-        if (view?.host !== ipOf(old)) return undefined;
-        const c = redis(s.host, s.port, undefined);
-        const replicas = (await c.call('SENTINEL', 'REPLICAS', MASTER)) as unknown[];
-        const others = (await c.call('SENTINEL', 'SENTINELS', MASTER)) as unknown[];
-        c.disconnect();
-        return replicas.length === 2 && others.length === 2 ? true : undefined;
-      }, { timeoutMs: 60_000, intervalMs: 250 });
-    }
+    // Every Sentinel must agree on the primary and know both replicas and each other before the kill.
+    await sentinelsReady(sentinels.map((s) => s.host), MASTER, ipOf(old), 2);
 
     // Timestamps: +switch-master as seen by our own subscriber, and the label flip from a pod watch.
     let switchedAt: number | undefined;

@@ -7,7 +7,7 @@ import * as k8s from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../cluster/helpers.js';
-import { allReady, loadRendered, pods, rolesSettled, serviceAddresses, startEngineEnv, type EngineEnv } from './engines-helpers.js';
+import { allReady, loadRendered, pods, rolesSettled, sentinelsReady, serviceAddresses, startEngineEnv, type EngineEnv } from './engines-helpers.js';
 
 const NS = `e2e-shards-${Date.now().toString(36)}`;
 const SHARDS = ['feed-shards-shard-0', 'feed-shards-shard-1', 'feed-shards-shard-2'];
@@ -93,13 +93,11 @@ describe('3 Redis shards behind twemproxy end to end', () => {
     const { primary: old, secondaries } = await rolesSettled(env.core, NS, shard, 2);
     const promoted = secondaries[0]!;
     const proxies = await allReady(env.core, NS, PROXY, 4);
-    // Sentinel must know the replica and its peers before the loss, or it cannot fail over.
-    const sentinel = redis((await allReady(env.core, NS, 'feed-shards-sentinel', 3))[0]!.status?.podIP ?? '', 26379);
-    await eventually('sentinel ready to fail over', async () => {
-      const replicas = (await sentinel.call('SENTINEL', 'REPLICAS', shard)) as unknown[];
-      const others = (await sentinel.call('SENTINEL', 'SENTINELS', shard)) as unknown[];
-      return replicas.length === 1 && others.length === 2 ? true : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 250 });
+    // EVERY Sentinel must know the replica and its peers before the loss: whichever is elected
+    // leads the failover, and a leader that has not yet read the replica from the primary's INFO
+    // (every 10 s) aborts with -failover-abort-no-good-slave and waits 2 × failover-timeout.
+    const sentinelIps = (await allReady(env.core, NS, 'feed-shards-sentinel', 3)).map(ipOf);
+    await sentinelsReady(sentinelIps, shard, ipOf(old), 1);
     const t0 = performance.now();
     env.kubelet.killProcess(old.metadata?.name ?? '', 'SIGKILL', { holdMs: 60_000 });
     await eventually(`${promoted.metadata?.name} labelled primary`, async () => {

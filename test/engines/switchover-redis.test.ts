@@ -116,9 +116,10 @@ describe('Redis switchover with Sentinel', () => {
     const s = await Promise.all([0, 1, 2].map((i) => startSentinel(root, `sen-sentinel-${i}`, MASTER, all[0]!, 2)));
     procs.push(...s);
     sentinels = s.map(target);
+    // Every sentinel: a leader that has not read the replicas yet aborts a failover (NOGOODSLAVE).
     await waitFor('sentinels to discover both replicas', async () => {
-      const c = await pool.call(sentinels[0]!, 1_000, 'SENTINEL', 'REPLICAS', MASTER);
-      return Array.isArray(c) && c.length === 2;
+      const cs = await Promise.all(sentinels.map((t) => pool.call(t, 1_000, 'SENTINEL', 'REPLICAS', MASTER)));
+      return cs.every((c) => Array.isArray(c) && c.length === 2);
     }, { timeoutMs: 30_000, intervalMs: 200 });
   });
 
@@ -162,6 +163,32 @@ describe('Redis switchover with Sentinel', () => {
     expect(res.to).not.toBe(primary.podName);
     expect(await missingAcked(now!, report)).toEqual([]);
     print('sentinel, any candidate', report, `writes paused ${res.pausedMs} ms, switchover took ${res.totalMs} ms`);
+  });
+
+  it('names the synced replica itself when another one is reachable but not in sync (Sentinel would judge it by stale INFO)', async () => {
+    const primary = (await agreedPrimary(all))!;
+    const [synced, lagging] = all.filter((t) => t !== primary) as [EngineTarget, EngineTarget];
+    // The lagging replica keeps following the primary but cannot authenticate: its link stays down,
+    // while the Sentinels still hold its last good INFO (refreshed every 10 s) — like a recreated
+    // pod on the old pod's address that is still syncing.
+    await pool.call(lagging, 1_000, 'CONFIG', 'SET', 'masterauth', 'wrong-on-purpose');
+    await pool.call(lagging, 1_000, 'CLIENT', 'KILL', 'TYPE', 'master');
+    await waitFor('lagging replica link down', async () => (await probeRedis(pool, lagging, 1_000)).following?.linkUp === false);
+    try {
+      const res = await switchoverRedis({ primary, replicas: [synced, lagging], spec, timeoutMs: 30_000, sentinel: { sentinels, masterName: MASTER } });
+      expect(res.to).toBe(synced.podName);
+      expect(res.steps.join('; ')).toContain(`${lagging.podName} not in sync`);
+      // The other sentinels learn the switch from the leader's hello messages (every 2 s).
+      await waitFor('every sentinel names the synced replica', async () => {
+        const views = await Promise.all(sentinels.map((s) => sentinelPrimary(s, MASTER, 500).catch(() => undefined)));
+        return views.every((v) => v?.host === synced.host && v.port === synced.port);
+      }, { timeoutMs: 10_000, intervalMs: 200 });
+      expect(await pool.call(lagging, 1_000, 'CONFIG', 'GET', 'replica-priority')).toEqual(['replica-priority', '100']);
+      console.log(`[switchover-redis] sentinel, one replica out of sync: named ${res.to}, switchover took ${res.totalMs} ms, writes paused ${res.pausedMs} ms`);
+    } finally {
+      await pool.call(lagging, 1_000, 'CONFIG', 'SET', 'masterauth', '');
+    }
+    await waitFor('every engine follows the new primary', async () => (await agreedPrimary(all))?.podName === synced.podName, { timeoutMs: 30_000, intervalMs: 200 });
   });
 });
 

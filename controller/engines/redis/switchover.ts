@@ -25,6 +25,8 @@ import { RedisDriver } from './replication.js';
 import { pairs, sentinelPrimary } from './sentinel.js';
 
 const CMD_TIMEOUT_MS = 2_000;
+/** Sentinel turns a stale primary into a replica 4 × its 2 s publish period after it saw it; plus margin. */
+const SENTINEL_REPOINT_MS = 15_000;
 
 export interface RedisSwitchoverRequest {
   primary: EngineTarget;
@@ -68,10 +70,21 @@ export async function switchoverRedis(req: RedisSwitchoverRequest): Promise<Swit
     const probes = await Promise.all(req.replicas.map(async (t) => ({ target: t, probe: await probeRedis(pool, t, CMD_TIMEOUT_MS) })));
     let candidate = chooseCandidate(primary, probes, req.candidate);
     steps.push(`candidate ${candidate.podName}`);
+    const named = req.candidate !== undefined && req.candidate !== 'any';
+    // Sentinel picks a replica from its own INFO, up to 10 s old: a replica that is reachable but
+    // not linked to this primary (a recreated pod still syncing, with the old pod's address) can
+    // look the most advanced to it, and we cannot make it catch up under the pause. Then name the
+    // best synced replica instead, so the others are made unelectable first.
+    const healthy = new Set(healthyReplicas(primary, probes).map((r) => r.target.podName));
+    const unsynced = probes.filter((r) => r.probe.reachable && !healthy.has(r.target.podName)).map((r) => r.target);
+    const targeted = req.sentinel !== undefined && (named || unsynced.length > 0);
+    if (req.sentinel && !named && targeted) steps.push(`named ${candidate.podName}: ${unsynced.map((r) => r.podName).join(', ')} not in sync`);
 
-    if (req.sentinel && req.candidate !== undefined && req.candidate !== 'any') {
-      // Make every other replica unelectable, and wait until Sentinel has read that.
-      for (const r of req.replicas.filter((x) => x.podName !== candidate.podName)) {
+    if (req.sentinel && targeted) {
+      // Make every other reachable replica unelectable, and wait until Sentinel has read that.
+      // (An unreachable one cannot be promoted by Sentinel either.)
+      const reachable = new Set(probes.filter((r) => r.probe.reachable).map((r) => r.target.podName));
+      for (const r of req.replicas.filter((x) => x.podName !== candidate.podName && reachable.has(x.podName))) {
         const cur = pairs(await pool.call(r, CMD_TIMEOUT_MS, 'CONFIG', 'GET', 'replica-priority')).get('replica-priority') ?? '100';
         restorePriority.push({ t: r, value: cur });
         await pool.call(r, CMD_TIMEOUT_MS, 'CONFIG', 'SET', 'replica-priority', '0');
@@ -93,7 +106,7 @@ export async function switchoverRedis(req: RedisSwitchoverRequest): Promise<Swit
     const target = Number(parseOffset(String(await pool.call(primary, CMD_TIMEOUT_MS, 'INFO', 'replication'))));
     // Sentinel picks the replica itself when no candidate was named: then every healthy replica
     // must have caught up, whichever it picks.
-    const anyBySentinel = req.sentinel !== undefined && (req.candidate === undefined || req.candidate === 'any');
+    const anyBySentinel = req.sentinel !== undefined && !targeted;
     const mustCatchUp = anyBySentinel ? healthyReplicas(primary, probes).map((r) => r.target) : [candidate];
     for (const c of mustCatchUp) {
       await waitUntil(`${c.podName} to reach offset ${target}`, deadline, async () => {
@@ -104,6 +117,10 @@ export async function switchoverRedis(req: RedisSwitchoverRequest): Promise<Swit
 
     if (req.sentinel) {
       const { sentinels, masterName } = req.sentinel;
+      // From here on the old primary must not take writes until it follows the new one. We repoint
+      // it right after the switch; should this process die first, Sentinel repoints it itself
+      // ~8 s after the switch: the pause must outlast that (CLIENT PAUSE only ever extends).
+      await pool.call(primary, CMD_TIMEOUT_MS, 'CLIENT', 'PAUSE', Math.max(SENTINEL_REPOINT_MS, deadline - Date.now()), 'WRITE');
       await firstAnswer(sentinels, (s) => pool.call(s, CMD_TIMEOUT_MS, 'SENTINEL', 'FAILOVER', masterName));
       steps.push('SENTINEL FAILOVER');
       let chosen: EngineTarget | undefined;
@@ -112,7 +129,7 @@ export async function switchoverRedis(req: RedisSwitchoverRequest): Promise<Swit
         chosen = req.replicas.find((r) => views.some((v) => v?.host === r.host && v.port === r.port));
         return chosen !== undefined;
       }, 20);
-      if (!anyBySentinel && chosen!.podName !== candidate.podName) {
+      if (targeted && chosen!.podName !== candidate.podName) {
         steps.push(`Sentinel chose ${chosen!.podName} instead of ${candidate.podName}`);
       }
       candidate = chosen!;
