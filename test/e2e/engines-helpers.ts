@@ -139,15 +139,19 @@ export async function serviceAddresses(kc: k8s.KubeConfig, namespace: string, se
  * Polls the pods of `instanceSet` every `intervalMs` until stopped and records the most pods
  * labelled primary at one observed instant, and the most pods (duplicates would show here).
  */
-export function watchPrimaryLabels(core: k8s.CoreV1Api, namespace: string, instanceSet: string, intervalMs = 100): { stop(): Promise<{ maxPrimaries: number; maxPods: number; polls: number }> } {
+export function watchPrimaryLabels(core: k8s.CoreV1Api, namespace: string, instanceSet: string, intervalMs = 100): { stop(): Promise<{ maxPrimaries: number; maxPods: number; polls: number; firstDouble?: string }> } {
   let stopped = false;
-  const seen = { maxPrimaries: 0, maxPods: 0, polls: 0 };
+  const seen: { maxPrimaries: number; maxPods: number; polls: number; firstDouble?: string } = { maxPrimaries: 0, maxPods: 0, polls: 0 };
+  const started = Date.now();
   const loop = (async () => {
     // Bounded by stop(); a round is one list call.
     for (let i = 0; !stopped && i < 1_000_000; i++) {
       try {
         const ps = await pods(core, namespace, instanceSet);
-        seen.maxPrimaries = Math.max(seen.maxPrimaries, ps.filter((p) => p.metadata?.labels?.[LABELS.role] === 'primary').length);
+        const primaries = ps.filter((p) => p.metadata?.labels?.[LABELS.role] === 'primary');
+        seen.maxPrimaries = Math.max(seen.maxPrimaries, primaries.length);
+        // For the failure message: who, and when (ms after the watch started).
+        if (primaries.length > 1 && seen.firstDouble === undefined) seen.firstDouble = `${primaries.map((p) => p.metadata?.name).join(' and ')} labelled primary at +${Date.now() - started} ms`;
         seen.maxPods = Math.max(seen.maxPods, ps.length);
         seen.polls++;
       } catch {
