@@ -47,6 +47,9 @@ export class CredentialsReader {
   }
 
   async target(namespace: string, spec: EngineSpec, t: EngineTarget): Promise<EngineTarget> {
+    // A Sentinel set's Secret is the servers' password (its sentinel.conf auth-pass); Sentinel
+    // itself is rendered without requirepass, and sending it one only makes every connection warn.
+    if (spec.type === 'redis-sentinel') return t;
     return withCredentials(t, await this.read(namespace, spec));
   }
 

@@ -2,7 +2,7 @@
 // Sentinel) or MariaDB. The caller resolves the pods' engine addresses.
 import type { InstanceSet } from '../../schemas/types/index.js';
 import { switchoverMysql } from '../engines/mysql/switchover.js';
-import { switchoverRedis, type SwitchoverResult } from '../engines/redis/switchover.js';
+import { switchoverRedis, type PriorityJournal, type SwitchoverResult } from '../engines/redis/switchover.js';
 import type { EngineTarget } from '../engines/types.js';
 
 export interface SwitchoverTargets {
@@ -17,6 +17,7 @@ export async function executeSwitchover(
   t: SwitchoverTargets,
   candidate: string | undefined,
   timeoutMs = 30_000,
+  journal?: PriorityJournal,
 ): Promise<SwitchoverResult> {
   const spec = is.spec.engine;
   const common = { primary: t.primary, replicas: t.replicas, spec, timeoutMs, ...(candidate !== undefined ? { candidate } : {}) };
@@ -27,7 +28,7 @@ export async function executeSwitchover(
         if (!t.sentinels || t.sentinels.length === 0) {
           throw new Error(`no sentinel of ${s.instanceSet} is reachable; a switchover of a Sentinel-managed shard needs them`);
         }
-        return await switchoverRedis({ ...common, sentinel: { sentinels: t.sentinels, masterName: s.masterName } });
+        return await switchoverRedis({ ...common, sentinel: { sentinels: t.sentinels, masterName: s.masterName }, ...(journal !== undefined ? { journal } : {}) });
       }
       return await switchoverRedis(common);
     }

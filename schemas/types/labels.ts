@@ -24,6 +24,9 @@ export const ANNOTATIONS = {
   allowDelete: 'dbtopo.dev/allow-delete', // topology removal acknowledged
   allowMigration: 'dbtopo.dev/allow-migration', // engine / shard count change acknowledged
   source: 'dbtopo.dev/source', // topology file the object was compiled from
+  // On a Redis pod: the replica-priority a switchover set to 0 and must put back. Written before the
+  // change, removed after the restore, so a controller that died in between finishes the job.
+  restoreReplicaPriority: 'dbtopo.dev/restore-replica-priority',
 } as const;
 
 export const MANAGED_BY = 'dbtopo';

@@ -38,6 +38,14 @@ export interface RedisSwitchoverRequest {
   timeoutMs?: number;
   /** With Sentinel: the sentinels watching this shard and the name they use. */
   sentinel?: { sentinels: EngineTarget[]; masterName: string };
+  /** Records a replica-priority about to be set to 0, and its restore, where a successor finds it. */
+  journal?: PriorityJournal;
+}
+
+/** Durable note of replica-priority changes (pod annotations in the controller; see roles.ts). */
+export interface PriorityJournal {
+  saved(podName: string, value: string): Promise<void>;
+  restored(podName: string): Promise<void>;
 }
 
 
@@ -86,6 +94,7 @@ export async function switchoverRedis(req: RedisSwitchoverRequest): Promise<Swit
       const reachable = new Set(probes.filter((r) => r.probe.reachable).map((r) => r.target.podName));
       for (const r of req.replicas.filter((x) => x.podName !== candidate.podName && reachable.has(x.podName))) {
         const cur = pairs(await pool.call(r, CMD_TIMEOUT_MS, 'CONFIG', 'GET', 'replica-priority')).get('replica-priority') ?? '100';
+        await req.journal?.saved(r.podName, cur);
         restorePriority.push({ t: r, value: cur });
         await pool.call(r, CMD_TIMEOUT_MS, 'CONFIG', 'SET', 'replica-priority', '0');
       }
@@ -158,7 +167,12 @@ export async function switchoverRedis(req: RedisSwitchoverRequest): Promise<Swit
   } finally {
     if (paused) await pool.call(primary, CMD_TIMEOUT_MS, 'CLIENT', 'UNPAUSE').catch(() => undefined);
     for (const { t, value } of restorePriority) {
-      await pool.call(t, CMD_TIMEOUT_MS, 'CONFIG', 'SET', 'replica-priority', value).catch(() => undefined);
+      try {
+        await pool.call(t, CMD_TIMEOUT_MS, 'CONFIG', 'SET', 'replica-priority', value);
+        await req.journal?.restored(t.podName);
+      } catch {
+        // left in the journal: the role probe restores it when the replica answers again
+      }
     }
     await pool.close();
     await driver.close();

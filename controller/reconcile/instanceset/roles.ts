@@ -10,6 +10,7 @@ import { ensureMonitor, sentinelPrimary, watchSwitchMaster } from '../../engines
 import { keepMysqlRoles } from '../../engines/mysql/failover.js';
 import { guardSplitBrain } from '../../engines/splitbrain.js';
 import { isBusy } from '../../update/lock.js';
+import { restoreNoted } from '../../update/priority-journal.js';
 import type { EngineTarget, ServerDriver } from '../../engines/types.js';
 import { keyOf, splitKey, type ControllerContext } from '../../runtime/context.js';
 import { resourcePath } from '../../runtime/kube.js';
@@ -176,6 +177,11 @@ export class RoleProbes {
       }
       return decideRoles(members, { sentinelManaged, ...(chosen !== undefined ? { guard: () => chosen } : {}) });
     };
+    if (sentinelManaged) {
+      // A switchover cut off by a controller restart may have left replicas unelectable.
+      const restored = await restoreNoted(this.ctx.client, namespace, pods, targets);
+      if (restored.length > 0) this.ctx.events.emit(is, 'Normal', 'Restored', 'Switchover', `restored replica-priority on ${restored.join(', ')} (left at 0 by an interrupted switchover)`);
+    }
     let members = await probeAll();
     let decision = await decide(members);
     if (decision.promote !== undefined || decision.follow.length > 0) {

@@ -18,6 +18,7 @@ import { keyOf, type ControllerContext } from '../../runtime/context.js';
 import { resourcePath } from '../../runtime/kube.js';
 import { executeSwitchover } from '../../update/execute.js';
 import { runExclusive } from '../../update/lock.js';
+import { podAnnotationJournal } from '../../update/priority-journal.js';
 import { isOutdated, planUpdate, type PlanInput, type PlanPod, type ReplicationFact, type UpdatePlan } from '../../update/plan.js';
 import type { DesiredPod } from './desired.js';
 import type { ObjectRef } from './plan.js';
@@ -248,7 +249,7 @@ async function switchover(ctx: ControllerContext, is: InstanceSet, pods: KubeObj
     }
     const sentinels = await sentinelTargets(ctx, is);
     ctx.events.emit(is, 'Normal', 'Switchover', 'Switchover', `moving the primary away from ${from} to ${to ?? 'the most advanced secondary'} (${why})`);
-    const res = await runExclusive(key, () => executeSwitchover(is, { primary, replicas, ...(sentinels ? { sentinels } : {}) }, to));
+    const res = await runExclusive(key, () => executeSwitchover(is, { primary, replicas, ...(sentinels ? { sentinels } : {}) }, to, undefined, podAnnotationJournal(ctx.client, is.metadata.namespace ?? 'default')));
     ctx.events.emit(is, 'Normal', 'SwitchoverDone', 'Switchover', `primary moved from ${res.from} to ${res.to} in ${res.totalMs} ms (writes paused ${res.pausedMs} ms)`);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
