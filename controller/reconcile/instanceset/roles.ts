@@ -7,7 +7,7 @@ import { FIELD_MANAGER_CONTROLLER, LABELS, type InstanceSet, type KubeObject, ty
 import { CredentialsReader } from '../../engines/credentials.js';
 import { driverFor } from '../../engines/index.js';
 import { ensureMonitor, sentinelPrimary, watchSwitchMaster } from '../../engines/redis/sentinel.js';
-import { keepMysqlRoles } from '../../engines/mysql/failover.js';
+import { forgetMysqlRoles, keepMysqlRoles } from '../../engines/mysql/failover.js';
 import { guardSplitBrain } from '../../engines/splitbrain.js';
 import { isBusy } from '../../update/lock.js';
 import { restoreNoted } from '../../update/priority-journal.js';
@@ -71,6 +71,8 @@ export class RoleProbes {
     if (!this.started || this.stopped) return;
     const key = keyOf(is.metadata.namespace, is.metadata.name);
     if (type === 'delete' || !(hasRoles(is) || isSentinel(is))) {
+      // The failover bookkeeping (lost-probe counts, fencing) of a set that is gone or has no roles.
+      forgetMysqlRoles(key);
       const l = this.loops.get(key);
       if (l !== undefined) {
         clearTimeout(l.timer);
