@@ -1,6 +1,7 @@
 // compile: valid topologies and environments → rendered files (pure, compileModel), and the I/O
 // edge around it (compileRepo: read → validate → compile → atomic write, never on error).
 
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Environment, KubeObject, Topology } from '../schemas/types/index.js';
 import { ARGOCD_DIR, RENDERED_ROOT } from './argocd/emit.js';
@@ -13,8 +14,10 @@ import { clusterScopedPath, namespacedPath, objectKey } from './emit/paths.js';
 import { writeRendered } from './emit/write.js';
 import { toYaml } from './emit/yaml.js';
 import { expandTopology } from './expand/index.js';
-import { parseSources, readRepo, type Located } from './load/index.js';
-import { placeTopology } from './place/index.js';
+import { parseSources, readRepo, sourceKind, type Located, type SourceFile } from './load/index.js';
+import { compileAndWrite } from './parallel/compile-write.js';
+import { WorkerPool } from './parallel/pool.js';
+import { placeTopology, type PlaceProblem } from './place/index.js';
 import { appliesTo, resolveTopology } from './resolve/index.js';
 import { applyOverride, overrideSource } from './resolve/override.js';
 import { validate, type ValidRepo } from './validate/index.js';
@@ -58,15 +61,33 @@ function byString(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export function renderTopology(env: Environment, topo: Located<Topology>): TopologyRender {
-  const out: TopologyRender = { env: env.name, source: topo.file, files: [], namespaces: [], diagnostics: [] };
-  const effective = applyOverride(topo.value, env.name);
-  const resolved = resolveTopology(effective, env, topo.file);
+/** A rendered object as the checks across files see it: identity and kind, no body. */
+export interface ObjectHead {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+}
+
+/** What the checks across files and the Argo CD objects read of a rendered file. */
+export interface FileHead {
+  path: string;
+  source?: string;
+  object: ObjectHead;
+}
+
+/** One topology in one environment as objects, before locating problems and rendering text. Pure. */
+export interface TopologyObjects {
+  files: Array<{ path: string; object: KubeObject }>;
+  namespaces: Array<{ memberCluster: string; namespace: string }>;
+  problems: PlaceProblem[];
+}
+
+export function renderObjects(env: Environment, topology: Topology, file: string): TopologyObjects {
+  const out: TopologyObjects = { files: [], namespaces: [], problems: [] };
+  const effective = applyOverride(topology, env.name);
+  const resolved = resolveTopology(effective, env, file);
   const { placed, problems } = placeTopology(resolved, env);
-  for (const p of problems) {
-    const at = topo.locate(overrideSource(topo.value, env.name, p.path));
-    out.diagnostics.push(error(p.code, topo.file, at, `${p.message} (environment ${env.name})`, p.hint, p.severity));
-  }
+  out.problems = problems;
   if (!placed) return out;
   const files: Array<{ path: string; object: KubeObject }> = [];
   for (const member of expandTopology(placed)) {
@@ -75,8 +96,26 @@ export function renderTopology(env: Environment, topo: Located<Topology>): Topol
   }
   // Argo CD sync waves (compiler/argocd) are per object and per topology, so they go on before
   // the one YAML rendering; that keeps a topology's files a pure function of its inputs.
-  for (const f of annotateForArgoCd(files)) out.files.push(withLazyText({ ...f, source: topo.file }));
+  out.files = annotateForArgoCd(files);
   return out;
+}
+
+/** Placement problems of a topology in an environment, located in its file. */
+export function placeDiagnostics(env: Environment, topo: Located<Topology>, problems: readonly PlaceProblem[]): Diagnostic[] {
+  return problems.map((p) =>
+    error(p.code, topo.file, topo.locate(overrideSource(topo.value, env.name, p.path)), `${p.message} (environment ${env.name})`, p.hint, p.severity),
+  );
+}
+
+export function renderTopology(env: Environment, topo: Located<Topology>): TopologyRender {
+  const { files, namespaces, problems } = renderObjects(env, topo.value, topo.file);
+  return {
+    env: env.name,
+    source: topo.file,
+    files: files.map((f) => withLazyText({ ...f, source: topo.file })),
+    namespaces,
+    diagnostics: placeDiagnostics(env, topo, problems),
+  };
 }
 
 /**
@@ -108,8 +147,8 @@ export function clusterFiles(env: Environment, namespaces: ReadonlyMap<string, R
  * rendered/<env>/_argocd/: the environment's AppProject and ApplicationSet (compiler/argocd,
  * owned by the GitOps loop), from the already annotated files of its member clusters.
  */
-export function argoCdFiles(envs: readonly Environment[], files: readonly RenderedFile[]): RenderedFile[] {
-  const byMember = new Map<string, KubeObject[]>();
+export function argoCdFiles(envs: readonly Environment[], files: readonly FileHead[]): RenderedFile[] {
+  const byMember = new Map<string, ObjectHead[]>();
   for (const f of files) {
     const key = f.path.slice(0, f.path.indexOf('/', f.path.indexOf('/') + 1));
     const list = byMember.get(key);
@@ -133,8 +172,8 @@ export function argoCdFiles(envs: readonly Environment[], files: readonly Render
 /** Two topologies rendering the same object in one member cluster: an error at both files. */
 // Object identities, computed once per rendered file: the incremental compiler assembles the
 // same (cached) files again on every change.
-const identities = new WeakMap<RenderedFile, string>();
-function identityOf(f: RenderedFile): string {
+const identities = new WeakMap<FileHead, string>();
+function identityOf(f: FileHead): string {
   let key = identities.get(f);
   if (key === undefined) {
     const parts = f.path.split('/');
@@ -145,10 +184,10 @@ function identityOf(f: RenderedFile): string {
 }
 
 export function duplicateDiagnostics(
-  files: readonly RenderedFile[],
+  files: readonly FileHead[],
   locateSource: (file: string) => { line: number; col: number },
 ): Diagnostic[] {
-  const firstByKey = new Map<string, RenderedFile>();
+  const firstByKey = new Map<string, FileHead>();
   const out: Diagnostic[] = [];
   for (const f of files) {
     if (f.source === undefined) continue;
@@ -177,15 +216,31 @@ export interface CompileOptions {
   env?: string;
 }
 
-/** Groups renders by environment and adds each environment's cluster-scoped files. */
-export function assemble(envs: readonly Environment[], renders: readonly TopologyRender[], locateSource: (file: string) => { line: number; col: number }): CompileResult {
-  const files: RenderedFile[] = [];
+/** A topology's render as assemble needs it; TopologyRender is one, with whole files. */
+export interface RenderOutline<F extends FileHead> {
+  env: string;
+  files: readonly F[];
+  namespaces: ReadonlyArray<{ memberCluster: string; namespace: string }>;
+  diagnostics: readonly Diagnostic[];
+}
+
+/**
+ * Groups renders by environment and adds each environment's cluster-scoped files and the Argo CD
+ * objects; files sorted by path. Reads only the heads of the renders' files, so a parallel
+ * compile can pass heads of files its workers wrote.
+ */
+export function assemble<F extends FileHead>(
+  envs: readonly Environment[],
+  renders: ReadonlyArray<RenderOutline<F>>,
+  locateSource: (file: string) => { line: number; col: number },
+): { files: Array<F | RenderedFile>; diagnostics: Diagnostic[] } {
+  const files: Array<F | RenderedFile> = [];
   const diagnostics: Diagnostic[] = [];
   for (const env of envs) {
     const namespaces = new Map<string, Set<string>>();
     for (const r of renders) {
       if (r.env !== env.name) continue;
-      files.push(...r.files);
+      for (const f of r.files) files.push(f);
       diagnostics.push(...r.diagnostics);
       for (const { memberCluster, namespace } of r.namespaces) {
         const set = namespaces.get(memberCluster) ?? new Set<string>();
@@ -209,9 +264,14 @@ export function selectEnvironments(repo: ValidRepo, env: string | undefined): En
     .sort((a, b) => byString(a.name, b.name));
 }
 
+/** The order topologies render in: by name, then file. */
+export function orderTopologies(repo: ValidRepo): Array<Located<Topology>> {
+  return [...repo.topologies].sort((a, b) => byString(a.value.name, b.value.name) || byString(a.file, b.file));
+}
+
 export function compileModel(repo: ValidRepo, opts: CompileOptions): CompileResult {
   const envs = selectEnvironments(repo, opts.env);
-  const topologies = [...repo.topologies].sort((a, b) => byString(a.value.name, b.value.name) || byString(a.file, b.file));
+  const topologies = orderTopologies(repo);
   const renders: TopologyRender[] = [];
   for (const env of envs) {
     for (const topo of topologies) {
@@ -229,21 +289,58 @@ export interface CompileRepoOptions {
   /** Output directory; default <repo>/rendered. */
   out?: string;
   write?: boolean;
+  /**
+   * Render worker threads for a written compile (compiler/parallel): 0 renders in this thread;
+   * default: one per CPU (at most MAX_WORKERS) when the repository has at least
+   * PARALLEL_MIN_TOPOLOGIES topology files, else 0 (starting threads costs more than it saves).
+   */
+  workers?: number;
 }
+
+export const PARALLEL_MIN_TOPOLOGIES = 100;
+const MAX_WORKERS = 4;
 
 /** Thrown for a compile request that cannot run (not a problem in the input files). */
 export class UsageError extends Error {}
 
-export async function compileRepo(opts: CompileRepoOptions): Promise<CompileResult> {
-  const sources = await readRepo(opts.repo);
-  const repo = validate(parseSources(sources));
-  if (opts.env !== undefined && !repo.environments.some((e) => e.value.name === opts.env)) {
-    const known = repo.environments.map((e) => e.value.name).sort(byString);
-    throw new UsageError(`unknown environment "${opts.env}"; the repository has: ${known.join(', ') || '(none)'}`);
+function workerCount(opts: CompileRepoOptions, sources: readonly SourceFile[]): number {
+  if (opts.write === false) return 0;
+  if (opts.workers !== undefined) {
+    if (!Number.isInteger(opts.workers) || opts.workers < 0) throw new UsageError(`workers must be a whole number ≥ 0, got ${opts.workers}`);
+    return opts.workers;
   }
+  const topologies = sources.filter((s) => sourceKind(s.path) === 'topology').length;
+  return topologies >= PARALLEL_MIN_TOPOLOGIES ? Math.min(availableParallelism(), MAX_WORKERS) : 0;
+}
+
+/** Throws the usage error of a compile naming an environment the repository lacks. */
+export function requireEnvironment(repo: ValidRepo, env: string | undefined): void {
+  if (env === undefined || repo.environments.some((e) => e.value.name === env)) return;
+  const known = repo.environments.map((e) => e.value.name).sort(byString);
+  throw new UsageError(`unknown environment "${env}"; the repository has: ${known.join(', ') || '(none)'}`);
+}
+
+/** The serial compile of a validated repository, written (atomically) unless there are errors. */
+export async function compileValid(repo: ValidRepo, opts: { env?: string; out: string; write?: boolean }): Promise<CompileResult> {
+  requireEnvironment(repo, opts.env);
   const result = compileModel(repo, opts.env !== undefined ? { env: opts.env } : {});
   if (opts.write !== false && !hasErrors(result.diagnostics)) {
-    await writeRendered(opts.out ?? join(opts.repo, 'rendered'), result.files, opts.env !== undefined ? [opts.env] : undefined);
+    await writeRendered(opts.out, result.files, opts.env !== undefined ? [opts.env] : undefined);
   }
   return result;
+}
+
+export async function compileRepo(opts: CompileRepoOptions): Promise<CompileResult> {
+  const sources = await readRepo(opts.repo);
+  const out = opts.out ?? join(opts.repo, 'rendered');
+  const env = opts.env !== undefined ? { env: opts.env } : {};
+  const workers = workerCount(opts, sources);
+  if (workers === 0) return compileValid(validate(parseSources(sources)), { out, write: opts.write !== false, ...env });
+  // Started before parsing, so the threads load their modules while this one parses.
+  const pool = new WorkerPool(workers);
+  try {
+    return await compileAndWrite(sources, { out, pool, ...env });
+  } finally {
+    await pool.close();
+  }
 }

@@ -13,7 +13,8 @@ export interface MemberRender {
   memberCluster: string;
   /** Path of the member cluster's manifests in the Git repo, e.g. rendered/prod/prod-eu-west. */
   path: string;
-  objects: ReadonlyArray<KubeObject>;
+  /** Only identity and kind are read: a parallel compile passes heads, not whole objects. */
+  objects: ReadonlyArray<Pick<KubeObject, 'apiVersion' | 'kind'> & { metadata: { namespace?: string } }>;
 }
 
 export const ARGOCD_API_VERSION = 'argoproj.io/v1alpha1';

@@ -19,6 +19,6 @@ export function clusterScopedPath(env: string, member: string, o: KubeObject): s
 }
 
 /** Identity of an object inside one member cluster: two objects with the same key collide. */
-export function objectKey(env: string, member: string, o: KubeObject): string {
+export function objectKey(env: string, member: string, o: Pick<KubeObject, 'apiVersion' | 'kind'> & { metadata: { name: string; namespace?: string } }): string {
   return `${env}/${member}/${o.apiVersion}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 }

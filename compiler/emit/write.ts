@@ -33,8 +33,11 @@ export async function writeTree(root: string, files: readonly FileToWrite[]): Pr
   for (const f of files) writeFileSync(join(root, f.path), f.text);
 }
 
-/** Replaces `target` by `fresh` (both directories, same parent); `target` may not exist yet. */
-async function swap(fresh: string, target: string): Promise<void> {
+/**
+ * Replaces `target` by `fresh` (both directories, same parent); `target` may not exist yet.
+ * Returns the previous tree, renamed aside, for the caller to remove.
+ */
+async function swap(fresh: string, target: string): Promise<string | undefined> {
   const old = `${target}.old-${process.pid}`;
   const hadOld = await exists(target);
   if (hadOld) await rename(target, old);
@@ -44,7 +47,45 @@ async function swap(fresh: string, target: string): Promise<void> {
     if (hadOld) await rename(old, target); // put the previous output back
     throw err;
   }
-  if (hadOld) await rm(old, { recursive: true, force: true });
+  return hadOld ? old : undefined;
+}
+
+/** Removes whole directory trees; a parallel compile passes one that shares the work out. */
+export type RemoveTrees = (dirs: readonly string[]) => Promise<void>;
+
+const removeTrees: RemoveTrees = async (dirs) => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+};
+
+/** A fresh temporary directory name beside `outDir` (same file system, so renames swap it in). */
+export function stagingDir(outDir: string): string {
+  return join(dirname(outDir), `.${basename(outDir)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+}
+
+/**
+ * Swaps the tree staged in `tmp` in as `outDir` (or only its `onlyEnvs` subtrees), then removes
+ * the previous trees and `tmp`. Until the rename nothing under `outDir` changed.
+ */
+export async function commitStaged(tmp: string, outDir: string, onlyEnvs?: readonly string[], remove: RemoveTrees = removeTrees): Promise<void> {
+  const olds: string[] = [];
+  try {
+    if (onlyEnvs === undefined) {
+      const old = await swap(tmp, outDir);
+      if (old !== undefined) olds.push(old);
+      return;
+    }
+    await mkdir(outDir, { recursive: true });
+    for (const env of onlyEnvs) {
+      const fresh = join(tmp, env);
+      if (await exists(fresh)) {
+        const old = await swap(fresh, join(outDir, env));
+        if (old !== undefined) olds.push(old);
+      } else olds.push(join(outDir, env));
+    }
+  } finally {
+    await remove(olds);
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -52,22 +93,13 @@ async function swap(fresh: string, target: string): Promise<void> {
  * `onlyEnvs`: replace just these environments' subtrees and keep the others.
  */
 export async function writeRendered(outDir: string, files: readonly FileToWrite[], onlyEnvs?: readonly string[]): Promise<void> {
-  const parent = dirname(outDir);
-  await mkdir(parent, { recursive: true });
-  const tmp = join(parent, `.${basename(outDir)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  await mkdir(dirname(outDir), { recursive: true });
+  const tmp = stagingDir(outDir);
   try {
     await writeTree(tmp, files);
-    if (onlyEnvs === undefined) {
-      await swap(tmp, outDir);
-      return;
-    }
-    await mkdir(outDir, { recursive: true });
-    for (const env of onlyEnvs) {
-      const fresh = join(tmp, env);
-      if (await exists(fresh)) await swap(fresh, join(outDir, env));
-      else await rm(join(outDir, env), { recursive: true, force: true });
-    }
-  } finally {
+  } catch (err) {
     await rm(tmp, { recursive: true, force: true });
+    throw err;
   }
+  await commitStaged(tmp, outDir, onlyEnvs);
 }

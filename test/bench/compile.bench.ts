@@ -38,7 +38,7 @@ function topology(i: number): string {
   }
 }
 
-async function generate(repo: string, topologies: number): Promise<void> {
+export async function generate(repo: string, topologies: number): Promise<void> {
   await mkdir(join(repo, 'envs'), { recursive: true });
   await mkdir(join(repo, 'topologies'), { recursive: true });
   await writeFile(join(repo, 'envs', 'dev.yaml'), env('dev', ['dev-a']));

@@ -1,0 +1,188 @@
+// Full compile written by render workers (pool.ts). The main thread parses and validates the
+// topology files in chunks and, as each chunk comes out valid, hands its (environment, topology)
+// jobs to the workers, which render them and write their YAML into the staging directory while
+// this thread parses on; they send back only each file's head (path, kind, name, namespace).
+// Then the whole repository is validated as in a serial compile: any error and the staged files
+// are thrown away and the result is the serial compile's. Otherwise the main thread runs the same
+// assembly as the serial compile (cluster files, Argo CD objects, duplicate check) on the heads,
+// writes the few shared files, and swaps the staging directory in (compiler/emit/write.ts).
+// Every file is a pure function of its topology and environment, so which worker renders which
+// job changes nothing in the output.
+//
+// The result's files of workers' renders carry no object or text in this thread: both are
+// computed again (once per topology and environment) on first read. `dbtopo compile` only
+// counts them.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Topology } from '../../schemas/types/index.js';
+import {
+  assemble,
+  compileValid,
+  orderTopologies,
+  placeDiagnostics,
+  renderTopology,
+  requireEnvironment,
+  selectEnvironments,
+  type CompileResult,
+  type FileHead,
+  type ObjectHead,
+  type RenderedFile,
+  type RenderOutline,
+  type TopologyRender,
+} from '../compile.js';
+import { hasErrors, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
+import { commitStaged, stagingDir } from '../emit/write.js';
+import { parseSources, sourceKind, type Located, type SourceFile } from '../load/index.js';
+import { appliesTo } from '../resolve/index.js';
+import { validate } from '../validate/index.js';
+import type { WorkerPool } from './pool.js';
+import type { JobOutcome, RenderJob, WrittenHead } from './protocol.js';
+import { removeTreesWith } from './remove.js';
+
+/** Topology files parsed between two hand-outs of work. */
+const CHUNK = 50;
+/** Jobs per request: small enough to balance two busy threads, large enough that messages are few. */
+const BATCH = 25;
+
+interface WorkerFile extends FileHead {
+  /** The file as the result hands it out; object and text computed on first read. */
+  file: RenderedFile;
+}
+
+export interface ParallelCompileOptions {
+  out: string;
+  env?: string;
+  pool: WorkerPool;
+}
+
+const jobKey = (env: number, file: string): string => `${env}\0${file}`;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export async function compileAndWrite(sources: readonly SourceFile[], opts: ParallelCompileOptions): Promise<CompileResult> {
+  const envLoad = parseSources(sources.filter((s) => sourceKind(s.path) === 'environment'));
+  const envCheck = validate(envLoad);
+  // Broken or missing environments: nothing renders; the serial compile reports it.
+  if (envLoad.environments.length === 0 || hasErrors(envCheck.diagnostics)) return compileValid(validate(parseSources([...sources])), opts);
+  requireEnvironment(envCheck, opts.env);
+  const envs = selectEnvironments(envCheck, opts.env);
+  const topologySources = sources.filter((s) => sourceKind(s.path) === 'topology').sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+
+  await mkdir(dirname(opts.out), { recursive: true });
+  const tmp = stagingDir(opts.out);
+  let committed = false;
+  try {
+    await mkdir(tmp);
+    const ready = opts.pool.all({ type: 'context', context: { envs, root: tmp } });
+    ready.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
+
+    const outcomes = new Map<string, JobOutcome>();
+    const rendering: Array<Promise<void>> = [];
+    const submit = (jobs: RenderJob[]): void => {
+      for (let i = 0; i < jobs.length; i += BATCH) {
+        const batch = jobs.slice(i, i + BATCH);
+        const done = opts.pool.submit({ type: 'render', jobs: batch }).then((reply) => {
+          batch.forEach((job, k) => {
+            const outcome = reply.outcomes?.[k];
+            if (!outcome) throw new Error(`render worker gave no answer for ${job.file}`);
+            outcomes.set(jobKey(job.env, job.file), outcome);
+          });
+        });
+        done.catch(() => undefined);
+        rendering.push(done);
+      }
+    };
+
+    // Parse, validate and hand out chunk by chunk; the whole repository is validated at the end.
+    const topologies: Array<Located<unknown>> = [];
+    const diagnostics: Diagnostic[] = [...envLoad.diagnostics];
+    for (let i = 0; i < topologySources.length; i += CHUNK) {
+      const load = parseSources(topologySources.slice(i, i + CHUNK));
+      topologies.push(...load.topologies);
+      // A chunk alone has "topologies but no environment files" (DBT1111); the repository has them.
+      diagnostics.push(...load.diagnostics.filter((d) => d.code !== 'DBT1111'));
+      const valid = validate({ environments: envLoad.environments, topologies: load.topologies, diagnostics: [] });
+      const jobs: RenderJob[] = [];
+      for (const t of valid.topologies) envs.forEach((env, e) => appliesTo(t.value, env.name) && jobs.push({ env: e, file: t.file, topology: t.value }));
+      submit(jobs);
+      await nextTurn(); // let replies in, so the pool keeps every worker fed
+    }
+    const repo = validate({ environments: envLoad.environments, topologies, diagnostics });
+    if (hasErrors(repo.diagnostics)) {
+      await opts.pool.close(); // no worker writes into the staging directory after this
+      await rm(tmp, { recursive: true, force: true });
+      return compileValid(repo, { ...opts, write: false });
+    }
+
+    // The jobs of the serial compile, in its order; each must have been rendered exactly once.
+    const ordered = orderTopologies(repo);
+    const expected: Array<{ env: number; topo: Located<Topology> }> = [];
+    envs.forEach((env, e) => ordered.forEach((topo) => appliesTo(topo.value, env.name) && expected.push({ env: e, topo })));
+    await ready;
+    await Promise.all(rendering);
+    const missing = expected.filter((j) => !outcomes.has(jobKey(j.env, j.topo.file)));
+    submit(missing.map((j) => ({ env: j.env, file: j.topo.file, topology: j.topo.value })));
+    await Promise.all(rendering);
+    if (outcomes.size !== expected.length) throw new Error(`internal error: workers rendered ${outcomes.size} jobs, the compile has ${expected.length}`);
+
+    const renders = expected.map(({ env: e, topo }): RenderOutline<WorkerFile> => {
+      const env = envs[e];
+      const outcome = outcomes.get(jobKey(e, topo.file));
+      if (!env || !outcome) throw new Error(`internal error: no render of ${topo.file}`);
+      let render: TopologyRender | undefined;
+      const again = (): TopologyRender => (render ??= renderTopology(env, topo));
+      return {
+        env: env.name,
+        files: outcome.files.map((h, i) => ({ path: h.path, source: topo.file, object: headObject(h), file: lazyFile(h.path, topo.file, again, i) })),
+        namespaces: outcome.namespaces,
+        diagnostics: placeDiagnostics(env, topo, outcome.problems),
+      };
+    });
+    const byFile = new Map<string, Located<Topology>>(repo.topologies.map((t) => [t.file, t]));
+    const assembled = assemble(envs, renders, (file) => byFile.get(file)?.locate(['name']) ?? { line: 1, col: 1 });
+    const files = assembled.files.map((f) => ('file' in f ? f.file : f));
+    const result = { files, diagnostics: sortDiagnostics([...repo.diagnostics, ...assembled.diagnostics]) };
+    if (hasErrors(result.diagnostics)) return result;
+
+    // CRDs, Namespaces and Argo CD objects: rendered here, a few dozen files.
+    const made = new Set<string>();
+    for (const f of assembled.files) {
+      if ('file' in f) continue;
+      const dir = dirname(join(tmp, f.path));
+      if (!made.has(dir)) mkdirSync(dir, { recursive: true });
+      made.add(dir);
+      writeFileSync(join(tmp, f.path), f.text);
+    }
+    committed = true;
+    await commitStaged(tmp, opts.out, opts.env !== undefined ? [opts.env] : undefined, (dirs) => removeTreesWith(opts.pool, dirs));
+    return result;
+  } finally {
+    if (!committed) {
+      await opts.pool.close();
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+}
+
+function headObject(h: WrittenHead): ObjectHead {
+  return { apiVersion: h.apiVersion, kind: h.kind, metadata: h.namespace !== undefined ? { name: h.name, namespace: h.namespace } : { name: h.name } };
+}
+
+/** The `index`-th file of a render that is computed again on first read (same path, checked). */
+function lazyFile(path: string, source: string, render: () => TopologyRender, index: number): RenderedFile {
+  const file = (): RenderedFile => {
+    const f = render().files[index];
+    if (f?.path !== path) throw new Error(`internal error: rendering ${source} again gave ${f?.path ?? 'no file'} where a worker wrote ${path}`);
+    return f;
+  };
+  return {
+    path,
+    source,
+    get object() {
+      return file().object;
+    },
+    get text() {
+      return file().text;
+    },
+  };
+}
