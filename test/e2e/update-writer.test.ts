@@ -20,6 +20,9 @@ import { missingMysqlRows, missingRedisKeys, startMysqlWriter, startRedisWriter,
  */
 const SLACK_MS = 2_000 + 2_000;
 
+/** Longest stretch without an acknowledged write allowed while the secondaries are replaced (load noise, no primary change). */
+const BEFORE_SWITCHOVER_MS = 2_000;
+
 /** The window of the last SwitchoverDone Event: "primary moved from a to b in <total> ms (writes paused <paused> ms)". */
 function switchoverWindow(events: string[]): { totalMs: number; pausedMs: number; note: string } {
   const note = events.filter((e) => e.startsWith('SwitchoverDone:')).at(-1);
@@ -53,7 +56,8 @@ async function rollWithWriter(env: EngineEnv, set: string, label: string, writer
     const after = performance.now();
     for (let i = 0; i < 100 && writer.firstAckAfter(after) === undefined; i++) await new Promise((res) => setTimeout(res, 100));
     report = await writer.stop();
-    const w = switchoverWindow(await eventReasons(env, set));
+    const events = await eventReasons(env, set);
+    const w = switchoverWindow(events);
     // The longest stretch without an acknowledged write while the rollout ran.
     const duringMs = Math.max(0, ...report.gaps.filter((g) => g.to >= t0).map((g) => g.to - Math.max(g.from, t0)));
     // The stretch around the switchover: the one overlapping [done - total, done], where done is
@@ -61,20 +65,33 @@ async function rollWithWriter(env: EngineEnv, set: string, label: string, writer
     const doneAt = (await switchoverDoneAt(env, set)) - (Date.now() - performance.now());
     const around = report.gaps.filter((g) => g.to >= doneAt - w.totalMs && g.from <= doneAt + SLACK_MS);
     const switchoverGapMs = Math.max(0, ...around.map((g) => g.to - g.from));
+    const beforeSwitchoverMs = Math.max(0, ...report.gaps.filter((g) => g.from >= t0 && g.to < doneAt - w.totalMs).map((g) => g.to - g.from));
     console.log(
       `[update-writer] ${label}: rollout ${r.ms} ms, primary ${r.primaryBefore} → ${r.primaryAfter}; ${w.note.replace('SwitchoverDone: ', 'controller: ')}; ` +
         `writer ${report.acked.length} acknowledged / ${report.failures} failed; longest stretch without an acknowledged write around the switchover ${switchoverGapMs.toFixed(0)} ms ` +
-        `(allowed: switchover ${w.totalMs} ms + ${SLACK_MS} ms), during the whole rollout ${duringMs.toFixed(0)} ms`,
+        `(allowed: switchover ${w.totalMs} ms + ${SLACK_MS} ms), before the switchover ${beforeSwitchoverMs.toFixed(0)} ms (allowed ${BEFORE_SWITCHOVER_MS} ms), during the whole rollout ${duringMs.toFixed(0)} ms`,
     );
     const gaps = report.gaps.filter((g) => g.to - g.from > 500).map((g) => `${(g.from - t0).toFixed(0)}–${(g.to - t0).toFixed(0)} ms`);
     console.log(`[update-writer] ${label}: replaced ${r.replaced.map((x) => `${x.pod}(${x.roleWhenDeleted ?? 'none'} @${x.atMs} ms)`).join(' → ')}; stretches > 500 ms without an acknowledged write: ${gaps.join(', ') || 'none'}; last error: ${report.lastError ?? 'none'}`);
+    console.log(`[update-writer] ${label}: why the rollout waited: ${events.filter((e) => e.startsWith('UpdateWaiting:')).map((e) => e.replace('UpdateWaiting: rolling update waits: ', '')).join(' | ')}`);
     expect(report.acked.length).toBeGreaterThan(20);
     expect(writer.firstAckAfter(after)).toBeDefined();
     expect(switchoverGapMs).toBeLessThanOrEqual(w.totalMs + SLACK_MS);
-    if (label.startsWith('mariadb')) expect(duringMs).toBeLessThanOrEqual(w.totalMs + SLACK_MS);
-    // Not asserted for Redis: the controller replaces the second secondary as soon as the first
-    // one is Ready and labelled, before it finished its full sync, so for ~5 s no replica
-    // acknowledges (WAIT 1 returns 0; nothing is lost). Printed above; reported as a bug.
+    // The rollout replaces the next pod only when the replaced one replicates and caught up, so a
+    // replica acknowledges (semi-sync, WAIT 1) while the secondaries are replaced: before the
+    // switchover no stretch without an acknowledged write is longer than a reconnect. (Before
+    // the plan waited for catch-up: ~5 s on Redis, ~10 s on semi-sync MariaDB.)
+    expect(beforeSwitchoverMs).toBeLessThanOrEqual(BEFORE_SWITCHOVER_MS);
+    if (label.startsWith('mariadb')) {
+      expect(duringMs).toBeLessThanOrEqual(w.totalMs + SLACK_MS);
+      // The old primary's read_only waits for running commits: had a commit been waiting for a
+      // semi-sync acknowledgement (no replica linked), the switchover would have lasted
+      // rpl_semi_sync_master_timeout (10 s; measured 9.9 s before the rollout waited for catch-up).
+      expect(w.pausedMs).toBeLessThanOrEqual(2_000);
+      expect(w.totalMs).toBeLessThanOrEqual(5_000);
+    }
+    // Redis: the whole-rollout figure is printed, not asserted: after a Sentinel switchover the
+    // replicas resync from the new primary, and WAIT 1 returned 0 for up to ~5 s in one run of three.
     return { acked: report.acked, primary };
   } finally {
     await writer.stop();
