@@ -9,6 +9,8 @@ import { chooseCandidate } from '../../controller/update/candidate.js';
 const t = (i: number) => ({ podName: `db-${i}`, host: `10.0.0.${i}`, port: 3306 });
 const down: ProbeResult = { reachable: false, error: 'connect ECONNREFUSED' };
 const primary = (offset = 10): ProbeResult => ({ reachable: true, role: 'primary', offset, readOnly: false });
+/** Restarted or recreated: read-only, replicating from nobody, no role. */
+const unwired = (offset: number): ProbeResult => ({ reachable: true, offset, readOnly: true });
 const replica = (offset: number, of = 0, linkUp = true): ProbeResult => ({
   reachable: true,
   role: 'secondary',
@@ -57,10 +59,31 @@ describe('decideFailover', () => {
     });
   });
 
-  it('property: a promote decision names a reachable secondary with the highest position, never the lost primary', () => {
+  it('re-promotes a restarted primary (read-only, unwired) that is ahead of every replica; on a tie a replica wins', () => {
+    const members = (oldPos: number): MemberHistory[] => [
+      { target: t(0), probes: [down, down, unwired(oldPos)] },
+      { target: t(1), probes: [replica(7), replica(7), replica(7)], received: 8 },
+      { target: t(2), probes: [down, down, replica(6)], received: 6 },
+    ];
+    expect(decideFailover({ members: members(9), failureThreshold: 3, labelledPrimary: 'db-0' })).toMatchObject({ action: 'promote', candidate: 'db-0', lostPrimary: 'db-0' });
+    expect(decideFailover({ members: members(8), failureThreshold: 3, labelledPrimary: 'db-0' })).toMatchObject({ action: 'promote', candidate: 'db-1' });
+  });
+
+  it('never promotes an unwired server that is not the lost primary unless it beats a reachable replica', () => {
+    const fresh: MemberHistory[] = [
+      { target: t(0), probes: [down, down, down] },
+      { target: t(1), probes: [unwired(50)] },
+    ];
+    expect(decideFailover({ members: fresh, failureThreshold: 3, labelledPrimary: 'db-0' })).toMatchObject({ action: 'wait' });
+    const ahead: MemberHistory[] = [...fresh, { target: t(2), probes: [replica(3)], received: 4 }];
+    expect(decideFailover({ members: ahead, failureThreshold: 3, labelledPrimary: 'db-0' })).toMatchObject({ action: 'promote', candidate: 'db-1' });
+  });
+
+  it('property: a promote decision names a reachable replica or read-only unwired server with the highest position', () => {
     const probeArb = fc.oneof(
       fc.constant(down),
       fc.nat(100).map((o) => primary(o)),
+      fc.nat(100).map((o) => unwired(o)),
       fc.tuple(fc.nat(100), fc.boolean()).map(([o, up]) => replica(o, 0, up)),
     );
     fc.assert(
@@ -75,13 +98,16 @@ describe('decideFailover', () => {
           const anyPrimaryNow = members.some((m) => m.probes.at(-1)?.role === 'primary' && m.probes.at(-1)?.reachable);
           if (anyPrimaryNow) expect(d.action).toBe('none');
           if (d.action !== 'promote') return;
-          expect(d.candidate).not.toBe(labelledPrimary);
           const c = members.find((m) => m.target.podName === d.candidate)!;
-          expect(c.probes.at(-1)).toMatchObject({ reachable: true, role: 'secondary' });
+          const cl = c.probes.at(-1);
+          expect(cl?.reachable).toBe(true);
+          // The lost primary only when it came back read-only and unwired.
+          if (d.candidate === labelledPrimary || cl?.role !== 'secondary') expect([cl?.readOnly, cl?.role, cl?.following]).toEqual([true, undefined, undefined]);
           const pos = (m: MemberHistory) => m.received ?? m.probes.at(-1)?.offset ?? -1;
           for (const m of members) {
             const last = m.probes.at(-1);
-            if (m.target.podName !== labelledPrimary && last?.reachable && last.role === 'secondary') expect(pos(m)).toBeLessThanOrEqual(pos(c));
+            const candidate = last?.reachable === true && ((last.role === 'secondary' && m.target.podName !== labelledPrimary) || (last.role === undefined && last.following === undefined));
+            if (candidate) expect(pos(m)).toBeLessThanOrEqual(pos(c));
           }
           // The watched primary failed k probes in a row.
           const lost = members.find((m) => m.target.podName === labelledPrimary);

@@ -1,8 +1,12 @@
 // MariaDB failover without Sentinel. The decision is pure and made from the recent probe history
 // of every member, so one lost probe never causes a failover: the primary must have failed
-// `failureThreshold` probes in a row. The most advanced reachable replica is promoted (what it
+// `failureThreshold` probes in a row. The most advanced reachable server is promoted (what it
 // received, Gtid_IO_Pos, not only what it applied: with semi-sync an acknowledged commit may
-// still sit in its relay log); ties go to the lowest ordinal.
+// still sit in its relay log). Candidates are the replicas and the servers that came back
+// read-only and unwired — above all the lost primary itself after a crash of every member: a
+// restarted replica discards its relay log (GTID mode) and re-fetches from gtid_slave_pos, so an
+// acknowledged commit may then exist only in the restarted primary's binlog. Ties go to a
+// replica (the recreated or restarted pod then simply rejoins), then to the lowest ordinal.
 //
 // The lost primary is not touched here: it may be frozen or cut off rather than dead. When it
 // answers again, fence.ts makes it read-only and a replica before it is ever labelled.
@@ -13,6 +17,7 @@ import { guardSplitBrain, type SplitBrainResolution } from '../splitbrain.js';
 import { MysqlPool } from './client.js';
 import { fence } from './fence.js';
 import { MysqlDriver } from './replication.js';
+import { gtidToOffset } from './probe.js';
 import { receivedGtid, replicaViews, waitApplied } from './switchover.js';
 
 export interface MemberHistory {
@@ -28,7 +33,10 @@ export type FailoverDecision =
   | { action: 'wait'; reason: string }
   | { action: 'promote'; candidate: string; lostPrimary?: string; reason: string };
 
+const position = (v: ReplicaView): number => v.received ?? v.probe.offset ?? -1;
 const isPrimary = (p: ProbeResult | undefined): boolean => p?.reachable === true && p.role === 'primary';
+/** Read-only and replicating from nobody: a restarted, recreated or fenced server that claims no role. */
+const isUnwired = (p: ProbeResult | undefined): boolean => p?.reachable === true && p.role === undefined && p.following === undefined;
 
 export function decideFailover(input: {
   members: MemberHistory[];
@@ -54,16 +62,20 @@ export function decideFailover(input: {
   }
 
   const candidates: ReplicaView[] = members
-    .filter((m) => m !== lost)
     .flatMap((m) => {
       const last = m.probes.at(-1);
-      if (!last?.reachable || last.role !== 'secondary') return [];
-      return [{ target: m.target, probe: last, ...(m.received !== undefined ? { received: m.received } : {}) }];
+      const replica = last?.reachable === true && last.role === 'secondary' && m !== lost;
+      if (!replica && !isUnwired(last)) return [];
+      return [{ target: m.target, probe: last!, ...(m.received !== undefined ? { received: m.received } : {}) }];
     })
-    .sort(byAdvancement);
+    // Most advanced first; on a tie a replica before an unwired server, then the lowest ordinal.
+    .sort((a, b) => position(b) - position(a) || Number(a.probe.role !== 'secondary') - Number(b.probe.role !== 'secondary') || byAdvancement(a, b));
   const best = candidates[0];
-  if (!best) return { action: 'wait', reason: 'no reachable replica to promote' };
-  const pos = best.received ?? best.probe.offset;
+  // An unwired server that is not the lost primary (a fresh pod) is promoted only over replicas it beats.
+  if (!best || (best.probe.role !== 'secondary' && best.target.podName !== lost?.target.podName && !candidates.some((c) => c.probe.role === 'secondary'))) {
+    return { action: 'wait', reason: 'no reachable replica to promote' };
+  }
+  const pos = position(best);
   return {
     action: 'promote',
     candidate: best.target.podName,
@@ -231,7 +243,17 @@ export async function failoverRound(
   return { decision, fenced };
 }
 
-const keepers = new Map<string, FailoverState>();
+interface KeeperState {
+  /** Probe history per pod, oldest first. */
+  history: Map<string, ProbeResult[]>;
+  /**
+   * The pod last seen labelled primary, remembered so that a primary whose pod is deleted (its
+   * label goes with it, and the recreated pod carries none) is still the one watched.
+   */
+  lastPrimary?: EngineTarget;
+}
+
+const keepers = new Map<string, KeeperState>();
 
 export interface KeeperMember {
   target: EngineTarget;
@@ -239,48 +261,96 @@ export interface KeeperMember {
   labelledPrimary: boolean;
 }
 
+type KeeperEvent = { type: 'Normal' | 'Warning'; reason: string; message: string };
+
+/** Received positions (Gtid_IO_Pos) of the reachable replicas, each bounded; missing ones are left out. */
+async function receivedPositions(members: KeeperMember[], timeoutMs: number): Promise<Map<string, number>> {
+  const pool = new MysqlPool();
+  try {
+    const out = new Map<string, number>();
+    await Promise.all(
+      members
+        .filter((m) => m.probe.reachable && m.probe.role === 'secondary')
+        .map(async (m) => {
+          const io = await receivedGtid(pool, m.target).catch(() => undefined);
+          const n = io === undefined ? undefined : gtidToOffset(io);
+          if (n !== undefined) out.set(m.target.podName, n);
+        }),
+    );
+    return out;
+  } finally {
+    void pool.close();
+  }
+}
+
 /**
  * The MariaDB part of the controller's role-probe round (no Sentinel), fed with the probes the
- * round already made: keeps the probe history per InstanceSet `key`, fails over when the labelled
+ * round already made: keeps the probe history per InstanceSet `key`, fails over when the
  * primary failed `failureThreshold` probes in a row, and fences reachable servers that replicate
  * from nobody (a restarted former primary boots read-only and unwired) onto the primary. Two
  * claimants are left to the split-brain guard. Returns Events to emit; the caller re-probes
  * before labelling when any were returned.
+ *
+ * The primary watched is the pod labelled primary, else the one last seen labelled (its pod was
+ * deleted: it counts as failing while it is away), else everybody (a controller restarted while
+ * no pod carried the label). A set nobody wired yet is bootstrapped elsewhere (role-plan.ts).
  */
 export async function keepMysqlRoles(
   key: string,
   spec: EngineSpec,
   members: KeeperMember[],
   failureThreshold: number,
-): Promise<Array<{ type: 'Normal' | 'Warning'; reason: string; message: string }>> {
+): Promise<KeeperEvent[]> {
   const state = keepers.get(key) ?? { history: new Map<string, ProbeResult[]>() };
   keepers.set(key, state);
   const keep = Math.max(failureThreshold, 10);
-  for (const m of members) {
+  const labelledNow = members.find((m) => m.labelledPrimary)?.target;
+  if (labelledNow !== undefined) state.lastPrimary = labelledNow;
+  const watched = labelledNow ?? state.lastPrimary;
+  const rounds: Array<{ target: EngineTarget; probe: ProbeResult }> = [...members];
+  // The watched primary's pod is gone or terminating (no target this round): a failed probe.
+  if (watched !== undefined && !members.some((m) => m.target.podName === watched.podName)) {
+    rounds.push({ target: watched, probe: { reachable: false, error: `pod ${watched.podName} is gone` } });
+  }
+  for (const m of rounds) {
     const h = state.history.get(m.target.podName) ?? [];
     h.push(m.probe);
     state.history.set(m.target.podName, h.slice(-keep));
   }
-  const labelled = members.find((m) => m.labelledPrimary)?.target.podName;
   const claimants = members.filter((m) => isPrimary(m.probe));
   if (claimants.length > 1) return [];
-  const decision = decideFailover({
-    members: members.map((m) => ({ target: m.target, probes: state.history.get(m.target.podName) ?? [] })),
-    failureThreshold,
-    ...(labelled !== undefined ? { labelledPrimary: labelled } : {}),
-  });
-  if (decision.action === 'promote' && labelled !== undefined) {
-    const candidate = members.find((m) => m.target.podName === decision.candidate)!.target;
+  // Only a set that was wired fails over; a fresh one is bootstrapped by the role plan.
+  const wired = members.some((m) => m.probe.reachable && m.probe.role === 'secondary');
+  const decide = (received: Map<string, number>): FailoverDecision =>
+    decideFailover({
+      members: rounds.map((m) => ({
+        target: m.target,
+        probes: state.history.get(m.target.podName) ?? [],
+        ...(received.has(m.target.podName) ? { received: received.get(m.target.podName)! } : {}),
+      })),
+      failureThreshold,
+      ...(watched !== undefined ? { labelledPrimary: watched.podName } : {}),
+    });
+  let decision = decide(new Map());
+  if (decision.action === 'promote' && wired) {
+    // Choose by what the replicas received, not only what they applied.
+    decision = decide(await receivedPositions(members, 1_000));
+  }
+  if (decision.action === 'promote' && wired) {
+    const chosen = decision.candidate;
+    const candidate = members.find((m) => m.target.podName === chosen)!.target;
     const others = members.filter((m) => m.probe.reachable && m.target !== candidate && m.target.podName !== decision.lostPrimary).map((m) => m.target);
     const r = await executeFailover(candidate, others, spec);
     state.history.clear();
+    state.lastPrimary = candidate;
     return [{ type: 'Warning', reason: 'Failover', message: `${decision.reason}; promoted ${r.promoted} in ${r.totalMs} ms: ${r.steps.join('; ')}` }];
   }
   const primary = claimants[0];
   if (decision.action !== 'none' || primary === undefined) return [];
-  const events: Array<{ type: 'Normal' | 'Warning'; reason: string; message: string }> = [];
+  state.lastPrimary = primary.target;
+  const events: KeeperEvent[] = [];
   for (const m of members) {
-    if (m === primary || !m.probe.reachable || m.probe.role !== undefined || m.probe.following !== undefined) continue;
+    if (m === primary || !isUnwired(m.probe)) continue;
     const f = await fence(m.target, primary.target, spec);
     events.push({
       type: f.linkError ? 'Warning' : 'Normal',

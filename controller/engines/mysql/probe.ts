@@ -81,11 +81,24 @@ export async function readState(
   };
 }
 
+/**
+ * One probe, answered within `timeoutMs` whatever the server does: a frozen server (SIGSTOP, a
+ * hung host) accepts TCP but never sends its handshake, and the query timeout only starts once a
+ * connection exists, so the connect alone would take the pool's connectTimeout. Without this
+ * bound one probe round of a frozen primary lasts seconds and a failover waits
+ * failureThreshold times that.
+ */
 export async function probeMysql(pool: MysqlPool, t: EngineTarget, timeoutMs: number): Promise<ProbeResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from ${t.host}:${t.port} in ${timeoutMs} ms`)), timeoutMs);
+  });
   try {
-    const s = await readState(pool, t, timeoutMs);
+    const s = await Promise.race([readState(pool, t, timeoutMs), late]);
     return toProbeResult(s.readOnly, s.gtid, s.replica);
   } catch (err) {
     return { reachable: false, error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -5,6 +5,7 @@ import type { EngineSpec } from '../../../schemas/types/index.js';
 import type { EngineTarget, ProbeResult, ServerDriver } from '../types.js';
 import { MysqlPool } from './client.js';
 import { probeMysql, readState, type ReplicaStatus } from './probe.js';
+import { stopWrites } from './sessions.js';
 
 const TIMEOUT_MS = 5_000;
 
@@ -26,8 +27,10 @@ export class MysqlDriver implements ServerDriver {
     const q = (sql: string, values: unknown[] = []): Promise<unknown> => this.pool.query(replica, sql, TIMEOUT_MS, values);
     let changed = false;
     if (!s.readOnly) {
-      // Stop client writes before re-pointing (accounts with READ_ONLY ADMIN are not affected).
-      await q('SET GLOBAL read_only = 1');
+      // A writable server made to follow (a former primary back after a failover, a second
+      // claimant): stop client writes first, killing sessions before read_only (sessions.ts says
+      // why). Accounts with READ_ONLY ADMIN are not affected by read_only.
+      await stopWrites(this.pool, replica);
       changed = true;
     }
     if (await this.flag(replica, 'rpl_semi_sync_master_enabled')) {
