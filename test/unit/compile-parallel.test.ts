@@ -1,0 +1,108 @@
+// The parallel compile (compiler/parallel: render workers) writes exactly what the serial one
+// writes, returns the same files and diagnostics, and a failed parallel compile — whose workers
+// may already have written into the staging directory — leaves the previous output untouched.
+
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compileRepo } from '../../compiler/compile.js';
+
+const EXAMPLE = join(import.meta.dirname, '..', '..', 'environments');
+
+async function readTree(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) out.set(relative(root, join(e.parentPath, e.name)), await readFile(join(e.parentPath, e.name), 'utf8'));
+  }
+  return out;
+}
+
+const temps: string[] = [];
+afterAll(async () => {
+  for (const t of temps) await rm(t, { recursive: true, force: true });
+});
+
+/** The example repository plus `copies` renamed copies of each of its topologies (several chunks of work). */
+async function bigRepo(copies: number): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'dbtopo-parallel-'));
+  temps.push(dir);
+  for (const sub of ['envs', 'topologies', 'rendered']) await cp(join(EXAMPLE, sub), join(dir, sub), { recursive: true });
+  for (const file of await readdir(join(EXAMPLE, 'topologies'))) {
+    const text = await readFile(join(EXAMPLE, 'topologies', file), 'utf8');
+    for (let i = 0; i < copies; i++) {
+      await writeFile(join(dir, 'topologies', `${file.replace(/\.yaml$/, '')}-c${i}.yaml`), text.replace(/^name: (\S+)$/m, `name: $1-c${i}`));
+    }
+  }
+  return dir;
+}
+
+describe('parallel compile', () => {
+  it('writes the serial compile byte for byte and returns the same files and diagnostics', async () => {
+    const repo = await bigRepo(10);
+    const serial = await compileRepo({ repo, out: join(repo, 'serial'), workers: 0 });
+    const parallel = await compileRepo({ repo, out: join(repo, 'parallel'), workers: 2 });
+    expect(serial.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(serial.files.length).toBeGreaterThan(500);
+    const written = await readTree(join(repo, 'parallel'));
+    expect(written).toEqual(await readTree(join(repo, 'serial')));
+    expect(parallel.diagnostics).toEqual(serial.diagnostics);
+    expect(parallel.files.map((f) => [f.path, f.source])).toEqual(serial.files.map((f) => [f.path, f.source]));
+    // Files rendered by a worker are rendered again on first read: same text, same object.
+    for (const [i, f] of parallel.files.entries()) {
+      if (i % 7 !== 0) continue;
+      expect(f.text, f.path).toBe(written.get(f.path));
+      expect(f.object).toEqual(serial.files[i]?.object);
+    }
+    expect((await readdir(repo)).sort()).toEqual(['envs', 'parallel', 'rendered', 'serial', 'topologies']);
+  });
+
+  it('reproduces the committed example tree over a stale output', async () => {
+    const repo = await bigRepo(0);
+    await writeFile(join(repo, 'rendered', 'stale.yaml'), 'kind: Stale\n');
+    const result = await compileRepo({ repo, workers: 2 });
+    expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(await readTree(join(repo, 'rendered'))).toEqual(await readTree(join(EXAMPLE, 'rendered')));
+    expect((await readdir(repo)).sort()).toEqual(['envs', 'rendered', 'topologies']);
+  });
+
+  it('--env replaces only that environment', async () => {
+    const repo = await bigRepo(3);
+    await compileRepo({ repo, workers: 0 });
+    const before = await readTree(join(repo, 'rendered'));
+    await writeFile(join(repo, 'rendered', 'prod', 'marker.txt'), 'kept\n');
+    await writeFile(join(repo, 'rendered', 'dev', 'stale.yaml'), 'kind: Stale\n');
+    const result = await compileRepo({ repo, env: 'dev', workers: 2 });
+    expect(result.files.length).toBeGreaterThan(0);
+    expect(result.files.every((f) => f.path.startsWith('dev/'))).toBe(true);
+    const after = await readTree(join(repo, 'rendered'));
+    expect(after.get('prod/marker.txt')).toBe('kept\n');
+    expect(after.has('dev/stale.yaml')).toBe(false);
+    after.delete('prod/marker.txt');
+    expect(after).toEqual(before);
+  });
+
+  it('a failed compile leaves the previous output byte for byte intact and no staging directory', async () => {
+    const repo = await bigRepo(10);
+    await compileRepo({ repo, workers: 0 });
+    const before = await readTree(join(repo, 'rendered'));
+    // Valid topologies (sorted first) are handed to the workers before the broken one is parsed.
+    await writeFile(join(repo, 'topologies', 'zz-broken.yaml'), 'name: zz-broken\nengine: redis\nmode: sentinel-cluster\nversion: "7.2.4"\nreplicas: 0\n');
+    const orders = join(repo, 'topologies', 'orders-db.yaml');
+    await writeFile(orders, (await readFile(orders, 'utf8')).replace(/^replicas: (\d+)/m, 'replicas: 5'));
+    const serial = await compileRepo({ repo, write: false });
+    const result = await compileRepo({ repo, workers: 2 });
+    expect(result.diagnostics.some((d) => d.severity === 'error' && d.file === 'topologies/zz-broken.yaml')).toBe(true);
+    expect(result.diagnostics).toEqual(serial.diagnostics);
+    expect(await readTree(join(repo, 'rendered'))).toEqual(before);
+    expect((await readdir(repo)).sort()).toEqual(['envs', 'rendered', 'topologies']);
+  });
+
+  it('an unknown --env is a usage error, nothing written', async () => {
+    const repo = await bigRepo(0);
+    const before = await readTree(join(repo, 'rendered'));
+    await expect(compileRepo({ repo, env: 'nope', workers: 2 })).rejects.toThrow(/unknown environment "nope"/);
+    expect(await readTree(join(repo, 'rendered'))).toEqual(before);
+    expect((await readdir(repo)).sort()).toEqual(['envs', 'rendered', 'topologies']);
+  });
+});
