@@ -148,4 +148,37 @@ describe('MariaDB switchover with writers on the admin account', () => {
       await blocker.end();
     }
   });
+
+  it('a commit waiting for a semi-sync acknowledgement does not hold the switchover: its session is killed, its row still moves', async () => {
+    const primary = (await agreedMysqlPrimary(pool, all))!;
+    const others = all.filter((t) => t !== primary);
+    // Replicas linked but not acknowledging: commits on the primary wait (the set's timeout is 120 s).
+    for (const r of others) {
+      await pool.query(r, 'SET GLOBAL rpl_semi_sync_slave_enabled = 0');
+      await pool.query(r, 'STOP SLAVE IO_THREAD');
+      await pool.query(r, 'START SLAVE IO_THREAD');
+    }
+    await waitFor('replicas linked again', async () => (await Promise.all(others.map((t) => probeMysql(pool, t, 1_000)))).every((x) => x.following?.linkUp));
+    const c = await mysql.createConnection({ host: primary.host, port: primary.port, user: 'root', password: '', database: 'test' });
+    c.on('error', () => undefined);
+    const hung = c.query("INSERT INTO writes (id, v) VALUES (8000001, 'waits for an ack')").then(
+      () => 'acknowledged',
+      (err: unknown) => `failed: ${err instanceof Error ? err.message : String(err)}`,
+    );
+    try {
+      await sleep(300);
+      const res = await switchoverMysql({ primary, replicas: others, spec: mysqlSpec, timeoutMs: 10_000 });
+      expect(await hung).toMatch(/^failed/);
+      // read_only did not wait for the acknowledgement (120 s here, 10 s by default).
+      expect(res.pausedMs).toBeLessThan(3_000);
+      const to = all.find((t) => t.podName === res.to)!;
+      // The commit was in the old primary's binlog: the new primary has it (nothing diverges).
+      expect(await missingRows(to, [8000001])).toEqual([]);
+      console.log(`[mysql-switchover-admin] commit waiting for an acknowledgement: switchover ${res.totalMs} ms, writes stopped ${res.pausedMs} ms; ${res.steps[1]}`);
+    } finally {
+      c.destroy();
+      // follow() turned the replica side on again on the repointed servers; make sure for all.
+      for (const r of all) await pool.query(r, 'SET GLOBAL rpl_semi_sync_slave_enabled = 1').catch(() => undefined);
+    }
+  });
 });

@@ -64,7 +64,8 @@ export async function waitApplied(pool: MysqlPool, t: EngineTarget, gtid: string
 class FreezeSession {
   private constructor(private readonly conn: mysql.Connection, readonly id: number) {}
 
-  static async open(t: EngineTarget): Promise<FreezeSession> {
+  /** `lockWaitS` bounds FLUSH TABLES WITH READ LOCK behind a statement that holds a table. */
+  static async open(t: EngineTarget, lockWaitS: number): Promise<FreezeSession> {
     const conn = await mysql.createConnection({
       host: t.host,
       port: t.port,
@@ -74,6 +75,7 @@ class FreezeSession {
     });
     conn.on('error', () => undefined);
     const [rows] = await conn.query({ sql: 'SELECT CONNECTION_ID() AS id', timeout: TIMEOUT_MS });
+    await conn.query({ sql: `SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(lockWaitS))}`, timeout: TIMEOUT_MS });
     return new FreezeSession(conn, Number((rows as Row[])[0]?.['id']));
   }
 
@@ -94,6 +96,13 @@ class FreezeSession {
     return ids.length;
   }
 
+  async alive(): Promise<boolean> {
+    return await this.query('SELECT 1', 1_000).then(
+      () => true,
+      () => false,
+    );
+  }
+
   async close(): Promise<void> {
     // Closing the session also drops the global read lock if UNLOCK TABLES did not run.
     await this.conn.end().catch(() => this.conn.destroy());
@@ -111,7 +120,8 @@ export async function switchoverMysql(req: MysqlSwitchoverRequest): Promise<Swit
   let fenced = false;
   let promoted = false;
   try {
-    session = await FreezeSession.open(primary).catch((err: unknown) => {
+    const lockWait = Math.max(1, Math.ceil(Math.min(timeoutMs, 10_000) / 1000));
+    session = await FreezeSession.open(primary, lockWait).catch((err: unknown) => {
       throw new Error(`cannot reach the primary ${primary.podName} (${err instanceof Error ? err.message : String(err)}); retry when it answers`);
     });
     const [state] = await session.query('SELECT @@global.read_only AS ro');
@@ -123,15 +133,31 @@ export async function switchoverMysql(req: MysqlSwitchoverRequest): Promise<Swit
     const candidate = chooseCandidate(primary, await replicaViews(pool, req.replicas), req.candidate);
     steps.push(`candidate ${candidate.podName}`);
 
-    const lockWait = Math.max(1, Math.ceil(Math.min(timeoutMs, 10_000) / 1000));
-    await session.query(`SET SESSION lock_wait_timeout = ${lockWait}`);
-    await session.query('SET GLOBAL read_only = 1', timeoutMs);
-    fenced = true;
+    // Sessions before read_only: a commit waiting for a semi-sync acknowledgement would hold
+    // SET GLOBAL read_only until rpl_semi_sync_master_timeout; killed, it ends at once (what
+    // it wrote is in the binlog, so the candidate gets it). Sessions opened in between die next try.
+    const readOnlyFrom = Date.now();
+    let killed = 0;
+    for (let attempt = 1; ; attempt++) {
+      killed += await session.killOthers();
+      fenced = true;
+      try {
+        await session.query('SET GLOBAL read_only = 1', 2_000);
+        break;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        // A timed-out statement closes the session: open a new one.
+        if (!(await session.alive())) {
+          await session.close();
+          session = await FreezeSession.open(primary, lockWait);
+        }
+      }
+    }
     const readOnlyAt = Date.now();
-    const killed = await session.killOthers();
+    killed += await session.killOthers();
     await session.query('FLUSH TABLES WITH READ LOCK', lockWait * 1000 + TIMEOUT_MS);
     const frozenAt = Date.now();
-    steps.push(`read_only=1 on ${primary.podName}, killed ${killed} client session(s), global read lock after ${frozenAt - readOnlyAt} ms`);
+    steps.push(`read_only=1 on ${primary.podName} after ${readOnlyAt - readOnlyFrom} ms, killed ${killed} client session(s), global read lock after ${frozenAt - readOnlyAt} ms`);
 
     const [row] = await session.query('SELECT @@global.gtid_binlog_pos AS pos');
     const pos = String(row?.['pos'] ?? '');
@@ -142,7 +168,7 @@ export async function switchoverMysql(req: MysqlSwitchoverRequest): Promise<Swit
 
     await driver.promote(candidate, req.spec);
     promoted = true;
-    const pausedMs = Date.now() - readOnlyAt;
+    const pausedMs = Date.now() - readOnlyFrom;
     steps.push(`promoted ${candidate.podName}`);
 
     await repointOldPrimary(session, primary, candidate, req.spec);
