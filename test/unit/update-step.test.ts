@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_BEHIND, planPods, replicationFacts } from '../../controller/reconcile/instanceset/update.js';
-import type { DesiredPod } from '../../controller/reconcile/instanceset/desired.js';
+import { desiredPods, type DesiredPod } from '../../controller/reconcile/instanceset/desired.js';
+import { computeStatus } from '../../controller/reconcile/instanceset/status.js';
+import { instanceSet, observedPod } from './controller/fixtures.js';
 import type { KubeObject } from '../../schemas/types/index.js';
 
 const pod = (name: string, labels: Record<string, string>, ready: boolean, deleting = false): KubeObject => ({
@@ -63,5 +65,23 @@ describe('update step: engine probes → replication facts', () => {
     expect(facts.get('db-4')?.detail).toBe('replicates from nobody');
     expect(facts.get('db-5')?.detail).toMatch(/unreachable \(connect ECONNREFUSED\)/);
     expect(replicationFacts(undefined, [{ name: 'db-1', probe: follows(true, 1000) }], MAX_BEHIND.redis).get('db-1')).toMatchObject({ caughtUp: false, detail: 'no single primary in the engines' });
+  });
+});
+
+describe('update step: why the update waits, in status', () => {
+  it('an Updated=False condition carries the reason while pods are outdated, and none at rest', () => {
+    const is = instanceSet('r', { replicas: 3 });
+    const rev = desiredPods(is)[0]?.revision ?? '';
+    const now = Date.parse('2026-02-01T00:00:00Z');
+    const rolling = [
+      observedPod('r', 'r-0', { ready: true, role: 'primary', revision: 'old' }),
+      observedPod('r', 'r-1', { ready: true, role: 'secondary', revision: 'old' }),
+      observedPod('r', 'r-2', { ready: true, role: 'secondary', revision: rev }),
+    ];
+    const why = 'waiting for r-2 to catch up with r-0: link down';
+    const { status } = computeStatus(is, desiredPods(is), rolling, now, why);
+    expect(status.conditions?.find((c) => c.type === 'Updated')).toMatchObject({ status: 'False', reason: 'RollingUpdate', message: `1/3 pods at the update revision; waiting: ${why}` });
+    const done = rolling.map((p) => observedPod('r', p.metadata.name, { ready: true, role: p.metadata.labels?.['dbtopo.dev/role'] ?? '', revision: rev }));
+    expect(computeStatus(is, desiredPods(is), done, now).status.conditions?.find((c) => c.type === 'Updated')).toBeUndefined();
   });
 });

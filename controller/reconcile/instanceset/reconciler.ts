@@ -69,7 +69,7 @@ export async function reconcileInstanceSet(ctx: ControllerContext, key: string):
     if (await ctx.client.delete(resourcePath('Pod', namespace, ref.name), ref.uid)) log.info({ pod: ref.name }, 'deleted outdated pod (rolling update)');
   }
 
-  const { status, recheckAfterMs } = computeStatus(is, desired, pods, ctx.now());
+  const { status, recheckAfterMs } = computeStatus(is, desired, pods, ctx.now(), update.waiting);
   if (!statusEqual(is.status, status)) await writeStatus(ctx, is, status);
   // The update step polls while a rollout or switchover is under way (it waits on engines, which
   // send no watch events). With every pod at its revision, what is left to wait for is pod

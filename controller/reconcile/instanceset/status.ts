@@ -41,7 +41,11 @@ function condition(type: string, ok: boolean, reason: string, message: string, n
   return { type, status, reason, message, lastTransitionTime, ...(generation !== undefined ? { observedGeneration: generation } : {}) };
 }
 
-export function computeStatus(is: InstanceSet, desired: DesiredPod[], pods: KubeObject[], nowMs: number): ComputedStatus {
+/**
+ * `updateWaiting`: why the rolling update does not move now (update step), shown in an `Updated`
+ * condition while pods are outdated or the step waits.
+ */
+export function computeStatus(is: InstanceSet, desired: DesiredPod[], pods: KubeObject[], nowMs: number, updateWaiting?: string): ComputedStatus {
   const setName = is.metadata.name;
   const prev = is.status;
   const now = new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -88,6 +92,10 @@ export function computeStatus(is: InstanceSet, desired: DesiredPod[], pods: Kube
       gen,
     ),
   ];
+  if (!allUpdated || updateWaiting !== undefined) {
+    const message = `${updated}/${desired.length} pods at the update revision${updateWaiting !== undefined ? `; waiting: ${updateWaiting}` : ''}`;
+    conditions.push(condition('Updated', false, 'RollingUpdate', message, now, prev?.conditions, gen));
+  }
   if (is.spec.paused === true) conditions.push(condition('Paused', true, 'Paused', 'spec.paused is set: pods are not changed', now, prev?.conditions, gen));
 
   const status: InstanceSetStatus = {
