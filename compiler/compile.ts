@@ -10,16 +10,16 @@ import { annotateForArgoCd } from './argocd/waves.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { clusterCrds } from './emit/crds.js';
 import { namespaceObject } from './emit/namespaces.js';
-import { clusterScopedPath, namespacedPath, objectKey } from './emit/paths.js';
+import { clusterScopedPath, objectKey } from './emit/paths.js';
 import { writeRendered } from './emit/write.js';
 import { toYaml } from './emit/yaml.js';
-import { expandTopology } from './expand/index.js';
 import { parseSources, readRepo, sourceKind, type Located, type SourceFile } from './load/index.js';
 import { compileAndWrite } from './parallel/compile-write.js';
 import { WorkerPool } from './parallel/pool.js';
-import { placeTopology, type PlaceProblem } from './place/index.js';
-import { appliesTo, resolveTopology } from './resolve/index.js';
-import { applyOverride, overrideSource } from './resolve/override.js';
+import type { PlaceProblem } from './place/index.js';
+import { renderObjects } from './render.js';
+import { appliesTo } from './resolve/index.js';
+import { overrideSource } from './resolve/override.js';
 import { validate, type ValidRepo } from './validate/index.js';
 
 export interface RenderedFile {
@@ -73,31 +73,6 @@ export interface FileHead {
   path: string;
   source?: string;
   object: ObjectHead;
-}
-
-/** One topology in one environment as objects, before locating problems and rendering text. Pure. */
-export interface TopologyObjects {
-  files: Array<{ path: string; object: KubeObject }>;
-  namespaces: Array<{ memberCluster: string; namespace: string }>;
-  problems: PlaceProblem[];
-}
-
-export function renderObjects(env: Environment, topology: Topology, file: string): TopologyObjects {
-  const out: TopologyObjects = { files: [], namespaces: [], problems: [] };
-  const effective = applyOverride(topology, env.name);
-  const resolved = resolveTopology(effective, env, file);
-  const { placed, problems } = placeTopology(resolved, env);
-  out.problems = problems;
-  if (!placed) return out;
-  const files: Array<{ path: string; object: KubeObject }> = [];
-  for (const member of expandTopology(placed)) {
-    out.namespaces.push({ memberCluster: member.memberCluster, namespace: member.namespace });
-    for (const object of member.objects) files.push({ path: namespacedPath(env.name, member.memberCluster, resolved.name, object), object });
-  }
-  // Argo CD sync waves (compiler/argocd) are per object and per topology, so they go on before
-  // the one YAML rendering; that keeps a topology's files a pure function of its inputs.
-  out.files = annotateForArgoCd(files);
-  return out;
 }
 
 /** Placement problems of a topology in an environment, located in its file. */

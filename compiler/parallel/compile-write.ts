@@ -37,7 +37,7 @@ import { parseSources, sourceKind, type Located, type SourceFile } from '../load
 import { appliesTo } from '../resolve/index.js';
 import { validate } from '../validate/index.js';
 import type { WorkerPool } from './pool.js';
-import type { JobOutcome, RenderJob, WrittenHead } from './protocol.js';
+import { HEAD_FIELDS, type JobOutcome, type RenderJob } from './protocol.js';
 import { removeTreesWith } from './remove.js';
 
 /** Topology files parsed between two hand-outs of work. */
@@ -133,7 +133,7 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
       const again = (): TopologyRender => (render ??= renderTopology(env, topo));
       return {
         env: env.name,
-        files: outcome.files.map((h, i) => ({ path: h.path, source: topo.file, object: headObject(h), file: lazyFile(h.path, topo.file, again, i) })),
+        files: workerFiles(outcome.heads, topo.file, again),
         namespaces: outcome.namespaces,
         diagnostics: placeDiagnostics(env, topo, outcome.problems),
       };
@@ -164,8 +164,15 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
   }
 }
 
-function headObject(h: WrittenHead): ObjectHead {
-  return { apiVersion: h.apiVersion, kind: h.kind, metadata: h.namespace !== undefined ? { name: h.name, namespace: h.namespace } : { name: h.name } };
+/** The files of one render from the heads its worker sent (protocol.ts HEAD_FIELDS). */
+function workerFiles(heads: readonly string[], source: string, render: () => TopologyRender): WorkerFile[] {
+  const files: WorkerFile[] = [];
+  for (let at = 0, i = 0; at < heads.length; at += HEAD_FIELDS, i++) {
+    const [path = '', apiVersion = '', kind = '', name = '', namespace = ''] = heads.slice(at, at + HEAD_FIELDS);
+    const object: ObjectHead = { apiVersion, kind, metadata: namespace !== '' ? { name, namespace } : { name } };
+    files.push({ path, source, object, file: lazyFile(path, source, render, i) });
+  }
+  return files;
 }
 
 /** The `index`-th file of a render that is computed again on first read (same path, checked). */

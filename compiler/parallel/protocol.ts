@@ -17,17 +17,15 @@ export interface RenderJob {
   topology: Topology;
 }
 
-/** A written file as the main thread's checks need it (compile.ts FileHead without source). */
-export interface WrittenHead {
-  path: string;
-  apiVersion: string;
-  kind: string;
-  name: string;
-  namespace?: string;
-}
+/**
+ * The written files as the main thread's checks need them (compile.ts FileHead), flat because
+ * flat string arrays cross threads cheapest: per file HEAD_FIELDS strings, path, apiVersion,
+ * kind, name, namespace ("" for cluster-scoped objects).
+ */
+export const HEAD_FIELDS = 5;
 
 export interface JobOutcome {
-  files: WrittenHead[];
+  heads: string[];
   namespaces: Array<{ memberCluster: string; namespace: string }>;
   problems: PlaceProblem[];
 }

@@ -1,9 +1,8 @@
 // A render worker's work, one request at a time: render jobs and write their YAML under the
 // staging root, or remove directory trees. Writes are synchronous: this thread has nothing else
 // to do, and sync writes cost a fraction of the CPU of promise-based ones.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { renderObjects } from '../compile.js';
+import { mkdirSync, readdirSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { renderObjects } from '../render.js';
 import { toYaml } from '../emit/yaml.js';
 import type { JobOutcome, RenderContext, RenderJob, Reply, Request } from './protocol.js';
 
@@ -15,23 +14,38 @@ function renderJob(ctx: RenderContext, job: RenderJob): JobOutcome {
   const env = ctx.envs[job.env];
   if (!env) throw new Error(`render job for environment ${job.env}, the compile has ${ctx.envs.length}`);
   const { files, namespaces, problems } = renderObjects(env, job.topology, job.file);
-  const out: JobOutcome = { files: [], namespaces, problems };
+  const heads: string[] = [];
   for (const { path, object } of files) {
-    const slash = path.lastIndexOf('/');
-    const dir = path.slice(0, slash);
+    const dir = path.slice(0, path.lastIndexOf('/'));
     if (!made.has(dir)) {
-      mkdirSync(join(ctx.root, dir), { recursive: true });
+      mkdirSync(`${ctx.root}/${dir}`, { recursive: true });
       made.add(dir);
     }
-    writeFileSync(join(ctx.root, path), toYaml(object));
-    const { apiVersion, kind, metadata } = object;
-    out.files.push(
-      metadata.namespace !== undefined
-        ? { path, apiVersion, kind, name: metadata.name, namespace: metadata.namespace }
-        : { path, apiVersion, kind, name: metadata.name },
-    );
+    // Paths are relative and normalized (compiler/emit/paths.ts): no join() needed.
+    writeFileSync(`${ctx.root}/${path}`, toYaml(object));
+    heads.push(path, object.apiVersion, object.kind, object.metadata.name, object.metadata.namespace ?? '');
   }
-  return out;
+  return { heads, namespaces, problems };
+}
+
+/**
+ * rm -r of a tree this compile's own format wrote (directories and regular files): the entry
+ * types from readdir spare rmSync's lstat of every file.
+ */
+function removeTree(dir: string): void {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  for (const e of entries) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory()) removeTree(path);
+    else unlinkSync(path);
+  }
+  rmdirSync(dir);
 }
 
 export function handle(req: Request): Reply {
@@ -47,7 +61,7 @@ export function handle(req: Request): Reply {
         return { id: req.id, ok: true, outcomes: req.jobs.map((j) => renderJob(ctx, j)) };
       }
       case 'remove':
-        for (const d of req.dirs) rmSync(d, { recursive: true, force: true });
+        for (const d of req.dirs) removeTree(d);
         return { id: req.id, ok: true };
     }
   } catch (e) {

@@ -3,7 +3,7 @@
 // other topologies never moves a topology; adding a member cluster moves only the topologies
 // that now score highest on it (about weight / total weight of them).
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export interface Candidate {
   name: string;
@@ -12,7 +12,7 @@ export interface Candidate {
 
 /** A deterministic number in (0,1) from a string. */
 export function unitHash(s: string): number {
-  const digest = createHash('sha256').update(s).digest();
+  const digest = hash('sha256', s, 'buffer');
   // 53 bits: the integer precision of a double.
   const hi = digest.readUInt32BE(0) >>> 11; // 21 bits
   const lo = digest.readUInt32BE(4); // 32 bits

@@ -3,6 +3,18 @@
 import type { Placement, Topology, TopologyOverride } from '../../schemas/types/topology.js';
 
 /**
+ * A deep copy of parsed YAML data (objects, arrays, scalars): several times cheaper than
+ * structuredClone, which serializes, and this runs for every topology in every environment.
+ */
+function clonePlain<T>(v: T): T {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(clonePlain) as T;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) out[k] = clonePlain((v as Record<string, unknown>)[k]);
+  return out as T;
+}
+
+/**
  * Scalars replace; resources, storage, sentinel, proxy, placement and parameters merge field by
  * field (one level, resources inside sentinel/proxy replace whole); instances replace the whole
  * list, because merging heterogeneous instances by position would surprise. The result carries
@@ -11,8 +23,8 @@ import type { Placement, Topology, TopologyOverride } from '../../schemas/types/
 export function applyOverride(topology: Topology, env: string): Topology {
   const { overrides, ...base } = topology;
   const o: TopologyOverride | undefined = overrides && Object.hasOwn(overrides, env) ? overrides[env] : undefined;
-  if (!o) return structuredClone(base);
-  const out: Topology = structuredClone(base);
+  if (!o) return clonePlain(base);
+  const out: Topology = clonePlain(base);
   if (o.version !== undefined) out.version = o.version;
   if (o.replicas !== undefined) out.replicas = o.replicas;
   if (o.shards !== undefined) out.shards = o.shards;
@@ -22,7 +34,7 @@ export function applyOverride(topology: Topology, env: string): Topology {
   if (o.proxy) out.proxy = { ...out.proxy, ...o.proxy } as Topology['proxy'];
   if (o.placement) out.placement = { ...out.placement, ...o.placement } as Placement;
   if (o.parameters) out.parameters = { ...out.parameters, ...o.parameters };
-  if (o.instances) out.instances = structuredClone(o.instances);
+  if (o.instances) out.instances = clonePlain(o.instances);
   return out;
 }
 

@@ -1,0 +1,35 @@
+// render: one topology in one environment → its Kubernetes objects with their file paths, before
+// problems are located and YAML is written. Pure. Kept apart from compile.ts so a render worker
+// (compiler/parallel) loads only this and what it needs, not the YAML parser or the validator.
+import type { Environment, KubeObject, Topology } from '../schemas/types/index.js';
+import { annotateForArgoCd } from './argocd/waves.js';
+import { namespacedPath } from './emit/paths.js';
+import { expandTopology } from './expand/index.js';
+import { placeTopology, type PlaceProblem } from './place/index.js';
+import { resolveTopology } from './resolve/index.js';
+import { applyOverride } from './resolve/override.js';
+
+export interface TopologyObjects {
+  files: Array<{ path: string; object: KubeObject }>;
+  namespaces: Array<{ memberCluster: string; namespace: string }>;
+  problems: PlaceProblem[];
+}
+
+export function renderObjects(env: Environment, topology: Topology, file: string): TopologyObjects {
+  const out: TopologyObjects = { files: [], namespaces: [], problems: [] };
+  const effective = applyOverride(topology, env.name);
+  const resolved = resolveTopology(effective, env, file);
+  const { placed, problems } = placeTopology(resolved, env);
+  out.problems = problems;
+  if (!placed) return out;
+  const files: Array<{ path: string; object: KubeObject }> = [];
+  for (const member of expandTopology(placed)) {
+    out.namespaces.push({ memberCluster: member.memberCluster, namespace: member.namespace });
+    for (const object of member.objects) files.push({ path: namespacedPath(env.name, member.memberCluster, resolved.name, object), object });
+  }
+  // Argo CD sync waves (compiler/argocd) are per object and per topology, so they go on before
+  // the one YAML rendering; that keeps a topology's files a pure function of its inputs.
+  out.files = annotateForArgoCd(files);
+  return out;
+}
+
