@@ -41,6 +41,17 @@ async function switchoverDoneAt(env: EngineEnv, set: string): Promise<number> {
   return Math.max(...times);
 }
 
+/** The set's Events in time order, as "<ms since t0> Reason: note" (printed when a bound is exceeded, to see why). */
+async function eventTimeline(env: EngineEnv, set: string, t0: number): Promise<string[]> {
+  const list = await env.kc.makeApiClient(k8s.EventsV1Api).listNamespacedEvent({ namespace: env.namespace });
+  const offset = Date.now() - performance.now();
+  return list.items
+    .filter((e) => e.regarding?.name === set)
+    .map((e) => ({ at: new Date(e.eventTime ?? e.deprecatedLastTimestamp ?? e.metadata?.creationTimestamp ?? 0).getTime() - offset - t0, text: `${e.reason}: ${e.note ?? ''}` }))
+    .sort((a, b) => a.at - b.at)
+    .map((e) => `${e.at.toFixed(0)} ms ${e.text}`);
+}
+
 async function rollWithWriter(env: EngineEnv, set: string, label: string, writer: Writer): Promise<{ acked: number[]; primary: k8s.V1Pod }> {
   const watch = watchPrimaryLabels(env.core, env.namespace, set);
   let report;
@@ -74,6 +85,9 @@ async function rollWithWriter(env: EngineEnv, set: string, label: string, writer
     const gaps = report.gaps.filter((g) => g.to - g.from > 500).map((g) => `${(g.from - t0).toFixed(0)}–${(g.to - t0).toFixed(0)} ms`);
     console.log(`[update-writer] ${label}: replaced ${r.replaced.map((x) => `${x.pod}(${x.roleWhenDeleted ?? 'none'} @${x.atMs} ms)`).join(' → ')}; stretches > 500 ms without an acknowledged write: ${gaps.join(', ') || 'none'}; last error: ${report.lastError ?? 'none'}`);
     console.log(`[update-writer] ${label}: why the rollout waited: ${events.filter((e) => e.startsWith('UpdateWaiting:')).map((e) => e.replace('UpdateWaiting: rolling update waits: ', '')).join(' | ')}`);
+    if (beforeSwitchoverMs > BEFORE_SWITCHOVER_MS || switchoverGapMs > w.totalMs + SLACK_MS) {
+      console.log(`[update-writer] ${label}: events since the rollout started:\n  ${(await eventTimeline(env, set, t0)).join('\n  ')}`);
+    }
     expect(report.acked.length).toBeGreaterThan(20);
     expect(writer.firstAckAfter(after)).toBeDefined();
     expect(switchoverGapMs).toBeLessThanOrEqual(w.totalMs + SLACK_MS);
