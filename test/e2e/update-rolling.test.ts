@@ -6,9 +6,31 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient, resourcePath } from '../../controller/runtime/kube.js';
 import { runSwitchover } from '../../compiler/cli/switchover.js';
-import { testKubeconfigs } from '../cluster/helpers.js';
+import { eventually, testKubeconfigs } from '../cluster/helpers.js';
 import { allReady, loadRendered, rolesSettled, startEngineEnv, type EngineEnv } from './engines-helpers.js';
 import { eventReasons, rollOut } from './rollout-helpers.js';
+
+/** Polls the InstanceSet's Updated condition (every 250 ms) and keeps each distinct message. */
+function watchUpdatedCondition(env: EngineEnv, set: string): { messages: string[]; stop: () => Promise<void> } {
+  const client = new KubeClient(env.kc);
+  const messages: string[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    for (let i = 0; !stopped && i < 2_000; i++) {
+      const is = (await client.get(resourcePath('InstanceSet', env.namespace, set)).catch(() => undefined)) as { status?: { conditions?: Array<{ type: string; message?: string }> } } | undefined;
+      const m = is?.status?.conditions?.find((c) => c.type === 'Updated')?.message;
+      if (m !== undefined && messages.at(-1) !== m) messages.push(m);
+      await new Promise((res) => setTimeout(res, 250));
+    }
+  })();
+  return {
+    messages,
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
+}
 
 function check(r: Awaited<ReturnType<typeof rollOut>>, label: string, events: string[]): void {
   console.log(`[update-rolling] ${label}: rollout ${r.ms} ms; order ${r.replaced.map((x) => `${x.pod}(${x.roleWhenDeleted ?? 'none'} @${x.atMs} ms)`).join(' → ')}; primary ${r.primaryBefore} → ${r.primaryAfter}`);
@@ -42,8 +64,21 @@ describe('rolling update of a 3-member MariaDB', () => {
   });
 
   it('replaces the secondaries first, switches over, replaces the old primary last', async () => {
-    const r = await rollOut(env, 'billing-db-server', 3, 240_000);
+    const watcher = watchUpdatedCondition(env, 'billing-db-server');
+    let r;
+    try {
+      r = await rollOut(env, 'billing-db-server', 3, 240_000);
+    } finally {
+      await watcher.stop();
+    }
     check(r, 'mariadb', await eventReasons(env, 'billing-db-server'));
+    // Status says why the rollout waits while it runs, and nothing once every pod is updated.
+    console.log(`[update-rolling] mariadb Updated condition messages seen:\n  ${watcher.messages.join('\n  ')}`);
+    expect(watcher.messages.some((m) => /^\d\/3 pods at the update revision/.test(m))).toBe(true);
+    await eventually('Updated condition gone after the rollout', async () => {
+      const is = (await new KubeClient(env.kc).get(resourcePath('InstanceSet', NS, 'billing-db-server'))) as { status?: { conditions?: Array<{ type: string }> } };
+      return is.status?.conditions?.some((c) => c.type === 'Updated') === false ? true : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
   }, 300_000);
 
   it('dbtopo switchover --to moves the primary to the named pod and waits for status.primary', async () => {
