@@ -31,11 +31,11 @@ import {
   type RenderOutline,
   type TopologyRender,
 } from '../compile.js';
-import { hasErrors, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
+import { hasErrors, sortDiagnostics } from '../diagnostics.js';
 import { commitStaged, stagingDir } from '../emit/write.js';
 import { parseSources, sourceKind, type Located, type SourceFile } from '../load/index.js';
 import { appliesTo } from '../resolve/index.js';
-import { validate } from '../validate/index.js';
+import { validate, Validator } from '../validate/index.js';
 import type { WorkerPool } from './pool.js';
 import { HEAD_FIELDS, type JobOutcome, type RenderJob } from './protocol.js';
 import { removeTreesWith } from './remove.js';
@@ -61,9 +61,10 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 
 export async function compileAndWrite(sources: readonly SourceFile[], opts: ParallelCompileOptions): Promise<CompileResult> {
   const envLoad = parseSources(sources.filter((s) => sourceKind(s.path) === 'environment'));
-  const envCheck = validate(envLoad);
+  const validator = new Validator(envLoad.environments, envLoad.diagnostics);
   // Broken or missing environments: nothing renders; the serial compile reports it.
-  if (envLoad.environments.length === 0 || hasErrors(envCheck.diagnostics)) return compileValid(validate(parseSources([...sources])), opts);
+  if (envLoad.environments.length === 0 || validator.environmentErrors()) return compileValid(validate(parseSources([...sources])), opts);
+  const envCheck = { environments: validator.environments(), topologies: [], diagnostics: [] };
   requireEnvironment(envCheck, opts.env);
   const envs = selectEnvironments(envCheck, opts.env);
   const topologySources = sources.filter((s) => sourceKind(s.path) === 'topology').sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -93,21 +94,17 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
       }
     };
 
-    // Parse, validate and hand out chunk by chunk; the whole repository is validated at the end.
-    const topologies: Array<Located<unknown>> = [];
-    const diagnostics: Diagnostic[] = [...envLoad.diagnostics];
+    // Parse, validate and hand out chunk by chunk, then the checks over all topologies.
     for (let i = 0; i < topologySources.length; i += CHUNK) {
       const load = parseSources(topologySources.slice(i, i + CHUNK));
-      topologies.push(...load.topologies);
       // A chunk alone has "topologies but no environment files" (DBT1111); the repository has them.
-      diagnostics.push(...load.diagnostics.filter((d) => d.code !== 'DBT1111'));
-      const valid = validate({ environments: envLoad.environments, topologies: load.topologies, diagnostics: [] });
+      const valid = validator.addTopologies(load.topologies, load.diagnostics.filter((d) => d.code !== 'DBT1111'));
       const jobs: RenderJob[] = [];
-      for (const t of valid.topologies) envs.forEach((env, e) => appliesTo(t.value, env.name) && jobs.push({ env: e, file: t.file, topology: t.value }));
+      for (const t of valid) envs.forEach((env, e) => appliesTo(t.value, env.name) && jobs.push({ env: e, file: t.file, topology: t.value }));
       submit(jobs);
       await nextTurn(); // let replies in, so the pool keeps every worker fed
     }
-    const repo = validate({ environments: envLoad.environments, topologies, diagnostics });
+    const repo = validator.finish();
     if (hasErrors(repo.diagnostics)) {
       await opts.pool.close(); // no worker writes into the staging directory after this
       await rm(tmp, { recursive: true, force: true });

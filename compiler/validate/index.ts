@@ -5,7 +5,7 @@ import { DNS1123_LABEL } from '../../schemas/fragments.js';
 import type { Environment } from '../../schemas/types/environment.js';
 import type { Topology } from '../../schemas/types/topology.js';
 import type { Code } from '../diagnostics/codes.js';
-import { dedupeDiagnostics, diagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
+import { dedupeDiagnostics, diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
 import type { Located, LoadResult } from '../load/index.js';
 import { proxyImage, serverImage } from '../resolve/images.js';
 import { renderNamespace } from '../resolve/namespace.js';
@@ -26,72 +26,119 @@ export interface ValidRepo {
 }
 
 export function validate(load: LoadResult): ValidRepo {
-  const diags: Diagnostic[] = [...load.diagnostics];
-  const reporter = (doc: Located<unknown>): Report => (code, path, message, hint) =>
-    diags.push(diagnostic(code, doc.file, doc.locate(path), message, hint));
+  const v = new Validator(load.environments, load.diagnostics);
+  v.addTopologies(load.topologies, []);
+  return v.finish();
+}
 
-  // Environments first: topologies are checked against them.
-  const { environment: envSchema, topology: topoSchema } = validators();
-  const envs: Located<Environment>[] = [];
-  const envFirstFile = new Map<string, string>();
-  const knownEnvNames = new Set<string>();
-  for (const doc of load.environments) {
-    const name = (doc.value as { name?: unknown }).name;
-    if (typeof name === 'string') knownEnvNames.add(name);
-    if (!envSchema(doc.value)) {
-      diags.push(...schemaDiagnostics(doc, envSchema.errors ?? []));
-      continue;
-    }
-    const env = doc as Located<Environment>;
-    const first = envFirstFile.get(env.value.name);
-    if (first) {
-      reporter(doc)('DBT3071', ['name'], `environment "${env.value.name}" is also defined in ${first}`);
-    } else {
-      envFirstFile.set(env.value.name, doc.file);
-    }
-    checkEnvironment(env.value, doc.file, reporter(doc));
-    envs.push(env);
-  }
-  const validEnvs = envs.filter((e) => !hasErrorIn(diags, e.file));
-  const envByName = new Map(validEnvs.map((e) => [e.value.name, e.value]));
+/**
+ * validate() in steps, for a compile that renders topologies while it still parses others
+ * (compiler/parallel): the environments first, then topologies in file order, chunk by chunk,
+ * then the checks over all topologies. The diagnostics and the result are validate()'s exactly.
+ */
+export class Validator {
+  // Kept apart and joined in validate()'s order, so the (stable) sort sees the same input.
+  private readonly loadDiags: Diagnostic[];
+  private readonly envDiags: Diagnostic[] = [];
+  private readonly topoDiags: Diagnostic[] = [];
+  private readonly envs: Located<Environment>[] = [];
+  private readonly knownEnvNames = new Set<string>();
+  private readonly envByName: Map<string, Environment>;
+  private readonly topoFirstFile = new Map<string, string>();
+  private readonly topos: Located<Topology>[] = [];
 
-  const topoFirstFile = new Map<string, string>();
-  const topos: Located<Topology>[] = [];
-  for (const doc of load.topologies) {
-    if (!topoSchema(doc.value)) {
-      const errors = [...(topoSchema.errors ?? [])];
-      diags.push(...schemaDiagnostics(doc, errors));
-      checkPruned(doc, errors, reporter(doc));
-      continue;
+  /** `loadDiagnostics`: the loader's diagnostics of the environment files (or of every file). */
+  constructor(environments: ReadonlyArray<Located<unknown>>, loadDiagnostics: ReadonlyArray<Diagnostic>) {
+    this.loadDiags = [...loadDiagnostics];
+    // Environments first: topologies are checked against them.
+    const { environment: envSchema } = validators();
+    const envFirstFile = new Map<string, string>();
+    for (const doc of environments) {
+      const name = (doc.value as { name?: unknown }).name;
+      if (typeof name === 'string') this.knownEnvNames.add(name);
+      if (!envSchema(doc.value)) {
+        this.envDiags.push(...schemaDiagnostics(doc, envSchema.errors ?? []));
+        continue;
+      }
+      const env = doc as Located<Environment>;
+      const first = envFirstFile.get(env.value.name);
+      if (first) {
+        reporter(this.envDiags, doc)('DBT3071', ['name'], `environment "${env.value.name}" is also defined in ${first}`);
+      } else {
+        envFirstFile.set(env.value.name, doc.file);
+      }
+      checkEnvironment(env.value, doc.file, reporter(this.envDiags, doc));
+      this.envs.push(env);
     }
-    const loc = doc as Located<Topology>;
-    const t = loc.value;
-    const report = reporter(doc);
-    const first = topoFirstFile.get(t.name);
-    if (first) report('DBT3070', ['name'], `topology "${t.name}" is also defined in ${first}`);
-    else topoFirstFile.set(t.name, doc.file);
-
-    const baseFindings = new Set<string>();
-    checkTopology(t, (code, path, message, hint) => {
-      baseFindings.add(key(code, path));
-      report(code, path, message, hint);
-    });
-    checkEnvironmentRefs(t, knownEnvNames, report);
-    for (const envName of deployedTo(t, knownEnvNames)) {
-      const env = envByName.get(envName);
-      if (env) checkInEnvironment(t, env, baseFindings, report);
-    }
-    topos.push(loc);
+    const validEnvs = this.envs.filter((e) => !hasErrorIn(this.loadDiags, e.file) && !hasErrorIn(this.envDiags, e.file));
+    this.envByName = new Map(validEnvs.map((e) => [e.value.name, e.value]));
   }
 
-  for (const env of envs) checkDefaultImages(env, topos, knownEnvNames, reporter(env));
+  /** The environments without errors so far (checks over all topologies may still add some). */
+  environments(): Located<Environment>[] {
+    return this.envs.filter((e) => !hasErrorIn(this.loadDiags, e.file) && !hasErrorIn(this.envDiags, e.file));
+  }
 
-  const all = sortDiagnostics(dedupeDiagnostics(diags));
-  return {
-    environments: envs.filter((e) => !hasErrorIn(all, e.file)),
-    topologies: topos.filter((t) => !hasErrorIn(all, t.file)),
-    diagnostics: all,
-  };
+  /** True when the environments already have errors. */
+  environmentErrors(): boolean {
+    return hasErrors(this.envDiags) || this.envs.some((e) => hasErrorIn(this.loadDiags, e.file));
+  }
+
+  /**
+   * Checks the next topologies (file order, after every one added before) with the loader's
+   * diagnostics of their files; returns those without errors so far.
+   */
+  addTopologies(docs: ReadonlyArray<Located<unknown>>, loadDiagnostics: ReadonlyArray<Diagnostic>): Located<Topology>[] {
+    this.loadDiags.push(...loadDiagnostics);
+    const { topology: topoSchema } = validators();
+    const diags = this.topoDiags;
+    const from = diags.length;
+    const added: Located<Topology>[] = [];
+    for (const doc of docs) {
+      if (!topoSchema(doc.value)) {
+        const errors = [...(topoSchema.errors ?? [])];
+        diags.push(...schemaDiagnostics(doc, errors));
+        checkPruned(doc, errors, reporter(diags, doc));
+        continue;
+      }
+      const loc = doc as Located<Topology>;
+      const t = loc.value;
+      const report = reporter(diags, doc);
+      const first = this.topoFirstFile.get(t.name);
+      if (first) report('DBT3070', ['name'], `topology "${t.name}" is also defined in ${first}`);
+      else this.topoFirstFile.set(t.name, doc.file);
+
+      const baseFindings = new Set<string>();
+      checkTopology(t, (code, path, message, hint) => {
+        baseFindings.add(key(code, path));
+        report(code, path, message, hint);
+      });
+      checkEnvironmentRefs(t, this.knownEnvNames, report);
+      for (const envName of deployedTo(t, this.knownEnvNames)) {
+        const env = this.envByName.get(envName);
+        if (env) checkInEnvironment(t, env, baseFindings, report);
+      }
+      this.topos.push(loc);
+      added.push(loc);
+    }
+    const fresh = diags.slice(from);
+    return added.filter((t) => !hasErrorIn(fresh, t.file) && !hasErrorIn(loadDiagnostics, t.file));
+  }
+
+  finish(): ValidRepo {
+    const imageDiags: Diagnostic[] = [];
+    for (const env of this.envs) checkDefaultImages(env, this.topos, this.knownEnvNames, reporter(imageDiags, env));
+    const all = sortDiagnostics(dedupeDiagnostics([...this.loadDiags, ...this.envDiags, ...this.topoDiags, ...imageDiags]));
+    return {
+      environments: this.envs.filter((e) => !hasErrorIn(all, e.file)),
+      topologies: this.topos.filter((t) => !hasErrorIn(all, t.file)),
+      diagnostics: all,
+    };
+  }
+}
+
+function reporter(into: Diagnostic[], doc: Located<unknown>): Report {
+  return (code, path, message, hint) => into.push(diagnostic(code, doc.file, doc.locate(path), message, hint));
 }
 
 /** Rules that fire on an absent field: after pruning, the absence may be ours, not the author's. */
