@@ -1,25 +1,26 @@
 // Planned MariaDB switchover without losing a committed write:
-//  1. old primary, on one dedicated session: SET GLOBAL read_only=1 (waits for running commits,
-//     then refuses writes of every account without READ_ONLY ADMIN); kill the other client
-//     sessions (so no long statement holds up the lock below); FLUSH TABLES WITH READ LOCK, which
+//  1. old primary, on one dedicated session: kill the other client sessions (a commit waiting for
+//     a semi-sync acknowledgement would otherwise hold read_only until the semi-sync timeout),
+//     SET GLOBAL read_only=1 (refuses writes of every account without READ_ONLY ADMIN), kill
+//     again (so no long statement holds up the lock below), FLUSH TABLES WITH READ LOCK, which
 //     stops the writes and commits read_only does not: those of privileged accounts such as the
 //     controller's own. The session holds the lock until the old primary is a replica;
 //  2. wait (MASTER_GTID_WAIT, bounded) until the candidate applied the old primary's gtid_binlog_pos;
 //  3. promote the candidate (STOP SLAVE; RESET SLAVE ALL; read_only=0);
-//  4. repoint the old primary and the other replicas (CHANGE MASTER TO … MASTER_USE_GTID=slave_pos);
-//     kill every session still waiting on the lock (their statements fail, nothing commits after
-//     the freeze), then UNLOCK TABLES.
+//  4. still under the lock, make the old primary a replica (CHANGE MASTER TO …
+//     MASTER_USE_GTID=current_pos) and repoint the other replicas; kill every session waiting on
+//     the lock (their statements fail: nothing commits after the freeze), then UNLOCK TABLES.
 // If anything fails before the promotion, the lock is released and the old primary made writable again.
 import type { EngineSpec } from '../../../schemas/types/index.js';
 import { chooseCandidate, type ReplicaView } from '../../update/candidate.js';
 import type { EngineTarget, SwitchoverResult } from '../types.js';
-
-export type { SwitchoverResult };
 import mysql from 'mysql2/promise';
 import { MysqlPool, type Row } from './client.js';
 import { clientSessionsToKill } from './fence.js';
 import { gtidToOffset, probeMysql } from './probe.js';
 import { MysqlDriver } from './replication.js';
+
+export type { SwitchoverResult };
 
 const TIMEOUT_MS = 5_000;
 
@@ -171,7 +172,7 @@ export async function switchoverMysql(req: MysqlSwitchoverRequest): Promise<Swit
     const pausedMs = Date.now() - readOnlyFrom;
     steps.push(`promoted ${candidate.podName}`);
 
-    await repointOldPrimary(session, primary, candidate, req.spec);
+    await repointOldPrimary(session, candidate, req.spec);
     for (const r of req.replicas) {
       if (r.podName === candidate.podName) continue;
       await driver.follow(r, candidate, req.spec).catch((err: unknown) => {
@@ -211,8 +212,7 @@ export async function switchoverMysql(req: MysqlSwitchoverRequest): Promise<Swit
  * (a second session would wait for that lock): semi-sync master side off, start from its own
  * newest position, CHANGE MASTER, START SLAVE. The SQL thread applies once the lock is released.
  */
-async function repointOldPrimary(session: FreezeSession, old: EngineTarget, to: EngineTarget, spec: EngineSpec): Promise<void> {
-  void old;
+async function repointOldPrimary(session: FreezeSession, to: EngineTarget, spec: EngineSpec): Promise<void> {
   await session.query('SET GLOBAL rpl_semi_sync_master_enabled = 0');
   if (spec.replication?.mode === 'semi-sync') await session.query('SET GLOBAL rpl_semi_sync_slave_enabled = 1');
   // SET GLOBAL gtid_slave_pos writes a table, which the lock forbids; current_pos starts from the
