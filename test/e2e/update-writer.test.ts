@@ -104,8 +104,10 @@ async function rollWithWriter(env: EngineEnv, set: string, label: string, writer
       expect(w.pausedMs).toBeLessThanOrEqual(2_000);
       expect(w.totalMs).toBeLessThanOrEqual(5_000);
     }
-    // Redis: the whole-rollout figure is printed, not asserted: after a Sentinel switchover the
-    // replicas resync from the new primary, and WAIT 1 returned 0 for up to ~5 s in one run of three.
+    // Redis: the whole-rollout figure is printed, not asserted. After a Sentinel switchover the old
+    // replicas were sometimes unlinked from the new primary for ~5 s (a full resync, it seems), so
+    // WAIT 1 returned 0 and the "around the switchover" bound above failed in 2 of 6 runs
+    // (docs/updates.md, findings): a defect of the Redis switchover, left asserted.
     return { acked: report.acked, primary };
   } finally {
     await writer.stop();
