@@ -3,7 +3,6 @@
 // status.primary names the new primary. The controller does the work (controller/update/); the
 // CLI only files the request, so a request survives the CLI being interrupted.
 // Exit codes: 0 switched over (or already there), 1 timed out or refused, 2 usage, 3 API error.
-import * as k8s from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { ANNOTATIONS, API_VERSION, type InstanceSet } from '../../schemas/types/index.js';
 
@@ -44,6 +43,9 @@ export async function runSwitchover(name: string, opts: SwitchoverCliOptions, ou
     out(`dbtopo switchover: --timeout must be a positive number of seconds, not "${opts.timeout}"`);
     return SWITCHOVER_EXIT.usage;
   }
+  // Loaded here, not at the top: the client costs ~1 s of CPU to load, and every dbtopo command
+  // (compile included) imports this file to register the subcommand.
+  const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
   if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
   else kc.loadFromDefault();
