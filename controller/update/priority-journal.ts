@@ -33,11 +33,41 @@ export function pendingRestores(pods: KubeObject[]): Array<{ podName: string; va
 }
 
 /**
- * Restores every noted replica-priority whose engine answers, then drops the note. Call only while
- * no switchover of the set runs. Returns the pods restored.
+ * Makes `podNames` unelectable (replica-priority 0), noting each current value on its pod first.
+ * A replica already at 0 is left alone (configured so, or noted by a running switchover). Returns
+ * the pods changed.
  */
-export async function restoreNoted(client: KubeClient, namespace: string, pods: KubeObject[], targets: Map<string, EngineTarget>): Promise<string[]> {
-  const pending = pendingRestores(pods);
+export async function unelect(client: KubeClient, namespace: string, podNames: string[], targets: Map<string, EngineTarget>): Promise<string[]> {
+  if (podNames.length === 0) return [];
+  const pool = new RedisPool();
+  const done: string[] = [];
+  try {
+    for (const podName of podNames) {
+      const t = targets.get(podName);
+      if (t === undefined) continue;
+      try {
+        const reply = await pool.call(t, TIMEOUT_MS, 'CONFIG', 'GET', 'replica-priority');
+        const cur = Array.isArray(reply) ? String(reply[1] ?? '') : '';
+        if (!/^\d+$/.test(cur) || cur === '0') continue;
+        await annotate(client, namespace, podName, cur);
+        await pool.call(t, TIMEOUT_MS, 'CONFIG', 'SET', 'replica-priority', '0');
+        done.push(podName);
+      } catch {
+        // not answering now: the next probe round tries again
+      }
+    }
+  } finally {
+    await pool.close();
+  }
+  return done;
+}
+
+/**
+ * Restores the noted replica-priority of the pods in `only` (default: every noted pod) whose engine
+ * answers, then drops the note. Call only while no switchover of the set runs. Returns the pods restored.
+ */
+export async function restoreNoted(client: KubeClient, namespace: string, pods: KubeObject[], targets: Map<string, EngineTarget>, only?: string[]): Promise<string[]> {
+  const pending = pendingRestores(pods).filter((p) => only === undefined || only.includes(p.podName));
   if (pending.length === 0) return [];
   const pool = new RedisPool();
   const done: string[] = [];

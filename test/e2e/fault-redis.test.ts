@@ -1,6 +1,6 @@
 // Redis + 3 Sentinels (the rendered prod sessions-cache) under faults, on the real control plane
 // with the test kubelet and the controller: (a) the primary frozen with SIGSTOP, then resumed;
-// (b) the primary pod deleted; (c) every server killed at once. A writer behind the `-primary`
+// (d) its process killed; (b) the primary pod deleted; (c) every server killed at once. A writer behind the `-primary`
 // Service runs through each fault (SET + WAIT 1: acknowledged when a replica has it). Each case
 // ends with exactly one pod labelled primary, the Service's EndpointSlice holding exactly that
 // pod, every acknowledged write on it, and prints the time until the primary served again.
@@ -55,6 +55,13 @@ describe('Redis + Sentinel faults under the controller', () => {
       `[fault-redis] ${label}: primary serving acknowledged writes again after ${served === undefined ? 'never' : `${(served - t0).toFixed(0)} ms`}; ` +
         `writer ${r.acked.length} acknowledged / ${r.failures} failed, longest gap ${r.longestGapMs.toFixed(0)} ms; lost ${missing.length}; primary now ${nameOf(primary)}`,
     );
+    if (missing.length > 0) {
+      // What each server and Sentinel saw: the way to tell which replica Sentinel promoted and why.
+      for (const p of await pods(env.core, NS, SERVER)) {
+        console.warn(`--- ${nameOf(p)} ${(await replicationInfo(ipOf(p)).catch((e: unknown) => String(e))).replace(/\r?\n/g, ' ')}\n${env.kubelet.engineLog(nameOf(p), 30)}`);
+      }
+      for (const p of await pods(env.core, NS, SENTINEL)) console.warn(`--- ${nameOf(p)}\n${env.kubelet.engineLog(nameOf(p), 30)}`);
+    }
     expect(r.acked.length).toBeGreaterThan(0);
     expect(served).toBeDefined();
     expect(missing).toEqual([]);
@@ -103,6 +110,32 @@ describe('Redis + Sentinel faults under the controller', () => {
       expect(old2?.metadata?.labels?.[LABELS.role]).toBe('secondary');
     } finally {
       if (frozen) env.kubelet.killProcess(nameOf(old), 'SIGCONT');
+      await w.stop();
+      const seen = await watch.stop();
+      expect(seen.maxPrimaries).toBe(1);
+    }
+  }, 180_000);
+
+  it('(d) primary process killed (SIGKILL, restarted 15 s later): Sentinel fails over; the restarted server rejoins as a replica', async () => {
+    const old = await onePrimaryServed(env, SERVER, 3, 120_000);
+    await sentinelsReady(sentinelIps, MASTER, ipOf(old), 2);
+    const watch = watchPrimaryLabels(env.core, NS, SERVER);
+    const w = startRedisWriter(env.kc, NS, `${SERVER}-primary`, PASSWORD, 'd:');
+    try {
+      await sleep(1_000);
+      const t0 = performance.now();
+      // Held down past Sentinel's down-after (5 s) and the failover, like a crash-looping container.
+      env.kubelet.killProcess(nameOf(old), 'SIGKILL', { holdMs: 15_000 });
+      const next = await nextPrimary(nameOf(old), 60_000);
+      const relabelMs = performance.now() - t0;
+      await eventually(`${nameOf(old)} restarted as a replica of ${nameOf(next)}`, async () => {
+        const info = await replicationInfo(ipOf(old)).catch(() => '');
+        return info.includes('role:slave') && info.includes(`master_host:${ipOf(next)}`) ? true : undefined;
+      }, { timeoutMs: 60_000, intervalMs: 200 });
+      console.log(`[fault-redis] (d) SIGKILL ${nameOf(old)} → ${nameOf(next)} labelled primary after ${relabelMs.toFixed(0)} ms; restarted old primary a replica after ${(performance.now() - t0).toFixed(0)} ms`);
+      const primary = await finish(w, 'd:', '(d) SIGKILL of the primary', t0);
+      expect(nameOf(primary)).toBe(nameOf(next));
+    } finally {
       await w.stop();
       const seen = await watch.stop();
       expect(seen.maxPrimaries).toBe(1);

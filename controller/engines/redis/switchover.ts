@@ -88,12 +88,25 @@ export async function switchoverRedis(req: RedisSwitchoverRequest): Promise<Swit
     const targeted = req.sentinel !== undefined && (named || unsynced.length > 0);
     if (req.sentinel && !named && targeted) steps.push(`named ${candidate.podName}: ${unsynced.map((r) => r.podName).join(', ')} not in sync`);
 
+    if (req.sentinel) {
+      // The role probe keeps a replica that is not synced at replica-priority 0 until it is (and
+      // restores it one probe period later): Sentinel cannot promote it before that.
+      const eligible = targeted ? [candidate] : probes.filter((r) => healthy.has(r.target.podName)).map((r) => r.target);
+      const priorities = await Promise.all(eligible.map(async (t) => pairs(await pool.call(t, CMD_TIMEOUT_MS, 'CONFIG', 'GET', 'replica-priority')).get('replica-priority')));
+      if (priorities.every((p) => p === '0')) {
+        throw new Error(`no healthy replica electable yet (replica-priority 0 on ${eligible.map((t) => t.podName).join(', ')}); retry in a few seconds`);
+      }
+    }
+
     if (req.sentinel && targeted) {
       // Make every other reachable replica unelectable, and wait until Sentinel has read that.
       // (An unreachable one cannot be promoted by Sentinel either.)
       const reachable = new Set(probes.filter((r) => r.probe.reachable).map((r) => r.target.podName));
       for (const r of req.replicas.filter((x) => x.podName !== candidate.podName && reachable.has(x.podName))) {
         const cur = pairs(await pool.call(r, CMD_TIMEOUT_MS, 'CONFIG', 'GET', 'replica-priority')).get('replica-priority') ?? '100';
+        // Already unelectable (configured so, or made so while it does not replicate, noted on its
+        // pod): nothing to do and nothing to restore.
+        if (cur === '0') continue;
         await req.journal?.saved(r.podName, cur);
         restorePriority.push({ t: r, value: cur });
         await pool.call(r, CMD_TIMEOUT_MS, 'CONFIG', 'SET', 'replica-priority', '0');

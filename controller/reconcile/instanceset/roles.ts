@@ -10,7 +10,8 @@ import { ensureMonitor, sentinelPrimary, watchSwitchMaster } from '../../engines
 import { forgetMysqlRoles, keepMysqlRoles } from '../../engines/mysql/failover.js';
 import { guardSplitBrain } from '../../engines/splitbrain.js';
 import { isBusy } from '../../update/lock.js';
-import { restoreNoted } from '../../update/priority-journal.js';
+import { electabilityChanges } from '../../update/electability.js';
+import { restoreNoted, unelect } from '../../update/priority-journal.js';
 import type { EngineTarget, ServerDriver } from '../../engines/types.js';
 import { keyOf, splitKey, type ControllerContext } from '../../runtime/context.js';
 import { resourcePath } from '../../runtime/kube.js';
@@ -179,11 +180,6 @@ export class RoleProbes {
       }
       return decideRoles(members, { sentinelManaged, ...(chosen !== undefined ? { guard: () => chosen } : {}) });
     };
-    if (sentinelManaged) {
-      // A switchover cut off by a controller restart may have left replicas unelectable.
-      const restored = await restoreNoted(this.ctx.client, namespace, pods, targets);
-      if (restored.length > 0) this.ctx.events.emit(is, 'Normal', 'Restored', 'Switchover', `restored replica-priority on ${restored.join(', ')} (left at 0 by an interrupted switchover)`);
-    }
     let members = await probeAll();
     let decision = await decide(members);
     if (decision.promote !== undefined || decision.follow.length > 0) {
@@ -226,6 +222,7 @@ export class RoleProbes {
         decision = await decide(members);
       }
     }
+    if (sentinelManaged) await this.keepElectable(is, pods, targets, members, decision.primary);
     for (const w of decision.warnings) {
       this.ctx.log.warn({ instanceSet: key }, w);
       this.ctx.events.emit(is, 'Warning', 'SplitBrain', 'Probe', w);
@@ -233,6 +230,21 @@ export class RoleProbes {
     for (const change of decision.labels) await this.label(is, namespace, change.podName, change.role);
     const claimants = members.filter((m) => m.probe?.reachable === true && m.probe.role === 'primary').length;
     return decision.labels.length > 0 || decision.warnings.length > 0 || claimants !== 1 || members.some((m) => m.probe?.reachable === true && m.label === undefined);
+  }
+
+  /**
+   * Under Sentinel: replicas that do not replicate from the primary are unelectable until they do
+   * (controller/update/electability.ts); values noted on pods — by that, or by a switchover a
+   * restart cut off — are restored once the replica is synced.
+   */
+  private async keepElectable(is: InstanceSet, pods: KubeObject[], targets: Map<string, EngineTarget>, members: MemberView[], primaryPod: string | undefined): Promise<void> {
+    const namespace = is.metadata.namespace ?? 'default';
+    const p = members.find((m) => m.podName === primaryPod && m.probe?.reachable === true && m.probe.role === 'primary');
+    const { unelect: down, restore } = electabilityChanges(members, p?.host !== undefined ? { host: p.host, port: p.port } : undefined, pods);
+    const made = await unelect(this.ctx.client, namespace, down, targets);
+    if (made.length > 0) this.ctx.events.emit(is, 'Normal', 'Unelectable', 'Protect', `replica-priority 0 on ${made.join(', ')} while it does not replicate from the primary: Sentinel must not promote a replica without the acknowledged writes`);
+    const restored = await restoreNoted(this.ctx.client, namespace, pods, targets, restore);
+    if (restored.length > 0) this.ctx.events.emit(is, 'Normal', 'Electable', 'Protect', `restored replica-priority on ${restored.join(', ')}: it replicates from the primary again`);
   }
 
   /** The primary address the shard's sentinels report (first that answers). */
