@@ -106,7 +106,7 @@ async function rollWithWriter(env: EngineEnv, set: string, label: string, writer
     }
     // Redis: the whole-rollout figure is printed, not asserted. After a Sentinel switchover the old
     // replicas were sometimes unlinked from the new primary for ~5 s (a full resync, it seems), so
-    // WAIT 1 returned 0 and the "around the switchover" bound above failed in 2 of 6 runs
+    // WAIT 1 returned 0 and the "around the switchover" bound above failed in 2 of 7 runs
     // (docs/updates.md, findings): a defect of the Redis switchover, left asserted.
     return { acked: report.acked, primary };
   } finally {
