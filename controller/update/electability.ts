@@ -31,12 +31,18 @@ export function electabilityChanges(
   if (primary === undefined) return { unelect: [], restore: [] };
   const noted = new Set(pendingRestores(pods).map((p) => p.podName));
   const synced = (p: ProbeResult): boolean => p.following?.linkUp === true && p.following.host === primary.host && p.following.port === primary.port;
+  // With no replica linked, no write can be acknowledged (WAIT 1 returns 0), so none holds an
+  // acknowledged write the others lack: keep them all electable (e.g. both re-handshaking after a
+  // switchover), or a failover would find no replica at all.
+  const anySynced = members.some((m) => m.probe?.reachable === true && m.probe.role === 'secondary' && synced(m.probe));
   const unelect: string[] = [];
   const restore: string[] = [];
   for (const m of members) {
     const p = m.probe;
     if (p?.reachable !== true) continue;
-    if (p.role === 'secondary' && !synced(p)) {
+    if (!anySynced) {
+      if (noted.has(m.podName)) restore.push(m.podName);
+    } else if (p.role === 'secondary' && !synced(p)) {
       if (!noted.has(m.podName)) unelect.push(m.podName);
     } else if (noted.has(m.podName) && (p.role === 'primary' || (p.role === 'secondary' && synced(p)))) {
       // A primary gets its value back too: priority only matters once it is a replica again.

@@ -27,6 +27,15 @@ describe('electabilityChanges', () => {
     expect(electabilityChanges(members, P, [pod('s-0'), pod('s-1'), pod('s-2', '100'), pod('s-3', '100')])).toEqual({ unelect: [], restore: [] });
   });
 
+  it('keeps every replica electable while none is linked (no write can be acknowledged then)', () => {
+    const members: ElectabilityView[] = [
+      { podName: 's-0', port: 6379, probe: { reachable: true, role: 'primary' } },
+      replica('s-1', { host: P.host, linkUp: false }),
+      replica('s-2', { host: P.host, linkUp: false }),
+    ];
+    expect(electabilityChanges(members, P, [pod('s-0'), pod('s-1', '100'), pod('s-2')])).toEqual({ unelect: [], restore: ['s-1'] });
+  });
+
   it('changes nothing while no primary is reachable (Sentinel must stay free to promote)', () => {
     const members = [replica('s-1', { host: P.host, linkUp: false }), replica('s-2', { host: P.host, linkUp: false })];
     expect(electabilityChanges(members, undefined, [pod('s-1'), pod('s-2', '100')])).toEqual({ unelect: [], restore: [] });
