@@ -14,6 +14,7 @@ interface CompileFlags {
   out?: string;
   repo?: string;
   format: string;
+  workers?: string;
 }
 
 export function registerCompile(program: Command): void {
@@ -25,6 +26,7 @@ export function registerCompile(program: Command): void {
     .option('--repo <dir>', 'GitOps repository with envs/ and topologies/ (default: the current directory if it has envs/, else the embedded example)')
     .option('--format <format>', 'diagnostics as text or json', 'text')
     .option('--watch', 'keep running and recompile incrementally whenever envs/ or topologies/ change')
+    .option('--workers <n>', 'render threads; 0 renders in the main thread (default: one per CPU, up to 4, from 100 topology files on)')
     .addHelpText(
       'after',
       `
@@ -48,8 +50,16 @@ ${EXIT_CODES_HELP}`,
         if (flags.env !== undefined) throw new UsageError('--watch compiles every environment; drop --env');
         await watchAndCompile(repo, out, format);
       }
+      const workers = flags.workers !== undefined ? Number(flags.workers) : undefined;
+      if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) throw new UsageError(`--workers must be a whole number ≥ 0, not "${flags.workers}"`);
       const started = performance.now();
-      const result = await compileRepo({ repo, out, write: true, ...(flags.env !== undefined ? { env: flags.env } : {}) });
+      const result = await compileRepo({
+        repo,
+        out,
+        write: true,
+        ...(flags.env !== undefined ? { env: flags.env } : {}),
+        ...(workers !== undefined ? { workers } : {}),
+      });
       const ms = Math.round(performance.now() - started);
       const ok = !hasErrors(result.diagnostics);
       printReport(format, { command: 'compile', ok, diagnostics: result.diagnostics, repo, out, files: ok ? result.files.length : 0, ms });
