@@ -128,7 +128,7 @@ describe('MariaDB switchover with writers on the admin account', () => {
     );
   });
 
-  it('rolls back when the candidate cannot catch up: lock released, old primary writable again', async () => {
+  it('refuses a candidate that cannot catch up: old primary writable throughout, no lock left', async () => {
     const primary = (await agreedMysqlPrimary(pool, all))!;
     const lagging = all.find((t) => t !== primary && t !== all[0])!;
     const others = all.filter((t) => t !== primary);
@@ -137,7 +137,13 @@ describe('MariaDB switchover with writers on the admin account', () => {
     await blocker.query('FLUSH TABLES WITH READ LOCK');
     try {
       await pool.query(primary, "INSERT INTO test.writes (id, v) VALUES (7000001, 'lag')");
-      await expect(switchoverMysql({ primary, replicas: others, candidate: lagging.podName, spec: mysqlSpec, timeoutMs: 1_500 })).rejects.toThrow(/did not apply/);
+      // A writer on the application path keeps committing while the switchover waits in vain.
+      const during = new AdminWriter(7_100_001, async () => primary);
+      during.start();
+      await expect(switchoverMysql({ primary, replicas: others, candidate: lagging.podName, spec: mysqlSpec, timeoutMs: 2_000 })).rejects.toThrow(/did not apply .* nothing was changed/);
+      await during.stop();
+      expect(during.errors).toBe(0);
+      expect(during.acks.length).toBeGreaterThan(10);
       const p = await probeMysql(pool, primary, 1_000);
       expect(p).toMatchObject({ role: 'primary', readOnly: false });
       // No global read lock left behind: an admin write commits at once.

@@ -5,6 +5,8 @@
 //     again (so no long statement holds up the lock below), FLUSH TABLES WITH READ LOCK, which
 //     stops the writes and commits read_only does not: those of privileged accounts such as the
 //     controller's own. The session holds the lock until the old primary is a replica;
+//  0. before anything changes, wait (bounded) until the candidate applied what the primary has now,
+//     so the freeze below only covers the last transactions (a lagging candidate is refused);
 //  2. wait (MASTER_GTID_WAIT, bounded) until the candidate applied the old primary's gtid_binlog_pos;
 //  3. promote the candidate (STOP SLAVE; RESET SLAVE ALL; read_only=0);
 //  4. still under the lock, make the old primary a replica (CHANGE MASTER TO …
@@ -133,6 +135,16 @@ export async function switchoverMysql(req: MysqlSwitchoverRequest): Promise<Swit
     }
     const candidate = chooseCandidate(primary, await replicaViews(pool, req.replicas), req.candidate);
     steps.push(`candidate ${candidate.podName}`);
+
+    // Catch up before the freeze, so writes stop only while the last few transactions arrive; a
+    // candidate that cannot catch up now is refused before anything changed.
+    const [early] = await session.query('SELECT @@global.gtid_binlog_pos AS pos');
+    const earlyPos = String(early?.['pos'] ?? '');
+    const preStarted = Date.now();
+    if (!(await waitApplied(pool, candidate, earlyPos, Math.max(1_000, Math.floor(timeoutMs / 2))))) {
+      throw new Error(`${candidate.podName} did not apply ${earlyPos} within ${Math.floor(timeoutMs / 2)} ms before the switchover; nothing was changed, retry when replication lag is low`);
+    }
+    steps.push(`${candidate.podName} caught up before the freeze in ${Date.now() - preStarted} ms`);
 
     // Sessions before read_only: a commit waiting for a semi-sync acknowledgement would hold
     // SET GLOBAL read_only until rpl_semi_sync_master_timeout; killed, it ends at once (what
