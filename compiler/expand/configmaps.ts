@@ -127,7 +127,10 @@ export function myCnf(t: ResolvedTopology): string {
   ];
   if (t.replication.mode === 'semi-sync') {
     // loose-: MariaDB has semi-sync built in; MySQL ignores the options until the plugin is loaded.
-    lines.push('loose-rpl-semi-sync-master-enabled = ON', 'loose-rpl-semi-sync-slave-enabled = ON');
+    // The master side stays OFF here: on a replica (log-slave-updates) it makes every applied
+    // transaction wait rpl_semi_sync_master_timeout for acknowledgements nobody sends. The
+    // controller switches it on on the pod it makes (or finds) primary.
+    lines.push('loose-rpl-semi-sync-master-enabled = OFF', 'loose-rpl-semi-sync-slave-enabled = ON');
   }
   for (const [k, v] of sortedParams(t.server.parameters)) lines.push(`${k} = ${v}`);
   lines.push('', '[client]', 'socket = /tmp/mysqld.sock');

@@ -20,6 +20,8 @@ export interface ProbeResult {
   offset?: number;
   /** MySQL: @@read_only. */
   readOnly?: boolean;
+  /** MariaDB: @@rpl_semi_sync_master_enabled (the primary side of semi-sync). */
+  semiSyncPrimarySide?: boolean;
   error?: string;
 }
 

@@ -109,7 +109,8 @@ describe('rendered engine configs load in the real engines', () => {
     const r = spawnSync('/usr/sbin/mariadbd', [`--defaults-file=${file}`, '--help', '--verbose'], { encoding: 'utf8', timeout: 20_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^read-only\s+TRUE/m);
-    expect(r.stdout).toMatch(/^rpl-semi-sync-master-enabled\s+TRUE/m);
+    expect(r.stdout).toMatch(/^rpl-semi-sync-master-enabled\s+FALSE/m);
+    expect(r.stdout).toMatch(/^rpl-semi-sync-slave-enabled\s+TRUE/m);
     expect(r.stdout).toMatch(/^max-connections\s+200/m);
   });
 });

@@ -108,7 +108,8 @@ describe('expand', () => {
   it('MySQL: semi-sync in my.cnf, HAProxy in front of the -primary Service', () => {
     const objects = expand({ name: 'shop', team: 'web', engine: 'mysql', mode: 'primary-replica', version: '10.11', replicas: 3, replication: { mode: 'semi-sync' }, proxy: { replicas: 2 } });
     const cnf = (find(objects, 'ConfigMap', 'shop-server-config').data as Record<string, string>)['my.cnf'] ?? '';
-    expect(cnf).toMatch(/^loose-rpl-semi-sync-master-enabled = ON$/m);
+    expect(cnf).toMatch(/^loose-rpl-semi-sync-master-enabled = OFF$/m);
+    expect(cnf).toMatch(/^loose-rpl-semi-sync-slave-enabled = ON$/m);
     expect(cnf).toMatch(/^read-only = ON$/m);
     const cfg = (find(objects, 'ConfigMap', 'shop-proxy-config').data as Record<string, string>)['haproxy.cfg'] ?? '';
     expect(cfg).toContain('shop-server-primary.db-web.svc:3306');

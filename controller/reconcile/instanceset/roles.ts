@@ -8,6 +8,7 @@ import { CredentialsReader } from '../../engines/credentials.js';
 import { driverFor } from '../../engines/index.js';
 import { ensureMonitor, sentinelPrimary, watchSwitchMaster } from '../../engines/redis/sentinel.js';
 import { forgetMysqlRoles, keepMysqlRoles } from '../../engines/mysql/failover.js';
+import { semiSyncFixes } from '../../engines/mysql/semisync.js';
 import { guardSplitBrain } from '../../engines/splitbrain.js';
 import { isBusy } from '../../update/lock.js';
 import { electabilityChanges } from '../../update/electability.js';
@@ -223,6 +224,7 @@ export class RoleProbes {
       }
     }
     if (sentinelManaged) await this.keepElectable(is, pods, targets, members, decision.primary);
+    if (is.spec.engine.type === 'mysql') await this.placeSemiSync(is, driver, targets, members, decision.primary);
     for (const w of decision.warnings) {
       this.ctx.log.warn({ instanceSet: key }, w);
       this.ctx.events.emit(is, 'Warning', 'SplitBrain', 'Probe', w);
@@ -245,6 +247,22 @@ export class RoleProbes {
     if (made.length > 0) this.ctx.events.emit(is, 'Normal', 'Unelectable', 'Protect', `replica-priority 0 on ${made.join(', ')} while it does not replicate from the primary: Sentinel must not promote a replica without the acknowledged writes`);
     const restored = await restoreNoted(this.ctx.client, namespace, pods, targets, restore);
     if (restored.length > 0) this.ctx.events.emit(is, 'Normal', 'Electable', 'Protect', `restored replica-priority on ${restored.join(', ')}: it replicates from the primary again`);
+  }
+
+  /** MariaDB semi-sync: the primary side on the primary only (controller/engines/mysql/semisync.ts). */
+  private async placeSemiSync(is: InstanceSet, driver: ServerDriver, targets: Map<string, EngineTarget>, members: MemberView[], primaryPod: string | undefined): Promise<void> {
+    const fix = semiSyncFixes(members, primaryPod, is.spec.engine.replication?.mode === 'semi-sync');
+    const primary = primaryPod !== undefined ? targets.get(primaryPod) : undefined;
+    if (fix.enableOn !== undefined && primary !== undefined && (await driver.promote(primary, is.spec.engine))) {
+      this.ctx.events.emit(is, 'Normal', 'SemiSync', 'Wire', `semi-sync primary side switched on on ${fix.enableOn} (it came back with it off)`);
+    }
+    for (const pod of fix.disableOn) {
+      const t = targets.get(pod);
+      // follow() of a replica already wired to the primary only corrects its flags.
+      if (t !== undefined && primary !== undefined && (await driver.follow(t, primary, is.spec.engine))) {
+        this.ctx.events.emit(is, 'Normal', 'SemiSync', 'Wire', `semi-sync primary side switched off on secondary ${pod}`);
+      }
+    }
   }
 
   /** The primary address the shard's sentinels report (first that answers). */
