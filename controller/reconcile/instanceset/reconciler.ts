@@ -10,7 +10,7 @@ import { desiredPods } from './desired.js';
 import { planPods } from './plan.js';
 import { isTerminating } from './pods.js';
 import { computeStatus, statusEqual } from './status.js';
-import { updateStep } from './update.js';
+import { expectDeletion, updateStep } from './update.js';
 
 /** Objects of `setName` in the given cache. */
 export function ownedBy(objects: KubeObject[], setName: string): KubeObject[] {
@@ -66,7 +66,10 @@ export async function reconcileInstanceSet(ctx: ControllerContext, key: string):
   // Rolling update and switchover requests (UPDATES: controller/reconcile/instanceset/update.ts).
   const update = await updateStep(ctx, is, desired, pods);
   for (const ref of update.deletePods) {
-    if (await ctx.client.delete(resourcePath('Pod', namespace, ref.name), ref.uid)) log.info({ pod: ref.name }, 'deleted outdated pod (rolling update)');
+    if (await ctx.client.delete(resourcePath('Pod', namespace, ref.name), ref.uid)) {
+      expectDeletion(ref.uid);
+      log.info({ pod: ref.name }, 'deleted outdated pod (rolling update)');
+    }
   }
 
   const { status, recheckAfterMs } = computeStatus(is, desired, pods, ctx.now(), update.waiting);

@@ -32,6 +32,26 @@ export interface UpdateStepResult {
 }
 
 const lastWaiting = new Map<string, string>();
+// Deletions this process asked for, by pod uid, until the pod cache shows them (controller-runtime's
+// "expectations"): a reconcile that runs before the watch event arrives must not pick — and
+// announce — the same pod again.
+const DELETE_EXPECTATION_MS = 30_000;
+const deleting = new Map<string, number>();
+
+/** Called by the reconciler once the API server accepted the deletion of an outdated pod. */
+export function expectDeletion(uid: string | undefined): void {
+  if (uid !== undefined) deleting.set(uid, Date.now() + DELETE_EXPECTATION_MS);
+}
+
+/** The observed pods with those whose deletion we already requested marked as terminating. */
+function withExpectedDeletions(pods: KubeObject[], now: number): KubeObject[] {
+  for (const [uid, until] of deleting) if (until < now || !pods.some((p) => p.metadata.uid === uid)) deleting.delete(uid);
+  return pods.map((p) =>
+    p.metadata.uid !== undefined && deleting.has(p.metadata.uid) && !isTerminating(p)
+      ? { ...p, metadata: { ...p.metadata, deletionTimestamp: new Date(now).toISOString() } }
+      : p,
+  );
+}
 
 /**
  * How far an updated secondary may trail the primary's offset (read just before its own) and
@@ -116,7 +136,7 @@ export async function updateStep(ctx: ControllerContext, is: InstanceSet, desire
   }
 
   const input: PlanInput = {
-    pods: planPods(desired, pods),
+    pods: planPods(desired, withExpectedDeletions(pods, Date.now())),
     updateRevision: desired[0]?.revision ?? '',
     roles: is.spec.roles ?? [],
     memberUpdateStrategy: is.spec.memberUpdateStrategy,
