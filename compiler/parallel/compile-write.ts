@@ -45,6 +45,12 @@ const CHUNK = 50;
 /** Jobs per request: small enough to balance two busy threads, large enough that messages are few. */
 const BATCH = 25;
 
+/** A job's reply, with the result's files made from it. */
+interface Rendered {
+  outcome: JobOutcome;
+  files: WorkerFile[];
+}
+
 interface WorkerFile extends FileHead {
   /** The file as the result hands it out; object and text computed on first read. */
   file: RenderedFile;
@@ -77,16 +83,21 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
     const ready = opts.pool.all({ type: 'context', context: { envs, root: tmp } });
     ready.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
 
-    const outcomes = new Map<string, JobOutcome>();
+    // Each reply is turned into the result's files as it arrives: this thread is idle meanwhile.
+    const outcomes = new Map<string, Rendered>();
     const rendering: Array<Promise<void>> = [];
-    const submit = (jobs: RenderJob[]): void => {
+    const submit = (jobs: ReadonlyArray<{ env: number; topo: Located<Topology> }>): void => {
       for (let i = 0; i < jobs.length; i += BATCH) {
         const batch = jobs.slice(i, i + BATCH);
-        const done = opts.pool.submit({ type: 'render', jobs: batch }).then((reply) => {
-          batch.forEach((job, k) => {
+        const request = { type: 'render' as const, jobs: batch.map(({ env, topo }): RenderJob => ({ env, file: topo.file, topology: topo.value })) };
+        const done = opts.pool.submit(request).then((reply) => {
+          batch.forEach(({ env: e, topo }, k) => {
             const outcome = reply.outcomes?.[k];
-            if (!outcome) throw new Error(`render worker gave no answer for ${job.file}`);
-            outcomes.set(jobKey(job.env, job.file), outcome);
+            const env = envs[e];
+            if (!outcome || !env) throw new Error(`render worker gave no answer for ${topo.file}`);
+            let render: TopologyRender | undefined;
+            const again = (): TopologyRender => (render ??= renderTopology(env, topo));
+            outcomes.set(jobKey(e, topo.file), { outcome, files: workerFiles(outcome.heads, topo.file, again) });
           });
         });
         done.catch(() => undefined);
@@ -99,8 +110,8 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
       const load = parseSources(topologySources.slice(i, i + CHUNK));
       // A chunk alone has "topologies but no environment files" (DBT1111); the repository has them.
       const valid = validator.addTopologies(load.topologies, load.diagnostics.filter((d) => d.code !== 'DBT1111'));
-      const jobs: RenderJob[] = [];
-      for (const t of valid) envs.forEach((env, e) => appliesTo(t.value, env.name) && jobs.push({ env: e, file: t.file, topology: t.value }));
+      const jobs: Array<{ env: number; topo: Located<Topology> }> = [];
+      for (const topo of valid) envs.forEach((env, e) => appliesTo(topo.value, env.name) && jobs.push({ env: e, topo }));
       submit(jobs);
       await nextTurn(); // let replies in, so the pool keeps every worker fed
     }
@@ -118,22 +129,15 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
     await ready;
     await Promise.all(rendering);
     const missing = expected.filter((j) => !outcomes.has(jobKey(j.env, j.topo.file)));
-    submit(missing.map((j) => ({ env: j.env, file: j.topo.file, topology: j.topo.value })));
+    submit(missing);
     await Promise.all(rendering);
     if (outcomes.size !== expected.length) throw new Error(`internal error: workers rendered ${outcomes.size} jobs, the compile has ${expected.length}`);
 
     const renders = expected.map(({ env: e, topo }): RenderOutline<WorkerFile> => {
       const env = envs[e];
-      const outcome = outcomes.get(jobKey(e, topo.file));
-      if (!env || !outcome) throw new Error(`internal error: no render of ${topo.file}`);
-      let render: TopologyRender | undefined;
-      const again = (): TopologyRender => (render ??= renderTopology(env, topo));
-      return {
-        env: env.name,
-        files: workerFiles(outcome.heads, topo.file, again),
-        namespaces: outcome.namespaces,
-        diagnostics: placeDiagnostics(env, topo, outcome.problems),
-      };
+      const done = outcomes.get(jobKey(e, topo.file));
+      if (!env || !done) throw new Error(`internal error: no render of ${topo.file}`);
+      return { env: env.name, files: done.files, namespaces: done.outcome.namespaces, diagnostics: placeDiagnostics(env, topo, done.outcome.problems) };
     });
     const byFile = new Map<string, Located<Topology>>(repo.topologies.map((t) => [t.file, t]));
     const assembled = assemble(envs, renders, (file) => byFile.get(file)?.locate(['name']) ?? { line: 1, col: 1 });
