@@ -19,7 +19,7 @@ import { eventually, sleep, testKubeconfigs } from '../cluster/helpers.js';
 import { restartApiServer } from '../cluster/launcher.js';
 import { ensureControllerBuilt, spawnController } from './controller-helpers.js';
 import { allReady, loadRendered, onePrimaryServed, pods, startEngineEnv, watchPrimaryLabels, type EngineEnv } from './engines-helpers.js';
-import { ADMIN_USER, createAppAccount, engineState, gtidSeq, mysqlFaultEvents, type MysqlAuth } from './mysql-fault-helpers.js';
+import { ADMIN_USER, createAppAccount, createTable, engineState, gtidSeq, mysqlFaultEvents, type MysqlAuth } from './mysql-fault-helpers.js';
 import { missingMysqlRows, settleAndCountLost, startMysqlWriter, type Writer } from './writers.js';
 
 const NS = `fault-mysql-${Date.now().toString(36)}`;
@@ -28,21 +28,26 @@ const ADMIN: MysqlAuth = { user: ADMIN_USER, password: `pw-${process.pid}` };
 const APP: MysqlAuth = { user: 'app', password: `app-${process.pid}` };
 const TABLE = 'faults.w';
 
+/** Waits (bounded) until the writer's commits are acknowledged: right after a fault the replicas may still be reconnecting. */
+async function acknowledging(w: Writer): Promise<void> {
+  const from = performance.now();
+  await eventually('acknowledged commits before the fault', async () => (w.firstAckAfter(from) !== undefined && w.firstAckAfter(from + 500) !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 100 });
+}
+
 describe('semi-sync MariaDB faults under the controller', () => {
   let env: EngineEnv;
   const ipOf = (p: k8s.V1Pod): string => p.status?.podIP ?? '';
   const nameOf = (p: k8s.V1Pod): string => p.metadata?.name ?? '';
   const podNamed = async (name: string): Promise<k8s.V1Pod | undefined> => (await pods(env.core, NS, SET)).find((p) => nameOf(p) === name);
-  const writer = (): Writer => startMysqlWriter(env.kc, NS, `${SET}-primary`, APP, TABLE, { semiSync: true });
-
-  /** Waits (bounded) until the writer's commits are acknowledged: right after a fault the replicas may still be reconnecting. */
-  const acknowledging = async (w: Writer): Promise<void> => {
-    const from = performance.now();
-    await eventually('acknowledged commits before the fault', async () => (w.firstAckAfter(from) !== undefined && w.firstAckAfter(from + 500) !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 100 });
+  /** A writer into a table of its own (`faults.<name>`), created on `primary` first. */
+  const writer = async (primary: k8s.V1Pod, name: string): Promise<{ w: Writer; table: string }> => {
+    const table = `faults.${name}`;
+    await createTable(ipOf(primary), ADMIN, table);
+    return { w: startMysqlWriter(env.kc, NS, `${SET}-primary`, APP, table, { semiSync: true }), table };
   };
 
   /** One served primary, writable in the engine, with every acknowledged commit; prints the figures. */
-  const finish = async (w: Writer, label: string, t0: number): Promise<k8s.V1Pod> => {
+  const finish = async (w: Writer, table: string, label: string, t0: number): Promise<k8s.V1Pod> => {
     // Right after a crash the label can still name a server that restarted read-only: wait (bounded)
     // until the labelled, served primary is the writable primary in the engine too.
     const primary = await eventually('a served primary that is writable in the engine', async () => {
@@ -50,10 +55,10 @@ describe('semi-sync MariaDB faults under the controller', () => {
       const st = await engineState(ipOf(p), ADMIN).catch(() => undefined);
       return st?.readOnly === false && st.masterHost === '' ? p : undefined;
     }, { timeoutMs: 120_000, intervalMs: 200 });
-    const { report: r, missing, servedAgainAt } = await settleAndCountLost(w, async (acked) => await missingMysqlRows(ipOf(primary), ADMIN, TABLE, acked), { faultAt: t0 });
+    const { report: r, missing, servedAgainAt } = await settleAndCountLost(w, async (acked) => await missingMysqlRows(ipOf(primary), ADMIN, table, acked), { faultAt: t0 });
     console.log(
       `[fault-mysql] ${label}: primary serving acknowledged commits again after ${servedAgainAt === undefined ? 'never' : `${(servedAgainAt - t0).toFixed(0)} ms`}; ` +
-        `writer ${r.acked.length} acknowledged / ${r.failures} failed, longest gap ${r.longestGapMs.toFixed(0)} ms; lost ${missing.length}; primary now ${nameOf(primary)}`,
+        `writer ${r.acked.length} acknowledged / ${r.failures} failed, longest gap ${r.longestGapMs.toFixed(0)} ms (last error: ${r.lastError ?? 'none'}); lost ${missing.length}; primary now ${nameOf(primary)}`,
     );
     expect(r.acked.length).toBeGreaterThan(0);
     expect(servedAgainAt).toBeDefined();
@@ -89,7 +94,7 @@ describe('semi-sync MariaDB faults under the controller', () => {
     const old = await onePrimaryServed(env, SET, 3, 120_000);
     for (const p of await pods(env.core, NS, SET)) if (nameOf(p) !== nameOf(old)) await replicaOf(nameOf(p), old, 60_000);
     const watch = watchPrimaryLabels(env.core, NS, SET);
-    const w = writer();
+    const { w, table } = await writer(old, 'w2');
     try {
       await acknowledging(w);
       const t0 = performance.now();
@@ -99,7 +104,7 @@ describe('semi-sync MariaDB faults under the controller', () => {
         return p !== undefined && p.metadata?.uid !== old.metadata?.uid && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined;
       }, { timeoutMs: 90_000, intervalMs: 200 });
       const recreatedMs = performance.now() - t0;
-      const primary = await finish(w, '(2) pod deletion', t0);
+      const primary = await finish(w, table, '(2) pod deletion', t0);
       if (nameOf(primary) !== nameOf(old)) await replicaOf(nameOf(old), primary, 60_000);
       console.log(`[fault-mysql] (2) deleted ${nameOf(old)}: recreated and Ready after ${recreatedMs.toFixed(0)} ms; primary ${nameOf(old)} → ${nameOf(primary)}; recreated pod a replica after ${(performance.now() - t0).toFixed(0)} ms\n  ${(await mysqlFaultEvents(env)).join('\n  ')}`);
       for (const p of await pods(env.core, NS, SET)) if (nameOf(p) !== nameOf(primary)) await replicaOf(nameOf(p), primary, 30_000);
@@ -115,7 +120,7 @@ describe('semi-sync MariaDB faults under the controller', () => {
     const old = await onePrimaryServed(env, SET, 3, 120_000);
     for (const p of await pods(env.core, NS, SET)) if (nameOf(p) !== nameOf(old)) await replicaOf(nameOf(p), old, 60_000);
     const watch = watchPrimaryLabels(env.core, NS, SET);
-    const w = writer();
+    const { w, table } = await writer(old, 'w3');
     try {
       await acknowledging(w);
       const t0 = performance.now();
@@ -127,7 +132,7 @@ describe('semi-sync MariaDB faults under the controller', () => {
         const now = await pods(env.core, NS, SET);
         return before.every((b) => now.some((p) => nameOf(p) === nameOf(b) && restarts(p) > restarts(b))) ? true : undefined;
       }, { timeoutMs: 60_000, intervalMs: 100 });
-      const primary = await finish(w, '(3) crash of every server', t0);
+      const primary = await finish(w, table, '(3) crash of every server', t0);
       const others = (await pods(env.core, NS, SET)).filter((p) => nameOf(p) !== nameOf(primary));
       for (const p of others) await replicaOf(nameOf(p), primary, 60_000);
       // The most advanced: no other server holds a transaction the primary lacks.
@@ -147,7 +152,7 @@ describe('semi-sync MariaDB faults under the controller', () => {
     const old = await onePrimaryServed(env, SET, 3, 120_000);
     for (const p of await pods(env.core, NS, SET)) if (nameOf(p) !== nameOf(old)) await replicaOf(nameOf(p), old, 60_000);
     const watch = watchPrimaryLabels(env.core, NS, SET);
-    const w = writer();
+    const { w, table } = await writer(old, 'w1');
     let frozen = false;
     try {
       await acknowledging(w);
@@ -172,13 +177,17 @@ describe('semi-sync MariaDB faults under the controller', () => {
         return s?.readOnly === true ? s : undefined;
       }, { timeoutMs: 30_000, intervalMs: 100 });
       const fencedMs = performance.now() - resumedAt;
-      let rejoined = 'rejoined as a replica';
-      await replicaOf(nameOf(old), next, 30_000).catch(async () => {
-        const s = await engineState(ipOf(old), ADMIN);
-        rejoined = `stays fenced (read_only ${s.readOnly}, master ${s.masterHost || 'none'}, error: ${s.lastError || 'none'})`;
-      });
+      // Either it replicates from the new primary, or it cannot (a commit it ran when frozen or on
+      // resume is in no other binlog: error 1236) and stays read-only with the error showing.
+      const rejoined = await eventually(`${nameOf(old)} a replica of ${nameOf(next)} or fenced with a replication error`, async () => {
+        const p = await podNamed(nameOf(old));
+        const s = await engineState(ipOf(old), ADMIN).catch(() => undefined);
+        if (p === undefined || s === undefined || !s.readOnly || s.masterHost !== ipOf(next)) return undefined;
+        if (s.ioRunning && s.sqlRunning && p.metadata?.labels?.[LABELS.role] === 'secondary') return 'rejoined as a replica';
+        return s.lastError !== '' ? `stays fenced (replication error: ${s.lastError})` : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 250 });
       console.log(`[fault-mysql] (1) SIGSTOP ${nameOf(old)} → ${nameOf(next)} labelled primary after ${relabelMs.toFixed(0)} ms; SIGCONT after ${(resumedAt - t0).toFixed(0)} ms → read-only ${fencedMs.toFixed(0)} ms later, ${rejoined}\n  ${(await mysqlFaultEvents(env)).join('\n  ')}`);
-      const primary = await finish(w, '(1) SIGSTOP/SIGCONT', t0);
+      const primary = await finish(w, table, '(1) SIGSTOP/SIGCONT', t0);
       expect(nameOf(primary)).toBe(nameOf(next));
       expect((await podNamed(nameOf(old)))?.metadata?.labels?.[LABELS.role]).not.toBe('primary');
       expect((await engineState(ipOf(old), ADMIN)).readOnly).toBe(true);
@@ -203,7 +212,7 @@ interface SetStatus {
 describe('semi-sync MariaDB: faults in the middle of rolling updates (controller as a child process)', () => {
   const NS2 = `fault-mysql-upd-${Date.now().toString(36)}`;
   const KILLS = 20;
-  const KILLS_PER_ROLLOUT = 4;
+  const KILLS_PER_ROLLOUT = 5;
   let env: EngineEnv;
   let client: KubeClient;
   const children = new Set<ChildProcess>();
@@ -222,23 +231,39 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
     await Promise.race([exited, sleep(10_000)]);
   };
   const status = async (): Promise<SetStatus> => ((await client.get(resourcePath('InstanceSet', NS2, SET))) as { status?: SetStatus }).status ?? {};
-  const revisions = async (): Promise<{ set?: string; pod?: string }> => {
+  /** The set's updateRevision and each pod's revision (they differ: server-2 has an instance template of its own). */
+  const revisions = async (): Promise<{ set?: string; pods: Map<string, string | undefined> }> => {
     const set = (await status()).updateRevision;
-    const pod = (await pods(env.core, NS2, SET))[0]?.metadata?.labels?.[LABELS.revision];
-    return { ...(set !== undefined ? { set } : {}), ...(pod !== undefined ? { pod } : {}) };
+    const byPod = new Map((await pods(env.core, NS2, SET)).map((p) => [nameOf(p), p.metadata?.labels?.[LABELS.revision]]));
+    return { ...(set !== undefined ? { set } : {}), pods: byPod };
   };
-  /** Every pod on a new revision (≠ `before`), Ready, one primary and two secondaries by label. */
-  const converged = async (before: { set?: string; pod?: string }, what: string, timeoutMs = 150_000): Promise<void> => {
+  /** Every pod on a new revision (≠ its own in `before`), Ready, one primary and two secondaries by label. */
+  const converged = async (before: { set?: string; pods: Map<string, string | undefined> }, what: string, timeoutMs = 150_000): Promise<void> => {
     await eventually(`${what} converged`, async () => {
       const st = await status();
       if (st.updateRevision === undefined || st.updateRevision === before.set || st.currentRevision !== st.updateRevision) return undefined;
       if (st.updatedReplicas !== 3 || st.readyReplicas !== 3) return undefined;
       const ps = await pods(env.core, NS2, SET);
       const roles = ps.map((p) => p.metadata?.labels?.[LABELS.role]);
-      const revs = new Set(ps.map((p) => p.metadata?.labels?.[LABELS.revision]));
-      const onRevision = revs.size === 1 && !revs.has(before.pod) && !revs.has(undefined);
+      const onRevision = ps.every((p) => p.metadata?.labels?.[LABELS.revision] !== undefined && p.metadata.labels[LABELS.revision] !== before.pods.get(nameOf(p)));
       return ps.length === 3 && onRevision && roles.filter((r) => r === 'primary').length === 1 && roles.filter((r) => r === 'secondary').length === 2 ? true : undefined;
-    }, { timeoutMs, intervalMs: 200 });
+    }, { timeoutMs, intervalMs: 200 }).catch(async (err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${await describeSet()}`);
+    });
+  };
+  /** Status, pods and the set's last Events: what a rollout that did not converge was waiting for. */
+  const describeSet = async (): Promise<string> => {
+    const ps = await pods(env.core, NS2, SET);
+    const lines = await Promise.all(ps.map(async (p) => {
+      const s = await engineState(ipOf(p), ADMIN).catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
+      const ready = (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+      return `${nameOf(p)} rev ${p.metadata?.labels?.[LABELS.revision]} role ${p.metadata?.labels?.[LABELS.role]} ready ${ready} engine ${JSON.stringify(s)}`;
+    }));
+    const events = (await env.kc.makeApiClient(k8s.EventsV1Api).listNamespacedEvent({ namespace: NS2 })).items
+      .sort((a, b) => String(a.eventTime ?? a.metadata?.creationTimestamp ?? '').localeCompare(String(b.eventTime ?? b.metadata?.creationTimestamp ?? '')))
+      .slice(-15)
+      .map((e) => `${e.regarding?.name} ${e.reason}: ${e.note ?? ''}`);
+    return `status ${JSON.stringify(await status())}\n${lines.join('\n')}\n${events.join('\n')}`;
   };
   /** The engines agree with the labels: the primary writable and unwired, the others read-only replicas of it. */
   const enginesAgree = async (): Promise<k8s.V1Pod> => {
@@ -256,7 +281,11 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
   const patchTemplate = async (value: string): Promise<void> => {
     await client.mergePatch(resourcePath('InstanceSet', NS2, SET), { spec: { template: { metadata: { annotations: { 'dbtopo.dev/rollout-test': value } } } } }, 'e2e');
   };
-  const writer = (): Writer => startMysqlWriter(env.kc, NS2, `${SET}-primary`, APP, TABLE, { semiSync: true });
+  /** A writer into a table of its own (its ids start at 1), created on `primary` first. */
+  const writer = async (primary: k8s.V1Pod, table: string): Promise<Writer> => {
+    await createTable(ipOf(primary), ADMIN, table);
+    return startMysqlWriter(env.kc, NS2, `${SET}-primary`, APP, table, { semiSync: true });
+  };
 
   beforeAll(async () => {
     ensureControllerBuilt();
@@ -278,9 +307,10 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
   });
 
   it(`(4) controller SIGKILLed ${KILLS} times mid-rollout: converges each time, never two primary labels, no acknowledged commit lost`, async () => {
-    await enginesAgree();
+    const first = await enginesAgree();
     const watch = watchPrimaryLabels(env.core, NS2, SET);
-    const w = writer();
+    const w = await writer(first, 'faults.w4');
+    await acknowledging(w);
     const killedAfter: number[] = [];
     const convergeMs: number[] = [];
     let seen: Awaited<ReturnType<ReturnType<typeof watchPrimaryLabels>['stop']>> = { maxPrimaries: 0, maxPods: 0, polls: 0 };
@@ -305,7 +335,7 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
       seen = await watch.stop();
     }
     const primary = await enginesAgree();
-    const { report, missing } = await settleAndCountLost(w, async (acked) => await missingMysqlRows(ipOf(primary), ADMIN, TABLE, acked), { settleMs: 15_000 });
+    const { report, missing } = await settleAndCountLost(w, async (acked) => await missingMysqlRows(ipOf(primary), ADMIN, 'faults.w4', acked), { settleMs: 15_000 });
     const sorted = [...convergeMs].sort((a, b) => a - b);
     console.log(
       `[fault-mysql] (4) ${killedAfter.length} SIGKILLs of the controller at ${killedAfter.join(',')} ms into ${convergeMs.length} rollouts; ` +
@@ -325,7 +355,8 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
     const old = await enginesAgree();
     const uids = new Map((await pods(env.core, NS2, SET)).map((p) => [nameOf(p), p.metadata?.uid ?? '']));
     const watch = watchPrimaryLabels(env.core, NS2, SET);
-    const w = writer();
+    const w = await writer(old, 'faults.w5');
+    await acknowledging(w);
     let seen: Awaited<ReturnType<ReturnType<typeof watchPrimaryLabels>['stop']>> = { maxPrimaries: 0, maxPods: 0, polls: 0 };
     let downMs = 0;
     let rolledMs = 0;
@@ -343,10 +374,10 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
       seen = await watch.stop();
     }
     const primary = await enginesAgree();
-    const { report, missing } = await settleAndCountLost(w, async (acked) => await missingMysqlRows(ipOf(primary), ADMIN, TABLE, acked), { settleMs: 15_000 });
+    const { report, missing } = await settleAndCountLost(w, async (acked) => await missingMysqlRows(ipOf(primary), ADMIN, 'faults.w5', acked), { settleMs: 15_000 });
     console.log(
       `[fault-mysql] (5) API server restarted mid-rollout: down ${downMs.toFixed(0)} ms; rollout converged ${rolledMs.toFixed(0)} ms after the patch; primary ${nameOf(old)} → ${nameOf(primary)}; ` +
-        `watcher max primaries ${seen.maxPrimaries}, max pods ${seen.maxPods}; writer ${report.acked.length} acknowledged / ${report.failures} failed, longest gap ${report.longestGapMs.toFixed(0)} ms, lost ${missing.length}`,
+        `watcher max primaries ${seen.maxPrimaries}, max pods ${seen.maxPods}; writer ${report.acked.length} acknowledged / ${report.failures} failed, longest gap ${report.longestGapMs.toFixed(0)} ms (last error: ${report.lastError ?? 'none'}), lost ${missing.length}`,
     );
     expect(seen.firstDouble ?? 'never two primary labels').toBe('never two primary labels');
     expect(seen.maxPods).toBe(3);

@@ -48,6 +48,16 @@ export async function engineState(host: string, auth: MysqlAuth): Promise<Engine
 /** A GTID position as one number (sum of the domains' sequence numbers), -1 when unreadable. */
 export const gtidSeq = (gtid: string): number => gtidToOffset(gtid) ?? -1;
 
+/** A fresh table for one scenario's writer (its ids start at 1; a shared table would answer duplicate keys). */
+export async function createTable(primaryHost: string, admin: MysqlAuth, table: string): Promise<void> {
+  const c = await mysql.createConnection({ host: primaryHost, port: 3306, user: admin.user, password: admin.password, connectTimeout: 2_000 });
+  try {
+    await c.query(`CREATE TABLE IF NOT EXISTS ${table} (id INT PRIMARY KEY)`);
+  } finally {
+    c.destroy();
+  }
+}
+
 /**
  * The database, table and application account of the writers. Applications write with an account
  * of their own: the controller's admin account has READ_ONLY ADMIN and its sessions survive a
