@@ -73,6 +73,8 @@ export interface FileHead {
   path: string;
   source?: string;
   object: ObjectHead;
+  /** objectKey() of the file, when already known (a parallel compile computes it while it waits). */
+  identity?: string;
 }
 
 /** Placement problems of a topology in an environment, located in its file. */
@@ -149,6 +151,7 @@ export function argoCdFiles(envs: readonly Environment[], files: readonly FileHe
 // same (cached) files again on every change.
 const identities = new WeakMap<FileHead, string>();
 function identityOf(f: FileHead): string {
+  if (f.identity !== undefined) return f.identity;
   let key = identities.get(f);
   if (key === undefined) {
     const parts = f.path.split('/');

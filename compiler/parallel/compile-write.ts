@@ -32,6 +32,7 @@ import {
   type TopologyRender,
 } from '../compile.js';
 import { hasErrors, sortDiagnostics } from '../diagnostics.js';
+import { objectKey } from '../emit/paths.js';
 import { commitStaged, stagingDir } from '../emit/write.js';
 import { parseSources, sourceKind, type Located, type SourceFile } from '../load/index.js';
 import { appliesTo } from '../resolve/index.js';
@@ -171,7 +172,9 @@ function workerFiles(heads: readonly string[], source: string, render: () => Top
   for (let at = 0, i = 0; at < heads.length; at += HEAD_FIELDS, i++) {
     const [path = '', apiVersion = '', kind = '', name = '', namespace = ''] = heads.slice(at, at + HEAD_FIELDS);
     const object: ObjectHead = { apiVersion, kind, metadata: namespace !== '' ? { name, namespace } : { name } };
-    files.push({ path, source, object, file: lazyFile(path, source, render, i) });
+    const env = path.slice(0, path.indexOf('/'));
+    const member = path.slice(env.length + 1, path.indexOf('/', env.length + 1));
+    files.push({ path, source, object, identity: objectKey(env, member, object), file: lazyFile(path, source, render, i) });
   }
   return files;
 }
