@@ -32,6 +32,10 @@ export function redisConf(t: ResolvedTopology): string {
     'dir /data',
     'appendonly yes',
     'appendfsync everysec',
+    // A replica that cannot continue its stream (after a failover; or a switchover when a
+    // replication PING slipped in after the catch-up check) full-syncs. The default 5 s wait for
+    // more replicas to share the transfer is 5 s in which WAIT 1 acknowledges nothing.
+    'repl-diskless-sync-delay 0',
     // Replicas announce their pod IP so Sentinel and the primary see addresses that route.
     'replica-announce-ip ${POD_IP}',
     `replica-announce-port ${t.server.port}`,
