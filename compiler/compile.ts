@@ -211,15 +211,27 @@ export function assemble<F extends FileHead>(
   envs: readonly Environment[],
   renders: ReadonlyArray<RenderOutline<F>>,
   locateSource: (file: string) => { line: number; col: number },
+  files: Array<F | RenderedFile> = assemblyFiles(envs, renders),
 ): { files: Array<F | RenderedFile>; diagnostics: Diagnostic[] } {
-  const files: Array<F | RenderedFile> = [];
   const diagnostics: Diagnostic[] = [];
+  for (const env of envs) for (const r of renders) if (r.env === env.name) diagnostics.push(...r.diagnostics);
+  diagnostics.push(...duplicateDiagnostics(files, locateSource));
+  files.sort((a, b) => byString(a.path, b.path));
+  return { files, diagnostics };
+}
+
+/**
+ * assemble()'s files before the checks and the sort: per environment its renders' files and its
+ * cluster-scoped files, then the Argo CD files. A parallel compile writes the shared ones from
+ * this before it runs the rest of assemble().
+ */
+export function assemblyFiles<F extends FileHead>(envs: readonly Environment[], renders: ReadonlyArray<RenderOutline<F>>): Array<F | RenderedFile> {
+  const files: Array<F | RenderedFile> = [];
   for (const env of envs) {
     const namespaces = new Map<string, Set<string>>();
     for (const r of renders) {
       if (r.env !== env.name) continue;
       for (const f of r.files) files.push(f);
-      diagnostics.push(...r.diagnostics);
       for (const { memberCluster, namespace } of r.namespaces) {
         const set = namespaces.get(memberCluster) ?? new Set<string>();
         set.add(namespace);
@@ -229,9 +241,7 @@ export function assemble<F extends FileHead>(
     files.push(...clusterFiles(env, namespaces));
   }
   files.push(...argoCdFiles(envs, files));
-  diagnostics.push(...duplicateDiagnostics(files, locateSource));
-  files.sort((a, b) => byString(a.path, b.path));
-  return { files, diagnostics };
+  return files;
 }
 
 /** The environments a compile covers: all, or the one named by `env`. */

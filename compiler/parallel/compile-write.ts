@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 import type { Topology } from '../../schemas/types/index.js';
 import {
   assemble,
+  assemblyFiles,
   compileValid,
   orderTopologies,
   placeDiagnostics,
@@ -53,6 +54,7 @@ interface Rendered {
 }
 
 interface WorkerFile extends FileHead {
+  identity: string;
   /** The file as the result hands it out; object and text computed on first read. */
   file: RenderedFile;
 }
@@ -86,6 +88,10 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
 
     // Each reply is turned into the result's files as it arrives: this thread is idle meanwhile.
     const outcomes = new Map<string, Rendered>();
+    /** Topology file of each object identity, to see a duplicate object (DBT5001) early. */
+    const owners = new Map<string, string>();
+    let clash = false;
+    let placementError = false;
     const rendering: Array<Promise<void>> = [];
     const submit = (jobs: ReadonlyArray<{ env: number; topo: Located<Topology> }>): void => {
       for (let i = 0; i < jobs.length; i += BATCH) {
@@ -98,7 +104,15 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
             if (!outcome || !env) throw new Error(`render worker gave no answer for ${topo.file}`);
             let render: TopologyRender | undefined;
             const again = (): TopologyRender => (render ??= renderTopology(env, topo));
-            outcomes.set(jobKey(e, topo.file), { outcome, files: workerFiles(outcome.heads, topo.file, again) });
+            const files = workerFiles(outcome.heads, topo.file, again);
+            outcomes.set(jobKey(e, topo.file), { outcome, files });
+            // What makes assemble() report an error, known before it runs (see the end).
+            for (const f of files) {
+              const owner = owners.get(f.identity);
+              if (owner === undefined) owners.set(f.identity, topo.file);
+              else if (owner !== topo.file) clash = true;
+            }
+            if (outcome.problems.some((p) => p.severity === 'error')) placementError = true;
           });
         });
         done.catch(() => undefined);
@@ -141,14 +155,24 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
       return { env: env.name, files: done.files, namespaces: done.outcome.namespaces, diagnostics: placeDiagnostics(env, topo, done.outcome.problems) };
     });
     const byFile = new Map<string, Located<Topology>>(repo.topologies.map((t) => [t.file, t]));
-    const assembled = assemble(envs, renders, (file) => byFile.get(file)?.locate(['name']) ?? { line: 1, col: 1 });
-    const files = assembled.files.map((f) => ('file' in f ? f.file : f));
-    const result = { files, diagnostics: sortDiagnostics([...repo.diagnostics, ...assembled.diagnostics]) };
-    if (hasErrors(result.diagnostics)) return result;
+    const locate = (file: string): { line: number; col: number } => byFile.get(file)?.locate(['name']) ?? { line: 1, col: 1 };
+    const finish = (all: Array<WorkerFile | RenderedFile>): CompileResult => {
+      const assembled = assemble(envs, renders, locate, all);
+      return { files: assembled.files.map((f) => ('file' in f ? f.file : f)), diagnostics: sortDiagnostics([...repo.diagnostics, ...assembled.diagnostics]) };
+    };
+    const all = assemblyFiles(envs, renders);
+    // assemble() reports errors only for placement problems and duplicate objects; with neither
+    // (checked above as replies came in) the output can be swapped in now, and the rest of
+    // assemble() runs while the workers remove the previous tree.
+    if (clash || placementError) {
+      const result = finish(all);
+      if (!hasErrors(result.diagnostics)) throw new Error('internal error: the parallel compile saw an error its checks do not report; please report it');
+      return result;
+    }
 
     // CRDs, Namespaces and Argo CD objects: rendered here, a few dozen files.
     const made = new Set<string>();
-    for (const f of assembled.files) {
+    for (const f of all) {
       if ('file' in f) continue;
       const dir = dirname(join(tmp, f.path));
       if (!made.has(dir)) mkdirSync(dir, { recursive: true });
@@ -156,8 +180,19 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
       writeFileSync(join(tmp, f.path), f.text);
     }
     committed = true;
-    await commitStaged(tmp, opts.out, opts.env !== undefined ? [opts.env] : undefined, (dirs) => removeTreesWith(opts.pool, dirs));
-    return result;
+    let removing: Promise<void> = Promise.resolve();
+    await commitStaged(tmp, opts.out, opts.env !== undefined ? [opts.env] : undefined, (dirs) => {
+      removing = removeTreesWith(opts.pool, dirs);
+      removing.catch(() => undefined); // awaited below
+      return Promise.resolve();
+    });
+    try {
+      const result = finish(all);
+      if (hasErrors(result.diagnostics)) throw new Error('internal error: the parallel compile wrote an output its own checks reject; please report it');
+      return result;
+    } finally {
+      await removing;
+    }
   } finally {
     if (!committed) {
       await opts.pool.close();
