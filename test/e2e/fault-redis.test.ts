@@ -68,6 +68,27 @@ describe('Redis + Sentinel faults under the controller', () => {
     return primary;
   };
 
+  /**
+   * The frame of every case: a served primary that every Sentinel can fail over, a watcher (never
+   * two primary labels) and a writer running from 1 s before the fault (`fault(old, writer, t0)`)
+   * to its end; `cleanup` undoes what the fault left behind if it failed half-way.
+   */
+  const underFault = async (prefix: string, fault: (old: k8s.V1Pod, w: Writer, t0: number) => Promise<void>, cleanup?: () => void): Promise<void> => {
+    const old = await onePrimaryServed(env, SERVER, 3, 120_000);
+    await sentinelsReady(sentinelIps, MASTER, ipOf(old), 2);
+    const watch = watchPrimaryLabels(env.core, NS, SERVER);
+    const w = startRedisWriter(env.kc, NS, `${SERVER}-primary`, PASSWORD, prefix);
+    try {
+      await sleep(1_000);
+      await fault(old, w, performance.now());
+    } finally {
+      cleanup?.();
+      await w.stop();
+      const seen = await watch.stop();
+      expect(seen.maxPrimaries).toBe(1);
+    }
+  };
+
   beforeAll(async () => {
     env = await startEngineEnv({
       namespace: NS,
@@ -82,22 +103,16 @@ describe('Redis + Sentinel faults under the controller', () => {
   });
 
   it('(a) primary frozen (SIGSTOP): Sentinel fails over, labels move; resumed (SIGCONT) it rejoins as a replica', async () => {
-    const old = await onePrimaryServed(env, SERVER, 3, 120_000);
-    await sentinelsReady(sentinelIps, MASTER, ipOf(old), 2);
-    const watch = watchPrimaryLabels(env.core, NS, SERVER);
-    const w = startRedisWriter(env.kc, NS, `${SERVER}-primary`, PASSWORD, 'a:');
-    let frozen = false;
-    try {
-      await sleep(1_000);
-      const t0 = performance.now();
+    let frozen: string | undefined;
+    await underFault('a:', async (old, w, t0) => {
       env.kubelet.killProcess(nameOf(old), 'SIGSTOP');
-      frozen = true;
+      frozen = nameOf(old);
       const next = await nextPrimary(nameOf(old), 60_000);
       const relabelledAt = performance.now();
       const relabelMs = relabelledAt - t0;
       await eventually('writes acknowledged by the new primary', async () => w.firstAckAfter(relabelledAt), { timeoutMs: 30_000, intervalMs: 100 });
       env.kubelet.killProcess(nameOf(old), 'SIGCONT');
-      frozen = false;
+      frozen = undefined;
       const resumedAt = performance.now();
       await eventually(`${nameOf(old)} a replica of ${nameOf(next)}`, async () => {
         const info = await replicationInfo(ipOf(old)).catch(() => '');
@@ -108,22 +123,13 @@ describe('Redis + Sentinel faults under the controller', () => {
       expect(nameOf(primary)).toBe(nameOf(next));
       const old2 = (await pods(env.core, NS, SERVER)).find((p) => nameOf(p) === nameOf(old));
       expect(old2?.metadata?.labels?.[LABELS.role]).toBe('secondary');
-    } finally {
-      if (frozen) env.kubelet.killProcess(nameOf(old), 'SIGCONT');
-      await w.stop();
-      const seen = await watch.stop();
-      expect(seen.maxPrimaries).toBe(1);
-    }
+    }, () => {
+      if (frozen !== undefined) env.kubelet.killProcess(frozen, 'SIGCONT');
+    });
   }, 180_000);
 
   it('(d) primary process killed (SIGKILL, restarted 15 s later): Sentinel fails over; the restarted server rejoins as a replica', async () => {
-    const old = await onePrimaryServed(env, SERVER, 3, 120_000);
-    await sentinelsReady(sentinelIps, MASTER, ipOf(old), 2);
-    const watch = watchPrimaryLabels(env.core, NS, SERVER);
-    const w = startRedisWriter(env.kc, NS, `${SERVER}-primary`, PASSWORD, 'd:');
-    try {
-      await sleep(1_000);
-      const t0 = performance.now();
+    await underFault('d:', async (old, w, t0) => {
       // Held down past Sentinel's down-after (5 s) and the failover, like a crash-looping container.
       env.kubelet.killProcess(nameOf(old), 'SIGKILL', { holdMs: 15_000 });
       const next = await nextPrimary(nameOf(old), 60_000);
@@ -135,21 +141,11 @@ describe('Redis + Sentinel faults under the controller', () => {
       console.log(`[fault-redis] (d) SIGKILL ${nameOf(old)} → ${nameOf(next)} labelled primary after ${relabelMs.toFixed(0)} ms; restarted old primary a replica after ${(performance.now() - t0).toFixed(0)} ms`);
       const primary = await finish(w, 'd:', '(d) SIGKILL of the primary', t0);
       expect(nameOf(primary)).toBe(nameOf(next));
-    } finally {
-      await w.stop();
-      const seen = await watch.stop();
-      expect(seen.maxPrimaries).toBe(1);
-    }
+    });
   }, 180_000);
 
   it('(b) primary pod deleted: exactly one primary again; after a failover the recreated pod rejoins as a secondary', async () => {
-    const old = await onePrimaryServed(env, SERVER, 3, 120_000);
-    await sentinelsReady(sentinelIps, MASTER, ipOf(old), 2);
-    const watch = watchPrimaryLabels(env.core, NS, SERVER);
-    const w = startRedisWriter(env.kc, NS, `${SERVER}-primary`, PASSWORD, 'b:');
-    try {
-      await sleep(1_000);
-      const t0 = performance.now();
+    await underFault('b:', async (old, w, t0) => {
       await env.core.deleteNamespacedPod({ name: nameOf(old), namespace: NS });
       // The recreated pod has a new uid; wait until it is Ready and the roles settle.
       await eventually(`${nameOf(old)} recreated and Ready`, async () => {
@@ -170,21 +166,11 @@ describe('Redis + Sentinel faults under the controller', () => {
         const o = (await pods(env.core, NS, SERVER)).find((p) => nameOf(p) === nameOf(old));
         expect(o?.metadata?.labels?.[LABELS.role]).toBe('secondary');
       }
-    } finally {
-      await w.stop();
-      const seen = await watch.stop();
-      expect(seen.maxPrimaries).toBe(1);
-    }
+    });
   }, 180_000);
 
   it('(c) every server killed at once (SIGKILL): restarted, exactly one primary, acknowledged writes present', async () => {
-    const old = await onePrimaryServed(env, SERVER, 3, 120_000);
-    await sentinelsReady(sentinelIps, MASTER, ipOf(old), 2);
-    const watch = watchPrimaryLabels(env.core, NS, SERVER);
-    const w = startRedisWriter(env.kc, NS, `${SERVER}-primary`, PASSWORD, 'c:');
-    try {
-      await sleep(1_000);
-      const t0 = performance.now();
+    await underFault('c:', async (old, w, t0) => {
       const before = await pods(env.core, NS, SERVER);
       const restarts = (p: k8s.V1Pod): number => p.status?.containerStatuses?.[0]?.restartCount ?? 0;
       for (const p of before) env.kubelet.killProcess(nameOf(p), 'SIGKILL');
@@ -207,10 +193,6 @@ describe('Redis + Sentinel faults under the controller', () => {
         }, { timeoutMs: 60_000, intervalMs: 200 });
       }
       console.log(`[fault-redis] (c) secondaries replicating in the engines ${(performance.now() - t0).toFixed(0)} ms after the crash (${(performance.now() - t1).toFixed(0)} ms after the roles settled)`);
-    } finally {
-      await w.stop();
-      const seen = await watch.stop();
-      expect(seen.maxPrimaries).toBe(1);
-    }
+    });
   }, 180_000);
 });
