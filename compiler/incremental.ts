@@ -6,7 +6,7 @@
 // Trade-off: checks across topology files (duplicate names, DBT3070) only see the changed files
 // and the duplicate-object check (DBT5001); a cold compile (`dbtopo compile`) sees everything.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Topology } from '../schemas/types/index.js';
 import { assemble, renderTopology, type CompileResult, type RenderedFile, type TopologyRender } from './compile.js';
@@ -33,7 +33,7 @@ export interface IncrementalResult extends CompileResult {
   deleted: number;
 }
 
-const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
+const sha = (text: string): string => hash('sha256', text, 'hex');
 
 export class IncrementalCompiler {
   private envKey: string | undefined;
