@@ -6,6 +6,7 @@
 //   ${SERVER_ID}  MySQL server-id: the pod's ordinal + 1
 //   ${PASSWORD}   the engine password from credentials.password (only written when it is set)
 
+import { SENTINEL_TIMING } from '../../schemas/types/index.js';
 import type { ConfigMapLike } from './objects.js';
 import type { ResolvedTopology } from '../model.js';
 import { names, serviceHost, podHost } from '../names.js';
@@ -70,9 +71,9 @@ export function sentinelConf(t: ResolvedTopology, shards: readonly MonitoredShar
     const host = podHost(shard.instanceSet, shard.firstOrdinal, t.namespace);
     lines.push(
       `sentinel monitor ${shard.masterName} ${host} ${t.server.port} ${s.quorum}`,
-      `sentinel down-after-milliseconds ${shard.masterName} 5000`,
-      `sentinel failover-timeout ${shard.masterName} 60000`,
-      `sentinel parallel-syncs ${shard.masterName} 1`,
+      `sentinel down-after-milliseconds ${shard.masterName} ${SENTINEL_TIMING.downAfterMs}`,
+      `sentinel failover-timeout ${shard.masterName} ${SENTINEL_TIMING.failoverTimeoutMs}`,
+      `sentinel parallel-syncs ${shard.masterName} ${SENTINEL_TIMING.parallelSyncs}`,
     );
     if (t.credentials) lines.push(`sentinel auth-pass ${shard.masterName} \${PASSWORD}`);
   }

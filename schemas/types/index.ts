@@ -4,3 +4,4 @@ export * from './instanceset.js';
 export * from './cluster.js';
 export * from './topology.js';
 export * from './environment.js';
+export * from './sentinel.js';

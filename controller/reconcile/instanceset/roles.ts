@@ -3,7 +3,7 @@
 // Sentinel InstanceSets: make every sentinel monitor the shards it watches, and subscribe to
 // +switch-master so a failover is relabelled at once instead of at the next period.
 import * as k8s from '@kubernetes/client-node';
-import { FIELD_MANAGER_CONTROLLER, LABELS, type InstanceSet, type KubeObject, type Role } from '../../../schemas/types/index.js';
+import { FIELD_MANAGER_CONTROLLER, LABELS, SENTINEL_TIMING, type InstanceSet, type KubeObject, type Role } from '../../../schemas/types/index.js';
 import { CredentialsReader } from '../../engines/credentials.js';
 import { driverFor } from '../../engines/index.js';
 import { ensureMonitor, sentinelPrimary, watchSwitchMaster } from '../../engines/redis/sentinel.js';
@@ -342,8 +342,9 @@ export class RoleProbes {
       for (const s of sentinels) {
         try {
           const changed = await ensureMonitor(s, m.masterName, primary, m.quorum, {
-            downAfterMs: 5_000,
-            failoverTimeoutMs: 60_000,
+            downAfterMs: SENTINEL_TIMING.downAfterMs,
+            failoverTimeoutMs: SENTINEL_TIMING.failoverTimeoutMs,
+            parallelSyncs: SENTINEL_TIMING.parallelSyncs,
             ...(primary.password !== undefined ? { authPass: primary.password } : {}),
             ...(primary.username !== undefined ? { authUser: primary.username } : {}),
           });
