@@ -1,13 +1,13 @@
 // Full compile written by render workers (pool.ts). The main thread parses and validates the
-// topology files in chunks and, as each chunk comes out valid, hands its (environment, topology)
-// jobs to the workers, which render them and write their YAML into the staging directory while
-// this thread parses on; they send back only each file's head (path, kind, name, namespace).
-// Then the whole repository is validated as in a serial compile: any error and the staged files
-// are thrown away and the result is the serial compile's. Otherwise the main thread runs the same
-// assembly as the serial compile (cluster files, Argo CD objects, duplicate check) on the heads,
-// writes the few shared files, and swaps the staging directory in (compiler/emit/write.ts).
-// Every file is a pure function of its topology and environment, so which worker renders which
-// job changes nothing in the output.
+// topology files in chunks (validate/Validator) and hands each chunk's valid (environment,
+// topology) jobs to the workers, which render them and write their YAML into the staging
+// directory while this thread parses on; they send back only each file's head (path, kind,
+// name, namespace). Any error in the repository and the staged files are thrown away and the
+// result is the serial compile's. Otherwise the main thread writes the few shared files (CRDs,
+// Namespaces, Argo CD objects), swaps the staging directory in (compiler/emit/write.ts), and
+// runs the rest of the serial assembly (duplicate check, sort) while the workers remove the
+// previous tree. Every file is a pure function of its topology and environment, so which worker
+// renders which job changes nothing in the output.
 //
 // The result's files of workers' renders carry no object or text in this thread: both are
 // computed again (once per topology and environment) on first read. `dbtopo compile` only
