@@ -10,7 +10,9 @@
 // (node dist/controller/main.js): (4) the controller SIGKILLed 20 times in the middle of rolling
 // updates, (5) the API server restarted in the middle of one; each rollout converges.
 import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABELS } from '../../schemas/types/index.js';
@@ -27,6 +29,7 @@ const SET = 'orders-db-server';
 const ADMIN: MysqlAuth = { user: ADMIN_USER, password: `pw-${process.pid}` };
 const APP: MysqlAuth = { user: 'app', password: `app-${process.pid}` };
 const TABLE = 'faults.w';
+const CONTROLLER_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/controller/main.js');
 
 /** Waits (bounded) until the writer's commits are acknowledged: right after a fault the replicas may still be reconnecting. */
 async function acknowledging(w: Writer): Promise<void> {
@@ -218,7 +221,10 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
   const children = new Set<ChildProcess>();
   const ipOf = (p: k8s.V1Pod): string => p.status?.podIP ?? '';
   const nameOf = (p: k8s.V1Pod): string => p.metadata?.name ?? '';
-  const startChild = (): ChildProcess => {
+  const startChild = async (): Promise<ChildProcess> => {
+    // On a shared development machine another build may have cleaned dist/ for a moment; a child
+    // started then would exit at once and leave the set without a controller.
+    for (let i = 0; i < 600 && !fs.existsSync(CONTROLLER_MAIN); i++) await sleep(200);
     const child = spawnController(testKubeconfigs()['member-a'] ?? '', NS2);
     children.add(child);
     child.on('exit', () => children.delete(child));
@@ -296,7 +302,7 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
       inProcessController: false,
     });
     client = new KubeClient(env.kc);
-    startChild();
+    await startChild();
     await allReady(env.core, NS2, SET, 3, 180_000);
     await createAppAccount(ipOf(await enginesAgree()), ADMIN, APP, TABLE);
   }, 360_000);
@@ -324,7 +330,7 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
           killedAfter.push(Math.round(performance.now() - started));
           for (const c of [...children]) await killChild(c);
           await sleep(Math.floor(Math.random() * 300));
-          startChild();
+          await startChild();
         }
         const restartedAt = performance.now();
         await converged(before, `rollout ${rollout}`);
