@@ -278,9 +278,10 @@ export interface CompileRepoOptions {
   out?: string;
   write?: boolean;
   /**
-   * Render worker threads for a written compile (compiler/parallel): 0 renders in this thread;
-   * default: one per CPU (at most MAX_WORKERS) when the repository has at least
-   * PARALLEL_MIN_TOPOLOGIES topology files, else 0 (starting threads costs more than it saves).
+   * Render worker threads for a written compile (compiler/parallel), the main thread rendering
+   * besides them; 0 renders in this thread only. Default: one per CPU but one (at least 1, at
+   * most MAX_WORKERS) when the repository has at least PARALLEL_MIN_TOPOLOGIES topology files,
+   * else 0 (starting threads costs more than it saves).
    */
   workers?: number;
 }
@@ -298,7 +299,7 @@ function workerCount(opts: CompileRepoOptions, sources: readonly SourceFile[]): 
     return opts.workers;
   }
   const topologies = sources.filter((s) => sourceKind(s.path) === 'topology').length;
-  return topologies >= PARALLEL_MIN_TOPOLOGIES ? Math.min(availableParallelism(), MAX_WORKERS) : 0;
+  return topologies >= PARALLEL_MIN_TOPOLOGIES ? Math.max(1, Math.min(availableParallelism() - 1, MAX_WORKERS)) : 0;
 }
 
 /** Throws the usage error of a compile naming an environment the repository lacks. */
@@ -325,7 +326,7 @@ export async function compileRepo(opts: CompileRepoOptions): Promise<CompileResu
   const workers = workerCount(opts, sources);
   if (workers === 0) return compileValid(validate(parseSources(sources)), { out, write: opts.write !== false, ...env });
   // Started before parsing, so the threads load their modules while this one parses.
-  const pool = new WorkerPool(workers);
+  const pool = new WorkerPool(workers, true);
   try {
     return await compileAndWrite(sources, { out, pool, ...env });
   } finally {

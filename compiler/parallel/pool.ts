@@ -2,6 +2,7 @@
 // the main thread parses the repository, so their start-up overlaps with it.
 import { Worker } from 'node:worker_threads';
 import type { Reply, RequestBody } from './protocol.js';
+import { handle } from './render-shard.js';
 
 type Pending = { resolve: (r: Reply & { ok: true }) => void; reject: (e: Error) => void };
 
@@ -62,17 +63,58 @@ class RenderWorker {
   }
 }
 
+/**
+ * The main thread as one more render thread, between its own work: requests run in this thread
+ * (render-shard.ts, as in a worker) one at a time, each in its own event-loop turn. Saves one
+ * isolate — its start, its copy of the optimized code, its garbage collector — on a machine with
+ * few CPUs.
+ */
+class LocalRenderer {
+  private running = 0;
+  private stopped = false;
+
+  get inFlight(): number {
+    return this.running;
+  }
+
+  call(req: RequestBody): Promise<Reply & { ok: true }> {
+    this.running++;
+    return new Promise((resolve, reject) => {
+      setImmediate(() => {
+        if (this.stopped) {
+          this.running--;
+          reject(new Error('render in the main thread: pool closed'));
+          return;
+        }
+        const reply = handle({ ...req, id: 0 });
+        this.running--;
+        if (reply.ok) resolve(reply);
+        else reject(new Error(`render in the main thread: ${reply.message}`));
+      });
+    });
+  }
+
+  /** Nothing queued runs after this. */
+  stop(): void {
+    this.stopped = true;
+  }
+}
+
 /** Requests a worker may have queued: one being worked on and the next, so it never waits for this thread. */
 const MAX_IN_FLIGHT = 2;
 
 export class WorkerPool {
   private readonly workers: readonly RenderWorker[];
+  /** This thread, rendering too when every worker is busy (see LocalRenderer). */
+  private readonly local: LocalRenderer | undefined;
   private readonly queue: Array<{ req: RequestBody; resolve: (r: Reply & { ok: true }) => void; reject: (e: Error) => void }> = [];
   private closed: Promise<void> | undefined;
 
-  constructor(size: number) {
+  /** `size` worker threads; `withMainThread`: this thread renders too, between its own work. */
+  constructor(size: number, withMainThread = false) {
     if (!Number.isInteger(size) || size < 1) throw new Error(`a worker pool needs at least one worker, got ${size}`);
     this.workers = Array.from({ length: size }, () => new RenderWorker());
+    this.local = withMainThread ? new LocalRenderer() : undefined;
   }
 
   get size(): number {
@@ -81,7 +123,7 @@ export class WorkerPool {
 
   /** Sends the same request to every worker (ahead of anything submitted later). */
   all(req: RequestBody): Promise<Array<Reply & { ok: true }>> {
-    return Promise.all(this.workers.map((w) => w.call(req)));
+    return Promise.all([...this.workers, ...(this.local ? [this.local] : [])].map((w) => w.call(req)));
   }
 
   /** Queues a request for whichever worker is least busy (a slow or descheduled thread just takes fewer). */
@@ -100,8 +142,9 @@ export class WorkerPool {
 
   private pump(): void {
     while (this.queue.length > 0) {
-      let best: RenderWorker | undefined;
+      let best: RenderWorker | LocalRenderer | undefined;
       for (const w of this.workers) if (w.inFlight < MAX_IN_FLIGHT && (!best || w.inFlight < best.inFlight)) best = w;
+      if (!best && this.local?.inFlight === 0) best = this.local;
       if (!best) return;
       const job = this.queue.shift();
       if (!job) return;
@@ -122,6 +165,7 @@ export class WorkerPool {
   close(): Promise<void> {
     this.closed ??= (async () => {
       for (const job of this.queue.splice(0)) job.reject(new Error('worker pool closed'));
+      this.local?.stop();
       await Promise.all(this.workers.map((w) => w.stop()));
     })();
     return this.closed;
