@@ -26,7 +26,7 @@ export function registerCompile(program: Command): void {
     .option('--repo <dir>', 'GitOps repository with envs/ and topologies/ (default: the current directory if it has envs/, else the embedded example)')
     .option('--format <format>', 'diagnostics as text or json', 'text')
     .option('--watch', 'keep running and recompile incrementally whenever envs/ or topologies/ change')
-    .option('--workers <n>', 'render threads; 0 renders in the main thread (default: one per CPU, up to 4, from 100 topology files on)')
+    .option('--workers <n>', 'render worker threads besides the main thread; 0: the main thread only (default: CPUs - 1, 1 to 4, from 100 topology files on)')
     .addHelpText(
       'after',
       `
