@@ -43,4 +43,10 @@ export interface SwitchoverResult {
   pausedMs: number;
   totalMs: number;
   steps: string[];
+  /**
+   * MariaDB: when the old primary's global read lock was released (epoch ms). From then on it is a
+   * read-only replica — which accounts with READ_ONLY ADMIN can still write to (MariaDB 10.11 has
+   * no super_read_only): such a write is an errant transaction there, not on the new primary.
+   */
+  releasedAt?: number;
 }

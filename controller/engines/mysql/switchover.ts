@@ -200,8 +200,9 @@ export async function switchoverMysql(req: MysqlSwitchoverRequest): Promise<Swit
       if (n === 0) break;
     }
     await session.query('UNLOCK TABLES');
+    const releasedAt = Date.now();
     steps.push(`${primary.podName} and the other replicas follow ${candidate.podName}; killed ${blocked} session(s) waiting on the lock, unlocked after ${Date.now() - frozenAt} ms frozen`);
-    return { from: primary.podName, to: candidate.podName, pausedMs, totalMs: Date.now() - started, steps };
+    return { from: primary.podName, to: candidate.podName, pausedMs, totalMs: Date.now() - started, steps, releasedAt };
   } catch (err) {
     if (session !== undefined && fenced && !promoted) {
       await session.query('UNLOCK TABLES').catch(() => undefined);
