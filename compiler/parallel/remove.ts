@@ -1,22 +1,15 @@
 // Removing a previous output tree (tens of thousands of files) with the render workers: the
 // tree's directories a few levels down are shared out, then the main thread removes what is left.
-import { readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { entriesOrNone } from './entries.js';
 import type { WorkerPool } from './pool.js';
 
 /** <env>/<member-cluster>/<namespace>: dozens of similar-sized pieces in a rendered tree. */
 const DEPTH = 3;
 
 function directoriesAt(dir: string, depth: number, into: string[]): void {
-  let entries;
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw e;
-  }
-  for (const e of entries) {
+  for (const e of entriesOrNone(dir)) {
     if (!e.isDirectory()) continue;
     const path = join(dir, e.name);
     if (depth > 1) directoriesAt(path, depth - 1, into);

@@ -1,7 +1,8 @@
 // A render worker's work, one request at a time: render jobs and write their YAML under the
 // staging root, or remove directory trees. Writes are synchronous: this thread has nothing else
 // to do, and sync writes cost a fraction of the CPU of promise-based ones.
-import { mkdirSync, readdirSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { entriesOrNone } from './entries.js';
 import { renderObjects } from '../render.js';
 import { toYaml } from '../emit/yaml.js';
 import type { JobOutcome, RenderContext, RenderJob, Reply, Request } from './protocol.js';
@@ -33,14 +34,7 @@ function renderJob(ctx: RenderContext, job: RenderJob): JobOutcome {
  * types from readdir spare rmSync's lstat of every file.
  */
 function removeTree(dir: string): void {
-  let entries;
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw e;
-  }
-  for (const e of entries) {
+  for (const e of entriesOrNone(dir)) {
     const path = `${dir}/${e.name}`;
     if (e.isDirectory()) removeTree(path);
     else unlinkSync(path);

@@ -172,3 +172,67 @@ export function spawnController(kubeconfigPath: string, namespace: string): Chil
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
+
+/**
+ * The controllers a test runs as child processes and SIGKILLs at will (as a node failure would
+ * kill a pod); `killAll()` also stops them at the end of the test.
+ */
+export class ControllerChildren {
+  private readonly children = new Set<ChildProcess>();
+
+  constructor(
+    private readonly kubeconfigPath: string,
+    private readonly namespace: string,
+  ) {}
+
+  async start(): Promise<ChildProcess> {
+    // On a shared development machine another build may have cleaned dist/ for a moment; a child
+    // started then would exit at once and leave the set without a controller.
+    for (let i = 0; i < 600 && !fs.existsSync(MAIN); i++) await new Promise((r) => setTimeout(r, 200));
+    const child = spawnController(this.kubeconfigPath, this.namespace);
+    this.children.add(child);
+    child.on('exit', () => this.children.delete(child));
+    return child;
+  }
+
+  /**
+   * Rollouts with the controller SIGKILLed at random moments, `kills` in all: `rollout(n)` starts
+   * rollout n and says how to wait for it and what to check after; each rollout gets up to
+   * `perRollout` kills 0.3–3.3 s apart, each followed by a restart 0–0.3 s later.
+   */
+  async killDuringRollouts(
+    kills: number,
+    perRollout: number,
+    rollout: (n: number) => Promise<{ converged: () => Promise<void>; check?: () => Promise<void> }>,
+  ): Promise<{ killedAfter: number[]; killedAt: number[]; convergeMs: number[] }> {
+    const out = { killedAfter: [] as number[], killedAt: [] as number[], convergeMs: [] as number[] };
+    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+    for (let n = 0; out.killedAt.length < kills && n < kills; n++) {
+      const started = performance.now();
+      const { converged, check } = await rollout(n);
+      for (let k = 0; k < perRollout && out.killedAt.length < kills; k++) {
+        await sleep(300 + Math.floor(Math.random() * 3_000));
+        out.killedAfter.push(Math.round(performance.now() - started));
+        out.killedAt.push(performance.now());
+        await this.killAll();
+        await sleep(Math.floor(Math.random() * 300));
+        await this.start();
+      }
+      const restartedAt = performance.now();
+      await converged();
+      out.convergeMs.push(performance.now() - restartedAt);
+      await check?.();
+    }
+    return out;
+  }
+
+  /** SIGKILLs every running child and waits (bounded) until each has exited. */
+  async killAll(): Promise<void> {
+    for (const child of [...this.children]) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGKILL');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    }
+  }
+}

@@ -9,19 +9,15 @@
 // the primary served acknowledged commits again. Then, with the controller as a child process
 // (node dist/controller/main.js): (4) the controller SIGKILLed 20 times in the middle of rolling
 // updates, (5) the API server restarted in the middle of one; each rollout converges.
-import type { ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABELS } from '../../schemas/types/index.js';
 import { KubeClient, resourcePath } from '../../controller/runtime/kube.js';
 import { eventually, sleep, testKubeconfigs } from '../cluster/helpers.js';
-import { restartApiServer } from '../cluster/launcher.js';
-import { ensureControllerBuilt, spawnController } from './controller-helpers.js';
+import { ControllerChildren, ensureControllerBuilt } from './controller-helpers.js';
 import { allReady, loadRendered, onePrimaryServed, pods, startEngineEnv, watchPrimaryLabels, type EngineEnv } from './engines-helpers.js';
 import { ADMIN_USER, createAppAccount, createTable, engineState, gtidSeq, mysqlFaultEvents, type MysqlAuth } from './mysql-fault-helpers.js';
+import { rollOutAcrossApiServerRestart } from './rollout-helpers.js';
 import { missingMysqlRows, settleAndCountLost, startMysqlWriter, type Writer } from './writers.js';
 
 const NS = `fault-mysql-${Date.now().toString(36)}`;
@@ -29,7 +25,6 @@ const SET = 'orders-db-server';
 const ADMIN: MysqlAuth = { user: ADMIN_USER, password: `pw-${process.pid}` };
 const APP: MysqlAuth = { user: 'app', password: `app-${process.pid}` };
 const TABLE = 'faults.w';
-const CONTROLLER_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/controller/main.js');
 
 /** Waits (bounded) until the writer's commits are acknowledged: right after a fault the replicas may still be reconnecting. */
 async function acknowledging(w: Writer): Promise<void> {
@@ -218,24 +213,9 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
   const KILLS_PER_ROLLOUT = 5;
   let env: EngineEnv;
   let client: KubeClient;
-  const children = new Set<ChildProcess>();
+  let controllers: ControllerChildren;
   const ipOf = (p: k8s.V1Pod): string => p.status?.podIP ?? '';
   const nameOf = (p: k8s.V1Pod): string => p.metadata?.name ?? '';
-  const startChild = async (): Promise<ChildProcess> => {
-    // On a shared development machine another build may have cleaned dist/ for a moment; a child
-    // started then would exit at once and leave the set without a controller.
-    for (let i = 0; i < 600 && !fs.existsSync(CONTROLLER_MAIN); i++) await sleep(200);
-    const child = spawnController(testKubeconfigs()['member-a'] ?? '', NS2);
-    children.add(child);
-    child.on('exit', () => children.delete(child));
-    return child;
-  };
-  const killChild = async (child: ChildProcess): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGKILL');
-    await Promise.race([exited, sleep(10_000)]);
-  };
   const status = async (): Promise<SetStatus> => ((await client.get(resourcePath('InstanceSet', NS2, SET))) as { status?: SetStatus }).status ?? {};
   /** The set's updateRevision and each pod's revision (they differ: server-2 has an instance template of its own). */
   const revisions = async (): Promise<{ set?: string; pods: Map<string, string | undefined> }> => {
@@ -302,12 +282,13 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
       inProcessController: false,
     });
     client = new KubeClient(env.kc);
-    await startChild();
+    controllers = new ControllerChildren(testKubeconfigs()['member-a'] ?? '', NS2);
+    await controllers.start();
     await allReady(env.core, NS2, SET, 3, 180_000);
     await createAppAccount(ipOf(await enginesAgree()), ADMIN, APP, TABLE);
   }, 360_000);
   afterAll(async () => {
-    for (const c of [...children]) await killChild(c);
+    await controllers?.killAll();
     client?.close();
     await env?.stop();
   });
@@ -317,29 +298,18 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
     const watch = watchPrimaryLabels(env.core, NS2, SET);
     const w = await writer(first, 'faults.w4');
     await acknowledging(w);
-    const killedAfter: number[] = [];
-    const convergeMs: number[] = [];
     let seen: Awaited<ReturnType<ReturnType<typeof watchPrimaryLabels>['stop']>> = { maxPrimaries: 0, maxPods: 0, polls: 0 };
+    let kills = { killedAfter: [] as number[], convergeMs: [] as number[] };
     try {
-      for (let rollout = 0; killedAfter.length < KILLS && rollout < KILLS; rollout++) {
+      kills = await controllers.killDuringRollouts(KILLS, KILLS_PER_ROLLOUT, async (rollout) => {
         const before = await revisions();
-        const started = performance.now();
         await patchTemplate(`${Date.now()}-${rollout}`);
-        for (let k = 0; k < KILLS_PER_ROLLOUT && killedAfter.length < KILLS; k++) {
-          await sleep(300 + Math.floor(Math.random() * 3_000));
-          killedAfter.push(Math.round(performance.now() - started));
-          for (const c of [...children]) await killChild(c);
-          await sleep(Math.floor(Math.random() * 300));
-          await startChild();
-        }
-        const restartedAt = performance.now();
-        await converged(before, `rollout ${rollout}`);
-        convergeMs.push(performance.now() - restartedAt);
-        await enginesAgree();
-      }
+        return { converged: async () => await converged(before, `rollout ${rollout}`), check: async () => void (await enginesAgree()) };
+      });
     } finally {
       seen = await watch.stop();
     }
+    const { killedAfter, convergeMs } = kills;
     const primary = await enginesAgree();
     const { report, missing } = await settleAndCountLost(w, async (acked) => await missingMysqlRows(ipOf(primary), ADMIN, 'faults.w4', acked), { settleMs: 15_000 });
     const sorted = [...convergeMs].sort((a, b) => a - b);
@@ -359,7 +329,6 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
   it('(5) API server restarted in the middle of a rolling update: converges, one primary label, no acknowledged commit lost', async () => {
     const before = await revisions();
     const old = await enginesAgree();
-    const uids = new Map((await pods(env.core, NS2, SET)).map((p) => [nameOf(p), p.metadata?.uid ?? '']));
     const watch = watchPrimaryLabels(env.core, NS2, SET);
     const w = await writer(old, 'faults.w5');
     await acknowledging(w);
@@ -367,15 +336,7 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
     let downMs = 0;
     let rolledMs = 0;
     try {
-      const started = performance.now();
-      await patchTemplate(`${Date.now()}-apiserver`);
-      await eventually('a first pod replaced', async () => {
-        const ps = await pods(env.core, NS2, SET);
-        return ps.some((p) => uids.get(nameOf(p)) !== p.metadata?.uid) || ps.length < 3 ? true : undefined;
-      }, { timeoutMs: 60_000, intervalMs: 100 });
-      ({ downMs } = await restartApiServer(path.dirname(testKubeconfigs()['member-a'] ?? '')));
-      await converged(before, 'rollout across an API server restart', 150_000);
-      rolledMs = performance.now() - started;
+      ({ downMs, rolledMs } = await rollOutAcrossApiServerRestart(env, SET, async () => await patchTemplate(`${Date.now()}-apiserver`), async () => await converged(before, 'rollout across an API server restart', 150_000)));
     } finally {
       seen = await watch.stop();
     }

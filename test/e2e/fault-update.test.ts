@@ -7,16 +7,14 @@
 // `-primary` Service counts acknowledged writes (SET + WAIT 1) missing at the end: none may be.
 // After each rollout the set converges: every pod
 // on the new revision, Ready, one primary, the engines agreeing.
-import type { ChildProcess } from 'node:child_process';
-import * as path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANNOTATIONS, LABELS } from '../../schemas/types/index.js';
 import { KubeClient, resourcePath } from '../../controller/runtime/kube.js';
 import { eventually, sleep, testKubeconfigs } from '../cluster/helpers.js';
-import { restartApiServer } from '../cluster/launcher.js';
-import { ensureControllerBuilt, spawnController } from './controller-helpers.js';
+import { ControllerChildren, ensureControllerBuilt } from './controller-helpers.js';
 import { allReady, loadRendered, onePrimaryServed, pods, startEngineEnv, watchPrimaryLabels, type EngineEnv } from './engines-helpers.js';
+import { rollOutAcrossApiServerRestart } from './rollout-helpers.js';
 import { missingRedisKeys, settleAndCountLost, startRedisWriter } from './writers.js';
 
 const NS = `fault-upd-${Date.now().toString(36)}`;
@@ -35,19 +33,7 @@ interface SetStatus {
 describe('controller killed in the middle of rolling updates', () => {
   let env: EngineEnv;
   let client: KubeClient;
-  const children = new Set<ChildProcess>();
-  const startChild = (): ChildProcess => {
-    const child = spawnController(testKubeconfigs()['member-a'] ?? '', NS);
-    children.add(child);
-    child.on('exit', () => children.delete(child));
-    return child;
-  };
-  const killChild = async (child: ChildProcess): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGKILL');
-    await Promise.race([exited, sleep(10_000)]);
-  };
+  let controllers: ControllerChildren;
   const revisions = async (): Promise<{ set?: string; pod?: string }> => {
     const set = (await status()).updateRevision;
     const pod = (await pods(env.core, NS, SET))[0]?.metadata?.labels?.[LABELS.revision];
@@ -105,12 +91,13 @@ describe('controller killed in the middle of rolling updates', () => {
       inProcessController: false,
     });
     client = new KubeClient(env.kc);
-    startChild();
+    controllers = new ControllerChildren(testKubeconfigs()['member-a'] ?? '', NS);
+    await controllers.start();
     await allReady(env.core, NS, SET, 3, 180_000);
     await allReady(env.core, NS, 'sessions-cache-sentinel', 3, 180_000);
   }, 360_000);
   afterAll(async () => {
-    for (const c of [...children]) await killChild(c);
+    await controllers?.killAll();
     client?.close();
     await env?.stop();
   });
@@ -119,40 +106,32 @@ describe('controller killed in the middle of rolling updates', () => {
     await onePrimaryServed(env, SET, 3, 120_000);
     const watch = watchPrimaryLabels(env.core, NS, SET);
     const writer = startRedisWriter(env.kc, NS, `${SET}-primary`, PASSWORD, 'k:');
-    const killedAfter: number[] = [];
-    const killedAt: number[] = [];
     const testStart = performance.now();
-    const convergeMs: number[] = [];
     const names = new Set<string>();
     let seen = { maxPrimaries: 0, maxPods: 0, polls: 0 };
+    let kills = { killedAfter: [] as number[], killedAt: [] as number[], convergeMs: [] as number[] };
     try {
-      for (let rollout = 0; killedAfter.length < KILLS && rollout < KILLS; rollout++) {
+      kills = await controllers.killDuringRollouts(KILLS, KILLS_PER_ROLLOUT, async (rollout) => {
         const before = await revisions();
-        const started = performance.now();
         await patchTemplate(`${Date.now()}-${rollout}`);
-        for (let k = 0; k < KILLS_PER_ROLLOUT && killedAfter.length < KILLS; k++) {
-          await sleep(300 + Math.floor(Math.random() * 3_000));
-          killedAfter.push(Math.round(performance.now() - started));
-          killedAt.push(performance.now());
-          for (const c of [...children]) await killChild(c);
-          await sleep(Math.floor(Math.random() * 300));
-          startChild();
-        }
-        const restartedAt = performance.now();
-        await converged(before, `rollout ${rollout}`);
-        convergeMs.push(performance.now() - restartedAt);
-        // The engines agree with the labels, and no replica was left unelectable (replica-priority
-        // 0) by a switchover the kill cut off.
-        const primary = await onePrimaryServed(env, SET, 3, 30_000);
-        for (const p of await pods(env.core, NS, SET)) {
-          names.add(p.metadata?.name ?? '');
-          const want = p.metadata?.name === primary.metadata?.name ? 'master' : 'slave/100';
-          await eventually(`${p.metadata?.name} is ${want} in the engine`, async () => ((await engineRole(p.status?.podIP ?? '').catch(() => '')) === want ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
-        }
-      }
+        return {
+          converged: async () => await converged(before, `rollout ${rollout}`),
+          // The engines agree with the labels, and no replica was left unelectable
+          // (replica-priority 0) by a switchover the kill cut off.
+          check: async () => {
+            const primary = await onePrimaryServed(env, SET, 3, 30_000);
+            for (const p of await pods(env.core, NS, SET)) {
+              names.add(p.metadata?.name ?? '');
+              const want = p.metadata?.name === primary.metadata?.name ? 'master' : 'slave/100';
+              await eventually(`${p.metadata?.name} is ${want} in the engine`, async () => ((await engineRole(p.status?.podIP ?? '').catch(() => '')) === want ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+            }
+          },
+        };
+      });
     } finally {
       seen = await watch.stop();
     }
+    const { killedAfter, killedAt, convergeMs } = kills;
     const primary = await onePrimaryServed(env, SET, 3, 60_000);
     const { report, missing } = await settleAndCountLost(writer, async (acked) => await missingRedisKeys(primary.status?.podIP ?? '', PASSWORD, 'k:', acked), { settleMs: 10_000 });
     const sorted = [...convergeMs].sort((a, b) => a - b);
@@ -202,23 +181,14 @@ describe('controller killed in the middle of rolling updates', () => {
   it('converges when the API server is restarted in the middle of a rolling update', async () => {
     const before = await revisions();
     const old = await onePrimaryServed(env, SET, 3, 120_000);
-    const uids = new Map((await pods(env.core, NS, SET)).map((p) => [p.metadata?.name ?? '', p.metadata?.uid ?? '']));
     const watch = watchPrimaryLabels(env.core, NS, SET);
     const writer = startRedisWriter(env.kc, NS, `${SET}-primary`, PASSWORD, 'r:');
     let seen = { maxPrimaries: 0, maxPods: 0, polls: 0 };
     let downMs = 0;
     let rolledMs = 0;
     try {
-      const started = performance.now();
-      await patchTemplate(`${Date.now()}-apiserver`);
       // Restart once the rollout is under way: the first pod was replaced.
-      await eventually('a first pod replaced', async () => {
-        const ps = await pods(env.core, NS, SET);
-        return ps.some((p) => uids.get(p.metadata?.name ?? '') !== p.metadata?.uid) || ps.length < 3 ? true : undefined;
-      }, { timeoutMs: 60_000, intervalMs: 100 });
-      ({ downMs } = await restartApiServer(path.dirname(testKubeconfigs()['member-a'] ?? '')));
-      await converged(before, 'rollout across an API server restart', 150_000);
-      rolledMs = performance.now() - started;
+      ({ downMs, rolledMs } = await rollOutAcrossApiServerRestart(env, SET, async () => await patchTemplate(`${Date.now()}-apiserver`), async () => await converged(before, 'rollout across an API server restart', 150_000)));
     } finally {
       seen = await watch.stop();
     }

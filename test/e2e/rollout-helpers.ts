@@ -1,8 +1,11 @@
 // Rolling an InstanceSet's template in the e2e tests: patch, then follow the replacements (polling,
 // bounded) until every pod was replaced and the roles settled; and the set's Events.
+import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { LABELS } from '../../schemas/types/index.js';
 import { KubeClient, resourcePath } from '../../controller/runtime/kube.js';
+import { eventually, testKubeconfigs } from '../cluster/helpers.js';
+import { restartApiServer } from '../cluster/launcher.js';
 import { pods, rolesSettled, type EngineEnv } from './engines-helpers.js';
 
 export interface Replacement {
@@ -54,4 +57,22 @@ export async function eventReasons(env: EngineEnv, set: string): Promise<string[
   const api = env.kc.makeApiClient(k8s.EventsV1Api);
   const list = await api.listNamespacedEvent({ namespace: env.namespace });
   return list.items.filter((e) => e.regarding?.name === set).map((e) => `${e.reason}: ${e.note ?? ''}`);
+}
+
+/**
+ * Starts a rollout of `set` with `patch()` and restarts the API server of the test's member
+ * cluster once it is under way (a first pod replaced); then waits for `converged()`. Returns how
+ * long the API server was away and how long the rollout took from the patch.
+ */
+export async function rollOutAcrossApiServerRestart(env: EngineEnv, set: string, patch: () => Promise<void>, converged: () => Promise<void>): Promise<{ downMs: number; rolledMs: number }> {
+  const uids = new Map((await pods(env.core, env.namespace, set)).map((p) => [p.metadata?.name ?? '', p.metadata?.uid ?? '']));
+  const started = performance.now();
+  await patch();
+  await eventually('a first pod replaced', async () => {
+    const ps = await pods(env.core, env.namespace, set);
+    return ps.some((p) => uids.get(p.metadata?.name ?? '') !== p.metadata?.uid) || ps.length < uids.size ? true : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 100 });
+  const { downMs } = await restartApiServer(path.dirname(testKubeconfigs()['member-a'] ?? ''));
+  await converged();
+  return { downMs, rolledMs: performance.now() - started };
 }
