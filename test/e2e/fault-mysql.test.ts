@@ -88,14 +88,30 @@ describe('semi-sync MariaDB faults under the controller', () => {
     await env?.stop();
   });
 
-  it('(2) primary pod deleted: exactly one primary again; the recreated pod rejoins as a secondary', async () => {
+  /**
+   * The frame of cases (1)–(3): a served primary with both replicas following it, a watcher (never
+   * two primary labels) and a writer on table `name` acknowledging before `fault(old, w, table, t0)`;
+   * `cleanup` undoes what the fault left behind if it failed half-way.
+   */
+  const underFault = async (name: string, fault: (old: k8s.V1Pod, w: Writer, table: string, t0: number) => Promise<void>, cleanup?: () => void): Promise<void> => {
     const old = await onePrimaryServed(env, SET, 3, 120_000);
     for (const p of await pods(env.core, NS, SET)) if (nameOf(p) !== nameOf(old)) await replicaOf(nameOf(p), old, 60_000);
     const watch = watchPrimaryLabels(env.core, NS, SET);
-    const { w, table } = await writer(old, 'w2');
+    const { w, table } = await writer(old, name);
     try {
       await acknowledging(w);
-      const t0 = performance.now();
+      await fault(old, w, table, performance.now());
+    } finally {
+      cleanup?.();
+      await w.stop();
+      const seen = await watch.stop();
+      expect(seen.firstDouble ?? 'never two primary labels').toBe('never two primary labels');
+      expect(seen.maxPrimaries).toBe(1);
+    }
+  };
+
+  it('(2) primary pod deleted: exactly one primary again; the recreated pod rejoins as a secondary', async () => {
+    await underFault('w2', async (old, w, table, t0) => {
       await env.core.deleteNamespacedPod({ name: nameOf(old), namespace: NS });
       await eventually(`${nameOf(old)} recreated and Ready`, async () => {
         const p = await podNamed(nameOf(old));
@@ -106,22 +122,11 @@ describe('semi-sync MariaDB faults under the controller', () => {
       if (nameOf(primary) !== nameOf(old)) await replicaOf(nameOf(old), primary, 60_000);
       console.log(`[fault-mysql] (2) deleted ${nameOf(old)}: recreated and Ready after ${recreatedMs.toFixed(0)} ms; primary ${nameOf(old)} → ${nameOf(primary)}; recreated pod a replica after ${(performance.now() - t0).toFixed(0)} ms\n  ${(await mysqlFaultEvents(env)).join('\n  ')}`);
       for (const p of await pods(env.core, NS, SET)) if (nameOf(p) !== nameOf(primary)) await replicaOf(nameOf(p), primary, 30_000);
-    } finally {
-      await w.stop();
-      const seen = await watch.stop();
-      expect(seen.firstDouble ?? 'never two primary labels').toBe('never two primary labels');
-      expect(seen.maxPrimaries).toBe(1);
-    }
+    });
   }, 180_000);
 
   it('(3) every mariadbd killed at once (SIGKILL): restarted, exactly one primary, the most advanced, every acknowledged commit present', async () => {
-    const old = await onePrimaryServed(env, SET, 3, 120_000);
-    for (const p of await pods(env.core, NS, SET)) if (nameOf(p) !== nameOf(old)) await replicaOf(nameOf(p), old, 60_000);
-    const watch = watchPrimaryLabels(env.core, NS, SET);
-    const { w, table } = await writer(old, 'w3');
-    try {
-      await acknowledging(w);
-      const t0 = performance.now();
+    await underFault('w3', async (old, w, table, t0) => {
       const before = await pods(env.core, NS, SET);
       const restarts = (p: k8s.V1Pod): number => p.status?.containerStatuses?.[0]?.restartCount ?? 0;
       for (const p of before) env.kubelet.killProcess(nameOf(p), 'SIGKILL');
@@ -138,25 +143,14 @@ describe('semi-sync MariaDB faults under the controller', () => {
       const theirs = await Promise.all(others.map(async (p) => gtidSeq((await engineState(ipOf(p), ADMIN)).gtid)));
       console.log(`[fault-mysql] (3) primary ${nameOf(old)} → ${nameOf(primary)} (gtid seq ${mine}; others ${theirs.join(', ')}); secondaries replicating ${(performance.now() - t0).toFixed(0)} ms after the crash\n  ${(await mysqlFaultEvents(env)).join('\n  ')}`);
       for (const s of theirs) expect(s).toBeLessThanOrEqual(mine);
-    } finally {
-      await w.stop();
-      const seen = await watch.stop();
-      expect(seen.firstDouble ?? 'never two primary labels').toBe('never two primary labels');
-      expect(seen.maxPrimaries).toBe(1);
-    }
+    });
   }, 180_000);
   // Last: the resumed old primary may keep a transaction nobody else has and stay fenced.
   it('(1) primary frozen (SIGSTOP): failover after failureThreshold probes; resumed (SIGCONT) it is fenced, never labelled primary again', async () => {
-    const old = await onePrimaryServed(env, SET, 3, 120_000);
-    for (const p of await pods(env.core, NS, SET)) if (nameOf(p) !== nameOf(old)) await replicaOf(nameOf(p), old, 60_000);
-    const watch = watchPrimaryLabels(env.core, NS, SET);
-    const { w, table } = await writer(old, 'w1');
-    let frozen = false;
-    try {
-      await acknowledging(w);
-      const t0 = performance.now();
+    let frozen: string | undefined;
+    await underFault('w1', async (old, w, table, t0) => {
       env.kubelet.killProcess(nameOf(old), 'SIGSTOP');
-      frozen = true;
+      frozen = nameOf(old);
       const next = await eventually('another pod labelled primary', async () => {
         const p = (await pods(env.core, NS, SET)).find((x) => x.metadata?.labels?.[LABELS.role] === 'primary');
         return p !== undefined && nameOf(p) !== nameOf(old) ? p : undefined;
@@ -167,7 +161,7 @@ describe('semi-sync MariaDB faults under the controller', () => {
       // Frozen longer than rpl_semi_sync_master_timeout (10 s): a commit it held when frozen times out at once on resume.
       await sleep(Math.max(0, 11_000 - (performance.now() - t0)));
       env.kubelet.killProcess(nameOf(old), 'SIGCONT');
-      frozen = false;
+      frozen = undefined;
       const resumedAt = performance.now();
       // Fenced: read-only in the engine and not labelled primary; it rejoins when it holds no transaction the new primary lacks.
       const fenced = await eventually(`${nameOf(old)} read-only again`, async () => {
@@ -189,13 +183,9 @@ describe('semi-sync MariaDB faults under the controller', () => {
       expect(nameOf(primary)).toBe(nameOf(next));
       expect((await podNamed(nameOf(old)))?.metadata?.labels?.[LABELS.role]).not.toBe('primary');
       expect((await engineState(ipOf(old), ADMIN)).readOnly).toBe(true);
-    } finally {
-      if (frozen) env.kubelet.killProcess(nameOf(old), 'SIGCONT');
-      await w.stop();
-      const seen = await watch.stop();
-      expect(seen.firstDouble ?? 'never two primary labels').toBe('never two primary labels');
-      expect(seen.maxPrimaries).toBe(1);
-    }
+    }, () => {
+      if (frozen !== undefined) env.kubelet.killProcess(frozen, 'SIGCONT');
+    });
   }, 180_000);
 
 });
