@@ -67,6 +67,7 @@ export async function switchoverRedis(req: RedisSwitchoverRequest): Promise<Swit
   const steps: string[] = [];
   const { primary } = req;
   let paused = false;
+  let failoverSent = false;
   let pausedAt = 0;
   let pausedMs = 0;
   const restorePriority: Array<{ t: EngineTarget; value: string }> = [];
@@ -144,6 +145,7 @@ export async function switchoverRedis(req: RedisSwitchoverRequest): Promise<Swit
       // ~8 s after the switch: the pause must outlast that (CLIENT PAUSE only ever extends).
       await pool.call(primary, CMD_TIMEOUT_MS, 'CLIENT', 'PAUSE', Math.max(SENTINEL_REPOINT_MS, deadline - Date.now()), 'WRITE');
       await firstAnswer(sentinels, (s) => pool.call(s, CMD_TIMEOUT_MS, 'SENTINEL', 'FAILOVER', masterName));
+      failoverSent = true;
       steps.push('SENTINEL FAILOVER');
       let chosen: EngineTarget | undefined;
       await waitUntil('Sentinel to announce a new primary', deadline, async () => {
@@ -164,6 +166,7 @@ export async function switchoverRedis(req: RedisSwitchoverRequest): Promise<Swit
     }
     // The old primary first: it is the one clients may still be blocked on.
     await driver.follow(primary, candidate, req.spec);
+    failoverSent = false; // the old primary is a replica now: unpausing it is safe whatever follows
     for (const r of req.replicas) {
       if (r.podName === candidate.podName) continue;
       await driver.follow(r, candidate, req.spec).catch((err: unknown) => {
@@ -178,7 +181,10 @@ export async function switchoverRedis(req: RedisSwitchoverRequest): Promise<Swit
     steps.push('unpaused the old primary');
     return { from: primary.podName, to: candidate.podName, pausedMs, totalMs: Date.now() - started, steps };
   } finally {
-    if (paused) await pool.call(primary, CMD_TIMEOUT_MS, 'CLIENT', 'UNPAUSE').catch(() => undefined);
+    // After SENTINEL FAILOVER, a failure here must not unpause: Sentinel may still be promoting,
+    // and the old primary would take writes the new one never sees. The pause runs out by itself
+    // after Sentinel has repointed it.
+    if (paused && !failoverSent) await pool.call(primary, CMD_TIMEOUT_MS, 'CLIENT', 'UNPAUSE').catch(() => undefined);
     for (const { t, value } of restorePriority) {
       try {
         await pool.call(t, CMD_TIMEOUT_MS, 'CONFIG', 'SET', 'replica-priority', value);
