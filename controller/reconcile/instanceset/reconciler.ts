@@ -12,11 +12,6 @@ import { isTerminating } from './pods.js';
 import { computeStatus, statusEqual } from './status.js';
 import { expectDeletion, updateStep } from './update.js';
 
-/** Objects of `setName` in the given cache. */
-export function ownedBy(objects: KubeObject[], setName: string): KubeObject[] {
-  return objects.filter((o) => o.metadata.labels?.[LABELS.instanceSet] === setName);
-}
-
 async function createIgnoringExisting(ctx: ControllerContext, path: string, obj: KubeObject): Promise<boolean> {
   try {
     await ctx.client.create(path, obj, FIELD_MANAGER_CONTROLLER);

@@ -13,13 +13,13 @@ import { guardSplitBrain } from '../../engines/splitbrain.js';
 import { isBusy } from '../../update/lock.js';
 import { electabilityChanges } from '../../update/electability.js';
 import { restoreNoted, unelect } from '../../update/priority-journal.js';
-import type { EngineTarget, ServerDriver } from '../../engines/types.js';
+import type { EngineTarget, ProbeResult, ServerDriver } from '../../engines/types.js';
 import { keyOf, splitKey, type ControllerContext } from '../../runtime/context.js';
 import { resourcePath } from '../../runtime/kube.js';
 import { ordinalOf } from './ordinals.js';
-import { podStatus, isTerminating } from './pods.js';
-import { ownedBy } from './reconciler.js';
+import { podStatus } from './pods.js';
 import { decideRoles, type MemberView, type RoleDecision } from './role-plan.js';
+import { engineTargets } from './targets.js';
 
 interface Loop {
   timer: NodeJS.Timeout | undefined;
@@ -128,17 +128,6 @@ export class RoleProbes {
       });
   }
 
-  private async targets(is: InstanceSet, pods: KubeObject[]): Promise<Map<string, EngineTarget>> {
-    const ns = is.metadata.namespace ?? 'default';
-    const out = new Map<string, EngineTarget>();
-    for (const p of pods) {
-      const ip = podStatus(p).podIP;
-      if (ip === undefined || isTerminating(p)) continue;
-      out.set(p.metadata.name, await this.creds.target(ns, is.spec.engine, { podName: p.metadata.name, host: ip, port: is.spec.engine.port }));
-    }
-    return out;
-  }
-
   /** One probe round; true when roles are still in motion (look again soon). */
   private async tick(key: string): Promise<boolean> {
     const { namespace, name } = splitKey(key);
@@ -152,8 +141,8 @@ export class RoleProbes {
     }
     const driver = this.driver(is.spec.engine.type);
     if (driver === undefined) return false;
-    const pods = ownedBy(this.ctx.caches.pods.list(namespace), name);
-    const targets = await this.targets(is, pods);
+    const pods = this.ctx.caches.pods.byLabel(namespace, name);
+    const targets = await engineTargets(this.creds, is, pods);
     const timeoutMs = (is.spec.roleProbe?.timeoutSeconds ?? 1) * 1000;
     const probeAll = async (): Promise<MemberView[]> =>
       await Promise.all(
@@ -170,8 +159,9 @@ export class RoleProbes {
         }),
       );
     const sentinelManaged = is.spec.engine.replication?.sentinel !== undefined;
+    const claimantsOf = (ms: MemberView[]): MemberView[] => ms.filter((m) => m.probe?.reachable === true && m.probe.role === 'primary');
     const decide = async (members: MemberView[]): Promise<RoleDecision> => {
-      const claimants = members.filter((m) => m.probe?.reachable === true && m.probe.role === 'primary');
+      const claimants = claimantsOf(members);
       // Under Sentinel, Sentinel is the guard: while a failover is half done (the promoted replica
       // and the old primary both report master) the address Sentinel names is the primary.
       let chosen: string | undefined;
@@ -181,6 +171,12 @@ export class RoleProbes {
       }
       return decideRoles(members, { sentinelManaged, ...(chosen !== undefined ? { guard: () => chosen } : {}) });
     };
+    // What the split-brain guard and the MariaDB keeper act on: each probed engine and its label.
+    const engineViews = (ms: MemberView[]): Array<{ target: EngineTarget; probe: ProbeResult; labelledPrimary: boolean }> =>
+      ms.flatMap((m) => {
+        const t = targets.get(m.podName);
+        return t !== undefined && m.probe !== undefined ? [{ target: t, probe: m.probe, labelledPrimary: m.label === 'primary' }] : [];
+      });
     let members = await probeAll();
     let decision = await decide(members);
     if (decision.promote !== undefined || decision.follow.length > 0) {
@@ -190,15 +186,9 @@ export class RoleProbes {
       decision = await decide(members);
     }
     // Under Sentinel, Sentinel itself turns a stale primary into a replica; the guard would fight it.
-    if (!sentinelManaged && decision.primary === undefined && members.filter((m) => m.probe?.reachable === true && m.probe.role === 'primary').length > 1) {
+    if (!sentinelManaged && decision.primary === undefined && claimantsOf(members).length > 1) {
       // Two engines claim primary: demote all but one IN THE ENGINE, then label from a fresh probe.
-      const guarded = await guardSplitBrain(
-        is.spec.engine,
-        members.flatMap((m) => {
-          const t = targets.get(m.podName);
-          return t !== undefined && m.probe !== undefined ? [{ target: t, probe: m.probe, labelledPrimary: m.label === 'primary' }] : [];
-        }),
-      );
+      const guarded = await guardSplitBrain(is.spec.engine, engineViews(members));
       if (guarded !== undefined) {
         this.ctx.events.emit(is, guarded.event.type, guarded.event.reason, 'Demote', guarded.event.message);
         members = await probeAll();
@@ -211,10 +201,7 @@ export class RoleProbes {
       const events = await keepMysqlRoles(
         key,
         is.spec.engine,
-        members.flatMap((m) => {
-          const t = targets.get(m.podName);
-          return t !== undefined && m.probe !== undefined ? [{ target: t, probe: m.probe, labelledPrimary: m.label === 'primary' }] : [];
-        }),
+        engineViews(members),
         is.spec.roleProbe?.failureThreshold ?? 3,
       );
       if (events.length > 0) {
@@ -230,8 +217,7 @@ export class RoleProbes {
       this.ctx.events.emit(is, 'Warning', 'SplitBrain', 'Probe', w);
     }
     for (const change of decision.labels) await this.label(is, namespace, change.podName, change.role);
-    const claimants = members.filter((m) => m.probe?.reachable === true && m.probe.role === 'primary').length;
-    return decision.labels.length > 0 || decision.warnings.length > 0 || claimants !== 1 || members.some((m) => m.probe?.reachable === true && m.label === undefined);
+    return decision.labels.length > 0 || decision.warnings.length > 0 || claimantsOf(members).length !== 1 || members.some((m) => m.probe?.reachable === true && m.label === undefined);
   }
 
   /**
@@ -271,8 +257,8 @@ export class RoleProbes {
     const namespace = is.metadata.namespace ?? 'default';
     const sentinelSet = ref !== undefined ? this.ctx.caches.instanceSets.get(namespace, ref.instanceSet) : undefined;
     if (ref === undefined || sentinelSet === undefined) return undefined;
-    const pods = ownedBy(this.ctx.caches.pods.list(namespace), sentinelSet.metadata.name);
-    for (const t of (await this.targets(sentinelSet, pods)).values()) {
+    const pods = this.ctx.caches.pods.byLabel(namespace, sentinelSet.metadata.name);
+    for (const t of (await engineTargets(this.creds, sentinelSet, pods)).values()) {
       try {
         const addr = await sentinelPrimary(t, ref.masterName, 1000);
         if (addr !== undefined) return addr;
@@ -318,8 +304,8 @@ export class RoleProbes {
   /** Every sentinel monitors each shard it watches; +switch-master kicks the shard's probe at once. */
   private async sentinelTick(is: InstanceSet): Promise<void> {
     const namespace = is.metadata.namespace ?? 'default';
-    const pods = ownedBy(this.ctx.caches.pods.list(namespace), is.metadata.name).filter((p) => podStatus(p).podIP !== undefined);
-    const sentinels = [...(await this.targets(is, pods)).values()];
+    const pods = this.ctx.caches.pods.byLabel(namespace, is.metadata.name).filter((p) => podStatus(p).podIP !== undefined);
+    const sentinels = [...(await engineTargets(this.creds, is, pods)).values()];
     const key = keyOf(namespace, is.metadata.name);
     const loop = this.loops.get(key);
     const ids = sentinels.map((s) => `${s.host}:${s.port}`).sort().join(',');

@@ -22,7 +22,8 @@ import { podAnnotationJournal } from '../../update/priority-journal.js';
 import { isOutdated, planUpdate, type PlanInput, type PlanPod, type ReplicationFact, type UpdatePlan } from '../../update/plan.js';
 import type { DesiredPod } from './desired.js';
 import type { ObjectRef } from './plan.js';
-import { isReady, isTerminating, podStatus } from './pods.js';
+import { isReady, isTerminating } from './pods.js';
+import { engineTargets } from './targets.js';
 
 export interface UpdateStepResult {
   /** Outdated pods to delete now; the reconciler recreates them at the update revision. */
@@ -298,16 +299,9 @@ async function switchover(ctx: ControllerContext, is: InstanceSet, pods: KubeObj
   }
 }
 
-async function targetsOf(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[]): Promise<Map<string, EngineTarget>> {
+function targetsOf(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[]): Promise<Map<string, EngineTarget>> {
   creds ??= new CredentialsReader(ctx.client.kc.makeApiClient(k8s.CoreV1Api));
-  const ns = is.metadata.namespace ?? 'default';
-  const out = new Map<string, EngineTarget>();
-  for (const p of pods) {
-    const ip = podStatus(p).podIP;
-    if (ip === undefined || isTerminating(p)) continue;
-    out.set(p.metadata.name, await creds.target(ns, is.spec.engine, { podName: p.metadata.name, host: ip, port: is.spec.engine.port }));
-  }
-  return out;
+  return engineTargets(creds, is, pods);
 }
 
 async function sentinelTargets(ctx: ControllerContext, is: InstanceSet): Promise<EngineTarget[] | undefined> {
@@ -316,6 +310,6 @@ async function sentinelTargets(ctx: ControllerContext, is: InstanceSet): Promise
   const ns = is.metadata.namespace ?? 'default';
   const set = ctx.caches.instanceSets.get(ns, s.instanceSet);
   if (set === undefined) return [];
-  const pods = ctx.caches.pods.list(ns).filter((p) => p.metadata.labels?.[LABELS.instanceSet] === s.instanceSet && isReady(p));
+  const pods = ctx.caches.pods.byLabel(ns, s.instanceSet).filter(isReady);
   return [...(await targetsOf(ctx, set, pods)).values()];
 }
