@@ -146,7 +146,6 @@ export function argoCdFiles(envs: readonly Environment[], files: readonly FileHe
   return out;
 }
 
-/** Two topologies rendering the same object in one member cluster: an error at both files. */
 // Object identities, computed once per rendered file: the incremental compiler assembles the
 // same (cached) files again on every change.
 const identities = new WeakMap<FileHead, string>();
@@ -161,6 +160,7 @@ function identityOf(f: FileHead): string {
   return key;
 }
 
+/** Two topologies rendering the same object in one member cluster: an error at both files. */
 export function duplicateDiagnostics(
   files: readonly FileHead[],
   locateSource: (file: string) => { line: number; col: number },
