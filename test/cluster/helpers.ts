@@ -52,6 +52,26 @@ export async function eventually<T>(
   throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${detail}`);
 }
 
+/**
+ * Runs `round` every `intervalMs` in the background until stop() (bounded by it): a round that
+ * throws (the API server away, e.g. restarted on purpose) is simply tried again next time.
+ */
+export function pollUntilStopped(round: () => Promise<void>, intervalMs: number): { stop(): Promise<void> } {
+  let stopped = false;
+  const loop = (async () => {
+    for (let i = 0; !stopped && i < 1_000_000; i++) {
+      await round().catch(() => undefined);
+      await sleep(intervalMs);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
 export function isNotFound(err: unknown): boolean {
   return err instanceof k8s.ApiException && err.code === 404;
 }

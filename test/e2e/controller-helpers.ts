@@ -9,7 +9,7 @@ import { clusterCrd } from '../../schemas/crds/cluster.crd.js';
 import { instanceSetCrd } from '../../schemas/crds/instanceset.crd.js';
 import { API_VERSION, LABELS, type InstanceSet, type KubeObject } from '../../schemas/types/index.js';
 import { KubeClient, isConflict, resourcePath } from '../../controller/runtime/kube.js';
-import { eventually } from '../cluster/helpers.js';
+import { eventually, pollUntilStopped } from '../cluster/helpers.js';
 
 /** Creates (or keeps) the dbtopo CRDs and waits until they are Established. */
 export async function installCrds(client: KubeClient): Promise<void> {
@@ -115,25 +115,10 @@ const isPodReady = (p: KubeObject): boolean =>
 
 /** Marks every not-yet-Ready pod of the namespace Ready, every `intervalMs`, until stopped. */
 export function fakeKubelet(client: KubeClient, namespace: string, intervalMs = 100): { stop(): Promise<void> } {
-  let stopped = false;
-  const loop = (async () => {
-    // Bounded by the caller's stop(); each round is bounded by the pods listed.
-    for (let round = 0; !stopped && round < 1_000_000; round++) {
-      try {
-        const pods = await client.list<KubeObject>(resourcePath('Pod', namespace));
-        for (const p of pods.items) if (!isPodReady(p) && p.metadata.deletionTimestamp === undefined) await markReady(client, p).catch(() => undefined);
-      } catch {
-        // API hiccup: try again next round
-      }
-      await new Promise((r) => setTimeout(r, intervalMs));
-    }
-  })();
-  return {
-    async stop() {
-      stopped = true;
-      await loop;
-    },
-  };
+  return pollUntilStopped(async () => {
+    const pods = await client.list<KubeObject>(resourcePath('Pod', namespace));
+    for (const p of pods.items) if (!isPodReady(p) && p.metadata.deletionTimestamp === undefined) await markReady(client, p).catch(() => undefined);
+  }, intervalMs);
 }
 
 export function clientFor(kc: k8s.KubeConfig): KubeClient {

@@ -12,7 +12,7 @@ import { startController, type RunningController } from '../../controller/manage
 import { KubeClient } from '../../controller/runtime/kube.js';
 import { makeLogger } from '../../controller/runtime/log.js';
 import { LABELS } from '../../schemas/types/index.js';
-import { createTestNamespace, deleteTestNamespace, eventually, testKubeconfigs } from '../cluster/helpers.js';
+import { createTestNamespace, deleteTestNamespace, eventually, pollUntilStopped, testKubeconfigs } from '../cluster/helpers.js';
 import { startTestKubelet, type TestKubelet } from '../kubelet/kubelet.js';
 import { installCrds } from './controller-helpers.js';
 
@@ -140,30 +140,20 @@ export async function serviceAddresses(kc: k8s.KubeConfig, namespace: string, se
  * labelled primary at one observed instant, and the most pods (duplicates would show here).
  */
 export function watchPrimaryLabels(core: k8s.CoreV1Api, namespace: string, instanceSet: string, intervalMs = 100): { stop(): Promise<{ maxPrimaries: number; maxPods: number; polls: number; firstDouble?: string }> } {
-  let stopped = false;
   const seen: { maxPrimaries: number; maxPods: number; polls: number; firstDouble?: string } = { maxPrimaries: 0, maxPods: 0, polls: 0 };
   const started = Date.now();
-  const loop = (async () => {
-    // Bounded by stop(); a round is one list call.
-    for (let i = 0; !stopped && i < 1_000_000; i++) {
-      try {
-        const ps = await pods(core, namespace, instanceSet);
-        const primaries = ps.filter((p) => p.metadata?.labels?.[LABELS.role] === 'primary');
-        seen.maxPrimaries = Math.max(seen.maxPrimaries, primaries.length);
-        // For the failure message: who, and when (ms after the watch started).
-        if (primaries.length > 1 && seen.firstDouble === undefined) seen.firstDouble = `${primaries.map((p) => p.metadata?.name).join(' and ')} labelled primary at +${Date.now() - started} ms`;
-        seen.maxPods = Math.max(seen.maxPods, ps.length);
-        seen.polls++;
-      } catch {
-        // API unavailable (e.g. restarted on purpose): try again next round
-      }
-      await new Promise((r) => setTimeout(r, intervalMs));
-    }
-  })();
+  const poll = pollUntilStopped(async () => {
+    const ps = await pods(core, namespace, instanceSet);
+    const primaries = ps.filter((p) => p.metadata?.labels?.[LABELS.role] === 'primary');
+    seen.maxPrimaries = Math.max(seen.maxPrimaries, primaries.length);
+    // For the failure message: who, and when (ms after the watch started).
+    if (primaries.length > 1 && seen.firstDouble === undefined) seen.firstDouble = `${primaries.map((p) => p.metadata?.name).join(' and ')} labelled primary at +${Date.now() - started} ms`;
+    seen.maxPods = Math.max(seen.maxPods, ps.length);
+    seen.polls++;
+  }, intervalMs);
   return {
     async stop() {
-      stopped = true;
-      await loop;
+      await poll.stop();
       return seen;
     },
   };
