@@ -5,7 +5,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sentinelPrimary, watchSwitchMaster, type HostPort } from '../../controller/engines/redis/sentinel.js';
+import { watchSwitchMaster, type HostPort } from '../../controller/engines/redis/sentinel.js';
 import { LABELS } from '../../schemas/types/index.js';
 import { eventually } from '../cluster/helpers.js';
 import { allReady, loadRendered, rolesSettled, sentinelsReady, serviceAddresses, startEngineEnv, type EngineEnv } from './engines-helpers.js';

@@ -12,12 +12,12 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABELS } from '../../schemas/types/index.js';
-import { KubeClient, resourcePath } from '../../controller/runtime/kube.js';
+import { KubeClient } from '../../controller/runtime/kube.js';
 import { eventually, sleep, testKubeconfigs } from '../cluster/helpers.js';
 import { ControllerChildren, ensureControllerBuilt } from './controller-helpers.js';
 import { allReady, loadRendered, onePrimaryServed, pods, startEngineEnv, watchPrimaryLabels, type EngineEnv } from './engines-helpers.js';
 import { ADMIN_USER, createAppAccount, createTable, engineState, gtidSeq, mysqlFaultEvents, type MysqlAuth } from './mysql-fault-helpers.js';
-import { rollOutAcrossApiServerRestart } from './rollout-helpers.js';
+import { patchTemplate as patchInstanceSetTemplate, revisionMark, rollOutAcrossApiServerRestart, setStatus, waitConverged, type RevisionMark } from './rollout-helpers.js';
 import { missingMysqlRows, settleAndCountLost, startMysqlWriter, type Writer } from './writers.js';
 
 const NS = `fault-mysql-${Date.now().toString(36)}`;
@@ -164,7 +164,7 @@ describe('semi-sync MariaDB faults under the controller', () => {
       frozen = undefined;
       const resumedAt = performance.now();
       // Fenced: read-only in the engine and not labelled primary; it rejoins when it holds no transaction the new primary lacks.
-      const fenced = await eventually(`${nameOf(old)} read-only again`, async () => {
+      await eventually(`${nameOf(old)} read-only again`, async () => {
         const s = await engineState(ipOf(old), ADMIN).catch(() => undefined);
         return s?.readOnly === true ? s : undefined;
       }, { timeoutMs: 30_000, intervalMs: 100 });
@@ -190,13 +190,6 @@ describe('semi-sync MariaDB faults under the controller', () => {
 
 });
 
-interface SetStatus {
-  updateRevision?: string;
-  currentRevision?: string;
-  updatedReplicas?: number;
-  readyReplicas?: number;
-}
-
 describe('semi-sync MariaDB: faults in the middle of rolling updates (controller as a child process)', () => {
   const NS2 = `fault-mysql-upd-${Date.now().toString(36)}`;
   const KILLS = 20;
@@ -206,27 +199,9 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
   let controllers: ControllerChildren;
   const ipOf = (p: k8s.V1Pod): string => p.status?.podIP ?? '';
   const nameOf = (p: k8s.V1Pod): string => p.metadata?.name ?? '';
-  const status = async (): Promise<SetStatus> => ((await client.get(resourcePath('InstanceSet', NS2, SET))) as { status?: SetStatus }).status ?? {};
-  /** The set's updateRevision and each pod's revision (they differ: server-2 has an instance template of its own). */
-  const revisions = async (): Promise<{ set?: string; pods: Map<string, string | undefined> }> => {
-    const set = (await status()).updateRevision;
-    const byPod = new Map((await pods(env.core, NS2, SET)).map((p) => [nameOf(p), p.metadata?.labels?.[LABELS.revision]]));
-    return { ...(set !== undefined ? { set } : {}), pods: byPod };
-  };
-  /** Every pod on a new revision (≠ its own in `before`), Ready, one primary and two secondaries by label. */
-  const converged = async (before: { set?: string; pods: Map<string, string | undefined> }, what: string, timeoutMs = 150_000): Promise<void> => {
-    await eventually(`${what} converged`, async () => {
-      const st = await status();
-      if (st.updateRevision === undefined || st.updateRevision === before.set || st.currentRevision !== st.updateRevision) return undefined;
-      if (st.updatedReplicas !== 3 || st.readyReplicas !== 3) return undefined;
-      const ps = await pods(env.core, NS2, SET);
-      const roles = ps.map((p) => p.metadata?.labels?.[LABELS.role]);
-      const onRevision = ps.every((p) => p.metadata?.labels?.[LABELS.revision] !== undefined && p.metadata.labels[LABELS.revision] !== before.pods.get(nameOf(p)));
-      return ps.length === 3 && onRevision && roles.filter((r) => r === 'primary').length === 1 && roles.filter((r) => r === 'secondary').length === 2 ? true : undefined;
-    }, { timeoutMs, intervalMs: 200 }).catch(async (err: unknown) => {
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${await describeSet()}`);
-    });
-  };
+  /** Where a rollout starts: the set's updateRevision and each pod's (server-2 has an instance template of its own). */
+  const revisions = async (): Promise<RevisionMark> => await revisionMark(env, client, SET);
+  const converged = async (before: RevisionMark, what: string, timeoutMs = 150_000): Promise<void> => await waitConverged(env, client, SET, 3, before, what, timeoutMs, describeSet);
   /** Status, pods and the set's last Events: what a rollout that did not converge was waiting for. */
   const describeSet = async (): Promise<string> => {
     const ps = await pods(env.core, NS2, SET);
@@ -239,7 +214,7 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
       .sort((a, b) => String(a.eventTime ?? a.metadata?.creationTimestamp ?? '').localeCompare(String(b.eventTime ?? b.metadata?.creationTimestamp ?? '')))
       .slice(-15)
       .map((e) => `${e.regarding?.name} ${e.reason}: ${e.note ?? ''}`);
-    return `status ${JSON.stringify(await status())}\n${lines.join('\n')}\n${events.join('\n')}`;
+    return `status ${JSON.stringify(await setStatus(client, NS2, SET))}\n${lines.join('\n')}\n${events.join('\n')}`;
   };
   /** The engines agree with the labels: the primary writable and unwired, the others read-only replicas of it. */
   const enginesAgree = async (): Promise<k8s.V1Pod> => {
@@ -254,9 +229,7 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
     }
     return primary;
   };
-  const patchTemplate = async (value: string): Promise<void> => {
-    await client.mergePatch(resourcePath('InstanceSet', NS2, SET), { spec: { template: { metadata: { annotations: { 'dbtopo.dev/rollout-test': value } } } } }, 'e2e');
-  };
+  const patchTemplate = async (value: string): Promise<void> => await patchInstanceSetTemplate(client, NS2, SET, value);
   /** A writer into a table of its own (its ids start at 1), created on `primary` first. */
   const writer = async (primary: k8s.V1Pod, table: string): Promise<Writer> => {
     await createTable(ipOf(primary), ADMIN, table);

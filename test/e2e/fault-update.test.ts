@@ -11,10 +11,10 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANNOTATIONS, LABELS } from '../../schemas/types/index.js';
 import { KubeClient, resourcePath } from '../../controller/runtime/kube.js';
-import { eventually, sleep, testKubeconfigs } from '../cluster/helpers.js';
+import { eventually, testKubeconfigs } from '../cluster/helpers.js';
 import { ControllerChildren, ensureControllerBuilt } from './controller-helpers.js';
 import { allReady, loadRendered, onePrimaryServed, pods, startEngineEnv, watchPrimaryLabels, type EngineEnv } from './engines-helpers.js';
-import { rollOutAcrossApiServerRestart } from './rollout-helpers.js';
+import { patchTemplate as patchInstanceSetTemplate, revisionMark, rollOutAcrossApiServerRestart, waitConverged, type RevisionMark } from './rollout-helpers.js';
 import { missingRedisKeys, settleAndCountLost, startRedisWriter } from './writers.js';
 
 const NS = `fault-upd-${Date.now().toString(36)}`;
@@ -23,23 +23,11 @@ const PASSWORD = `pw-${process.pid}`;
 const KILLS = 20;
 const KILLS_PER_ROLLOUT = 4;
 
-interface SetStatus {
-  updateRevision?: string;
-  currentRevision?: string;
-  updatedReplicas?: number;
-  readyReplicas?: number;
-}
-
 describe('controller killed in the middle of rolling updates', () => {
   let env: EngineEnv;
   let client: KubeClient;
   let controllers: ControllerChildren;
-  const revisions = async (): Promise<{ set?: string; pod?: string }> => {
-    const set = (await status()).updateRevision;
-    const pod = (await pods(env.core, NS, SET))[0]?.metadata?.labels?.[LABELS.revision];
-    return { ...(set !== undefined ? { set } : {}), ...(pod !== undefined ? { pod } : {}) };
-  };
-  const status = async (): Promise<SetStatus> => ((await client.get(resourcePath('InstanceSet', NS, SET))) as { status?: SetStatus }).status ?? {};
+  const revisions = async (): Promise<RevisionMark> => await revisionMark(env, client, SET);
   /** role and, on a replica, replica-priority, as the engine reports them ("slave/100"). */
   const engineRole = async (ip: string): Promise<string> => {
     const r = new Redis({ host: ip, port: 6379, password: PASSWORD, lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: 2_000 });
@@ -54,19 +42,10 @@ describe('controller killed in the middle of rolling updates', () => {
     }
   };
 
-  /** Every pod on a new updateRevision (≠ `before`), Ready, one primary and two secondaries. */
-  // (status.updateRevision hashes every template of the set; a pod's revision label hashes its own.)
-  const converged = async (before: { set?: string; pod?: string }, what: string, timeoutMs = 120_000): Promise<void> => {
-    await eventually(`${what} converged`, async () => {
-      const st = await status();
-      if (st.updateRevision === undefined || st.updateRevision === before.set || st.currentRevision !== st.updateRevision) return undefined;
-      if (st.updatedReplicas !== 3 || st.readyReplicas !== 3) return undefined;
-      const ps = await pods(env.core, NS, SET);
-      const roles = ps.map((p) => p.metadata?.labels?.[LABELS.role]);
-      const revisions = new Set(ps.map((p) => p.metadata?.labels?.[LABELS.revision]));
-      const onRevision = revisions.size === 1 && !revisions.has(before.pod) && !revisions.has(undefined);
-      return ps.length === 3 && onRevision && roles.filter((r) => r === 'primary').length === 1 && roles.filter((r) => r === 'secondary').length === 2 ? true : undefined;
-    }, { timeoutMs, intervalMs: 200 });
+  /** The rollout converged (rollout-helpers' waitConverged), all three pods on one revision: one template. */
+  const converged = async (before: RevisionMark, what: string, timeoutMs = 120_000): Promise<void> => {
+    await waitConverged(env, client, SET, 3, before, what, timeoutMs);
+    expect(new Set((await pods(env.core, NS, SET)).map((p) => p.metadata?.labels?.[LABELS.revision])).size).toBe(1);
   };
   /** The namespace's Events between two wall-clock times (ms), oldest first: for a failure message. */
   const eventsAround = async (fromMs: number, toMs: number): Promise<string> => {
@@ -78,9 +57,7 @@ describe('controller killed in the middle of rolling updates', () => {
       .map((e) => e.line)
       .join('\n');
   };
-  const patchTemplate = async (value: string): Promise<void> => {
-    await client.mergePatch(resourcePath('InstanceSet', NS, SET), { spec: { template: { metadata: { annotations: { 'dbtopo.dev/rollout-test': value } } } } }, 'e2e');
-  };
+  const patchTemplate = async (value: string): Promise<void> => await patchInstanceSetTemplate(client, NS, SET, value);
 
   beforeAll(async () => {
     ensureControllerBuilt();

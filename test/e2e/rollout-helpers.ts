@@ -14,6 +14,54 @@ export interface Replacement {
   atMs: number;
 }
 
+/** Starts a rollout of `set`: a changed annotation in its pod template. */
+export async function patchTemplate(client: KubeClient, namespace: string, set: string, value: string): Promise<void> {
+  await client.mergePatch(resourcePath('InstanceSet', namespace, set), { spec: { template: { metadata: { annotations: { 'dbtopo.dev/rollout-test': value } } } } }, 'e2e');
+}
+
+interface SetStatus {
+  updateRevision?: string;
+  currentRevision?: string;
+  updatedReplicas?: number;
+  readyReplicas?: number;
+}
+
+export async function setStatus(client: KubeClient, namespace: string, set: string): Promise<SetStatus> {
+  return ((await client.get(resourcePath('InstanceSet', namespace, set))) as { status?: SetStatus }).status ?? {};
+}
+
+/** Where a rollout starts from: the set's updateRevision and each pod's revision label. */
+export interface RevisionMark {
+  set?: string;
+  pods: Map<string, string | undefined>;
+}
+
+export async function revisionMark(env: EngineEnv, client: KubeClient, set: string): Promise<RevisionMark> {
+  const rev = (await setStatus(client, env.namespace, set)).updateRevision;
+  const byPod = new Map((await pods(env.core, env.namespace, set)).map((p) => [p.metadata?.name ?? '', p.metadata?.labels?.[LABELS.revision]]));
+  return { ...(rev !== undefined ? { set: rev } : {}), pods: byPod };
+}
+
+/**
+ * Waits until the rollout from `before` converged: status on a new updateRevision with every one
+ * of `count` pods updated and Ready, each pod on a revision other than its own before (a pod's
+ * revision hashes its own template: instance templates differ), one primary and count-1
+ * secondaries by label. `describe` adds what the set was waiting for to a timeout.
+ */
+export async function waitConverged(env: EngineEnv, client: KubeClient, set: string, count: number, before: RevisionMark, what: string, timeoutMs: number, describe?: () => Promise<string>): Promise<void> {
+  await eventually(`${what} converged`, async () => {
+    const st = await setStatus(client, env.namespace, set);
+    if (st.updateRevision === undefined || st.updateRevision === before.set || st.currentRevision !== st.updateRevision) return undefined;
+    if (st.updatedReplicas !== count || st.readyReplicas !== count) return undefined;
+    const ps = await pods(env.core, env.namespace, set);
+    const roles = ps.map((p) => p.metadata?.labels?.[LABELS.role]);
+    const onRevision = ps.every((p) => p.metadata?.labels?.[LABELS.revision] !== undefined && p.metadata.labels[LABELS.revision] !== before.pods.get(p.metadata?.name ?? ''));
+    return ps.length === count && onRevision && roles.filter((r) => r === 'primary').length === 1 && roles.filter((r) => r === 'secondary').length === count - 1 ? true : undefined;
+  }, { timeoutMs, intervalMs: 200 }).catch(async (err: unknown) => {
+    throw describe === undefined ? err : new Error(`${err instanceof Error ? err.message : String(err)}\n${await describe()}`);
+  });
+}
+
 /** Patches the template, then watches (polling, bounded) until every pod was replaced and the roles settled. */
 export async function rollOut(env: EngineEnv, set: string, count: number, timeoutMs: number): Promise<{ replaced: Replacement[]; ms: number; primaryBefore: string; primaryAfter: string }> {
   const { primary } = await rolesSettled(env.core, env.namespace, set, count, 120_000);
@@ -22,7 +70,7 @@ export async function rollOut(env: EngineEnv, set: string, count: number, timeou
   const seen = new Map<string, { uid: string; role: string | undefined }>();
   for (const p of await pods(env.core, env.namespace, set)) seen.set(p.metadata!.name!, { uid: p.metadata!.uid!, role: p.metadata!.labels?.[LABELS.role] });
   const started = Date.now();
-  await client.mergePatch(resourcePath('InstanceSet', env.namespace, set), { spec: { template: { metadata: { annotations: { 'dbtopo.dev/rollout-test': String(started) } } } } }, 'e2e');
+  await patchTemplate(client, env.namespace, set, String(started));
   const replaced: Replacement[] = [];
   try {
     for (let i = 0; Date.now() - started < timeoutMs && i < 10_000; i++) {

@@ -2,7 +2,6 @@
 // Redis + Sentinel (sessions-cache) from the rendered prod manifests, on a real control plane
 // with the test kubelet and the controller. Secondaries are replaced first, then the primary
 // hands its role off (switchover) and is replaced last; Events say what happens.
-import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient, resourcePath } from '../../controller/runtime/kube.js';
 import { runSwitchover } from '../../compiler/cli/switchover.js';
