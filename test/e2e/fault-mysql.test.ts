@@ -1,7 +1,7 @@
 // Semi-sync MariaDB (the rendered prod orders-db: 3 servers, no Sentinel, roleProbe every 2 s,
 // failureThreshold 3) under faults, on the real control plane with the test kubelet and the
 // controller: (1) the primary frozen with SIGSTOP, resumed later; (2) the primary pod deleted;
-// (3) every mariadbd SIGKILLed at once. A writer behind the `-primary` Service (an application
+// (3) every mariadbd SIGKILLed at once; (6) the primary's mariadbd SIGKILLed, back 15 s later. A writer behind the `-primary` Service (an application
 // account, not the controller's READ_ONLY ADMIN one) counts a commit as acknowledged only when
 // semi-sync was on after it returned (a replica has it). Each case ends with exactly one pod
 // labelled primary, the Service's EndpointSlice holding exactly that pod, every acknowledged
@@ -145,6 +145,28 @@ describe('semi-sync MariaDB faults under the controller', () => {
       for (const s of theirs) expect(s).toBeLessThanOrEqual(mine);
     });
   }, 180_000);
+  it('(6) primary mariadbd killed (SIGKILL, restarted 15 s later): failover after failureThreshold probes; the restarted server is fenced, never labelled primary', async () => {
+    await underFault('w6', async (old, w, table, t0) => {
+      // Held down past the failover, like a crash-looping container; it restarts read-only.
+      env.kubelet.killProcess(nameOf(old), 'SIGKILL', { holdMs: 15_000 });
+      const next = await eventually('another pod labelled primary', async () => {
+        const p = (await pods(env.core, NS, SET)).find((x) => x.metadata?.labels?.[LABELS.role] === 'primary');
+        return p !== undefined && nameOf(p) !== nameOf(old) ? p : undefined;
+      }, { timeoutMs: 60_000, intervalMs: 100 });
+      const relabelMs = performance.now() - t0;
+      const primary = await finish(w, table, '(6) SIGKILL of the primary', t0);
+      expect(nameOf(primary)).toBe(nameOf(next));
+      // Back after 15 s: read-only, never primary; a replica of the new primary unless a commit it
+      // wrote to its binlog as it died is in no other one (then it stays fenced: rebuild it).
+      const back = await eventually(`${nameOf(old)} back read-only`, async () => {
+        const s = await engineState(ipOf(old), ADMIN).catch(() => undefined);
+        return s?.readOnly === true && s.masterHost === ipOf(next) && ((s.ioRunning && s.sqlRunning) || s.lastError !== '') ? s : undefined;
+      }, { timeoutMs: 60_000, intervalMs: 250 });
+      expect((await podNamed(nameOf(old)))?.metadata?.labels?.[LABELS.role]).not.toBe('primary');
+      console.log(`[fault-mysql] (6) SIGKILL ${nameOf(old)} → ${nameOf(next)} labelled primary after ${relabelMs.toFixed(0)} ms; old primary back read-only after ${(performance.now() - t0).toFixed(0)} ms, ${back.lastError === '' ? 'a replica' : `fenced (${back.lastError})`}`);
+    });
+  }, 180_000);
+
   // Last: the resumed old primary may keep a transaction nobody else has and stay fenced.
   it('(1) primary frozen (SIGSTOP): failover after failureThreshold probes; resumed (SIGCONT) it is fenced, never labelled primary again', async () => {
     let frozen: string | undefined;
