@@ -14,7 +14,7 @@ import { KubeClient, resourcePath } from '../../controller/runtime/kube.js';
 import { eventually, testKubeconfigs } from '../cluster/helpers.js';
 import { ControllerChildren, ensureControllerBuilt } from './controller-helpers.js';
 import { allReady, loadRendered, onePrimaryServed, pods, startEngineEnv, watchPrimaryLabels, type EngineEnv } from './engines-helpers.js';
-import { patchTemplate as patchInstanceSetTemplate, revisionMark, rollOutAcrossApiServerRestart, waitConverged, type RevisionMark } from './rollout-helpers.js';
+import { patchTemplate as patchInstanceSetTemplate, revisionMark, rollOutAcrossApiServerRestart, setStatus, waitConverged, type RevisionMark } from './rollout-helpers.js';
 import { missingRedisKeys, settleAndCountLost, startRedisWriter } from './writers.js';
 
 const NS = `fault-upd-${Date.now().toString(36)}`;
@@ -42,9 +42,15 @@ describe('controller killed in the middle of rolling updates', () => {
     }
   };
 
+  /** Status, pods with their engines' view and the set's last Events: what a rollout that did not converge waited for. */
+  const describeSet = async (): Promise<string> => {
+    const ps = await pods(env.core, NS, SET);
+    const lines = await Promise.all(ps.map(async (p) => `${p.metadata?.name} rev ${p.metadata?.labels?.[LABELS.revision]} role ${p.metadata?.labels?.[LABELS.role]} engine ${await engineRole(p.status?.podIP ?? '').catch((e: unknown) => String(e))}`));
+    return `status ${JSON.stringify(await setStatus(client, NS, SET))}\n${lines.join('\n')}\n${await eventsAround(Date.now() - 120_000, Date.now())}`;
+  };
   /** The rollout converged (rollout-helpers' waitConverged), all three pods on one revision: one template. */
   const converged = async (before: RevisionMark, what: string, timeoutMs = 120_000): Promise<void> => {
-    await waitConverged(env, client, SET, 3, before, what, timeoutMs);
+    await waitConverged(env, client, SET, 3, before, what, timeoutMs, describeSet);
     expect(new Set((await pods(env.core, NS, SET)).map((p) => p.metadata?.labels?.[LABELS.revision])).size).toBe(1);
   };
   /** The namespace's Events between two wall-clock times (ms), oldest first: for a failure message. */
