@@ -88,12 +88,17 @@ export function decideRoles(members: MemberView[], opts: DecideOptions): RoleDec
   out.labels.push(...removals, ...secondaries);
   if (primary !== undefined && primary.label !== 'primary') out.labels.push({ podName: primary.podName, role: 'primary' });
 
-  // Repair replicas that follow someone other than the primary (not under Sentinel, which does it itself).
-  if (primary !== undefined && !opts.sentinelManaged && primary.host !== undefined) {
+  // Repair replicas that follow someone other than the primary. Under Sentinel, which repoints the
+  // replicas it knows itself, only one chained to another replica while a single engine claims
+  // primary: Sentinel discovers replicas from the primary's INFO and never sees that one (a pod
+  // wired to the old primary just before a switchover cut off by a controller restart).
+  if (primary !== undefined && primary.host !== undefined) {
+    const isReplica = (host: string, port: number): boolean => reachable.some((x) => x.host === host && x.port === port && x.probe?.role === 'secondary');
     for (const m of reachable) {
       const f = m.probe?.following;
       if (m === primary || m.probe?.role !== 'secondary' || f === undefined) continue;
-      if (f.host !== primary.host || f.port !== primary.port) out.follow.push({ replica: m.podName, primary: primary.podName });
+      if (f.host === primary.host && f.port === primary.port) continue;
+      if (!opts.sentinelManaged || (claimants.length === 1 && isReplica(f.host, f.port))) out.follow.push({ replica: m.podName, primary: primary.podName });
     }
   }
   return out;

@@ -78,10 +78,15 @@ describe('decideRoles', () => {
     ]);
   });
 
-  it('repoints a replica following someone else (not under Sentinel)', () => {
+  it('repoints a replica following someone else; under Sentinel only one chained to another replica', () => {
     const members = [m(0, primary, 'primary'), m(1, secondaryOf(2), 'secondary'), m(2, secondaryOf(0), 'secondary')];
     expect(decideRoles(members, opts).follow).toEqual([{ replica: 'r-1', primary: 'r-0' }]);
-    expect(decideRoles(members, { sentinelManaged: true }).follow).toEqual([]);
+    // Chained to a replica: Sentinel, which learns replicas from the primary's INFO, never sees r-1.
+    expect(decideRoles(members, { sentinelManaged: true }).follow).toEqual([{ replica: 'r-1', primary: 'r-0' }]);
+    // Following an address that is no replica (an old primary Sentinel is failing over from): Sentinel's job.
+    const midFailover = [m(0, primary, 'primary'), m(1, secondaryOf(7), 'secondary'), m(2, secondaryOf(0), 'secondary')];
+    expect(decideRoles(midFailover, { sentinelManaged: true }).follow).toEqual([]);
+    expect(decideRoles(midFailover, opts).follow).toEqual([{ replica: 'r-1', primary: 'r-0' }]);
   });
 
   it('never ends with two primary labels after applying its changes (property)', () => {
