@@ -9,6 +9,7 @@ import { argocdObjects } from './argocd/objects.js';
 import { annotateForArgoCd } from './argocd/waves.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { clusterCrds } from './emit/crds.js';
+import { guardObjects } from './emit/guards.js';
 import { namespaceObject } from './emit/namespaces.js';
 import { clusterScopedPath, objectKey } from './emit/paths.js';
 import { writeRendered } from './emit/write.js';
@@ -18,6 +19,7 @@ import { compileAndWrite } from './parallel/compile-write.js';
 import { WorkerPool } from './parallel/pool.js';
 import type { PlaceProblem } from './place/index.js';
 import { renderObjects } from './render.js';
+import { resolveGuard } from './resolve/guard.js';
 import { appliesTo } from './resolve/index.js';
 import { overrideSource } from './resolve/override.js';
 import { validate, type ValidRepo } from './validate/index.js';
@@ -104,11 +106,13 @@ function withLazyText<T extends { object: KubeObject }>(f: T): T & { text: strin
   return Object.defineProperty(f, 'text', { enumerable: true, configurable: true, get: () => (text ??= toYaml(f.object)) }) as T & { text: string };
 }
 
-/** CRDs and Namespaces of every member cluster of an environment. */
+/** CRDs, Namespaces and admission guards of every member cluster of an environment. */
 export function clusterFiles(env: Environment, namespaces: ReadonlyMap<string, ReadonlySet<string>>): RenderedFile[] {
   const files: RenderedFile[] = [];
   // The CRDs are large and the same in every member cluster: render them once.
   const crds = annotateForArgoCd(clusterCrds().map((object) => ({ path: '', object }))).map(({ object }) => ({ object, text: toYaml(object) }));
+  // The admission guard names the environment's identities, the same in each of its member clusters.
+  const guards = annotateForArgoCd(guardObjects(resolveGuard(env)).map((object) => ({ path: '', object }))).map(({ object }) => ({ object, text: toYaml(object) }));
   for (const member of env.memberClusters) {
     for (const { object, text } of crds) files.push({ path: clusterScopedPath(env.name, member.name, object), object, text });
     const namespaceFiles = [...(namespaces.get(member.name) ?? [])].sort(byString).map((ns) => {
@@ -116,6 +120,7 @@ export function clusterFiles(env: Environment, namespaces: ReadonlyMap<string, R
       return { path: clusterScopedPath(env.name, member.name, object), object };
     });
     for (const f of annotateForArgoCd(namespaceFiles)) files.push({ ...f, text: toYaml(f.object) });
+    for (const { object, text } of guards) files.push({ path: clusterScopedPath(env.name, member.name, object), object, text });
   }
   return files;
 }

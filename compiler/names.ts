@@ -14,6 +14,8 @@ export const names = {
   proxyService: (topology: string): string => `${topology}-proxy`,
   config: (instanceSet: string): string => `${instanceSet}-config`,
   pdb: (instanceSet: string): string => instanceSet,
+  /** Params of the admission guard (compiler/expand/guard-params.ts). */
+  guardParams: (topology: string): string => `${topology}-guard`,
   networkPolicy: (topology: string, component: string): string => `${topology}-${component}`,
   /** Sentinel master name of a shard. */
   masterName: (topology: string, shard: number | undefined): string =>

@@ -4,6 +4,7 @@
 import type { Environment, KubeObject, Topology } from '../schemas/types/index.js';
 import { annotateForArgoCd } from './argocd/waves.js';
 import { namespacedPath } from './emit/paths.js';
+import { guardParams } from './expand/guard-params.js';
 import { expandTopology } from './expand/index.js';
 import { placeTopology, type PlaceProblem } from './place/index.js';
 import { resolveTopology } from './resolve/index.js';
@@ -25,7 +26,10 @@ export function renderObjects(env: Environment, topology: Topology, file: string
   const files: Array<{ path: string; object: KubeObject }> = [];
   for (const member of expandTopology(placed)) {
     out.namespaces.push({ memberCluster: member.memberCluster, namespace: member.namespace });
-    for (const object of member.objects) files.push({ path: namespacedPath(env.name, member.memberCluster, resolved.name, object), object });
+    const params = guardParams(env, { name: resolved.name, namespace: member.namespace, source: resolved.source }, member.objects);
+    for (const object of params ? [...member.objects, params] : member.objects) {
+      files.push({ path: namespacedPath(env.name, member.memberCluster, resolved.name, object), object });
+    }
   }
   // Argo CD sync waves (compiler/argocd) are per object and per topology, so they go on before
   // the one YAML rendering; that keeps a topology's files a pure function of its inputs.

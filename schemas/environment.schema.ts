@@ -1,6 +1,6 @@
 // JSON Schema (2020-12) of an environment file (envs/<name>.yaml), mirroring
 // schemas/types/environment.ts field for field.
-import { BYTES_QUANTITY, IMAGE, MAX_REPLICAS, MAX_SHARDS, name63, REGISTRY, resourcesSchema, VERSION } from './fragments.js';
+import { BYTES_QUANTITY, IMAGE, MAX_REPLICAS, MAX_SHARDS, name63, REGISTRY, resourcesSchema, SERVICE_ACCOUNT_REF, VERSION } from './fragments.js';
 
 export const ENVIRONMENT_SCHEMA_ID = 'https://dbtopo.dev/schemas/environment.schema.json';
 
@@ -123,6 +123,41 @@ export const environmentSchema = {
         targetRevision: { type: 'string', minLength: 1, maxLength: 255, description: 'Branch, tag or commit; default HEAD.' },
         project: name63('Argo CD project; default "default".'),
         namespace: name63('Namespace Argo CD runs in; default "argocd".'),
+      },
+    },
+    guard: {
+      type: 'object',
+      description: 'Admission guard rendered into every member cluster (ValidatingAdmissionPolicies, docs/guard.md): who may change what. Every field has a default.',
+      additionalProperties: false,
+      properties: {
+        gitops: {
+          type: 'object',
+          description: 'Identities that may create, change and delete Cluster and InstanceSet specs: the GitOps sync. Default: Argo CD\'s application controller, <argocd.namespace>/argocd-application-controller.',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: {
+            serviceAccounts: {
+              type: 'array',
+              description: 'ServiceAccounts as <namespace>/<name>: Argo CD\'s application controller, or the ServiceAccounts an AppProject\'s sync impersonation (destinationServiceAccounts) uses.',
+              uniqueItems: true,
+              items: { type: 'string', pattern: SERVICE_ACCOUNT_REF, maxLength: 317, description: 'A ServiceAccount, e.g. argocd/argocd-application-controller.' },
+            },
+            users: { type: 'array', description: 'User names (as the API server authenticates them).', uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 253, description: 'A user name.' } },
+            groups: { type: 'array', description: 'Groups whose members sync.', uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 253, description: 'A group name.' } },
+          },
+        },
+        controller: {
+          type: 'string',
+          pattern: SERVICE_ACCOUNT_REF,
+          maxLength: 317,
+          description: 'The dbtopo controller\'s ServiceAccount as <namespace>/<name>, the only identity that deletes dbtopo pods and claims, sets role labels and writes status; default dbtopo-system/dbtopo-controller (controller/install/install.yaml).',
+        },
+        breakGlassGroup: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 253,
+          description: 'Group of on-call engineers who may make an emergency change; the object written must carry the annotation dbtopo.dev/break-glass-reason. Default dbtopo:break-glass.',
+        },
       },
     },
   },

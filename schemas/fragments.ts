@@ -20,10 +20,15 @@ export const IMAGE = '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z
 /** Registry prefix for image allow-lists: host[:port][/path]. */
 export const REGISTRY = '^[a-z0-9]+([.-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$';
 /** Engine parameter names as redis.conf and my.cnf spell them. */
+/** A ServiceAccount as <namespace>/<name>. */
+export const SERVICE_ACCOUNT_REF = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$';
+
 export const PARAMETER_NAME = '^[A-Za-z][A-Za-z0-9_.-]*$';
 
 export const MAX_REPLICAS = 100;
 export const MAX_SHARDS = 64;
+/** Instance templates per topology (and per InstanceSet: its CEL ordinal checks are bounded by it). */
+export const MAX_INSTANCES = 32;
 
 export const name63 = (description: string, pattern = DNS1123_LABEL) =>
   ({ type: 'string', pattern, minLength: 1, maxLength: 63, description }) as const;

@@ -5,6 +5,7 @@ import {
   BYTES_QUANTITY,
   DNS1035_LABEL,
   labelMap,
+  MAX_INSTANCES,
   MAX_REPLICAS,
   MAX_SHARDS,
   name63,
@@ -152,6 +153,7 @@ export const topologySchema = {
     instances: {
       type: 'array',
       description: 'Heterogeneous instances; their replicas together must not exceed the topology replicas.',
+      maxItems: MAX_INSTANCES,
       items: { $ref: '#/$defs/instance' },
     },
     secretRef: {

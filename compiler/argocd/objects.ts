@@ -1,7 +1,7 @@
 // Argo CD wiring of one environment, generated with its rendered manifests:
 // - an AppProject that lets the environment's Applications deploy only from the GitOps repo, only
 //   into the member clusters and namespaces the environment renders, and only the kinds it renders
-//   (cluster-scoped: CRDs and Namespaces only);
+//   (cluster-scoped: CRDs, Namespaces and the admission guard's policies only);
 // - one ApplicationSet with a list generator over the member clusters, each element pointing an
 //   Application at rendered/<env>/<member-cluster>. One ApplicationSet (rather than one Application
 //   per member cluster) keeps the sync settings in one template, so member clusters cannot drift
@@ -53,7 +53,12 @@ export function argocdObjects(env: Environment, members: ReadonlyArray<MemberRen
     }
     return [...seen.entries()].sort(([a], [b]) => byString(a, b)).map(([, v]) => v);
   };
-  const clusterKinds = kinds(false).filter((k) => (k.group === '' && k.kind === 'Namespace') || (k.group === 'apiextensions.k8s.io' && k.kind === 'CustomResourceDefinition'));
+  const clusterKinds = kinds(false).filter(
+    (k) =>
+      (k.group === '' && k.kind === 'Namespace') ||
+      (k.group === 'apiextensions.k8s.io' && k.kind === 'CustomResourceDefinition') ||
+      (k.group === 'admissionregistration.k8s.io' && (k.kind === 'ValidatingAdmissionPolicy' || k.kind === 'ValidatingAdmissionPolicyBinding')),
+  );
 
   const project: KubeObject = {
     apiVersion: ARGOCD_API_VERSION,

@@ -1,6 +1,6 @@
 // Argo CD sync waves on rendered objects (annotation argocd.argoproj.io/sync-wave): within one
 // sync, Argo CD applies lower waves first and waits for them to be healthy.
-//   -2  CRDs and Namespaces: the kinds and places everything else needs
+//   -2  CRDs, Namespaces and the admission guard: the kinds, places and rules everything else needs
 //   -1  ConfigMaps, Secrets, Services: what pods read or resolve at start
 //    0  Clusters and InstanceSets: the databases
 //    1  PodDisruptionBudgets, NetworkPolicies: guard rails once the pods exist
@@ -14,6 +14,8 @@ export const SPANS_MEMBER_CLUSTERS = 'dbtopo.dev/spans-member-clusters';
 const WAVES: Record<string, number> = {
   CustomResourceDefinition: -2,
   Namespace: -2,
+  ValidatingAdmissionPolicy: -2,
+  ValidatingAdmissionPolicyBinding: -2,
   ConfigMap: -1,
   Secret: -1,
   Service: -1,

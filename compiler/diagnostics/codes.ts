@@ -71,6 +71,9 @@ export const CODES = {
   DBT3121: { title: 'unknown placeholder in namespace rule', hint: 'the namespace rule may use {topology}, {team}, {env} and {engine}', severity: 'error' },
   DBT3122: { title: 'contradictory policy', hint: 'the minimum must not exceed the maximum', severity: 'error' },
   DBT3124: { title: 'namespace rule gives an invalid namespace', hint: 'namespaces are DNS-1123 labels of at most 63 characters; set namespace in the topology or shorten the rule', severity: 'error' },
+  DBT3130: { title: 'GitOps identity that never syncs', hint: 'name the identity Argo CD syncs as: its application controller (<argocd namespace>/argocd-application-controller), or the ServiceAccount of the AppProject\'s sync impersonation', severity: 'error' },
+  DBT3131: { title: 'guard would lock out the controller', hint: 'guard.controller must be the dbtopo controller\'s ServiceAccount (<install namespace>/dbtopo-controller, controller/install/install.yaml) and must not also be a GitOps identity', severity: 'error' },
+  DBT3132: { title: 'guard identity that everyone has', hint: 'system:authenticated, system:unauthenticated and system:serviceaccounts include every caller or every ServiceAccount; name a group of its own', severity: 'error' },
   DBT3123: { title: 'namespace rule needs a team', hint: 'the environment\'s namespace rule uses {team}; set team in the topology or namespace explicitly', severity: 'error' },
 
   // ── policy: allowed in general, forbidden by this environment ──────────────────────────

@@ -1,5 +1,7 @@
 // Semantic rules on one environment file.
 import type { Environment } from '../../schemas/types/environment.js';
+import { ARGOCD_APPLICATION_CONTROLLER, ARGOCD_NON_SYNCING, CONTROLLER_SERVICE_ACCOUNT, DEFAULT_CONTROLLER_NAMESPACE, UNIVERSAL_GROUPS } from '../../schemas/types/guard.js';
+import { defaultGitopsServiceAccount } from '../resolve/guard.js';
 import type { Resources } from '../../schemas/types/topology.js';
 import type { Path } from './paths.js';
 import { bytes, cpuCores } from './quantity.js';
@@ -35,6 +37,7 @@ export function checkEnvironment(env: Environment, file: string, report: Report)
       report('DBT3121', ['namespace'], `namespace rule uses {${m[1]}}`);
     }
   }
+  checkGuard(env, report);
   const p = env.policy;
   if (p?.minReplicas !== undefined && p.maxReplicas !== undefined && p.minReplicas > p.maxReplicas) {
     report('DBT3122', ['policy', 'minReplicas'], `policy.minReplicas ${p.minReplicas} is above policy.maxReplicas ${p.maxReplicas}`);
@@ -56,5 +59,33 @@ export function checkEnvironment(env: Environment, file: string, report: Report)
     check(env.defaults?.resources, ['defaults', 'resources']);
     check(env.defaults?.sentinelResources, ['defaults', 'sentinelResources']);
     check(env.defaults?.proxyResources, ['defaults', 'proxyResources']);
+  }
+}
+
+/** The guard's identities must be ones that act: a guard naming a ghost locks that role out. */
+function checkGuard(env: Environment, report: Report): void {
+  const g = env.guard;
+  if (g === undefined) return;
+  const argocdNs = env.argocd?.namespace ?? 'argocd';
+  const controller = g.controller ?? `${DEFAULT_CONTROLLER_NAMESPACE}/${CONTROLLER_SERVICE_ACCOUNT}`;
+  (g.gitops?.serviceAccounts ?? []).forEach((ref, i) => {
+    const [ns, name = ''] = ref.split('/');
+    if (ns === argocdNs && (ARGOCD_NON_SYNCING as readonly string[]).includes(name)) {
+      report('DBT3130', ['guard', 'gitops', 'serviceAccounts', i], `${ref} is an Argo CD component that never writes to a member cluster; Argo CD syncs as ${defaultGitopsServiceAccount(env)}`);
+    } else if (ns === argocdNs && name !== ARGOCD_APPLICATION_CONTROLLER) {
+      report('DBT3130', ['guard', 'gitops', 'serviceAccounts', i], `no Argo CD component runs as ${ref}: in namespace ${argocdNs} only ${ARGOCD_APPLICATION_CONTROLLER} syncs (sync impersonation ServiceAccounts live in the destination namespaces)`);
+    }
+    if (ref === controller) {
+      report('DBT3131', ['guard', 'gitops', 'serviceAccounts', i], `${ref} is both the controller and a GitOps identity: the controller could rewrite the specs it is meant to follow`);
+    }
+  });
+  if (controller.split('/')[1] !== CONTROLLER_SERVICE_ACCOUNT) {
+    report('DBT3131', ['guard', 'controller'], `the dbtopo controller runs as ServiceAccount ${CONTROLLER_SERVICE_ACCOUNT}, not ${controller.split('/')[1] ?? controller}: the guard would refuse its pod deletions, role labels and status writes`);
+  }
+  (g.gitops?.groups ?? []).forEach((group, i) => {
+    if ((UNIVERSAL_GROUPS as readonly string[]).includes(group)) report('DBT3132', ['guard', 'gitops', 'groups', i], `every ${group === 'system:serviceaccounts' ? 'ServiceAccount' : 'caller'} is in ${group}: anyone could write database specs`);
+  });
+  if (g.breakGlassGroup !== undefined && (UNIVERSAL_GROUPS as readonly string[]).includes(g.breakGlassGroup)) {
+    report('DBT3132', ['guard', 'breakGlassGroup'], `every ${g.breakGlassGroup === 'system:serviceaccounts' ? 'ServiceAccount' : 'caller'} is in ${g.breakGlassGroup}: anyone could break glass`);
   }
 }

@@ -4,7 +4,7 @@
 // `restricted`) and the metrics Service. Pure: render.ts writes them as install.yaml.
 import { clusterCrd } from '../../schemas/crds/cluster.crd.js';
 import { instanceSetCrd } from '../../schemas/crds/instanceset.crd.js';
-import { GROUP, LABELS, MANAGED_BY, type KubeObject } from '../../schemas/types/index.js';
+import { CONTROLLER_SERVICE_ACCOUNT, GROUP, LABELS, MANAGED_BY, type KubeObject } from '../../schemas/types/index.js';
 
 export interface InstallOptions {
   namespace: string;
@@ -14,7 +14,7 @@ export interface InstallOptions {
 
 export const DEFAULT_INSTALL: InstallOptions = { namespace: 'dbtopo-system', image: 'ghcr.io/dbtopo/controller:0.1.0', replicas: 2 };
 
-const NAME = 'dbtopo-controller';
+const NAME = CONTROLLER_SERVICE_ACCOUNT;
 
 /** Every rule the controller needs, and nothing else. */
 export const CLUSTER_RULES = [

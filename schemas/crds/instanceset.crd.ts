@@ -1,10 +1,14 @@
 // CustomResourceDefinition instancesets.dbtopo.dev (v1alpha1), matching
 // schemas/types/instanceset.ts. Field names follow KubeBlocks' InstanceSet where the meaning is
 // the same; the schema is written here, not copied.
+import { MAX_INSTANCES } from '../fragments.js';
 import { GROUP, VERSION } from '../types/labels.js';
 import type { KubeObject } from '../types/k8s.js';
 import {
   age,
+  immutable,
+  podTemplate,
+  withRules,
   atomicList,
   bool,
   conditions,
@@ -20,11 +24,42 @@ import {
   type OpenApi,
 } from './openapi.js';
 
+// Bounds on lists the CEL rules below iterate: the API server refuses a rule whose worst-case cost
+// it cannot bound. The compiler renders one range per template (MAX_INSTANCES bounds templates).
+const MAX_RANGES = 8;
+const MAX_DISCRETE = 32;
+
+const range = withRules(
+  obj('A range start..end, inclusive.', { start: int('First ordinal.', { minimum: 0 }), end: int('Last ordinal.', { minimum: 0 }) }, ['start', 'end']),
+  [{ rule: 'self.start <= self.end', message: 'an ordinal range must not end before it starts' }],
+);
+
 const ordinals = (description: string): OpenApi =>
-  obj(description, {
-    ranges: atomicList('Inclusive ranges of ordinals.', obj('A range start..end, inclusive.', { start: int('First ordinal.', { minimum: 0 }), end: int('Last ordinal.', { minimum: 0 }) }, ['start', 'end'])),
-    discrete: setList('Single ordinals.', int('An ordinal.', { minimum: 0 })),
-  });
+  withRules(
+    obj(description, {
+      ranges: { ...atomicList('Inclusive ranges of ordinals.', range), maxItems: MAX_RANGES },
+      discrete: { ...setList('Single ordinals.', int('An ordinal.', { minimum: 0 })), maxItems: MAX_DISCRETE },
+    }),
+    [{ rule: `${disjointWithin('self')}`, message: 'ordinal ranges and single ordinals of one template must not overlap' }],
+  );
+
+/** CEL: the ranges and single ordinals of one ordinals object do not overlap each other. */
+function disjointWithin(o: string): string {
+  return (
+    `(!has(${o}.ranges) || ${o}.ranges.all(a, ${o}.ranges.exists_one(b, a.start <= b.end && b.start <= a.end))) && ` +
+    `(!has(${o}.ranges) || !has(${o}.discrete) || ${o}.discrete.all(d, ${o}.ranges.all(r, d < r.start || d > r.end)))`
+  );
+}
+
+/** CEL: two ordinals objects share no ordinal. */
+function disjoint(a: string, b: string): string {
+  const rangesVsDiscrete = (x: string, y: string) => `(!has(${x}.discrete) || !has(${y}.ranges) || ${x}.discrete.all(d, ${y}.ranges.all(r, d < r.start || d > r.end)))`;
+  return (
+    `(!has(${a}.ranges) || !has(${b}.ranges) || ${a}.ranges.all(x, ${b}.ranges.all(y, x.end < y.start || y.end < x.start))) && ` +
+    `${rangesVsDiscrete(a, b)} && ${rangesVsDiscrete(b, a)} && ` +
+    `(!has(${a}.discrete) || !has(${b}.discrete) || ${a}.discrete.all(d, !(d in ${b}.discrete)))`
+  );
+}
 
 const secretKeyRef = (description: string): OpenApi =>
   obj(description, { name: str('Secret name.'), key: str('Key within the Secret.') }, ['name', 'key']);
@@ -32,7 +67,7 @@ const secretKeyRef = (description: string): OpenApi =>
 const labelSelector = obj(
   'Label query over the pods this InstanceSet owns; must match the template labels.',
   {
-    matchLabels: strMap('Labels a pod must carry.'),
+    matchLabels: { ...strMap('Labels a pod must carry.'), maxProperties: 32, additionalProperties: { type: 'string', maxLength: 63 } },
     matchExpressions: atomicList('Set-based requirements.', obj('One requirement.', {
       key: str('Label key.'),
       operator: strEnum('Relation of key and values.', ['In', 'NotIn', 'Exists', 'DoesNotExist']),
@@ -80,8 +115,8 @@ const spec = obj(
     replicas: int('Number of pods.', { minimum: 0 }),
     defaultTemplateOrdinals: ordinals('Ordinals of the default template; by default 0..replicas-1 minus those used by instance templates.'),
     selector: labelSelector,
-    template: opaque('Pod template (core/v1 PodTemplateSpec) the controller copies into each pod.'),
-    instances: mapList('Heterogeneous instances: pods that differ from the default template.', ['name'], obj('One instance template.', {
+    template: podTemplate,
+    instances: { ...mapList('Heterogeneous instances: pods that differ from the default template.', ['name'], obj('One instance template.', {
       name: str('Instance template name.', { maxLength: 54 }),
       replicas: int('Pods of this template.', { minimum: 0 }),
       ordinals: ordinals('Ordinals these pods use.'),
@@ -91,7 +126,7 @@ const spec = obj(
       nodeSelector: strMap('Extra node selector.'),
       zone: str('Zone these pods must run in (topology.kubernetes.io/zone).'),
       env: mapList('Extra environment variables of the engine container.', ['name'], obj('One variable.', { name: str('Variable name.'), value: str('Value.') }, ['name', 'value'])),
-    }, ['name', 'replicas'])),
+    }, ['name', 'replicas'])), maxItems: MAX_INSTANCES },
     volumeClaimTemplates: atomicList('PersistentVolumeClaims each pod gets, named <claim>-<pod>.', obj('One claim template.', {
       metadata: obj('Claim name and labels.', { name: str('Claim name.'), labels: strMap('Claim labels.'), annotations: strMap('Claim annotations.') }, ['name']),
       spec: opaque('core/v1 PersistentVolumeClaimSpec.'),
@@ -127,6 +162,30 @@ const spec = obj(
   },
   ['replicas', 'selector', 'template', 'podManagementPolicy', 'memberUpdateStrategy', 'serviceName', 'engine'],
 );
+
+// What the API server refuses so that every InstanceSet it accepts is one the controller can run.
+// Field-level immutability sits on the fields (below); rules over several fields sit on spec.
+const specRules = [
+  {
+    rule: '!has(self.roles) || size(self.roles) == 0 || self.roles.filter(r, r.isExclusive).size() == 1',
+    message: 'roles must hold exactly one exclusive role (the primary)',
+  },
+  {
+    rule: '!has(self.selector.matchLabels) || self.selector.matchLabels.all(k, has(self.template.metadata) && has(self.template.metadata.labels) && k in self.template.metadata.labels && self.template.metadata.labels[k] == self.selector.matchLabels[k])',
+    message: 'the pod template must carry every label of spec.selector.matchLabels, or the InstanceSet would not see its own pods',
+  },
+  {
+    rule: `!has(self.instances) || !has(self.defaultTemplateOrdinals) || self.instances.all(i, !has(i.ordinals) || ${disjoint('i.ordinals', 'self.defaultTemplateOrdinals')})`,
+    message: 'an instance template\'s ordinals must not overlap defaultTemplateOrdinals: two pods would get one name',
+  },
+  {
+    rule: `!has(self.instances) || self.instances.all(i, self.instances.all(j, i.name == j.name || !has(i.ordinals) || !has(j.ordinals) || ${disjoint('i.ordinals', 'j.ordinals')}))`,
+    message: 'the ordinals of two instance templates must not overlap: two pods would get one name',
+  },
+];
+withRules(spec, specRules);
+immutable(spec, 'selector', 'spec.selector is immutable: it would orphan the running pods; create a new InstanceSet (a new topology) instead');
+immutable(spec, 'serviceName', 'spec.serviceName is immutable: every pod\'s DNS name would change; create a new InstanceSet (a new topology) instead');
 
 const status = obj('Observed state, written by the controller.', {
   observedGeneration: { type: 'integer', format: 'int64', description: 'Generation last reconciled.' },

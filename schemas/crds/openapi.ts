@@ -51,3 +51,56 @@ export const conditions = mapList('Latest observations of the object\'s state.',
 ));
 
 export const age = { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp' } as const;
+
+/** Adds CEL validation rules (x-kubernetes-validations) to a schema node; returns the node. */
+export function withRules(node: OpenApi, rules: ReadonlyArray<{ rule: string; message: string }>): OpenApi {
+  node['x-kubernetes-validations'] = [...((node['x-kubernetes-validations'] as unknown[] | undefined) ?? []), ...rules];
+  return node;
+}
+
+/** Marks property `key` of an object node immutable once set (a transition rule on the field). */
+export function immutable(node: OpenApi, key: string, message: string): void {
+  const props = node['properties'] as Record<string, OpenApi>;
+  const field = props[key];
+  if (field === undefined) throw new Error(`immutable: no property ${key}`);
+  withRules(field, [{ rule: 'self == oldSelf', message }]);
+}
+
+/**
+ * core/v1 PodTemplateSpec, structural where the controller relies on it (labels, annotations,
+ * containers with a name and an image) and open beyond that: the API server checks the rest
+ * when the controller creates each pod.
+ */
+export const podTemplate: OpenApi = obj(
+  'Pod template (core/v1 PodTemplateSpec) the controller copies into each pod.',
+  {
+    metadata: obj('Labels and annotations of every pod.', {
+      // bounded so the API server can bound the cost of the CEL rule that reads them
+      labels: { ...strMap('Pod labels; must include spec.selector.matchLabels.'), maxProperties: 64, additionalProperties: { type: 'string', maxLength: 63 } },
+      annotations: strMap('Pod annotations.'),
+    }),
+    spec: {
+      type: 'object',
+      description: 'core/v1 PodSpec.',
+      'x-kubernetes-preserve-unknown-fields': true,
+      required: ['containers'],
+      properties: {
+        containers: {
+          type: 'array',
+          description: 'Containers of every pod; the engine container first.',
+          minItems: 1,
+          'x-kubernetes-list-type': 'map',
+          'x-kubernetes-list-map-keys': ['name'],
+          items: {
+            type: 'object',
+            description: 'core/v1 Container.',
+            'x-kubernetes-preserve-unknown-fields': true,
+            required: ['name', 'image'],
+            properties: { name: str('Container name.', { minLength: 1 }), image: str('Container image.', { minLength: 1 }) },
+          },
+        },
+      },
+    },
+  },
+  ['spec'],
+);

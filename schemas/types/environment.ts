@@ -43,4 +43,14 @@ export interface Environment {
   policy?: EnvironmentPolicy;
   /** Git repository and revision Argo CD reads rendered manifests from. */
   argocd?: { repoURL: string; targetRevision?: string; project?: string; namespace?: string };
+  /** The admission guard's identities (docs/guard.md); every field has a default. */
+  guard?: EnvironmentGuard;
+}
+
+export interface EnvironmentGuard {
+  /** Who may write Cluster and InstanceSet specs; default Argo CD's application controller. */
+  gitops?: { serviceAccounts?: string[]; users?: string[]; groups?: string[] };
+  /** The dbtopo controller's ServiceAccount, <namespace>/<name>. */
+  controller?: string;
+  breakGlassGroup?: string;
 }

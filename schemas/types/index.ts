@@ -5,3 +5,4 @@ export * from './cluster.js';
 export * from './topology.js';
 export * from './environment.js';
 export * from './sentinel.js';
+export * from './guard.js';

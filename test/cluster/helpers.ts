@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import { inject } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 
 /** member cluster name → kubeconfig path, from vitest's provide/inject or DBTOPO_TEST_KUBECONFIGS. */
 export function testKubeconfigs(): Record<string, string> {
@@ -152,6 +153,7 @@ export async function rawRequest(
   body?: string,
   contentType = 'application/json',
   timeoutMs = 30_000,
+  headers: Record<string, string | string[]> = {},
 ): Promise<RawResponse> {
   const server = kc.getCurrentCluster()?.server;
   if (server === undefined) throw new Error('kubeconfig has no current cluster');
@@ -161,7 +163,8 @@ export async function rawRequest(
     hostname: url.hostname,
     port: url.port,
     path: `${url.pathname}${url.search}`,
-    headers: { Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': contentType } : {}) },
+    // Content-Length, not chunked: the API server ignores a chunked DELETE body (DeleteOptions)
+    headers: { Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) } : {}), ...headers },
     timeout: timeoutMs,
     agent: false,
   };
@@ -276,4 +279,76 @@ export async function getRaw(kc: k8s.KubeConfig, paths: ResourcePaths, obj: Obje
   if (res.status === 404) return undefined;
   if (res.status !== 200) throw new KubeRequestError(res.status, statusMessage(res.body));
   return JSON.parse(res.body);
+}
+
+/** Argo CD's application controller: the identity the rendered admission guard lets write Cluster and InstanceSet specs. */
+export const GITOPS_USER = 'system:serviceaccount:argocd:argocd-application-controller';
+/** The dbtopo controller's ServiceAccount, as the rendered admission guard names it. */
+export const CONTROLLER_USER = 'system:serviceaccount:dbtopo-system:dbtopo-controller';
+
+/**
+ * A KubeConfig that acts as `user` (Impersonate-User with the admin credentials of `kc`), bound to
+ * cluster-admin: for tests where the admission guard is in force, the guard (not RBAC) decides.
+ */
+export async function impersonating(kc: k8s.KubeConfig, user: string): Promise<k8s.KubeConfig> {
+  const name = `dbtopo-test-${user.replace(/[^a-z0-9-]+/g, '-')}`.slice(0, 253);
+  const binding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+  };
+  const res = await rawRequest(kc, 'PATCH', `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${name}?fieldManager=dbtopo-test&force=true`, JSON.stringify(binding), 'application/apply-patch+yaml');
+  if (res.status >= 300) throw new KubeRequestError(res.status, statusMessage(res.body));
+  const out = new k8s.KubeConfig();
+  out.loadFromString(kc.exportConfig());
+  const current = out.getCurrentUser();
+  if (current === null) throw new Error('kubeconfig has no current user');
+  out.users = out.users.map((u) => (u.name === current.name ? { ...u, impersonateUser: user } : u));
+  return out;
+}
+
+/** As Argo CD syncs: for tests that apply rendered manifests where the admission guard is in force. */
+export async function asGitops(kc: k8s.KubeConfig): Promise<k8s.KubeConfig> {
+  return await impersonating(kc, GITOPS_USER);
+}
+
+const GUARD_DIR = new URL('../../environments/rendered/dev/dev-main/_cluster/', import.meta.url).pathname;
+const GUARD_KINDS: Record<string, string> = {
+  ValidatingAdmissionPolicy: 'validatingadmissionpolicies',
+  ValidatingAdmissionPolicyBinding: 'validatingadmissionpolicybindings',
+};
+
+/**
+ * Applies the rendered admission guard (the example's dev member cluster) to the control plane of
+ * `kc` with its admin credentials and waits until the API server enforces it in `namespace`,
+ * which it labels as the compiler labels the namespaces it renders. Returns its removal.
+ */
+export async function installGuard(kc: k8s.KubeConfig, namespace: string): Promise<() => Promise<void>> {
+  const files = fs.readdirSync(GUARD_DIR).filter((f) => f.startsWith('validatingadmissionpolicy')).sort();
+  const applied: string[] = [];
+  for (const f of files) {
+    const obj = parseYaml(fs.readFileSync(GUARD_DIR + f, 'utf8')) as { kind: string; metadata: { name: string } };
+    const url = `/apis/admissionregistration.k8s.io/v1/${GUARD_KINDS[obj.kind] ?? ''}/${obj.metadata.name}`;
+    const res = await rawRequest(kc, 'PATCH', `${url}?fieldManager=dbtopo-test&force=true`, JSON.stringify(obj), 'application/apply-patch+yaml');
+    if (res.status >= 300) throw new KubeRequestError(res.status, `${f}: ${statusMessage(res.body)}`);
+    applied.push(url);
+  }
+  const label = await rawRequest(kc, 'PATCH', `/api/v1/namespaces/${namespace}`, JSON.stringify({ metadata: { labels: { 'dbtopo.dev/guard': 'enforce' } } }), 'application/merge-patch+json');
+  if (label.status >= 300) throw new KubeRequestError(label.status, statusMessage(label.body));
+  // enforced once the API server's policy informer has it: no one but the controller labels a pod primary
+  const probe = restrictedPod('guard-probe');
+  probe.metadata = { name: 'guard-probe', labels: { 'dbtopo.dev/role': 'primary' } };
+  let last = '';
+  await eventually('the admission guard in force', async () => {
+    const r = await rawRequest(kc, 'POST', `/api/v1/namespaces/${namespace}/pods?dryRun=All`, JSON.stringify(probe), 'application/json');
+    last = `${r.status} ${statusMessage(r.body)}`;
+    return /dbtopo guard \[role-label\]/.test(r.body) ? true : undefined;
+  }, { timeoutMs: 30_000, intervalMs: 250 }).catch((err: unknown) => {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; last answer: ${last}`);
+  });
+  return async () => {
+    for (const url of applied.reverse()) await rawRequest(kc, 'DELETE', url).catch(() => undefined);
+  };
 }

@@ -22,6 +22,26 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 export const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager'] as const;
 
+/** The test kubelet's user name (its client certificate, in every control plane's PKI). */
+export const TEST_NODE_USER = 'system:node:dbtopo-test-kubelet';
+/** Next to a control plane's kubeconfig: the same cluster, as the test kubelet (TEST_NODE_USER). */
+export const NODE_KUBECONFIG = 'kubeconfig-node';
+
+/** The API server's audit log, in a control plane's log directory. */
+export const AUDIT_LOG = 'audit.log';
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    verbs: [create, update, patch, delete]
+    resources:
+      - group: dbtopo.dev
+      - group: ""
+        resources: [pods, persistentvolumeclaims, namespaces]
+  - level: None
+`;
+
 /** Controllers kube-controller-manager runs (1.34 names; no scheduler and no kubelet: pods stay Pending). */
 export const DEFAULT_CONTROLLERS: readonly string[] = [
   'garbage-collector-controller',
@@ -239,6 +259,8 @@ interface Pki {
   servingKey: string;
   adminCert: string;
   adminKey: string;
+  nodeCert: string;
+  nodeKey: string;
   saKey: string;
   saPub: string;
 }
@@ -285,6 +307,9 @@ async function makePki(dir: string, serviceIp: string): Promise<Pki> {
   };
   await issue('apiserver', '/CN=kube-apiserver', 'serving.ext');
   await issue('admin', '/O=system:masters/CN=dbtopo-admin', 'client.ext');
+  // The test kubelet's identity: a node (system:node:*, group system:nodes), as the admission
+  // guard recognises a kubelet, and system:masters for the scheduler's part it also plays (binding).
+  await issue('node', `/O=system:nodes/O=system:masters/CN=${TEST_NODE_USER}`, 'client.ext');
   const sa = generateKeyPairSync('rsa', { modulusLength: 2048 });
   fs.writeFileSync(p('sa.key'), sa.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   fs.writeFileSync(p('sa.pub'), sa.publicKey.export({ type: 'spki', format: 'pem' }));
@@ -295,13 +320,16 @@ async function makePki(dir: string, serviceIp: string): Promise<Pki> {
     servingKey: p('apiserver.key'),
     adminCert: p('admin.crt'),
     adminKey: p('admin.key'),
+    nodeCert: p('node.crt'),
+    nodeKey: p('node.key'),
     saKey: p('sa.key'),
     saPub: p('sa.pub'),
   };
 }
 
-function kubeconfigText(name: string, server: string, pki: Pki): string {
+function kubeconfigText(name: string, server: string, pki: Pki, as: 'admin' | 'node' = 'admin'): string {
   const b64 = (f: string): string => fs.readFileSync(f).toString('base64');
+  const [cert, key] = as === 'admin' ? [pki.adminCert, pki.adminKey] : [pki.nodeCert, pki.nodeKey];
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -313,8 +341,8 @@ function kubeconfigText(name: string, server: string, pki: Pki): string {
     'users:',
     `- name: ${name}-admin`,
     '  user:',
-    `    client-certificate-data: ${b64(pki.adminCert)}`,
-    `    client-key-data: ${b64(pki.adminKey)}`,
+    `    client-certificate-data: ${b64(cert)}`,
+    `    client-key-data: ${b64(key)}`,
     'contexts:',
     `- name: ${name}`,
     '  context:',
@@ -546,6 +574,7 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const server = `https://127.0.0.1:${apiserverPort}`;
   const kubeconfigPath = path.join(dir, 'kubeconfig');
   fs.writeFileSync(kubeconfigPath, kubeconfigText(opts.name, server, pki), { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, NODE_KUBECONFIG), kubeconfigText(opts.name, server, pki, 'node'), { mode: 0o600 });
 
   const started: { etcd?: number; apiserver?: number; controllerManager?: number; watchdog?: number } = {};
   const partialState = (): ControlPlaneState => ({
@@ -613,6 +642,10 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
 
     // --- kube-apiserver
     const apiLog = path.join(logDir, 'kube-apiserver.log');
+    // Audit log (Metadata level, dbtopo's kinds, pods and claims only): where the admission guard's
+    // break-glass annotations land (test/cluster/guards.test.ts reads it).
+    const auditPolicy = path.join(dir, 'audit-policy.yaml');
+    fs.writeFileSync(auditPolicy, AUDIT_POLICY);
     const apiserver = spawnLogged(
       path.join(binDir, 'kube-apiserver'),
       [
@@ -627,6 +660,10 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
         `--service-cluster-ip-range=${serviceCidr}`,
         '--allow-privileged=true',
         '--authorization-mode=RBAC,Node',
+        `--audit-policy-file=${auditPolicy}`,
+        `--audit-log-path=${path.join(logDir, AUDIT_LOG)}`,
+        '--audit-log-maxsize=50',
+        '--audit-log-maxbackup=1',
         `--service-account-issuer=${server}`,
         `--service-account-key-file=${pki.saPub}`,
         `--service-account-signing-key-file=${pki.saKey}`,
@@ -664,7 +701,9 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
         `--controllers=${(opts.controllers ?? DEFAULT_CONTROLLERS).join(',')}`,
         `--service-account-private-key-file=${pki.saKey}`,
         `--root-ca-file=${pki.caCert}`,
-        '--use-service-account-credentials=false',
+        // Each controller under its own ServiceAccount, as in any conformant cluster: the admission
+        // guard recognises the garbage collector and the namespace controller by these identities.
+        '--use-service-account-credentials=true',
         `--service-cluster-ip-range=${serviceCidr}`,
         '--profiling=false',
         '--v=1',

@@ -12,7 +12,8 @@ import { startController, type RunningController } from '../../controller/manage
 import { KubeClient } from '../../controller/runtime/kube.js';
 import { makeLogger } from '../../controller/runtime/log.js';
 import { LABELS } from '../../schemas/types/index.js';
-import { createTestNamespace, deleteTestNamespace, eventually, pollUntilStopped, testKubeconfigs } from '../cluster/helpers.js';
+import { CONTROLLER_USER, asGitops, createTestNamespace, deleteTestNamespace, eventually, impersonating, installGuard, pollUntilStopped, testKubeconfigs } from '../cluster/helpers.js';
+import { NODE_KUBECONFIG } from '../cluster/launcher.js';
 import { startTestKubelet, type TestKubelet } from '../kubelet/kubelet.js';
 import { installCrds } from './controller-helpers.js';
 
@@ -43,6 +44,8 @@ export interface EngineEnv {
   kubelet: TestKubelet;
   /** Undefined when the test runs the controller itself (e.g. as a child process). */
   controller: RunningController | undefined;
+  /** A kubeconfig file with the controller's identity, for controllers run as child processes. */
+  controllerKubeconfig: string;
   stop(): Promise<void>;
 }
 
@@ -53,27 +56,43 @@ export async function startEngineEnv(opts: {
   secrets?: Record<string, Record<string, string>>;
   /** false: start no controller here (the test runs its own); default true. */
   inProcessController?: boolean;
+  /**
+   * The rendered admission guard is in force in the namespace (default): the objects are created
+   * and env.kc acts as the GitOps sync (Argo CD's application controller), the controller as its
+   * own ServiceAccount (env.controllerKubeconfig for child controllers), the test kubelet as a node
+   * (NODE_KUBECONFIG; it also binds pods, as the scheduler would). false: everything as admin.
+   */
+  guard?: boolean;
 }): Promise<EngineEnv> {
   const file = testKubeconfigs()['member-a'];
   if (file === undefined) throw new Error('no member-a control plane');
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(file);
+  const admin = new k8s.KubeConfig();
+  admin.loadFromFile(file);
+  const guarded = opts.guard === true;
+  const kc = guarded ? await asGitops(admin) : admin;
+  const controllerKc = guarded ? await impersonating(admin, CONTROLLER_USER) : admin;
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const client = new KubeClient(kc);
-  await installCrds(client);
-  await createTestNamespace(kc, opts.namespace);
-  const stops: Array<() => Promise<void>> = [async () => deleteTestNamespace(kc, opts.namespace)];
+  const adminClient = new KubeClient(admin);
+  await installCrds(adminClient).finally(() => adminClient.close());
+  await createTestNamespace(admin, opts.namespace);
+  const stops: Array<() => Promise<void>> = [async () => deleteTestNamespace(admin, opts.namespace)];
   const stop = async (): Promise<void> => {
     for (const s of stops.splice(0).reverse()) await s().catch(() => undefined);
   };
   try {
+    if (guarded) stops.push(await installGuard(admin, opts.namespace));
     for (const [name, data] of Object.entries(opts.secrets ?? {})) {
       await core.createNamespacedSecret({ namespace: opts.namespace, body: { metadata: { name }, stringData: data } });
     }
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbtopo-e2e-kubelet-'));
+    // for controllers the test runs as child processes: the same identity as the in-process one
+    const controllerKubeconfig = path.join(workDir, 'controller.kubeconfig');
+    fs.writeFileSync(controllerKubeconfig, controllerKc.exportConfig(), { mode: 0o600 });
     const debug = process.env['DBTOPO_E2E_DEBUG'] !== undefined;
     const kubelet = await startTestKubelet({
-      kubeconfigPath: file,
+      // under the guard, as a node: the guard lets a kubelet finish deleting a terminating pod
+      kubeconfigPath: guarded ? path.join(path.dirname(file), NODE_KUBECONFIG) : file,
       nodeName: `node-${opts.namespace}`,
       workDir,
       namespace: opts.namespace,
@@ -86,7 +105,7 @@ export async function startEngineEnv(opts: {
       opts.inProcessController === false
         ? undefined
         : await startController({
-            kubeconfig: kc,
+            kubeconfig: controllerKc,
             namespace: opts.namespace,
             metricsPort: 0,
             healthPort: 0,
@@ -97,7 +116,7 @@ export async function startEngineEnv(opts: {
     stops.push(async () => client.close());
     const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
     for (const o of opts.objects) await objects.create(o);
-    return { kc, core, namespace: opts.namespace, kubelet, controller, stop };
+    return { kc, core, namespace: opts.namespace, kubelet, controller, controllerKubeconfig, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -190,4 +209,21 @@ export async function onePrimaryServed(env: EngineEnv, instanceSet: string, coun
   const again = await rolesSettled(env.core, env.namespace, instanceSet, count, 5_000);
   if (again.primary.metadata?.name !== primary.metadata?.name) throw new Error(`primary moved from ${primary.metadata?.name} to ${again.primary.metadata?.name} while checking its endpoint`);
   return primary;
+}
+
+/**
+ * Evicts a pod (what `kubectl drain` does): the eviction API deletes it if its
+ * PodDisruptionBudget allows, without the admission guard (which refuses deleting the primary to
+ * all but the controller). Retries while the budget is still being computed (429), bounded.
+ */
+export async function evictPod(core: k8s.CoreV1Api, namespace: string, name: string, timeoutMs = 30_000): Promise<void> {
+  await eventually(`eviction of ${namespace}/${name}`, async () => {
+    try {
+      await core.createNamespacedPodEviction({ namespace, name, body: { metadata: { name, namespace } } });
+      return true;
+    } catch (err) {
+      if (err instanceof k8s.ApiException && err.code === 429) return undefined;
+      throw err;
+    }
+  }, { timeoutMs, intervalMs: 250 });
 }

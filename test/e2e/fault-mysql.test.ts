@@ -13,9 +13,9 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABELS } from '../../schemas/types/index.js';
 import { KubeClient } from '../../controller/runtime/kube.js';
-import { eventually, sleep, testKubeconfigs } from '../cluster/helpers.js';
+import { eventually, sleep } from '../cluster/helpers.js';
 import { ControllerChildren, ensureControllerBuilt } from './controller-helpers.js';
-import { allReady, loadRendered, onePrimaryServed, pods, startEngineEnv, watchPrimaryLabels, type EngineEnv } from './engines-helpers.js';
+import { allReady, evictPod, loadRendered, onePrimaryServed, pods, startEngineEnv, watchPrimaryLabels, type EngineEnv } from './engines-helpers.js';
 import { ADMIN_USER, createAppAccount, createTable, engineState, gtidSeq, mysqlFaultEvents, type MysqlAuth } from './mysql-fault-helpers.js';
 import { patchTemplate as patchInstanceSetTemplate, revisionMark, rollOutAcrossApiServerRestart, setStatus, waitConverged, type RevisionMark } from './rollout-helpers.js';
 import { missingMysqlRows, settleAndCountLost, startMysqlWriter, type Writer } from './writers.js';
@@ -112,7 +112,8 @@ describe('semi-sync MariaDB faults under the controller', () => {
 
   it('(2) primary pod deleted: exactly one primary again; the recreated pod rejoins as a secondary', async () => {
     await underFault('w2', async (old, w, table, t0) => {
-      await env.core.deleteNamespacedPod({ name: nameOf(old), namespace: NS });
+      // evicted (kubectl drain): the admission guard refuses deleting the primary pod itself
+      await evictPod(env.core, NS, nameOf(old));
       await eventually(`${nameOf(old)} recreated and Ready`, async () => {
         const p = await podNamed(nameOf(old));
         return p !== undefined && p.metadata?.uid !== old.metadata?.uid && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined;
@@ -267,7 +268,7 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
       inProcessController: false,
     });
     client = new KubeClient(env.kc);
-    controllers = new ControllerChildren(testKubeconfigs()['member-a'] ?? '', NS2);
+    controllers = new ControllerChildren(env.controllerKubeconfig, NS2);
     await controllers.start();
     await allReady(env.core, NS2, SET, 3, 180_000);
     await createAppAccount(ipOf(await enginesAgree()), ADMIN, APP, TABLE);

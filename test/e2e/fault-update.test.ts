@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANNOTATIONS, LABELS } from '../../schemas/types/index.js';
 import { KubeClient, resourcePath } from '../../controller/runtime/kube.js';
-import { eventually, testKubeconfigs } from '../cluster/helpers.js';
+import { eventually } from '../cluster/helpers.js';
 import { ControllerChildren, ensureControllerBuilt } from './controller-helpers.js';
 import { allReady, loadRendered, onePrimaryServed, pods, startEngineEnv, watchPrimaryLabels, type EngineEnv } from './engines-helpers.js';
 import { patchTemplate as patchInstanceSetTemplate, revisionMark, rollOutAcrossApiServerRestart, setStatus, waitConverged, type RevisionMark } from './rollout-helpers.js';
@@ -74,7 +74,7 @@ describe('controller killed in the middle of rolling updates', () => {
       inProcessController: false,
     });
     client = new KubeClient(env.kc);
-    controllers = new ControllerChildren(testKubeconfigs()['member-a'] ?? '', NS);
+    controllers = new ControllerChildren(env.controllerKubeconfig, NS);
     await controllers.start();
     await allReady(env.core, NS, SET, 3, 180_000);
     await allReady(env.core, NS, 'sessions-cache-sentinel', 3, 180_000);

@@ -1,12 +1,15 @@
 // Rolling update end to end: a template change on a 3-member MariaDB (billing-db) and a 3-member
 // Redis + Sentinel (sessions-cache) from the rendered prod manifests, on a real control plane
 // with the test kubelet and the controller. Secondaries are replaced first, then the primary
-// hands its role off (switchover) and is replaced last; Events say what happens.
+// hands its role off (switchover) and is replaced last; Events say what happens. The rendered
+// admission guard is in force: the objects come as the GitOps sync, the controller acts as its
+// ServiceAccount, and its whole rollout and switchover pass the guard untouched.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient, resourcePath } from '../../controller/runtime/kube.js';
 import { runSwitchover } from '../../compiler/cli/switchover.js';
 import { eventually, testKubeconfigs } from '../cluster/helpers.js';
-import { allReady, loadRendered, rolesSettled, startEngineEnv, type EngineEnv } from './engines-helpers.js';
+import { GUARD_ANNOTATIONS, LABELS } from '../../schemas/types/index.js';
+import { allReady, loadRendered, pods, rolesSettled, startEngineEnv, type EngineEnv } from './engines-helpers.js';
 import { eventReasons, rollOut } from './rollout-helpers.js';
 
 /** Polls the InstanceSet's Updated condition (every 250 ms) and keeps each distinct message. */
@@ -29,6 +32,21 @@ function watchUpdatedCondition(env: EngineEnv, set: string): { messages: string[
       await loop;
     },
   };
+}
+
+/**
+ * With the admission guard in force (startEngineEnv's default): the controller has marked the
+ * primary, and only it, prevent-delete; deleting it as anyone else (here the GitOps identity the
+ * test acts as) is refused by the guard's primary-protected rule.
+ */
+async function expectGuardedPrimary(env: EngineEnv, set: string): Promise<void> {
+  const primary = await eventually('only the primary marked prevent-delete', async () => {
+    const ps = await pods(env.core, env.namespace, set);
+    const marked = ps.filter((p) => p.metadata?.annotations?.[GUARD_ANNOTATIONS.preventDelete] === 'true').map((p) => p.metadata?.name);
+    const primaries = ps.filter((p) => p.metadata?.labels?.[LABELS.role] === 'primary').map((p) => p.metadata?.name);
+    return marked.length === 1 && primaries.length === 1 && marked[0] === primaries[0] ? marked[0] : undefined;
+  }, { timeoutMs: 30_000, intervalMs: 250 });
+  await expect(env.core.deleteNamespacedPod({ namespace: env.namespace, name: primary ?? '' })).rejects.toThrow(/dbtopo guard \[primary-protected\]/);
 }
 
 function check(r: Awaited<ReturnType<typeof rollOut>>, label: string, events: string[]): void {
@@ -55,6 +73,7 @@ describe('rolling update of a 3-member MariaDB', () => {
       namespace: NS,
       objects: loadRendered('prod/prod-eu-central/db-billing/billing-db', 'db-billing', NS),
       secrets: { 'billing-db-admin': { username: 'dbadmin', password: `pw-${process.pid}` } },
+      guard: true,
     });
     await allReady(env.core, NS, 'billing-db-server', 3, 180_000);
   }, 300_000);
@@ -71,6 +90,7 @@ describe('rolling update of a 3-member MariaDB', () => {
       await watcher.stop();
     }
     check(r, 'mariadb', await eventReasons(env, 'billing-db-server'));
+    await expectGuardedPrimary(env, 'billing-db-server');
     // Status says why the rollout waits while it runs, and nothing once every pod is updated.
     console.log(`[update-rolling] mariadb Updated condition messages seen:\n  ${watcher.messages.join('\n  ')}`);
     expect(watcher.messages.some((m) => /^\d\/3 pods at the update revision/.test(m))).toBe(true);
@@ -106,6 +126,7 @@ describe('rolling update of a 3-member Redis with Sentinel', () => {
       namespace: NS,
       objects: loadRendered('prod/prod-eu-west/db-identity/sessions-cache', 'db-identity', NS),
       secrets: { 'sessions-cache-auth': { password: `pw-${process.pid}` } },
+      guard: true,
     });
     await allReady(env.core, NS, 'sessions-cache-server', 3, 180_000);
   }, 300_000);
@@ -116,5 +137,6 @@ describe('rolling update of a 3-member Redis with Sentinel', () => {
   it('replaces the secondaries first, switches over through Sentinel, replaces the old primary last', async () => {
     const r = await rollOut(env, 'sessions-cache-server', 3, 240_000);
     check(r, 'redis+sentinel', await eventReasons(env, 'sessions-cache-server'));
+    await expectGuardedPrimary(env, 'sessions-cache-server');
   }, 300_000);
 });

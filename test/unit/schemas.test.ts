@@ -22,7 +22,7 @@ function* nodes(node: unknown, path = '#'): Generator<[string, Node]> {
   }
   yield [path, node as Node];
   for (const [k, v] of Object.entries(node)) {
-    if (k === 'enum' || k === 'required' || k === 'const') continue;
+    if (k === 'enum' || k === 'required' || k === 'const' || k === 'x-kubernetes-validations') continue; // CEL rules, not schemas
     if (k === 'properties' || k === '$defs') {
       for (const [name, sub] of Object.entries(v as Node)) yield* nodes(sub, `${path}/${k}/${name}`);
     } else if (typeof v === 'object') {

@@ -280,6 +280,59 @@ policy: { minReplicas: 3, maxReplicas: 2, allowedImageRegistries: [registry.exam
   });
 });
 
+describe('validate: the admission guard section', () => {
+  it('a GitOps identity that never syncs, a guard that locks out the controller, groups everyone has: located errors', () => {
+    const env = `name: qa
+memberClusters:
+  - { name: a, destination: { name: a }, zones: [z] }
+namespace: db-{team}
+argocd: { repoURL: https://git.example.com/db.git }
+guard:
+  gitops:
+    serviceAccounts: [argocd/argocd-server, argocd/argocd-sync, dbtopo-system/dbtopo-controller]
+    groups: [system:authenticated]
+  controller: dbtopo-system/dbtopo-controller
+  breakGlassGroup: system:serviceaccounts
+`;
+    const r = run({}, { qa: env });
+    expect(pick(r.diagnostics)).toEqual([
+      at('DBT3130', 8, 23, 'envs/qa.yaml'),
+      at('DBT3130', 8, 45, 'envs/qa.yaml'),
+      at('DBT3131', 8, 65, 'envs/qa.yaml'),
+      at('DBT3132', 9, 14, 'envs/qa.yaml'),
+      at('DBT3132', 11, 3, 'envs/qa.yaml'),
+    ]);
+    expect(r.diagnostics[0]!.message).toContain('never writes to a member cluster');
+    expect(r.diagnostics[0]!.hint).toContain('argocd-application-controller');
+    expect(r.environments).toEqual([]);
+  });
+
+  it('a controller ServiceAccount the install manifests do not create is a lock-out', () => {
+    const env = `name: qa
+memberClusters:
+  - { name: a, destination: { name: a }, zones: [z] }
+namespace: db-{team}
+guard: { controller: ops/db-operator }
+`;
+    const r = run({}, { qa: env });
+    expect(pick(r.diagnostics)).toEqual([at('DBT3131', 5, 10, 'envs/qa.yaml')]);
+    expect(r.diagnostics[0]!.message).toContain('would refuse its pod deletions');
+  });
+
+  it('the guard\'s own identities in the right places pass', () => {
+    const env = `name: qa
+memberClusters:
+  - { name: a, destination: { name: a }, zones: [z] }
+namespace: db-{team}
+guard:
+  gitops: { serviceAccounts: [argocd/argocd-application-controller, db-web/argocd-sync], groups: [platform-gitops] }
+  controller: platform/dbtopo-controller
+  breakGlassGroup: oncall-db
+`;
+    expect(run({}, { qa: env }).diagnostics).toEqual([]);
+  });
+});
+
 describe('validate: the example repository', () => {
   it('validates with zero diagnostics', async () => {
     const files = await readRepo(new URL('../../environments', import.meta.url).pathname);

@@ -3,7 +3,7 @@
 // Sentinel InstanceSets: make every sentinel monitor the shards it watches, and subscribe to
 // +switch-master so a failover is relabelled at once instead of at the next period.
 import * as k8s from '@kubernetes/client-node';
-import { FIELD_MANAGER_CONTROLLER, LABELS, SENTINEL_TIMING, type InstanceSet, type KubeObject, type Role } from '../../../schemas/types/index.js';
+import { FIELD_MANAGER_CONTROLLER, GUARD_ANNOTATIONS, LABELS, SENTINEL_TIMING, type InstanceSet, type KubeObject, type Role } from '../../../schemas/types/index.js';
 import { CredentialsReader } from '../../engines/credentials.js';
 import { driverFor } from '../../engines/index.js';
 import { ensureMonitor, sentinelPrimary, watchSwitchMaster } from '../../engines/redis/sentinel.js';
@@ -217,6 +217,14 @@ export class RoleProbes {
       this.ctx.events.emit(is, 'Warning', 'SplitBrain', 'Probe', w);
     }
     for (const change of decision.labels) await this.label(is, namespace, change.podName, change.role);
+    // The primary carries the prevent-delete marker the admission guard protects it by; a pod whose
+    // label is right but whose marker is not (labelled before the guard existed) gets it now.
+    const relabelled = new Set(decision.labels.map((c) => c.podName));
+    for (const p of pods) {
+      const role = p.metadata.labels?.[LABELS.role] as Role | undefined;
+      const marked = p.metadata.annotations?.[GUARD_ANNOTATIONS.preventDelete] === 'true';
+      if (!relabelled.has(p.metadata.name) && (role === 'primary') !== marked) await this.writeRole(namespace, p.metadata.name, role);
+    }
     return decision.labels.length > 0 || decision.warnings.length > 0 || claimantsOf(members).length !== 1 || members.some((m) => m.probe?.reachable === true && m.label === undefined);
   }
 
@@ -288,13 +296,23 @@ export class RoleProbes {
     }
   }
 
-  private async label(is: InstanceSet, namespace: string, podName: string, role: Role | undefined): Promise<void> {
+  /**
+   * The role label and, on the primary only, the prevent-delete marker, in one write: applied
+   * together, so a later apply without the marker (the pod became a secondary) removes it.
+   */
+  private async writeRole(namespace: string, podName: string, role: Role | undefined): Promise<void> {
     const path = resourcePath('Pod', namespace, podName);
+    const marker = GUARD_ANNOTATIONS.preventDelete;
     if (role === undefined) {
-      await this.ctx.client.mergePatch(path, { metadata: { labels: { [LABELS.role]: null } } }, FIELD_MANAGER_CONTROLLER);
+      await this.ctx.client.mergePatch(path, { metadata: { labels: { [LABELS.role]: null }, annotations: { [marker]: null } } }, FIELD_MANAGER_CONTROLLER);
     } else {
-      await this.ctx.client.apply(path, { apiVersion: 'v1', kind: 'Pod', metadata: { name: podName, namespace, labels: { [LABELS.role]: role } } }, FIELD_MANAGER_CONTROLLER);
+      const annotations = role === 'primary' ? { annotations: { [marker]: 'true' } } : {};
+      await this.ctx.client.apply(path, { apiVersion: 'v1', kind: 'Pod', metadata: { name: podName, namespace, labels: { [LABELS.role]: role }, ...annotations } }, FIELD_MANAGER_CONTROLLER);
     }
+  }
+
+  private async label(is: InstanceSet, namespace: string, podName: string, role: Role | undefined): Promise<void> {
+    await this.writeRole(namespace, podName, role);
     this.ctx.metrics.roleChanges.inc({ instanceset: is.metadata.name, role: role ?? 'none' });
     this.ctx.log.info({ instanceSet: `${namespace}/${is.metadata.name}`, pod: podName, role: role ?? null }, 'role label changed');
     const pod = this.ctx.caches.pods.get(namespace, podName);
