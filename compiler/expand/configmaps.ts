@@ -52,7 +52,8 @@ export interface MonitoredShard {
   firstOrdinal: number;
 }
 
-export function sentinelConf(t: ResolvedTopology, shards: readonly MonitoredShard[]): string {
+/** `spread`: master names of spread shards, which these Sentinels do not monitor (said in a comment). */
+export function sentinelConf(t: ResolvedTopology, shards: readonly MonitoredShard[], spread: readonly string[] = []): string {
   const s = t.sentinel;
   if (!s) throw new Error(`internal: sentinelConf called for ${t.name} without a sentinel`);
   const lines = [
@@ -76,6 +77,9 @@ export function sentinelConf(t: ResolvedTopology, shards: readonly MonitoredShar
       `sentinel parallel-syncs ${shard.masterName} ${SENTINEL_TIMING.parallelSyncs}`,
     );
     if (t.credentials) lines.push(`sentinel auth-pass ${shard.masterName} \${PASSWORD}`);
+  }
+  for (const name of spread) {
+    lines.push(`# ${name} is spread over member clusters: not monitored here (a quorum of one member cluster would fail it over on its own)`);
   }
   return lines.join('\n') + '\n';
 }

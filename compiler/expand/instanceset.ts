@@ -9,8 +9,9 @@ import type {
   MemberUpdateStrategy,
   PodManagementPolicy,
   RoleDefinition,
+  SpreadSpec,
 } from '../../schemas/types/index.js';
-import type { OrdinalSlot, ResolvedInstance } from '../model.js';
+import type { OrdinalSlot, PlacedTopology, ResolvedInstance } from '../model.js';
 import { toRanges } from '../place/ordinals.js';
 import { names } from '../names.js';
 import { instanceSetSelector, metadata, podLabels } from './labels.js';
@@ -25,6 +26,18 @@ export interface SetPlan extends PodPlan {
   engine: EngineSpec;
   podManagementPolicy: PodManagementPolicy;
   memberUpdateStrategy: MemberUpdateStrategy;
+  /** Servers of a spread shard (servers in several member clusters): spec.spread. */
+  spreadOver?: SpreadSpec;
+}
+
+/**
+ * The member clusters a shard's servers are split over, when more than one: no member cluster's
+ * controller may then promote a pod of it (spec.spread; docs/updates.md "Spread shards").
+ */
+export function shardSpread(p: PlacedTopology, shardIndex: number): SpreadSpec | undefined {
+  const holders = p.members.filter((m) => m.shards.some((s) => s.index === shardIndex));
+  if (holders.length < 2) return undefined;
+  return { memberClusters: holders.map((m) => m.memberCluster).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) };
 }
 
 /** Secondaries are updated before the primary; only one pod may be primary. */
@@ -81,6 +94,7 @@ export function instanceSet(p: SetPlan): InstanceSet {
     spec.roles = SERVER_ROLES.map((r) => ({ ...r }));
     spec.roleProbe = { ...t.probe };
   }
+  if (p.spreadOver !== undefined) spec.spread = { memberClusters: [...p.spreadOver.memberClusters] };
   if (p.storage) {
     spec.volumeClaimTemplates = [
       {

@@ -5,7 +5,7 @@ import type { MemberPlacement, PlacedTopology } from '../model.js';
 import { names } from '../names.js';
 import { isMariadbVersion } from '../resolve/images.js';
 import { CONFIG_DIR, haproxyCfg, myCnf } from './configmaps.js';
-import { memberSlots, type SetPlan } from './instanceset.js';
+import { memberSlots, shardSpread, type SetPlan } from './instanceset.js';
 
 /** The server binary of the image: MariaDB 11 drops the mysqld name. */
 export function mysqlServerBinary(version: string): string {
@@ -23,6 +23,7 @@ export function mysqlPlans(p: PlacedTopology, member: MemberPlacement): SetPlan[
   const plans: SetPlan[] = [];
   const cnf = myCnf(t);
   for (const placed of member.shards) {
+    const spreadOver = shardSpread(p, placed.index);
     plans.push({
       topology: t,
       component: 'server',
@@ -44,6 +45,7 @@ export function mysqlPlans(p: PlacedTopology, member: MemberPlacement): SetPlan[
       engine: { type: 'mysql', version: t.version, port: t.server.port, ...credentials(p), replication: { mode: t.replication.mode } },
       memberUpdateStrategy: 'Serial',
       podManagementPolicy: 'OrderedReady',
+      ...(spreadOver !== undefined ? { spreadOver } : {}),
     });
   }
   if (t.proxy) {

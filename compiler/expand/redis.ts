@@ -5,7 +5,7 @@ import type { EngineSpec } from '../../schemas/types/index.js';
 import type { MemberPlacement, PlacedTopology } from '../model.js';
 import { names } from '../names.js';
 import { nutcrackerYml, redisConf, sentinelConf, CONFIG_DIR } from './configmaps.js';
-import { memberSlots, type SetPlan } from './instanceset.js';
+import { memberSlots, shardSpread, type SetPlan } from './instanceset.js';
 
 function credentials(p: PlacedTopology): Pick<EngineSpec, 'credentials'> {
   const c = p.topology.credentials;
@@ -28,10 +28,15 @@ export function redisPlans(p: PlacedTopology, member: MemberPlacement): SetPlan[
   const t = p.topology;
   const plans: SetPlan[] = [];
   const shards = allShards(p);
+  // A spread shard is not monitored by this member cluster's Sentinels: a quorum of one member
+  // cluster's Sentinels would fail over on its own, and each member cluster would elect its own
+  // primary. Its failover waits for the one authority across member clusters (docs/updates.md).
+  const monitored = shards.filter((x) => shardSpread(p, x.index) === undefined);
   const conf = redisConf(t);
   for (const placed of member.shards) {
     const shard = shards[placed.index];
-    const sentinel = t.sentinel
+    const spreadOver = shardSpread(p, placed.index);
+    const sentinel = t.sentinel && spreadOver === undefined
       ? { sentinel: { instanceSet: names.sentinelSet(t.name), masterName: shard?.masterName ?? t.name, quorum: t.sentinel.quorum } }
       : {};
     plans.push({
@@ -64,6 +69,7 @@ export function redisPlans(p: PlacedTopology, member: MemberPlacement): SetPlan[
       memberUpdateStrategy: 'Serial',
       // The lowest ordinal comes up first and becomes the primary the others follow.
       podManagementPolicy: 'OrderedReady',
+      ...(spreadOver !== undefined ? { spreadOver } : {}),
     });
   }
   if (t.sentinel) {
@@ -81,7 +87,8 @@ export function redisPlans(p: PlacedTopology, member: MemberPlacement): SetPlan[
       configFiles: {
         'sentinel.conf': sentinelConf(
           t,
-          shards.map((x) => ({ masterName: x.masterName, instanceSet: x.instanceSet, firstOrdinal: 0 })),
+          monitored.map((x) => ({ masterName: x.masterName, instanceSet: x.instanceSet, firstOrdinal: 0 })),
+          shards.filter((x) => !monitored.includes(x)).map((x) => x.masterName),
         ),
       },
       spread: true,
@@ -94,7 +101,7 @@ export function redisPlans(p: PlacedTopology, member: MemberPlacement): SetPlan[
         version: t.version,
         port: s.port,
         ...credentials(p),
-        monitors: shards.map((x) => ({ masterName: x.masterName, instanceSet: x.instanceSet, port: t.server.port, quorum: s.quorum })),
+        monitors: monitored.map((x) => ({ masterName: x.masterName, instanceSet: x.instanceSet, port: t.server.port, quorum: s.quorum })),
       },
       // Serial keeps a quorum of Sentinels up during updates.
       memberUpdateStrategy: 'Serial',

@@ -216,6 +216,7 @@ export const FIELD_RULES: ReadonlyArray<FieldRule> = [
   { id: 'immutable-service-name', kinds: ['InstanceSet'], path: '/spec/serviceName', decide: is('forbidden', 'the headless Service name is immutable: pod DNS names would change') },
   { id: 'engine-type', kinds: ['InstanceSet'], path: '/spec/engine/type', decide: migration('engine', 'role-affecting') },
   { id: 'replication', kinds: ['InstanceSet'], path: '/spec/engine/replication/**', decide: is('role-affecting', 'replication settings change: the primary and its replicas are rewired') },
+  { id: 'spread', kinds: ['InstanceSet'], path: '/spec/spread/**', decide: is('role-affecting', 'who may choose the primary changes: a spread shard\'s primary is never promoted by one member cluster') },
   { id: 'roles', kinds: ['InstanceSet'], path: '/spec/roles/**', decide: is('role-affecting', 'role definitions change') },
   { id: 'sentinel-proxy-targets', kinds: ['InstanceSet'], path: '/spec/engine/monitors/**', decide: is('rolling-restart', 'Sentinel monitors change: sentinels restart one by one') },
   { id: 'proxy-backends', kinds: ['InstanceSet'], path: '/spec/engine/backends/**', decide: is('rolling-restart', 'proxy backends change: proxies restart one by one') },

@@ -16,6 +16,8 @@ export interface ProbeResult {
   role?: Role;
   /** A secondary's primary, as the engine reports it. */
   following?: { host: string; port: number; linkUp: boolean };
+  /** A primary: replicas connected to it, as the engine reports (Redis connected_slaves); they may be in other member clusters. */
+  replicas?: number;
   /** Replication offset / GTID position as a comparable number where possible. */
   offset?: number;
   /** MySQL: @@read_only. */

@@ -148,6 +148,9 @@ const spec = obj(
       timeoutSeconds: int('Seconds before a probe fails.', { minimum: 1 }),
       failureThreshold: int('Consecutive failures before a primary is considered lost.', { minimum: 1 }),
     }, ['periodSeconds', 'timeoutSeconds', 'failureThreshold']),
+    spread: obj('Set on the servers of a shard spread over several member clusters: one authority across them decides the primary; this member cluster\'s controller never promotes a pod of it (bootstrap, failover, fencing).', {
+      memberClusters: setList('Every member cluster holding servers of the shard.', { type: 'string' }),
+    }, ['memberClusters']),
     memberUpdateStrategy: strEnum('Order of pod updates: Serial (secondaries, then primary), BestEffortParallel, Parallel.', ['Serial', 'BestEffortParallel', 'Parallel']),
     instanceUpdateStrategy: obj('Rolling update limits.', {
       rollingUpdate: obj('Rolling update.', {

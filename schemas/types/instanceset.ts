@@ -73,6 +73,16 @@ export interface RoleProbe {
   failureThreshold: number;
 }
 
+/**
+ * A server InstanceSet holding part of a spread shard: a shard whose servers the compiler placed
+ * in several member clusters (global ordinals). One authority across the member clusters decides
+ * its primary; a member cluster's controller never promotes a pod of it on its own.
+ */
+export interface SpreadSpec {
+  /** Every member cluster holding servers of the shard, sorted (this one included). */
+  memberClusters: string[];
+}
+
 export type MemberUpdateStrategy = 'Serial' | 'BestEffortParallel' | 'Parallel';
 export type PodManagementPolicy = 'OrderedReady' | 'Parallel';
 export type RetentionPolicyType = 'Retain' | 'Delete';
@@ -92,6 +102,8 @@ export interface InstanceSetSpec {
   /** Present on servers; proxies and sentinels have no roles. */
   roles?: RoleDefinition[];
   roleProbe?: RoleProbe;
+  /** Set on the servers of a spread shard: roles are decided across member clusters, never promoted here. */
+  spread?: SpreadSpec;
   memberUpdateStrategy: MemberUpdateStrategy;
   instanceUpdateStrategy?: { rollingUpdate?: { maxUnavailable?: number | string } };
   minReadySeconds?: number;

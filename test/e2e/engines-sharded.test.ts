@@ -1,7 +1,9 @@
-// Sharded Redis behind twemproxy end to end: the compiler's rendered manifests (prod,
-// feed-shards: 3 shards of primary + replica, 3 Sentinels, nutcracker proxies), the test kubelet
-// running every process, the controller labelling each shard. Keys written through the proxy are
-// read back through another proxy and land on all three shards.
+// Sharded Redis behind twemproxy end to end: the compiler's rendered manifests (staging,
+// feed-shards: 3 shards of primary + replica, 3 Sentinels, 2 nutcracker proxies; in prod its shards
+// are spread over two member clusters, where no member cluster elects their primaries on its own:
+// roles-spread.test.ts), the test kubelet running every process, the controller labelling each
+// shard. Keys written through the proxy are read back through another proxy and land on all three
+// shards.
 import { createHash } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
@@ -12,6 +14,7 @@ import { allReady, loadRendered, pods, rolesSettled, sentinelsReady, serviceAddr
 const NS = `e2e-shards-${Date.now().toString(36)}`;
 const SHARDS = ['feed-shards-shard-0', 'feed-shards-shard-1', 'feed-shards-shard-2'];
 const PROXY = 'feed-shards-proxy';
+const PROXIES = 2;
 const KEYS = 300;
 // Ids as applications have them. Sequential names ("feed:0".."feed:299") are a poor sample for
 // twemproxy's fnv1a_64 + ketama: they split 90/210/0 over three shards (same with a local nutcracker).
@@ -42,7 +45,7 @@ describe('3 Redis shards behind twemproxy end to end', () => {
   };
 
   beforeAll(async () => {
-    env = await startEngineEnv({ namespace: NS, objects: loadRendered('prod/prod-eu-west/db-feed/feed-shards', 'db-feed', NS) });
+    env = await startEngineEnv({ namespace: NS, objects: loadRendered('staging/staging-eu/db-feed-staging/feed-shards', 'db-feed-staging', NS) });
   });
   afterAll(async () => {
     for (const c of clients) c.disconnect();
@@ -55,15 +58,15 @@ describe('3 Redis shards behind twemproxy end to end', () => {
       await allReady(env.core, NS, s, 2, 120_000);
       await rolesSettled(env.core, NS, s, 2, 60_000);
     }
-    await allReady(env.core, NS, PROXY, 4, 120_000);
-    console.log(`set-up done → 3 shards labelled and 4 proxies Ready: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    await allReady(env.core, NS, PROXY, PROXIES, 120_000);
+    console.log(`set-up done → 3 shards labelled and ${PROXIES} proxies Ready: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   });
 
   it('keys written through one proxy are read back through another and land on all three shards', async () => {
-    const proxies = await allReady(env.core, NS, PROXY, 4);
+    const proxies = await allReady(env.core, NS, PROXY, PROXIES);
     const viaService = await eventually('proxy Service endpoints', async () => {
       const a = await serviceAddresses(env.kc, NS, PROXY);
-      return a.length === 4 ? a : undefined;
+      return a.length === PROXIES ? a : undefined;
     });
     expect(viaService).toEqual(proxies.map(ipOf).sort());
     const writer = redis(ipOf(proxies[0]!));
@@ -92,7 +95,7 @@ describe('3 Redis shards behind twemproxy end to end', () => {
     const shard = SHARDS[0]!;
     const { primary: old, secondaries } = await rolesSettled(env.core, NS, shard, 2);
     const promoted = secondaries[0]!;
-    const proxies = await allReady(env.core, NS, PROXY, 4);
+    const proxies = await allReady(env.core, NS, PROXY, PROXIES);
     // EVERY Sentinel must know the replica and its peers before the loss: whichever is elected
     // leads the failover, and a leader that has not yet read the replica from the primary's INFO
     // (every 10 s) aborts with -failover-abort-no-good-slave and waits 2 × failover-timeout.
@@ -108,7 +111,7 @@ describe('3 Redis shards behind twemproxy end to end', () => {
     });
     const relabelled = performance.now();
     // A fresh connection: twemproxy closes client connections when it restarts on the new address.
-    const client = redis(ipOf(proxies[2]!));
+    const client = redis(ipOf(proxies[proxies.length - 1]!));
     const onShard = (await redis(ipOf(promoted)).keys('feed:*')).sort();
     expect(onShard.length).toBeGreaterThan(0);
     await eventually('proxy serves the promoted replica', async () => {

@@ -1,8 +1,9 @@
 // The config files the compiler writes into ConfigMaps are real: each is loaded by the installed
 // engine (redis-server, redis-sentinel, nutcracker, haproxy, mariadbd) after the placeholder
 // substitution the render-config init container does. Listen addresses and directories are
-// pointed at 127.0.0.1 and a temp dir, and cluster DNS names at 127.0.0.1, by line replacement,
-// the way the test kubelet runs them.
+// pointed at a loopback address of a block this run claimed (never a fixed port on 127.0.0.1,
+// which another run may hold) and a temp dir, and cluster DNS names at 127.0.0.1, by line
+// replacement, the way the test kubelet runs them; each process gets its own TMPDIR.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { haproxyCfg, myCnf, nutcrackerYml, redisConf, sentinelConf } from '../../compiler/expand/configmaps.js';
 import { resolveTopology } from '../../compiler/resolve/index.js';
 import type { Environment, Topology } from '../../schemas/types/index.js';
+import { AddressPool } from '../kubelet/net.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dbtopo-configs-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -29,9 +31,12 @@ const mysql = resolveTopology(
   'topologies/shop.yaml',
 );
 
-/** Points a Redis-style config at a local port and directory (the engine checks `dir` exists at load). */
-function local(text: string, port: number, dir: string): string {
-  return text.replace(/^bind .*$/m, 'bind 127.0.0.1').replace(/^port .*$/m, `port ${port}`).replace(/^dir .*$/m, `dir ${dir}`);
+const addresses = new AddressPool();
+afterAll(() => addresses.release());
+
+/** Points a Redis-style config at an address of this run and a directory (the engine checks `dir` exists at load). */
+function local(text: string, host: string, dir: string): string {
+  return text.replace(/^bind .*$/m, `bind ${host}`).replace(/^dir .*$/m, `dir ${dir}`);
 }
 
 /** What the render-config init container does, plus cluster DNS names → 127.0.0.1. */
@@ -44,12 +49,10 @@ function render(text: string): string {
     .replace(/[a-z0-9-]+(\.[a-z0-9-]+)*\.svc\b/g, '127.0.0.1');
 }
 
-let nextPort = 20000 + (process.pid % 5000) * 2;
-
-/** Starts `cmd`, resolves with its output once `ready` shows up; fails if it exits first or after 15 s. */
-function runUntil(cmd: string, args: string[], ready: RegExp): Promise<string> {
+/** Starts `cmd` (TMPDIR: `tmp`), resolves with its output once `ready` shows up; fails if it exits first or after 15 s. */
+function runUntil(cmd: string, args: string[], ready: RegExp, tmp: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
     let out = '';
     const done = (err?: Error): void => {
       clearTimeout(timer);
@@ -71,25 +74,26 @@ function runUntil(cmd: string, args: string[], ready: RegExp): Promise<string> {
 describe('rendered engine configs load in the real engines', () => {
   it('redis.conf: redis-server starts with it', async () => {
     const dir = join(root, 'redis');
-    mkdirSync(dir);
+    mkdirSync(join(dir, 'tmp'), { recursive: true });
     const file = join(dir, 'redis.conf');
-    writeFileSync(file, local(render(redisConf(redis)), nextPort++, dir));
-    await runUntil('redis-server', [file], /Ready to accept connections/);
+    writeFileSync(file, local(render(redisConf(redis)), addresses.allocate(), dir));
+    await runUntil('redis-server', [file], /Ready to accept connections/, join(dir, 'tmp'));
   });
 
   it('sentinel.conf: redis-sentinel starts and monitors every shard', async () => {
     const dir = join(root, 'sentinel');
-    mkdirSync(dir);
+    mkdirSync(join(dir, 'tmp'), { recursive: true });
     const file = join(dir, 'sentinel.conf');
     const shards = [0, 1].map((i) => ({ masterName: `cache-shard-${i}`, instanceSet: `cache-shard-${i}`, firstOrdinal: 0 }));
-    writeFileSync(file, local(render(sentinelConf(redis, shards)), nextPort++, dir));
-    const out = await runUntil('redis-sentinel', [file], /\+monitor master cache-shard-1/);
+    writeFileSync(file, local(render(sentinelConf(redis, shards)), addresses.allocate(), dir));
+    // Sentinel logs its masters in hash order: wait for both (waiting for shard-1 alone flaked).
+    const out = await runUntil('redis-sentinel', [file], /^(?=[\s\S]*\+monitor master cache-shard-0)(?=[\s\S]*\+monitor master cache-shard-1)/, join(dir, 'tmp'));
     expect(out).toContain('+monitor master cache-shard-0');
   });
 
   it('nutcracker.yml: nutcracker accepts it', () => {
     const file = join(root, 'nutcracker.yml');
-    writeFileSync(file, render(nutcrackerYml(redis, [{ shard: '0', instanceSet: 'cache-shard-0' }, { shard: '1', instanceSet: 'cache-shard-1' }])).replace('0.0.0.0:6379', `127.0.0.1:${nextPort++}`));
+    writeFileSync(file, render(nutcrackerYml(redis, [{ shard: '0', instanceSet: 'cache-shard-0' }, { shard: '1', instanceSet: 'cache-shard-1' }])).replace('0.0.0.0:6379', `${addresses.allocate()}:6379`));
     const r = spawnSync('nutcracker', ['-t', '-c', file], { encoding: 'utf8', timeout: 10_000 });
     expect(`${r.stdout}${r.stderr}`).toMatch(/syntax is ok/);
     expect(r.status).toBe(0);

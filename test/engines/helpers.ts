@@ -1,5 +1,6 @@
 // Starts real engine processes on their own 127.x addresses for the engine tests (no Kubernetes),
-// with the same command lines the test kubelet uses; everything started is stopped by stopAll().
+// with the same command lines the test kubelet uses (each in its own directory with its own
+// TMPDIR / --tmpdir); everything started is stopped by stopAll().
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -46,6 +47,7 @@ export class EngineFarm {
 
   async stopAll(): Promise<void> {
     await Promise.all(this.running.splice(0).map((r) => r.supervisor.stop()));
+    this.addresses.release();
     fs.rmSync(this.root, { recursive: true, force: true });
   }
 }

@@ -194,12 +194,19 @@ describe('plan on a real Git repository', { timeout: 120_000 }, () => {
       const r = await runPlan({ repo: join(dir, 'gitops'), base: 'c0-initial', allowMigration: false, allowDelete: [] });
       expect(r.head.commit).toBeUndefined();
       expect(r.head.ref).toBe('(work tree)');
-      // one server left: it stays in the canary (no longer spread: its annotation goes); main keeps only the sentinels
+      // one server left: it stays in the canary (no longer spread: its annotation and spec.spread go, and its
+      // member cluster's Sentinels watch it again, which may fail it over: role-affecting); main keeps only the sentinels
       expect(byKind(r, 'InstanceSet', 'cache-server').map((c) => `${c.memberCluster} ${c.type} ${c.class} ${c.verdict.rule}`)).toEqual([
-        'canary changed safe metadata',
+        'canary changed role-affecting replication',
         'main removed scale-in shard-member-removed',
       ]);
-      expect(byKind(r, 'InstanceSet', 'cache-server')[0]!.fields.map((f) => f.path)).toEqual(['/metadata/annotations/dbtopo.dev~1spans-member-clusters']);
+      expect(byKind(r, 'InstanceSet', 'cache-server')[0]!.fields.map((f) => f.path).sort()).toEqual([
+        '/metadata/annotations/dbtopo.dev~1spans-member-clusters',
+        '/spec/engine/replication/sentinel/instanceSet',
+        '/spec/engine/replication/sentinel/masterName',
+        '/spec/engine/replication/sentinel/quorum',
+        '/spec/spread/memberClusters',
+      ]);
       expect(r.exitCode).toBe(0);
     } finally {
       git('checkout', '-q', '--', '.');

@@ -1,8 +1,12 @@
 // Command lines for the real engine processes the test kubelet (and the engine tests) run.
 // Each engine gets its config file (the rendered ConfigMap file, or a minimal one) in the pod's
 // directory, and the command line overrides what must differ on one machine: the bind address,
-// the port, the data directory, pid and log files, and the addresses the engine announces.
-import { execFile } from 'node:child_process';
+// the port, the data directory, the temporary directory (TMPDIR for every engine, and MariaDB's
+// --tmpdir: mariadbd deletes every `#sql*` file in its tmpdir when it starts, so servers sharing
+// /tmp destroy each other's temporary tables), socket, pid and log files, and the addresses the
+// engine announces. A container has its own /tmp; here each pod has `<pod dir>/tmp`.
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -33,7 +37,9 @@ export function prepareEngine(inst: EngineInstance, mariadbTemplate?: string): P
   const data = path.join(inst.dir, 'data');
   fs.mkdirSync(data, { recursive: true });
   const logFile = path.join(inst.dir, 'engine.log');
-  const base = { cwd: inst.dir, logFile };
+  const tmp = path.join(inst.dir, 'tmp');
+  fs.mkdirSync(tmp, { recursive: true });
+  const base = { cwd: inst.dir, logFile, env: { TMPDIR: tmp } };
   switch (inst.kind) {
     case 'redis': {
       const conf = path.join(inst.dir, 'redis.conf');
@@ -78,6 +84,7 @@ export function prepareEngine(inst: EngineInstance, mariadbTemplate?: string): P
         `--datadir=${data}`,
         `--socket=${path.join(inst.dir, 'mysqld.sock')}`,
         `--pid-file=${path.join(inst.dir, 'mysqld.pid')}`,
+        `--tmpdir=${tmp}`,
         `--port=${inst.port}`,
         `--bind-address=${inst.ip}`,
         `--report-host=${inst.ip}`,
@@ -125,9 +132,9 @@ export function rebindListen(yml: string, ip: string, port: number): string {
   return yml.replace(/^(\s*listen:\s*)\S+$/gm, `$1${ip}:${port}`);
 }
 
-function run(cmd: string, args: string[], input?: string): Promise<void> {
+function run(cmd: string, args: string[], env: Record<string, string>, input?: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { timeout: 60_000 }, (err, _out, stderr) => {
+    const child = execFile(cmd, args, { timeout: 60_000, env: { ...process.env, ...env } }, (err, _out, stderr) => {
       if (err) reject(new Error(`${cmd} failed: ${err.message}\n${stderr}`));
       else resolve();
     });
@@ -135,56 +142,86 @@ function run(cmd: string, args: string[], input?: string): Promise<void> {
   });
 }
 
-const templates = new Map<string, Promise<string>>();
+const TEMPLATE_SQL =
+  'USE mysql;\nINSERT INTO global_priv (Host, User, Priv) VALUES ' +
+  `('%', 'root', '{"access":18446744073709551615,"plugin":"mysql_native_password","authentication_string":""}');\n`;
+
+/** Builds in progress or done, per cache dir; `done` once the promise has settled. */
+const templates = new Map<string, { p: Promise<string>; done: boolean }>();
 
 const isTemplate = (dir: string): boolean => fs.existsSync(path.join(dir, 'mysql', 'global_priv.frm')) || fs.existsSync(path.join(dir, 'mysql', 'global_priv.MAI'));
+
+let recipe: string | undefined;
+/**
+ * What the template depends on: the installed server's version and this recipe. The cache dir
+ * may outlive a run (and be shared by runs): a template from another MariaDB or another recipe
+ * is not reused.
+ */
+function recipeKey(): string {
+  if (recipe === undefined) {
+    let version = 'unknown';
+    try {
+      version = execFileSync('/usr/sbin/mariadbd', ['--version'], { encoding: 'utf8', timeout: 20_000 }).trim();
+    } catch {
+      // reported by the build itself
+    }
+    recipe = createHash('sha256').update(JSON.stringify([version, MARIADB_SIZING, TEMPLATE_SQL])).digest('hex').slice(0, 12);
+  }
+  return recipe;
+}
 
 /**
  * A MariaDB datadir initialised once (per cache dir) and copied for every pod:
  * mariadb-install-db takes ~1 s and 20 MB; a copy takes milliseconds. It has root@'%' without
  * a password (tests reach only local addresses) so replicas can connect from their own address.
- * Built in a private directory and renamed into place, so parallel test processes sharing the
- * cache dir never see a half-built template.
+ * Callers in one process that ask at once share one build (they used to start one each: three
+ * concurrent mariadb-install-db on a fresh machine). Built in a private directory, with a private
+ * tmpdir, and renamed into place, so parallel test processes sharing the cache dir never see a
+ * half-built template and never delete each other's temporary tables.
  */
 export function ensureMariadbTemplate(cacheDir = path.join(os.tmpdir(), `dbtopo-mariadb-template-${process.pid}`)): Promise<string> {
-  const dir = path.join(cacheDir, 'datadir');
-  let p = templates.get(cacheDir);
-  // Someone may have removed the cache since: check it is still there.
-  if (p !== undefined && !isTemplate(dir)) p = undefined;
-  if (p === undefined) {
-    p = (async () => {
-      if (isTemplate(dir)) return dir;
-      fs.mkdirSync(cacheDir, { recursive: true });
-      const build = fs.mkdtempSync(path.join(cacheDir, 'build-'));
-      try {
-        await run('mariadb-install-db', [
-          '--no-defaults',
-          `--datadir=${build}`,
-          '--auth-root-authentication-method=normal',
-          '--skip-test-db',
-          '--user=root',
-          ...MARIADB_SIZING,
-        ]);
-        await run(
-          '/usr/sbin/mariadbd',
-          ['--no-defaults', '--bootstrap', `--datadir=${build}`, '--user=root', ...MARIADB_SIZING],
-          // Grant tables are off in bootstrap mode, so the account row is written directly (as mariadb-install-db does).
-          'USE mysql;\nINSERT INTO global_priv (Host, User, Priv) VALUES ' +
-            `('%', 'root', '{"access":18446744073709551615,"plugin":"mysql_native_password","authentication_string":""}');\n`,
-        );
-        try {
-          fs.renameSync(build, dir);
-        } catch (err) {
-          // Another process finished first: use its template.
-          if (!isTemplate(dir)) throw err;
-        }
-      } finally {
-        fs.rmSync(build, { recursive: true, force: true });
-      }
-      return dir;
-    })();
-    templates.set(cacheDir, p);
-    p.catch(() => templates.delete(cacheDir));
+  const dir = path.join(cacheDir, `datadir-${recipeKey()}`);
+  let entry = templates.get(cacheDir);
+  // A finished build whose cache someone removed since: build again. A build in progress is shared.
+  if (entry !== undefined && entry.done && !isTemplate(dir)) entry = undefined;
+  if (entry === undefined) {
+    const e = { p: buildTemplate(cacheDir, dir), done: false };
+    e.p.then(
+      () => (e.done = true),
+      () => {
+        e.done = true;
+        if (templates.get(cacheDir) === e) templates.delete(cacheDir);
+      },
+    );
+    templates.set(cacheDir, e);
+    entry = e;
   }
-  return p;
+  return entry.p;
+}
+
+async function buildTemplate(cacheDir: string, dir: string): Promise<string> {
+  if (isTemplate(dir)) return dir;
+  fs.mkdirSync(cacheDir, { recursive: true });
+  const build = fs.mkdtempSync(path.join(cacheDir, 'build-'));
+  const tmp = fs.mkdtempSync(path.join(cacheDir, 'tmp-'));
+  const env = { TMPDIR: tmp };
+  try {
+    await run(
+      'mariadb-install-db',
+      ['--no-defaults', `--datadir=${build}`, `--tmpdir=${tmp}`, '--auth-root-authentication-method=normal', '--skip-test-db', '--user=root', ...MARIADB_SIZING],
+      env,
+    );
+    // Grant tables are off in bootstrap mode, so the account row is written directly (as mariadb-install-db does).
+    await run('/usr/sbin/mariadbd', ['--no-defaults', '--bootstrap', `--datadir=${build}`, `--tmpdir=${tmp}`, '--user=root', ...MARIADB_SIZING], env, TEMPLATE_SQL);
+    try {
+      fs.renameSync(build, dir);
+    } catch (err) {
+      // Another process finished first: use its template.
+      if (!isTemplate(dir)) throw err;
+    }
+  } finally {
+    fs.rmSync(build, { recursive: true, force: true });
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return dir;
 }

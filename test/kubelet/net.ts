@@ -1,17 +1,25 @@
 // Pod addresses on the loopback network (all of 127.0.0.0/8 routes to `lo` on Linux, so every
 // pod can have its own address and the same container port) and a bounded port-open check.
 import * as net from 'node:net';
+import { claimNumber, releaseNumber } from './claims.js';
 
 /**
- * Hands out 127.<b>.<c>.<d> addresses. <b> is chosen per process (pid-based) so parallel test
- * runs on one machine do not collide; released addresses are not reused within a run.
+ * Hands out 127.<b>.<c>.<d> addresses. <b> is claimed machine-wide (claims.ts) for this pool, so
+ * parallel test runs on one machine, and two pools in one process, never hand out the same
+ * address; released addresses are not reused within a run. 127.0.x, 127.1.x (fixed test
+ * addresses), 127.250+ (addresses tests expect to be unreachable) are never handed out.
  */
 export class AddressPool {
   private next = 2;
-  private readonly b: number;
+  readonly b: number;
 
   constructor(seed = process.pid) {
-    this.b = 10 + (seed % 240);
+    this.b = claimNumber('loopback', 10, 249, seed);
+  }
+
+  /** Gives the block back (its addresses must no longer be in use). */
+  release(): void {
+    releaseNumber('loopback', this.b);
   }
 
   allocate(): string {

@@ -5,17 +5,21 @@
 // 10.244.<b>.1/24, the namespace end holds every pod's address 10.244.<b>.<n>/24, and every engine
 // process of this kubelet runs inside the namespace (`ip netns exec`). Traffic to a pod address
 // therefore goes to a test host the harness made itself and never leaves the machine. <b> is
-// chosen per kubelet so parallel kubelets do not collide. Without CAP_NET_ADMIN it falls back to
-// 127.x addresses on the host (engines work, EndpointSlices stay empty) and says so.
+// claimed per kubelet (claims.ts) so parallel kubelets, of one run or of several, do not
+// collide. Without CAP_NET_ADMIN it falls back to 127.x addresses on the host (engines work,
+// EndpointSlices stay empty) and says so.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { claimNumber, releaseNumber } from './claims.js';
+import { AddressPool } from './net.js';
 
 export class PodNetwork {
   private readonly byPod = new Map<string, string>();
   private readonly added = new Set<string>();
   private next = 2;
+  private loopback: AddressPool | undefined;
   readonly block: number;
   /** Name of the network namespace every engine of this kubelet runs in. */
   readonly netns: string;
@@ -26,7 +30,8 @@ export class PodNetwork {
     seed = process.pid,
     private readonly log: (m: string) => void = () => undefined,
   ) {
-    this.block = 1 + (seed % 250);
+    // Claimed machine-wide: setUp() removes what a dead run left in this block, which must never be a live run's network.
+    this.block = claimNumber('podnet', 1, 250, seed);
     this.netns = `dbtopo-pods-${this.block}`;
     this.hostIf = `dbtopo${this.block}`;
     this.loopbackFallback = !this.setUp();
@@ -39,7 +44,7 @@ export class PodNetwork {
     if (ip === undefined) {
       const n = this.next++;
       if (n > 254) throw new Error('PodNetwork: more than 253 pods in one test kubelet; start another');
-      ip = this.loopbackFallback ? `127.${100 + (this.block % 150)}.0.${n}` : `10.244.${this.block}.${n}`;
+      ip = this.loopbackFallback ? (this.loopback ??= new AddressPool()).allocate() : `10.244.${this.block}.${n}`;
       this.byPod.set(key, ip);
     }
     return ip;
@@ -76,6 +81,7 @@ export class PodNetwork {
   downAll(): void {
     for (const ip of [...this.added]) this.down(ip);
     if (!this.loopbackFallback) this.tearDown();
+    releaseNumber('podnet', this.block);
   }
 
   private setUp(): boolean {

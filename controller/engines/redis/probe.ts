@@ -25,7 +25,8 @@ export function parseReplicationInfo(text: string): ProbeResult {
   const role = info.get('role');
   if (role === 'master') {
     const offset = int(info.get('master_repl_offset'));
-    return { reachable: true, role: 'primary', ...(offset !== undefined ? { offset } : {}) };
+    const replicas = int(info.get('connected_slaves'));
+    return { reachable: true, role: 'primary', ...(offset !== undefined ? { offset } : {}), ...(replicas !== undefined ? { replicas } : {}) };
   }
   if (role === 'slave') {
     const host = info.get('master_host') ?? '';

@@ -2,7 +2,10 @@
 // label changes, replication wiring and warnings of one server InstanceSet. Pure.
 // Invariants: a role label only ever says what the engine reported; never two pods labelled
 // primary (the old primary's label goes before the new one is written); when two engines claim
-// primary and no guard chose one, no new primary label is written at all.
+// primary and no guard chose one, no new primary label is written at all. A spread shard (servers
+// in several member clusters, spec.spread) is never given a primary here: no bootstrap promotion,
+// and an engine claiming primary is accepted only once it is established (labelled, or replicated
+// from), since a fresh Redis reports primary too; the one authority across member clusters decides.
 import type { Role } from '../../../schemas/types/index.js';
 import type { ProbeResult } from '../../engines/types.js';
 
@@ -24,6 +27,8 @@ export interface RoleDecision {
   warnings: string[];
   /** The pod accepted as primary, if any. */
   primary?: string;
+  /** A spread shard with no accepted primary: why none is made here (for a Warning Event). */
+  waiting?: string;
 }
 
 export interface DecideOptions {
@@ -31,17 +36,36 @@ export interface DecideOptions {
   sentinelManaged: boolean;
   /** Engine-level split-brain guard: picks the real primary among claimants (and demotes the others). */
   guard?: (claimants: string[]) => string | undefined;
+  /** The set holds part of a spread shard: never promote (see the header); member clusters named in `waiting`. */
+  spread?: { memberClusters: string[] };
 }
+
+const WAITING = 'waiting for the federation authority to choose the primary';
 
 export function decideRoles(members: MemberView[], opts: DecideOptions): RoleDecision {
   const out: RoleDecision = { labels: [], follow: [], warnings: [] };
   const reachable = members.filter((m) => m.probe?.reachable === true).sort((a, b) => a.ordinal - b.ordinal);
-  const claimants = reachable.filter((m) => m.probe?.role === 'primary');
+  const followed = (m: MemberView): boolean => reachable.some((x) => x.probe?.following !== undefined && x.probe.following.host === m.host && x.probe.following.port === m.port);
+  // Spread: a claimant nobody labelled and nobody replicates from is a fresh engine (a new Redis
+  // reports primary), not a primary; making it one is the authority's decision, not ours.
+  const established = (m: MemberView): boolean => m.label === 'primary' || (m.probe?.replicas ?? 0) > 0 || followed(m);
+  const claimants = reachable.filter((m) => m.probe?.role === 'primary' && (opts.spread === undefined || established(m)));
   const wired = reachable.some((m) => m.probe?.role === 'secondary' || m.probe?.following !== undefined);
   const labelled = members.some((m) => m.label !== undefined);
+  const spreadOver = opts.spread !== undefined ? `shard spread over member clusters ${opts.spread.memberClusters.join(', ')}` : '';
+
+  if (opts.spread !== undefined && claimants.length === 0) {
+    // Still label what the engines report: secondaries (a lost primary keeps its label, as below).
+    for (const m of reachable) {
+      if (m.probe?.role === 'secondary' && m.label !== 'secondary') out.labels.push({ podName: m.podName, role: 'secondary' });
+    }
+    const fresh = reachable.filter((m) => m.probe?.role === 'primary').map((m) => m.podName);
+    out.waiting = `no pod of this ${spreadOver} is an established primary${fresh.length > 0 ? ` (${fresh.join(', ')} report primary, but no label names them and nobody replicates from them)` : ''}; this member cluster never promotes one on its own: ${WAITING}`;
+    return out;
+  }
 
   // Bootstrap: a set nobody has wired or labelled yet. Lowest ordinal leads, the others follow.
-  if (!wired && !labelled) {
+  if (!wired && !labelled && opts.spread === undefined) {
     const first = reachable[0];
     if (first === undefined) return out;
     out.promote = first.podName;
@@ -64,7 +88,7 @@ export function decideRoles(members: MemberView[], opts: DecideOptions): RoleDec
       const chosen = opts.guard?.(claimants.map((m) => m.podName));
       primary = claimants.find((m) => m.podName === chosen);
       if (primary === undefined) {
-        out.warnings.push(`${claimants.map((m) => m.podName).join(', ')} all report primary; no new primary label is written until one is demoted`);
+        out.warnings.push(`${claimants.map((m) => m.podName).join(', ')} all report primary; no new primary label is written until one is demoted${opts.spread !== undefined ? ` (${spreadOver}: ${WAITING})` : ''}`);
       }
     }
   }

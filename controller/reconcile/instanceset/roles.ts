@@ -37,6 +37,8 @@ const isSentinel = (is: InstanceSet): boolean => is.spec.engine.type === 'redis-
 export class RoleProbes {
   private readonly loops = new Map<string, Loop>();
   private readonly drivers = new Map<string, ServerDriver>();
+  /** Per spread set: the waiting reason last reported in an Event. */
+  private readonly waiting = new Map<string, string>();
   private readonly creds: CredentialsReader;
   private started = false;
   private stopped = false;
@@ -75,6 +77,7 @@ export class RoleProbes {
     if (type === 'delete' || !(hasRoles(is) || isSentinel(is))) {
       // The failover bookkeeping (lost-probe counts, fencing) of a set that is gone or has no roles.
       forgetMysqlRoles(key);
+      this.waiting.delete(key);
       const l = this.loops.get(key);
       if (l !== undefined) {
         clearTimeout(l.timer);
@@ -159,6 +162,10 @@ export class RoleProbes {
         }),
       );
     const sentinelManaged = is.spec.engine.replication?.sentinel !== undefined;
+    // A spread shard: nothing here may make a primary — no bootstrap promotion (role-plan.ts), no
+    // split-brain guard (it keeps one claimant and wires the others to it), no MariaDB failover or
+    // fencing. Labels still follow what the engines report.
+    const spread = is.spec.spread;
     const claimantsOf = (ms: MemberView[]): MemberView[] => ms.filter((m) => m.probe?.reachable === true && m.probe.role === 'primary');
     const decide = async (members: MemberView[]): Promise<RoleDecision> => {
       const claimants = claimantsOf(members);
@@ -169,7 +176,7 @@ export class RoleProbes {
         const addr = await this.sentinelView(is);
         chosen = claimants.find((m) => addr !== undefined && m.host === addr.host && m.port === addr.port)?.podName;
       }
-      return decideRoles(members, { sentinelManaged, ...(chosen !== undefined ? { guard: () => chosen } : {}) });
+      return decideRoles(members, { sentinelManaged, ...(chosen !== undefined ? { guard: () => chosen } : {}), ...(spread !== undefined ? { spread } : {}) });
     };
     // What the split-brain guard and the MariaDB keeper act on: each probed engine and its label.
     const engineViews = (ms: MemberView[]): Array<{ target: EngineTarget; probe: ProbeResult; labelledPrimary: boolean }> =>
@@ -186,7 +193,7 @@ export class RoleProbes {
       decision = await decide(members);
     }
     // Under Sentinel, Sentinel itself turns a stale primary into a replica; the guard would fight it.
-    if (!sentinelManaged && decision.primary === undefined && claimantsOf(members).length > 1) {
+    if (!sentinelManaged && spread === undefined && decision.primary === undefined && claimantsOf(members).length > 1) {
       // Two engines claim primary: demote all but one IN THE ENGINE, then label from a fresh probe.
       const guarded = await guardSplitBrain(is.spec.engine, engineViews(members));
       if (guarded !== undefined) {
@@ -195,7 +202,7 @@ export class RoleProbes {
         decision = await decide(members);
       }
     }
-    if (is.spec.engine.type === 'mysql' && !sentinelManaged) {
+    if (is.spec.engine.type === 'mysql' && !sentinelManaged && spread === undefined) {
       // MariaDB has no Sentinel: failover after failureThreshold lost probes, and fencing of servers
       // that replicate from nobody (UPDATES: controller/engines/mysql/failover.ts).
       const events = await keepMysqlRoles(
@@ -216,6 +223,7 @@ export class RoleProbes {
       this.ctx.log.warn({ instanceSet: key }, w);
       this.ctx.events.emit(is, 'Warning', 'SplitBrain', 'Probe', w);
     }
+    this.noteWaiting(is, key, decision.waiting);
     for (const change of decision.labels) await this.label(is, namespace, change.podName, change.role);
     // The primary carries the prevent-delete marker the admission guard protects it by; a pod whose
     // label is right but whose marker is not (labelled before the guard existed) gets it now.
@@ -225,7 +233,21 @@ export class RoleProbes {
       const marked = p.metadata.annotations?.[GUARD_ANNOTATIONS.preventDelete] === 'true';
       if (!relabelled.has(p.metadata.name) && (role === 'primary') !== marked) await this.writeRole(namespace, p.metadata.name, role);
     }
+    // A spread shard waiting for the authority is not "in motion": probe it at the normal period.
+    if (decision.waiting !== undefined) return decision.labels.length > 0;
     return decision.labels.length > 0 || decision.warnings.length > 0 || claimantsOf(members).length !== 1 || members.some((m) => m.probe?.reachable === true && m.label === undefined);
+  }
+
+  /** A Warning Event when a spread shard starts (or changes why it keeps) waiting; once per reason, not every probe. */
+  private noteWaiting(is: InstanceSet, key: string, waiting: string | undefined): void {
+    if (waiting === undefined) {
+      this.waiting.delete(key);
+      return;
+    }
+    if (this.waiting.get(key) === waiting) return;
+    this.waiting.set(key, waiting);
+    this.ctx.log.warn({ instanceSet: key }, waiting);
+    this.ctx.events.emit(is, 'Warning', 'WaitingForFederation', 'Probe', waiting);
   }
 
   /**

@@ -96,6 +96,16 @@ export function computeStatus(is: InstanceSet, desired: DesiredPod[], pods: Kube
     const message = `${updated}/${desired.length} pods at the update revision${updateWaiting !== undefined ? `; waiting: ${updateWaiting}` : ''}`;
     conditions.push(condition('Updated', false, 'RollingUpdate', message, now, prev?.conditions, gen));
   }
+  if (is.spec.spread !== undefined && (is.spec.roles?.length ?? 0) > 0) {
+    // Nobody here promotes a pod of a spread shard (roles.ts): say whether a primary is labelled here and why not.
+    const over = `shard spread over member clusters ${is.spec.spread.memberClusters.join(', ')}`;
+    const here = primaries[0]?.podName;
+    conditions.push(
+      here !== undefined && primaries.length === 1
+        ? condition('Primary', true, 'EngineReported', `${here} is primary (its engine says so) of this ${over}`, now, prev?.conditions, gen)
+        : condition('Primary', false, 'WaitingForFederation', `no pod here is primary; this member cluster never promotes a pod of this ${over}: waiting for the federation authority to choose the primary`, now, prev?.conditions, gen),
+    );
+  }
   if (is.spec.paused === true) conditions.push(condition('Paused', true, 'Paused', 'spec.paused is set: pods are not changed', now, prev?.conditions, gen));
 
   const status: InstanceSetStatus = {

@@ -257,6 +257,14 @@ async function handleRequest(ctx: ControllerContext, is: InstanceSet, pods: Kube
 
 async function switchover(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[], from: string, to: string | undefined, why: string): Promise<void> {
   const key = keyOf(is.metadata.namespace, is.metadata.name);
+  if (is.spec.spread !== undefined) {
+    // Promoting a replica of a spread shard here would leave the other member clusters' replicas
+    // following the old primary: the hand-off is the federation authority's, like the election.
+    const msg = `no switchover from ${from} (${why}): the shard is spread over member clusters ${is.spec.spread.memberClusters.join(', ')} and this member cluster never promotes a pod of it on its own: waiting for the federation authority`;
+    if (lastWaiting.get(key) !== msg) ctx.events.emit(is, 'Warning', 'WaitingForFederation', 'Switchover', msg);
+    lastWaiting.set(key, msg);
+    return;
+  }
   try {
     const targets = await targetsOf(ctx, is, pods);
     const primary = targets.get(from);

@@ -1,12 +1,16 @@
 // Real engine processes for the engine tests: redis-server, redis-sentinel and mariadbd, each on
-// its own loopback address (127.77.<worker>.<n>) so the default ports never collide. Every
-// process gets its own process group and is killed by stop(), by stopAll(), or at exit.
+// its own loopback address (from a machine-wide claimed 127.<b> block) so the default ports never
+// collide, and its own directory for data, sockets, pid file and temporary files (TMPDIR, and
+// MariaDB's --tmpdir: mariadbd deletes every `#sql*` file in its tmpdir when it starts, so a shared
+// /tmp lets one server destroy another's temporary tables). Every process gets its own process
+// group and is killed by stop(), by stopAll(), or at exit.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { diesWithParent } from '../../support/pdeathsig.js';
+import { AddressPool } from '../../kubelet/net.js';
 
 const run = promisify(execFile);
 const live = new Set<EngineProc>();
@@ -14,12 +18,11 @@ process.on('exit', () => {
   for (const p of live) p.kill('SIGKILL');
 });
 
-let nextHost = 1;
-/** A fresh loopback address; the third octet keeps parallel vitest workers apart. */
+let pool: AddressPool | undefined;
+/** A fresh loopback address from a block this process claimed (no other run on the machine uses it). */
 export function allocHost(): string {
-  const worker = Number(process.env['VITEST_POOL_ID'] ?? process.pid % 200) % 250;
-  const n = nextHost++;
-  return `127.77.${worker}.${n}`;
+  pool ??= new AddressPool();
+  return pool.allocate();
 }
 
 export async function waitFor<T>(
@@ -82,7 +85,8 @@ export class EngineProc {
     if (this.child) return this;
     const log = fs.openSync(path.join(this.dir, 'stdout.log'), 'a');
     const run = diesWithParent(this.command, this.args);
-    const child = spawn(run.command, run.args, { cwd: this.dir, detached: true, stdio: ['ignore', log, log] });
+    const env = { ...process.env, TMPDIR: privateTmp(this.dir) };
+    const child = spawn(run.command, run.args, { cwd: this.dir, env, detached: true, stdio: ['ignore', log, log] });
     fs.closeSync(log);
     this.child = child;
     live.add(this);
@@ -131,6 +135,13 @@ export class EngineProc {
 
 export async function stopAll(procs: EngineProc[]): Promise<void> {
   await Promise.all(procs.map((p) => p.stop()));
+}
+
+/** `<dir>/tmp`, created: the process's own temporary directory. */
+export function privateTmp(dir: string): string {
+  const tmp = path.join(dir, 'tmp');
+  fs.mkdirSync(tmp, { recursive: true });
+  return tmp;
 }
 
 export function makeDir(root: string, name: string): string {
@@ -198,9 +209,12 @@ async function buildTemplate(root: string): Promise<string> {
   const tpl = path.join(root, 'mariadb-template');
   if (fs.existsSync(path.join(tpl, '.ready'))) return tpl;
   fs.mkdirSync(tpl, { recursive: true });
-  await run('mariadb-install-db', ['--no-defaults', `--datadir=${tpl}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], { timeout: 120_000 });
+  // Outside the datadir (it is copied per server), private to the build.
+  const tmp = privateTmp(path.join(root, 'mariadb-template-build'));
+  const env = { ...process.env, TMPDIR: tmp };
+  await run('mariadb-install-db', ['--no-defaults', `--datadir=${tpl}`, `--tmpdir=${tmp}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], { timeout: 120_000, env });
   const sock = path.join(root, 'tpl.sock');
-  const child = spawn('/usr/sbin/mariadbd', ['--no-defaults', `--datadir=${tpl}`, `--socket=${sock}`, '--skip-networking', '--user=root', `--log-error=${path.join(root, 'tpl.err')}`], { detached: true, stdio: 'ignore' });
+  const child = spawn('/usr/sbin/mariadbd', ['--no-defaults', `--datadir=${tpl}`, `--tmpdir=${tmp}`, `--socket=${sock}`, '--skip-networking', '--user=root', `--log-error=${path.join(root, 'tpl.err')}`], { env, detached: true, stdio: 'ignore' });
   try {
     await waitFor('template mariadbd socket', async () => fs.existsSync(sock), { timeoutMs: 60_000 });
     const sql = [
@@ -237,6 +251,7 @@ export async function startMariadb(root: string, name: string, serverId: number,
     `--datadir=${data}`,
     `--socket=${path.join(dir, 'mysqld.sock')}`,
     `--pid-file=${path.join(dir, 'mysqld.pid')}`,
+    `--tmpdir=${privateTmp(dir)}`,
     `--log-error=${path.join(dir, 'error.log')}`,
     `--bind-address=${host}`,
     '--port=3306',
