@@ -123,7 +123,7 @@ package argocdbuild
 import _ "github.com/argoproj/argo-cd/v3/cmd"
 GO
 if [[ $regen == 1 ]]; then
-  log "resolving modules (go mod tidy; cold: downloads a few hundred modules)"
+  log "resolving modules (go mod tidy; cold: ~2.5 min, a few hundred modules)"
   (cd "$work" && go mod tidy -e >&2) || die "go mod tidy failed in $work"
   printf '%s\n' "$want_mod" > "$work/go.mod.wanted"
 fi
@@ -156,7 +156,7 @@ pkgvar=github.com/argoproj/argo-cd/v3/common
 ldflags="-s -w -X $pkgvar.version=${ARGOCD_VERSION#v} -X $pkgvar.buildDate=1970-01-01T00:00:00Z -X $pkgvar.gitTag=$ARGOCD_VERSION -X $pkgvar.gitTreeState=clean"
 [[ -n "$commit" ]] && ldflags+=" -X $pkgvar.gitCommit=$commit"
 if ! [[ -f "$out/.complete" && -x "$out/argocd" ]]; then
-  log "[argocd] go build $module/cmd (cold: ~15 min on 2 cores with empty Go caches)"
+  log "[argocd] go build $module/cmd (cold: ~10 min on 2 shared cores with empty Go caches)"
   build argocd "$stage/argocd" "$module/cmd" "$ldflags"
   mv -f "$stage/argocd" "$out/argocd"
   for r in "${roles[@]}"; do ln -sfn argocd "$out/$r"; done
