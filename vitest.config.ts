@@ -49,6 +49,19 @@ export default defineConfig({
           hookTimeout: 300_000,
         },
       },
+      {
+        // A real Argo CD (test/gitops/build-argocd.sh builds it from its Go module): the health
+        // checks under Argo CD's Lua code, then Argo CD syncing the rendered repo into control planes.
+        test: {
+          name: 'gitops',
+          sequence: { groupOrder: 4 },
+          include: ['test/gitops/**/*.test.ts'],
+          globalSetup: ['test/cluster/global-setup.ts', 'test/gitops/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 });

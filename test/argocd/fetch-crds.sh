@@ -5,7 +5,10 @@
 # Usage: test/argocd/fetch-crds.sh [CACHE_DIR]   (default: $XDG_CACHE_HOME/dbtopo/argocd-crds/<version>)
 set -euo pipefail
 ARGOCD_MODULE="github.com/argoproj/argo-cd/v3"
-ARGOCD_VERSION="${DBTOPO_ARGOCD_VERSION:-v3.5.1}"
+# the Argo CD the gitops tests run (test/cluster/versions.env), unless DBTOPO_ARGOCD_VERSION says otherwise
+pinned="$(sed -n 's/^ARGOCD_VERSION=\([^[:space:]#]*\).*/\1/p' "$(cd "$(dirname "${BASH_SOURCE[0]}")/../cluster" && pwd)/versions.env")"
+ARGOCD_VERSION="${DBTOPO_ARGOCD_VERSION:-$pinned}"
+[[ -n "$ARGOCD_VERSION" ]] || { echo "fetch-crds: no ARGOCD_VERSION in test/cluster/versions.env" >&2; exit 1; }
 cache="${1:-${XDG_CACHE_HOME:-$HOME/.cache}/dbtopo/argocd-crds/${ARGOCD_VERSION}}"
 crds=(application-crd.yaml applicationset-crd.yaml appproject-crd.yaml)
 

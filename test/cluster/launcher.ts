@@ -197,7 +197,7 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
+export function killGroup(pid: number, signal: NodeJS.Signals): void {
   if (!Number.isInteger(pid) || pid <= 1) return; // never signal our own group (0) or init
   try {
     process.kill(-pid, signal);
@@ -210,7 +210,7 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function tail(file: string, lines = 40): string {
+export function tail(file: string, lines = 40): string {
   try {
     return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
   } catch {
@@ -218,19 +218,19 @@ function tail(file: string, lines = 40): string {
   }
 }
 
-interface HttpResult {
+export interface HttpResult {
   status: number;
   body: string;
 }
 
-interface TlsOptions {
+export interface TlsOptions {
   ca?: Buffer;
   cert?: Buffer;
   key?: Buffer;
   rejectUnauthorized?: boolean;
 }
 
-function get(url: string, tls: TlsOptions | undefined, timeoutMs = 2_000): Promise<HttpResult> {
+export function get(url: string, tls: TlsOptions | undefined, timeoutMs = 2_000): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const onResponse = (res: http.IncomingMessage): void => {
       let body = '';
@@ -399,7 +399,7 @@ export interface ControlPlane extends ControlPlaneState {
   stop(): Promise<void>;
 }
 
-function spawnLogged(bin: string, args: readonly string[], logFile: string): ChildProcess {
+export function spawnLogged(bin: string, args: readonly string[], logFile: string): ChildProcess {
   const fd = fs.openSync(logFile, 'a');
   try {
     const child = spawn(bin, [...args], {
@@ -417,7 +417,7 @@ function spawnLogged(bin: string, args: readonly string[], logFile: string): Chi
   }
 }
 
-async function waitFor(
+export async function waitFor(
   what: string,
   deadline: number,
   pid: number,
@@ -441,7 +441,7 @@ async function waitFor(
 
 // Watches the owner pid; when it is gone, stops the pids listed in $dir/pids and removes $dir.
 // Bounded: gives up watching after 24 h.
-const WATCHDOG_SCRIPT = `
+export const WATCHDOG_SCRIPT = `
 owner="$1"; dir="$2"
 for ((i = 0; i < 172800; i++)); do kill -0 "$owner" 2>/dev/null || break; sleep 0.5; done
 pids=(); [ -f "$dir/pids" ] && mapfile -t pids < "$dir/pids"
