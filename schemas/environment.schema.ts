@@ -132,7 +132,7 @@ export const environmentSchema = {
       properties: {
         gitops: {
           type: 'object',
-          description: 'Identities that may create, change and delete Cluster and InstanceSet specs: the GitOps sync. Default: Argo CD\'s application controller, <argocd.namespace>/argocd-application-controller.',
+          description: 'Identities that may create, change and delete Cluster and InstanceSet specs: the GitOps sync. Default: Argo CD\'s application controller, <argocd.namespace>/argocd-application-controller, and kube-system/argocd-manager, the ServiceAccount `argocd cluster add` creates in a member cluster.',
           additionalProperties: false,
           minProperties: 1,
           properties: {

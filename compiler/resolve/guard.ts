@@ -3,6 +3,7 @@
 import type { Environment } from '../../schemas/types/environment.js';
 import {
   ARGOCD_APPLICATION_CONTROLLER,
+  ARGOCD_MANAGER,
   CONTROLLER_SERVICE_ACCOUNT,
   DEFAULT_BREAK_GLASS_GROUP,
   DEFAULT_CONTROLLER_NAMESPACE,
@@ -28,9 +29,17 @@ export function defaultGitopsServiceAccount(env: Environment): string {
   return `${env.argocd?.namespace ?? 'argocd'}/${ARGOCD_APPLICATION_CONTROLLER}`;
 }
 
+/**
+ * Who Argo CD syncs as by default: its application controller in the cluster it runs in, and in a
+ * member cluster registered with `argocd cluster add`, the ServiceAccount that command creates.
+ */
+export function defaultGitopsServiceAccounts(env: Environment): string[] {
+  return [defaultGitopsServiceAccount(env), ARGOCD_MANAGER];
+}
+
 export function resolveGuard(env: Environment): GuardIdentities {
   const g = env.guard ?? {};
-  const gitops = g.gitops ?? { serviceAccounts: [defaultGitopsServiceAccount(env)] };
+  const gitops = g.gitops ?? { serviceAccounts: defaultGitopsServiceAccounts(env) };
   return {
     gitopsUsers: [...(gitops.serviceAccounts ?? []).map(serviceAccountRefUser), ...(gitops.users ?? [])],
     gitopsGroups: [...(gitops.groups ?? [])],

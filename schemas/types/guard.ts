@@ -9,6 +9,8 @@ export const DEFAULT_CONTROLLER_NAMESPACE = 'dbtopo-system';
 
 /** Argo CD's application controller: the identity that syncs when no sync impersonation is set up. */
 export const ARGOCD_APPLICATION_CONTROLLER = 'argocd-application-controller';
+/** The ServiceAccount `argocd cluster add` creates in a member cluster: Argo CD syncs a remote cluster as it. */
+export const ARGOCD_MANAGER = 'kube-system/argocd-manager';
 /** Argo CD components that never write to a member cluster: naming one as the GitOps identity is a mistake. */
 export const ARGOCD_NON_SYNCING = ['argocd-server', 'argocd-repo-server', 'argocd-applicationset-controller', 'argocd-dex-server', 'argocd-redis', 'argocd-notifications-controller'] as const;
 

@@ -352,3 +352,24 @@ export async function installGuard(kc: k8s.KubeConfig, namespace: string): Promi
     for (const url of applied.reverse()) await rawRequest(kc, 'DELETE', url).catch(() => undefined);
   };
 }
+
+/**
+ * A merge patch by an on-call engineer breaking glass (docs/guard.md): a member of the
+ * break-glass group, the reason annotation in the same write. Binds the group to cluster-admin.
+ */
+export async function breakGlassPatch(kc: k8s.KubeConfig, urlPath: string, patch: Record<string, unknown>, reason: string): Promise<RawResponse> {
+  const group = 'dbtopo:break-glass';
+  const binding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'dbtopo-test-break-glass' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: group }],
+  };
+  const b = await rawRequest(kc, 'PATCH', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/dbtopo-test-break-glass?fieldManager=dbtopo-test&force=true', JSON.stringify(binding), 'application/apply-patch+yaml');
+  if (b.status >= 300) throw new KubeRequestError(b.status, statusMessage(b.body));
+  const meta = (patch['metadata'] as Record<string, unknown> | undefined) ?? {};
+  const annotations = (meta['annotations'] as Record<string, string> | undefined) ?? {};
+  const body = { ...patch, metadata: { ...meta, annotations: { ...annotations, 'dbtopo.dev/break-glass-reason': reason } } };
+  return await rawRequest(kc, 'PATCH', urlPath, JSON.stringify(body), 'application/merge-patch+json', 30_000, { 'Impersonate-User': 'oncall', 'Impersonate-Group': group });
+}

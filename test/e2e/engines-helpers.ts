@@ -68,7 +68,7 @@ export async function startEngineEnv(opts: {
   if (file === undefined) throw new Error('no member-a control plane');
   const admin = new k8s.KubeConfig();
   admin.loadFromFile(file);
-  const guarded = opts.guard === true;
+  const guarded = opts.guard !== false;
   const kc = guarded ? await asGitops(admin) : admin;
   const controllerKc = guarded ? await impersonating(admin, CONTROLLER_USER) : admin;
   const core = kc.makeApiClient(k8s.CoreV1Api);

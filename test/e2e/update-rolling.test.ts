@@ -73,7 +73,6 @@ describe('rolling update of a 3-member MariaDB', () => {
       namespace: NS,
       objects: loadRendered('prod/prod-eu-central/db-billing/billing-db', 'db-billing', NS),
       secrets: { 'billing-db-admin': { username: 'dbadmin', password: `pw-${process.pid}` } },
-      guard: true,
     });
     await allReady(env.core, NS, 'billing-db-server', 3, 180_000);
   }, 300_000);
@@ -126,7 +125,6 @@ describe('rolling update of a 3-member Redis with Sentinel', () => {
       namespace: NS,
       objects: loadRendered('prod/prod-eu-west/db-identity/sessions-cache', 'db-identity', NS),
       secrets: { 'sessions-cache-auth': { password: `pw-${process.pid}` } },
-      guard: true,
     });
     await allReady(env.core, NS, 'sessions-cache-server', 3, 180_000);
   }, 300_000);

@@ -213,6 +213,27 @@ export function healthCmData(): Record<string, string> {
   return data;
 }
 
+/**
+ * What `argocd cluster add` does in a member cluster: a ServiceAccount kube-system/argocd-manager
+ * bound to cluster-admin, whose token goes into Argo CD's cluster Secret. Argo CD then syncs as
+ * that identity, the one the rendered admission guard trusts to write dbtopo's specs.
+ */
+async function argocdManagerToken(m: ClusterAccess): Promise<string> {
+  const sa = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'argocd-manager', namespace: 'kube-system', labels: PART_OF } };
+  await apply(m, '/api/v1/namespaces/kube-system/serviceaccounts/argocd-manager', JSON.stringify(sa));
+  const binding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'argocd-manager-role-binding', labels: PART_OF },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+    subjects: [{ kind: 'ServiceAccount', name: 'argocd-manager', namespace: 'kube-system' }],
+  };
+  await apply(m, '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/argocd-manager-role-binding', JSON.stringify(binding));
+  const res = await request(m, 'POST', '/api/v1/namespaces/kube-system/serviceaccounts/argocd-manager/token', JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 86_400 } }));
+  if (res.status >= 300) throw new Error(`token for kube-system/argocd-manager in ${m.server}: ${res.status} ${res.body.slice(0, 300)}`);
+  return (JSON.parse(res.body) as { status: { token: string } }).status.token;
+}
+
 async function writeSettings(opts: ArgoCdOptions, apiPort: number): Promise<void> {
   const home = opts.home;
   const ns = ARGOCD_NAMESPACE;
@@ -231,7 +252,7 @@ async function writeSettings(opts: ArgoCdOptions, apiPort: number): Promise<void
   await apply(home, `/api/v1/namespaces/${ns}/secrets/argocd-secret`, JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'argocd-secret', namespace: ns, labels: PART_OF }, type: 'Opaque' }));
   for (const m of opts.members) {
     const b64 = (f: string): string => fs.readFileSync(f).toString('base64');
-    const config = { tlsClientConfig: { caData: b64(m.caCertPath), certData: b64(m.adminCertPath), keyData: b64(m.adminKeyPath) } };
+    const config = { bearerToken: await argocdManagerToken(m), tlsClientConfig: { caData: b64(m.caCertPath) } };
     const secret = {
       apiVersion: 'v1',
       kind: 'Secret',

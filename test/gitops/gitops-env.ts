@@ -15,7 +15,8 @@ import type { KubeObject } from '../../schemas/types/index.js';
 import { startTestKubelet, type TestKubelet } from '../kubelet/kubelet.js';
 import { ARGOCD_NAMESPACE, argocdApi, clusterAccessFromKubeconfig, startArgoCd, type ArgoCd, type ClusterAccess } from './argocd-launcher.js';
 import { repoRoot } from './argocd-bin.js';
-import { isAlive } from '../cluster/launcher.js';
+import { CONTROLLER_USER, impersonating } from '../cluster/helpers.js';
+import { NODE_KUBECONFIG, isAlive } from '../cluster/launcher.js';
 
 const ROOT = repoRoot();
 const CLI = path.join(ROOT, 'dist', 'compiler', 'cli', 'main.js');
@@ -200,7 +201,8 @@ export async function startGitopsWorld(opts: {
     // the test kubelet and the controller in every member cluster
     for (const m of members) {
       const workDir = fs.mkdtempSync(path.join(work, `kubelet-${m.name}-`));
-      m.kubelet = await startTestKubelet({ kubeconfigPath: m.access.kubeconfigPath, nodeName: `node-${m.name}`, workDir, log: () => {} });
+      // as a node: the admission guard lets a kubelet finish deleting a terminating pod
+      m.kubelet = await startTestKubelet({ kubeconfigPath: path.join(path.dirname(m.access.kubeconfigPath), NODE_KUBECONFIG), nodeName: `node-${m.name}`, workDir, log: () => {} });
       const kubelet = m.kubelet;
       stops.push(async () => kubelet.stop());
     }
@@ -229,8 +231,10 @@ export async function startGitopsWorld(opts: {
 /** Starts the dbtopo controller in every member cluster (once the dbtopo CRDs are there). */
 export async function startControllers(world: GitopsWorld, debug = false): Promise<void> {
   for (const m of world.members) {
-    const kc = new k8s.KubeConfig();
-    kc.loadFromFile(m.access.kubeconfigPath);
+    const admin = new k8s.KubeConfig();
+    admin.loadFromFile(m.access.kubeconfigPath);
+    // as its ServiceAccount: the rendered admission guard lets only it relabel and delete pods
+    const kc = await impersonating(admin, CONTROLLER_USER);
     m.controller = await startController({ kubeconfig: kc, metricsPort: 0, healthPort: 0, bindAddress: '127.0.0.1', log: makeLogger(debug ? 'info' : 'warn') });
   }
 }

@@ -10,7 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { KubeObject } from '../../schemas/types/index.js';
-import { testKubeconfigs } from '../cluster/helpers.js';
+import * as k8s from '@kubernetes/client-node';
+import { breakGlassPatch, rawRequest, testKubeconfigs } from '../cluster/helpers.js';
 import { argocdApi } from './argocd-launcher.js';
 import { repoRoot } from './argocd-bin.js';
 import { ENV, applyArgoObjects, startControllers, startGitopsWorld, stopControllers, topology, type Application, type GitopsWorld } from './gitops-env.js';
@@ -220,8 +221,15 @@ describe('Argo CD syncs the rendered repository', () => {
     const before = await member.client.get<KubeObject & { spec: { roleProbe: { periodSeconds: number } } }>(p);
     const period = before?.spec.roleProbe.periodSeconds;
     expect(period).toBe(2);
+    // the admission guard refuses a plain hand edit; an on-call engineer breaks glass
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(member.access.kubeconfigPath);
+    const refused = await rawRequest(kc, 'PATCH', p, JSON.stringify({ spec: { roleProbe: { periodSeconds: 7 } } }), 'application/merge-patch+json');
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatch(/dbtopo guard \[spec-writers\]/);
     const t0 = performance.now();
-    await member.client.mergePatch(p, { spec: { roleProbe: { periodSeconds: 7 } } }, 'kubectl-edit');
+    const edited = await breakGlassPatch(kc, p, { spec: { roleProbe: { periodSeconds: 7 } } }, 'e2e: self-heal check');
+    expect(edited.status, edited.body.slice(0, 300)).toBe(200);
     const reverted = await until('the hand edit reverted', 90_000, async () => {
       const got = await member.client.get<KubeObject & { spec: { roleProbe: { periodSeconds: number } } }>(p);
       return got?.spec.roleProbe.periodSeconds === period ? got : undefined;
