@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
 // engine processes of two projects at once would only make both slower and flakier.
 export default defineConfig({
   test: {
+    // the default reporter, then each project's total time (test/support/project-times.ts)
+    reporters: ['default', './test/support/project-times.ts'],
     projects: [
       {
         test: {

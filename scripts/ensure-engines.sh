@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real database engines and tools the tests run, from Debian's packages:
-# redis-server, redis-sentinel, mariadb-server, nutcracker (twemproxy), haproxy, lua5.1, openssl.
+# redis-server, redis-sentinel, mariadb-server, nutcracker (twemproxy), haproxy, openssl.
 # Idempotent: does nothing when every command is already there. Needs root (or sudo) on first run.
 set -euo pipefail
 
@@ -11,7 +11,6 @@ declare -A want=(
   [mariadb-install-db]=mariadb-server
   [nutcracker]=nutcracker
   [haproxy]=haproxy
-  [lua5.1]=lua5.1
   [openssl]=openssl
 )
 missing=()

@@ -65,7 +65,10 @@ export function decideRoles(members: MemberView[], opts: DecideOptions): RoleDec
   }
 
   // Bootstrap: a set nobody has wired or labelled yet. Lowest ordinal leads, the others follow.
-  if (!wired && !labelled && opts.spread === undefined) {
+  // A lone server that already reports primary (standalone Redis; a MariaDB once promoted) is not
+  // bootstrapped again: the path below labels it, or it would stay unlabelled forever.
+  const lonePrimary = reachable.length === 1 && members.length === 1 && reachable[0]?.probe?.role === 'primary';
+  if (!wired && !labelled && opts.spread === undefined && !lonePrimary) {
     const first = reachable[0];
     if (first === undefined) return out;
     out.promote = first.podName;

@@ -24,6 +24,17 @@ describe('decideRoles', () => {
     expect(d.labels).toEqual([]);
   });
 
+  it('labels a lone server that reports primary (standalone Redis) instead of bootstrapping it forever', () => {
+    const d = decideRoles([m(0, primary)], opts);
+    expect(d.promote).toBeUndefined();
+    expect(d.labels).toEqual([{ podName: 'r-0', role: 'primary' }]);
+    expect(d.primary).toBe('r-0');
+    // a lone MariaDB starts read-only (no role): promoted first, labelled on the next round
+    const fresh = decideRoles([m(0, { reachable: true })], opts);
+    expect(fresh.promote).toBe('r-0');
+    expect(fresh.labels).toEqual([]);
+  });
+
   it('labels from what the engines report, the primary last', () => {
     const d = decideRoles([m(0, primary), m(1, secondaryOf(0)), m(2, secondaryOf(0))], opts);
     expect(d.labels).toEqual([
