@@ -1,5 +1,6 @@
 // Builders of InstanceSets and observed pods for the controller's pure-function tests.
-import { API_VERSION, LABELS, type InstanceSet, type KubeObject } from '../../../schemas/types/index.js';
+import type { MemberView } from '../../../controller/reconcile/instanceset/role-plan.js';
+import { API_VERSION, LABELS, type InstanceSet, type KubeObject, type Role } from '../../../schemas/types/index.js';
 
 export function instanceSet(name: string, spec: Partial<InstanceSet['spec']> = {}): InstanceSet {
   return {
@@ -46,4 +47,9 @@ export function observedPod(
       conditions: [{ type: 'Ready', status: opts.ready === true ? 'True' : 'False', lastTransitionTime: opts.readySince ?? '2026-01-01T00:00:00Z' }],
     },
   };
+}
+
+/** One member as the role decision sees it: pod r-<ordinal> at 10.0.0.<ordinal>:6379. */
+export function member(ordinal: number, probe: MemberView['probe'], label?: Role): MemberView {
+  return { podName: `r-${ordinal}`, ordinal, host: `10.0.0.${ordinal}`, port: 6379, probe, ...(label !== undefined ? { label } : {}) };
 }

@@ -2,18 +2,12 @@
 // cluster's controller makes a primary on its own; labels still follow what the engines report.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decideRoles, type MemberView } from '../../../controller/reconcile/instanceset/role-plan.js';
+import { decideRoles } from '../../../controller/reconcile/instanceset/role-plan.js';
+import { member } from './fixtures.js';
 import type { ProbeResult } from '../../../controller/engines/types.js';
 import type { Role } from '../../../schemas/types/index.js';
 
-const m = (ordinal: number, probe: MemberView['probe'], label?: Role): MemberView => ({
-  podName: `r-${ordinal}`,
-  ordinal,
-  host: `10.0.0.${ordinal}`,
-  port: 6379,
-  probe,
-  ...(label !== undefined ? { label } : {}),
-});
+const m = member;
 const fresh = { reachable: true, role: 'primary' as const }; // a new Redis: master, nobody replicating
 const withReplica = { reachable: true, role: 'primary' as const, replicas: 1 };
 const readOnly = { reachable: true, readOnly: true }; // a new MariaDB: read-only, no role

@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decideRoles, type MemberView } from '../../../controller/reconcile/instanceset/role-plan.js';
+import { decideRoles } from '../../../controller/reconcile/instanceset/role-plan.js';
+import { member } from './fixtures.js';
 import type { Role } from '../../../schemas/types/index.js';
 
-const m = (ordinal: number, probe: MemberView['probe'], label?: Role): MemberView => ({
-  podName: `r-${ordinal}`,
-  ordinal,
-  host: `10.0.0.${ordinal}`,
-  port: 6379,
-  probe,
-  ...(label !== undefined ? { label } : {}),
-});
+const m = member;
 const primary = { reachable: true, role: 'primary' as const };
 const secondaryOf = (ordinal: number) => ({ reachable: true, role: 'secondary' as const, following: { host: `10.0.0.${ordinal}`, port: 6379, linkUp: true } });
 const down = { reachable: false, error: 'refused' };
