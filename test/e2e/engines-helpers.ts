@@ -210,20 +210,3 @@ export async function onePrimaryServed(env: EngineEnv, instanceSet: string, coun
   if (again.primary.metadata?.name !== primary.metadata?.name) throw new Error(`primary moved from ${primary.metadata?.name} to ${again.primary.metadata?.name} while checking its endpoint`);
   return primary;
 }
-
-/**
- * Evicts a pod (what `kubectl drain` does): the eviction API deletes it if its
- * PodDisruptionBudget allows, without the admission guard (which refuses deleting the primary to
- * all but the controller). Retries while the budget is still being computed (429), bounded.
- */
-export async function evictPod(core: k8s.CoreV1Api, namespace: string, name: string, timeoutMs = 30_000): Promise<void> {
-  await eventually(`eviction of ${namespace}/${name}`, async () => {
-    try {
-      await core.createNamespacedPodEviction({ namespace, name, body: { metadata: { name, namespace } } });
-      return true;
-    } catch (err) {
-      if (err instanceof k8s.ApiException && err.code === 429) return undefined;
-      throw err;
-    }
-  }, { timeoutMs, intervalMs: 250 });
-}

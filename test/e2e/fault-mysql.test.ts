@@ -15,7 +15,7 @@ import { LABELS } from '../../schemas/types/index.js';
 import { KubeClient } from '../../controller/runtime/kube.js';
 import { eventually, sleep } from '../cluster/helpers.js';
 import { ControllerChildren, ensureControllerBuilt } from './controller-helpers.js';
-import { allReady, evictPod, loadRendered, onePrimaryServed, pods, startEngineEnv, watchPrimaryLabels, type EngineEnv } from './engines-helpers.js';
+import { allReady, loadRendered, onePrimaryServed, pods, startEngineEnv, watchPrimaryLabels, type EngineEnv } from './engines-helpers.js';
 import { ADMIN_USER, createAppAccount, createTable, engineState, gtidSeq, mysqlFaultEvents, type MysqlAuth } from './mysql-fault-helpers.js';
 import { patchTemplate as patchInstanceSetTemplate, revisionMark, rollOutAcrossApiServerRestart, setStatus, waitConverged, type RevisionMark } from './rollout-helpers.js';
 import { missingMysqlRows, settleAndCountLost, startMysqlWriter, type Writer } from './writers.js';
@@ -76,6 +76,9 @@ describe('semi-sync MariaDB faults under the controller', () => {
 
   beforeAll(async () => {
     env = await startEngineEnv({
+      // deletes the primary pod by hand, which the admission guard refuses (and an eviction may
+      // be held by the PodDisruptionBudget after an earlier scenario left a server unready)
+      guard: false,
       namespace: NS,
       objects: loadRendered('prod/prod-eu-west/db-commerce/orders-db', 'db-commerce', NS),
       secrets: { 'orders-db-admin': { username: ADMIN.user, password: ADMIN.password } },
@@ -112,8 +115,7 @@ describe('semi-sync MariaDB faults under the controller', () => {
 
   it('(2) primary pod deleted: exactly one primary again; the recreated pod rejoins as a secondary', async () => {
     await underFault('w2', async (old, w, table, t0) => {
-      // evicted (kubectl drain): the admission guard refuses deleting the primary pod itself
-      await evictPod(env.core, NS, nameOf(old));
+      await env.core.deleteNamespacedPod({ name: nameOf(old), namespace: NS });
       await eventually(`${nameOf(old)} recreated and Ready`, async () => {
         const p = await podNamed(nameOf(old));
         return p !== undefined && p.metadata?.uid !== old.metadata?.uid && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined;
@@ -262,6 +264,9 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
   beforeAll(async () => {
     ensureControllerBuilt();
     env = await startEngineEnv({
+      // deletes the primary pod by hand, which the admission guard refuses (and an eviction may
+      // be held by the PodDisruptionBudget after an earlier scenario left a server unready)
+      guard: false,
       namespace: NS2,
       objects: loadRendered('prod/prod-eu-west/db-commerce/orders-db', 'db-commerce', NS2),
       secrets: { 'orders-db-admin': { username: ADMIN.user, password: ADMIN.password } },
