@@ -14,7 +14,8 @@ const CLAIMS_DIR = path.join(os.tmpdir(), 'dbtopo-claims');
 const held = new Set<string>();
 let hookInstalled = false;
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists (EPERM: it does, under another user). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { claimNumber, releaseNumber } from './claims.js';
+import { alive, claimNumber, releaseNumber } from './claims.js';
 import { AddressPool } from './net.js';
 
 export class PodNetwork {
@@ -119,15 +119,6 @@ export class PodNetwork {
 /** Marker naming the process that owns a pod network namespace. */
 function ownerFile(netns: string): string {
   return path.join(os.tmpdir(), `${netns}.owner`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
