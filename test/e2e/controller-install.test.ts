@@ -2,22 +2,25 @@
 // object passes a server-side-apply dry run (the Deployment's pod also passes Pod Security
 // `restricted`); and the controller, running with nothing but the ServiceAccount's token and the
 // ClusterRole/Role, reconciles an InstanceSet and elects a leader — so the RBAC is sufficient.
-// Two replicas with --leader-elect: one leads, the other takes over when the leader stops.
+// Two replicas with --leader-elect: one leads, the other takes over when the leader stops. It is
+// installed into dbtopo-system, the default, so its ServiceAccount is the one the rendered admission
+// guard names, and the guard is in force in the namespaces it works in (specs come as the GitOps sync).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installManifests } from '../../controller/install/manifests.js';
+import { DEFAULT_INSTALL, installManifests } from '../../controller/install/manifests.js';
 import { renderInstallYaml } from '../../controller/install/render.js';
 import { startController, type RunningController } from '../../controller/manager.js';
 import { KubeClient, resourcePath } from '../../controller/runtime/kube.js';
 import { makeLogger } from '../../controller/runtime/log.js';
 import type { KubeObject } from '../../schemas/types/index.js';
-import { createTestNamespace, deleteTestNamespace, eventually, kubeConfigFor, sleep } from '../cluster/helpers.js';
+import { CONTROLLER_USER, deleteTestNamespace, eventually, kubeConfigFor, sleep } from '../cluster/helpers.js';
 import { createInstanceSet, fakeKubelet, getInstanceSet, installCrds, live, names, podsOf, testInstanceSet } from './controller-helpers.js';
+import { guardedNamespace } from './guarded-namespace.js';
 
 const suffix = Date.now().toString(36);
-const INSTALL_NS = `dbtopo-inst-${suffix}`;
+const INSTALL_NS = DEFAULT_INSTALL.namespace;
 const WORK_NS = `ctl-rbac-${suffix}`;
 const kc = kubeConfigFor('member-a');
 let admin: KubeClient;
@@ -75,7 +78,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of running.splice(0)) await c.stop();
-  await deleteTestNamespace(kc, WORK_NS);
   await deleteTestNamespace(kc, INSTALL_NS);
   for (const o of installManifests({ namespace: INSTALL_NS, image: 'x', replicas: 2 })) {
     if (o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding') await admin.delete(objectPath(o)).catch(() => undefined);
@@ -110,7 +112,9 @@ describe('install manifests', () => {
     for (const o of installManifests({ namespace: INSTALL_NS, image: 'x', replicas: 2 })) {
       if (['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind)) await apply(o, false);
     }
-    await createTestNamespace(kc, WORK_NS);
+    const work = await guardedNamespace(WORK_NS);
+    const gitops = new KubeClient(work.gitops);
+    expect(`system:serviceaccount:${INSTALL_NS}:dbtopo-controller`).toBe(CONTROLLER_USER);
     const saConfig = await eventually('token for the ServiceAccount', async () => await serviceAccountConfig());
     const lease = { leaseDurationMs: 4000, renewDeadlineMs: 3000, retryPeriodMs: 500 };
     const common = { kubeconfig: saConfig, namespace: WORK_NS, leaderElect: true, leaseNamespace: INSTALL_NS, lease, metricsPort: -1, healthPort: -1, roleProbes: false, log: makeLogger('warn') };
@@ -124,7 +128,7 @@ describe('install manifests', () => {
 
     const kubelet = fakeKubelet(admin, WORK_NS);
     try {
-      await createInstanceSet(admin, testInstanceSet(WORK_NS, 'rb', { replicas: 2 }));
+      await createInstanceSet(gitops, testInstanceSet(WORK_NS, 'rb', { replicas: 2 }));
       await eventually('pods created under the ServiceAccount', async () => (names(live(await podsOf(admin, WORK_NS, 'rb'))).join(',') === 'rb-0,rb-1' ? true : undefined));
       await eventually('status written under the ServiceAccount', async () => ((await getInstanceSet(admin, WORK_NS, 'rb'))?.status?.readyReplicas === 2 ? true : undefined));
       const leaseObj = await admin.get<KubeObject & { spec: { holderIdentity: string } }>(resourcePath('Lease', INSTALL_NS, 'dbtopo-controller'));
@@ -142,21 +146,25 @@ describe('install manifests', () => {
       expect(takeover).toBeLessThan(lease.leaseDurationMs);
       expect(b.isLeader()).toBe(true);
       // The new leader reconciles: scale out.
-      await admin.mergePatch(resourcePath('InstanceSet', WORK_NS, 'rb'), { spec: { replicas: 3 } }, 'dbtopo-test');
+      await gitops.mergePatch(resourcePath('InstanceSet', WORK_NS, 'rb'), { spec: { replicas: 3 } }, 'dbtopo-test');
       await eventually('new leader scales out', async () => (names(live(await podsOf(admin, WORK_NS, 'rb'))).length === 3 ? true : undefined));
     } finally {
       await kubelet.stop();
+      for (const c of running.splice(0)) await c.stop();
+      gitops.close();
+      await work.stop();
     }
   });
 
   it('a leader whose Lease is taken over steps down within the renew deadline and stops writing', async () => {
     const ns = `ctl-lease-${suffix}`;
-    await createTestNamespace(kc, ns);
+    const ids = await guardedNamespace(ns);
+    const gitops = new KubeClient(ids.gitops);
     try {
       let lost = 0;
       const lease = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 };
       const c = await startController({
-        kubeconfig: kc,
+        kubeconfig: ids.controller,
         namespace: ns,
         leaderElect: true,
         lease,
@@ -193,13 +201,14 @@ describe('install manifests', () => {
       expect(c.isLeader()).toBe(false);
       expect(lost - t0).toBeLessThan(lease.renewDeadlineMs + 2 * lease.retryPeriodMs + 1000);
       // Stopped acting: a new InstanceSet gets no pods from it.
-      await createInstanceSet(admin, testInstanceSet(ns, 'idle', { replicas: 1 }));
+      await createInstanceSet(gitops, testInstanceSet(ns, 'idle', { replicas: 1 }));
       await sleep(1500);
       expect(await podsOf(admin, ns, 'idle')).toEqual([]);
       await c.stop();
       running.splice(running.indexOf(c), 1);
     } finally {
-      await deleteTestNamespace(kc, ns);
+      gitops.close();
+      await ids.stop();
     }
   });
 });

@@ -1,17 +1,18 @@
 // The controller against a real API server, without engines: the test stands in for the kubelet by
 // marking pods Ready. Scale out and in, OrderedReady, heterogeneous templates, PVC retention,
-// offline instances, paused, status, Cluster aggregation, and no writes at rest.
+// offline instances, paused, status, Cluster aggregation, and no writes at rest. The admission
+// guard is in force: the test writes specs as the GitOps sync, the controller acts as its
+// ServiceAccount.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABELS, type Cluster, type KubeObject } from '../../schemas/types/index.js';
 import { startController, type RunningController } from '../../controller/manager.js';
 import { makeLogger } from '../../controller/runtime/log.js';
 import { resourcePath, WRITE_VERBS, type KubeClient } from '../../controller/runtime/kube.js';
-import { createTestNamespace, deleteTestNamespace, eventually, kubeConfigFor, sleep } from '../cluster/helpers.js';
+import { eventually, rawRequest, sleep } from '../cluster/helpers.js';
 import {
   createInstanceSet,
   fakeKubelet,
   getInstanceSet,
-  installCrds,
   live,
   markReady,
   names,
@@ -21,9 +22,10 @@ import {
   clientFor,
   testInstanceSet,
 } from './controller-helpers.js';
+import { evictPod, guardedNamespace, type GuardedNamespace } from './guarded-namespace.js';
 
 const NS = `ctl-is-${Date.now().toString(36)}`;
-const kc = kubeConfigFor('member-a');
+let ids: GuardedNamespace;
 let client: KubeClient;
 let controller: RunningController;
 
@@ -36,16 +38,15 @@ async function podsBecome(set: string, expected: string[], timeoutMs = 30_000): 
 }
 
 beforeAll(async () => {
-  client = clientFor(kc);
-  await installCrds(client);
-  await createTestNamespace(kc, NS);
-  controller = await startController({ kubeconfig: kc, namespace: NS, metricsPort: 0, healthPort: 0, bindAddress: '127.0.0.1', roleProbes: false, log: makeLogger('warn') });
+  ids = await guardedNamespace(NS);
+  client = clientFor(ids.gitops);
+  controller = await startController({ kubeconfig: ids.controller, namespace: NS, metricsPort: 0, healthPort: 0, bindAddress: '127.0.0.1', roleProbes: false, log: makeLogger('warn') });
 });
 
 afterAll(async () => {
   await controller?.stop();
-  await deleteTestNamespace(kc, NS);
   client?.close();
+  await ids?.stop();
 });
 
 describe('InstanceSet reconcile', () => {
@@ -178,12 +179,15 @@ describe('InstanceSet reconcile', () => {
     }
   });
 
-  it('recreates a pod deleted behind its back', async () => {
+  it('recreates a pod evicted behind its back (a plain delete is the guard\'s to refuse)', async () => {
     const kubelet = fakeKubelet(client, NS);
     try {
       await createInstanceSet(client, testInstanceSet(NS, 'heal', { replicas: 2 }));
       const pods = await podsBecome('heal', ['heal-0', 'heal-1']);
-      await client.delete(resourcePath('Pod', NS, 'heal-1'));
+      const refused = await rawRequest(ids.admin, 'DELETE', `/api/v1/namespaces/${NS}/pods/heal-1`);
+      expect(refused.status).toBe(403);
+      expect(refused.body).toMatch(/dbtopo guard \[controller-deletes\]/);
+      await evictPod(ids.admin, NS, 'heal-1');
       const again = await eventually('heal-1 recreated', async () => {
         const p = live(await podsOf(client, NS, 'heal')).find((x) => x.metadata.name === 'heal-1');
         return p !== undefined && p.metadata.uid !== pods[1]?.metadata.uid ? p : undefined;

@@ -2,7 +2,9 @@
 // and is SIGKILLed at a random moment of a scale-out, 20 times, with real redis-server pods run by
 // the test kubelet. A watcher samples the pods all the time: never a pod outside the wanted
 // names, never two pods labelled primary; after every restart the set converges (all pods Ready,
-// exactly one primary, the others secondary, and the engines agree with the labels).
+// exactly one primary, the others secondary, and the engines agree with the labels). The admission
+// guard is in force: the test writes as the GitOps sync, the controller as its ServiceAccount, the
+// test kubelet as a node.
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,9 +13,10 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABELS, type KubeObject } from '../../schemas/types/index.js';
 import { resourcePath, type KubeClient } from '../../controller/runtime/kube.js';
-import { createTestNamespace, deleteTestNamespace, eventually, kubeConfigFor, sleep, testKubeconfigs } from '../cluster/helpers.js';
+import { eventually, sleep } from '../cluster/helpers.js';
 import { startTestKubelet, type TestKubelet } from '../kubelet/kubelet.js';
 import { clientFor, createInstanceSet, ensureControllerBuilt, spawnController, getInstanceSet, isPodReady, live, patchSpec, podsOf, testInstanceSet } from './controller-helpers.js';
+import { guardedNamespace, type GuardedNamespace } from './guarded-namespace.js';
 
 const NS = `ctl-kill-${Date.now().toString(36)}`;
 const SET = 'kv';
@@ -21,15 +24,14 @@ const KILLS = 20;
 const SMALL = 2;
 const LARGE = 4;
 
-const kc = kubeConfigFor('member-a');
+let ids: GuardedNamespace;
 let client: KubeClient;
 let kubelet: TestKubelet;
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbtopo-ctl-kill-'));
 const children = new Set<ChildProcess>();
 
 function startChild(): ChildProcess {
-  const kubeconfig = testKubeconfigs()['member-a'] ?? '';
-  const child = spawnController(kubeconfig, NS);
+  const child = spawnController(ids.controllerKubeconfig, NS);
   children.add(child);
   child.on('exit', () => children.delete(child));
   return child;
@@ -87,11 +89,9 @@ async function engineRole(pod: KubeObject): Promise<string> {
 
 beforeAll(async () => {
   ensureControllerBuilt();
-  client = clientFor(kc);
-  const { installCrds } = await import('./controller-helpers.js');
-  await installCrds(client);
-  await createTestNamespace(kc, NS);
-  kubelet = await startTestKubelet({ kubeconfigPath: testKubeconfigs()['member-a'] ?? '', nodeName: `ctl-kill-${process.pid}`, workDir, namespace: NS });
+  ids = await guardedNamespace(NS);
+  client = clientFor(ids.gitops);
+  kubelet = await startTestKubelet({ kubeconfigPath: ids.nodeKubeconfig, nodeName: `ctl-kill-${process.pid}`, workDir, namespace: NS });
   await client.create(resourcePath('Pod', NS).replace('/pods', '/configmaps'), {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -118,8 +118,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of [...children]) await kill(c, 'SIGKILL');
   await kubelet?.stop();
-  await deleteTestNamespace(kc, NS);
   client?.close();
+  await ids?.stop();
   fs.rmSync(workDir, { recursive: true, force: true });
 });
 

@@ -2,17 +2,19 @@
 // (SIGSTOP) for longer than the watch and request timeouts, so every watch and list fails; after
 // SIGCONT the informers re-open their watches (client-node's idle timeout, or our restart with
 // backoff after a failed watch/list), and the controller acts on changes
-// made after the outage without being restarted.
+// made after the outage without being restarted. The admission guard is in force (the test
+// writes as the GitOps sync, the controller as its ServiceAccount).
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startController, type RunningController } from '../../controller/manager.js';
 import { makeLogger } from '../../controller/runtime/log.js';
 import type { KubeClient } from '../../controller/runtime/kube.js';
-import { createTestNamespace, deleteTestNamespace, eventually, kubeConfigFor, sleep } from '../cluster/helpers.js';
-import { clientFor, createInstanceSet, installCrds, live, names, patchSpec, podsOf, testInstanceSet } from './controller-helpers.js';
+import { eventually, sleep } from '../cluster/helpers.js';
+import { clientFor, createInstanceSet, live, names, patchSpec, podsOf, testInstanceSet } from './controller-helpers.js';
+import { guardedNamespace, type GuardedNamespace } from './guarded-namespace.js';
 
 const NS = `ctl-res-${Date.now().toString(36)}`;
-const kc = kubeConfigFor('member-a');
+let ids: GuardedNamespace;
 let client: KubeClient;
 let controller: RunningController;
 let apiserverPid = 0;
@@ -32,18 +34,17 @@ function apiserverPidFor(port: string): number {
 }
 
 beforeAll(async () => {
-  client = clientFor(kc);
-  await installCrds(client);
-  await createTestNamespace(kc, NS);
-  apiserverPid = apiserverPidFor(new URL(kc.getCurrentCluster()?.server ?? '').port);
-  controller = await startController({ kubeconfig: kc, namespace: NS, metricsPort: -1, healthPort: -1, roleProbes: false, log: makeLogger('error') });
+  ids = await guardedNamespace(NS);
+  client = clientFor(ids.gitops);
+  apiserverPid = apiserverPidFor(new URL(ids.admin.getCurrentCluster()?.server ?? '').port);
+  controller = await startController({ kubeconfig: ids.controller, namespace: NS, metricsPort: -1, healthPort: -1, roleProbes: false, log: makeLogger('error') });
 });
 
 afterAll(async () => {
   if (apiserverPid > 0) process.kill(apiserverPid, 'SIGCONT');
   await controller?.stop();
-  await deleteTestNamespace(kc, NS);
   client?.close();
+  await ids?.stop();
 });
 
 describe('informers across an API server outage', () => {

@@ -1,10 +1,11 @@
 // CredentialsReader against a real API server: Secret refs of spec.engine.credentials become
-// EngineTarget username/password; missing Secrets and keys are errors that name them.
+// EngineTarget username/password; missing Secrets and keys are errors that name them. The reader
+// acts as the controller's ServiceAccount, in a namespace with the admission guard in force.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialsReader, secretValue } from '../../controller/engines/credentials.js';
 import type { EngineSpec } from '../../schemas/types/index.js';
-import { createTestNamespace, deleteTestNamespace, kubeConfigFor } from '../cluster/helpers.js';
+import { guardedNamespace, type GuardedNamespace } from './guarded-namespace.js';
 
 const NS = `e2e-creds-${Date.now().toString(36)}`;
 const spec = (name: string, userKey = 'username'): EngineSpec => ({
@@ -15,14 +16,17 @@ const spec = (name: string, userKey = 'username'): EngineSpec => ({
 });
 
 describe('CredentialsReader', () => {
-  const kc: k8s.KubeConfig = kubeConfigFor('member-a');
-  const core = kc.makeApiClient(k8s.CoreV1Api);
+  let ids: GuardedNamespace;
+  let admin: k8s.CoreV1Api;
+  let core: k8s.CoreV1Api;
   beforeAll(async () => {
-    await createTestNamespace(kc, NS);
-    await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'db-admin' }, stringData: { username: 'admin', password: 'p@ss w0rd' } } });
+    ids = await guardedNamespace(NS);
+    admin = ids.admin.makeApiClient(k8s.CoreV1Api);
+    core = ids.controller.makeApiClient(k8s.CoreV1Api);
+    await admin.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'db-admin' }, stringData: { username: 'admin', password: 'p@ss w0rd' } } });
   });
   afterAll(async () => {
-    await deleteTestNamespace(kc, NS);
+    await ids?.stop();
   });
 
   it('reads username and password into the target', async () => {
@@ -35,7 +39,7 @@ describe('CredentialsReader', () => {
   it('caches values for its TTL, then sees a rotated password', async () => {
     const r = new CredentialsReader(core, 300);
     expect((await r.read(NS, spec('db-admin'))).password).toBe('p@ss w0rd');
-    await core.replaceNamespacedSecret({ namespace: NS, name: 'db-admin', body: { metadata: { name: 'db-admin' }, stringData: { username: 'admin', password: 'rotated' } } });
+    await admin.replaceNamespacedSecret({ namespace: NS, name: 'db-admin', body: { metadata: { name: 'db-admin' }, stringData: { username: 'admin', password: 'rotated' } } });
     expect((await r.read(NS, spec('db-admin'))).password).toBe('p@ss w0rd');
     await new Promise((res) => setTimeout(res, 400));
     expect((await r.read(NS, spec('db-admin'))).password).toBe('rotated');

@@ -12,10 +12,9 @@ import { startController, type RunningController } from '../../controller/manage
 import { KubeClient } from '../../controller/runtime/kube.js';
 import { makeLogger } from '../../controller/runtime/log.js';
 import { LABELS } from '../../schemas/types/index.js';
-import { CONTROLLER_USER, asGitops, createTestNamespace, deleteTestNamespace, eventually, impersonating, installGuard, pollUntilStopped, testKubeconfigs } from '../cluster/helpers.js';
-import { NODE_KUBECONFIG } from '../cluster/launcher.js';
+import { eventually, pollUntilStopped } from '../cluster/helpers.js';
 import { startTestKubelet, type TestKubelet } from '../kubelet/kubelet.js';
-import { installCrds } from './controller-helpers.js';
+import { evictPod, guardedNamespace } from './guarded-namespace.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -38,7 +37,10 @@ export function loadRendered(relDir: string, fromNamespace: string, toNamespace:
 }
 
 export interface EngineEnv {
+  /** As the GitOps sync, the one identity the guard lets write specs. */
   kc: k8s.KubeConfig;
+  /** The control plane's admin, as an engineer at `kubectl` (draining a node, say). */
+  admin: k8s.KubeConfig;
   core: k8s.CoreV1Api;
   namespace: string;
   kubelet: TestKubelet;
@@ -56,43 +58,27 @@ export async function startEngineEnv(opts: {
   secrets?: Record<string, Record<string, string>>;
   /** false: start no controller here (the test runs its own); default true. */
   inProcessController?: boolean;
-  /**
-   * The rendered admission guard is in force in the namespace (default): the objects are created
-   * and env.kc acts as the GitOps sync (Argo CD's application controller), the controller as its
-   * own ServiceAccount (env.controllerKubeconfig for child controllers), the test kubelet as a node
-   * (NODE_KUBECONFIG; it also binds pods, as the scheduler would). false: everything as admin.
-   */
-  guard?: boolean;
 }): Promise<EngineEnv> {
-  const file = testKubeconfigs()['member-a'];
-  if (file === undefined) throw new Error('no member-a control plane');
-  const admin = new k8s.KubeConfig();
-  admin.loadFromFile(file);
-  const guarded = opts.guard !== false;
-  const kc = guarded ? await asGitops(admin) : admin;
-  const controllerKc = guarded ? await impersonating(admin, CONTROLLER_USER) : admin;
+  // The rendered admission guard is in force in the namespace: the objects are created and env.kc
+  // acts as the GitOps sync (Argo CD's application controller), the controller as its own
+  // ServiceAccount (env.controllerKubeconfig for child controllers), the test kubelet as a node.
+  const ids = await guardedNamespace(opts.namespace);
+  const kc = ids.gitops;
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const client = new KubeClient(kc);
-  const adminClient = new KubeClient(admin);
-  await installCrds(adminClient).finally(() => adminClient.close());
-  await createTestNamespace(admin, opts.namespace);
-  const stops: Array<() => Promise<void>> = [async () => deleteTestNamespace(admin, opts.namespace)];
+  const stops: Array<() => Promise<void>> = [async () => ids.stop()];
   const stop = async (): Promise<void> => {
     for (const s of stops.splice(0).reverse()) await s().catch(() => undefined);
   };
   try {
-    if (guarded) stops.push(await installGuard(admin, opts.namespace));
     for (const [name, data] of Object.entries(opts.secrets ?? {})) {
       await core.createNamespacedSecret({ namespace: opts.namespace, body: { metadata: { name }, stringData: data } });
     }
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbtopo-e2e-kubelet-'));
-    // for controllers the test runs as child processes: the same identity as the in-process one
-    const controllerKubeconfig = path.join(workDir, 'controller.kubeconfig');
-    fs.writeFileSync(controllerKubeconfig, controllerKc.exportConfig(), { mode: 0o600 });
     const debug = process.env['DBTOPO_E2E_DEBUG'] !== undefined;
     const kubelet = await startTestKubelet({
       // under the guard, as a node: the guard lets a kubelet finish deleting a terminating pod
-      kubeconfigPath: guarded ? path.join(path.dirname(file), NODE_KUBECONFIG) : file,
+      kubeconfigPath: ids.nodeKubeconfig,
       nodeName: `node-${opts.namespace}`,
       workDir,
       namespace: opts.namespace,
@@ -105,7 +91,7 @@ export async function startEngineEnv(opts: {
       opts.inProcessController === false
         ? undefined
         : await startController({
-            kubeconfig: controllerKc,
+            kubeconfig: ids.controller,
             namespace: opts.namespace,
             metricsPort: 0,
             healthPort: 0,
@@ -116,7 +102,7 @@ export async function startEngineEnv(opts: {
     stops.push(async () => client.close());
     const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
     for (const o of opts.objects) await objects.create(o);
-    return { kc, core, namespace: opts.namespace, kubelet, controller, controllerKubeconfig, stop };
+    return { kc, admin: ids.admin, core, namespace: opts.namespace, kubelet, controller, controllerKubeconfig: ids.controllerKubeconfig, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -209,4 +195,21 @@ export async function onePrimaryServed(env: EngineEnv, instanceSet: string, coun
   const again = await rolesSettled(env.core, env.namespace, instanceSet, count, 5_000);
   if (again.primary.metadata?.name !== primary.metadata?.name) throw new Error(`primary moved from ${primary.metadata?.name} to ${again.primary.metadata?.name} while checking its endpoint`);
   return primary;
+}
+
+/**
+ * The primary's pod leaves as in a node drain. Under the guard a plain delete of it is refused to
+ * anyone but the controller (checked here, as an engineer at kubectl), so it is evicted, retried
+ * while the PodDisruptionBudget holds it. Returns when the eviction was accepted.
+ */
+export async function drainPrimary(env: EngineEnv, podName: string): Promise<number> {
+  const adminCore = env.admin.makeApiClient(k8s.CoreV1Api);
+  await expectRefused(adminCore.deleteNamespacedPod({ name: podName, namespace: env.namespace }), /dbtopo guard \[primary-protected\]/);
+  await evictPod(env.admin, env.namespace, podName);
+  return performance.now();
+}
+
+async function expectRefused(p: Promise<unknown>, message: RegExp): Promise<void> {
+  const outcome = await p.then(() => 'accepted', (err: unknown) => (err instanceof Error ? `${err.message} ${JSON.stringify((err as { body?: unknown }).body ?? '')}` : String(err)));
+  if (!message.test(outcome)) throw new Error(`expected the guard to refuse with ${message}, got: ${outcome}`);
 }

@@ -7,9 +7,10 @@ import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestNamespace, deleteTestNamespace, eventually, isNotFound, testKubeconfigs } from '../cluster/helpers.js';
+import { eventually, isNotFound } from '../cluster/helpers.js';
 import { startTestKubelet, type TestKubelet } from '../kubelet/kubelet.js';
 import { portOpen } from '../kubelet/net.js';
+import { guardedNamespace, type GuardedNamespace } from './guarded-namespace.js';
 
 const NS = `kubelet-${process.pid}`;
 
@@ -52,6 +53,7 @@ function alive(pid: number): boolean {
 const ready = (p: k8s.V1Pod | undefined): boolean => (p?.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
 describe('test kubelet', () => {
+  let ids: GuardedNamespace;
   let kc: k8s.KubeConfig;
   let core: k8s.CoreV1Api;
   let kubelet: TestKubelet;
@@ -59,13 +61,11 @@ describe('test kubelet', () => {
   const clients: Redis[] = [];
 
   beforeAll(async () => {
-    const file = testKubeconfigs()['member-a'];
-    if (file === undefined) throw new Error('no member-a control plane');
-    kc = new k8s.KubeConfig();
-    kc.loadFromFile(file);
+    // the guard in force, the kubelet a node, as in every e2e test (its pods are not dbtopo's)
+    ids = await guardedNamespace(NS);
+    kc = ids.admin;
     core = kc.makeApiClient(k8s.CoreV1Api);
-    await createTestNamespace(kc, NS);
-    kubelet = await startTestKubelet({ kubeconfigPath: file, nodeName: `node-${process.pid}`, workDir, namespace: NS, log: (m) => process.stderr.write(`[kubelet] ${m}\n`) });
+    kubelet = await startTestKubelet({ kubeconfigPath: ids.nodeKubeconfig, nodeName: `node-${process.pid}`, workDir, namespace: NS, log: (m) => process.stderr.write(`[kubelet] ${m}\n`) });
     await core.createNamespacedConfigMap({
       namespace: NS,
       body: { metadata: { name: 'kv-config' }, data: { 'redis.conf': 'port 6379\ndir /data\nreplica-announce-ip ${POD_IP}\nset-proc-title yes\nmaxmemory-policy allkeys-lru\n' } },
@@ -75,7 +75,7 @@ describe('test kubelet', () => {
   afterAll(async () => {
     for (const c of clients) c.disconnect();
     await kubelet?.stop();
-    await deleteTestNamespace(kc, NS);
+    await ids?.stop();
     expect(fs.existsSync(workDir)).toBe(false);
   });
 

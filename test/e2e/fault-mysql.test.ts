@@ -1,7 +1,7 @@
 // Semi-sync MariaDB (the rendered prod orders-db: 3 servers, no Sentinel, roleProbe every 2 s,
 // failureThreshold 3) under faults, on the real control plane with the test kubelet and the
-// controller: (1) the primary frozen with SIGSTOP, resumed later; (2) the primary pod deleted;
-// (3) every mariadbd SIGKILLed at once; (6) the primary's mariadbd SIGKILLed, back 15 s later. A writer behind the `-primary` Service (an application
+// controller: (1) the primary frozen with SIGSTOP, resumed later; (2) the primary pod drained
+// (evicted: the admission guard, in force here, refuses a plain delete); (3) every mariadbd SIGKILLed at once; (6) the primary's mariadbd SIGKILLed, back 15 s later. A writer behind the `-primary` Service (an application
 // account, not the controller's READ_ONLY ADMIN one) counts a commit as acknowledged only when
 // semi-sync was on after it returned (a replica has it). Each case ends with exactly one pod
 // labelled primary, the Service's EndpointSlice holding exactly that pod, every acknowledged
@@ -15,7 +15,7 @@ import { LABELS } from '../../schemas/types/index.js';
 import { KubeClient } from '../../controller/runtime/kube.js';
 import { eventually, sleep } from '../cluster/helpers.js';
 import { ControllerChildren, ensureControllerBuilt } from './controller-helpers.js';
-import { allReady, loadRendered, onePrimaryServed, pods, startEngineEnv, watchPrimaryLabels, type EngineEnv } from './engines-helpers.js';
+import { allReady, drainPrimary, loadRendered, onePrimaryServed, pods, startEngineEnv, watchPrimaryLabels, type EngineEnv } from './engines-helpers.js';
 import { ADMIN_USER, createAppAccount, createTable, engineState, gtidSeq, mysqlFaultEvents, type MysqlAuth } from './mysql-fault-helpers.js';
 import { patchTemplate as patchInstanceSetTemplate, revisionMark, rollOutAcrossApiServerRestart, setStatus, waitConverged, type RevisionMark } from './rollout-helpers.js';
 import { missingMysqlRows, settleAndCountLost, startMysqlWriter, type Writer } from './writers.js';
@@ -76,9 +76,6 @@ describe('semi-sync MariaDB faults under the controller', () => {
 
   beforeAll(async () => {
     env = await startEngineEnv({
-      // deletes the primary pod by hand, which the admission guard refuses (and an eviction may
-      // be held by the PodDisruptionBudget after an earlier scenario left a server unready)
-      guard: false,
       namespace: NS,
       objects: loadRendered('prod/prod-eu-west/db-commerce/orders-db', 'db-commerce', NS),
       secrets: { 'orders-db-admin': { username: ADMIN.user, password: ADMIN.password } },
@@ -113,17 +110,18 @@ describe('semi-sync MariaDB faults under the controller', () => {
     }
   };
 
-  it('(2) primary pod deleted: exactly one primary again; the recreated pod rejoins as a secondary', async () => {
-    await underFault('w2', async (old, w, table, t0) => {
-      await env.core.deleteNamespacedPod({ name: nameOf(old), namespace: NS });
+  it('(2) primary pod drained (a plain delete refused by the guard, then evicted): exactly one primary again; the recreated pod rejoins as a secondary', async () => {
+    await underFault('w2', async (old, w, table) => {
+      // timed from the eviction's acceptance: a budget may hold it a while first (evictPod)
+      const t0 = await drainPrimary(env, nameOf(old));
       await eventually(`${nameOf(old)} recreated and Ready`, async () => {
         const p = await podNamed(nameOf(old));
         return p !== undefined && p.metadata?.uid !== old.metadata?.uid && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined;
       }, { timeoutMs: 90_000, intervalMs: 200 });
       const recreatedMs = performance.now() - t0;
-      const primary = await finish(w, table, '(2) pod deletion', t0);
+      const primary = await finish(w, table, '(2) pod eviction', t0);
       if (nameOf(primary) !== nameOf(old)) await replicaOf(nameOf(old), primary, 60_000);
-      console.log(`[fault-mysql] (2) deleted ${nameOf(old)}: recreated and Ready after ${recreatedMs.toFixed(0)} ms; primary ${nameOf(old)} → ${nameOf(primary)}; recreated pod a replica after ${(performance.now() - t0).toFixed(0)} ms\n  ${(await mysqlFaultEvents(env)).join('\n  ')}`);
+      console.log(`[fault-mysql] (2) evicted ${nameOf(old)}: recreated and Ready after ${recreatedMs.toFixed(0)} ms; primary ${nameOf(old)} → ${nameOf(primary)}; recreated pod a replica after ${(performance.now() - t0).toFixed(0)} ms\n  ${(await mysqlFaultEvents(env)).join('\n  ')}`);
       for (const p of await pods(env.core, NS, SET)) if (nameOf(p) !== nameOf(primary)) await replicaOf(nameOf(p), primary, 30_000);
     });
   }, 180_000);
@@ -264,9 +262,6 @@ describe('semi-sync MariaDB: faults in the middle of rolling updates (controller
   beforeAll(async () => {
     ensureControllerBuilt();
     env = await startEngineEnv({
-      // deletes the primary pod by hand, which the admission guard refuses (and an eviction may
-      // be held by the PodDisruptionBudget after an earlier scenario left a server unready)
-      guard: false,
       namespace: NS2,
       objects: loadRendered('prod/prod-eu-west/db-commerce/orders-db', 'db-commerce', NS2),
       secrets: { 'orders-db-admin': { username: ADMIN.user, password: ADMIN.password } },

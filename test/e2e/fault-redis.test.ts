@@ -1,7 +1,8 @@
 // Redis + 3 Sentinels (the rendered prod sessions-cache) under faults, on the real control plane
 // with the test kubelet and the controller: (a) the primary frozen with SIGSTOP, then resumed;
-// (d) its process killed; (b) the primary pod deleted; (c) every server killed at once. A writer behind the `-primary`
-// Service runs through each fault (SET + WAIT 1: acknowledged when a replica has it). Each case
+// (d) its process killed; (b) the primary pod drained (evicted: the admission guard, in force here
+// as in every e2e test, refuses a plain delete); (c) every server killed at once. A writer behind
+// the `-primary` Service runs through each fault (SET + WAIT 1: acknowledged when a replica has it). Each case
 // ends with exactly one pod labelled primary, the Service's EndpointSlice holding exactly that
 // pod, every acknowledged write on it, and prints the time until the primary served again.
 import * as k8s from '@kubernetes/client-node';
@@ -9,7 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABELS } from '../../schemas/types/index.js';
 import { eventually } from '../cluster/helpers.js';
-import { allReady, loadRendered, onePrimaryServed, pods, sentinelsReady, startEngineEnv, watchPrimaryLabels, type EngineEnv } from './engines-helpers.js';
+import { allReady, drainPrimary, loadRendered, onePrimaryServed, pods, sentinelsReady, startEngineEnv, watchPrimaryLabels, type EngineEnv } from './engines-helpers.js';
 import { missingRedisKeys, settleAndCountLost, startRedisWriter, type Writer } from './writers.js';
 
 const NS = `fault-redis-${Date.now().toString(36)}`;
@@ -91,9 +92,6 @@ describe('Redis + Sentinel faults under the controller', () => {
 
   beforeAll(async () => {
     env = await startEngineEnv({
-      // deletes the primary pod by hand, which the admission guard refuses (and an eviction may
-      // be held by the PodDisruptionBudget after an earlier scenario left a server unready)
-      guard: false,
       namespace: NS,
       objects: loadRendered('prod/prod-eu-west/db-identity/sessions-cache', 'db-identity', NS),
       secrets: { 'sessions-cache-auth': { password: PASSWORD } },
@@ -147,18 +145,19 @@ describe('Redis + Sentinel faults under the controller', () => {
     });
   }, 180_000);
 
-  it('(b) primary pod deleted: exactly one primary again; after a failover the recreated pod rejoins as a secondary', async () => {
-    await underFault('b:', async (old, w, t0) => {
-      await env.core.deleteNamespacedPod({ name: nameOf(old), namespace: NS });
+  it('(b) primary pod drained (a plain delete refused by the guard, then evicted): exactly one primary again; after a failover the recreated pod rejoins as a secondary', async () => {
+    await underFault('b:', async (old, w) => {
+      // timed from the eviction's acceptance: a budget may hold it a while first (evictPod)
+      const t0 = await drainPrimary(env, nameOf(old));
       // The recreated pod has a new uid; wait until it is Ready and the roles settle.
       await eventually(`${nameOf(old)} recreated and Ready`, async () => {
         const p = (await pods(env.core, NS, SERVER)).find((x) => nameOf(x) === nameOf(old));
         return p !== undefined && p.metadata?.uid !== old.metadata?.uid && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined;
       }, { timeoutMs: 90_000, intervalMs: 200 });
       const recreatedMs = performance.now() - t0;
-      const primary = await finish(w, 'b:', '(b) pod deletion', t0);
+      const primary = await finish(w, 'b:', '(b) pod eviction', t0);
       const info = await replicationInfo(ipOf((await pods(env.core, NS, SERVER)).find((p) => nameOf(p) === nameOf(old))!));
-      console.log(`[fault-redis] (b) deleted ${nameOf(old)}: recreated and Ready after ${recreatedMs.toFixed(0)} ms; primary ${nameOf(old)} → ${nameOf(primary)}`);
+      console.log(`[fault-redis] (b) evicted ${nameOf(old)}: recreated and Ready after ${recreatedMs.toFixed(0)} ms; primary ${nameOf(old)} → ${nameOf(primary)}`);
       // Sentinel fails over only when the pod is away longer than down-after-milliseconds (5 s);
       // the test kubelet recreates it in ~4 s, so the recreated pod often is the primary again
       // (booting from its AOF, which holds every acknowledged write).
