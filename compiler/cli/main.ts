@@ -10,6 +10,7 @@ import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { FormatError } from './output.js';
 import { registerValidate } from './validate.js';
 import { registerPlan } from './plan.js';
+import { registerStatus } from './status.js';
 import { registerSwitchover } from './switchover.js';
 
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ A repository holds envs/<env>.yaml (environments) and topologies/**/*.yaml (one 
 Examples:
   dbtopo validate                 check the repository in the current directory
   dbtopo compile --env staging    re-render only rendered/staging/
+  dbtopo status --env prod        which pod is primary in every shard and member cluster (live)
   dbtopo help compile             options of one subcommand
 ${EXIT_CODES_HELP}`,
     );
@@ -34,6 +36,7 @@ ${EXIT_CODES_HELP}`,
   registerValidate(program);
   registerPlan(program);
   registerSwitchover(program);
+  registerStatus(program);
   return program;
 }
 
