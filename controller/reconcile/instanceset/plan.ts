@@ -1,6 +1,10 @@
 // The pod/PVC plan of one InstanceSet: what to create and delete to move the observed pods towards
 // desiredPods(), honouring podManagementPolicy, parallelPodManagementConcurrency, paused and the
 // PVC retention policy. Pure; the reconciler applies it.
+// The pod labelled with the exclusive role (the primary) is never deleted because it is no longer
+// wanted (scale-in, offlineInstances): the plan asks for a switchover to a pod that stays first
+// (switchoverFrom/To), and deletes it once it is a secondary. Only when no pod stays at all
+// (replicas: 0) does it go as the primary.
 import { LABELS, type InstanceSet, type KubeObject } from '../../../schemas/types/index.js';
 import type { DesiredPod } from './desired.js';
 import { ordinalOf } from './ordinals.js';
@@ -18,6 +22,10 @@ export interface PodPlan {
   deletePvcs: ObjectRef[];
   /** Why nothing more happens now (for logs and status), when something is held back. */
   waiting?: string;
+  /** A pod to remove holds the primary: move the role away from it first... */
+  switchoverFrom?: string;
+  /** ...to this pod, which stays (undefined: none of them is a Ready secondary yet; wait). */
+  switchoverTo?: string;
 }
 
 const EMPTY = (): PodPlan => ({ createPvcs: [], createPods: [], deletePods: [], deletePvcs: [] });
@@ -38,8 +46,19 @@ export function planPods(is: InstanceSet, desired: DesiredPod[], pods: KubeObjec
   const podByName = new Map(owned.map((p) => [p.metadata.name, p]));
   const pvcNames = new Set(pvcs.map((p) => p.metadata.name));
   const desiredNames = new Set(desired.map((d) => d.name));
-  const condemned = owned.filter((p) => !desiredNames.has(p.metadata.name) && !isTerminating(p)).sort(deletionOrder(setName));
+  const unwanted = owned.filter((p) => !desiredNames.has(p.metadata.name) && !isTerminating(p)).sort(deletionOrder(setName));
   const anyTerminating = owned.some(isTerminating);
+  // The primary among them stays until the role has moved to a pod that stays.
+  const exclusive = new Set<string>((is.spec.roles ?? []).filter((r) => r.isExclusive === true).map((r) => r.name));
+  const holdsPrimary = (p: KubeObject): boolean => exclusive.has(p.metadata.labels?.[LABELS.role] ?? '');
+  const primary = desired.length > 0 ? unwanted.find(holdsPrimary) : undefined;
+  const condemned = unwanted.filter((p) => p !== primary);
+  if (primary !== undefined) {
+    const to = owned.find((p) => desiredNames.has(p.metadata.name) && isReady(p) && !holdsPrimary(p) && p.metadata.labels?.[LABELS.role] !== undefined);
+    plan.switchoverFrom = primary.metadata.name;
+    if (to !== undefined) plan.switchoverTo = to.metadata.name;
+    plan.waiting = `${primary.metadata.name} holds the primary: ${to !== undefined ? `switching over to ${to.metadata.name}` : 'waiting for a Ready secondary that stays'} before removing it`;
+  }
 
   // A wanted pod that has terminated for good (phase Failed/Succeeded, e.g. evicted) is deleted so
   // that the next round creates it again, as the StatefulSet controller does.

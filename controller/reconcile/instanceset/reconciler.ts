@@ -10,7 +10,7 @@ import { desiredPods } from './desired.js';
 import { planPods } from './plan.js';
 import { isTerminating } from './pods.js';
 import { computeStatus, statusEqual } from './status.js';
-import { expectDeletion, updateStep } from './update.js';
+import { expectDeletion, switchoverBeforeRemoval, updateStep } from './update.js';
 
 async function createIgnoringExisting(ctx: ControllerContext, path: string, obj: KubeObject): Promise<boolean> {
   try {
@@ -57,6 +57,8 @@ export async function reconcileInstanceSet(ctx: ControllerContext, key: string):
     }
   }
   if (plan.waiting !== undefined) log.debug({ waiting: plan.waiting }, 'holding back');
+  // Never remove the primary's pod as the primary: hand the role to a pod that stays first.
+  if (plan.switchoverFrom !== undefined) await switchoverBeforeRemoval(ctx, is, pods, plan.switchoverFrom, plan.switchoverTo);
 
   // Rolling update and switchover requests (UPDATES: controller/reconcile/instanceset/update.ts).
   const update = await updateStep(ctx, is, desired, pods);
@@ -76,7 +78,12 @@ export async function reconcileInstanceSet(ctx: ControllerContext, key: string):
   const rolling =
     is.metadata.annotations?.[ANNOTATIONS.switchover] !== undefined ||
     pods.some((p) => !isTerminating(p) && revisionOf.has(p.metadata.name) && revisionOf.get(p.metadata.name) !== p.metadata.labels?.[LABELS.revision]);
-  const requeue = Math.min(recheckAfterMs !== undefined ? recheckAfterMs + 50 : Infinity, rolling ? (update.requeueAfterMs ?? Infinity) : Infinity);
+  const requeue = Math.min(
+    recheckAfterMs !== undefined ? recheckAfterMs + 50 : Infinity,
+    rolling ? (update.requeueAfterMs ?? Infinity) : Infinity,
+    // the role moves in the engines first; the labels follow with the next probe, not a watch event
+    plan.switchoverFrom !== undefined ? 1_000 : Infinity,
+  );
   return Number.isFinite(requeue) ? { requeueAfter: requeue } : {};
 }
 

@@ -255,6 +255,16 @@ async function handleRequest(ctx: ControllerContext, is: InstanceSet, pods: Kube
   );
 }
 
+/**
+ * Scale-in or offlineInstances would remove the pod holding the primary (plan.ts holds it back):
+ * move the role to `to`, a Ready secondary that stays, first. `to` undefined: none is yet; the
+ * next pass asks again.
+ */
+export async function switchoverBeforeRemoval(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[], from: string, to: string | undefined): Promise<void> {
+  if (to === undefined) return;
+  await switchover(ctx, is, pods, from, to, `before removing ${from} (scale in / offline)`);
+}
+
 async function switchover(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[], from: string, to: string | undefined, why: string): Promise<void> {
   const key = keyOf(is.metadata.namespace, is.metadata.name);
   if (is.spec.spread !== undefined) {
@@ -286,7 +296,7 @@ async function switchover(ctx: ControllerContext, is: InstanceSet, pods: KubeObj
     });
     if (linked.length === 0) {
       ctx.log.info({ instanceSet: key, pod: from, to: to ?? 'any' }, 'no secondary has a live replication link yet; switchover waits');
-      if (why.startsWith('before updating')) return;
+      if (why.startsWith('before ')) return;
     }
     const sentinels = await sentinelTargets(ctx, is);
     ctx.events.emit(is, 'Normal', 'Switchover', 'Switchover', `moving the primary away from ${from} to ${to ?? 'the most advanced secondary'} (${why})`);
@@ -296,7 +306,7 @@ async function switchover(ctx: ControllerContext, is: InstanceSet, pods: KubeObj
     const msg = err instanceof Error ? err.message : String(err);
     // Right after a replica was replaced, Sentinel still has its old INFO (refreshed every 10 s)
     // and answers NOGOODSLAVE: a rolling update just tries again on the next pass.
-    if (why.startsWith('before updating') && /NOGOODSLAVE|no healthy replica/.test(msg)) {
+    if (why.startsWith('before ') && /NOGOODSLAVE|no healthy replica/.test(msg)) {
       if (lastWaiting.get(key) !== 'promotable') {
         lastWaiting.set(key, 'promotable');
         ctx.events.emit(is, 'Normal', 'UpdateWaiting', 'Update', `rolling update waits: no updated secondary can be promoted yet (${msg.split(';')[0]})`);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { desiredPods } from '../../../controller/reconcile/instanceset/desired.js';
 import { planPods } from '../../../controller/reconcile/instanceset/plan.js';
-import type { KubeObject } from '../../../schemas/types/index.js';
+import type { KubeObject, RoleDefinition } from '../../../schemas/types/index.js';
 import { instanceSet, observedPod } from './fixtures.js';
 
 const vct = [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }];
@@ -85,5 +85,50 @@ describe('planPods: terminated pods', () => {
     const is = instanceSet('r', { replicas: 2 });
     const plan = planPods(is, desiredPods(is), [observedPod('r', 'r-0', { ready: true }), observedPod('r', 'r-1')], []);
     expect(plan.deletePods).toEqual([]);
+  });
+
+  describe('the pod holding the primary is never removed as the primary', () => {
+    const roles: RoleDefinition[] = [
+      { name: 'primary', isExclusive: true, updatePriority: 2, participatesInQuorum: false },
+      { name: 'secondary', isExclusive: false, updatePriority: 1, participatesInQuorum: false },
+    ];
+    const three = (primary: string): KubeObject[] => ['r-0', 'r-1', 'r-2'].map((n) => observedPod('r', n, { ready: true, role: n === primary ? 'primary' : 'secondary' }));
+
+    it('scale-in: the other unwanted pods go; the primary waits for a switchover to a Ready secondary that stays', () => {
+      const is = instanceSet('r', { replicas: 1, roles });
+      const plan = planPods(is, desiredPods(is), three('r-2'), []);
+      expect(plan.deletePods.map((p) => p.name)).toEqual(['r-1']);
+      expect(plan).toMatchObject({ switchoverFrom: 'r-2', switchoverTo: 'r-0' });
+      expect(plan.waiting).toMatch(/r-2 holds the primary: switching over to r-0 before removing it/);
+      // once it is a secondary, it goes like any other
+      const after = planPods(is, desiredPods(is), three('r-0'), []);
+      expect(after.deletePods.map((p) => p.name)).toEqual(['r-2', 'r-1']);
+      expect(after.switchoverFrom).toBeUndefined();
+    });
+
+    it('offlineInstances naming the primary: switchover first; no staying secondary Ready yet: it waits', () => {
+      const is = instanceSet('r', { replicas: 3, roles, offlineInstances: ['r-0'] });
+      expect(planPods(is, desiredPods(is), three('r-0'), [])).toMatchObject({ deletePods: [], switchoverFrom: 'r-0', switchoverTo: 'r-1' });
+      const unready = [observedPod('r', 'r-0', { ready: true, role: 'primary' }), observedPod('r', 'r-1', { role: 'secondary' }), observedPod('r', 'r-2', { role: 'secondary' })];
+      const plan = planPods(is, desiredPods(is), unready, []);
+      expect(plan.deletePods).toEqual([]);
+      expect(plan.switchoverFrom).toBe('r-0');
+      expect(plan.switchoverTo).toBeUndefined();
+      expect(plan.waiting).toMatch(/waiting for a Ready secondary that stays/);
+    });
+
+    it('OrderedReady holds the primary too; replicas: 0 (nothing stays) removes it', () => {
+      const ordered = instanceSet('r', { replicas: 2, roles, podManagementPolicy: 'OrderedReady' });
+      expect(planPods(ordered, desiredPods(ordered), three('r-2'), [])).toMatchObject({ deletePods: [], switchoverFrom: 'r-2', switchoverTo: 'r-0' });
+      const zero = instanceSet('r', { replicas: 0, roles });
+      const plan = planPods(zero, desiredPods(zero), three('r-2'), []);
+      expect(plan.deletePods.map((p) => p.name)).toEqual(['r-2', 'r-1', 'r-0']);
+      expect(plan.switchoverFrom).toBeUndefined();
+    });
+
+    it('a set without an exclusive role (Sentinel, proxies) scales in as before', () => {
+      const is = instanceSet('r', { replicas: 1 });
+      expect(planPods(is, desiredPods(is), three('r-2'), []).deletePods.map((p) => p.name)).toEqual(['r-2', 'r-1']);
+    });
   });
 });
