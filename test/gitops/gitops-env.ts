@@ -90,6 +90,22 @@ export function topology(name: string, team: string, member: string, maxmemory =
   });
 }
 
+/** A standalone Redis (one pod, no Sentinel), pinned like `topology`; `extra` parameters added. */
+export function standalone(name: string, team: string, member: string, extra: Record<string, string> = {}): string {
+  return stringify({
+    name,
+    team,
+    engine: 'redis',
+    mode: 'standalone',
+    version: '7.2.4',
+    replicas: 1,
+    resources: { cpu: '100m', memory: '128Mi' },
+    storage: { size: '1Gi' },
+    parameters: { maxmemory: '32mb', 'maxmemory-policy': 'allkeys-lru', appendonly: 'no', ...extra },
+    placement: { memberClusters: [member] },
+  });
+}
+
 export function envFile(members: Array<{ name: string; server: string }>, repoUrl: string): string {
   return stringify({
     name: ENV,

@@ -14,7 +14,7 @@ import * as k8s from '@kubernetes/client-node';
 import { breakGlassPatch, rawRequest, testKubeconfigs } from '../cluster/helpers.js';
 import { argocdApi } from './argocd-launcher.js';
 import { repoRoot } from './argocd-bin.js';
-import { ENV, applyArgoObjects, podIdentities, sleep, terminateOperation, startControllersAsCrdsArrive, startGitopsWorld, stopControllers, summary, topology, until, type Application, type GitopsWorld } from './gitops-env.js';
+import { ENV, applyArgoObjects, podIdentities, sleep, standalone, startControllersAsCrdsArrive, startGitopsWorld, stopControllers, summary, terminateOperation, topology, until, type Application, type GitopsWorld } from './gitops-env.js';
 
 const MEMBERS = ['gitops-a', 'gitops-b'] as const;
 const APPS = MEMBERS.map((m) => `dbtopo-${ENV}-${m}`);
@@ -402,7 +402,7 @@ describe('Argo CD syncs the rendered repository', () => {
         violations.push(`${now.toFixed(1)}s: ${summary(second)} while ${summary(canary)}`);
       }
       const st = await appSetSteps().catch(() => '');
-      if (st !== '' && steps.at(-1)?.endsWith(st) !== true) steps.push(`${now.toFixed(1)}s ${st}`);
+      if (st !== '' && steps.at(-1)?.endsWith(` ${st}`) !== true) steps.push(`${now.toFixed(1)}s ${st}`);
       await touchStalePdbs(apps);
       return apps;
     };
@@ -412,7 +412,9 @@ describe('Argo CD syncs the rendered repository', () => {
         const f = (x?: number): string => (x === undefined ? '-' : `${x.toFixed(1)}s`);
         return `${n}: on ${rev.slice(0, 8)} ${f(s.seen)}, sync op seen ${f(s.opSeen)} (Argo CD startedAt ${s.opStartedAt ?? '-'}), Synced+Healthy ${f(s.healthy)}${s.degraded !== undefined ? `, Degraded ${f(s.degraded)}` : ''}`;
       }).join('; ');
-    return { seenBy, violations, steps, poll, report };
+    /** the ApplicationSet's record of its Applications: first and last changes, the count of all */
+    const stepLog = (): string => (steps.length <= 8 ? steps.join(' | ') : `${steps.slice(0, 4).join(' | ')} | … ${steps.length - 8} more … | ${steps.slice(-4).join(' | ')}`) + ` (${steps.length} changes)`;
+    return { seenBy, violations, steps, poll, report, stepLog };
   };
 
   it('a change reaches the second member cluster only after the canary is Healthy on the new revision', async () => {
@@ -421,9 +423,11 @@ describe('Argo CD syncs the rendered repository', () => {
     const hashOf = async (i: number, ns: string, set: string): Promise<string | undefined> =>
       (await world.members[i]?.client.get<KubeObject & { spec: { template: { metadata: { annotations?: Record<string, string> } } } }>(`/apis/dbtopo.dev/v1alpha1/namespaces/${ns}/instancesets/${set}`))?.spec.template.metadata.annotations?.['dbtopo.dev/config-hash'];
     const hashesBefore = [await hashOf(0, 'db-alpha', 'flags-a-server'), await hashOf(1, 'db-beta', 'flags-b-server')];
-    head = world.commit('flags-a, flags-b: maxmemory 40mb', {
+    // (and a standalone Redis for the canary, which the next test breaks)
+    head = world.commit('flags-a, flags-b: maxmemory 40mb; flags-s: a standalone Redis in gitops-a', {
       'topologies/flags-a.yaml': topology('flags-a', 'alpha', 'gitops-a', '40mb'),
       'topologies/flags-b.yaml': topology('flags-b', 'beta', 'gitops-b', '40mb'),
+      'topologies/flags-s.yaml': standalone('flags-s', 'sigma', 'gitops-a'),
     });
     expect(head).not.toBe(before);
     const t0 = performance.now();
@@ -435,12 +439,13 @@ describe('Argo CD syncs the rendered repository', () => {
       const apps = await tr.poll();
       return apps.every((a) => healthyOn(a, head)) ? apps : undefined;
     }, 250).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n${tr.report()}\nlast seen:\n${seen()}\nApplicationSet: ${tr.steps.join(' | ')}`);
+      throw new Error(`${String(err)}\n${tr.report()}\nlast seen:\n${seen()}\nApplicationSet: ${tr.stepLog()}`);
     });
     const a = tr.seenBy.get(canary) as Required<Sighting>;
     const b = tr.seenBy.get(second) as Required<Sighting>;
-    figure(`rollout order: ${tr.report()}`);
-    figure(`rollout: ApplicationSet steps ${tr.steps.join(' | ')}`);
+    figure(`rollout order: ${canary} sync ${a.opSeen.toFixed(1)} s → Healthy ${a.healthy.toFixed(1)} s, then ${second} sync ${b.opSeen.toFixed(1)} s → Healthy ${b.healthy.toFixed(1)} s after the commit`);
+    figure(`rollout detail: ${tr.report()}`);
+    figure(`rollout: ApplicationSet steps ${tr.stepLog()}`);
     figure(`rollout: ${second} was compared against the commit ${b.seen < a.seen ? 'BEFORE' : 'after'} ${canary} (${b.seen.toFixed(1)}s vs ${a.seen.toFixed(1)}s: ${b.seen < a.seen ? 'the stale-status window of argo-cd #29410 was open' : 'no stale-status window'})`);
     expect(tr.violations, 'the second member cluster synced the commit before the canary was Healthy on it').toEqual([]);
     expect(b.opSeen).toBeGreaterThanOrEqual(a.healthy);
@@ -461,16 +466,12 @@ describe('Argo CD syncs the rendered repository', () => {
     const podsBefore = await podIdentities(member, 'db-beta');
     const specOf = async (): Promise<string> => JSON.stringify((await member.client.get<KubeObject & { spec: unknown }>('/apis/dbtopo.dev/v1alpha1/namespaces/db-beta/instancesets/flags-b-server'))?.spec);
     const specBefore = await specOf();
-    // redis-server refuses to start on an unknown directive: the canary's first updated pod never
-    // gets ready, its Cluster goes Degraded (dbtopo's Lua: phase Degraded → Degraded)
-    const broken = (name: string, team: string, m: string): string => {
-      const t = parse(topology(name, team, m, '40mb')) as { parameters: Record<string, string> };
-      t.parameters['dbtopo-e2e-no-such-directive'] = 'yes';
-      return stringify(t);
-    };
-    const bad = world.commit('flags-a, flags-b: a parameter redis-server does not know', {
-      'topologies/flags-a.yaml': broken('flags-a', 'alpha', 'gitops-a'),
-      'topologies/flags-b.yaml': broken('flags-b', 'beta', 'gitops-b'),
+    // redis-server refuses to start on an unknown directive: the canary's standalone Redis is
+    // replaced by a pod that never gets ready (1/1 updated, 0/1 ready), its Cluster goes Failed,
+    // which dbtopo's Lua reports as Degraded. The same commit changes flags-b in gitops-b.
+    const bad = world.commit('flags-s: a parameter redis-server does not know; flags-b: maxmemory 44mb', {
+      'topologies/flags-s.yaml': standalone('flags-s', 'sigma', 'gitops-a', { 'dbtopo-e2e-no-such-directive': 'yes' }),
+      'topologies/flags-b.yaml': topology('flags-b', 'beta', 'gitops-b', '44mb'),
     });
     const t0 = performance.now();
     const tr = track(bad, t0);
@@ -479,7 +480,7 @@ describe('Argo CD syncs the rendered repository', () => {
       await tr.poll();
       return tr.seenBy.get(canary)?.degraded;
     }, 250).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n${tr.report()}\nlast seen:\n${seen()}\nApplicationSet: ${tr.steps.join(' | ')}`);
+      throw new Error(`${String(err)}\n${tr.report()}\nlast seen:\n${seen()}\nApplicationSet: ${tr.stepLog()}`);
     });
     // a bounded window after the canary went Degraded: the second member cluster must not move
     const WINDOW_MS = 60_000;
@@ -492,7 +493,7 @@ describe('Argo CD syncs the rendered repository', () => {
     }
     const canaryNow = await world.application(canary);
     figure(`degraded canary: ${tr.report()}; after a ${WINDOW_MS / 1000} s window: ${summary(canaryNow)} (${canaryNow.status?.health?.message ?? ''}); ${secondState}`);
-    figure(`degraded canary: ApplicationSet steps ${tr.steps.join(' | ')}`);
+    figure(`degraded canary: ApplicationSet steps ${tr.stepLog()}`);
     const s = tr.seenBy.get(second) as Sighting;
     expect(s.opSeen, `${second} started a sync of the bad revision`).toBeUndefined();
     expect(tr.violations).toEqual([]);
