@@ -423,11 +423,12 @@ describe('Argo CD syncs the rendered repository', () => {
     const hashOf = async (i: number, ns: string, set: string): Promise<string | undefined> =>
       (await world.members[i]?.client.get<KubeObject & { spec: { template: { metadata: { annotations?: Record<string, string> } } } }>(`/apis/dbtopo.dev/v1alpha1/namespaces/${ns}/instancesets/${set}`))?.spec.template.metadata.annotations?.['dbtopo.dev/config-hash'];
     const hashesBefore = [await hashOf(0, 'db-alpha', 'flags-a-server'), await hashOf(1, 'db-beta', 'flags-b-server')];
-    // (and a standalone Redis for the canary, which the next test breaks)
+    // (and a standalone Redis for the canary, which the next test breaks; in db-alpha: a new
+    // namespace would need the regenerated AppProject applied first, docs/gitops.md step 5)
     head = world.commit('flags-a, flags-b: maxmemory 40mb; flags-s: a standalone Redis in gitops-a', {
       'topologies/flags-a.yaml': topology('flags-a', 'alpha', 'gitops-a', '40mb'),
       'topologies/flags-b.yaml': topology('flags-b', 'beta', 'gitops-b', '40mb'),
-      'topologies/flags-s.yaml': standalone('flags-s', 'sigma', 'gitops-a'),
+      'topologies/flags-s.yaml': standalone('flags-s', 'alpha', 'gitops-a'),
     });
     expect(head).not.toBe(before);
     const t0 = performance.now();
@@ -456,7 +457,7 @@ describe('Argo CD syncs the rendered repository', () => {
     const hashesAfter = [await hashOf(0, 'db-alpha', 'flags-a-server'), await hashOf(1, 'db-beta', 'flags-b-server')];
     expect(hashesAfter[0]).not.toBe(hashesBefore[0]);
     expect(hashesAfter[1]).not.toBe(hashesBefore[1]);
-  });
+  }, 420_000);
 
   it('a canary that goes Degraded stops the rollout: the second member cluster stays on the old revision', async () => {
     const good = head;
@@ -470,7 +471,7 @@ describe('Argo CD syncs the rendered repository', () => {
     // replaced by a pod that never gets ready (1/1 updated, 0/1 ready), its Cluster goes Failed,
     // which dbtopo's Lua reports as Degraded. The same commit changes flags-b in gitops-b.
     const bad = world.commit('flags-s: a parameter redis-server does not know; flags-b: maxmemory 44mb', {
-      'topologies/flags-s.yaml': standalone('flags-s', 'sigma', 'gitops-a', { 'dbtopo-e2e-no-such-directive': 'yes' }),
+      'topologies/flags-s.yaml': standalone('flags-s', 'alpha', 'gitops-a', { 'dbtopo-e2e-no-such-directive': 'yes' }),
       'topologies/flags-b.yaml': topology('flags-b', 'beta', 'gitops-b', '44mb'),
     });
     const t0 = performance.now();
@@ -518,5 +519,5 @@ describe('Argo CD syncs the rendered repository', () => {
     });
     figure(`degraded canary: revert → both Synced + Healthy in ${((performance.now() - r0) / 1000).toFixed(1)} s`);
     expect(await podIdentities(member, 'db-beta')).toEqual(podsBefore);
-  });
+  }, 600_000);
 });
