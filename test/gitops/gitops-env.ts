@@ -311,13 +311,17 @@ export async function crdsEstablished(m: Member): Promise<true | undefined> {
  * Member cluster by member cluster, in rollout order: waits for the dbtopo CRDs (created by that
  * member's first sync), then starts its controller, as an install would after the CRDs. With the
  * RollingSync strategy the second member cluster's first sync waits for the canary to be Healthy,
- * which needs the canary's controller: hence one member cluster at a time. Returns the seconds
- * from `t0` at which each member cluster had its CRDs.
+ * which needs the canary's controller: hence one member cluster at a time. `onWait` runs on every
+ * poll (the test clears stale PDBs there: a Degraded canary holds the second member cluster).
+ * Returns the seconds from `t0` at which each member cluster had its CRDs.
  */
-export async function startControllersAsCrdsArrive(world: GitopsWorld, t0: number, timeoutMs = 240_000): Promise<Record<string, number>> {
+export async function startControllersAsCrdsArrive(world: GitopsWorld, t0: number, opts: { timeoutMs?: number; onWait?: () => Promise<void> } = {}): Promise<Record<string, number>> {
   const at: Record<string, number> = {};
   for (const m of world.members) {
-    await until(`dbtopo CRDs in ${m.name}`, timeoutMs, () => crdsEstablished(m));
+    await until(`dbtopo CRDs in ${m.name}`, opts.timeoutMs ?? 240_000, async () => {
+      await opts.onWait?.();
+      return await crdsEstablished(m);
+    });
     at[m.name] = (performance.now() - t0) / 1000;
     await startControllers(world, false, [m]);
   }

@@ -103,7 +103,17 @@ describe('Argo CD syncs the rendered repository', () => {
     // Argo CD creates the dbtopo CRDs itself (wave -2, rendered/<env>/<member>/_cluster/); each
     // member cluster's controller starts once they are served, as it would be installed after
     // them. RollingSync: the second member cluster's first sync waits for the canary's Healthy.
-    const crdsAt = await startControllersAsCrdsArrive(world, committedAt);
+    // A PDB the disruption controller failed on (below) keeps the canary Degraded, and so holds
+    // the second member cluster's first sync: cleared while waiting, like in syncedHealthy().
+    const crdsAt = await startControllersAsCrdsArrive(world, committedAt, {
+      onWait: async () => {
+        const apps = await Promise.all(APPS.map((n) => world.application(n)));
+        for (const a of apps) lastSeen.set(a.metadata.name, summary(a));
+        await touchStalePdbs(apps);
+      },
+    }).catch((err: unknown) => {
+      throw new Error(`${String(err)}\nlast seen:\n${seen()}`);
+    });
     figure(`commit → dbtopo CRDs synced: ${Object.entries(crdsAt).map(([m, t]) => `${m} ${t.toFixed(1)} s`).join(', ')} (RollingSync order)`);
     const apps = await until('Synced + Healthy on the commit', 240_000, () => syncedHealthy(head), 500).catch((err: unknown) => {
       throw new Error(`${String(err)}\nlast seen:\n${seen()}`);
@@ -299,7 +309,8 @@ describe('Argo CD syncs the rendered repository', () => {
       throw new Error(`${String(err)}\nlast seen:\n${seen()}`);
     });
     expect(await podsOf()).toEqual(before);
-  });
+  }, 420_000);
+
   it("a forbidden change merged without `dbtopo plan` (storage shrink) is refused by the admission guard: a failed sync with its message; nothing running is touched", async () => {
     const member = world.members[0];
     if (member === undefined) throw new Error('member');
@@ -349,7 +360,8 @@ describe('Argo CD syncs the rendered repository', () => {
       throw new Error(`${String(err)}\nlast seen:\n${seen()}`);
     });
     expect(await podIdentities(member, 'db-alpha')).toEqual(before);
-  });
+  }, 420_000);
+
   // ---------------------------------------------------------------------------------------------
   // Member clusters in order (RollingSync, compiler/rollout/order.ts): gitops-a is the canary.
 
