@@ -290,7 +290,16 @@ export async function terminateOperation(world: GitopsWorld, app: string, revisi
   const a = await world.application(app);
   const op = a.status?.operationState;
   if (op?.phase !== 'Running' || (op.syncResult?.revision ?? op.operation?.sync?.revision) !== revision) return false;
-  await argocdApi(world.argocd, 'DELETE', `/api/v1/applications/${encodeURIComponent(app)}/operation`).catch(() => undefined);
+  // argocd-server's TerminateOperation updates the Application with a resourceVersion and gives up
+  // after 10 conflicts, which the ApplicationSet controller's repeated writes under RollingSync
+  // cause; then it does what the server does, as a merge patch (no resourceVersion to conflict on).
+  const viaApi = await argocdApi(world.argocd, 'DELETE', `/api/v1/applications/${encodeURIComponent(app)}/operation`).then(
+    () => '',
+    (err: unknown) => String(err),
+  );
+  if (viaApi !== '') {
+    await world.home.mergePatch(`/apis/argoproj.io/v1alpha1/namespaces/${ARGOCD_NAMESPACE}/applications/${encodeURIComponent(app)}`, { status: { operationState: { phase: 'Terminating' } } }, 'dbtopo-e2e');
+  }
   return true;
 }
 
