@@ -5,9 +5,12 @@
 // - one ApplicationSet with a list generator over the member clusters, each element pointing an
 //   Application at rendered/<env>/<member-cluster>. One ApplicationSet (rather than one Application
 //   per member cluster) keeps the sync settings in one template, so member clusters cannot drift
-//   apart, and adding a member cluster is one list element in the diff. Pure.
+//   apart, and adding a member cluster is one list element in the diff. Its RollingSync strategy
+//   syncs the canary member cluster's Application first and the others once it is Healthy, in the
+//   order `dbtopo plan` prints (compiler/rollout/order.ts). Pure.
 import type { Environment, KubeObject } from '../../schemas/types/index.js';
 import { FIELD_MANAGER_CONTROLLER, GROUP, MANAGED_BY } from '../../schemas/types/labels.js';
+import { memberOrder, rolloutSteps } from '../rollout/order.js';
 
 export interface MemberRender {
   memberCluster: string;
@@ -19,6 +22,8 @@ export interface MemberRender {
 
 export const ARGOCD_API_VERSION = 'argoproj.io/v1alpha1';
 const LABELS = { 'app.kubernetes.io/managed-by': MANAGED_BY, 'app.kubernetes.io/part-of': MANAGED_BY };
+/** Label on every generated Application: its member cluster, which the RollingSync steps select by. */
+export const MEMBER_CLUSTER_LABEL = 'dbtopo.dev/member-cluster';
 
 function groupOf(apiVersion: string): string {
   const slash = apiVersion.indexOf('/');
@@ -39,7 +44,7 @@ export function argocdObjects(env: Environment, members: ReadonlyArray<MemberRen
   const namespacesOf = (m: MemberRender): string[] =>
     [...new Set(m.objects.flatMap((o) => (o.metadata.namespace !== undefined ? [o.metadata.namespace] : [])))].sort(byString);
   // Environment order, so the list (and the Applications) read like the environment file.
-  const ordered = env.memberClusters.flatMap((mc) => members.filter((m) => m.memberCluster === mc.name));
+  const ordered = memberOrder(env).flatMap((name) => members.filter((m) => m.memberCluster === name));
   const deployable = ordered.filter((m) => namespacesOf(m).length > 0);
 
   const kinds = (scoped: boolean) => {
@@ -92,6 +97,13 @@ export function argocdObjects(env: Environment, members: ReadonlyArray<MemberRen
     jsonPointers: ['/status'],
     managedFieldsManagers: [FIELD_MANAGER_CONTROLLER],
   }));
+  // Member clusters in rollout order: the canary's Application is step 1, every other one step 2.
+  // Argo CD's ApplicationSet controller (with progressive syncs enabled) then triggers each sync
+  // itself and turns `automated` off on the Applications; a step starts once every Application of
+  // the steps before it is Synced, Healthy and its last operation Succeeded.
+  const steps = rolloutSteps(memberOrder(env), deployable.map((m) => m.memberCluster)).map((names) => ({
+    matchExpressions: [{ key: MEMBER_CLUSTER_LABEL, operator: 'In', values: names }],
+  }));
   const appSet: KubeObject = {
     apiVersion: ARGOCD_API_VERSION,
     kind: 'ApplicationSet',
@@ -100,19 +112,23 @@ export function argocdObjects(env: Environment, members: ReadonlyArray<MemberRen
       goTemplate: true,
       goTemplateOptions: ['missingkey=error'],
       generators: [{ list: { elements } }],
+      ...(steps.length > 0 ? { strategy: { type: 'RollingSync', rollingSync: { steps } } } : {}),
       // Removing a member cluster from the list must not delete its databases: the plan's
       // deletion rules, not Argo CD, decide when data goes away.
       syncPolicy: { preserveResourcesOnDeletion: true },
       template: {
         metadata: {
           name: `dbtopo-${env.name}-{{.memberCluster}}`,
-          labels: { ...LABELS, 'dbtopo.dev/environment': env.name, 'dbtopo.dev/member-cluster': '{{.memberCluster}}' },
+          labels: { ...LABELS, 'dbtopo.dev/environment': env.name, [MEMBER_CLUSTER_LABEL]: '{{.memberCluster}}' },
         },
         spec: {
           project: projectName(env),
           source: { repoURL: argo.repoURL, targetRevision: argo.targetRevision ?? 'HEAD', path: '{{.path}}', directory: { recurse: true } },
           destination: { [useServer ? 'server' : 'name']: '{{.destination}}', namespace: '{{.namespace}}' },
           syncPolicy: {
+            // Used as written when progressive syncs are off in Argo CD (every Application syncs by
+            // itself, no order). With them on, the ApplicationSet controller removes `automated`
+            // from the Applications and syncs them step by step itself, with `prune` from here.
             automated: { prune: true, selfHeal: true },
             syncOptions: ['ServerSideApply=true', 'CreateNamespace=false', 'RespectIgnoreDifferences=true', 'PruneLast=true', 'FailOnSharedResource=true'],
           },

@@ -6,8 +6,10 @@
 // primary last, so a shard switches over once; removals last, once nothing depends on them),
 // and namespace deletions after every topology deletion in them.
 // Across member clusters of an environment: the first member cluster in the environment file's
-// order that has actions is the canary; every other member cluster starts after it finished.
+// order that has actions is the canary; every other member cluster starts after it finished
+// (compiler/rollout/order.ts, the order the generated ApplicationSet's RollingSync steps follow).
 // Environments are independent (each syncs its own rendered/<env>/ tree).
+import { rolloutSteps } from '../rollout/order.js';
 import { hasSwitchover } from './classify.js';
 import { ACTION_TYPES, type ActionType, type ClassifiedChange, type PlanAction } from './model.js';
 
@@ -77,10 +79,9 @@ export function buildActions(changes: ReadonlyArray<ClassifiedChange>, opts: Dag
   // Canary: the first member cluster (environment order) with actions goes before the others.
   for (const [env, envActions] of groupBy(all, (a) => a.env)) {
     const order = opts.memberOrder.get(env) ?? [];
-    const present = [...new Set(envActions.map((a) => a.memberCluster))].filter((m) => m !== '_argocd');
-    present.sort((a, b) => rank(order, a) - rank(order, b) || (a < b ? -1 : a > b ? 1 : 0));
-    const canary = present[0];
-    if (canary === undefined || present.length < 2) continue;
+    const [first, rest] = rolloutSteps(order, envActions.map((a) => a.memberCluster).filter((m) => m !== '_argocd'));
+    const canary = first?.[0];
+    if (canary === undefined || rest === undefined) continue;
     const canaryActions = envActions.filter((a) => a.memberCluster === canary);
     const hasSuccessor = new Set(canaryActions.flatMap((a) => a.after));
     const sinks = canaryActions.filter((a) => !hasSuccessor.has(a.id));
@@ -90,11 +91,6 @@ export function buildActions(changes: ReadonlyArray<ClassifiedChange>, opts: Dag
     }
   }
   return layer(all);
-}
-
-function rank(order: ReadonlyArray<string>, member: string): number {
-  const i = order.indexOf(member);
-  return i < 0 ? order.length : i;
 }
 
 /** The actions one change needs, by its class and kind. */

@@ -5,6 +5,7 @@ import { compileModel, type RenderedFile } from '../compile.js';
 import { hasErrors, type Diagnostic } from '../diagnostics.js';
 import { parseSources, readRepo, type SourceFile } from '../load/index.js';
 import { validate } from '../validate/index.js';
+import { memberOrder as memberOrderOf } from '../rollout/order.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ACKNOWLEDGEMENTS_FILE, parseAcknowledgements } from './acknowledgements.js';
@@ -93,7 +94,7 @@ export async function runPlan(req: PlanRequest): Promise<PlanRun> {
   };
   if (hasErrors(base.diagnostics) || hasErrors(headDiagnostics)) return { ...sides, exitCode: 1 };
   const memberOrder = new Map<string, string[]>();
-  for (const e of [...base.environments, ...head.environments]) memberOrder.set(e.name, e.memberClusters.map((m) => m.name));
+  for (const e of [...base.environments, ...head.environments]) memberOrder.set(e.name, memberOrderOf(e));
   const plan = buildPlan(base.objects, head.objects, {
     allowMigration: req.allowMigration,
     acknowledgements: { delete: [...acks.delete, ...req.allowDelete], migrate: acks.migrate },

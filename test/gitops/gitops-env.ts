@@ -33,6 +33,7 @@ export interface Member {
 
 export interface Application {
   metadata: { name: string; labels?: Record<string, string> };
+  spec?: { syncPolicy?: { automated?: { prune?: boolean; selfHeal?: boolean } } };
   status?: {
     sync?: { status?: string; revision?: string };
     health?: { status?: string; message?: string };
@@ -40,6 +41,8 @@ export interface Application {
       phase?: string;
       message?: string;
       retryCount?: number;
+      startedAt?: string;
+      finishedAt?: string;
       operation?: { sync?: { revision?: string } };
       syncResult?: { revision?: string; resources?: Array<{ kind: string; name: string; status?: string; message?: string; syncPhase?: string }> };
     };
@@ -83,6 +86,22 @@ export function topology(name: string, team: string, member: string, maxmemory =
     resources: { cpu: '100m', memory: '128Mi' },
     storage: { size: '1Gi' },
     parameters: { maxmemory, 'maxmemory-policy': 'allkeys-lru', appendonly: 'no' },
+    placement: { memberClusters: [member] },
+  });
+}
+
+/** A standalone Redis (one pod, no Sentinel), pinned like `topology`; `extra` parameters added. */
+export function standalone(name: string, team: string, member: string, extra: Record<string, string> = {}): string {
+  return stringify({
+    name,
+    team,
+    engine: 'redis',
+    mode: 'standalone',
+    version: '7.2.4',
+    replicas: 1,
+    resources: { cpu: '100m', memory: '128Mi' },
+    storage: { size: '1Gi' },
+    parameters: { maxmemory: '32mb', 'maxmemory-policy': 'allkeys-lru', appendonly: 'no', ...extra },
     placement: { memberClusters: [member] },
   });
 }
@@ -228,15 +247,94 @@ export async function startGitopsWorld(opts: {
   }
 }
 
-/** Starts the dbtopo controller in every member cluster (once the dbtopo CRDs are there). */
-export async function startControllers(world: GitopsWorld, debug = false): Promise<void> {
-  for (const m of world.members) {
+/** Starts the dbtopo controller in the given member clusters (once the dbtopo CRDs are there). */
+export async function startControllers(world: GitopsWorld, debug = false, members: readonly Member[] = world.members): Promise<void> {
+  for (const m of members) {
+    if (m.controller !== undefined) continue;
     const admin = new k8s.KubeConfig();
     admin.loadFromFile(m.access.kubeconfigPath);
     // as its ServiceAccount: the rendered admission guard lets only it relabel and delete pods
     const kc = await impersonating(admin, CONTROLLER_USER);
     m.controller = await startController({ kubeconfig: kc, metricsPort: 0, healthPort: 0, bindAddress: '127.0.0.1', log: makeLogger(debug ? 'info' : 'warn') });
   }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `check` returns a value; bounded by time; the last error goes into the message. */
+export async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>, intervalMs = 500): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (let i = 0; i < Math.ceil(timeoutMs / intervalMs) + 1 && Date.now() < deadline; i++) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
+
+/** One line of an Application's state, for figures and error messages. */
+export const summary = (a: Application): string =>
+  `${a.metadata.name}: sync=${a.status?.sync?.status ?? '-'}@${(a.status?.sync?.revision ?? '-').slice(0, 8)} health=${a.status?.health?.status ?? '-'} op=${a.status?.operationState?.phase ?? '-'}@${(a.status?.operationState?.syncResult?.revision ?? a.status?.operationState?.operation?.sync?.revision ?? '-').slice(0, 8)} ${a.status?.operationState?.message ?? ''}`.trim();
+
+/**
+ * Stops an Application's running sync operation (`argocd app terminate-op`), if one runs: a
+ * failed sync is retried on the revision it started with, so after a revert the retries of the
+ * bad revision would keep going for minutes. Only an operation on `revision`. Returns whether there was one.
+ */
+export async function terminateOperation(world: GitopsWorld, app: string, revision: string): Promise<boolean> {
+  const a = await world.application(app);
+  const op = a.status?.operationState;
+  if (op?.phase !== 'Running' || (op.syncResult?.revision ?? op.operation?.sync?.revision) !== revision) return false;
+  // argocd-server's TerminateOperation updates the Application with a resourceVersion and gives up
+  // after 10 conflicts, which the ApplicationSet controller's repeated writes under RollingSync
+  // cause; then it does what the server does, as a merge patch (no resourceVersion to conflict on).
+  const viaApi = await argocdApi(world.argocd, 'DELETE', `/api/v1/applications/${encodeURIComponent(app)}/operation`).then(
+    () => '',
+    (err: unknown) => String(err),
+  );
+  if (viaApi !== '') {
+    await world.home.mergePatch(`/apis/argoproj.io/v1alpha1/namespaces/${ARGOCD_NAMESPACE}/applications/${encodeURIComponent(app)}`, { status: { operationState: { phase: 'Terminating' } } }, 'dbtopo-e2e');
+  }
+  return true;
+}
+
+/** Pods of a namespace as name:uid:restart counts, sorted: equal lists mean nothing was replaced or restarted. */
+export async function podIdentities(m: Member, namespace: string): Promise<string[]> {
+  return (await m.client.list<KubeObject & { status?: { containerStatuses?: Array<{ restartCount?: number }> } }>(`/api/v1/namespaces/${namespace}/pods`)).items
+    .map((p) => `${p.metadata.name}:${p.metadata.uid}:${p.status?.containerStatuses?.map((c) => c.restartCount ?? 0).join(',') ?? ''}`)
+    .sort();
+}
+
+/** The dbtopo CRDs are established in a member cluster (its Application's first sync made them). */
+export async function crdsEstablished(m: Member): Promise<true | undefined> {
+  const crd = await m.client.get<KubeObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/instancesets.dbtopo.dev');
+  return crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
+}
+
+/**
+ * Member cluster by member cluster, in rollout order: waits for the dbtopo CRDs (created by that
+ * member's first sync), then starts its controller, as an install would after the CRDs. With the
+ * RollingSync strategy the second member cluster's first sync waits for the canary to be Healthy,
+ * which needs the canary's controller: hence one member cluster at a time. `onWait` runs on every
+ * poll (the test clears stale PDBs there: a Degraded canary holds the second member cluster).
+ * Returns the seconds from `t0` at which each member cluster had its CRDs.
+ */
+export async function startControllersAsCrdsArrive(world: GitopsWorld, t0: number, opts: { timeoutMs?: number; onWait?: () => Promise<void> } = {}): Promise<Record<string, number>> {
+  const at: Record<string, number> = {};
+  for (const m of world.members) {
+    await until(`dbtopo CRDs in ${m.name}`, opts.timeoutMs ?? 240_000, async () => {
+      await opts.onWait?.();
+      return await crdsEstablished(m);
+    });
+    at[m.name] = (performance.now() - t0) / 1000;
+    await startControllers(world, false, [m]);
+  }
+  return at;
 }
 
 export async function stopControllers(world: GitopsWorld): Promise<void> {

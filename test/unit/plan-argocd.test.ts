@@ -1,9 +1,11 @@
 // Argo CD wiring generated per environment: AppProject + ApplicationSet, sync waves on objects.
 import { describe, expect, it } from 'vitest';
-import { argocdObjects } from '../../compiler/argocd/objects.js';
+import { argocdObjects, MEMBER_CLUSTER_LABEL } from '../../compiler/argocd/objects.js';
+import { buildPlan } from '../../compiler/plan/plan.js';
+import { memberOrder, rolloutSteps } from '../../compiler/rollout/order.js';
 import { annotateForArgoCd, SPANS_MEMBER_CLUSTERS, SYNC_WAVE } from '../../compiler/argocd/waves.js';
 import type { Environment, KubeObject } from '../../schemas/types/index.js';
-import { topology } from './plan-fixtures.js';
+import { noAcks, topology } from './plan-fixtures.js';
 
 const env: Environment = {
   name: 'prod',
@@ -21,7 +23,9 @@ const objs = (member: string, name: string, namespace: string) => topology({ nam
 interface AppSetSpec {
   generators: Array<{ list: { elements: unknown[] } }>;
   syncPolicy: { preserveResourcesOnDeletion: boolean };
-  template: { spec: { syncPolicy: { syncOptions: string[] }; ignoreDifferences: Array<{ kind: string; managedFieldsManagers: string[] }> } };
+  strategy?: { type: string; rollingSync: { steps: Array<{ matchExpressions: Array<{ key: string; operator: string; values: string[] }> }> } };
+  template: {
+    metadata: { labels: Record<string, string> }; spec: { syncPolicy: { syncOptions: string[] }; ignoreDifferences: Array<{ kind: string; managedFieldsManagers: string[] }> } };
 }
 
 describe('argocdObjects', () => {
@@ -63,6 +67,49 @@ describe('argocdObjects', () => {
       'InstanceSet dbtopo-controller',
     ]);
     expect(appSet.spec.syncPolicy.preserveResourcesOnDeletion).toBe(true);
+  });
+
+  it('rolls the canary member cluster first (RollingSync on the member-cluster label), the rest once it is Healthy', () => {
+    expect(appSet.spec.strategy).toEqual({
+      type: 'RollingSync',
+      rollingSync: {
+        steps: [
+          { matchExpressions: [{ key: MEMBER_CLUSTER_LABEL, operator: 'In', values: ['eu-1'] }] },
+          { matchExpressions: [{ key: MEMBER_CLUSTER_LABEL, operator: 'In', values: ['eu-2'] }] },
+        ],
+      },
+    });
+    // the label the steps select on is on every generated Application
+    expect(appSet.spec.template.metadata.labels[MEMBER_CLUSTER_LABEL]).toBe('{{.memberCluster}}');
+  });
+
+  it("follows the environment file's order, the plan's canary, and leaves out member clusters without an Application", () => {
+    const three: Environment = {
+      ...env,
+      memberClusters: ['us-2', 'eu-9', 'us-1', 'eu-1'].map((name) => ({ name, destination: { server: `https://${name}.example.com` }, zones: ['a'] })),
+    };
+    // eu-9 renders only cluster-scoped objects: no Application, so no step
+    const members = [
+      { memberCluster: 'eu-1', path: 'rendered/prod/eu-1', objects: [crd, ns('db-a'), ...objs('eu-1', 'a', 'db-a')] },
+      { memberCluster: 'us-1', path: 'rendered/prod/us-1', objects: [crd, ns('db-a'), ...objs('us-1', 'a', 'db-a')] },
+      { memberCluster: 'eu-9', path: 'rendered/prod/eu-9', objects: [crd] },
+      { memberCluster: 'us-2', path: 'rendered/prod/us-2', objects: [crd, ns('db-a'), ...objs('us-2', 'a', 'db-a')] },
+    ];
+    const [, set] = argocdObjects(three, members) as unknown as [unknown, KubeObject & { spec: AppSetSpec }];
+    const steps = set.spec.strategy?.rollingSync.steps.map((st) => st.matchExpressions.flatMap((e) => e.values));
+    expect(steps).toEqual([['us-2'], ['us-1', 'eu-1']]);
+    expect(steps).toEqual(rolloutSteps(memberOrder(three), ['eu-1', 'us-1', 'us-2']));
+    // the same change in every member cluster: the plan's canary is the first step
+    const base = ['eu-1', 'us-1', 'us-2'].flatMap((m) => topology({ name: 't', member: m, replicas: 2 }));
+    const head = ['eu-1', 'us-1', 'us-2'].flatMap((m) => topology({ name: 't', member: m, replicas: 3 }));
+    const plan = buildPlan(base, head, { ...noAcks, memberOrder: new Map([['prod', memberOrder(three)]]) });
+    const firstWave = new Set(plan.actions.filter((a) => a.wave === 0).map((a) => a.memberCluster));
+    expect([...firstWave]).toEqual(steps?.[0]);
+    // one member cluster: one step; none: no strategy
+    const [, one] = argocdObjects(three, members.slice(0, 1)) as unknown as [unknown, KubeObject & { spec: AppSetSpec }];
+    expect(one.spec.strategy?.rollingSync.steps.map((st) => st.matchExpressions[0]?.values)).toEqual([['eu-1']]);
+    const [, none] = argocdObjects(three, members.slice(2, 3)) as unknown as [unknown, KubeObject & { spec: AppSetSpec }];
+    expect(none.spec.strategy).toBeUndefined();
   });
 
   it('renders nothing for an environment without argocd settings', () => {
