@@ -70,6 +70,40 @@ describe('Argo CD syncs the rendered repository', () => {
   };
   const seen = (): string => [...lastSeen.values()].join('\n');
 
+  /**
+   * Waits until Argo CD attempted revision `bad` of `app` and it failed (Failed/Error, or Running
+   * "Retrying attempt #n" with the failed attempt's results: the ApplicationSet retries failed
+   * syncs) with a message matching `why`; returns the Application and the refused resources.
+   */
+  const failedSync = async (app: string, bad: string, why: RegExp, timeoutMs: number): Promise<{ a: Application; rejected: string[] }> => {
+    const a = await until(`the sync of ${bad.slice(0, 8)} to fail`, timeoutMs, async () => {
+      const got = await world.application(app);
+      lastSeen.set(app, summary(got));
+      const op = got.status?.operationState;
+      const attempted = op?.syncResult?.revision === bad || op?.operation?.sync?.revision === bad;
+      const failedOnce = op?.phase === 'Failed' || op?.phase === 'Error' || (op?.retryCount ?? 0) >= 1;
+      return attempted && failedOnce && why.test(JSON.stringify(op)) ? got : undefined;
+    }, 500).catch((err: unknown) => {
+      throw new Error(`${String(err)}\nlast seen:\n${seen()}`);
+    });
+    const rejected = (a.status?.operationState?.syncResult?.resources ?? []).filter((r) => r.status !== 'Synced').map((r) => `${r.kind}/${r.name} ${r.status ?? ''}: ${r.message ?? ''}`);
+    return { a, rejected };
+  };
+
+  /** The fix is a revert: the running retries of `bad` are stopped, the revert syncs and heals. */
+  const revertAndHeal = async (app: string, bad: string): Promise<void> => {
+    world.git('revert', '--no-edit', 'HEAD');
+    head = world.git('rev-parse', 'HEAD');
+    await terminateOperation(world, app, bad);
+    await refresh();
+    await until('Synced + Healthy after the revert', 180_000, async () => {
+      await terminateOperation(world, app, bad);
+      return await syncedHealthy(head);
+    }).catch((err: unknown) => {
+      throw new Error(`${String(err)}\nlast seen:\n${seen()}`);
+    });
+  };
+
   beforeAll(async () => {
     world = await startGitopsWorld({
       kubeconfigs: testKubeconfigs(),
@@ -267,10 +301,7 @@ describe('Argo CD syncs the rendered repository', () => {
     const member = world.members[1];
     if (member === undefined) throw new Error('member');
     const app = APPS[1] as string;
-    const podsOf = async (): Promise<string[]> =>
-      (await member.client.list<KubeObject & { status?: { containerStatuses?: Array<{ restartCount?: number }> } }>('/api/v1/namespaces/db-beta/pods')).items
-        .map((p) => `${p.metadata.name}:${p.metadata.uid}:${p.status?.containerStatuses?.map((c) => c.restartCount ?? 0).join(',') ?? ''}`)
-        .sort();
+    const podsOf = async (): Promise<string[]> => await podIdentities(member, 'db-beta');
     const before = await podsOf();
     expect(before.length).toBe(3);
     const good = head;
@@ -278,36 +309,15 @@ describe('Argo CD syncs the rendered repository', () => {
     const bad = world.commitRaw('rendered/ edited by hand: a ServiceAccount', { [`rendered/${ENV}/gitops-b/db-beta/flags-b/serviceaccount-intruder.yaml`]: stringify(intruder) });
     const t0 = performance.now();
     await refresh();
-    const failed = await until('the sync of the bad revision to fail', 90_000, async () => {
-      const a = await world.application(app);
-      lastSeen.set(app, summary(a));
-      const op = a.status?.operationState;
-      // the generated ApplicationSet retries failed syncs: a failed attempt shows as Failed, or as
-      // Running "Retrying attempt #n" with the failed attempt's results
-      const attempted = op?.syncResult?.revision === bad || op?.operation?.sync?.revision === bad;
-      const failedOnce = op?.phase === 'Failed' || op?.phase === 'Error' || (op?.retryCount ?? 0) >= 1;
-      return attempted && failedOnce && /not permitted/.test(JSON.stringify(op)) ? a : undefined;
-    }, 500).catch((err: unknown) => {
-      throw new Error(`${String(err)}\nlast seen:\n${seen()}`);
-    });
+    const { a: failed, rejected } = await failedSync(app, bad, /not permitted/, 90_000);
     const detail = JSON.stringify(failed.status?.operationState);
-    const rejected = (failed.status?.operationState?.syncResult?.resources ?? []).filter((r) => r.status !== 'Synced').map((r) => `${r.kind}/${r.name} ${r.status ?? ''}: ${r.message ?? ''}`);
     figure(`rejected sync after ${((performance.now() - t0) / 1000).toFixed(1)} s: ${failed.status?.operationState?.phase}: ${failed.status?.operationState?.message ?? ''}; ${rejected.join('; ')}`);
     expect(detail).toMatch(/ServiceAccount[^"]*not permitted in project dbtopo-e2e/);
     expect(await member.client.get('/api/v1/namespaces/db-beta/serviceaccounts/intruder')).toBeUndefined();
     expect(await podsOf()).toEqual(before);
     // the fix is a revert; Argo CD syncs it and the Application is whole again
-    world.git('revert', '--no-edit', 'HEAD');
-    head = world.git('rev-parse', 'HEAD');
+    await revertAndHeal(app, bad);
     expect(head).not.toBe(good);
-    await terminateOperation(world, app, bad);
-    await refresh();
-    await until('Synced + Healthy after the revert', 180_000, async () => {
-      await terminateOperation(world, app, bad);
-      return await syncedHealthy(head);
-    }).catch((err: unknown) => {
-      throw new Error(`${String(err)}\nlast seen:\n${seen()}`);
-    });
     expect(await podsOf()).toEqual(before);
   }, 420_000);
 
@@ -332,33 +342,13 @@ describe('Argo CD syncs the rendered repository', () => {
     expect(plan.stdout).toMatch(/forbidden/);
     const t0 = performance.now();
     await refresh();
-    const failed = await until('the sync of the shrink to fail', 120_000, async () => {
-      const a = await world.application(app);
-      lastSeen.set(app, summary(a));
-      const op = a.status?.operationState;
-      const attempted = op?.syncResult?.revision === bad || op?.operation?.sync?.revision === bad;
-      const failedOnce = op?.phase === 'Failed' || op?.phase === 'Error' || (op?.retryCount ?? 0) >= 1;
-      return attempted && failedOnce && /storage-shrink/.test(JSON.stringify(op)) ? a : undefined;
-    }).catch((err: unknown) => {
-      throw new Error(`${String(err)}\nlast seen:\n${seen()}`);
-    });
-    const rejected = (failed.status?.operationState?.syncResult?.resources ?? []).filter((r) => r.status !== 'Synced').map((r) => `${r.kind}/${r.name} ${r.status ?? ''}: ${r.message ?? ''}`);
+    const { a: failed, rejected } = await failedSync(app, bad, /storage-shrink/, 120_000);
     figure(`forbidden change refused after ${((performance.now() - t0) / 1000).toFixed(1)} s: ${failed.status?.operationState?.phase}: ${failed.status?.operationState?.message ?? ''}; ${rejected.join('; ')}`);
     expect(rejected.join('\n')).toMatch(/InstanceSet\/flags-a-server[^\n]*dbtopo guard \[storage-shrink\]/);
     expect(failed.status?.sync?.status).toBe('OutOfSync');
     expect(await storageOf()).toBe('1Gi');
     expect(await podIdentities(member, 'db-alpha')).toEqual(before);
-    // the fix is a revert: the running retries of the bad revision are stopped, the revert syncs
-    world.git('revert', '--no-edit', 'HEAD');
-    head = world.git('rev-parse', 'HEAD');
-    await terminateOperation(world, app, bad);
-    await refresh();
-    await until('Synced + Healthy after the revert', 180_000, async () => {
-      await terminateOperation(world, app, bad);
-      return await syncedHealthy(head);
-    }).catch((err: unknown) => {
-      throw new Error(`${String(err)}\nlast seen:\n${seen()}`);
-    });
+    await revertAndHeal(app, bad);
     expect(await podIdentities(member, 'db-alpha')).toEqual(before);
   }, 420_000);
 
