@@ -14,6 +14,7 @@ import { buildStatus, renderStatus, type MemberRead, type PodLike } from './stat
 
 export interface StatusCliOptions {
   env?: string;
+  namespace?: string;
   repo?: string;
   kubeconfig?: string;
   context: string[];
@@ -95,8 +96,8 @@ export async function runStatus(opts: StatusCliOptions, out: (text: string) => v
     const client = new KubeClient(kc);
     try {
       const [sets, pods] = await Promise.all([
-        client.request<{ items: InstanceSet[] }>('list', 'GET', resourcePath('InstanceSet'), { timeoutMs }),
-        client.request<{ items: PodLike[] }>('list', 'GET', resourcePath('Pod'), { query: { labelSelector: 'dbtopo.dev/instance-set' }, timeoutMs }),
+        client.request<{ items: InstanceSet[] }>('list', 'GET', resourcePath('InstanceSet', opts.namespace), { timeoutMs }),
+        client.request<{ items: PodLike[] }>('list', 'GET', resourcePath('Pod', opts.namespace), { query: { labelSelector: 'dbtopo.dev/instance-set' }, timeoutMs }),
       ]);
       return { member, context, sets: sets.items, pods: pods.items };
     } catch (e) {
@@ -116,6 +117,7 @@ export function registerStatus(program: Command): void {
     .description('which pod is primary in each shard, in every member cluster, and what is switching over or updating (live)')
     .option('--env <name>', 'environment whose member clusters to read (default: the only one)')
     .option('--repo <dir>', 'GitOps repository with envs/ (default: the current directory if it has envs/, else the embedded example)')
+    .option('-n, --namespace <ns>', 'only this namespace (default: every namespace)')
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
     .option('--context <member=context>', 'kubeconfig context of a member cluster (default: the context named like it); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--format <text|json>', 'output format', 'text')
@@ -126,6 +128,7 @@ export function registerStatus(program: Command): void {
 Examples:
   dbtopo status --env prod
   dbtopo status --env prod --context prod-eu-west=admin@eu-west --format json
+  dbtopo status --env prod -n db-commerce   one namespace only
   kubectl dbtopo status --env staging        (as a kubectl plugin: kubectl-dbtopo on PATH)
 
 Exit codes:

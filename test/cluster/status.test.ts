@@ -2,6 +2,7 @@
 // primary across them), a set mid-update with a switchover requested, read through kubeconfig
 // contexts (one named like its member cluster, one mapped with --context); then a member cluster
 // whose context is missing and one that does not answer, reported without hiding the others.
+// Read with --namespace: other tests' objects live on the same control planes.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -33,7 +34,7 @@ async function status(...args: string[]): Promise<{ code: number; report: Status
   let stdout = '';
   let stderr = '';
   const code = await runStatus(
-    { env: 'test', repo, kubeconfig, format: 'json', timeout: '5', ...parse(args) },
+    { env: 'test', namespace: NS, repo, kubeconfig, format: 'json', timeout: '5', ...parse(args) },
     (t) => (stdout += t),
     (l) => (stderr += `${l}\n`),
   );
