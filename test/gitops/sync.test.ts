@@ -91,12 +91,12 @@ describe('Argo CD syncs the rendered repository', () => {
   };
 
   /** The fix is a revert: the running retries of `bad` are stopped, the revert syncs and heals. */
-  const revertAndHeal = async (app: string, bad: string): Promise<void> => {
+  const revertAndHeal = async (app: string, bad: string, timeoutMs = 180_000): Promise<void> => {
     world.git('revert', '--no-edit', 'HEAD');
     head = world.git('rev-parse', 'HEAD');
     await terminateOperation(world, app, bad);
     await refresh();
-    await until('Synced + Healthy after the revert', 180_000, async () => {
+    await until('Synced + Healthy after the revert', timeoutMs, async () => {
       await terminateOperation(world, app, bad);
       return await syncedHealthy(head);
     }).catch((err: unknown) => {
@@ -508,17 +508,8 @@ describe('Argo CD syncs the rendered repository', () => {
     expect(canaryNow.status?.health?.status).not.toBe('Healthy');
 
     // the fix is a revert: the canary heals, and the second member cluster has nothing to do
-    world.git('revert', '--no-edit', 'HEAD');
-    head = world.git('rev-parse', 'HEAD');
     const r0 = performance.now();
-    await terminateOperation(world, canary, bad);
-    await refresh();
-    await until('Synced + Healthy after the revert', 240_000, async () => {
-      await terminateOperation(world, canary, bad);
-      return await syncedHealthy(head);
-    }).catch((err: unknown) => {
-      throw new Error(`${String(err)}\nlast seen:\n${seen()}`);
-    });
+    await revertAndHeal(canary, bad, 240_000);
     figure(`degraded canary: revert → both Synced + Healthy in ${((performance.now() - r0) / 1000).toFixed(1)} s`);
     expect(await podIdentities(member, 'db-beta')).toEqual(podsBefore);
   }, 600_000);
