@@ -13,17 +13,4 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
   echo "$lock_sum" >"$stamp"
 fi
 # Build when any TypeScript source is newer than the last build.
-build_stamp="$DBTOPO_ROOT/dist/.build-stamp"
-if [ ! -f "$build_stamp" ] || [ -n "$(find "$DBTOPO_ROOT/schemas" "$DBTOPO_ROOT/compiler" "$DBTOPO_ROOT/controller" "$DBTOPO_ROOT/test" \
-     -name '*.ts' -newer "$build_stamp" -print -quit 2>/dev/null)" ]; then
-  echo "dbtopo: building (tsc)" >&2
-  # Built beside dist/ and swapped in by two renames, so a test or controller that runs from dist/
-  # meanwhile never finds it half-deleted (it used to be rm -rf'd first), and no stale output of a
-  # deleted source survives.
-  rm -rf "$DBTOPO_ROOT/dist.new" "$DBTOPO_ROOT/dist.old"
-  (cd "$DBTOPO_ROOT" && node node_modules/typescript/bin/tsc -p tsconfig.json --outDir dist.new >&2)
-  touch "$DBTOPO_ROOT/dist.new/.build-stamp"
-  if [ -d "$DBTOPO_ROOT/dist" ]; then mv "$DBTOPO_ROOT/dist" "$DBTOPO_ROOT/dist.old"; fi
-  mv "$DBTOPO_ROOT/dist.new" "$DBTOPO_ROOT/dist"
-  rm -rf "$DBTOPO_ROOT/dist.old"
-fi
+"$DBTOPO_ROOT/scripts/build.sh"

@@ -5,8 +5,15 @@
 // registry's metadata, which a test may not reach (and npm's cache holds only tarballs). The test
 // installs the same tarball's files with the npm-shrinkwrap.json it ships (npm ci --offline, from
 // the cache npm ci filled), then `npm install -g` of that folder.
+// From a Git URL: `npm install -g git+<url>` is broken in npm for any package that builds in
+// `prepare` (npm/cli#8440, open: the clone's devDependencies are never installed), so the README
+// gives `npm pack git+<url>` (npm clones, installs the devDependencies, runs `prepare` =
+// scripts/build.sh, packs) and `npm install -g` of that tarball. The test does exactly that against
+// a file:// repository of this checkout; the installed folder borrows the dependencies of the
+// first install for the same reason as above.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { symlink } from 'node:fs/promises';
 import { cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -58,6 +65,40 @@ describe('the npm package', () => {
     const help = await run(bin, ['plan', '--help'], { timeout: 60_000 });
     expect(help.stdout).toMatch(/Exit codes/i);
   }, 180_000);
+
+  it('installs from a Git URL: npm pack <git-url> builds the same package, which npm install -g takes', async () => {
+    // A repository of this checkout's files, committed or not, as a user's remote would hold them.
+    const src = join(dir, 'git-src');
+    const { stdout: listed } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, maxBuffer: 1 << 26 });
+    for (const f of listed.split('\0').filter((f) => f !== '' && existsSync(join(ROOT, f)))) {
+      await mkdir(join(src, f, '..'), { recursive: true });
+      await cp(join(ROOT, f), join(src, f));
+    }
+    const git = (args: string[]): Promise<unknown> => run('git', ['-c', 'user.name=dbtopo-test', '-c', 'user.email=test@dbtopo.invalid', ...args], { cwd: src, timeout: 60_000 });
+    await git(['init', '-q', '-b', 'main']);
+    await git(['add', '-A']);
+    await git(['commit', '-q', '-m', 'dbtopo at a Git URL']);
+
+    const out = join(dir, 'from-git');
+    await mkdir(out);
+    const packed = await run('npm', ['pack', '--offline', '--json', '--pack-destination', out, '--no-audit', '--no-fund', '--loglevel=error', `git+file://${src}`], { cwd: out, timeout: 400_000, maxBuffer: 1 << 26 });
+    const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    if (info === undefined) throw new Error(`npm pack printed no package: ${packed.stdout}`);
+    // The same files as the checkout's own pack, built by prepare; only the shrinkwrap (made by
+    // prepack, which npm does not run for a Git dependency) is missing.
+    expect(info.files.map((f) => f.path).sort()).toEqual(files.filter((f) => f !== 'npm-shrinkwrap.json').sort());
+
+    const unpacked = join(out, 'unpacked');
+    await mkdir(unpacked);
+    await run('tar', ['xzf', join(out, info.filename.split('/').pop() ?? info.filename), '-C', unpacked], { timeout: 60_000 });
+    await symlink(join(dir, 'unpacked', 'package', 'node_modules'), join(unpacked, 'package', 'node_modules'));
+    const gitPrefix = join(out, 'prefix');
+    await run('npm', ['install', '-g', '--prefix', gitPrefix, '--offline', '--no-audit', '--no-fund', '--loglevel=error', join(unpacked, 'package')], { cwd: out, timeout: 120_000 });
+    const repo = await mkdtemp(join(out, 'gitops-'));
+    for (const sub of ['envs', 'topologies']) await cp(join(ROOT, 'environments', sub), join(repo, sub), { recursive: true });
+    const { stdout, stderr } = await run(join(gitPrefix, 'bin', 'dbtopo'), ['compile'], { cwd: repo, timeout: 120_000 });
+    expect(`${stdout}${stderr}`).toMatch(/wrote \d+ objects/);
+  }, 600_000);
 
   it('answers as a kubectl plugin (kubectl-dbtopo) with the same program', async () => {
     const { stdout } = await run(join(prefix, 'bin', 'kubectl-dbtopo'), ['validate', '--help'], { timeout: 60_000 });
