@@ -1,6 +1,7 @@
 // Entry point: node dist/controller/main.js --kubeconfig K [--namespace NS] [--metrics-port P]
-// [--health-port P] [--leader-elect]. Stops gracefully on SIGTERM/SIGINT (drains reconciles,
-// releases the leader Lease); exits non-zero when leadership is lost, so a fresh start re-lists.
+// [--health-port P] [--leader-elect] [--kube-api-qps N --kube-api-burst N]. Stops gracefully on
+// SIGTERM/SIGINT (drains reconciles, releases the leader Lease); exits non-zero when leadership is
+// lost, so a fresh start re-lists.
 import { Command, InvalidArgumentError } from 'commander';
 import { startController } from './manager.js';
 import { makeLogger } from './runtime/log.js';
@@ -8,6 +9,12 @@ import { makeLogger } from './runtime/log.js';
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < -1 || n > 65535) throw new InvalidArgumentError('a port number 0..65535 (0 = any free port, -1 = off)');
+  return n;
+}
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('a number >= 0');
   return n;
 }
 
@@ -29,6 +36,8 @@ const program = new Command()
   .option('--lease-namespace <ns>', 'namespace of the Lease (default: $POD_NAMESPACE, --namespace, or default)')
   .option('--lease-name <name>', 'name of the Lease', 'dbtopo-controller')
   .option('--workers <n>', 'concurrent reconciles per controller', positive, 4)
+  .option('--kube-api-qps <n>', 'client-side limit of API requests per second, watches excepted (0 = none)', nonNegative, 50)
+  .option('--kube-api-burst <n>', 'requests allowed at once above --kube-api-qps', positive, 100)
   .option('--no-role-probes', 'do not probe engines (role labels and replication wiring off)')
   .option('--log-level <level>', 'pino level: trace, debug, info, warn, error', process.env['DBTOPO_LOG_LEVEL'] ?? 'info');
 
@@ -43,6 +52,8 @@ const o = program.opts<{
   leaseNamespace?: string;
   leaseName: string;
   workers: number;
+  kubeApiQps: number;
+  kubeApiBurst: number;
   roleProbes: boolean;
   logLevel: string;
 }>();
@@ -59,6 +70,7 @@ const controller = await startController({
   leaseName: o.leaseName,
   ...(process.env['POD_NAME'] !== undefined ? { identity: process.env['POD_NAME'] } : {}),
   workers: o.workers,
+  ...(o.kubeApiQps > 0 ? { rateLimit: { qps: o.kubeApiQps, burst: o.kubeApiBurst } } : {}),
   roleProbes: o.roleProbes,
   log,
   onLostLeadership: () => {

@@ -14,6 +14,7 @@ import { Informer } from './runtime/informer.js';
 import { KubeClient, resourcePath, type ResourceKind } from './runtime/kube.js';
 import { DEFAULT_LEASE, LeaderElector } from './runtime/leader.js';
 import { makeLogger } from './runtime/log.js';
+import type { RateLimit } from './runtime/rate-limit.js';
 import { ControllerMetrics } from './runtime/metrics.js';
 import { DEFAULT_BACKOFF, WorkQueue, type Handler } from './runtime/workqueue.js';
 
@@ -33,6 +34,8 @@ export interface ControllerOptions {
   lease?: Partial<typeof DEFAULT_LEASE>;
   /** Concurrent reconciles per queue (different keys; one key never runs twice at once). */
   workers?: number;
+  /** Client-side limit of API requests (watches excepted); default none. main.ts defaults to 50/100. */
+  rateLimit?: RateLimit;
   /** Probe engine roles and wire replication (needs reachable pod IPs). Default true. */
   roleProbes?: boolean;
   log?: Logger;
@@ -63,7 +66,7 @@ function loadKubeConfig(src: ControllerOptions['kubeconfig']): k8s.KubeConfig {
 export async function startController(opts: ControllerOptions = {}): Promise<RunningController> {
   const log = opts.log ?? makeLogger(opts.logLevel);
   const kc = loadKubeConfig(opts.kubeconfig);
-  const client = new KubeClient(kc);
+  const client = new KubeClient(kc, opts.rateLimit);
   const identity = opts.identity ?? `${os.hostname()}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   // The depth callback runs at scrape time, after the queues below exist.
   const metrics = new ControllerMetrics(() => ({ instanceset: isQueue.depth, cluster: clusterQueue.depth }));
@@ -132,7 +135,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Run
     isQueue.run(workers, handler(reconcileInstanceSet));
     clusterQueue.run(Math.max(1, Math.floor(workers / 2)), handler(reconcileCluster));
     roleProbes?.start();
-    log.info({ namespace: opts.namespace ?? '(all)', identity }, 'controller started');
+    log.info({ namespace: opts.namespace ?? '(all)', identity, kubeApiQps: opts.rateLimit?.qps ?? 'unlimited', kubeApiBurst: opts.rateLimit?.burst ?? 'unlimited' }, 'controller started');
     resolveStarted();
   };
 

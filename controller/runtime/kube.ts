@@ -5,6 +5,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import type { KubeObject } from '../../schemas/types/index.js';
+import { TokenBucket, type RateLimit } from './rate-limit.js';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'apply' | 'patch' | 'update' | 'delete';
 
@@ -65,8 +66,14 @@ export class KubeClient {
   /** Requests made so far, by verb. */
   readonly counts = new Map<Verb, number>();
   onRequest: ((verb: Verb) => void) | undefined;
+  private readonly bucket: TokenBucket | undefined;
 
-  constructor(readonly kc: k8s.KubeConfig) {
+  /** `rateLimit`: client-side QPS/burst for every request but watches (rate-limit.ts); default none. */
+  constructor(
+    readonly kc: k8s.KubeConfig,
+    rateLimit?: RateLimit,
+  ) {
+    this.bucket = rateLimit !== undefined ? new TokenBucket(rateLimit) : undefined;
     const cluster = kc.getCurrentCluster();
     if (cluster === null) throw new Error('kubeconfig has no current cluster: pass --kubeconfig with a current-context');
     this.server = new URL(cluster.server);
@@ -83,7 +90,13 @@ export class KubeClient {
     return n;
   }
 
+  /** The client-side limit in force, if any (printed by the benchmark, logged at start). */
+  get rateLimit(): RateLimit | undefined {
+    return this.bucket?.limit;
+  }
+
   async request<T>(verb: Verb, method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    if (this.bucket !== undefined && verb !== 'watch') await this.bucket.take();
     this.count(verb);
     const reqOpts: https.RequestOptions = { headers: {} };
     await this.kc.applyToHTTPSOptions(reqOpts);

@@ -1,13 +1,24 @@
-// Controller benchmark on a real control plane (no kubelet, so "steady state" = every pod created
-// and every status reporting 3 replicas — for both sides, said so in the output):
-//   1. 200 InstanceSets × 3 pods under the dbtopo controller (a child process): time to steady
-//      state, the controller's peak RSS, API requests per reconcile, API writes per minute at rest;
-//   2. the same pods as 200 StatefulSets under kube-controller-manager's StatefulSet controller on
-//      the same control plane: time to steady state, writes at rest (from the API server's metrics);
-//   3. the ratio.
-// Run: npm run build && node dist/test/bench/run.js controller   (env BENCH_SETS, BENCH_REST_SECONDS)
+// Controller benchmark: the dbtopo controller against kube-controller-manager's StatefulSet
+// controller, like with like.
+//   - The same pods: SETS sets × 3 pods of one container, Parallel pod management on both sides.
+//   - The same path to Ready: ready-writer.ts binds every pod and writes a Ready status for both
+//     sides (no kubelet runs; it stands in for the scheduler + kubelet, see that file).
+//   - The same client limit: dbtopo's --kube-api-qps/--kube-api-burst and kube-controller-manager's
+//     --kube-api-qps/--kube-api-burst get the same numbers (printed).
+//   - dbtopo runs as users run it: a child process, role probes on (every pod has a unique address
+//     where no engine listens, so each probe is refused: prober.bench.ts measures real engines).
+//   - Each side on a fresh control plane, in alternating order over RUNS runs; medians at the end.
+// Steady state = every pod Ready and every set's status reporting 3 ready replicas.
+// Per side: time to all pods created and to steady state, client API requests per reconcile
+// (dbtopo: its own request and reconcile counters; kcm: rest_client_requests_total over
+// workqueue_work_duration_seconds_count{name="statefulset"}, scraped from kcm's /metrics), peak RSS
+// (dbtopo: the controller process; kcm: the whole kube-controller-manager), and client writes per
+// minute at rest.
+// Run: npm run bench -- controller   (env BENCH_SETS=1000, BENCH_RUNS=3, BENCH_QPS=50,
+// BENCH_BURST=100, BENCH_REST_SECONDS=30)
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as https from 'node:https';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
@@ -16,23 +27,33 @@ import { instanceSetCrd } from '../../schemas/crds/instanceset.crd.js';
 import { API_VERSION, LABELS, type InstanceSet, type KubeObject } from '../../schemas/types/index.js';
 import { KubeClient, resourcePath } from '../../controller/runtime/kube.js';
 import type { ControlPlane } from '../cluster/launcher.js';
+import { startReadyWriter, type ReadyWriter } from './ready-writer.js';
 
-const SETS = Number(process.env['BENCH_SETS'] ?? 200);
-const REPLICAS = 3;
+const SETS = Number(process.env['BENCH_SETS'] ?? 1000);
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+const QPS = Number(process.env['BENCH_QPS'] ?? 50);
+const BURST = Number(process.env['BENCH_BURST'] ?? 100);
 const REST_SECONDS = Number(process.env['BENCH_REST_SECONDS'] ?? 30);
+const REPLICAS = 3;
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const MAIN = path.join(ROOT, 'dist/controller/main.js');
+const NODE = 'bench-node';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
+async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>, progress?: () => string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < timeoutMs / 250 + 1 && Date.now() < deadline; i++) {
+  let lastPrint = Date.now();
+  while (Date.now() < deadline) {
     const v = await check().catch(() => undefined);
     if (v !== undefined) return v;
+    if (progress !== undefined && Date.now() - lastPrint > 15_000) {
+      process.stderr.write(`  … waiting for ${what}: ${progress()}\n`);
+      lastPrint = Date.now();
+    }
     await sleep(250);
   }
-  throw new Error(`bench: timed out waiting for ${what}`);
+  throw new Error(`bench: timed out after ${timeoutMs / 1000} s waiting for ${what}`);
 }
 
 function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): number {
@@ -41,7 +62,7 @@ function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): number {
 }
 
 const podSpec = {
-  securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+  securityContext: { runAsNonRoot: true, runAsUser: 999, seccompProfile: { type: 'RuntimeDefault' } },
   containers: [{ name: 'redis', image: 'redis:7.2', ports: [{ containerPort: 6379 }], resources: { requests: { cpu: '10m', memory: '16Mi' } } }],
 };
 
@@ -69,7 +90,7 @@ function statefulSet(ns: string, name: string): KubeObject {
     metadata: { name, namespace: ns },
     spec: {
       replicas: REPLICAS,
-      podManagementPolicy: 'Parallel', // OrderedReady would wait forever for Ready without a kubelet
+      podManagementPolicy: 'Parallel',
       serviceName: name,
       selector: { matchLabels: { app: name } },
       template: { metadata: { labels: { app: name } }, spec: structuredClone(podSpec) },
@@ -82,144 +103,215 @@ async function createNamespace(client: KubeClient, name: string): Promise<void> 
   await until(`serviceaccount ${name}/default`, 30_000, async () => ((await client.get(`/api/v1/namespaces/${name}/serviceaccounts/default`)) !== undefined ? true : undefined));
 }
 
-async function countPods(client: KubeClient, ns: string): Promise<number> {
-  return (await client.list(resourcePath('Pod', ns))).items.length;
-}
+const countPods = async (client: KubeClient, ns: string): Promise<number> => (await client.list(resourcePath('Pod', ns), { resourceVersion: '0' })).items.length;
 
-/** Sum of the API server's write requests (apiserver_request_total) for the given resources. */
-async function apiserverWrites(client: KubeClient, resources: string[]): Promise<number> {
-  return await rawMetricsWrites(client, resources);
-}
-
-async function rawMetricsWrites(client: KubeClient, resources: string[]): Promise<number> {
-  const https = await import('node:https');
-  const opts: import('node:https').RequestOptions = {};
-  await client.kc.applyToHTTPSOptions(opts);
-  const server = client.kc.getCurrentCluster()?.server ?? '';
-  const body = await new Promise<string>((resolve, reject) => {
-    https.get(`${server}/metrics`, opts, (res) => {
-      let b = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (b += c));
-      res.on('end', () => resolve(b));
-      res.on('error', reject);
-    }).on('error', reject);
-  });
-  let sum = 0;
-  for (const line of body.split('\n')) {
-    if (!line.startsWith('apiserver_request_total{')) continue;
-    const verb = /verb="(\w+)"/.exec(line)?.[1] ?? '';
-    const resource = /resource="([^"]*)"/.exec(line)?.[1] ?? '';
-    if (!['POST', 'PUT', 'PATCH', 'DELETE', 'APPLY'].includes(verb) || !resources.includes(resource)) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
-
-async function scrape(port: number): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+/** Prometheus text → samples of the named metrics, keyed `name{labels}`. */
+function parseMetrics(text: string, names: readonly string[]): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
-    const m = /^(dbtopo_api_requests_total|dbtopo_reconcile_total)\{([^}]*)\} (\S+)$/.exec(line);
-    if (m?.[1] !== undefined && m[2] !== undefined && m[3] !== undefined) out.set(`${m[1]}{${m[2]}}`, Number(m[3]));
+    if (line.startsWith('#')) continue;
+    const brace = line.indexOf('{');
+    const name = brace < 0 ? line.slice(0, line.indexOf(' ')) : line.slice(0, brace);
+    if (!names.includes(name)) continue;
+    out.set(line.slice(0, line.lastIndexOf(' ')), Number(line.slice(line.lastIndexOf(' ') + 1)));
   }
   return out;
 }
-
 const sumWhere = (m: Map<string, number>, pred: (k: string) => boolean): number => [...m].filter(([k]) => pred(k)).reduce((s, [, v]) => s + v, 0);
-const isWrite = (k: string): boolean => /verb="(create|apply|patch|update|delete)"/.test(k);
+
+/** The counters both sides are judged by, read from the side's own /metrics. */
+interface Counters {
+  requests: number; // client API requests, watches excepted
+  writes: number; // client API writes
+  reconciles: number;
+}
+
+async function dbtopoCounters(port: number): Promise<Counters> {
+  const m = parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), ['dbtopo_api_requests_total', 'dbtopo_reconcile_total']);
+  return {
+    requests: sumWhere(m, (k) => k.startsWith('dbtopo_api_requests_total') && !k.includes('verb="watch"')),
+    writes: sumWhere(m, (k) => k.startsWith('dbtopo_api_requests_total') && /verb="(create|apply|patch|update|delete)"/.test(k)),
+    reconciles: sumWhere(m, (k) => k.startsWith('dbtopo_reconcile_total') && k.includes('controller="instanceset"')),
+  };
+}
+
+/** kube-controller-manager's /metrics over its secure port, authorised as the admin (delegated authz). */
+async function kcmCounters(cp: ControlPlane): Promise<Counters> {
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = https.get(
+      { host: '127.0.0.1', port: cp.ports.controllerManager, path: '/metrics', cert: fs.readFileSync(cp.adminCertPath), key: fs.readFileSync(cp.adminKeyPath), rejectUnauthorized: false, timeout: 10_000 },
+      (res) => {
+        let b = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (b += c));
+        res.on('end', () => (res.statusCode === 200 ? resolve(b) : reject(new Error(`kcm /metrics: ${res.statusCode} ${b.slice(0, 200)}`))));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+  });
+  const m = parseMetrics(text, ['rest_client_requests_total', 'workqueue_work_duration_seconds_count']);
+  const rest = (pred: (k: string) => boolean): number => sumWhere(m, (k) => k.startsWith('rest_client_requests_total') && pred(k));
+  return {
+    // rest_client_requests_total counts every kcm controller; the others are idle while only
+    // StatefulSets change (no Services, PDBs, ReplicaSets), and the baseline is subtracted.
+    requests: rest(() => true),
+    writes: rest((k) => /method="(POST|PUT|PATCH|DELETE)"/.test(k)),
+    reconciles: sumWhere(m, (k) => k.startsWith('workqueue_work_duration_seconds_count') && k.includes('name="statefulset"')),
+  };
+}
+
+const minus = (a: Counters, b: Counters): Counters => ({ requests: a.requests - b.requests, writes: a.writes - b.writes, reconciles: a.reconciles - b.reconciles });
+
+interface SideResult {
+  side: 'dbtopo' | 'StatefulSet';
+  createdMs: number;
+  podsMs: number;
+  steadyMs: number;
+  toSteady: Counters;
+  restWritesPerMin: number;
+  restReconciles: number;
+  peakRssMiB: number;
+}
+
+type Launcher = typeof import('../cluster/launcher.js');
+
+async function withControlPlane<T>(launcher: Launcher, name: string, fn: (cp: ControlPlane, client: KubeClient, kc: k8s.KubeConfig) => Promise<T>): Promise<T> {
+  const cp = await launcher.startControlPlane({
+    name,
+    controllerManagerArgs: [`--kube-api-qps=${QPS}`, `--kube-api-burst=${BURST}`],
+    log: () => undefined,
+  });
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(cp.kubeconfigPath);
+  const client = new KubeClient(kc);
+  try {
+    return await fn(cp, client, kc);
+  } finally {
+    client.close();
+    await cp.stop();
+  }
+}
+
+async function waitSteady(client: KubeClient, listPath: string, what: string, ns: string, t0: number, writer: ReadyWriter): Promise<{ podsMs: number; steadyMs: number }> {
+  const total = SETS * REPLICAS;
+  await until(`${total} pods (${what})`, 900_000, async () => ((await countPods(client, ns)) >= total ? true : undefined), () => `${writer.ready} pods ready`);
+  const podsMs = performance.now() - t0;
+  await until(
+    `every ${what} status reporting ${REPLICAS} ready replicas`,
+    900_000,
+    async () => {
+      const sets = (await client.list<KubeObject & { status?: { readyReplicas?: number } }>(listPath, { resourceVersion: '0' })).items;
+      return sets.length === SETS && sets.every((s) => s.status?.readyReplicas === REPLICAS) ? true : undefined;
+    },
+    () => `${writer.ready} of ${total} pods ready`,
+  );
+  return { podsMs, steadyMs: performance.now() - t0 };
+}
+
+async function runDbtopo(launcher: Launcher, run: number): Promise<SideResult> {
+  return await withControlPlane(launcher, `bench-dbtopo-${run}`, async (cp, client, kc) => {
+    for (const crd of [instanceSetCrd, clusterCrd]) await client.apply(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`, crd, 'bench');
+    await until('CRDs served', 30_000, async () => ((await client.list(resourcePath('InstanceSet'))) !== undefined ? true : undefined));
+    const ns = 'bench';
+    await createNamespace(client, ns);
+    const writer = await startReadyWriter(kc, ns, NODE);
+    const [metricsPort] = await launcher.freePorts(1);
+    if (metricsPort === undefined) throw new Error('no free port');
+    const args = [MAIN, '--kubeconfig', cp.kubeconfigPath, '--namespace', ns, '--metrics-port', String(metricsPort), '--health-port', '-1', '--bind-address', '127.0.0.1'];
+    args.push('--kube-api-qps', String(QPS), '--kube-api-burst', String(BURST), '--log-level', 'warn');
+    const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    try {
+      const pid = child.pid ?? 0;
+      await until('controller metrics', 30_000, async () => await dbtopoCounters(metricsPort));
+      const base = await dbtopoCounters(metricsPort);
+      const t0 = performance.now();
+      for (let i = 0; i < SETS; i++) await client.create(resourcePath('InstanceSet', ns), instanceSet(ns, `s${i}`) as unknown as KubeObject);
+      const createdMs = performance.now() - t0;
+      const { podsMs, steadyMs } = await waitSteady(client, resourcePath('InstanceSet', ns), 'InstanceSet', ns, t0, writer);
+      await sleep(2000);
+      const m1 = await dbtopoCounters(metricsPort);
+      await sleep(REST_SECONDS * 1000);
+      const m2 = await dbtopoCounters(metricsPort);
+      const rest = minus(m2, m1);
+      return { side: 'dbtopo', createdMs, podsMs, steadyMs, toSteady: minus(m1, base), restWritesPerMin: (rest.writes * 60) / REST_SECONDS, restReconciles: rest.reconciles, peakRssMiB: procStatus(pid, 'VmHWM') };
+    } finally {
+      await writer.stop();
+      child.kill('SIGTERM');
+      await Promise.race([new Promise((r) => child.once('exit', r)), sleep(10_000)]);
+      child.kill('SIGKILL');
+    }
+  });
+}
+
+async function runStatefulSets(launcher: Launcher, run: number): Promise<SideResult> {
+  return await withControlPlane(launcher, `bench-sts-${run}`, async (cp, client, kc) => {
+    const ns = 'bench';
+    await createNamespace(client, ns);
+    const writer = await startReadyWriter(kc, ns, NODE);
+    try {
+      await sleep(2000);
+      const base = await kcmCounters(cp);
+      const t0 = performance.now();
+      for (let i = 0; i < SETS; i++) await client.create(`/apis/apps/v1/namespaces/${ns}/statefulsets`, statefulSet(ns, `s${i}`));
+      const createdMs = performance.now() - t0;
+      const { podsMs, steadyMs } = await waitSteady(client, `/apis/apps/v1/namespaces/${ns}/statefulsets`, 'StatefulSet', ns, t0, writer);
+      await sleep(2000);
+      const m1 = await kcmCounters(cp);
+      await sleep(REST_SECONDS * 1000);
+      const m2 = await kcmCounters(cp);
+      const rest = minus(m2, m1);
+      return { side: 'StatefulSet', createdMs, podsMs, steadyMs, toSteady: minus(m1, base), restWritesPerMin: (rest.writes * 60) / REST_SECONDS, restReconciles: rest.reconciles, peakRssMiB: procStatus(cp.pids.controllerManager, 'VmHWM') };
+    } finally {
+      await writer.stop();
+    }
+  });
+}
+
+const s = (ms: number): string => (ms / 1000).toFixed(1);
+const median = (xs: number[]): number => {
+  const v = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 === 1 ? (v[mid] ?? NaN) : ((v[mid - 1] ?? NaN) + (v[mid] ?? NaN)) / 2;
+};
+
+function line(r: SideResult): string {
+  const perReconcile = r.toSteady.requests / Math.max(1, r.toSteady.reconciles);
+  return (
+    `  ${r.side.padEnd(11)} created ${s(r.createdMs)} s, all pods ${s(r.podsMs)} s, steady ${s(r.steadyMs)} s; ` +
+    `${r.toSteady.requests} requests / ${r.toSteady.reconciles} reconciles = ${perReconcile.toFixed(2)} per reconcile, ${r.toSteady.writes} writes; ` +
+    `peak RSS ${r.peakRssMiB.toFixed(0)} MiB; at rest ${r.restWritesPerMin.toFixed(1)} writes/min (${r.restReconciles} reconciles in ${REST_SECONDS} s)`
+  );
+}
 
 export default async function bench(): Promise<void> {
   if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} missing: run \`npm run build\` first`);
   // The launcher finds test/cluster/versions.env next to itself, so load it from the source tree
   // (erasable TypeScript, which Node runs directly) rather than from dist/.
-  const launcher = (await import(pathToFileURL(path.join(ROOT, 'test/cluster/launcher.ts')).href)) as typeof import('../cluster/launcher.js');
-  const { freePorts, startControlPlane } = launcher;
-  const cp: ControlPlane = await startControlPlane({ name: 'bench-controller', log: (m) => process.stderr.write(`${m}\n`) });
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(cp.kubeconfigPath);
-  const client = new KubeClient(kc);
-  let child: ChildProcess | undefined;
-  try {
-    for (const crd of [instanceSetCrd, clusterCrd]) await client.apply(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`, crd, 'bench');
-    await until('CRDs served', 30_000, async () => {
-      await client.list(resourcePath('InstanceSet'));
-      return true;
-    });
-    const total = SETS * REPLICAS;
-
-    // ---- dbtopo controller
-    const ns = 'bench-dbtopo';
-    await createNamespace(client, ns);
-    const [metricsPort] = await freePorts(1);
-    if (metricsPort === undefined) throw new Error('no free port');
-    child = spawn(process.execPath, [MAIN, '--kubeconfig', cp.kubeconfigPath, '--namespace', ns, '--metrics-port', String(metricsPort), '--health-port', '-1', '--no-role-probes', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const pid = child.pid ?? 0;
-    await until('controller metrics', 30_000, async () => ((await scrape(metricsPort)).size >= 0 ? true : undefined));
-    const t0 = performance.now();
-    for (let i = 0; i < SETS; i++) await client.create(resourcePath('InstanceSet', ns), instanceSet(ns, `s${i}`) as unknown as KubeObject);
-    const createdMs = performance.now() - t0;
-    await until(`${total} pods (dbtopo)`, 600_000, async () => ((await countPods(client, ns)) >= total ? true : undefined));
-    const podsMs = performance.now() - t0;
-    await until('every InstanceSet status reports 3 replicas', 600_000, async () => {
-      const sets = (await client.list<InstanceSet & KubeObject>(resourcePath('InstanceSet', ns))).items;
-      return sets.length === SETS && sets.every((s) => s.status?.replicas === REPLICAS) ? true : undefined;
-    });
-    const steadyMs = performance.now() - t0;
-    await sleep(2000);
-    const m1 = await scrape(metricsPort);
-    await sleep(REST_SECONDS * 1000);
-    const m2 = await scrape(metricsPort);
-    const reconciles = sumWhere(m1, (k) => k.startsWith('dbtopo_reconcile_total'));
-    const requests = sumWhere(m1, (k) => k.startsWith('dbtopo_api_requests_total') && !k.includes('verb="watch"'));
-    const writes = sumWhere(m1, (k) => k.startsWith('dbtopo_api_requests_total') && isWrite(k));
-    const restWrites = sumWhere(m2, (k) => k.startsWith('dbtopo_api_requests_total') && isWrite(k)) - writes;
-    const restReconciles = sumWhere(m2, (k) => k.startsWith('dbtopo_reconcile_total')) - reconciles;
-    const peakRss = procStatus(pid, 'VmHWM');
-    child.kill('SIGTERM');
-    await new Promise((r) => child?.once('exit', r));
-    child = undefined;
-
-    // ---- kube-controller-manager's StatefulSet controller
-    const sns = 'bench-sts';
-    await createNamespace(client, sns);
-    const kcmRssBefore = procStatus(cp.pids.controllerManager, 'VmRSS');
-    const stsWritesBefore = await apiserverWrites(client, ['pods', 'statefulsets', 'controllerrevisions']);
-    const s0 = performance.now();
-    for (let i = 0; i < SETS; i++) await client.create(`/apis/apps/v1/namespaces/${sns}/statefulsets`, statefulSet(sns, `s${i}`));
-    const stsCreatedMs = performance.now() - s0;
-    await until(`${total} pods (StatefulSet)`, 900_000, async () => ((await countPods(client, sns)) >= total ? true : undefined));
-    const stsPodsMs = performance.now() - s0;
-    await until('every StatefulSet status reports 3 replicas', 900_000, async () => {
-      const sets = (await client.list<KubeObject & { status?: { replicas?: number } }>(`/apis/apps/v1/namespaces/${sns}/statefulsets`)).items;
-      return sets.length === SETS && sets.every((s) => s.status?.replicas === REPLICAS) ? true : undefined;
-    });
-    const stsSteadyMs = performance.now() - s0;
-    const stsWritesSteady = (await apiserverWrites(client, ['pods', 'statefulsets', 'controllerrevisions'])) - stsWritesBefore;
-    await sleep(2000);
-    const r1 = await apiserverWrites(client, ['pods', 'statefulsets', 'controllerrevisions']);
-    await sleep(REST_SECONDS * 1000);
-    const stsRestWrites = (await apiserverWrites(client, ['pods', 'statefulsets', 'controllerrevisions'])) - r1;
-    const kcmRssAfter = procStatus(cp.pids.controllerManager, 'VmRSS');
-
-    const perMin = (n: number): string => ((n * 60) / REST_SECONDS).toFixed(1);
-    const s = (ms: number): string => (ms / 1000).toFixed(1);
-    const lines = [
-      `steady state = all ${total} pods created and every status reporting ${REPLICAS} replicas (no kubelet runs, so no pod becomes Ready; same rule for both)`,
-      `dbtopo controller: ${SETS} InstanceSets × ${REPLICAS} pods: objects created in ${s(createdMs)} s, all pods in ${s(podsMs)} s, steady state in ${s(steadyMs)} s`,
-      `  peak RSS ${peakRss.toFixed(0)} MiB; ${reconciles} reconciles, ${requests} API requests (without watches) = ${(requests / Math.max(1, reconciles)).toFixed(2)} per reconcile; ${writes} writes`,
-      `  at rest (${REST_SECONDS} s): ${restWrites} writes = ${perMin(restWrites)} writes/min, ${restReconciles} reconciles`,
-      `StatefulSet controller (kube-controller-manager, default client QPS 20 / burst 30): ${SETS} StatefulSets × ${REPLICAS} pods: objects created in ${s(stsCreatedMs)} s, all pods in ${s(stsPodsMs)} s, steady state in ${s(stsSteadyMs)} s`,
-      `  kcm RSS ${kcmRssBefore.toFixed(0)} → ${kcmRssAfter.toFixed(0)} MiB (whole kcm, all its controllers); ${stsWritesSteady} writes to pods/statefulsets/controllerrevisions to steady state`,
-      `  at rest (${REST_SECONDS} s): ${stsRestWrites} writes = ${perMin(stsRestWrites)} writes/min`,
-      `ratio dbtopo / StatefulSet: time to all pods ${(podsMs / stsPodsMs).toFixed(2)}, time to steady state ${(steadyMs / stsSteadyMs).toFixed(2)}`,
-    ];
-    for (const l of lines) process.stdout.write(`${l}\n`);
-  } finally {
-    if (child !== undefined) child.kill('SIGKILL');
-    client.close();
-    await cp.stop();
+  const launcher = (await import(pathToFileURL(path.join(ROOT, 'test/cluster/launcher.ts')).href)) as Launcher;
+  process.stdout.write(
+    `${SETS} sets × ${REPLICAS} pods per side; client limit ${QPS} QPS / burst ${BURST} for both (dbtopo --kube-api-qps/--kube-api-burst, kube-controller-manager the same flags); ` +
+      `pods made Ready by one ready writer for both; dbtopo role probes on; each side on a fresh control plane, alternating order, ${RUNS} runs\n`,
+  );
+  const results: { dbtopo: SideResult; sts: SideResult }[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    const order: ('dbtopo' | 'sts')[] = run % 2 === 1 ? ['dbtopo', 'sts'] : ['sts', 'dbtopo'];
+    const got: Partial<{ dbtopo: SideResult; sts: SideResult }> = {};
+    for (const side of order) got[side] = side === 'dbtopo' ? await runDbtopo(launcher, run) : await runStatefulSets(launcher, run);
+    const r = got as { dbtopo: SideResult; sts: SideResult };
+    results.push(r);
+    process.stdout.write(`run ${run} (${order.join(' then ')}):\n${line(r.dbtopo)}\n${line(r.sts)}\n`);
+    process.stdout.write(`  ratio dbtopo / StatefulSet: all pods ${(r.dbtopo.podsMs / r.sts.podsMs).toFixed(2)}, steady ${(r.dbtopo.steadyMs / r.sts.steadyMs).toFixed(2)}\n`);
   }
+  const med = (pick: (r: { dbtopo: SideResult; sts: SideResult }) => number): number => median(results.map(pick));
+  const dSteady = med((r) => r.dbtopo.steadyMs);
+  const kSteady = med((r) => r.sts.steadyMs);
+  process.stdout.write(
+    `median over ${RUNS} runs: dbtopo steady ${s(dSteady)} s (all pods ${s(med((r) => r.dbtopo.podsMs))} s), StatefulSet steady ${s(kSteady)} s (all pods ${s(med((r) => r.sts.podsMs))} s), ` +
+      `ratio ${(dSteady / kSteady).toFixed(2)}; requests per reconcile ${med((r) => r.dbtopo.toSteady.requests / Math.max(1, r.dbtopo.toSteady.reconciles)).toFixed(2)} vs ${med((r) => r.sts.toSteady.requests / Math.max(1, r.sts.toSteady.reconciles)).toFixed(2)}; ` +
+      `peak RSS ${med((r) => r.dbtopo.peakRssMiB).toFixed(0)} MiB (dbtopo controller) vs ${med((r) => r.sts.peakRssMiB).toFixed(0)} MiB (whole kube-controller-manager); ` +
+      `writes/min at rest ${med((r) => r.dbtopo.restWritesPerMin).toFixed(1)} vs ${med((r) => r.sts.restWritesPerMin).toFixed(1)}\n`,
+  );
 }
 
 if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) await bench();

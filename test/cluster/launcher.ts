@@ -370,6 +370,8 @@ export interface ControlPlaneOptions {
   controllers?: readonly string[];
   /** Extra kube-apiserver flags (`--flag=value`). */
   apiServerArgs?: readonly string[];
+  /** Extra kube-controller-manager flags (`--flag=value`), e.g. `--kube-api-qps=50`. */
+  controllerManagerArgs?: readonly string[];
   /**
    * Kill the control plane when this pid disappears (a detached bash watchdog, so nothing is left
    * behind even when the owner is SIGKILLed). Default: the current process. `null`: no watchdog
@@ -707,6 +709,7 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
         `--service-cluster-ip-range=${serviceCidr}`,
         '--profiling=false',
         '--v=1',
+        ...(opts.controllerManagerArgs ?? []),
       ],
       kcmLog,
     );
