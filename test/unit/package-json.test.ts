@@ -70,7 +70,8 @@ describe('the npm package', () => {
     // A repository of this checkout's files, committed or not, as a user's remote would hold them.
     const src = join(dir, 'git-src');
     const { stdout: listed } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, maxBuffer: 1 << 26 });
-    for (const f of listed.split('\0').filter((f) => f !== '' && existsSync(join(ROOT, f)))) {
+    // (node_modules may be a symlink in a worktree, which .gitignore's `node_modules/` does not match)
+    for (const f of listed.split('\0').filter((f) => f !== '' && f.split('/')[0] !== 'node_modules' && existsSync(join(ROOT, f)))) {
       await mkdir(join(src, f, '..'), { recursive: true });
       await cp(join(ROOT, f), join(src, f));
     }
