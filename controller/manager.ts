@@ -7,7 +7,7 @@ import { LABELS, type Cluster, type InstanceSet, type KubeObject } from '../sche
 import { reconcileCluster } from './reconcile/cluster/reconciler.js';
 import { reconcileInstanceSet } from './reconcile/instanceset/reconciler.js';
 import { RoleProbes } from './reconcile/instanceset/roles.js';
-import { keyOf, type Caches, type ControllerContext } from './runtime/context.js';
+import { keyOf, newControllerMemory, type Caches, type ControllerContext } from './runtime/context.js';
 import { EventRecorder } from './runtime/events.js';
 import { serve, type HttpEndpoint } from './runtime/http.js';
 import { Informer } from './runtime/informer.js';
@@ -92,7 +92,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Run
     pods: new Informer<KubeObject>('pods', client, path('Pod'), log, managed),
     pvcs: new Informer<KubeObject>('pvcs', client, path('PersistentVolumeClaim'), log, managed),
   };
-  const ctx: ControllerContext = { client, caches, events, log, metrics, now: () => Date.now() };
+  const ctx: ControllerContext = { client, memory: newControllerMemory(), caches, events, log, metrics, now: () => Date.now() };
   const roleProbes = opts.roleProbes === false ? undefined : new RoleProbes(ctx);
 
   // Event → key mapping: children enqueue their InstanceSet, InstanceSets their Cluster.

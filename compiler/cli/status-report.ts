@@ -2,7 +2,7 @@
 // report per topology and shard (every member cluster's pods with role, readiness and revision,
 // and any switchover or update in progress), the problems an on-call engineer acts on, and its
 // text rendering. The I/O (kubeconfig contexts, API reads) is in status.ts.
-import { ANNOTATIONS, LABELS, type InstanceSet } from '../../schemas/types/index.js';
+import { ANNOTATIONS, LABELS, type InstanceSet, type SwitchoverStatus } from '../../schemas/types/index.js';
 
 export interface PodLike {
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; deletionTimestamp?: string };
@@ -39,6 +39,9 @@ export interface SetStatus {
   updating?: { updated: number; of: number; revision?: string };
   /** The switchover annotation's value while a switchover is requested. */
   switchover?: string;
+  /** The controller's record of the last switchover (status.switchover) and the previous primary. */
+  lastSwitchover?: SwitchoverStatus;
+  lastPrimary?: string;
   paused: boolean;
   pods: PodStatus[];
 }
@@ -85,6 +88,8 @@ function setStatus(member: string, is: InstanceSet, pods: PodLike[]): SetStatus 
     ...(primary !== undefined ? { primary } : {}),
     ...(updated < podStatus.length || podStatus.length < is.spec.replicas ? { updating: { updated, of: is.spec.replicas, ...(update !== undefined ? { revision: update } : {}) } } : {}),
     ...(switchover !== undefined ? { switchover } : {}),
+    ...(is.status?.switchover !== undefined ? { lastSwitchover: is.status.switchover } : {}),
+    ...(is.status?.lastPrimary !== undefined ? { lastPrimary: is.status.lastPrimary } : {}),
     paused: is.spec.paused === true,
     pods: podStatus,
   };
@@ -134,6 +139,9 @@ export function renderStatus(r: StatusReport): string {
         x.server ? `primary ${x.primary ?? '(none)'}` : '',
         x.updating !== undefined ? `updating: ${x.updating.updated}/${x.updating.of} on revision ${x.updating.revision ?? '?'}` : '',
         x.switchover !== undefined ? `switchover requested (to ${x.switchover})` : '',
+        x.lastSwitchover?.phase === 'Running' ? `switchover running: ${x.lastSwitchover.from} → ${x.lastSwitchover.to ?? 'best secondary'} since ${x.lastSwitchover.startedAt} (${x.lastSwitchover.reason})` : '',
+        x.lastSwitchover?.phase === 'Failed' ? `last switchover FAILED at ${x.lastSwitchover.finishedAt ?? x.lastSwitchover.startedAt}: ${x.lastSwitchover.message ?? ''}` : '',
+        x.lastSwitchover?.phase === 'Succeeded' ? `last switchover at ${x.lastSwitchover.finishedAt ?? x.lastSwitchover.startedAt}: ${x.lastSwitchover.message ?? `from ${x.lastSwitchover.from}`}` : '',
         x.paused ? 'paused' : '',
       ].filter((n) => n !== '');
       out.push(`  ${x.member}  ${x.name}${x.component !== undefined ? ` (${x.component})` : ''}  ${x.ready}/${x.replicas} ready${notes.length > 0 ? `  ${notes.join('; ')}` : ''}`);

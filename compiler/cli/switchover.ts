@@ -4,7 +4,7 @@
 // CLI only files the request, so a request survives the CLI being interrupted.
 // Exit codes: 0 switched over (or already there), 1 timed out or refused, 2 usage, 3 API error.
 import type { Command } from 'commander';
-import { ANNOTATIONS, API_VERSION, type InstanceSet } from '../../schemas/types/index.js';
+import { ANNOTATIONS, API_VERSION, type ConditionType, type InstanceSet } from '../../schemas/types/index.js';
 
 export const SWITCHOVER_EXIT = { ok: 0, notDone: 1, usage: 2, internal: 3 } as const;
 
@@ -17,14 +17,25 @@ export interface SwitchoverCliOptions {
 
 export type Outcome = { state: 'done'; primary: string } | { state: 'pending'; why: string } | { state: 'refused'; why: string };
 
-/** Pure: where a requested switchover stands, from the InstanceSet as the API server has it now. */
-export function switchoverOutcome(is: InstanceSet, previousPrimary: string | undefined, wanted: string | undefined): Outcome {
+/**
+ * Pure: where a requested switchover stands, from the InstanceSet as the API server has it now.
+ * `recordBefore`: status.switchover.startedAt when the request was filed; a record that starts
+ * differently is this request's (the controller writes it Running before it touches an engine,
+ * then Succeeded or Failed: schemas/types/instanceset.ts SwitchoverStatus).
+ */
+export function switchoverOutcome(is: InstanceSet, previousPrimary: string | undefined, wanted: string | undefined, recordBefore?: string): Outcome {
   const primary = is.status?.primary;
   const pending = is.metadata.annotations?.[ANNOTATIONS.switchover];
   const moved = primary !== undefined && primary !== previousPrimary;
   if (moved && (wanted === undefined || primary === wanted)) return { state: 'done', primary };
   if (moved && wanted !== undefined) return { state: 'refused', why: `the primary moved to ${primary}, not to ${wanted}` };
-  const failed = is.status?.conditions?.find((c) => c.type === 'SwitchoverFailed' && c.status === 'True');
+  const rec = is.status?.switchover;
+  if (rec !== undefined && rec.startedAt !== recordBefore) {
+    if (rec.phase === 'Failed') return { state: 'refused', why: rec.message ?? 'the controller recorded a failure without a reason' };
+    if (rec.phase === 'Running') return { state: 'pending', why: `switching over from ${rec.from} since ${rec.startedAt}` };
+  }
+  const failedType: ConditionType = 'SwitchoverFailed';
+  const failed = is.status?.conditions?.find((c) => c.type === failedType && c.status === 'True');
   if (pending === undefined && failed) return { state: 'refused', why: failed.message };
   return { state: 'pending', why: pending === undefined ? 'the request was withdrawn' : `primary is still ${primary ?? '(none)'}` };
 }
@@ -65,6 +76,7 @@ export async function runSwitchover(name: string, opts: SwitchoverCliOptions, ou
     return SWITCHOVER_EXIT.usage;
   }
   const previous = is.status?.primary;
+  const recordBefore = is.status?.switchover?.startedAt;
   if (opts.to !== undefined && previous === opts.to) {
     out(`${opts.to} is already the primary of ${namespace}/${name}`);
     return SWITCHOVER_EXIT.ok;
@@ -89,7 +101,7 @@ export async function runSwitchover(name: string, opts: SwitchoverCliOptions, ou
   for (let i = 0; i < 100_000 && Date.now() - started < timeoutMs; i++) {
     await new Promise((r) => setTimeout(r, 500));
     try {
-      last = switchoverOutcome((await api.read(ref)) as unknown as InstanceSet, previous, opts.to);
+      last = switchoverOutcome((await api.read(ref)) as unknown as InstanceSet, previous, opts.to, recordBefore);
     } catch (err) {
       last = { state: 'pending', why: `cannot read the InstanceSet: ${errorText(err)}` };
     }
@@ -97,7 +109,7 @@ export async function runSwitchover(name: string, opts: SwitchoverCliOptions, ou
     // polls to catch up with the labels, then report the refusal (its reason is in the Events).
     withdrawn = last.state === 'pending' && last.why === 'the request was withdrawn' ? withdrawn + 1 : 0;
     if (withdrawn >= 6) {
-      last = { state: 'refused', why: 'the controller handled the request but the primary did not move (see the SwitchoverFailed Event)' };
+      last = { state: 'refused', why: 'the controller handled the request but the primary did not move (see the SwitchoverFailed Event and status.switchover)' };
     }
     if (last.state === 'done') {
       out(`switched over: ${previous ?? '(none)'} → ${last.primary} in ${Date.now() - started} ms`);

@@ -1,6 +1,7 @@
 // What every reconciler gets: the API client, the informer caches, events, logs and metrics.
 import type { Logger } from 'pino';
-import type { Cluster, InstanceSet, KubeObject } from '../../schemas/types/index.js';
+import type { Cluster, InstanceSet, KubeObject, SwitchoverStatus } from '../../schemas/types/index.js';
+import type { CredentialsReader } from '../engines/credentials.js';
 import type { EventRecorder } from './events.js';
 import type { Informer } from './informer.js';
 import type { KubeClient } from './kube.js';
@@ -13,8 +14,28 @@ export interface Caches {
   pvcs: Informer<KubeObject>;
 }
 
+/**
+ * What one controller remembers between reconciles, keyed by InstanceSet key. It hangs off the
+ * context, not a module, so two controllers in one process (tests, a federation manager) never
+ * share it; none of it is needed after a restart (the durable facts are in status).
+ */
+export interface ControllerMemory {
+  /** Switchover records this controller wrote (newer than the cache until the watch catches up). */
+  switchovers: Map<string, SwitchoverStatus>;
+  /** The rolling update's last waiting reason announced in an Event (one Event per reason). */
+  updateWaiting: Map<string, string>;
+  /** Pod uids whose deletion this controller asked for, until when to expect it (controller-runtime's expectations). */
+  deleting: Map<string, number>;
+  credentials?: CredentialsReader;
+}
+
+export function newControllerMemory(): ControllerMemory {
+  return { switchovers: new Map(), updateWaiting: new Map(), deleting: new Map() };
+}
+
 export interface ControllerContext {
   client: KubeClient;
+  memory: ControllerMemory;
   caches: Caches;
   events: EventRecorder;
   log: Logger;

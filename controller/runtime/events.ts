@@ -2,7 +2,7 @@
 // Event that cannot be written is logged, never retried, and never fails a reconcile.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { KubeObject } from '../../schemas/types/index.js';
+import type { EventReason, KubeObject } from '../../schemas/types/index.js';
 import { resourcePath, type KubeClient } from './kube.js';
 
 export const REPORTING_CONTROLLER = 'dbtopo.dev/controller';
@@ -14,8 +14,8 @@ export class EventRecorder {
     private readonly log: Logger,
   ) {}
 
-  /** `action` is what the controller did (Create, Delete, Label, Promote…), `reason` a CamelCase cause. */
-  emit(obj: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>, type: 'Normal' | 'Warning', reason: string, action: string, note: string): void {
+  /** `action` is what the controller did (Create, Delete, Label, Promote…); `reason` one of the catalogue (schemas/types/events.ts). */
+  emit(obj: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>, type: 'Normal' | 'Warning', reason: EventReason, action: string, note: string): void {
     const ns = obj.metadata.namespace ?? 'default';
     const body = {
       apiVersion: 'events.k8s.io/v1',

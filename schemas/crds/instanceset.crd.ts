@@ -3,6 +3,7 @@
 // the same; the schema is written here, not copied.
 import { MAX_INSTANCES } from '../fragments.js';
 import { GROUP, VERSION } from '../types/labels.js';
+import { SWITCHOVER_PHASES } from '../types/events.js';
 import type { KubeObject } from '../types/k8s.js';
 import {
   age,
@@ -204,6 +205,16 @@ const status = obj('Observed state, written by the controller.', {
     ready: bool('Pod readiness.'),
   }, ['podName', 'ready'])),
   primary: str('Pod the engine reports as primary.'),
+  lastPrimary: str('The primary before the current one.'),
+  switchover: obj('The last switchover: written Running before the engines are touched, then Succeeded or Failed.', {
+    from: str('Primary the switchover moves away from.'),
+    to: str('Requested target (absent: the most advanced secondary).'),
+    phase: strEnum('Where it stands.', [...SWITCHOVER_PHASES]),
+    reason: str('Why it was started.'),
+    startedAt: { type: 'string', format: 'date-time', description: 'When it started.' },
+    finishedAt: { type: 'string', format: 'date-time', description: 'When it ended.' },
+    message: str('Failed: why; Succeeded: the outcome.'),
+  }, ['from', 'phase', 'reason', 'startedAt']),
   selector: str('spec.selector as a string, for the scale subresource.'),
   conditions,
 });

@@ -6,3 +6,4 @@ export * from './topology.js';
 export * from './environment.js';
 export * from './sentinel.js';
 export * from './guard.js';
+export * from './events.js';

@@ -3,6 +3,7 @@
 // same, so users of that project feel at home; `engine` and `roleProbe` are dbtopo's own.
 
 import type { API_VERSION, Role } from './labels.js';
+import type { SwitchoverPhase } from './events.js';
 import type {
   Condition,
   LabelSelector,
@@ -121,6 +122,24 @@ export interface MemberStatus {
   ready: boolean;
 }
 
+/**
+ * The durable record of the last switchover (controller/reconcile/instanceset/switchover-record.ts):
+ * written as Running before the engines are touched, then Succeeded or Failed, so a restarted
+ * controller, `dbtopo switchover` and `dbtopo status` all read what happened from the object.
+ */
+export interface SwitchoverStatus {
+  from: string;
+  /** The requested target; absent = the engine picks the most advanced secondary. */
+  to?: string;
+  phase: SwitchoverPhase;
+  /** Why it was started: "requested by annotation", "before updating X", "before removing X (…)". */
+  reason: string;
+  startedAt: string;
+  finishedAt?: string;
+  /** Failed: why; Succeeded: where the primary went and how long writes paused. */
+  message?: string;
+}
+
 export interface InstanceSetStatus {
   observedGeneration?: number;
   replicas?: number;
@@ -132,6 +151,9 @@ export interface InstanceSetStatus {
   membersStatus?: MemberStatus[];
   /** Name of the pod the engine reports as primary, for printer columns and dashboards. */
   primary?: string;
+  /** The primary before the current one (set when status.primary changes to another pod). */
+  lastPrimary?: string;
+  switchover?: SwitchoverStatus;
   /** spec.selector as a label-selector string, for the scale subresource (kubectl scale, HPA). */
   selector?: string;
   conditions?: Condition[];

@@ -4,11 +4,12 @@
 // hands its role off (switchover) and is replaced last; Events say what happens. The rendered
 // admission guard is in force: the objects come as the GitOps sync, the controller acts as its
 // ServiceAccount, and its whole rollout and switchover pass the guard untouched.
+import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient, resourcePath } from '../../controller/runtime/kube.js';
 import { runSwitchover } from '../../compiler/cli/switchover.js';
 import { eventually, testKubeconfigs } from '../cluster/helpers.js';
-import { GUARD_ANNOTATIONS, LABELS } from '../../schemas/types/index.js';
+import { GUARD_ANNOTATIONS, LABELS, type InstanceSetStatus } from '../../schemas/types/index.js';
 import { allReady, loadRendered, pods, rolesSettled, startEngineEnv, type EngineEnv } from './engines-helpers.js';
 import { eventReasons, rollOut } from './rollout-helpers.js';
 
@@ -112,9 +113,43 @@ describe('rolling update of a 3-member MariaDB', () => {
     // The request annotation is consumed.
     const client = new KubeClient(env.kc);
     const is = (await client.get(resourcePath('InstanceSet', NS, 'billing-db-server'))) as { metadata: { annotations?: Record<string, string> } };
-    client.close();
     expect(is.metadata.annotations?.['dbtopo.dev/switchover']).toBeUndefined();
+    // The durable record: from, to, why, Succeeded; the old primary is status.lastPrimary.
+    const status = await eventually('status.switchover Succeeded and status.lastPrimary', async () => {
+      const s = ((await client.get(resourcePath('InstanceSet', NS, 'billing-db-server'))) as { status?: InstanceSetStatus }).status;
+      return s?.switchover?.phase === 'Succeeded' && s.lastPrimary !== undefined ? s : undefined;
+    }, { timeoutMs: 15_000, intervalMs: 250 });
+    client.close();
+    console.log(`[update-rolling] status.switchover ${JSON.stringify(status.switchover)}; lastPrimary ${status.lastPrimary}`);
+    expect(status.switchover).toMatchObject({ from: primary.metadata!.name, to, phase: 'Succeeded', reason: 'requested by annotation', message: expect.stringMatching(/primary moved from/) });
+    expect(Date.parse(status.switchover!.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(status.switchover!.startedAt));
+    expect(status.lastPrimary).toBe(primary.metadata!.name);
+    expect(status.primary).toBe(to);
   }, 120_000);
+
+  it('a Running switchover record no controller stands behind (it died mid-way) is settled from the labels', async () => {
+    const { primary, secondaries } = await rolesSettled(env.core, NS, 'billing-db-server', 3, 60_000);
+    // As the controller's ServiceAccount (the guard lets only it write status): what a controller
+    // killed between writing "Running" and moving the engines leaves behind.
+    const asController = new k8s.KubeConfig();
+    asController.loadFromFile(env.controllerKubeconfig);
+    const client = new KubeClient(asController);
+    const path = resourcePath('InstanceSet', NS, 'billing-db-server', 'status');
+    const startedAt = new Date().toISOString();
+    await client.mergePatch(path, { status: { switchover: { from: primary.metadata!.name, to: secondaries[0]!.metadata!.name, phase: 'Running', reason: 'requested by annotation', startedAt } } }, 'test-dead-controller');
+    const s = await eventually('the orphaned record settled', async () => {
+      const st = ((await client.get(resourcePath('InstanceSet', NS, 'billing-db-server'))) as { status?: InstanceSetStatus }).status;
+      const settled = st?.switchover?.startedAt === startedAt && st.switchover.phase !== 'Running';
+      // the condition follows in the same reconcile's status write
+      return settled && (st.switchover?.phase !== 'Failed' || st.conditions?.some((c) => c.type === 'SwitchoverFailed')) ? st : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+    client.close();
+    console.log(`[update-rolling] orphaned record settled: ${JSON.stringify(s.switchover)}`);
+    // The primary never moved: Failed, interrupted, and a SwitchoverFailed condition says so.
+    expect(s.switchover).toMatchObject({ phase: 'Failed', message: expect.stringMatching(/interrupted.*on billing-db-server-/) });
+    expect(s.conditions?.find((c) => c.type === 'SwitchoverFailed')).toMatchObject({ status: 'True' });
+    expect(s.primary).toBe(primary.metadata!.name);
+  }, 90_000);
 });
 
 describe('rolling update of a 3-member Redis with Sentinel', () => {

@@ -70,4 +70,16 @@ describe('buildStatus', () => {
     expect(shard?.problems).toEqual(['no pod is labelled primary']);
     expect(renderStatus(r)).toMatch(/updating: 1\/2 on revision r2; switchover requested \(to c-server-1\)/);
   });
+
+  it("shows the controller's switchover record: running, failed (with why), done", () => {
+    const base = set('c-server');
+    const rec = { from: 'c-server-0', to: 'c-server-1', reason: 'requested by annotation', startedAt: '2026-12-02T07:00:00.000Z' };
+    const report = (status: InstanceSet['status']) =>
+      renderStatus(buildStatus('dev', [{ member: 'm', sets: [{ ...base, status }], pods: [pod('c-server', 0, 'primary'), pod('c-server', 1, 'secondary')] }]));
+    expect(report({ switchover: { ...rec, phase: 'Running' } })).toMatch(/switchover running: c-server-0 → c-server-1 since 2026-12-02T07:00:00.000Z \(requested by annotation\)/);
+    expect(report({ switchover: { ...rec, phase: 'Failed', finishedAt: '2026-12-02T07:00:03.000Z', message: 'NOGOODSLAVE' } })).toMatch(/last switchover FAILED at 2026-12-02T07:00:03.000Z: NOGOODSLAVE/);
+    const done = buildStatus('dev', [{ member: 'm', sets: [{ ...base, status: { lastPrimary: 'c-server-0', switchover: { ...rec, phase: 'Succeeded', message: 'primary moved from c-server-0 to c-server-1 in 240 ms' } } }], pods: [] }]);
+    expect(done.shards[0]?.sets[0]).toMatchObject({ lastPrimary: 'c-server-0', lastSwitchover: { phase: 'Succeeded' } });
+    expect(renderStatus(done)).toMatch(/last switchover at 2026-12-02T07:00:00.000Z: primary moved from c-server-0 to c-server-1/);
+  });
 });

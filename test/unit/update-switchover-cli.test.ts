@@ -36,6 +36,18 @@ describe('dbtopo switchover', () => {
     expect(switchoverOutcome(x, 'db-0-0', undefined)).toEqual({ state: 'refused', why: 'no healthy replica' });
   });
 
+  it("reads the controller's switchover record: this request's, not an older one", () => {
+    const older = { from: 'db-0-0', phase: 'Failed' as const, reason: 'requested by annotation', startedAt: '2026-12-01T10:00:00.000Z', message: 'old failure' };
+    const x = is('db-0-0');
+    x.status!.switchover = older;
+    // the record was there before the request: not this request's outcome
+    expect(switchoverOutcome(x, 'db-0-0', undefined, older.startedAt)).toEqual({ state: 'pending', why: 'the request was withdrawn' });
+    x.status!.switchover = { from: 'db-0-0', phase: 'Running', reason: 'requested by annotation', startedAt: '2026-12-01T10:05:00.000Z' };
+    expect(switchoverOutcome(x, 'db-0-0', undefined, older.startedAt)).toEqual({ state: 'pending', why: 'switching over from db-0-0 since 2026-12-01T10:05:00.000Z' });
+    x.status!.switchover = { ...x.status!.switchover, phase: 'Failed', message: 'NOGOODSLAVE No suitable replica to promote' };
+    expect(switchoverOutcome(x, 'db-0-0', undefined, older.startedAt)).toEqual({ state: 'refused', why: 'NOGOODSLAVE No suitable replica to promote' });
+  });
+
   it('refuses requests that cannot work before writing anything', () => {
     expect(validateRequest(is('db-0-0'), 'other-1')).toMatch(/not a pod of db-0/);
     expect(validateRequest(is('db-0-0', undefined, 1), undefined)).toMatch(/needs a secondary/);

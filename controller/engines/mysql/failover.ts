@@ -10,7 +10,7 @@
 //
 // The lost primary is not touched here: it may be frozen or cut off rather than dead. When it
 // answers again, fence.ts makes it read-only and a replica before it is ever labelled.
-import type { EngineSpec } from '../../../schemas/types/index.js';
+import type { EngineSpec, EventReason } from '../../../schemas/types/index.js';
 import { byAdvancement, type ReplicaView } from '../../update/candidate.js';
 import type { EngineTarget, ProbeResult } from '../types.js';
 import { guardSplitBrain, type SplitBrainResolution } from '../splitbrain.js';
@@ -261,7 +261,7 @@ export interface KeeperMember {
   labelledPrimary: boolean;
 }
 
-type KeeperEvent = { type: 'Normal' | 'Warning'; reason: string; message: string };
+type KeeperEvent = { type: 'Normal' | 'Warning'; reason: Extract<EventReason, 'Failover' | 'Fenced'>; message: string };
 
 /** Received positions (Gtid_IO_Pos) of the reachable replicas, each bounded; missing ones are left out. */
 async function receivedPositions(members: KeeperMember[], timeoutMs: number): Promise<Map<string, number>> {

@@ -64,12 +64,12 @@ export async function reconcileInstanceSet(ctx: ControllerContext, key: string):
   const update = await updateStep(ctx, is, desired, pods);
   for (const ref of update.deletePods) {
     if (await ctx.client.delete(resourcePath('Pod', namespace, ref.name), ref.uid)) {
-      expectDeletion(ref.uid);
+      expectDeletion(ctx, ref.uid);
       log.info({ pod: ref.name }, 'deleted outdated pod (rolling update)');
     }
   }
 
-  const { status, recheckAfterMs } = computeStatus(is, desired, pods, ctx.now(), update.waiting);
+  const { status, recheckAfterMs } = computeStatus(is, desired, pods, ctx.now(), update.waiting, ctx.memory.switchovers.get(key));
   if (!statusEqual(is.status, status)) await writeStatus(ctx, is, status);
   // The update step polls while a rollout or switchover is under way (it waits on engines, which
   // send no watch events). With every pod at its revision, what is left to wait for is pod

@@ -3,15 +3,18 @@
 import {
   LABELS,
   type Condition,
+  type ConditionType,
   type InstanceSet,
   type InstanceSetStatus,
   type KubeObject,
   type MemberStatus,
   type Role,
+  type SwitchoverStatus,
 } from '../../../schemas/types/index.js';
 import { defaultRevision, type DesiredPod } from './desired.js';
 import { ordinalOf } from './ordinals.js';
 import { isReady, isTerminating, readySince } from './pods.js';
+import { lastPrimaryOf, newerRecord } from './switchover-record.js';
 import { canonicalJson } from '../../update/revision.js';
 
 /** spec.selector as a string (status.selector, for the scale subresource). */
@@ -33,7 +36,7 @@ export interface ComputedStatus {
   recheckAfterMs?: number;
 }
 
-function condition(type: string, ok: boolean, reason: string, message: string, now: string, prev: Condition[] | undefined, generation: number | undefined): Condition {
+function condition(type: ConditionType, ok: boolean, reason: string, message: string, now: string, prev: Condition[] | undefined, generation: number | undefined): Condition {
   const status = ok ? 'True' : 'False';
   const old = prev?.find((c) => c.type === type);
   // lastTransitionTime only moves when the status flips, so an unchanged world gives an unchanged status.
@@ -45,7 +48,8 @@ function condition(type: string, ok: boolean, reason: string, message: string, n
  * `updateWaiting`: why the rolling update does not move now (update step), shown in an `Updated`
  * condition while pods are outdated or the step waits.
  */
-export function computeStatus(is: InstanceSet, desired: DesiredPod[], pods: KubeObject[], nowMs: number, updateWaiting?: string): ComputedStatus {
+/** `switchover`: the record this controller wrote last (switchover-record.ts); the newer of it and status's is kept. */
+export function computeStatus(is: InstanceSet, desired: DesiredPod[], pods: KubeObject[], nowMs: number, updateWaiting?: string, switchover?: SwitchoverStatus): ComputedStatus {
   const setName = is.metadata.name;
   const prev = is.status;
   const now = new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -106,8 +110,11 @@ export function computeStatus(is: InstanceSet, desired: DesiredPod[], pods: Kube
         : condition('Primary', false, 'WaitingForFederation', `no pod here is primary; this member cluster never promotes a pod of this ${over}: waiting for the federation authority to choose the primary`, now, prev?.conditions, gen),
     );
   }
+  const record = newerRecord(prev?.switchover, switchover);
+  if (record?.phase === 'Failed') conditions.push(condition('SwitchoverFailed', true, 'SwitchoverFailed', `switchover from ${record.from} failed: ${record.message ?? 'no reason recorded'}`, now, prev?.conditions, gen));
   if (is.spec.paused === true) conditions.push(condition('Paused', true, 'Paused', 'spec.paused is set: pods are not changed', now, prev?.conditions, gen));
 
+  const lastPrimary = lastPrimaryOf(prev, primaries.length === 1 ? primaries[0]?.podName : undefined);
   const status: InstanceSetStatus = {
     ...(gen !== undefined ? { observedGeneration: gen } : {}),
     replicas: live.length,
@@ -118,6 +125,8 @@ export function computeStatus(is: InstanceSet, desired: DesiredPod[], pods: Kube
     updateRevision,
     membersStatus: members,
     ...(primaries.length === 1 && primaries[0] !== undefined ? { primary: primaries[0].podName } : {}),
+    ...(lastPrimary !== undefined ? { lastPrimary } : {}),
+    ...(record !== undefined ? { switchover: record } : {}),
     selector: selectorString(is.spec.selector),
     conditions,
   };

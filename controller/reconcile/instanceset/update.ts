@@ -10,19 +10,20 @@
 //    is back in the replication before the next pod is touched (planUpdate rule 1b).
 // Engine operations run under runExclusive(key) so the role-probe loop stays out of the way.
 import * as k8s from '@kubernetes/client-node';
-import { ANNOTATIONS, FIELD_MANAGER_CONTROLLER, LABELS, type InstanceSet, type KubeObject, type Role } from '../../../schemas/types/index.js';
+import { ANNOTATIONS, FIELD_MANAGER_CONTROLLER, LABELS, type InstanceSet, type KubeObject, type Role, type SwitchoverStatus } from '../../../schemas/types/index.js';
 import { CredentialsReader } from '../../engines/credentials.js';
 import { driverFor } from '../../engines/index.js';
 import type { EngineTarget, ProbeResult } from '../../engines/types.js';
 import { keyOf, type ControllerContext } from '../../runtime/context.js';
 import { resourcePath } from '../../runtime/kube.js';
 import { executeSwitchover } from '../../update/execute.js';
-import { runExclusive } from '../../update/lock.js';
+import { isBusy, runExclusive } from '../../update/lock.js';
 import { podAnnotationJournal } from '../../update/priority-journal.js';
 import { isOutdated, planUpdate, type PlanInput, type PlanPod, type ReplicationFact, type UpdatePlan } from '../../update/plan.js';
 import type { DesiredPod } from './desired.js';
 import type { ObjectRef } from './plan.js';
 import { isReady, isTerminating } from './pods.js';
+import { finishRecord, newerRecord, settleOrphan, startRecord } from './switchover-record.js';
 import { engineTargets } from './targets.js';
 
 export interface UpdateStepResult {
@@ -32,20 +33,18 @@ export interface UpdateStepResult {
   requeueAfterMs?: number;
 }
 
-const lastWaiting = new Map<string, string>();
-// Deletions this process asked for, by pod uid, until the pod cache shows them (controller-runtime's
-// "expectations"): a reconcile that runs before the watch event arrives must not pick — and
-// announce — the same pod again.
+// Deletions this controller asked for, by pod uid, until the pod cache shows them (controller-runtime's
+// "expectations", kept in ctx.memory.deleting): a reconcile that runs before the watch event
+// arrives must not pick — and announce — the same pod again.
 const DELETE_EXPECTATION_MS = 30_000;
-const deleting = new Map<string, number>();
 
 /** Called by the reconciler once the API server accepted the deletion of an outdated pod. */
-export function expectDeletion(uid: string | undefined): void {
-  if (uid !== undefined) deleting.set(uid, Date.now() + DELETE_EXPECTATION_MS);
+export function expectDeletion(ctx: ControllerContext, uid: string | undefined): void {
+  if (uid !== undefined) ctx.memory.deleting.set(uid, Date.now() + DELETE_EXPECTATION_MS);
 }
 
 /** The observed pods with those whose deletion we already requested marked as terminating. */
-function withExpectedDeletions(pods: KubeObject[], now: number): KubeObject[] {
+function withExpectedDeletions(deleting: Map<string, number>, pods: KubeObject[], now: number): KubeObject[] {
   for (const [uid, until] of deleting) if (until < now || !pods.some((p) => p.metadata.uid === uid)) deleting.delete(uid);
   return pods.map((p) =>
     p.metadata.uid !== undefined && deleting.has(p.metadata.uid) && !isTerminating(p)
@@ -103,7 +102,6 @@ export function replicationFacts(
   }
   return out;
 }
-let creds: CredentialsReader | undefined;
 
 /** Pure: the plan input from the observed pods and their desired revisions. */
 export function planPods(desired: DesiredPod[], pods: KubeObject[]): PlanPod[] {
@@ -130,6 +128,7 @@ export async function updateStep(ctx: ControllerContext, is: InstanceSet, desire
   // Pods still being created: the creation path owns them; roll only a complete set.
   if (desired.some((d) => !pods.some((p) => p.metadata.name === d.name))) return { deletePods: [] };
 
+  await settleOrphanedSwitchover(ctx, is, pods);
   const request = is.metadata.annotations?.[ANNOTATIONS.switchover];
   if (request !== undefined && (is.spec.roles?.length ?? 0) > 0) {
     await handleRequest(ctx, is, pods, request);
@@ -137,7 +136,7 @@ export async function updateStep(ctx: ControllerContext, is: InstanceSet, desire
   }
 
   const input: PlanInput = {
-    pods: planPods(desired, withExpectedDeletions(pods, Date.now())),
+    pods: planPods(desired, withExpectedDeletions(ctx.memory.deleting, pods, Date.now())),
     updateRevision: desired[0]?.revision ?? '',
     roles: is.spec.roles ?? [],
     memberUpdateStrategy: is.spec.memberUpdateStrategy,
@@ -151,6 +150,7 @@ export async function updateStep(ctx: ControllerContext, is: InstanceSet, desire
     const facts = await gatherReplication(ctx, is, pods, input.pods, input.updateRevision);
     plan = planUpdate({ ...input, pods: facts.pods, replication: facts.primary !== undefined ? { primary: facts.primary } : {} });
   }
+  const lastWaiting = ctx.memory.updateWaiting;
   if (plan.done) {
     lastWaiting.delete(key);
     return { deletePods: [] };
@@ -243,7 +243,10 @@ async function handleRequest(ctx: ControllerContext, is: InstanceSet, pods: Kube
   if (primary !== undefined && primary === to) {
     ctx.events.emit(is, 'Normal', 'Switchover', 'Switchover', `${to} already is the primary`);
   } else if (primary === undefined) {
-    ctx.events.emit(is, 'Warning', 'SwitchoverFailed', 'Switchover', 'no pod is labelled primary; retry when the roles are known');
+    const msg = 'no pod is labelled primary; retry when the roles are known';
+    ctx.events.emit(is, 'Warning', 'SwitchoverFailed', 'Switchover', msg);
+    const now = ctx.now();
+    await writeRecord(ctx, is, finishRecord(startRecord('(none)', to, 'requested by annotation', now), 'Failed', msg, now));
   } else {
     await switchover(ctx, is, pods, primary, to, 'requested by annotation');
   }
@@ -265,8 +268,32 @@ export async function switchoverBeforeRemoval(ctx: ControllerContext, is: Instan
   await switchover(ctx, is, pods, from, to, `before removing ${from} (scale in / offline)`);
 }
 
+/**
+ * Writes the switchover record to status at once (a merge patch: the CLI and a restarted
+ * controller read it from there) and keeps it in memory, where status computation finds it
+ * while the cache still shows the previous one.
+ */
+async function writeRecord(ctx: ControllerContext, is: InstanceSet, rec: SwitchoverStatus): Promise<void> {
+  ctx.memory.switchovers.set(keyOf(is.metadata.namespace, is.metadata.name), rec);
+  await ctx.client.mergePatch(resourcePath('InstanceSet', is.metadata.namespace, is.metadata.name, 'status'), { status: { switchover: rec } }, FIELD_MANAGER_CONTROLLER);
+}
+
+/** A Running record no live switchover of this controller stands behind: settle it from the labels. */
+async function settleOrphanedSwitchover(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[]): Promise<void> {
+  const key = keyOf(is.metadata.namespace, is.metadata.name);
+  const mine = ctx.memory.switchovers.get(key);
+  const rec = newerRecord(is.status?.switchover, mine);
+  const startedHere = mine !== undefined && mine.startedAt === rec?.startedAt;
+  const primary = pods.find((p) => p.metadata.labels?.[LABELS.role] === 'primary')?.metadata.name;
+  const settled = settleOrphan(rec, startedHere || isBusy(key), primary, ctx.now());
+  if (settled === undefined) return;
+  ctx.events.emit(is, settled.phase === 'Failed' ? 'Warning' : 'Normal', settled.phase === 'Failed' ? 'SwitchoverFailed' : 'SwitchoverDone', 'Switchover', settled.message ?? '');
+  await writeRecord(ctx, is, settled);
+}
+
 async function switchover(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[], from: string, to: string | undefined, why: string): Promise<void> {
   const key = keyOf(is.metadata.namespace, is.metadata.name);
+  const lastWaiting = ctx.memory.updateWaiting;
   if (is.spec.spread !== undefined) {
     // Promoting a replica of a spread shard here would leave the other member clusters' replicas
     // following the old primary: the hand-off is the federation authority's, like the election.
@@ -275,6 +302,7 @@ async function switchover(ctx: ControllerContext, is: InstanceSet, pods: KubeObj
     lastWaiting.set(key, msg);
     return;
   }
+  let rec: SwitchoverStatus | undefined;
   try {
     const targets = await targetsOf(ctx, is, pods);
     const primary = targets.get(from);
@@ -300,10 +328,21 @@ async function switchover(ctx: ControllerContext, is: InstanceSet, pods: KubeObj
     }
     const sentinels = await sentinelTargets(ctx, is);
     ctx.events.emit(is, 'Normal', 'Switchover', 'Switchover', `moving the primary away from ${from} to ${to ?? 'the most advanced secondary'} (${why})`);
+    // Intent first: the record says Running before any engine is touched.
+    rec = startRecord(from, to, why, ctx.now());
+    await writeRecord(ctx, is, rec);
+    const started = rec;
     const res = await runExclusive(key, () => executeSwitchover(is, { primary, replicas, ...(sentinels ? { sentinels } : {}) }, to, undefined, podAnnotationJournal(ctx.client, is.metadata.namespace ?? 'default')));
-    ctx.events.emit(is, 'Normal', 'SwitchoverDone', 'Switchover', `primary moved from ${res.from} to ${res.to} in ${res.totalMs} ms (writes paused ${res.pausedMs} ms)`);
+    const done = `primary moved from ${res.from} to ${res.to} in ${res.totalMs} ms (writes paused ${res.pausedMs} ms)`;
+    ctx.events.emit(is, 'Normal', 'SwitchoverDone', 'Switchover', done);
+    rec = undefined;
+    await writeRecord(ctx, is, finishRecord(started, 'Succeeded', done, ctx.now())).catch((err: unknown) => {
+      // The engines moved; the record catches up at the next reconcile (settleOrphanedSwitchover reads the labels).
+      ctx.log.warn({ instanceSet: key, err: err instanceof Error ? err.message : String(err) }, 'could not record the finished switchover');
+    });
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
+    if (rec !== undefined) await writeRecord(ctx, is, finishRecord(rec, 'Failed', msg, ctx.now())).catch(() => undefined);
     // Right after a replica was replaced, Sentinel still has its old INFO (refreshed every 10 s)
     // and answers NOGOODSLAVE: a rolling update just tries again on the next pass.
     if (why.startsWith('before ') && /NOGOODSLAVE|no healthy replica/.test(msg)) {
@@ -314,12 +353,16 @@ async function switchover(ctx: ControllerContext, is: InstanceSet, pods: KubeObj
       return;
     }
     ctx.events.emit(is, 'Warning', 'SwitchoverFailed', 'Switchover', `switchover from ${from} failed: ${msg}`);
+    if (rec === undefined && !why.startsWith('before ')) {
+      const now = ctx.now();
+      await writeRecord(ctx, is, finishRecord(startRecord(from, to, why, now), 'Failed', msg, now)).catch(() => undefined);
+    }
   }
 }
 
 function targetsOf(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[]): Promise<Map<string, EngineTarget>> {
-  creds ??= new CredentialsReader(ctx.client.kc.makeApiClient(k8s.CoreV1Api));
-  return engineTargets(creds, is, pods);
+  ctx.memory.credentials ??= new CredentialsReader(ctx.client.kc.makeApiClient(k8s.CoreV1Api));
+  return engineTargets(ctx.memory.credentials, is, pods);
 }
 
 async function sentinelTargets(ctx: ControllerContext, is: InstanceSet): Promise<EngineTarget[] | undefined> {
