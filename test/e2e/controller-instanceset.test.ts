@@ -205,6 +205,45 @@ describe('InstanceSet reconcile', () => {
     }
   });
 
+  it('a create the API server refuses: status still says what exists and why; the set heals once allowed', async () => {
+    // A ResourceQuota of 2 pods, scoped to one PriorityClass so no other test's pods count. Its
+    // status is set by hand: this control plane runs no resource-quota controller, and quota
+    // admission counts on from what status says.
+    const admin = clientFor(ids.admin);
+    const pc = `${NS}-quota`;
+    await admin.create('/apis/scheduling.k8s.io/v1/priorityclasses', { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: pc }, value: 1000 } as unknown as KubeObject);
+    const quotaPath = `/api/v1/namespaces/${NS}/resourcequotas`;
+    const scope = { scopeSelector: { matchExpressions: [{ scopeName: 'PriorityClass', operator: 'In', values: [pc] }] } };
+    await admin.create(quotaPath, { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'two-pods' }, spec: { hard: { pods: '2' }, ...scope } } as unknown as KubeObject);
+    await admin.mergePatch(`${quotaPath}/two-pods/status`, { status: { hard: { pods: '2' }, used: { pods: '0' } } }, 'dbtopo-test');
+    const kubelet = fakeKubelet(client, NS);
+    try {
+      const base = testInstanceSet(NS, 'quota', { replicas: 3 });
+      base.spec.template.spec = { ...base.spec.template.spec, priorityClassName: pc };
+      await createInstanceSet(client, base);
+      const st = await eventually('status reports 2 pods and the refused create', async () => {
+        const s = (await getInstanceSet(client, NS, 'quota'))?.status;
+        const ready = s?.conditions?.find((c) => c.type === 'Ready');
+        return s?.replicas === 2 && /the last reconcile failed: create PVCs and pods: .*exceeded quota/.test(ready?.message ?? '') ? s : undefined;
+      }, { timeoutMs: 30_000 });
+      console.log(`[controller-instanceset] quota: status ${st.replicas} replicas, Ready: ${st.conditions?.find((c) => c.type === 'Ready')?.message}`);
+      expect(st.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+      // Allowed again: the work queue's retry creates the third pod; the error leaves the condition.
+      await admin.delete(`${quotaPath}/two-pods`);
+      const healed = await eventually('3/3 ready without the error', async () => {
+        const s = (await getInstanceSet(client, NS, 'quota'))?.status;
+        const ready = s?.conditions?.find((c) => c.type === 'Ready');
+        return s?.readyReplicas === 3 && ready?.status === 'True' && !/failed/.test(ready.message ?? '') ? s : undefined;
+      }, { timeoutMs: 90_000 });
+      expect(healed.replicas).toBe(3);
+    } finally {
+      await kubelet.stop();
+      await admin.delete(`${quotaPath}/two-pods`).catch(() => undefined);
+      await admin.delete(`/apis/scheduling.k8s.io/v1/priorityclasses/${pc}`).catch(() => undefined);
+      admin.close();
+    }
+  }, 150_000);
+
   it('aggregates a Cluster from its InstanceSets', async () => {
     const kubelet = fakeKubelet(client, NS);
     try {

@@ -79,7 +79,7 @@ describe('update step: why the update waits, in status', () => {
       observedPod('r', 'r-2', { ready: true, role: 'secondary', revision: rev }),
     ];
     const why = 'waiting for r-2 to catch up with r-0: link down';
-    const { status } = computeStatus(is, desiredPods(is), rolling, now, why);
+    const { status } = computeStatus(is, desiredPods(is), rolling, now, { updateWaiting: why });
     expect(status.conditions?.find((c) => c.type === 'Updated')).toMatchObject({ status: 'False', reason: 'RollingUpdate', message: `1/3 pods at the update revision; waiting: ${why}` });
     const done = rolling.map((p) => observedPod('r', p.metadata.name, { ready: true, role: p.metadata.labels?.['dbtopo.dev/role'] ?? '', revision: rev }));
     expect(computeStatus(is, desiredPods(is), done, now).status.conditions?.find((c) => c.type === 'Updated')).toBeUndefined();

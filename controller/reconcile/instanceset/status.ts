@@ -48,8 +48,17 @@ function condition(type: ConditionType, ok: boolean, reason: string, message: st
  * `updateWaiting`: why the rolling update does not move now (update step), shown in an `Updated`
  * condition while pods are outdated or the step waits.
  */
-/** `switchover`: the record this controller wrote last (switchover-record.ts); the newer of it and status's is kept. */
-export function computeStatus(is: InstanceSet, desired: DesiredPod[], pods: KubeObject[], nowMs: number, updateWaiting?: string, switchover?: SwitchoverStatus): ComputedStatus {
+export interface StatusInputs {
+  /** What the rolling update waits for (the Updated condition's message). */
+  updateWaiting?: string;
+  /** The switchover record this controller wrote last (switchover-record.ts); the newer of it and status's is kept. */
+  switchover?: SwitchoverStatus;
+  /** The error that stopped this reconcile's steps (reconciler.ts): shown in the Ready condition. */
+  error?: string;
+}
+
+export function computeStatus(is: InstanceSet, desired: DesiredPod[], pods: KubeObject[], nowMs: number, inputs: StatusInputs = {}): ComputedStatus {
+  const { updateWaiting, switchover } = inputs;
   const setName = is.metadata.name;
   const prev = is.status;
   const now = new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -90,7 +99,7 @@ export function computeStatus(is: InstanceSet, desired: DesiredPod[], pods: Kube
       'Ready',
       allReady,
       allReady ? 'AllReplicasReady' : 'ReplicasNotReady',
-      allReady ? `${ready}/${desired.length} pods ready` : `${ready}/${desired.length} pods ready, ${missing} missing`,
+      (allReady ? `${ready}/${desired.length} pods ready` : `${ready}/${desired.length} pods ready, ${missing} missing`) + (inputs.error !== undefined ? `; the last reconcile failed: ${inputs.error}` : ''),
       now,
       prev?.conditions,
       gen,

@@ -32,18 +32,18 @@ describe('computeStatus', () => {
   it('keeps the switchover record and the last primary; a failed switchover is a condition', () => {
     const pods = (primary: string) => ['r-0', 'r-1', 'r-2'].map((n) => observedPod('r', n, { ready: true, role: n === primary ? 'primary' : 'secondary', revision: rev }));
     const running = { from: 'r-0', to: 'r-1', phase: 'Running' as const, reason: 'requested by annotation', startedAt: '2026-02-01T00:00:01.000Z' };
-    const during = computeStatus({ ...is, status: computeStatus(is, desiredPods(is), pods('r-0'), now).status }, desiredPods(is), pods('r-0'), now + 1000, undefined, running).status;
+    const during = computeStatus({ ...is, status: computeStatus(is, desiredPods(is), pods('r-0'), now).status }, desiredPods(is), pods('r-0'), now + 1000, { switchover: running }).status;
     expect(during).toMatchObject({ primary: 'r-0', switchover: running });
     expect(during.lastPrimary).toBeUndefined();
     // the cache lags (still Running) while this controller already finished it: the finished one is kept
     const done = { ...running, phase: 'Succeeded' as const, finishedAt: '2026-02-01T00:00:02.000Z', message: 'moved' };
-    const after = computeStatus({ ...is, status: during }, desiredPods(is), pods('r-1'), now + 2000, undefined, done).status;
+    const after = computeStatus({ ...is, status: during }, desiredPods(is), pods('r-1'), now + 2000, { switchover: done }).status;
     expect(after).toMatchObject({ primary: 'r-1', lastPrimary: 'r-0', switchover: done });
     expect(after.conditions?.some((c) => c.type === 'SwitchoverFailed')).toBe(false);
     // a restarted controller (nothing in memory) keeps what status says
     expect(computeStatus({ ...is, status: after }, desiredPods(is), pods('r-1'), now + 3000).status).toMatchObject({ lastPrimary: 'r-0', switchover: done });
     const failed = { ...running, startedAt: '2026-02-01T00:01:00.000Z', phase: 'Failed' as const, message: 'NOGOODSLAVE' };
-    const refused = computeStatus({ ...is, status: after }, desiredPods(is), pods('r-1'), now + 61_000, undefined, failed).status;
+    const refused = computeStatus({ ...is, status: after }, desiredPods(is), pods('r-1'), now + 61_000, { switchover: failed }).status;
     expect(refused.conditions?.find((c) => c.type === 'SwitchoverFailed')).toMatchObject({ status: 'True', message: 'switchover from r-0 failed: NOGOODSLAVE' });
   });
 
