@@ -8,7 +8,8 @@
 //   - dbtopo runs as users run it: a child process, role probes on (every pod has a unique address
 //     where no engine listens, so each probe is refused: prober.bench.ts measures real engines).
 //   - Each side on a fresh control plane, in alternating order over RUNS runs; medians at the end.
-// Steady state = every pod Ready and every set's status reporting 3 ready replicas.
+// Steady state = every pod Ready and every set's status reporting 3 ready replicas; "at rest"
+// starts once the side's own writes have stopped for 5 s (the time that takes is printed).
 // Per side: time to all pods created and to steady state, client API requests per reconcile
 // (dbtopo: its own request and reconcile counters; kcm: rest_client_requests_total over
 // workqueue_work_duration_seconds_count{name="statefulset"}, scraped from kcm's /metrics), peak RSS
@@ -163,6 +164,27 @@ async function kcmCounters(cp: ControlPlane): Promise<Counters> {
 
 const minus = (a: Counters, b: Counters): Counters => ({ requests: a.requests - b.requests, writes: a.writes - b.writes, reconciles: a.reconciles - b.reconciles });
 
+/**
+ * Waits until the side's client writes stop (unchanged for QUIET_MS), at most 180 s, and returns
+ * how long that took after steady state: work still draining (kube-controller-manager's event
+ * broadcaster, say, sends its Events after the pods they report) is not "at rest".
+ */
+const QUIET_MS = 5_000;
+async function quiesce(read: () => Promise<Counters>): Promise<number> {
+  const t0 = performance.now();
+  let last = (await read()).writes;
+  let since = performance.now();
+  while (performance.now() - t0 < 180_000) {
+    await sleep(1_000);
+    const now = (await read()).writes;
+    if (now !== last) {
+      last = now;
+      since = performance.now();
+    } else if (performance.now() - since >= QUIET_MS) return since - t0;
+  }
+  return performance.now() - t0;
+}
+
 interface SideResult {
   side: 'dbtopo' | 'StatefulSet';
   createdMs: number;
@@ -171,6 +193,8 @@ interface SideResult {
   toSteady: Counters;
   restWritesPerMin: number;
   restReconciles: number;
+  /** From steady state until the side's writes stopped. */
+  drainMs: number;
   peakRssMiB: number;
 }
 
@@ -229,12 +253,12 @@ async function runDbtopo(launcher: Launcher, run: number): Promise<SideResult> {
       for (let i = 0; i < SETS; i++) await client.create(resourcePath('InstanceSet', ns), instanceSet(ns, `s${i}`) as unknown as KubeObject);
       const createdMs = performance.now() - t0;
       const { podsMs, steadyMs } = await waitSteady(client, resourcePath('InstanceSet', ns), 'InstanceSet', ns, t0, writer);
-      await sleep(2000);
+      const drainMs = await quiesce(() => dbtopoCounters(metricsPort));
       const m1 = await dbtopoCounters(metricsPort);
       await sleep(REST_SECONDS * 1000);
       const m2 = await dbtopoCounters(metricsPort);
       const rest = minus(m2, m1);
-      return { side: 'dbtopo', createdMs, podsMs, steadyMs, toSteady: minus(m1, base), restWritesPerMin: (rest.writes * 60) / REST_SECONDS, restReconciles: rest.reconciles, peakRssMiB: procStatus(pid, 'VmHWM') };
+      return { side: 'dbtopo', createdMs, podsMs, steadyMs, drainMs, toSteady: minus(m1, base), restWritesPerMin: (rest.writes * 60) / REST_SECONDS, restReconciles: rest.reconciles, peakRssMiB: procStatus(pid, 'VmHWM') };
     } finally {
       await writer.stop();
       child.kill('SIGTERM');
@@ -256,12 +280,12 @@ async function runStatefulSets(launcher: Launcher, run: number): Promise<SideRes
       for (let i = 0; i < SETS; i++) await client.create(`/apis/apps/v1/namespaces/${ns}/statefulsets`, statefulSet(ns, `s${i}`));
       const createdMs = performance.now() - t0;
       const { podsMs, steadyMs } = await waitSteady(client, `/apis/apps/v1/namespaces/${ns}/statefulsets`, 'StatefulSet', ns, t0, writer);
-      await sleep(2000);
+      const drainMs = await quiesce(() => kcmCounters(cp));
       const m1 = await kcmCounters(cp);
       await sleep(REST_SECONDS * 1000);
       const m2 = await kcmCounters(cp);
       const rest = minus(m2, m1);
-      return { side: 'StatefulSet', createdMs, podsMs, steadyMs, toSteady: minus(m1, base), restWritesPerMin: (rest.writes * 60) / REST_SECONDS, restReconciles: rest.reconciles, peakRssMiB: procStatus(cp.pids.controllerManager, 'VmHWM') };
+      return { side: 'StatefulSet', createdMs, podsMs, steadyMs, drainMs, toSteady: minus(m1, base), restWritesPerMin: (rest.writes * 60) / REST_SECONDS, restReconciles: rest.reconciles, peakRssMiB: procStatus(cp.pids.controllerManager, 'VmHWM') };
     } finally {
       await writer.stop();
     }
@@ -279,7 +303,7 @@ function line(r: SideResult): string {
   const perReconcile = r.toSteady.requests / Math.max(1, r.toSteady.reconciles);
   return (
     `  ${r.side.padEnd(11)} created ${s(r.createdMs)} s, all pods ${s(r.podsMs)} s, steady ${s(r.steadyMs)} s; ` +
-    `${r.toSteady.requests} requests / ${r.toSteady.reconciles} reconciles = ${perReconcile.toFixed(2)} per reconcile, ${r.toSteady.writes} writes; ` +
+    `writes drained ${s(r.drainMs)} s after steady; ${r.toSteady.requests} requests / ${r.toSteady.reconciles} reconciles = ${perReconcile.toFixed(2)} per reconcile, ${r.toSteady.writes} writes (to drained); ` +
     `peak RSS ${r.peakRssMiB.toFixed(0)} MiB; at rest ${r.restWritesPerMin.toFixed(1)} writes/min (${r.restReconciles} reconciles in ${REST_SECONDS} s)`
   );
 }
