@@ -15,8 +15,8 @@ import {
 } from './fragments.js';
 
 export const TOPOLOGY_SCHEMA_ID = 'https://dbtopo.dev/schemas/topology.schema.json';
-export const REDIS_MODES = ['standalone', 'replication', 'proxied-replication', 'sharded'] as const;
-export const MYSQL_MODES = ['primary-replica'] as const;
+import { MYSQL_MODES, REDIS_MODES } from './modes.js';
+export { MYSQL_MODES, REDIS_MODES };
 
 const replicas = (description: string) =>
   ({ type: 'integer', minimum: 1, maximum: MAX_REPLICAS, description }) as const;

@@ -6,6 +6,7 @@ import type { MemberPlacement, PlacedTopology } from '../model.js';
 import { names } from '../names.js';
 import { nutcrackerYml, redisConf, sentinelConf, CONFIG_DIR } from './configmaps.js';
 import { memberSlots, shardSpread, type SetPlan } from './instanceset.js';
+import { MODES } from '../../schemas/modes.js';
 
 function credentials(p: PlacedTopology): Pick<EngineSpec, 'credentials'> {
   const c = p.topology.credentials;
@@ -15,7 +16,7 @@ function credentials(p: PlacedTopology): Pick<EngineSpec, 'credentials'> {
 /** Every shard of the topology, wherever its servers run (Sentinels and proxies see them all). */
 function allShards(p: PlacedTopology): Array<{ index: number; shard: string; instanceSet: string; masterName: string }> {
   const t = p.topology;
-  const sharded = t.mode === 'sharded';
+  const sharded = MODES[t.mode].sharded;
   return Array.from({ length: t.server.shards }, (_, i) => ({
     index: i,
     shard: String(i),

@@ -6,6 +6,7 @@ import type { MemberPlacement, PlacedTopology, ResolvedTopology } from '../model
 import { names } from '../names.js';
 import { splitShard } from './ordinals.js';
 import { rendezvousPick } from './rendezvous.js';
+import { MODES } from '../../schemas/modes.js';
 
 export interface PlaceProblem {
   code: string;
@@ -62,7 +63,7 @@ export function placeTopology(t: ResolvedTopology, env: Environment): PlaceResul
   }
   const members = chosen.map((name) => ({ name, zones: known.get(name)?.zones ?? [] }));
   const placements: MemberPlacement[] = members.map((m, index) => ({ memberCluster: m.name, index, zones: [...m.zones], shards: [] }));
-  const sharded = t.mode === 'sharded';
+  const sharded = MODES[t.mode].sharded;
   const unknown = new Set<string>();
   for (let shard = 0; shard < t.server.shards; shard++) {
     const split = splitShard(t.server.replicas, t.server.instances, members);

@@ -6,6 +6,7 @@ import type { ResolvedProxy, ResolvedSentinel, ResolvedTopology } from '../model
 import { proxyImage, serverImage, tagOf } from './images.js';
 import { renderNamespace } from './namespace.js';
 import { mergeResources, toRequirements } from './resources.js';
+import { MODES } from '../../schemas/modes.js';
 
 export const DEFAULTS = {
   serverResources: { cpu: '500m', memory: '512Mi' },
@@ -31,7 +32,7 @@ function stringifyParameters(engine: Topology['engine'], params: Topology['param
 
 /** Modes whose clients only ever talk to a proxy. */
 function needsProxy(t: Topology): boolean {
-  return t.mode === 'proxied-replication' || t.mode === 'sharded';
+  return MODES[t.mode].proxy === 'required';
 }
 
 export function resolveTopology(t: Topology, env: Environment, source: string): ResolvedTopology {
@@ -84,7 +85,7 @@ export function resolveTopology(t: Topology, env: Environment, source: string): 
       image: serverImage(t.engine, t.version, d),
       port: serverPort,
       replicas: t.replicas,
-      shards: t.mode === 'sharded' ? (t.shards ?? 1) : 1,
+      shards: MODES[t.mode].sharded ? (t.shards ?? 1) : 1,
       resources: toRequirements(serverRes, exclusiveCpu),
       storage: {
         size: t.storage?.size ?? d?.storageSize ?? DEFAULTS.storageSize,

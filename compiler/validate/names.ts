@@ -2,6 +2,7 @@
 // too long for the API server is caught here, at the line that causes it.
 import type { Topology } from '../../schemas/types/topology.js';
 import { names } from '../names.js';
+import { MODES } from '../../schemas/modes.js';
 
 /** Service names and pod hostnames are DNS labels: at most 63 characters. */
 export const MAX_NAME = 63;
@@ -14,7 +15,7 @@ export interface GeneratedName {
 /** The longest name of each kind; enough to decide whether all names fit. */
 export function generatedNames(t: Topology): GeneratedName[] {
   const out: GeneratedName[] = [];
-  const lastShard = t.mode === 'sharded' ? Math.max(0, (t.shards ?? 1) - 1) : undefined;
+  const lastShard = MODES[t.mode].sharded ? Math.max(0, (t.shards ?? 1) - 1) : undefined;
   const set = (is: string, replicas: number, what: string) => {
     out.push({ name: names.pod(is, Math.max(0, replicas - 1)), what: `${what} pod` });
     out.push({ name: names.headless(is), what: `${what} headless Service` });

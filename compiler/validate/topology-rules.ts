@@ -1,6 +1,7 @@
 // Semantic rules on one topology (the base file, or its view in one environment): a well-shaped
 // file that still describes something that cannot run.
 import type { Code } from '../diagnostics/codes.js';
+import { ALL_MODES, MODES, PROXY_KIND, type ModeRule, type Need } from '../../schemas/modes.js';
 import type { Topology, TopologyMode } from '../../schemas/types/topology.js';
 import { MAX_NAME, tooLongName } from './names.js';
 import type { Path } from './paths.js';
@@ -8,21 +9,10 @@ import { isWholeCpu } from './quantity.js';
 
 export type Report = (code: Code, path: Path, message: string, hint?: string) => void;
 
-export const SENTINEL: Record<TopologyMode, 'required' | 'optional' | 'forbidden'> = {
-  standalone: 'forbidden',
-  replication: 'required',
-  'proxied-replication': 'optional',
-  sharded: 'optional',
-  'primary-replica': 'forbidden',
-};
-export const PROXY: Record<TopologyMode, 'required' | 'optional' | 'forbidden'> = {
-  standalone: 'forbidden',
-  replication: 'forbidden',
-  'proxied-replication': 'required',
-  sharded: 'required',
-  'primary-replica': 'optional',
-};
-export const PROXY_KIND = { redis: 'twemproxy', mysql: 'haproxy' } as const;
+// Which modes take Sentinel, a proxy and shards: the one table in schemas/modes.ts.
+export const SENTINEL = Object.fromEntries(ALL_MODES.map((m) => [m, MODES[m].sentinel])) as Record<TopologyMode, Need>;
+export const PROXY = Object.fromEntries(ALL_MODES.map((m) => [m, MODES[m].proxy])) as Record<TopologyMode, Need>;
+export { PROXY_KIND };
 /**
  * Parameters the controller and the compiler own: replication wiring, listeners, paths and
  * identity. Set by a user they would fight role management or break the pod layout.
@@ -36,13 +26,14 @@ const MANAGED_PARAMETERS: Record<'redis' | 'mysql', ReadonlySet<string>> = {
 const SECRET_PARAMETER = /^(requirepass|masterauth|masteruser|password|passwd|secret)$|[-_.](password|passwd|secret)$/i;
 
 export function checkTopology(t: Topology, report: Report): void {
-  if (t.mode === 'standalone' && t.replicas > 1) {
-    report('DBT3002', ['replicas'], `standalone Redis runs one server; replicas is ${t.replicas}`);
+  const maxReplicas = (MODES[t.mode] as ModeRule).maxReplicas;
+  if (maxReplicas !== undefined && t.replicas > maxReplicas) {
+    report('DBT3002', ['replicas'], `${t.engine} mode ${t.mode} runs ${maxReplicas === 1 ? 'one server' : `at most ${maxReplicas} servers`}; replicas is ${t.replicas}`);
   }
-  if (t.mode === 'sharded' && t.shards === undefined) {
+  if (MODES[t.mode].sharded && t.shards === undefined) {
     report('DBT3012', ['mode'], 'mode sharded needs a shard count');
   }
-  if (t.mode !== 'sharded' && t.shards !== undefined) {
+  if (!MODES[t.mode].sharded && t.shards !== undefined) {
     report('DBT3011', ['shards'], `shards is set but mode ${t.mode} is not sharded`);
   }
 

@@ -1,4 +1,5 @@
 // CustomResourceDefinition clusters.dbtopo.dev (v1alpha1), matching schemas/types/cluster.ts.
+import { ALL_MODES } from '../modes.js';
 import { GROUP, VERSION } from '../types/labels.js';
 import type { KubeObject } from '../types/k8s.js';
 import { age, conditions, int, mapList, obj, setList, str, strEnum } from './openapi.js';
@@ -9,7 +10,7 @@ const spec = obj(
   'The database as compiled for this member cluster.',
   {
     engine: strEnum('Database engine.', ['redis', 'mysql']),
-    mode: strEnum('Deployment shape.', ['standalone', 'replication', 'proxied-replication', 'sharded', 'primary-replica']),
+    mode: strEnum('Deployment shape.', [...ALL_MODES]),
     version: str('Engine version.'),
     shards: int('Number of shards (1 when unsharded).', { minimum: 1 }),
     components: mapList('Components and their InstanceSets.', ['name'], obj('One component.', {

@@ -3,6 +3,7 @@
 
 import type { API_VERSION } from './labels.js';
 import type { Condition, ObjectMeta } from './k8s.js';
+import type { TopologyMode } from '../modes.js';
 
 export type ClusterPhase = 'Creating' | 'Running' | 'Updating' | 'Degraded' | 'Failed';
 export type ComponentKind = 'server' | 'sentinel' | 'proxy';
@@ -17,7 +18,7 @@ export interface ClusterComponent {
 
 export interface ClusterSpec {
   engine: 'redis' | 'mysql';
-  mode: 'standalone' | 'replication' | 'proxied-replication' | 'sharded' | 'primary-replica';
+  mode: TopologyMode;
   version: string;
   shards: number;
   components: ClusterComponent[];

@@ -3,9 +3,8 @@
 // compiler works with after validation. Keep both in step (test/unit/schemas.test.ts checks).
 
 export type Engine = 'redis' | 'mysql';
-export type RedisMode = 'standalone' | 'replication' | 'proxied-replication' | 'sharded';
-export type MysqlMode = 'primary-replica';
-export type TopologyMode = RedisMode | MysqlMode;
+import type { MysqlMode, RedisMode, TopologyMode } from '../modes.js';
+export type { MysqlMode, RedisMode, TopologyMode };
 
 /** Kubernetes quantities as strings ("500m", "2", "4Gi"). */
 export interface Resources {

@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseSources, readRepo } from '../../compiler/load/index.js';
 import { validate } from '../../compiler/validate/index.js';
-import { artifacts, EXAMPLE_TOPOLOGY } from '../../schemas/artifacts.js';
+import { artifacts, EXAMPLE_TOPOLOGY } from '../../compiler/docs/reference.js';
 import { clusterCrd } from '../../schemas/crds/cluster.crd.js';
 import { instanceSetCrd } from '../../schemas/crds/instanceset.crd.js';
 import { environmentSchema } from '../../schemas/environment.schema.js';
