@@ -243,7 +243,7 @@ export async function failoverRound(
   return { decision, fenced };
 }
 
-interface KeeperState {
+export interface KeeperState {
   /** Probe history per pod, oldest first. */
   history: Map<string, ProbeResult[]>;
   /**
@@ -253,7 +253,8 @@ interface KeeperState {
   lastPrimary?: EngineTarget;
 }
 
-const keepers = new Map<string, KeeperState>();
+/** Per InstanceSet key; the controller keeps one map (ControllerMemory.mysqlKeepers). */
+export type Keepers = Map<string, KeeperState>;
 
 export interface KeeperMember {
   target: EngineTarget;
@@ -296,6 +297,7 @@ async function receivedPositions(members: KeeperMember[], timeoutMs: number): Pr
  * no pod carried the label). A set nobody wired yet is bootstrapped elsewhere (role-plan.ts).
  */
 export async function keepMysqlRoles(
+  keepers: Keepers,
   key: string,
   spec: EngineSpec,
   members: KeeperMember[],
@@ -362,6 +364,6 @@ export async function keepMysqlRoles(
 }
 
 /** Forget the history of a deleted InstanceSet. */
-export function forgetMysqlRoles(key: string): void {
+export function forgetMysqlRoles(keepers: Keepers, key: string): void {
   keepers.delete(key);
 }

@@ -10,7 +10,6 @@ import { ensureMonitor, sentinelPrimary, watchSwitchMaster } from '../../engines
 import { forgetMysqlRoles, keepMysqlRoles } from '../../engines/mysql/failover.js';
 import { semiSyncFixes } from '../../engines/mysql/semisync.js';
 import { guardSplitBrain } from '../../engines/splitbrain.js';
-import { isBusy } from '../../update/lock.js';
 import { electabilityChanges } from '../../update/electability.js';
 import { restoreNoted, unelect } from '../../update/priority-journal.js';
 import type { EngineTarget, ProbeResult, ServerDriver } from '../../engines/types.js';
@@ -76,7 +75,7 @@ export class RoleProbes {
     const key = keyOf(is.metadata.namespace, is.metadata.name);
     if (type === 'delete' || !(hasRoles(is) || isSentinel(is))) {
       // The failover bookkeeping (lost-probe counts, fencing) of a set that is gone or has no roles.
-      forgetMysqlRoles(key);
+      forgetMysqlRoles(this.ctx.memory.mysqlKeepers, key);
       this.waiting.delete(key);
       const l = this.loops.get(key);
       if (l !== undefined) {
@@ -137,7 +136,7 @@ export class RoleProbes {
     const is = this.ctx.caches.instanceSets.get(namespace, name);
     if (is === undefined || is.spec.paused === true) return false;
     // A switchover is moving the role right now (controller/update/lock.ts): probe after it.
-    if (isBusy(key)) return true;
+    if (this.ctx.memory.locks.isBusy(key)) return true;
     if (isSentinel(is)) {
       await this.sentinelTick(is);
       return false;
@@ -206,6 +205,7 @@ export class RoleProbes {
       // MariaDB has no Sentinel: failover after failureThreshold lost probes, and fencing of servers
       // that replicate from nobody (UPDATES: controller/engines/mysql/failover.ts).
       const events = await keepMysqlRoles(
+        this.ctx.memory.mysqlKeepers,
         key,
         is.spec.engine,
         engineViews(members),

@@ -8,7 +8,7 @@
 //  - before it acts on a plan it probes the engines and re-plans with each updated secondary's
 //    replication fact (follows the primary with a live link, caught up), so a replaced replica
 //    is back in the replication before the next pod is touched (planUpdate rule 1b).
-// Engine operations run under runExclusive(key) so the role-probe loop stays out of the way.
+// Engine operations run under ctx.memory.locks.runExclusive(key) so the role-probe loop stays out of the way.
 import * as k8s from '@kubernetes/client-node';
 import { ANNOTATIONS, FIELD_MANAGER_CONTROLLER, LABELS, type InstanceSet, type KubeObject, type Role, type SwitchoverStatus } from '../../../schemas/types/index.js';
 import { CredentialsReader } from '../../engines/credentials.js';
@@ -17,7 +17,6 @@ import type { EngineTarget, ProbeResult } from '../../engines/types.js';
 import { keyOf, type ControllerContext } from '../../runtime/context.js';
 import { resourcePath } from '../../runtime/kube.js';
 import { executeSwitchover } from '../../update/execute.js';
-import { isBusy, runExclusive } from '../../update/lock.js';
 import { podAnnotationJournal } from '../../update/priority-journal.js';
 import { isOutdated, planUpdate, type PlanInput, type PlanPod, type ReplicationFact, type UpdatePlan } from '../../update/plan.js';
 import type { DesiredPod } from './desired.js';
@@ -285,7 +284,7 @@ async function settleOrphanedSwitchover(ctx: ControllerContext, is: InstanceSet,
   const rec = newerRecord(is.status?.switchover, mine);
   const startedHere = mine !== undefined && mine.startedAt === rec?.startedAt;
   const primary = pods.find((p) => p.metadata.labels?.[LABELS.role] === 'primary')?.metadata.name;
-  const settled = settleOrphan(rec, startedHere || isBusy(key), primary, ctx.now());
+  const settled = settleOrphan(rec, startedHere || ctx.memory.locks.isBusy(key), primary, ctx.now());
   if (settled === undefined) return;
   ctx.events.emit(is, settled.phase === 'Failed' ? 'Warning' : 'Normal', settled.phase === 'Failed' ? 'SwitchoverFailed' : 'SwitchoverDone', 'Switchover', settled.message ?? '');
   await writeRecord(ctx, is, settled);
@@ -332,7 +331,7 @@ async function switchover(ctx: ControllerContext, is: InstanceSet, pods: KubeObj
     rec = startRecord(from, to, why, ctx.now());
     await writeRecord(ctx, is, rec);
     const started = rec;
-    const res = await runExclusive(key, () => executeSwitchover(is, { primary, replicas, ...(sentinels ? { sentinels } : {}) }, to, undefined, podAnnotationJournal(ctx.client, is.metadata.namespace ?? 'default')));
+    const res = await ctx.memory.locks.runExclusive(key, () => executeSwitchover(is, { primary, replicas, ...(sentinels ? { sentinels } : {}) }, to, undefined, podAnnotationJournal(ctx.client, is.metadata.namespace ?? 'default')));
     const done = `primary moved from ${res.from} to ${res.to} in ${res.totalMs} ms (writes paused ${res.pausedMs} ms)`;
     ctx.events.emit(is, 'Normal', 'SwitchoverDone', 'Switchover', done);
     rec = undefined;
