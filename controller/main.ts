@@ -3,11 +3,18 @@
 // releases the leader Lease); exits non-zero when leadership is lost, so a fresh start re-lists.
 import { Command, InvalidArgumentError } from 'commander';
 import { startController } from './manager.js';
+import { DEFAULT_ROLE_WATCH_MS } from './reconcile/instanceset/roles.js';
 import { makeLogger } from './runtime/log.js';
 
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < -1 || n > 65535) throw new InvalidArgumentError('a port number 0..65535 (0 = any free port, -1 = off)');
+  return n;
+}
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a non-negative integer');
   return n;
 }
 
@@ -30,6 +37,7 @@ const program = new Command()
   .option('--lease-name <name>', 'name of the Lease', 'dbtopo-controller')
   .option('--workers <n>', 'concurrent reconciles per controller', positive, 4)
   .option('--no-role-probes', 'do not probe engines (role labels and replication wiring off)')
+  .option('--role-watch-ms <ms>', 'between probe rounds, check engine roles this often and probe a set at once when one changed (0 = off)', nonNegative, DEFAULT_ROLE_WATCH_MS)
   .option('--log-level <level>', 'pino level: trace, debug, info, warn, error', process.env['DBTOPO_LOG_LEVEL'] ?? 'info');
 
 program.parse();
@@ -44,6 +52,7 @@ const o = program.opts<{
   leaseName: string;
   workers: number;
   roleProbes: boolean;
+  roleWatchMs: number;
   logLevel: string;
 }>();
 
@@ -60,6 +69,7 @@ const controller = await startController({
   ...(process.env['POD_NAME'] !== undefined ? { identity: process.env['POD_NAME'] } : {}),
   workers: o.workers,
   roleProbes: o.roleProbes,
+  roleWatchMs: o.roleWatchMs,
   log,
   onLostLeadership: () => {
     log.error('leadership lost; exiting so that the next start re-lists from scratch');

@@ -24,6 +24,8 @@ export interface TestKubeletOptions {
   /** Watch only this namespace (default: all). */
   namespace?: string;
   log?: (message: string) => void;
+  /** How often each pod's port is checked for readiness; default READINESS_PERIOD_MS. */
+  readinessPeriodMs?: number;
 }
 
 export interface TestKubelet {
@@ -266,7 +268,7 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
         rt.ready = ready;
       }
       await writeStatus(rt).catch((err: unknown) => log(`${rt.key}: status: ${String(err)}`));
-      if (!rt.stopping) rt.timer = setTimeout(() => void tick(), READINESS_PERIOD_MS);
+      if (!rt.stopping) rt.timer = setTimeout(() => void tick(), opts.readinessPeriodMs ?? READINESS_PERIOD_MS);
     };
     rt.timer = setTimeout(() => void tick(), 0);
     // kube-proxy stand-in for proxies: a Service name was resolved to an endpoint address; when
