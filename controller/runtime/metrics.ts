@@ -39,7 +39,7 @@ export class ControllerMetrics {
       name: 'dbtopo_role_probe_round_seconds',
       help: 'Time one role-probe round of a server InstanceSet took: probe every pod, decide, wire, label.',
       labelNames: ['engine'],
-      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+      buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
       registers,
     });
     this.roleWatchChanges = new client.Counter({ name: 'dbtopo_role_watch_changes_total', help: 'Role-watch checks that found an engine reporting another role than at its set\'s last round (and started the round at once).', labelNames: ['engine'], registers });
