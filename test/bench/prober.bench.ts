@@ -2,7 +2,8 @@
 // it) over a fleet of real engines run by the test kubelet on a fresh control plane:
 //   303 redis-server pods (101 InstanceSets × 3, replication wired and labelled by the controller,
 //   no Sentinel: the controller's own prober is what finds a role change) and 60 mariadbd pods
-//   (20 InstanceSets × 3, 10 semi-sync and 10 async, the test kubelet's small sizing).
+//   (20 InstanceSets × 3, 10 semi-sync and 10 async, the test kubelet's small sizing), plus the
+//   comparator's 2 sets below: 369 pods, 4 test kubelets (≤ 253 pods each) in a child process.
 // For each prober design — "period only" (--role-watch-ms 0: a set is probed every
 // roleProbe.periodSeconds = 2 s, the prober before the role watch) and "role watch" at 500 ms and
 // at the default 250 ms (light checks between rounds, controller/reconcile/instanceset/
@@ -15,6 +16,10 @@
 //     pointed at a secondary (REPLICAOF) and that secondary is promoted (REPLICAOF NO ONE); from
 //     the promotion's reply to the pod's dbtopo.dev/role=primary label seen by a watch.
 // and prints every figure with its comparator and the ratio scale / small. Target: relabel < 1 s.
+// ~12 min on 2 cores (fleet start ~2.5 min, then ~1.5 min per design and fleet).
+// Cleanup: everything lives under $TMPDIR/dbtopo-bench-prober; engines, kubelets and controllers
+// die with the bench (setpriv --pdeathsig), the control plane with its watchdog; what a killed run
+// leaves (that dir, the pod network namespaces) the next start removes.
 // Run: npm run bench -- prober   (env BENCH_PROBER_REDIS_SETS, BENCH_PROBER_MYSQL_SETS,
 // BENCH_PROBER_RELABELS, BENCH_PROBER_WINDOW_S, BENCH_PROBER_WATCH_MS)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
