@@ -4,6 +4,7 @@
 // lost, so a fresh start re-lists.
 import { Command, InvalidArgumentError } from 'commander';
 import { startController } from './manager.js';
+import { DEFAULT_ROLE_WATCH_MS } from './reconcile/instanceset/roles.js';
 import { makeLogger } from './runtime/log.js';
 
 function port(value: string): number {
@@ -39,6 +40,7 @@ const program = new Command()
   .option('--kube-api-qps <n>', 'client-side limit of API requests per second, watches excepted (0 = none)', nonNegative, 50)
   .option('--kube-api-burst <n>', 'requests allowed at once above --kube-api-qps', positive, 100)
   .option('--no-role-probes', 'do not probe engines (role labels and replication wiring off)')
+  .option('--role-watch-ms <ms>', 'between probe rounds, check engine roles this often and probe a set at once when one changed (0 = off)', nonNegative, DEFAULT_ROLE_WATCH_MS)
   .option('--log-level <level>', 'pino level: trace, debug, info, warn, error', process.env['DBTOPO_LOG_LEVEL'] ?? 'info');
 
 program.parse();
@@ -55,6 +57,7 @@ const o = program.opts<{
   kubeApiQps: number;
   kubeApiBurst: number;
   roleProbes: boolean;
+  roleWatchMs: number;
   logLevel: string;
 }>();
 
@@ -72,6 +75,7 @@ const controller = await startController({
   workers: o.workers,
   ...(o.kubeApiQps > 0 ? { rateLimit: { qps: o.kubeApiQps, burst: o.kubeApiBurst } } : {}),
   roleProbes: o.roleProbes,
+  roleWatchMs: o.roleWatchMs,
   log,
   onLostLeadership: () => {
     log.error('leadership lost; exiting so that the next start re-lists from scratch');

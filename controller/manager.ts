@@ -38,6 +38,8 @@ export interface ControllerOptions {
   rateLimit?: RateLimit;
   /** Probe engine roles and wire replication (needs reachable pod IPs). Default true. */
   roleProbes?: boolean;
+  /** Role watch interval between probe rounds, ms (reconcile/instanceset/role-watch.ts); 0 = off. */
+  roleWatchMs?: number;
   log?: Logger;
   logLevel?: string;
   /** Called when leadership is lost (main.ts exits; tests may observe it). */
@@ -99,7 +101,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Run
     pvcs: new Informer<KubeObject>('pvcs', client, path('PersistentVolumeClaim'), log, managed),
   };
   const ctx: ControllerContext = { client, memory: newControllerMemory(), caches, events, log, metrics, now: () => Date.now() };
-  const roleProbes = opts.roleProbes === false ? undefined : new RoleProbes(ctx);
+  const roleProbes = opts.roleProbes === false ? undefined : new RoleProbes(ctx, opts.roleWatchMs !== undefined ? { watchMs: opts.roleWatchMs } : {});
 
   // Event → key mapping: children enqueue their InstanceSet, InstanceSets their Cluster.
   const enqueueSetOf = (o: KubeObject): void => {

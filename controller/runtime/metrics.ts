@@ -10,6 +10,8 @@ export class ControllerMetrics {
   readonly queueDepth: client.Gauge<'queue'>;
   readonly roleChanges: client.Counter<'instanceset' | 'role'>;
   readonly apiRequests: client.Counter<'verb'>;
+  readonly roleProbeRound: client.Histogram<'engine'>;
+  readonly roleWatchChanges: client.Counter<'engine'>;
   readonly isLeader: client.Gauge;
 
   constructor(queueDepths: () => Record<string, number>) {
@@ -33,6 +35,14 @@ export class ControllerMetrics {
       },
     });
     this.roleChanges = new client.Counter({ name: 'dbtopo_role_changes_total', help: 'Role labels the controller changed on pods.', labelNames: ['instanceset', 'role'], registers });
+    this.roleProbeRound = new client.Histogram({
+      name: 'dbtopo_role_probe_round_seconds',
+      help: 'Time one role-probe round of a server InstanceSet took: probe every pod, decide, wire, label.',
+      labelNames: ['engine'],
+      buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+      registers,
+    });
+    this.roleWatchChanges = new client.Counter({ name: 'dbtopo_role_watch_changes_total', help: 'Role-watch checks that found an engine reporting another role than at its set\'s last round (and started the round at once).', labelNames: ['engine'], registers });
     this.apiRequests = new client.Counter({ name: 'dbtopo_api_requests_total', help: 'Requests sent to the Kubernetes API server, by verb.', labelNames: ['verb'], registers });
     this.isLeader = new client.Gauge({ name: 'dbtopo_leader', help: '1 while this replica holds the leader Lease (or runs without election).', registers });
     client.collectDefaultMetrics({ register: this.registry, prefix: 'dbtopo_' });

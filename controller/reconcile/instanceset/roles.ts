@@ -2,6 +2,8 @@
 // engine, decide (role-plan.ts) and act: bootstrap wiring (promote / follow), role labels, Events.
 // Sentinel InstanceSets: make every sentinel monitor the shards it watches, and subscribe to
 // +switch-master so a failover is relabelled at once instead of at the next period.
+// Between rounds, the role watch (role-watch.ts) starts a set's round at once when an engine
+// reports another role than at the last round.
 import * as k8s from '@kubernetes/client-node';
 import { FIELD_MANAGER_CONTROLLER, GUARD_ANNOTATIONS, LABELS, SENTINEL_TIMING, type InstanceSet, type KubeObject, type Role } from '../../../schemas/types/index.js';
 import { CredentialsReader } from '../../engines/credentials.js';
@@ -18,6 +20,7 @@ import { resourcePath } from '../../runtime/kube.js';
 import { ordinalOf } from './ordinals.js';
 import { podStatus } from './pods.js';
 import { decideRoles, type MemberView, type RoleDecision } from './role-plan.js';
+import { roleChanged, seenRoles, type SeenRoles } from './role-watch.js';
 import { engineTargets } from './targets.js';
 
 interface Loop {
@@ -26,7 +29,20 @@ interface Loop {
   again: boolean;
   switchWatch?: { close(): Promise<void> };
   sentinelsWatched?: string;
+  /** The role watch's next check, and the one in flight. */
+  watchTimer?: NodeJS.Timeout | undefined;
+  watching?: Promise<void> | undefined;
+  /** What the engines reported at the end of the last full round (role-watch.ts). */
+  seen?: SeenRoles;
 }
+
+export interface RoleProbeOptions {
+  /** Role watch interval between full rounds (role-watch.ts); 0 = off. Default DEFAULT_ROLE_WATCH_MS. */
+  watchMs?: number;
+}
+
+/** 250 ms: relabel p99 under 1 s at fleet scale (test/bench/prober.bench.ts); see role-watch.ts. */
+export const DEFAULT_ROLE_WATCH_MS = 250;
 
 const SETTLE_MS = 500;
 
@@ -41,9 +57,14 @@ export class RoleProbes {
   private readonly creds: CredentialsReader;
   private started = false;
   private stopped = false;
+  private readonly watchMs: number;
 
-  constructor(private readonly ctx: ControllerContext) {
+  constructor(
+    private readonly ctx: ControllerContext,
+    opts: RoleProbeOptions = {},
+  ) {
     this.creds = new CredentialsReader(ctx.client.kc.makeApiClient(k8s.CoreV1Api));
+    this.watchMs = Math.max(0, opts.watchMs ?? DEFAULT_ROLE_WATCH_MS);
   }
 
   private driver(type: InstanceSet['spec']['engine']['type']): ServerDriver | undefined {
@@ -63,8 +84,12 @@ export class RoleProbes {
   async stop(): Promise<void> {
     this.stopped = true;
     const loops = [...this.loops.values()];
-    for (const l of loops) clearTimeout(l.timer);
+    for (const l of loops) {
+      clearTimeout(l.timer);
+      clearTimeout(l.watchTimer);
+    }
     await Promise.all(loops.map((l) => l.running));
+    await Promise.all(loops.map((l) => l.watching));
     await Promise.all(loops.map((l) => l.switchWatch?.close()));
     this.loops.clear();
     await Promise.all([...this.drivers.values()].map((d) => d.close()));
@@ -80,6 +105,7 @@ export class RoleProbes {
       const l = this.loops.get(key);
       if (l !== undefined) {
         clearTimeout(l.timer);
+        clearTimeout(l.watchTimer);
         void l.switchWatch?.close();
         this.loops.delete(key);
       }
@@ -107,6 +133,8 @@ export class RoleProbes {
       return;
     }
     clearTimeout(l.timer);
+    clearTimeout(l.watchTimer);
+    l.watchTimer = undefined;
     let unsettled = true;
     l.running = this.tick(key)
       .then((u) => (unsettled = u))
@@ -125,9 +153,49 @@ export class RoleProbes {
         const is = this.ctx.caches.instanceSets.get(splitKey(key).namespace, splitKey(key).name);
         // While roles are in motion (a failover half done, pods not yet labelled) look again soon.
         const period = (is?.spec.roleProbe?.periodSeconds ?? 2) * 1000;
-        l.timer = setTimeout(() => this.kick(key), unsettled ? Math.min(period, SETTLE_MS) : period);
+        const next = unsettled ? Math.min(period, SETTLE_MS) : period;
+        l.timer = setTimeout(() => this.kick(key), next);
         l.timer.unref();
+        this.scheduleWatch(key, l, next);
       });
+  }
+
+  /** The next role-watch check of a set, when the next full round is further away than one interval. */
+  private scheduleWatch(key: string, l: Loop, untilRoundMs: number): void {
+    if (this.watchMs <= 0 || this.watchMs >= untilRoundMs || this.stopped || l.seen === undefined) return;
+    clearTimeout(l.watchTimer);
+    l.watchTimer = setTimeout(() => {
+      l.watchTimer = undefined;
+      l.watching = this.watch(key, l)
+        .catch((err: unknown) => this.ctx.log.debug({ instanceSet: key, err: err instanceof Error ? err.message : String(err) }, 'role watch failed'))
+        .finally(() => (l.watching = undefined));
+    }, this.watchMs);
+    l.watchTimer.unref();
+  }
+
+  /** One role-watch check (role-watch.ts): a full round at once if an engine's role changed. */
+  private async watch(key: string, l: Loop): Promise<void> {
+    if (this.stopped || l.running !== undefined || this.loops.get(key) !== l) return;
+    const { namespace, name } = splitKey(key);
+    const is = this.ctx.caches.instanceSets.get(namespace, name);
+    if (is === undefined || is.spec.paused === true || isSentinel(is) || this.ctx.memory.locks.isBusy(key)) return;
+    const driver = this.driver(is.spec.engine.type);
+    if (driver === undefined) return;
+    const pods = this.ctx.caches.pods.byLabel(namespace, name);
+    const targets = await engineTargets(this.creds, is, pods);
+    const timeoutMs = (is.spec.roleProbe?.timeoutSeconds ?? 1) * 1000;
+    const now = seenRoles(await Promise.all([...targets.values()].map(async (t) => ({ podName: t.podName, probe: await driver.probe(t, timeoutMs) }))));
+    // A round started meanwhile (a pod event): it reschedules the watch itself.
+    if (this.stopped || l.running !== undefined || this.loops.get(key) !== l) return;
+    const changed = roleChanged(l.seen, now);
+    if (changed !== undefined) {
+      this.ctx.metrics.roleWatchChanges.inc({ engine: is.spec.engine.type });
+      this.ctx.log.debug({ instanceSet: key, pod: changed }, 'role watch: engine role changed; probing the set now');
+      this.kick(key);
+      return;
+    }
+    // Nothing changed: check again one interval later (the next full round cancels it).
+    this.scheduleWatch(key, l, Number.POSITIVE_INFINITY);
   }
 
   /** One probe round; true when roles are still in motion (look again soon). */
@@ -143,6 +211,17 @@ export class RoleProbes {
     }
     const driver = this.driver(is.spec.engine.type);
     if (driver === undefined) return false;
+    const started = performance.now();
+    try {
+      return await this.serverRound(key, is, driver);
+    } finally {
+      this.ctx.metrics.roleProbeRound.observe({ engine: is.spec.engine.type }, (performance.now() - started) / 1000);
+    }
+  }
+
+  /** The probe round of a server set (not Sentinel): probe, decide, wire, guard, label. */
+  private async serverRound(key: string, is: InstanceSet, driver: ServerDriver): Promise<boolean> {
+    const { namespace, name } = splitKey(key);
     const pods = this.ctx.caches.pods.byLabel(namespace, name);
     const targets = await engineTargets(this.creds, is, pods);
     const timeoutMs = (is.spec.roleProbe?.timeoutSeconds ?? 1) * 1000;
@@ -224,6 +303,8 @@ export class RoleProbes {
       this.ctx.events.emit(is, 'Warning', 'SplitBrain', 'Probe', w);
     }
     this.noteWaiting(is, key, decision.waiting);
+    const loop = this.loops.get(key);
+    if (loop !== undefined) loop.seen = seenRoles(members);
     for (const change of decision.labels) await this.label(is, namespace, change.podName, change.role);
     // The primary carries the prevent-delete marker the admission guard protects it by; a pod whose
     // label is right but whose marker is not (labelled before the guard existed) gets it now.
