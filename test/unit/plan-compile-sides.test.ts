@@ -34,4 +34,28 @@ describe('plan: shared-render compile of two sides', () => {
     const changes = diffObjects(base.files.map(toPlanObject), head.files.map(toPlanObject));
     expect(new Set(changes.map((c) => c.topology))).toEqual(new Set(['sessions-cache']));
   });
+
+  it('parses and validates a file unchanged between the sides once, with the diagnostics of a full validation', async () => {
+    const sources = await readRepo(EXAMPLE);
+    const cache = new SharedRenderCache();
+    cache.compile(sources);
+    const topologies = sources.filter((s) => s.path.startsWith('topologies/')).length;
+    expect(cache.parsedFiles).toBe(topologies);
+    const edited = sources.map((s) =>
+      s.path === 'topologies/sessions-cache.yaml' ? { ...s, text: s.text.replace('maxmemory-policy: volatile-lru', 'maxmemory-policy: allkeys-lru') } : s,
+    );
+    const head = cache.compile(edited);
+    expect(cache.parsedFiles).toBe(topologies + 1);
+    expect(cache.reusedFiles).toBe(topologies - 1);
+    expect(head.diagnostics).toEqual(compileSide(edited).diagnostics);
+
+    // A duplicate name on one side involves a file unchanged between them: reported the same.
+    const orders = sources.find((s) => s.path === 'topologies/orders-db.yaml');
+    if (!orders) throw new Error('example has no orders-db');
+    const duplicated = [...sources, { path: 'topologies/zz-orders-copy.yaml', text: orders.text }];
+    const dup = cache.compile(duplicated);
+    expect(dup.diagnostics.some((d) => d.code === 'DBT3070')).toBe(true);
+    expect(dup.diagnostics).toEqual(compileSide(duplicated).diagnostics);
+    expect(dup.files.map(toPlanObject)).toEqual(compileSide(duplicated).objects);
+  });
 });
