@@ -59,8 +59,19 @@ export function compileSide(files: SourceFile[], env?: string): CompiledSide {
   };
 }
 
+/** A topology unchanged between the sides renders the same files on both: one PlanObject each. */
+const planObjects = new WeakMap<RenderedFile, PlanObject>();
+function sharedPlanObject(f: RenderedFile): PlanObject {
+  let o = planObjects.get(f);
+  if (o === undefined) {
+    o = toPlanObject(f);
+    planObjects.set(f, o);
+  }
+  return o;
+}
+
 function toSide(c: CompiledFiles): CompiledSide {
-  return { objects: c.files.map(toPlanObject), environments: c.environments, diagnostics: c.diagnostics };
+  return { objects: c.files.map(sharedPlanObject), environments: c.environments, diagnostics: c.diagnostics };
 }
 
 /** rendered/<env>/<member>/<namespace>/<topology>/… or rendered/<env>/<member>/_cluster/… */
