@@ -64,7 +64,7 @@ export interface ReuseResult extends CompileResult {
 const MAX_CHANGED_SHARE = 0.5;
 
 /** A topology from the state: the file is parsed only if a diagnostic needs a position in it. */
-function knownTopology(file: string, text: string, value: Topology): Located<Topology> {
+export function knownTopology(file: string, text: string, value: Topology): Located<Topology> {
   let locate: Located<Topology>['locate'] | undefined;
   return {
     value,

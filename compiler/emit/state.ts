@@ -114,6 +114,19 @@ export function dirTimes(out: string, dirs: readonly string[]): Array<[string, n
 }
 
 /**
+ * The state of `out` as a record of what topology files rendered to, whether or not the tree is
+ * still as it was left (`dbtopo plan` reads only the renders, never the tree); same compiler only.
+ */
+export function readRenders(out: string): CompileState | undefined {
+  try {
+    const state = JSON.parse(readFileSync(statePath(out), 'utf8')) as CompileState;
+    return state.version === STATE_VERSION && state.compiler === compilerId() ? state : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The state of `out` when it still describes the tree there (same compiler, every directory as
  * it was left); undefined otherwise. Never throws: an unreadable state means a full compile.
  */
