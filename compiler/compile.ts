@@ -12,6 +12,8 @@ import { clusterCrds } from './emit/crds.js';
 import { guardObjects } from './emit/guards.js';
 import { namespaceObject } from './emit/namespaces.js';
 import { clusterScopedPath, objectKey } from './emit/paths.js';
+import { envKeyOf, readState, treeDirs, writeState, type RenderState } from './emit/state.js';
+import { compileOverState, stateOf, type ReuseStats } from './reuse.js';
 import { writeRendered } from './emit/write.js';
 import { toYaml } from './emit/yaml.js';
 import { parseSources, readRepo, sourceKind, type Located, type SourceFile } from './load/index.js';
@@ -262,7 +264,23 @@ export function orderTopologies(repo: ValidRepo): Array<Located<Topology>> {
   return [...repo.topologies].sort((a, b) => byString(a.value.name, b.value.name) || byString(a.file, b.file));
 }
 
-export function compileModel(repo: ValidRepo, opts: CompileOptions): CompileResult {
+/**
+ * What a full written compile knows that the next compile over the same tree can reuse
+ * (emit/state.ts, reuse.ts): the validated repository and every render's heads.
+ */
+export interface CompileOutline {
+  repo: ValidRepo;
+  renders: Array<RenderState & { source: string }>;
+}
+
+/** The heads of a render's files, in the render workers' flat format (parallel/protocol.ts). */
+export function headsOf(files: ReadonlyArray<{ path: string; object: ObjectHead }>): string[] {
+  const heads: string[] = [];
+  for (const { path, object } of files) heads.push(path, object.apiVersion, object.kind, object.metadata.name, object.metadata.namespace ?? '');
+  return heads;
+}
+
+export function compileModel(repo: ValidRepo, opts: CompileOptions, outline?: (o: CompileOutline) => void): CompileResult {
   const envs = selectEnvironments(repo, opts.env);
   const topologies = orderTopologies(repo);
   const renders: TopologyRender[] = [];
@@ -273,6 +291,7 @@ export function compileModel(repo: ValidRepo, opts: CompileOptions): CompileResu
   }
   const byFile = new Map(repo.topologies.map((t) => [t.file, t]));
   const result = assemble(envs, renders, (file) => byFile.get(file)?.locate(['name']) ?? { line: 1, col: 1 });
+  outline?.({ repo, renders: renders.map((r) => ({ env: r.env, source: r.source, heads: headsOf(r.files), namespaces: r.namespaces, diagnostics: r.diagnostics })) });
   return { files: result.files, diagnostics: sortDiagnostics([...repo.diagnostics, ...result.diagnostics]) };
 }
 
@@ -289,6 +308,11 @@ export interface CompileRepoOptions {
    * else 0 (starting threads costs more than it saves).
    */
   workers?: number;
+  /**
+   * false: rewrite the whole output even when the state of an earlier compile would let this one
+   * render and write only what changed (`dbtopo compile --full`).
+   */
+  reuse?: boolean;
 }
 
 export const PARALLEL_MIN_TOPOLOGIES = 100;
@@ -315,26 +339,46 @@ export function requireEnvironment(repo: ValidRepo, env: string | undefined): vo
 }
 
 /** The serial compile of a validated repository, written (atomically) unless there are errors. */
-export async function compileValid(repo: ValidRepo, opts: { env?: string; out: string; write?: boolean }): Promise<CompileResult> {
+export async function compileValid(
+  repo: ValidRepo,
+  opts: { env?: string; out: string; write?: boolean; outline?: (o: CompileOutline) => void },
+): Promise<CompileResult> {
   requireEnvironment(repo, opts.env);
-  const result = compileModel(repo, opts.env !== undefined ? { env: opts.env } : {});
+  const result = compileModel(repo, opts.env !== undefined ? { env: opts.env } : {}, opts.outline);
   if (opts.write !== false && !hasErrors(result.diagnostics)) {
     await writeRendered(opts.out, result.files, opts.env !== undefined ? [opts.env] : undefined);
   }
   return result;
 }
 
-export async function compileRepo(opts: CompileRepoOptions): Promise<CompileResult> {
+export async function compileRepo(opts: CompileRepoOptions): Promise<CompileResult & { reuse?: ReuseStats }> {
   const sources = await readRepo(opts.repo);
   const out = opts.out ?? join(opts.repo, 'rendered');
   const env = opts.env !== undefined ? { env: opts.env } : {};
-  const workers = workerCount(opts, sources);
-  if (workers === 0) return compileValid(validate(parseSources(sources)), { out, write: opts.write !== false, ...env });
-  // Started before parsing, so the threads load their modules while this one parses.
-  const pool = new WorkerPool(workers, true);
-  try {
-    return await compileAndWrite(sources, { out, pool, ...env });
-  } finally {
-    await pool.close();
+  // A full written compile over a tree an earlier one left (emit/state.ts): only what changed.
+  const whole = opts.write !== false && opts.env === undefined;
+  if (whole && opts.reuse !== false) {
+    const state = readState(out);
+    const reused = state !== undefined ? compileOverState(sources, out, state) : undefined;
+    if (reused !== undefined) return reused;
   }
+  let outline: CompileOutline | undefined;
+  const record = whole ? { outline: (o: CompileOutline) => (outline = o) } : {};
+  const workers = workerCount(opts, sources);
+  let result: CompileResult;
+  if (workers === 0) result = await compileValid(validate(parseSources(sources)), { out, write: opts.write !== false, ...env, ...record });
+  else {
+    // Started before parsing, so the threads load their modules while this one parses.
+    const pool = new WorkerPool(workers, true);
+    try {
+      result = await compileAndWrite(sources, { out, pool, ...env, ...record });
+    } finally {
+      await pool.close();
+    }
+  }
+  if (outline !== undefined && !hasErrors(result.diagnostics)) {
+    const envKey = envKeyOf(sources.filter((s) => sourceKind(s.path) === 'environment'));
+    writeState(out, stateOf(outline, sources, envKey, result.files.filter((f) => f.source === undefined)), treeDirs(result.files.map((f) => f.path)));
+  }
+  return result;
 }

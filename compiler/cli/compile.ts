@@ -15,6 +15,7 @@ interface CompileFlags {
   repo?: string;
   format: string;
   workers?: string;
+  full?: boolean;
 }
 
 export function registerCompile(program: Command): void {
@@ -25,6 +26,7 @@ export function registerCompile(program: Command): void {
     .option('--out <dir>', 'output directory (default: <repo>/rendered)')
     .option('--repo <dir>', 'GitOps repository with envs/ and topologies/ (default: the current directory if it has envs/, else the embedded example)')
     .option('--format <format>', 'diagnostics as text or json', 'text')
+    .option('--full', 'render and write the whole output even if only some topologies changed since the last compile into it')
     .option('--watch', 'keep running and recompile incrementally whenever envs/ or topologies/ change')
     .option('--workers <n>', 'render worker threads besides the main thread; 0: the main thread only (default: CPUs - 1, 1 to 4, from 100 topology files on)')
     .addHelpText(
@@ -34,6 +36,9 @@ Output:
   <out>/<env>/<member-cluster>/<namespace>/<topology>/<kind>-<name>.yaml
   <out>/<env>/<member-cluster>/_cluster/  CRDs and Namespaces
   The output is replaced atomically; on any error nothing is written.
+  Over an output an earlier compile wrote (its state in .dbtopo-cache/ beside the output), only
+  the topologies whose files changed are rendered and only files whose text changed are written,
+  each renamed into place once all are written; --full rewrites the whole tree.
 
 Examples:
   dbtopo compile                          compile the repository in the current directory
@@ -59,11 +64,19 @@ ${EXIT_CODES_HELP}`,
         write: true,
         ...(flags.env !== undefined ? { env: flags.env } : {}),
         ...(workers !== undefined ? { workers } : {}),
+        ...(flags.full ? { reuse: false } : {}),
       });
       const ms = Math.round(performance.now() - started);
       const ok = !hasErrors(result.diagnostics);
-      printReport(format, { command: 'compile', ok, diagnostics: result.diagnostics, repo, out, files: ok ? result.files.length : 0, ms });
-      if (ok) progress(`wrote ${result.files.length} objects to ${out} in ${ms} ms (${summary(result.diagnostics)})`);
+      // A compile over an earlier output counts its objects without making the result's files.
+      const objects = result.reuse?.objects ?? result.files.length;
+      printReport(format, { command: 'compile', ok, diagnostics: result.diagnostics, repo, out, files: ok ? objects : 0, ms, ...(ok && result.reuse ? { reuse: result.reuse } : {}) });
+      const r = result.reuse;
+      if (ok && r) {
+        progress(
+          `${objects} objects in ${out}: rendered ${r.rendered} changed topology files (${r.reused} unchanged), wrote ${r.written} files, removed ${r.deleted}, in ${ms} ms (${summary(result.diagnostics)})`,
+        );
+      } else if (ok) progress(`wrote ${objects} objects to ${out} in ${ms} ms (${summary(result.diagnostics)})`);
       else progress(`${summary(result.diagnostics)}; nothing written (${out} is unchanged)`);
       process.exitCode = ok ? EXIT.ok : EXIT.diagnostics;
     });

@@ -4,6 +4,7 @@
 
 import { mkdir, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { dropState } from './state.js';
 import type { FileToWrite } from './write.js';
 
 export interface UpdateStats {
@@ -16,6 +17,7 @@ export async function updateTree(
   previous: ReadonlyMap<string, string>,
   next: readonly FileToWrite[],
 ): Promise<UpdateStats> {
+  dropState(outDir); // the state of an earlier full compile no longer describes the tree
   const stats: UpdateStats = { written: 0, deleted: 0 };
   const keep = new Set<string>();
   for (const f of next) {

@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
+import { dropState } from './state.js';
 
 export interface FileToWrite {
   path: string;
@@ -67,6 +68,7 @@ export function stagingDir(outDir: string): string {
  * the previous trees and `tmp`. Until the rename nothing under `outDir` changed.
  */
 export async function commitStaged(tmp: string, outDir: string, onlyEnvs?: readonly string[], remove: RemoveTrees = removeTrees): Promise<void> {
+  dropState(outDir); // what an earlier compile recorded about the tree is about to be wrong
   const olds: string[] = [];
   try {
     if (onlyEnvs === undefined) {

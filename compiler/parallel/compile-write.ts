@@ -25,6 +25,7 @@ import {
   renderTopology,
   requireEnvironment,
   selectEnvironments,
+  type CompileOutline,
   type CompileResult,
   type FileHead,
   type ObjectHead,
@@ -63,6 +64,8 @@ export interface ParallelCompileOptions {
   out: string;
   env?: string;
   pool: WorkerPool;
+  /** Called with what the next compile can reuse, once the output is swapped in. */
+  outline?: (o: CompileOutline) => void;
 }
 
 const jobKey = (env: number, file: string): string => `${env}\0${file}`;
@@ -189,6 +192,15 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
     try {
       const result = finish(all);
       if (hasErrors(result.diagnostics)) throw new Error('internal error: the parallel compile wrote an output its own checks reject; please report it');
+      opts.outline?.({
+        repo,
+        renders: expected.map(({ env: e, topo }, i) => {
+          const done = outcomes.get(jobKey(e, topo.file));
+          const r = renders[i];
+          if (!done || !r) throw new Error(`internal error: no render of ${topo.file}`);
+          return { env: r.env, source: topo.file, heads: done.outcome.heads, namespaces: done.outcome.namespaces, diagnostics: [...r.diagnostics] };
+        }),
+      });
       return result;
     } finally {
       await removing;
@@ -202,7 +214,7 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
 }
 
 /** The files of one render from the heads its worker sent (protocol.ts HEAD_FIELDS). */
-function workerFiles(heads: readonly string[], source: string, render: () => TopologyRender): WorkerFile[] {
+export function workerFiles(heads: readonly string[], source: string, render: () => TopologyRender): WorkerFile[] {
   const files: WorkerFile[] = [];
   for (let at = 0, i = 0; at < heads.length; at += HEAD_FIELDS, i++) {
     const [path = '', apiVersion = '', kind = '', name = '', namespace = ''] = heads.slice(at, at + HEAD_FIELDS);

@@ -2,7 +2,8 @@
 // from the object database (ls-tree + one `cat-file --batch`), so neither side needs a checkout
 // and a 1,000-topology repo costs two git processes, not a thousand.
 import { spawn } from 'node:child_process';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import { createRequire } from 'node:module';
+import type { SimpleGit, simpleGit as SimpleGitFactory } from 'simple-git';
 import type { SourceFile } from '../load/index.js';
 
 /** Paths under the GitOps repo root that a plan reads at a ref. */
@@ -17,6 +18,8 @@ export interface GitSide {
 export class GitRefError extends Error {}
 
 export async function gitRepo(repoDir: string): Promise<{ git: SimpleGit; prefix: string }> {
+  // Loaded on first use, so that `dbtopo compile` does not load it.
+  const { simpleGit } = createRequire(import.meta.url)('simple-git') as { simpleGit: typeof SimpleGitFactory };
   const git = simpleGit({ baseDir: repoDir });
   if (!(await git.checkIsRepo())) throw new GitRefError(`${repoDir} is not inside a Git work tree; plan compares Git refs, run it in a clone of the GitOps repo`);
   // The GitOps repo may be a sub-directory of the Git repository (like environments/ here).

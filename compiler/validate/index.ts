@@ -125,6 +125,19 @@ export class Validator {
     return added.filter((t) => !hasErrorIn(fresh, t.file) && !hasErrorIn(loadDiagnostics, t.file));
   }
 
+  /**
+   * A topology an earlier compile validated against the same environment files, with the same
+   * text (compiler/reuse.ts): its load and validation diagnostics then (DBT3070 left out), and the
+   * duplicate-name check again, as addTopologies() would run it at this point of the file order.
+   */
+  addKnown(loc: Located<Topology>, diagnostics: ReadonlyArray<Diagnostic>): void {
+    const first = this.topoFirstFile.get(loc.value.name);
+    if (first) reporter(this.topoDiags, loc)('DBT3070', ['name'], `topology "${loc.value.name}" is also defined in ${first}`);
+    else this.topoFirstFile.set(loc.value.name, loc.file);
+    this.topoDiags.push(...diagnostics);
+    this.topos.push(loc);
+  }
+
   finish(): ValidRepo {
     const imageDiags: Diagnostic[] = [];
     for (const env of this.envs) checkDefaultImages(env, this.topos, this.knownEnvNames, reporter(imageDiags, env));

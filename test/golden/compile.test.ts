@@ -72,7 +72,7 @@ describe('golden: environments/', () => {
     const result = await compileRepo({ repo: dir });
     expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(await readTree(join(dir, 'rendered'))).toEqual(await readTree(join(EXAMPLE, 'rendered')));
-    expect((await readdir(dir)).sort()).toEqual(['envs', 'rendered', 'topologies']);
+    expect((await readdir(dir)).sort()).toEqual(['.dbtopo-cache', 'envs', 'rendered', 'topologies']);
   });
 
   it('a failed compile leaves the previous output byte for byte intact', async () => {

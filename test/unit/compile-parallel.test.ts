@@ -54,7 +54,7 @@ describe('parallel compile', () => {
       expect(f.text, f.path).toBe(written.get(f.path));
       expect(f.object).toEqual(serial.files[i]?.object);
     }
-    expect((await readdir(repo)).sort()).toEqual(['envs', 'parallel', 'rendered', 'serial', 'topologies']);
+    expect((await readdir(repo)).sort()).toEqual(['.dbtopo-cache', 'envs', 'parallel', 'rendered', 'serial', 'topologies']);
   });
 
   it('reproduces the committed example tree over a stale output', async () => {
@@ -63,7 +63,7 @@ describe('parallel compile', () => {
     const result = await compileRepo({ repo, workers: 2 });
     expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(await readTree(join(repo, 'rendered'))).toEqual(await readTree(join(EXAMPLE, 'rendered')));
-    expect((await readdir(repo)).sort()).toEqual(['envs', 'rendered', 'topologies']);
+    expect((await readdir(repo)).sort()).toEqual(['.dbtopo-cache', 'envs', 'rendered', 'topologies']);
   });
 
   it('--env replaces only that environment', async () => {
@@ -95,7 +95,7 @@ describe('parallel compile', () => {
     expect(result.diagnostics.some((d) => d.severity === 'error' && d.file === 'topologies/zz-broken.yaml')).toBe(true);
     expect(result.diagnostics).toEqual(serial.diagnostics);
     expect(await readTree(join(repo, 'rendered'))).toEqual(before);
-    expect((await readdir(repo)).sort()).toEqual(['envs', 'rendered', 'topologies']);
+    expect((await readdir(repo)).sort()).toEqual(['.dbtopo-cache', 'envs', 'rendered', 'topologies']);
   });
 
   it('an unknown --env is a usage error, nothing written', async () => {

@@ -4,7 +4,8 @@
 // every ``` fence and <details> stays balanced, and the comment says what it left out.
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import Handlebars from 'handlebars';
+import { createRequire } from 'node:module';
+import type Handlebars from 'handlebars';
 import { CHANGE_CLASSES, riskOf, type ChangeClass, type ClassifiedChange, type Plan } from '../model.js';
 import type { PlanRun } from '../run.js';
 import { COMMENT_TEMPLATE, templatesDir } from './templates.js';
@@ -42,7 +43,8 @@ const cache = new Map<string, Templates>();
 function load(dir: string): Templates {
   const hit = cache.get(dir);
   if (hit) return hit;
-  const hb = Handlebars.create();
+  // Loaded on first use: every other dbtopo command would pay for loading it (~30 ms).
+  const hb = (createRequire(import.meta.url)('handlebars') as typeof Handlebars).create();
   hb.registerHelper('badge', (c: ChangeClass) => BADGES[c] ?? c);
   hb.registerHelper('short', (s: unknown) => (typeof s === 'string' ? s.slice(0, 12) : ''));
   const partials = join(dir, 'partials');
