@@ -5,7 +5,9 @@
 # runs `prepare`, packs). In an unpacked package (no tsconfig.json: dist/ is shipped) it does nothing.
 # It uses the `node` on PATH: env.sh puts Node 22 there first; npm runs it with the user's Node.
 set -euo pipefail
-DBTOPO_ROOT="${DBTOPO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+# Always its own checkout: an inherited DBTOPO_ROOT (scripts/test exports one) would make the
+# prepare of a Git clone check, and skip, the build of the checkout that started npm.
+DBTOPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 [ -f "$DBTOPO_ROOT/tsconfig.json" ] || exit 0
 build_stamp="$DBTOPO_ROOT/dist/.build-stamp"
 if [ ! -f "$build_stamp" ] || [ -n "$(find "$DBTOPO_ROOT/schemas" "$DBTOPO_ROOT/compiler" "$DBTOPO_ROOT/controller" "$DBTOPO_ROOT/test" \
