@@ -90,11 +90,6 @@ export class KubeClient {
     return n;
   }
 
-  /** The client-side limit in force, if any (printed by the benchmark, logged at start). */
-  get rateLimit(): RateLimit | undefined {
-    return this.bucket?.limit;
-  }
-
   async request<T>(verb: Verb, method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     if (this.bucket !== undefined && verb !== 'watch') await this.bucket.take();
     this.count(verb);

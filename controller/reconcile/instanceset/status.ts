@@ -44,12 +44,12 @@ function condition(type: ConditionType, ok: boolean, reason: string, message: st
   return { type, status, reason, message, lastTransitionTime, ...(generation !== undefined ? { observedGeneration: generation } : {}) };
 }
 
-/**
- * `updateWaiting`: why the rolling update does not move now (update step), shown in an `Updated`
- * condition while pods are outdated or the step waits.
- */
+/** What computeStatus reads besides the InstanceSet and its pods. */
 export interface StatusInputs {
-  /** What the rolling update waits for (the Updated condition's message). */
+  /**
+   * Why the rolling update does not move now (update step), shown in an `Updated` condition while
+   * pods are outdated or the step waits.
+   */
   updateWaiting?: string;
   /** The switchover record this controller wrote last (switchover-record.ts); the newer of it and status's is kept. */
   switchover?: SwitchoverStatus;
