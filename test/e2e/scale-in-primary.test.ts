@@ -29,15 +29,31 @@ const ipOf = (p: k8s.V1Pod): string => p.status?.podIP ?? '';
 /** Samples every pod of the set (terminating ones too) every 100 ms: what a removal looked like. */
 function watchRemovals(): { stop(): Promise<{ deletedAsPrimary: string[]; maxPrimaries: number; deleted: string[] }> } {
   const seen = { deletedAsPrimary: [] as string[], maxPrimaries: 0, deleted: [] as string[] };
+  // The role each pod (name@uid) carried when last listed: a pod the test kubelet removes within
+  // one poll is never listed terminating, so its disappearance counts as its deletion, judged by
+  // the role it last carried (a pod last seen as primary counts as deleted as primary).
+  const lastRole = new Map<string, string | undefined>();
+  const removed = (id: string, role: string | undefined): void => {
+    if (!seen.deleted.includes(id)) seen.deleted.push(id);
+    if (role === 'primary' && !seen.deletedAsPrimary.includes(id)) seen.deletedAsPrimary.push(id);
+  };
   const poll = pollUntilStopped(async () => {
     const list = await env.core.listNamespacedPod({ namespace: NS, labelSelector: `${LABELS.instanceSet}=${SET}` });
     const live = list.items.filter((p) => p.metadata?.deletionTimestamp === undefined);
     seen.maxPrimaries = Math.max(seen.maxPrimaries, live.filter((p) => p.metadata?.labels?.[LABELS.role] === 'primary').length);
+    const listed = new Set<string>();
     for (const p of list.items) {
-      if (p.metadata?.deletionTimestamp === undefined) continue;
-      const id = `${nameOf(p)}@${p.metadata.uid}`;
-      if (!seen.deleted.includes(id)) seen.deleted.push(id);
-      if (p.metadata.labels?.[LABELS.role] === 'primary' && !seen.deletedAsPrimary.includes(id)) seen.deletedAsPrimary.push(id);
+      const id = `${nameOf(p)}@${p.metadata?.uid}`;
+      const role = p.metadata?.labels?.[LABELS.role];
+      listed.add(id);
+      lastRole.set(id, role);
+      if (p.metadata?.deletionTimestamp !== undefined) removed(id, role);
+    }
+    for (const [id, role] of lastRole) {
+      if (!listed.has(id)) {
+        removed(id, role);
+        lastRole.delete(id);
+      }
     }
   }, 100);
   return { stop: async () => (await poll.stop(), seen) };
