@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSwitchover } from '../../compiler/cli/switchover.js';
 import { KubeClient, resourcePath } from '../../controller/runtime/kube.js';
 import { LABELS } from '../../schemas/types/index.js';
-import { eventually, pollUntilStopped, testKubeconfigs } from '../cluster/helpers.js';
+import { eventually, testKubeconfigs } from '../cluster/helpers.js';
 import { allReady, loadRendered, onePrimaryServed, pods, startEngineEnv, type EngineEnv } from './engines-helpers.js';
 import { ADMIN_USER, createAppAccount, createTable, type MysqlAuth } from './mysql-fault-helpers.js';
 import { eventReasons } from './rollout-helpers.js';
@@ -27,36 +27,43 @@ const nameOf = (p: k8s.V1Pod): string => p.metadata?.name ?? '';
 const ipOf = (p: k8s.V1Pod): string => p.status?.podIP ?? '';
 
 /** Samples every pod of the set (terminating ones too) every 100 ms: what a removal looked like. */
+/**
+ * Watches the set's pods (a watch, not a poll: the test kubelet confirms a deletion within
+ * milliseconds, so a poll can miss a pod's last state): every pod deleted, with the role label it
+ * carried when its deletion began (deletionTimestamp set, or the DELETED event for an immediate
+ * delete), and the most pods labelled primary at once.
+ */
 function watchRemovals(): { stop(): Promise<{ deletedAsPrimary: string[]; maxPrimaries: number; deleted: string[] }> } {
   const seen = { deletedAsPrimary: [] as string[], maxPrimaries: 0, deleted: [] as string[] };
-  // The role each pod (name@uid) carried when last listed: a pod the test kubelet removes within
-  // one poll is never listed terminating, so its disappearance counts as its deletion, judged by
-  // the role it last carried (a pod last seen as primary counts as deleted as primary).
-  const lastRole = new Map<string, string | undefined>();
+  const live = new Map<string, string | undefined>(); // name@uid → role, of pods not being deleted
   const removed = (id: string, role: string | undefined): void => {
-    if (!seen.deleted.includes(id)) seen.deleted.push(id);
-    if (role === 'primary' && !seen.deletedAsPrimary.includes(id)) seen.deletedAsPrimary.push(id);
+    live.delete(id);
+    if (seen.deleted.includes(id)) return;
+    seen.deleted.push(id);
+    if (role === 'primary') seen.deletedAsPrimary.push(id);
   };
-  const poll = pollUntilStopped(async () => {
-    const list = await env.core.listNamespacedPod({ namespace: NS, labelSelector: `${LABELS.instanceSet}=${SET}` });
-    const live = list.items.filter((p) => p.metadata?.deletionTimestamp === undefined);
-    seen.maxPrimaries = Math.max(seen.maxPrimaries, live.filter((p) => p.metadata?.labels?.[LABELS.role] === 'primary').length);
-    const listed = new Set<string>();
-    for (const p of list.items) {
-      const id = `${nameOf(p)}@${p.metadata?.uid}`;
-      const role = p.metadata?.labels?.[LABELS.role];
-      listed.add(id);
-      lastRole.set(id, role);
-      if (p.metadata?.deletionTimestamp !== undefined) removed(id, role);
-    }
-    for (const [id, role] of lastRole) {
-      if (!listed.has(id)) {
-        removed(id, role);
-        lastRole.delete(id);
-      }
-    }
-  }, 100);
-  return { stop: async () => (await poll.stop(), seen) };
+  const onEvent = (type: string, p: k8s.V1Pod): void => {
+    const id = `${nameOf(p)}@${p.metadata?.uid}`;
+    const role = p.metadata?.labels?.[LABELS.role];
+    if (type === 'DELETED' || p.metadata?.deletionTimestamp !== undefined) removed(id, role);
+    else live.set(id, role);
+    seen.maxPrimaries = Math.max(seen.maxPrimaries, [...live.values()].filter((r) => r === 'primary').length);
+  };
+  let stopping = false;
+  let failed: unknown;
+  const started = new k8s.Watch(env.kc)
+    .watch(`/api/v1/namespaces/${NS}/pods`, { labelSelector: `${LABELS.instanceSet}=${SET}` }, onEvent, (err) => {
+      if (!stopping) failed ??= err ?? 'the server closed it';
+    });
+  return {
+    stop: async () => {
+      stopping = true;
+      (await started).abort();
+      // A watch that ended on its own missed events: the test must not pass on a partial view.
+      if (failed !== undefined) throw new Error(`pod watch ended early: ${String(failed)}`);
+      return seen;
+    },
+  };
 }
 
 /** Changes the spec as the GitOps sync would. */
