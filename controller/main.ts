@@ -4,7 +4,7 @@
 // lost, so a fresh start re-lists.
 import { Command, InvalidArgumentError } from 'commander';
 import { startController } from './manager.js';
-import { DEFAULT_ROLE_WATCH_MS } from './reconcile/instanceset/roles.js';
+import { DEFAULT_ROLE_WATCH_MS } from './roles/loop.js';
 import { makeLogger } from './runtime/log.js';
 
 function port(value: string): number {

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { LABELS, type Cluster, type InstanceSet, type KubeObject } from '../schemas/types/index.js';
 import { reconcileCluster } from './reconcile/cluster/reconciler.js';
 import { reconcileInstanceSet } from './reconcile/instanceset/reconciler.js';
-import { RoleProbes } from './reconcile/instanceset/roles.js';
+import { RoleProbes } from './roles/loop.js';
 import { keyOf, newControllerMemory, type Caches, type ControllerContext } from './runtime/context.js';
 import { EventRecorder } from './runtime/events.js';
 import { serve, type HttpEndpoint } from './runtime/http.js';
@@ -38,7 +38,7 @@ export interface ControllerOptions {
   rateLimit?: RateLimit;
   /** Probe engine roles and wire replication (needs reachable pod IPs). Default true. */
   roleProbes?: boolean;
-  /** Role watch interval between probe rounds, ms (reconcile/instanceset/role-watch.ts); 0 = off. */
+  /** Role watch interval between probe rounds, ms (roles/role-watch.ts); 0 = off. */
   roleWatchMs?: number;
   log?: Logger;
   logLevel?: string;

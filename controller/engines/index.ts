@@ -1,20 +1,27 @@
-// driverFor: the ServerDriver of an engine type. Only servers have one; sentinels and proxies
-// have no role to probe.
+// The one table of engines with roles. Sentinels and proxies have no role to probe, so they have
+// no Engine. Adding an engine: a folder controller/engines/<engine>/ with an engine.ts that
+// implements Engine (types.ts), and a row here.
 import type { EngineSpec } from '../../schemas/types/index.js';
-import { MysqlDriver } from './mysql/replication.js';
-import { RedisDriver } from './redis/replication.js';
-import type { ServerDriver } from './types.js';
+import { MYSQL_MAX_BEHIND, MysqlEngine } from './mysql/engine.js';
+import { REDIS_MAX_BEHIND, RedisEngine } from './redis/engine.js';
+import type { Engine } from './types.js';
 
-export type { EngineTarget, ProbeResult, ServerDriver } from './types.js';
+export type { Engine, EngineTarget, ProbeResult, ServerDriver } from './types.js';
 
-/** A new driver (with its own connection pool) for `type`, or undefined when the type has no roles. */
-export function driverFor(type: EngineSpec['type']): ServerDriver | undefined {
-  switch (type) {
-    case 'redis':
-      return new RedisDriver();
-    case 'mysql':
-      return new MysqlDriver();
-    default:
-      return undefined;
-  }
+const ENGINES: Partial<Record<EngineSpec['type'], () => Engine>> = {
+  redis: () => new RedisEngine(),
+  mysql: () => new MysqlEngine(),
+};
+
+/** A new engine (with its own connection pool) for `type`, or undefined when the type has no roles. */
+export function engineFor(type: EngineSpec['type']): Engine | undefined {
+  return ENGINES[type]?.();
 }
+
+/** Does `type` have primary/secondary roles (and so an Engine)? */
+export function hasRoles(type: EngineSpec['type']): boolean {
+  return ENGINES[type] !== undefined;
+}
+
+/** Each engine's catch-up bound (Engine.maxBehind), by engine type. */
+export const MAX_BEHIND = { redis: REDIS_MAX_BEHIND, mysql: MYSQL_MAX_BEHIND };

@@ -1,20 +1,17 @@
 // Split-brain guard: when more than one engine reports primary, keep one and demote the others
-// IN THE ENGINE (Redis: REPLICAOF the survivor; MariaDB: fence.ts — read_only, kill client
-// sessions, CHANGE MASTER), so the label writer can then label exactly one pod primary.
+// IN THE ENGINE (Engine.demote — Redis: REPLICAOF the survivor; MariaDB: fence.ts — read_only,
+// kill client sessions, CHANGE MASTER), so the label writer can then label exactly one pod primary.
 //
-// Called by the role-probe loop after every probe round (RUNTIME):
-//   const r = await guardSplitBrain(spec, members, { sentinelView });
-//   if (r) { emit Event(r.event); re-probe before labelling }
-// where members = [{ target, probe, labelledPrimary }] for every server pod of the InstanceSet.
+// The role loop (controller/roles/) chooses with chooseSurvivor in its pure decision and demotes
+// through guardSplitBrain; members = [{ target, probe, labelledPrimary }] for every server pod.
 //
 // Which one is kept, in order: the one the role label (and so the primary Service) points at —
 // clients already write there; else the one Sentinel reports; else the most advanced
 // offset / GTID; ties to the lowest ordinal.
 import type { EngineSpec } from '../../schemas/types/index.js';
 import { ordinalOf } from '../update/plan.js';
-import { fence } from './mysql/fence.js';
-import { RedisDriver } from './redis/replication.js';
-import type { EngineTarget, ProbeResult } from './types.js';
+import { engineFor } from './index.js';
+import type { Engine, EngineTarget, ProbeResult } from './types.js';
 
 export interface SplitBrainMember {
   target: EngineTarget;
@@ -73,29 +70,28 @@ export async function guardSplitBrain(
 ): Promise<SplitBrainResolution | undefined> {
   const decision = chooseSurvivor(members, opts.sentinelView);
   if (!decision) return undefined;
+  const engine = engineFor(spec.type);
+  if (engine === undefined) throw new Error(`engine ${spec.type} has no roles`);
+  try {
+    return await demoteOthers(engine, spec, members, decision);
+  } finally {
+    await engine.close();
+  }
+}
+
+/** Demotes every claimant but the survivor in the engine (Engine.demote); a failure is a step, retried next round. */
+export async function demoteOthers(engine: Engine, spec: EngineSpec, members: SplitBrainMember[], decision: SplitBrainDecision): Promise<SplitBrainResolution> {
   const keep = members.find((m) => m.target.podName === decision.keep)!.target;
   const steps: string[] = [];
-  const redis = spec.type === 'redis' ? new RedisDriver() : undefined;
-  try {
-    for (const name of decision.demote) {
-      const t = members.find((m) => m.target.podName === name)!.target;
-      try {
-        if (redis) {
-          await redis.follow(t, keep, spec);
-          steps.push(`REPLICAOF ${keep.podName} on ${name}`);
-        } else if (spec.type === 'mysql') {
-          const f = await fence(t, keep, spec);
-          steps.push(...f.steps);
-          if (f.linkError) steps.push(`${name} cannot replicate (${f.linkError}); it stays read-only, rebuild it from ${keep.podName}`);
-        } else {
-          throw new Error(`engine ${spec.type} has no roles`);
-        }
-      } catch (err) {
-        steps.push(`could not demote ${name}: ${err instanceof Error ? err.message : String(err)}; retrying on the next probe`);
-      }
+  for (const name of decision.demote) {
+    const t = members.find((m) => m.target.podName === name)!.target;
+    try {
+      const d = await engine.demote(t, keep, spec);
+      steps.push(...d.steps);
+      if (d.linkError) steps.push(`${name} cannot replicate (${d.linkError}); it stays read-only, rebuild it from ${keep.podName}`);
+    } catch (err) {
+      steps.push(`could not demote ${name}: ${err instanceof Error ? err.message : String(err)}; retrying on the next probe`);
     }
-  } finally {
-    await redis?.close();
   }
   return {
     decision,

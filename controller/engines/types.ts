@@ -1,5 +1,7 @@
-// The engine-neutral interface the reconcilers use to read roles from engines and to wire
-// replication. Each engine (controller/engines/<engine>/) implements ServerDriver.
+// The engine-neutral interface the role loop, the rolling update and the split-brain guard use.
+// Each engine with roles (controller/engines/<engine>/engine.ts) implements Engine in full;
+// engines/index.ts is the one table of them. Nothing outside controller/engines/<engine>/ asks
+// which engine it talks to: a new engine is a new folder and a row in that table.
 import type { EngineSpec, Role } from '../../schemas/types/index.js';
 
 export interface EngineTarget {
@@ -35,6 +37,76 @@ export interface ServerDriver {
   promote(t: EngineTarget, spec: EngineSpec): Promise<boolean>;
   /** Release pooled connections. */
   close(): Promise<void>;
+}
+
+/** Split-brain demotion or fencing of one server: what was done, and why it cannot replicate if it cannot. */
+export interface DemoteResult {
+  steps: string[];
+  /** The server's replication error after it was made to follow (e.g. errant transactions): it must be rebuilt. */
+  linkError?: string;
+}
+
+/** A lost primary replaced by the controller (Engine.failover). */
+export interface FailoverResult {
+  promoted: string;
+  steps: string[];
+  totalMs: number;
+}
+
+/** A planned switchover of one shard (Engine.switchover). */
+export interface SwitchoverRequest {
+  primary: EngineTarget;
+  replicas: EngineTarget[];
+  /** Pod to promote; undefined = the most advanced healthy replica. */
+  candidate?: string;
+  spec: EngineSpec;
+  /** Upper bound of the whole operation. */
+  timeoutMs?: number;
+  /** Redis under Sentinel: the sentinels watching this shard (Sentinel carries the switchover out). */
+  sentinels?: EngineTarget[];
+  /** Records a replica-priority about to be set to 0, and its restore, where a successor finds it. */
+  journal?: PriorityJournal;
+}
+
+/** Durable note of replica-priority changes (pod annotations in the controller; see update/priority-journal.ts). */
+export interface PriorityJournal {
+  saved(podName: string, value: string): Promise<void>;
+  restored(podName: string): Promise<void>;
+}
+
+/** Where the primary side of semi-sync must be switched on and off (Engine.semiSync). */
+export interface SemiSyncFixes {
+  enableOn?: string;
+  disableOn: string[];
+}
+
+/**
+ * Everything the controller does to one engine. `probe`, `follow` and `promote` are idempotent;
+ * the others act only when asked.
+ */
+export interface Engine extends ServerDriver {
+  readonly type: 'redis' | 'mysql';
+  /**
+   * Who replaces a lost primary. 'controller': the role loop fails over after failureThreshold
+   * lost probes and fences servers that replicate from nobody (MariaDB has no Sentinel).
+   * 'sentinel': Sentinel does, where the shard has one; the controller never promotes on its own.
+   */
+  readonly failoverBy: 'controller' | 'sentinel';
+  /**
+   * How far an updated secondary may trail the primary's offset and still count as caught up
+   * (the rolling update's bound), in the engine's own offset unit.
+   */
+  readonly maxBehind: { limit: number; unit: string };
+  /** A second claimant of primary (or a former primary back from the dead): stop its writes and make it follow `keep`. */
+  demote(t: EngineTarget, keep: EngineTarget, spec: EngineSpec): Promise<DemoteResult>;
+  /** What each reachable replica has received (may be ahead of what it applied), comparable with ProbeResult.offset; missing = unknown. */
+  receivedPositions(replicas: EngineTarget[], timeoutMs: number): Promise<Map<string, number>>;
+  /** Promotes `candidate` after it applied what it received (bounded); `others` follow it. */
+  failover(candidate: EngineTarget, others: EngineTarget[], spec: EngineSpec): Promise<FailoverResult>;
+  /** A planned switchover with no acknowledged write lost. */
+  switchover(req: SwitchoverRequest): Promise<SwitchoverResult>;
+  /** Pure: where the primary side of semi-sync is wrong (nothing for an engine without semi-sync). */
+  semiSync(members: Array<{ podName: string; probe?: ProbeResult }>, primaryPod: string | undefined, spec: EngineSpec): SemiSyncFixes;
 }
 
 /** Outcome of a planned switchover (any engine). */

@@ -2,8 +2,8 @@
 import type { Logger } from 'pino';
 import type { Cluster, InstanceSet, KubeObject, SwitchoverStatus } from '../../schemas/types/index.js';
 import type { CredentialsReader } from '../engines/credentials.js';
-import type { Keepers } from '../engines/mysql/failover.js';
 import { OperationLocks } from '../update/lock.js';
+import type { ProbeHistories } from '../roles/failover.js';
 import type { EventRecorder } from './events.js';
 import type { Informer } from './informer.js';
 import type { KubeClient } from './kube.js';
@@ -31,12 +31,12 @@ export interface ControllerMemory {
   credentials?: CredentialsReader;
   /** One engine operation per InstanceSet at a time (a switchover keeps the probe loop out). */
   locks: OperationLocks;
-  /** MariaDB failover bookkeeping per InstanceSet (lost-probe counts, the last primary). */
-  mysqlKeepers: Keepers;
+  /** The role loop's failover bookkeeping per InstanceSet (lost-probe history, the last primary; controller/roles/failover.ts). */
+  probeHistory: ProbeHistories;
 }
 
 export function newControllerMemory(): ControllerMemory {
-  return { switchovers: new Map(), updateWaiting: new Map(), deleting: new Map(), locks: new OperationLocks(), mysqlKeepers: new Map() };
+  return { switchovers: new Map(), updateWaiting: new Map(), deleting: new Map(), locks: new OperationLocks(), probeHistory: new Map() };
 }
 
 export interface ControllerContext {

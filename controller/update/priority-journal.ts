@@ -5,8 +5,7 @@
 // role-probe loop of whichever controller runs next restores what is still noted.
 import { ANNOTATIONS, FIELD_MANAGER_CONTROLLER, type KubeObject } from '../../schemas/types/index.js';
 import { RedisPool } from '../engines/redis/client.js';
-import type { PriorityJournal } from '../engines/redis/switchover.js';
-import type { EngineTarget } from '../engines/types.js';
+import type { EngineTarget, PriorityJournal } from '../engines/types.js';
 import type { KubeClient } from '../runtime/kube.js';
 import { resourcePath } from '../runtime/kube.js';
 

@@ -33,7 +33,7 @@ import { clusterCrd } from '../../schemas/crds/cluster.crd.js';
 import { instanceSetCrd } from '../../schemas/crds/instanceset.crd.js';
 import { API_VERSION, LABELS, type EngineSpec, type InstanceSet, type KubeObject } from '../../schemas/types/index.js';
 import { KubeClient, resourcePath } from '../../controller/runtime/kube.js';
-import { DEFAULT_ROLE_WATCH_MS } from '../../controller/reconcile/instanceset/roles.js';
+import { DEFAULT_ROLE_WATCH_MS } from '../../controller/roles/loop.js';
 import { diesWithParent } from '../support/pdeathsig.js';
 import type { ControlPlane } from '../cluster/launcher.js';
 

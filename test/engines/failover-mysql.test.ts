@@ -1,13 +1,17 @@
-// MariaDB failover without Sentinel on real mariadbd processes: the role keeper (failoverRound,
-// what the controller's probe loop runs) detects a lost primary, promotes the most advanced
-// replica, and fences the old primary when it comes back — after kill -9 and after SIGSTOP /
-// SIGCONT. A writer runs throughout; no acknowledged (semi-sync) commit is lost.
+// MariaDB failover without Sentinel on real mariadbd processes: the role loop's round
+// (controller/roles/round.ts, what the controller runs, with labels kept in memory) detects a
+// lost primary, promotes the most advanced replica, and fences the old primary when it comes
+// back — after kill -9 and after SIGSTOP / SIGCONT. A writer runs throughout; no acknowledged
+// (semi-sync) commit is lost.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MysqlPool } from '../../controller/engines/mysql/client.js';
-import { failoverRound, type FailoverState, type RoundResult } from '../../controller/engines/mysql/failover.js';
+import { MysqlEngine } from '../../controller/engines/mysql/engine.js';
+import type { ProbeHistory } from '../../controller/roles/failover.js';
+import type { Role } from '../../schemas/types/index.js';
+import { bareRound } from './support/bare-shard.js';
 import { probeMysql } from '../../controller/engines/mysql/probe.js';
 import type { EngineTarget } from '../../controller/engines/types.js';
 import { agreedMysqlPrimary, missingRows, mysqlReplicaSet, mysqlSpec } from './support/mysql-set.js';
@@ -20,11 +24,48 @@ const pool = new MysqlPool();
 let set: { procs: EngineProc[]; all: EngineTarget[] };
 const PERIOD_MS = 300;
 const THRESHOLD = 3;
+const engine = new MysqlEngine();
+
+/** What the test follows across rounds: the probe history and the pod labelled primary. */
+interface FailoverState extends ProbeHistory {
+  labels?: Map<string, Role>;
+  labelledPrimary?: string;
+}
+
+/** One round, as the test reads it. */
+interface RoundResult {
+  decision: { action: 'none' | 'wait' | 'promote' };
+  failover?: { steps: string[] };
+  splitBrain?: { event: { message: string } };
+  /** Pods fenced or repointed to the primary this round. */
+  fenced: Array<{ pod: string }>;
+  /** The pod labelled primary after the round. */
+  primary?: string;
+}
+
+async function round(state: FailoverState): Promise<RoundResult> {
+  const labels = (state.labels ??= new Map(state.labelledPrimary !== undefined ? [[state.labelledPrimary, 'primary' as Role]] : []));
+  const out = await bareRound({ engine, spec: mysqlSpec, targets: set.all, labels, history: state, failureThreshold: THRESHOLD, probeTimeoutMs: 500 });
+  const primary = [...labels].find(([, r]) => r === 'primary')?.[0];
+  if (primary !== undefined) state.labelledPrimary = primary;
+  const message = (reason: string): string | undefined => out.events.find((e) => e.reason === reason)?.message;
+  const fenced = out.operations.flatMap((op) => (op.kind === 'fence' ? op.pods : op.kind === 'wire' ? op.follow.map((f) => f.replica) : [])).map((pod) => ({ pod }));
+  const failover = message('Failover');
+  const splitBrain = message('SplitBrain');
+  return {
+    decision: { action: out.ran.includes('failover') ? 'promote' : out.state === 'PrimaryLost' ? 'wait' : 'none' },
+    ...(failover !== undefined ? { failover: { steps: [failover] } } : {}),
+    ...(splitBrain !== undefined ? { splitBrain: { event: { message: splitBrain } } } : {}),
+    fenced,
+    ...(primary !== undefined ? { primary } : {}),
+  };
+}
 
 beforeAll(async () => {
   set = await mysqlReplicaSet(root, 'fo', procs);
 });
 afterAll(async () => {
+  await engine.close();
   await pool.close();
   await stopAll(procs);
   fs.rmSync(root, { recursive: true, force: true });
@@ -35,7 +76,7 @@ async function keepRoles(state: FailoverState, until: (r: RoundResult) => boolea
   const rounds: RoundResult[] = [];
   for (let i = 0; i < maxRounds; i++) {
     const started = Date.now();
-    const r = await failoverRound(state, set.all, mysqlSpec, { failureThreshold: THRESHOLD, probeTimeoutMs: 500 });
+    const r = await round(state);
     rounds.push(r);
     if (process.env['DEBUG_ROUNDS']) console.log(Date.now() - started, JSON.stringify(r).slice(0, 300));
     if (until(r)) return rounds;

@@ -2,7 +2,7 @@
 // labelled set is wired to the primary, like a fresh Redis that reports primary.
 import { describe, expect, it } from 'vitest';
 import { toProbeResult, parseReplicaStatus } from '../../controller/engines/mysql/probe.js';
-import { decideRoles, type MemberView } from '../../controller/reconcile/instanceset/role-plan.js';
+import { decideRoles, type MemberView } from '../../controller/roles/role-plan.js';
 
 describe('fresh MySQL replica', () => {
   it('is told to follow the primary, and gets no label before it does', () => {

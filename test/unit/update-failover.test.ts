@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideFailover, type MemberHistory } from '../../controller/engines/mysql/failover.js';
+import { decideFailover, type MemberHistory } from '../../controller/roles/failover.js';
 import { clientSessionsToKill } from '../../controller/engines/mysql/fence.js';
 import { chooseSurvivor, type SplitBrainMember } from '../../controller/engines/splitbrain.js';
 import type { ProbeResult } from '../../controller/engines/types.js';

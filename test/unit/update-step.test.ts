@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_BEHIND, planPods, replicationFacts } from '../../controller/reconcile/instanceset/update.js';
+import { MAX_BEHIND } from '../../controller/engines/index.js';
+import { planPods, replicationFacts } from '../../controller/reconcile/instanceset/update.js';
 import { desiredPods, type DesiredPod } from '../../controller/reconcile/instanceset/desired.js';
 import { computeStatus } from '../../controller/reconcile/instanceset/status.js';
 import { instanceSet, observedPod } from './controller/fixtures.js';

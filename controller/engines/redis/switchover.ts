@@ -16,7 +16,7 @@
 // ~8 s), then unpaused, and the priorities are restored.
 import type { EngineSpec } from '../../../schemas/types/index.js';
 import { chooseCandidate, healthyReplicas } from '../../update/candidate.js';
-import type { EngineTarget, SwitchoverResult } from '../types.js';
+import type { EngineTarget, PriorityJournal, SwitchoverResult } from '../types.js';
 
 export type { SwitchoverResult };
 import { RedisPool } from './client.js';
@@ -42,11 +42,6 @@ export interface RedisSwitchoverRequest {
   journal?: PriorityJournal;
 }
 
-/** Durable note of replica-priority changes (pod annotations in the controller; see roles.ts). */
-export interface PriorityJournal {
-  saved(podName: string, value: string): Promise<void>;
-  restored(podName: string): Promise<void>;
-}
 
 
 async function waitUntil(what: string, deadline: number, fn: () => Promise<boolean>, intervalMs = 10): Promise<void> {

@@ -12,7 +12,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { ANNOTATIONS, FIELD_MANAGER_CONTROLLER, LABELS, type InstanceSet, type KubeObject, type Role, type SwitchoverStatus } from '../../../schemas/types/index.js';
 import { CredentialsReader } from '../../engines/credentials.js';
-import { driverFor } from '../../engines/index.js';
+import { engineFor, hasRoles } from '../../engines/index.js';
 import type { EngineTarget, ProbeResult } from '../../engines/types.js';
 import { keyOf, type ControllerContext } from '../../runtime/context.js';
 import { resourcePath } from '../../runtime/kube.js';
@@ -51,16 +51,6 @@ function withExpectedDeletions(deleting: Map<string, number>, pods: KubeObject[]
       : p,
   );
 }
-
-/**
- * How far an updated secondary may trail the primary's offset (read just before its own) and
- * still count as caught up: Redis offsets are bytes, MariaDB's are GTID sequence numbers
- * (transactions). Small enough that it only absorbs what a live link streams within a probe.
- */
-export const MAX_BEHIND: Record<'redis' | 'mysql', { limit: number; unit: string }> = {
-  redis: { limit: 64 * 1024, unit: 'bytes' },
-  mysql: { limit: 5, unit: 'transactions' },
-};
 
 /** Looks at a linked replica that trails the primary, CATCH_UP_LOOK_MS apart (at most ~0.4 s per pass). */
 const CATCH_UP_LOOKS = 5;
@@ -187,7 +177,7 @@ export async function updateStep(ctx: ControllerContext, is: InstanceSet, desire
 function needsReplicationFacts(is: InstanceSet, input: PlanInput): boolean {
   const roles = is.spec.roles ?? [];
   const secondaryRoles = new Set(roles.filter((r) => r.isExclusive !== true).map((r) => r.name));
-  if (!roles.some((r) => r.isExclusive === true) || (is.spec.engine.type !== 'redis' && is.spec.engine.type !== 'mysql')) return false;
+  if (!roles.some((r) => r.isExclusive === true) || !hasRoles(is.spec.engine.type)) return false;
   return input.pods.some((p) => p.role !== undefined && secondaryRoles.has(p.role) && !isOutdated(p, input.updateRevision));
 }
 
@@ -196,8 +186,7 @@ function needsReplicationFacts(is: InstanceSet, input: PlanInput): boolean {
  * probes the updated secondaries again so their offsets are read after the primary's.
  */
 async function gatherReplication(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[], planned: PlanPod[], updateRevision: string): Promise<{ pods: PlanPod[]; primary?: string }> {
-  const type = is.spec.engine.type === 'mysql' ? 'mysql' : 'redis';
-  const driver = driverFor(is.spec.engine.type);
+  const driver = engineFor(is.spec.engine.type);
   if (driver === undefined) return { pods: planned };
   try {
     const targets = await targetsOf(ctx, is, pods);
@@ -213,14 +202,14 @@ async function gatherReplication(ctx: ControllerContext, is: InstanceSet, pods: 
         // it a few short looks to reach where the primary was, so the bound stays small.
         let probe = await driver.probe(t, 2_000);
         const target = primary?.probe.offset;
-        for (let i = 1; i < CATCH_UP_LOOKS && probe.following?.linkUp === true && target !== undefined && probe.offset !== undefined && target - probe.offset > MAX_BEHIND[type].limit; i++) {
+        for (let i = 1; i < CATCH_UP_LOOKS && probe.following?.linkUp === true && target !== undefined && probe.offset !== undefined && target - probe.offset > driver.maxBehind.limit; i++) {
           await new Promise((res) => setTimeout(res, CATCH_UP_LOOK_MS));
           probe = await driver.probe(t, 2_000);
         }
         return { name: p.name, probe };
       }),
     );
-    const facts = replicationFacts(primary, second, MAX_BEHIND[type]);
+    const facts = replicationFacts(primary, second, driver.maxBehind);
     // Right after a switchover the new primary still carries its secondary label for a probe period.
     if (primary !== undefined) facts.set(primary.name, { replicating: false, caughtUp: false, detail: `${primary.name} is the primary in the engine; its label lags` });
     return {
@@ -308,9 +297,9 @@ async function switchover(ctx: ControllerContext, is: InstanceSet, pods: KubeObj
     if (primary === undefined) throw new Error(`${from} has no address yet`);
     // Labels lag the engines by up to one probe period: never act on a stale primary label.
     const replicas = [...targets.values()].filter((t) => t.podName !== from);
-    const driver = driverFor(is.spec.engine.type);
-    if (driver === undefined) throw new Error(`${is.spec.engine.type} has no roles`);
-    const [probe, ...replicaProbes] = await Promise.all([primary, ...replicas].map((t) => driver.probe(t, 2_000))).finally(() => driver.close());
+    const engine = engineFor(is.spec.engine.type);
+    if (engine === undefined) throw new Error(`${is.spec.engine.type} has no roles`);
+    const [probe, ...replicaProbes] = await Promise.all([primary, ...replicas].map((t) => engine.probe(t, 2_000))).finally(() => engine.close());
     if (probe?.role !== 'primary') {
       ctx.log.info({ instanceSet: key, pod: from }, 'labelled primary is not primary in the engine; waiting for the role probe');
       return;

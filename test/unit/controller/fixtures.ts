@@ -1,5 +1,5 @@
 // Builders of InstanceSets and observed pods for the controller's pure-function tests.
-import type { MemberView } from '../../../controller/reconcile/instanceset/role-plan.js';
+import type { MemberView } from '../../../controller/roles/role-plan.js';
 import { API_VERSION, LABELS, type InstanceSet, type KubeObject, type Role } from '../../../schemas/types/index.js';
 
 export function instanceSet(name: string, spec: Partial<InstanceSet['spec']> = {}): InstanceSet {

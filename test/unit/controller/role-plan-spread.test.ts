@@ -2,7 +2,7 @@
 // cluster's controller makes a primary on its own; labels still follow what the engines report.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decideRoles } from '../../../controller/reconcile/instanceset/role-plan.js';
+import { decideRoles } from '../../../controller/roles/role-plan.js';
 import { member } from './fixtures.js';
 import type { ProbeResult } from '../../../controller/engines/types.js';
 import type { Role } from '../../../schemas/types/index.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decideRoles } from '../../../controller/reconcile/instanceset/role-plan.js';
+import { decideRoles } from '../../../controller/roles/role-plan.js';
 import { member } from './fixtures.js';
 import type { Role } from '../../../schemas/types/index.js';
 

@@ -1,16 +1,17 @@
-// The role watch (controller/reconcile/instanceset/role-watch.ts): the pure change test, and the
+// The role watch (controller/roles/role-watch.ts): the pure change test, and the
 // probe loop with a fake engine driver and fake caches: a promotion between two rounds is
 // relabelled within about one watch interval, not at the next period; with the watch off, at the
 // period; an engine that stops answering starts no extra round (failover counts full rounds).
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RoleProbes } from '../../../controller/reconcile/instanceset/roles.js';
-import { roleChanged, seenRoles } from '../../../controller/reconcile/instanceset/role-watch.js';
+import { RoleProbes } from '../../../controller/roles/loop.js';
+import { roleChanged, seenRoles } from '../../../controller/roles/role-watch.js';
 import { newControllerMemory, type ControllerContext } from '../../../controller/runtime/context.js';
 import { ControllerMetrics } from '../../../controller/runtime/metrics.js';
-import type { EngineTarget, ProbeResult, ServerDriver } from '../../../controller/engines/types.js';
+import type { Engine, ProbeResult } from '../../../controller/engines/types.js';
 import { LABELS, type InstanceSet, type KubeObject, type Role } from '../../../schemas/types/index.js';
+import { FakeEngine } from './fake-engine.js';
 import { instanceSet, observedPod } from './fixtures.js';
 
 describe('roleChanged', () => {
@@ -35,28 +36,6 @@ describe('roleChanged', () => {
   });
 });
 
-/** Engines in memory: role per address, as a fake ServerDriver answers INFO. */
-class FakeEngines implements ServerDriver {
-  roles = new Map<string, Role | 'down'>();
-  probes = 0;
-  async probe(t: EngineTarget): Promise<ProbeResult> {
-    this.probes++;
-    const r = this.roles.get(t.host);
-    if (r === undefined || r === 'down') return { reachable: false, error: 'refused' };
-    return r === 'primary' ? { reachable: true, role: 'primary', replicas: 2 } : { reachable: true, role: 'secondary', following: { host: this.primaryHost(), port: 6379, linkUp: true } };
-  }
-  primaryHost(): string {
-    return [...this.roles].find(([, r]) => r === 'primary')?.[0] ?? '';
-  }
-  async follow(): Promise<boolean> {
-    return false;
-  }
-  async promote(): Promise<boolean> {
-    return false;
-  }
-  async close(): Promise<void> {}
-}
-
 function harness(watchMs: number) {
   const is: InstanceSet = instanceSet('r', {
     roles: [
@@ -66,12 +45,12 @@ function harness(watchMs: number) {
     roleProbe: { periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 3 },
   });
   const pods = new Map<string, KubeObject>();
-  const engines = new FakeEngines();
+  const engines = new FakeEngine();
   for (let i = 0; i < 3; i++) {
     const p = observedPod('r', `r-${i}`, { ready: true, role: i === 0 ? 'primary' : 'secondary' });
     (p['status'] as Record<string, unknown>)['podIP'] = `10.0.0.${i}`;
     pods.set(p.metadata.name, p);
-    engines.roles.set(`10.0.0.${i}`, i === 0 ? 'primary' : 'secondary');
+    engines.servers.set(`10.0.0.${i}`, i === 0 ? { role: 'primary' } : { role: 'secondary', follows: '10.0.0.0' });
   }
   /** When each pod got each role label (ms since the harness started). */
   const labelled: Array<{ pod: string; role: string | undefined; at: number }> = [];
@@ -106,7 +85,7 @@ function harness(watchMs: number) {
     now: () => Date.now(),
   } as unknown as ControllerContext;
   const probes = new RoleProbes(ctx, { watchMs });
-  (probes as unknown as { drivers: Map<string, ServerDriver> }).drivers.set('redis', engines);
+  (probes as unknown as { engines: Map<string, Engine> }).engines.set('redis', engines);
   return { probes, engines, labelled, metrics, start: () => probes.start() };
 }
 
@@ -126,8 +105,10 @@ async function relabelAfterPromotion(h: ReturnType<typeof harness>): Promise<num
   const rounds = (): number => h.engines.probes;
   await until('first round', 2_000, () => rounds() >= 3);
   await sleep(50); // just after a round: the next one is ~2 s away
-  h.engines.roles.set('10.0.0.0', 'secondary');
-  h.engines.roles.set('10.0.0.1', 'primary');
+  // Every replica follows the new primary at once, as Sentinel repoints them.
+  h.engines.servers.set('10.0.0.0', { role: 'secondary', follows: '10.0.0.1' });
+  h.engines.servers.set('10.0.0.1', { role: 'primary' });
+  h.engines.servers.set('10.0.0.2', { role: 'secondary', follows: '10.0.0.1' });
   const changed = performance.now();
   await until('r-1 labelled primary', 4_000, () => h.labelled.some((l) => l.pod === 'r-1' && l.role === 'primary'));
   return performance.now() - changed;
@@ -168,7 +149,7 @@ describe('RoleProbes with the role watch', () => {
     };
     const c0 = await rounds();
     const writes = h.labelled.length;
-    h.engines.roles.set('10.0.0.2', 'down');
+    h.engines.servers.set('10.0.0.2', { role: 'down' });
     await sleep(1_200); // ~24 watch checks, still before the next round
     expect(await rounds()).toBe(c0);
     expect(h.labelled.length).toBe(writes);

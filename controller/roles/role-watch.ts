@@ -10,8 +10,8 @@
 // The watch only starts rounds; it never acts itself (no wiring, no labels) and ignores engines
 // that do not answer: a lost engine is the failover path's business, counted per full round
 // (failureThreshold × periodSeconds), and extra rounds started for it would shorten that.
-import type { Role } from '../../../schemas/types/index.js';
-import type { ProbeResult } from '../../engines/types.js';
+import type { Role } from '../../schemas/types/index.js';
+import type { ProbeResult } from '../engines/types.js';
 
 /** Per pod that answered: the role its engine reported (undefined: it answered without one). */
 export type SeenRoles = Map<string, Role | undefined>;

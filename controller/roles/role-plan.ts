@@ -6,8 +6,8 @@
 // in several member clusters, spec.spread) is never given a primary here: no bootstrap promotion,
 // and an engine claiming primary is accepted only once it is established (labelled, or replicated
 // from), since a fresh Redis reports primary too; the one authority across member clusters decides.
-import type { Role } from '../../../schemas/types/index.js';
-import type { ProbeResult } from '../../engines/types.js';
+import type { Role } from '../../schemas/types/index.js';
+import type { ProbeResult } from '../engines/types.js';
 
 export interface MemberView {
   podName: string;

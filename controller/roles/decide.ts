@@ -1,0 +1,160 @@
+// decideState: the role loop's one decision, in the shape of moco's clustering/ (a status set, a
+// pure DecideState(), one operation per round). From a snapshot of one shard (what every engine
+// reports, the labels the pods carry, the probe history) and the intent (a switchover in
+// progress, the operations this round already ran), name the shard's state and the one operation
+// to run next. Pure: no I/O, no clock.
+//
+// The order the operations are considered in is the whole contract of a round:
+//   1. Switching    — a switchover is moving the role (the update holds the lock): do nothing.
+//   2. wire         — Bootstrapping (a set nobody wired: the lowest ordinal leads) or Degraded
+//                     (a fresh pod, a replica following the wrong server): promote / follow.
+//   3. demote       — SplitBrain: two engines claim primary and nobody else guards the shard
+//                     (no Sentinel, not spread): demote all but one in the engine.
+//   4. failover     — PrimaryLost: the engine fails over by the controller and the watched primary
+//                     failed failureThreshold probes in a row: promote the most advanced replica.
+//   5. fence        — Degraded: a server that replicates from nobody (a restarted former primary)
+//                     is made read-only and a replica of the primary before it is ever labelled.
+//   6. settle       — label from what the engines report (never two primaries), semi-sync and
+//                     Sentinel electability where they are wrong.
+// Each of 2–5 runs at most once per round and is followed by a fresh snapshot; settle ends it.
+import type { EngineTarget, ProbeResult } from '../engines/types.js';
+import { chooseSurvivor, type SplitBrainDecision } from '../engines/splitbrain.js';
+import { failoverFromHistory, isPrimary, isUnwired, type ProbeHistory } from './failover.js';
+import { decideRoles, type MemberView, type RoleDecision } from './role-plan.js';
+
+export type ShardState =
+  /** A switchover is in progress: the role loop keeps out. */
+  | 'Switching'
+  /** Nobody wired or labelled the set yet: its lowest ordinal is being made primary. */
+  | 'Bootstrapping'
+  /** A spread shard without an established primary: the federation authority chooses it. */
+  | 'Waiting'
+  /** More than one engine claims primary. */
+  | 'SplitBrain'
+  /** No engine claims primary. */
+  | 'PrimaryLost'
+  /** One primary, but some server is unreachable, unlabelled or not wired to it. */
+  | 'Degraded'
+  /** One primary, every server reachable, labelled and replicating from it. */
+  | 'Healthy';
+
+export type Operation =
+  | { kind: 'wire'; promote?: string; follow: Array<{ replica: string; primary: string }> }
+  | { kind: 'demote'; survivor: SplitBrainDecision }
+  | { kind: 'failover'; reason: string }
+  | { kind: 'fence'; primary: string; pods: string[] }
+  | { kind: 'settle'; roles: RoleDecision }
+  | { kind: 'none' };
+
+export type OperationKind = Operation['kind'];
+
+/** What one round observed of a shard. */
+export interface ShardSnapshot {
+  /** Every pod of the set: its engine's report (if it has an address) and its label. */
+  members: MemberView[];
+  /** The engine addresses of the pods that have one. */
+  targets: Map<string, EngineTarget>;
+  /** Sentinel watches the shard: Sentinel fails it over and repoints its replicas. */
+  sentinelManaged: boolean;
+  /** Under Sentinel with more than one claimant: the address the sentinels name as primary. */
+  sentinelPrimary?: { host: string; port: number };
+  /** The set holds part of a shard spread over member clusters: nothing here makes a primary. */
+  spread?: { memberClusters: string[] };
+  /** Engine.failoverBy. */
+  failoverBy: 'controller' | 'sentinel';
+  failureThreshold: number;
+  /** The probe history the failover decision counts lost probes in (recorded once per round). */
+  history?: ProbeHistory;
+  /** The members the failover decision looks at (recordProbes). */
+  watched?: Array<{ target: EngineTarget; probe: ProbeResult }>;
+}
+
+export interface Intent {
+  /** A switchover of this set is running (controller/update/lock.ts). */
+  switching: boolean;
+  /** Operations this round already ran. */
+  done: ReadonlySet<OperationKind>;
+}
+
+export interface StateDecision {
+  state: ShardState;
+  op: Operation;
+}
+
+const claimantsOf = (ms: MemberView[]): MemberView[] => ms.filter((m) => m.probe?.reachable === true && m.probe.role === 'primary');
+
+/** Each probed engine with its target and whether its pod is labelled primary. */
+export function engineViews(snap: ShardSnapshot): Array<{ target: EngineTarget; probe: ProbeResult; labelledPrimary: boolean }> {
+  return snap.members.flatMap((m) => {
+    const t = snap.targets.get(m.podName);
+    return t !== undefined && m.probe !== undefined ? [{ target: t, probe: m.probe, labelledPrimary: m.label === 'primary' }] : [];
+  });
+}
+
+/** The label decision (role-plan.ts) of a snapshot: under Sentinel, Sentinel's view breaks a tie of claimants. */
+export function rolesOf(snap: ShardSnapshot): RoleDecision {
+  const claimants = claimantsOf(snap.members);
+  // Under Sentinel, Sentinel is the guard: while a failover is half done (the promoted replica and
+  // the old primary both report master) the address Sentinel names is the primary.
+  const addr = snap.sentinelPrimary;
+  const chosen = snap.sentinelManaged && claimants.length > 1 && addr !== undefined ? claimants.find((m) => m.host === addr.host && m.port === addr.port)?.podName : undefined;
+  return decideRoles(snap.members, {
+    sentinelManaged: snap.sentinelManaged,
+    ...(chosen !== undefined ? { guard: () => chosen } : {}),
+    ...(snap.spread !== undefined ? { spread: snap.spread } : {}),
+  });
+}
+
+export function decideState(snap: ShardSnapshot, intent: Intent): StateDecision {
+  if (intent.switching) return { state: 'Switching', op: { kind: 'none' } };
+  const roles = rolesOf(snap);
+  const claimants = claimantsOf(snap.members);
+  if (!intent.done.has('wire') && (roles.promote !== undefined || roles.follow.length > 0)) {
+    return {
+      state: roles.promote !== undefined ? 'Bootstrapping' : 'Degraded',
+      op: { kind: 'wire', ...(roles.promote !== undefined ? { promote: roles.promote } : {}), follow: roles.follow },
+    };
+  }
+  // Nobody else guards the shard: not Sentinel (it turns a stale primary into a replica itself; the
+  // guard would fight it), not the federation authority (a spread shard is never given a primary here).
+  const guardedHere = !snap.sentinelManaged && snap.spread === undefined;
+  if (guardedHere && !intent.done.has('demote') && roles.primary === undefined && claimants.length > 1) {
+    const survivor = chooseSurvivor(engineViews(snap));
+    if (survivor !== undefined) return { state: 'SplitBrain', op: { kind: 'demote', survivor } };
+  }
+  if (guardedHere && snap.failoverBy === 'controller' && snap.history !== undefined && snap.watched !== undefined && !intent.done.has('failover') && !intent.done.has('fence') && claimants.length <= 1) {
+    const views = engineViews(snap);
+    // Only a set that was wired fails over; a fresh one is bootstrapped (step 2).
+    const wired = views.some((v) => v.probe.reachable && v.probe.role === 'secondary');
+    const fd = failoverFromHistory(snap.history, snap.watched, snap.failureThreshold, new Map());
+    if (fd.action === 'promote' && wired) return { state: 'PrimaryLost', op: { kind: 'failover', reason: fd.reason } };
+    const primary = views.find((v) => isPrimary(v.probe));
+    if (fd.action === 'none' && primary !== undefined) {
+      const pods = views.filter((v) => v !== primary && isUnwired(v.probe)).map((v) => v.target.podName);
+      if (pods.length > 0) return { state: 'Degraded', op: { kind: 'fence', primary: primary.target.podName, pods } };
+    }
+  }
+  return { state: settledState(snap, roles, claimants), op: { kind: 'settle', roles } };
+}
+
+function settledState(snap: ShardSnapshot, roles: RoleDecision, claimants: MemberView[]): ShardState {
+  if (roles.waiting !== undefined) return 'Waiting';
+  if (claimants.length === 0) return 'PrimaryLost';
+  if (claimants.length > 1 && roles.primary === undefined) return 'SplitBrain';
+  const primary = snap.members.find((m) => m.podName === roles.primary);
+  const healthy = snap.members.every(
+    (m) =>
+      m.probe?.reachable === true &&
+      (m === primary
+        ? true
+        : m.probe.role === 'secondary' && m.probe.following !== undefined && primary !== undefined && m.probe.following.host === primary.host && m.probe.following.port === primary.port),
+  );
+  return healthy && roles.labels.length === 0 && snap.members.every((m) => m.label !== undefined) ? 'Healthy' : 'Degraded';
+}
+
+/** Roles in motion (a failover half done, pods not yet labelled): the loop looks again soon. */
+export function unsettled(snap: ShardSnapshot, roles: RoleDecision): boolean {
+  // A spread shard waiting for the authority is not "in motion": probe it at the normal period.
+  if (roles.waiting !== undefined) return roles.labels.length > 0;
+  return roles.labels.length > 0 || roles.warnings.length > 0 || claimantsOf(snap.members).length !== 1 || snap.members.some((m) => m.probe?.reachable === true && m.label === undefined);
+}

@@ -1,0 +1,151 @@
+// The role round's ports for one server InstanceSet in a member cluster (round.ts): a snapshot
+// is the set's pods from the informer cache, each pod's engine probed through the Engine, and —
+// under Sentinel, when two engines claim primary — the address the sentinels name; settling
+// writes the role labels (removals and secondaries first, the primary last), puts semi-sync's
+// primary side where it belongs, keeps Sentinel replicas unelectable while they are not synced,
+// and reports warnings as Events.
+import { GUARD_ANNOTATIONS, LABELS, type InstanceSet, type KubeObject, type Role } from '../../schemas/types/index.js';
+import type { CredentialsReader } from '../engines/credentials.js';
+import { sentinelPrimary } from '../engines/redis/sentinel.js';
+import type { Engine, EngineTarget } from '../engines/types.js';
+import { ordinalOf } from '../reconcile/instanceset/ordinals.js';
+import { engineTargets } from '../reconcile/instanceset/targets.js';
+import { keyOf, type ControllerContext } from '../runtime/context.js';
+import { electabilityChanges } from '../update/electability.js';
+import { restoreNoted, unelect } from '../update/priority-journal.js';
+import type { ShardSnapshot } from './decide.js';
+import { relabel, writeRole } from './labels.js';
+import type { MemberView, RoleDecision } from './role-plan.js';
+import type { RoundPorts } from './round.js';
+
+export interface KubeShardOptions {
+  ctx: ControllerContext;
+  creds: CredentialsReader;
+  engine: Engine;
+  is: InstanceSet;
+  /** Called with the round's last snapshot before labels are written (the role watch compares against it). */
+  onSettle?: (snap: ShardSnapshot, roles: RoleDecision) => void;
+}
+
+export async function kubeShardPorts(o: KubeShardOptions): Promise<RoundPorts> {
+  const { ctx, creds, engine, is } = o;
+  const namespace = is.metadata.namespace ?? 'default';
+  const name = is.metadata.name;
+  const key = keyOf(namespace, name);
+  const pods = ctx.caches.pods.byLabel(namespace, name);
+  const targets = await engineTargets(creds, is, pods);
+  const timeoutMs = (is.spec.roleProbe?.timeoutSeconds ?? 1) * 1000;
+  const sentinelManaged = is.spec.engine.replication?.sentinel !== undefined;
+  const guardedHere = !sentinelManaged && is.spec.spread === undefined;
+  const history = engine.failoverBy === 'controller' && guardedHere ? historyOf(ctx, key) : undefined;
+  const probeAll = async (): Promise<MemberView[]> =>
+    await Promise.all(
+      pods.map(async (p) => {
+        const t = targets.get(p.metadata.name);
+        const label = p.metadata.labels?.[LABELS.role] as Role | undefined;
+        return {
+          podName: p.metadata.name,
+          ordinal: ordinalOf(name, p.metadata.name) ?? Number.MAX_SAFE_INTEGER,
+          port: is.spec.engine.port,
+          ...(t !== undefined ? { host: t.host, probe: await engine.probe(t, timeoutMs) } : {}),
+          ...(label !== undefined ? { label } : {}),
+        };
+      }),
+    );
+  return {
+    engine,
+    spec: is.spec.engine,
+    emit: (e) => ctx.events.emit(is, e.type, e.reason, e.action, e.message),
+    snapshot: async () => {
+      const members = await probeAll();
+      const claimants = members.filter((m) => m.probe?.reachable === true && m.probe.role === 'primary');
+      const sentinelView = sentinelManaged && claimants.length > 1 ? await sentinelAddress(ctx, creds, is) : undefined;
+      return {
+        members,
+        targets,
+        sentinelManaged,
+        ...(sentinelView !== undefined ? { sentinelPrimary: sentinelView } : {}),
+        ...(is.spec.spread !== undefined ? { spread: is.spec.spread } : {}),
+        failoverBy: engine.failoverBy,
+        failureThreshold: is.spec.roleProbe?.failureThreshold ?? 3,
+        ...(history !== undefined ? { history } : {}),
+      };
+    },
+    settle: async (snap, roles) => {
+      if (sentinelManaged) await keepElectable(ctx, is, pods, targets, snap.members, roles.primary);
+      await placeSemiSync(ctx, engine, is, targets, snap.members, roles.primary);
+      for (const w of roles.warnings) {
+        ctx.log.warn({ instanceSet: key }, w);
+        ctx.events.emit(is, 'Warning', 'SplitBrain', 'Probe', w);
+      }
+      o.onSettle?.(snap, roles);
+      for (const change of roles.labels) await relabel(ctx, is, namespace, change.podName, change.role);
+      // The primary carries the prevent-delete marker the admission guard protects it by; a pod whose
+      // label is right but whose marker is not (labelled before the guard existed) gets it now.
+      const relabelled = new Set(roles.labels.map((c) => c.podName));
+      for (const p of pods) {
+        const role = p.metadata.labels?.[LABELS.role] as Role | undefined;
+        const marked = p.metadata.annotations?.[GUARD_ANNOTATIONS.preventDelete] === 'true';
+        if (!relabelled.has(p.metadata.name) && (role === 'primary') !== marked) await writeRole(ctx, namespace, p.metadata.name, role);
+      }
+    },
+  };
+}
+
+function historyOf(ctx: ControllerContext, key: string) {
+  let h = ctx.memory.probeHistory.get(key);
+  if (h === undefined) {
+    h = { history: new Map() };
+    ctx.memory.probeHistory.set(key, h);
+  }
+  return h;
+}
+
+/** The primary address the shard's sentinels report (first that answers). */
+async function sentinelAddress(ctx: ControllerContext, creds: CredentialsReader, is: InstanceSet): Promise<{ host: string; port: number } | undefined> {
+  const ref = is.spec.engine.replication?.sentinel;
+  const namespace = is.metadata.namespace ?? 'default';
+  const sentinelSet = ref !== undefined ? ctx.caches.instanceSets.get(namespace, ref.instanceSet) : undefined;
+  if (ref === undefined || sentinelSet === undefined) return undefined;
+  const pods = ctx.caches.pods.byLabel(namespace, sentinelSet.metadata.name);
+  for (const t of (await engineTargets(creds, sentinelSet, pods)).values()) {
+    try {
+      const addr = await sentinelPrimary(t, ref.masterName, 1000);
+      if (addr !== undefined) return addr;
+    } catch {
+      // this sentinel does not answer: ask the next
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Under Sentinel: replicas that do not replicate from the primary are unelectable until they do
+ * (controller/update/electability.ts); values noted on pods — by that, or by a switchover a
+ * restart cut off — are restored once the replica is synced.
+ */
+async function keepElectable(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[], targets: Map<string, EngineTarget>, members: MemberView[], primaryPod: string | undefined): Promise<void> {
+  const namespace = is.metadata.namespace ?? 'default';
+  const p = members.find((m) => m.podName === primaryPod && m.probe?.reachable === true && m.probe.role === 'primary');
+  const { unelect: down, restore } = electabilityChanges(members, p?.host !== undefined ? { host: p.host, port: p.port } : undefined, pods);
+  const made = await unelect(ctx.client, namespace, down, targets);
+  if (made.length > 0) ctx.events.emit(is, 'Normal', 'Unelectable', 'Protect', `replica-priority 0 on ${made.join(', ')} while it does not replicate from the primary: Sentinel must not promote a replica without the acknowledged writes`);
+  const restored = await restoreNoted(ctx.client, namespace, pods, targets, restore);
+  if (restored.length > 0) ctx.events.emit(is, 'Normal', 'Electable', 'Protect', `restored replica-priority on ${restored.join(', ')}: it replicates from the primary again`);
+}
+
+/** Semi-sync: the primary side on the primary only (Engine.semiSync; nothing for an engine without it). */
+async function placeSemiSync(ctx: ControllerContext, engine: Engine, is: InstanceSet, targets: Map<string, EngineTarget>, members: MemberView[], primaryPod: string | undefined): Promise<void> {
+  const fix = engine.semiSync(members, primaryPod, is.spec.engine);
+  const primary = primaryPod !== undefined ? targets.get(primaryPod) : undefined;
+  if (fix.enableOn !== undefined && primary !== undefined && (await engine.promote(primary, is.spec.engine))) {
+    ctx.events.emit(is, 'Normal', 'SemiSync', 'Wire', `semi-sync primary side switched on on ${fix.enableOn} (it came back with it off)`);
+  }
+  for (const pod of fix.disableOn) {
+    const t = targets.get(pod);
+    // follow() of a replica already wired to the primary only corrects its flags.
+    if (t !== undefined && primary !== undefined && (await engine.follow(t, primary, is.spec.engine))) {
+      ctx.events.emit(is, 'Normal', 'SemiSync', 'Wire', `semi-sync primary side switched off on secondary ${pod}`);
+    }
+  }
+}
