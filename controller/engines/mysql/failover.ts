@@ -4,6 +4,7 @@
 // rather than dead; when it answers again the role loop fences it (fence.ts) before it is ever
 // labelled.
 import type { EngineSpec } from '../../../schemas/types/index.js';
+import { withTimeout } from '../timeout.js';
 import type { EngineTarget, FailoverResult } from '../types.js';
 import { MysqlPool } from './client.js';
 import { MysqlDriver } from './replication.js';
@@ -62,9 +63,7 @@ export async function receivedPositions(replicas: EngineTarget[], timeoutMs: num
     const out = new Map<string, number>();
     await Promise.all(
       replicas.map(async (t) => {
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
-        const io = await Promise.race([receivedGtid(pool, t).catch(() => undefined), late]).finally(() => clearTimeout(timer));
+        const io = await withTimeout(receivedGtid(pool, t), timeoutMs, `SHOW SLAVE STATUS on ${t.host}:${t.port}`).catch(() => undefined);
         const n = io === undefined ? undefined : gtidToOffset(io);
         if (n !== undefined) out.set(t.podName, n);
       }),

@@ -2,6 +2,7 @@
 // offline queue and no automatic reconnect — a dead engine fails the call at once instead of
 // piling up retries; the next call opens a fresh connection.
 import { Redis, type RedisOptions } from 'ioredis';
+import { withTimeout } from '../timeout.js';
 import type { EngineTarget } from '../types.js';
 
 export interface RedisClientOptions {
@@ -83,17 +84,5 @@ export class RedisPool {
         await c.quit().catch(() => c.disconnect());
       }),
     );
-  }
-}
-
-export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

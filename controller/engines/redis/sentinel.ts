@@ -3,7 +3,8 @@
 // relabelling, and cross-check the engines' own reports against Sentinel's view.
 import { Redis } from 'ioredis';
 import type { EngineTarget, ProbeResult } from '../types.js';
-import { failFastOptions, withTimeout } from './client.js';
+import { withTimeout } from '../timeout.js';
+import { failFastOptions } from './client.js';
 
 const TIMEOUT_MS = 2_000;
 
