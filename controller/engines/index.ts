@@ -2,8 +2,8 @@
 // no Engine. Adding an engine: a folder controller/engines/<engine>/ with an engine.ts that
 // implements Engine (types.ts), and a row here.
 import type { EngineSpec } from '../../schemas/types/index.js';
-import { MYSQL_MAX_BEHIND, MysqlEngine } from './mysql/engine.js';
-import { REDIS_MAX_BEHIND, RedisEngine } from './redis/engine.js';
+import { MysqlEngine } from './mysql/engine.js';
+import { RedisEngine } from './redis/engine.js';
 import type { Engine } from './types.js';
 
 export type { Engine, EngineTarget, ProbeResult, ServerDriver } from './types.js';
@@ -22,6 +22,3 @@ export function engineFor(type: EngineSpec['type']): Engine | undefined {
 export function hasRoles(type: EngineSpec['type']): boolean {
   return ENGINES[type] !== undefined;
 }
-
-/** Each engine's catch-up bound (Engine.maxBehind), by engine type. */
-export const MAX_BEHIND = { redis: REDIS_MAX_BEHIND, mysql: MYSQL_MAX_BEHIND };
