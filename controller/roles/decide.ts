@@ -5,7 +5,8 @@
 // to run next. Pure: no I/O, no clock.
 //
 // The order the operations are considered in is the whole contract of a round:
-//   1. Switching    — a switchover is moving the role (the update holds the lock): do nothing.
+//   1. Switching    — a switchover is moving the role (the update holds the lock): the round
+//                     (round.ts) stops before it takes a snapshot.
 //   2. wire         — Bootstrapping (a set nobody wired: the lowest ordinal leads) or Degraded
 //                     (a fresh pod, a replica following the wrong server): promote / follow.
 //   3. demote       — SplitBrain: two engines claim primary and nobody else guards the shard
@@ -70,8 +71,6 @@ export interface ShardSnapshot {
 }
 
 export interface Intent {
-  /** A switchover of this set is running (controller/update/lock.ts). */
-  switching: boolean;
   /** Operations this round already ran. */
   done: ReadonlySet<OperationKind>;
 }
@@ -81,7 +80,15 @@ export interface StateDecision {
   op: Operation;
 }
 
-const claimantsOf = (ms: MemberView[]): MemberView[] => ms.filter((m) => m.probe?.reachable === true && m.probe.role === 'primary');
+/** The reachable engines that report primary. */
+export const claimantsOf = (ms: MemberView[]): MemberView[] => ms.filter((m) => m.probe?.reachable === true && m.probe.role === 'primary');
+
+/**
+ * Nobody else guards the shard, so this member cluster's role loop demotes a second claimant and
+ * fails over: not Sentinel (it turns a stale primary into a replica itself; the guard would fight
+ * it), not the federation authority (a spread shard is never given a primary here).
+ */
+export const guardedHere = (s: Pick<ShardSnapshot, 'sentinelManaged' | 'spread'>): boolean => !s.sentinelManaged && s.spread === undefined;
 
 /** Each probed engine with its target and whether its pod is labelled primary. */
 export function engineViews(snap: ShardSnapshot): Array<{ target: EngineTarget; probe: ProbeResult; labelledPrimary: boolean }> {
@@ -106,7 +113,6 @@ export function rolesOf(snap: ShardSnapshot): RoleDecision {
 }
 
 export function decideState(snap: ShardSnapshot, intent: Intent): StateDecision {
-  if (intent.switching) return { state: 'Switching', op: { kind: 'none' } };
   const roles = rolesOf(snap);
   const claimants = claimantsOf(snap.members);
   if (!intent.done.has('wire') && (roles.promote !== undefined || roles.follow.length > 0)) {
@@ -115,14 +121,11 @@ export function decideState(snap: ShardSnapshot, intent: Intent): StateDecision 
       op: { kind: 'wire', ...(roles.promote !== undefined ? { promote: roles.promote } : {}), follow: roles.follow },
     };
   }
-  // Nobody else guards the shard: not Sentinel (it turns a stale primary into a replica itself; the
-  // guard would fight it), not the federation authority (a spread shard is never given a primary here).
-  const guardedHere = !snap.sentinelManaged && snap.spread === undefined;
-  if (guardedHere && !intent.done.has('demote') && roles.primary === undefined && claimants.length > 1) {
+  if (guardedHere(snap) && !intent.done.has('demote') && roles.primary === undefined && claimants.length > 1) {
     const survivor = chooseSurvivor(engineViews(snap));
     if (survivor !== undefined) return { state: 'SplitBrain', op: { kind: 'demote', survivor } };
   }
-  if (guardedHere && snap.failoverBy === 'controller' && snap.history !== undefined && snap.watched !== undefined && !intent.done.has('failover') && !intent.done.has('fence') && claimants.length <= 1) {
+  if (guardedHere(snap) && snap.failoverBy === 'controller' && snap.history !== undefined && snap.watched !== undefined && !intent.done.has('failover') && !intent.done.has('fence') && claimants.length <= 1) {
     const views = engineViews(snap);
     // Only a set that was wired fails over; a fresh one is bootstrapped (step 2).
     const wired = views.some((v) => v.probe.reachable && v.probe.role === 'secondary');

@@ -13,7 +13,7 @@ import { engineTargets } from '../reconcile/instanceset/targets.js';
 import { keyOf, type ControllerContext } from '../runtime/context.js';
 import { electabilityChanges } from '../update/electability.js';
 import { restoreNoted, unelect } from '../update/priority-journal.js';
-import type { ShardSnapshot } from './decide.js';
+import { claimantsOf, guardedHere, type ShardSnapshot } from './decide.js';
 import { relabel, writeRole } from './labels.js';
 import type { MemberView, RoleDecision } from './role-plan.js';
 import type { RoundPorts } from './round.js';
@@ -27,18 +27,19 @@ export interface KubeShardOptions {
   onSettle?: (snap: ShardSnapshot, roles: RoleDecision) => void;
 }
 
-export async function kubeShardPorts(o: KubeShardOptions): Promise<RoundPorts> {
+export function kubeShardPorts(o: KubeShardOptions): RoundPorts {
   const { ctx, creds, engine, is } = o;
   const namespace = is.metadata.namespace ?? 'default';
   const name = is.metadata.name;
   const key = keyOf(namespace, name);
   const pods = ctx.caches.pods.byLabel(namespace, name);
-  const targets = await engineTargets(creds, is, pods);
+  // Read once, at the first snapshot: a round that stops before it (Switching) reads no Secret.
+  let targetsOnce: Promise<Map<string, EngineTarget>> | undefined;
   const timeoutMs = (is.spec.roleProbe?.timeoutSeconds ?? 1) * 1000;
   const sentinelManaged = is.spec.engine.replication?.sentinel !== undefined;
-  const guardedHere = !sentinelManaged && is.spec.spread === undefined;
-  const history = engine.failoverBy === 'controller' && guardedHere ? historyOf(ctx, key) : undefined;
-  const probeAll = async (): Promise<MemberView[]> =>
+  const spread = is.spec.spread !== undefined ? { spread: is.spec.spread } : {};
+  const history = engine.failoverBy === 'controller' && guardedHere({ sentinelManaged, ...spread }) ? historyOf(ctx, key) : undefined;
+  const probeAll = async (targets: Map<string, EngineTarget>): Promise<MemberView[]> =>
     await Promise.all(
       pods.map(async (p) => {
         const t = targets.get(p.metadata.name);
@@ -57,23 +58,23 @@ export async function kubeShardPorts(o: KubeShardOptions): Promise<RoundPorts> {
     spec: is.spec.engine,
     emit: (e) => ctx.events.emit(is, e.type, e.reason, e.action, e.message),
     snapshot: async () => {
-      const members = await probeAll();
-      const claimants = members.filter((m) => m.probe?.reachable === true && m.probe.role === 'primary');
-      const sentinelView = sentinelManaged && claimants.length > 1 ? await sentinelAddress(ctx, creds, is) : undefined;
+      const targets = await (targetsOnce ??= engineTargets(creds, is, pods));
+      const members = await probeAll(targets);
+      const sentinelView = sentinelManaged && claimantsOf(members).length > 1 ? await sentinelAddress(ctx, creds, is) : undefined;
       return {
         members,
         targets,
         sentinelManaged,
         ...(sentinelView !== undefined ? { sentinelPrimary: sentinelView } : {}),
-        ...(is.spec.spread !== undefined ? { spread: is.spec.spread } : {}),
+        ...spread,
         failoverBy: engine.failoverBy,
         failureThreshold: is.spec.roleProbe?.failureThreshold ?? 3,
         ...(history !== undefined ? { history } : {}),
       };
     },
     settle: async (snap, roles) => {
-      if (sentinelManaged) await keepElectable(ctx, is, pods, targets, snap.members, roles.primary);
-      await placeSemiSync(ctx, engine, is, targets, snap.members, roles.primary);
+      if (sentinelManaged) await keepElectable(ctx, is, pods, snap.targets, snap.members, roles.primary);
+      await placeSemiSync(ctx, engine, is, snap.targets, snap.members, roles.primary);
       for (const w of roles.warnings) {
         ctx.log.warn({ instanceSet: key }, w);
         ctx.events.emit(is, 'Warning', 'SplitBrain', 'Probe', w);

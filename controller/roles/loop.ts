@@ -200,12 +200,10 @@ export class RoleProbes {
     }
     const engine = this.engine(is.spec.engine.type);
     if (engine === undefined) return false;
-    // A switchover is moving the role right now (controller/update/lock.ts): probe after it.
-    const switching = this.ctx.memory.locks.isBusy(key);
-    if (switching) return true;
     const started = performance.now();
+    let state: string | undefined;
     try {
-      const ports = await kubeShardPorts({
+      const ports = kubeShardPorts({
         ctx: this.ctx,
         creds: this.creds,
         engine,
@@ -216,11 +214,14 @@ export class RoleProbes {
           if (loop !== undefined) loop.seen = seenRoles(snap.members);
         },
       });
-      const out = await runRound(ports, { switching });
+      // A switchover is moving the role right now (controller/update/lock.ts): probe after it.
+      const out = await runRound(ports, { switching: this.ctx.memory.locks.isBusy(key) });
+      state = out.state;
       if (out.ran.length > 1) this.ctx.log.debug({ instanceSet: key, state: out.state, ran: out.ran }, 'role round');
       return out.unsettled;
     } finally {
-      this.ctx.metrics.roleProbeRound.observe({ engine: is.spec.engine.type }, (performance.now() - started) / 1000);
+      // A round that probed nothing (Switching) is not a probe round.
+      if (state !== 'Switching') this.ctx.metrics.roleProbeRound.observe({ engine: is.spec.engine.type }, (performance.now() - started) / 1000);
     }
   }
 

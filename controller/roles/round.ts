@@ -35,6 +35,7 @@ const MAX_OPERATIONS = 5;
 export async function runRound(ports: RoundPorts, intent: { switching: boolean }): Promise<RoundOutcome> {
   const ran: OperationKind[] = [];
   const operations: Operation[] = [];
+  // Switching needs no snapshot: the switchover holds the engines, the round looks after it.
   if (intent.switching) return { state: 'Switching', ran, operations, unsettled: true };
   let snap = await ports.snapshot();
   // One entry per member per round in the failover history, from the round's first probes.
@@ -42,7 +43,7 @@ export async function runRound(ports: RoundPorts, intent: { switching: boolean }
   const withWatched = (s: ShardSnapshot): ShardSnapshot => (watched !== undefined ? { ...s, watched } : s);
   snap = withWatched(snap);
   for (let i = 0; i <= MAX_OPERATIONS; i++) {
-    const d = decideState(snap, { switching: false, done: new Set(ran) });
+    const d = decideState(snap, { done: new Set(ran) });
     if (d.op.kind === 'none') return { state: d.state, ran, operations, unsettled: true, snapshot: snap };
     if (d.op.kind === 'settle') {
       await ports.settle(snap, d.op.roles);
