@@ -11,7 +11,7 @@ import { MysqlPool } from '../../controller/engines/mysql/client.js';
 import { MysqlEngine } from '../../controller/engines/mysql/engine.js';
 import type { ProbeHistory } from '../../controller/roles/failover.js';
 import type { Role } from '../../schemas/types/index.js';
-import { bareRound } from './support/bare-shard.js';
+import { bareRound } from '../support/bare-shard.js';
 import { probeMysql } from '../../controller/engines/mysql/probe.js';
 import type { EngineTarget } from '../../controller/engines/types.js';
 import { agreedMysqlPrimary, missingRows, mysqlReplicaSet, mysqlSpec } from './support/mysql-set.js';

@@ -1,12 +1,12 @@
 // The role loop's round (controller/roles/round.ts) over bare engine processes: the same
 // snapshot → decideState → operation → settle path the controller runs, with the role labels
 // kept in a Map instead of on pods (there is no Kubernetes here). Used by the engine tests that
-// exercise failover, fencing and the split-brain guard without a control plane.
-import type { EngineSpec, Role } from '../../../schemas/types/index.js';
-import type { Engine, EngineTarget } from '../../../controller/engines/types.js';
-import type { ProbeHistory } from '../../../controller/roles/failover.js';
-import type { RoleEvent } from '../../../controller/roles/operate.js';
-import { runRound, type RoundOutcome, type RoundPorts } from '../../../controller/roles/round.js';
+// exercise failover and fencing on real servers, and by the round's unit test with a fake engine.
+import type { EngineSpec, Role } from '../../schemas/types/index.js';
+import type { Engine, EngineTarget } from '../../controller/engines/types.js';
+import type { ProbeHistory } from '../../controller/roles/failover.js';
+import type { RoleEvent } from '../../controller/roles/operate.js';
+import { runRound, type RoundOutcome, type RoundPorts } from '../../controller/roles/round.js';
 
 export interface BareShard {
   engine: Engine;
@@ -17,10 +17,12 @@ export interface BareShard {
   history: ProbeHistory;
   failureThreshold: number;
   probeTimeoutMs: number;
+  /** Sentinel watches the shard (default false). */
+  sentinelManaged?: boolean;
 }
 
 /** One round; the Events it emitted come back with the outcome. */
-export async function bareRound(shard: BareShard): Promise<RoundOutcome & { events: RoleEvent[] }> {
+export async function bareRound(shard: BareShard, intent = { switching: false }): Promise<RoundOutcome & { events: RoleEvent[] }> {
   const events: RoleEvent[] = [];
   const byName = new Map(shard.targets.map((t) => [t.podName, t]));
   const ports: RoundPorts = {
@@ -35,7 +37,7 @@ export async function bareRound(shard: BareShard): Promise<RoundOutcome & { even
         }),
       ),
       targets: byName,
-      sentinelManaged: false,
+      sentinelManaged: shard.sentinelManaged ?? false,
       failoverBy: shard.engine.failoverBy,
       failureThreshold: shard.failureThreshold,
       history: shard.history,
@@ -47,5 +49,5 @@ export async function bareRound(shard: BareShard): Promise<RoundOutcome & { even
       }
     },
   };
-  return { ...(await runRound(ports, { switching: false })), events };
+  return { ...(await runRound(ports, intent)), events };
 }

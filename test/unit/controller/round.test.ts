@@ -3,8 +3,7 @@
 // pod wired, split brain demoted, a lost primary failed over only after failureThreshold rounds
 // and only where the engine fails over by the controller, a returning server fenced first.
 import { describe, expect, it } from 'vitest';
-import type { ProbeHistory } from '../../../controller/roles/failover.js';
-import { runRound, type RoundPorts } from '../../../controller/roles/round.js';
+import { bareRound, type BareShard } from '../../support/bare-shard.js';
 import type { Role } from '../../../schemas/types/index.js';
 import { FakeEngine, type FakeServer } from './fake-engine.js';
 
@@ -15,29 +14,24 @@ function shard(servers: FakeServer[], opts: { labels?: Array<Role | undefined>; 
   servers.forEach((s, i) => engine.servers.set(host(i), s));
   const labels = new Map<string, Role>();
   (opts.labels ?? []).forEach((r, i) => r !== undefined && labels.set(`r-${i}`, r));
-  const history: ProbeHistory = { history: new Map() };
-  const targets = new Map(servers.map((_, i) => [`r-${i}`, { podName: `r-${i}`, host: host(i), port: 6379 }]));
-  const events: string[] = [];
-  const ports: RoundPorts = {
+  const bare: BareShard = {
     engine,
-    spec: { type: 'redis', port: 6379 } as RoundPorts['spec'],
-    emit: (e) => events.push(e.reason),
-    snapshot: async () => ({
-      members: await Promise.all(
-        [...targets.values()].map(async (t, i) => ({ podName: t.podName, ordinal: i, host: t.host, port: t.port, probe: await engine.probe(t), ...(labels.has(t.podName) ? { label: labels.get(t.podName)! } : {}) })),
-      ),
-      targets,
-      sentinelManaged: opts.sentinelManaged ?? false,
-      failoverBy: engine.failoverBy,
-      failureThreshold: opts.threshold ?? 3,
-      ...(engine.failoverBy === 'controller' && opts.sentinelManaged !== true ? { history } : {}),
-    }),
-    settle: async (_s, roles) => {
-      for (const c of roles.labels) c.role === undefined ? labels.delete(c.podName) : labels.set(c.podName, c.role);
-    },
+    spec: { type: 'redis', port: 6379 } as BareShard['spec'],
+    targets: servers.map((_, i) => ({ podName: `r-${i}`, host: host(i), port: 6379 })),
+    labels,
+    history: { history: new Map() },
+    failureThreshold: opts.threshold ?? 3,
+    probeTimeoutMs: 1_000,
+    ...(opts.sentinelManaged !== undefined ? { sentinelManaged: opts.sentinelManaged } : {}),
+  };
+  const events: string[] = [];
+  const round = async (intent = { switching: false }) => {
+    const out = await bareRound(bare, intent);
+    events.push(...out.events.map((e) => e.reason));
+    return out;
   };
   const labelled = (): Record<string, Role> => Object.fromEntries([...labels].sort());
-  return { engine, ports, labels, labelled, events, round: () => runRound(ports, { switching: false }) };
+  return { engine, labels, labelled, events, round };
 }
 
 const primary: FakeServer = { role: 'primary' };
@@ -109,7 +103,7 @@ describe('role round', () => {
 
   it('Switching: a switchover in progress keeps the round out of the engines', async () => {
     const s = shard([primary, replicaOf(0)], { labels: ['primary', 'secondary'] });
-    const out = await runRound(s.ports, { switching: true });
+    const out = await s.round({ switching: true });
     expect(out).toMatchObject({ state: 'Switching', ran: [], unsettled: true });
     expect(s.engine.probes).toBe(0);
   });
