@@ -89,6 +89,32 @@ const byName = (n: string | undefined): EngineTarget => set.all.find((t) => t.po
 const procOf = (t: EngineTarget): EngineProc => set.procs.find((p) => p.name === t.podName)!;
 
 describe('MariaDB failover and fencing', () => {
+  it('a replica of the primary whose replication was stopped (a failover cut off by a kill) is started again', async () => {
+    const state: FailoverState = { history: new Map() };
+    const first = await keepRoles(state, (r) => r.primary !== undefined);
+    const primary = byName(first.at(-1)!.primary);
+    // A replica replicating now. This test runs first: a primary killed below comes back diverged.
+    let found: EngineTarget | undefined;
+    for (const t of set.all.filter((x) => x !== primary)) if ((await probeMysql(pool, t, 2_000)).following?.linkUp === true) found = t;
+    if (found === undefined) throw new Error('no replica of the primary replicates; the earlier tests left none');
+    const replica = found;
+    // What executeFailover leaves on a replica when the controller dies between its steps.
+    await pool.query(replica, 'STOP SLAVE', 5_000);
+    expect((await probeMysql(pool, replica, 2_000)).following).toMatchObject({ host: primary.host, port: primary.port, linkUp: false });
+    await pool.query(primary, 'CREATE TABLE IF NOT EXISTS test.restarted (id INT PRIMARY KEY)', 5_000);
+    await pool.query(primary, 'REPLACE INTO test.restarted VALUES (1)', 5_000);
+    const rounds = await keepRoles(state, (r) => r.fenced.some((f) => f.pod === replica.podName), 10);
+    let p = await probeMysql(pool, replica, 2_000);
+    for (let i = 0; i < 50 && p.following?.linkUp !== true; i++) {
+      await sleep(100);
+      p = await probeMysql(pool, replica, 2_000);
+    }
+    expect(p.following).toMatchObject({ host: primary.host, port: primary.port, linkUp: true });
+    const [row] = await waitRow(replica);
+    expect(row).toEqual({ id: 1 });
+    console.log(`[failover-mysql] stopped replica ${replica.podName} wired again in ${rounds.length} round(s)`);
+  });
+
   it('kill -9 of the primary: the most advanced replica is promoted, no acknowledged commit is lost, the old primary comes back fenced', async () => {
     const state: FailoverState = { history: new Map(), labelledPrimary: set.all[0]!.podName };
     await keepRoles(state, (r) => r.primary === set.all[0]!.podName);
@@ -156,8 +182,19 @@ describe('MariaDB failover and fencing', () => {
     );
     expect((await agreedMysqlPrimary(pool, set.all.filter((t) => t !== old)))?.podName).toBe(promoted.podName);
   });
+
 });
 
 function agreedOk(r: RoundResult): boolean {
   return r.decision.action === 'none' && r.fenced.length === 0;
+}
+
+/** The row the primary wrote, once the replica applied it (bounded: 5 s). */
+async function waitRow(t: EngineTarget): Promise<Array<Record<string, unknown>>> {
+  for (let i = 0; i < 50; i++) {
+    const rows = await pool.query(t, 'SELECT id FROM test.restarted', 2_000).catch(() => []);
+    if (rows.length > 0) return rows;
+    await sleep(100);
+  }
+  throw new Error(`${t.podName} never applied the row written on the primary`);
 }

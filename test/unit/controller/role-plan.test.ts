@@ -94,6 +94,16 @@ describe('decideRoles', () => {
     expect(decideRoles(midFailover, opts).follow).toEqual([{ replica: 'r-1', primary: 'r-0' }]);
   });
 
+  it('wires again a replica of the primary whose link stopped with no error, except under Sentinel', () => {
+    const stopped = { reachable: true, role: 'secondary' as const, following: { host: '10.0.0.0', port: 6379, linkUp: false } };
+    const members = [m(0, primary, 'primary'), m(1, stopped, 'secondary'), m(2, secondaryOf(0), 'secondary')];
+    expect(decideRoles(members, opts).follow).toEqual([{ replica: 'r-1', primary: 'r-0' }]);
+    expect(decideRoles(members, { sentinelManaged: true }).follow).toEqual([]);
+    // A link that failed (a diverged replica) needs a rebuild, not START SLAVE every round.
+    const failed = [m(0, primary, 'primary'), m(1, { ...stopped, error: 'Got fatal error 1236' }, 'secondary')];
+    expect(decideRoles(failed, opts).follow).toEqual([]);
+  });
+
   it('never ends with two primary labels after applying its changes (property)', () => {
     const probe = fc.oneof(
       fc.constant(down),
