@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideFailover, type MemberHistory } from '../../controller/roles/failover.js';
-import { clientSessionsToKill } from '../../controller/engines/mysql/fence.js';
-import { chooseSurvivor, type SplitBrainMember } from '../../controller/engines/splitbrain.js';
-import type { ProbeResult } from '../../controller/engines/types.js';
-import { chooseCandidate } from '../../controller/update/candidate.js';
+import { decideFailover, type MemberHistory } from '../../../controller/roles/failover.js';
+import { clientSessionsToKill } from '../../../controller/engines/mysql/fence.js';
+import { chooseSurvivor, type SplitBrainMember } from '../../../controller/engines/splitbrain.js';
+import type { ProbeResult } from '../../../controller/engines/types.js';
+import { chooseCandidate } from '../../../controller/update/candidate.js';
 
 const t = (i: number) => ({ podName: `db-${i}`, host: `10.0.0.${i}`, port: 3306 });
 const down: ProbeResult = { reachable: false, error: 'connect ECONNREFUSED' };

@@ -16,7 +16,7 @@ import { RedisWriter, type WriterReport } from './support/writers.js';
 
 const spec: EngineSpec = { type: 'redis', version: '7.0', port: 6379 };
 const MASTER = 'shard0';
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dbtopo-switchover-redis-'));
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dbtopo-redis-switchover-'));
 const pool = new RedisPool();
 const procs: EngineProc[] = [];
 
@@ -63,7 +63,7 @@ async function missingAcked(primary: EngineTarget, report: WriterReport): Promis
 }
 
 function print(scenario: string, r: WriterReport, extra: string): void {
-  console.log(`[switchover-redis] ${scenario}: ${extra}; writes attempted ${r.attempted}, acknowledged ${r.acknowledged.length}, failed ${r.errors}, longest write outage ${r.longestOutageMs} ms, longest gap between acknowledged writes ${r.longestGapMs} ms`);
+  console.log(`[redis-switchover] ${scenario}: ${extra}; writes attempted ${r.attempted}, acknowledged ${r.acknowledged.length}, failed ${r.errors}, longest write outage ${r.longestOutageMs} ms, longest gap between acknowledged writes ${r.longestGapMs} ms`);
 }
 
 afterAll(async () => {
@@ -184,7 +184,7 @@ describe('Redis switchover with Sentinel', () => {
         return views.every((v) => v?.host === synced.host && v.port === synced.port);
       }, { timeoutMs: 10_000, intervalMs: 200 });
       expect(await pool.call(lagging, 1_000, 'CONFIG', 'GET', 'replica-priority')).toEqual(['replica-priority', '100']);
-      console.log(`[switchover-redis] sentinel, one replica out of sync: named ${res.to}, switchover took ${res.totalMs} ms, writes paused ${res.pausedMs} ms`);
+      console.log(`[redis-switchover] sentinel, one replica out of sync: named ${res.to}, switchover took ${res.totalMs} ms, writes paused ${res.pausedMs} ms`);
     } finally {
       await pool.call(lagging, 1_000, 'CONFIG', 'SET', 'masterauth', '');
     }

@@ -18,7 +18,7 @@ import { agreedMysqlPrimary, missingRows, mysqlReplicaSet, mysqlSpec } from './s
 import { sleep, stopAll, type EngineProc } from './support/procs.js';
 import { MysqlWriter } from './support/writers.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dbtopo-failover-mysql-'));
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dbtopo-mysql-failover-'));
 const procs: EngineProc[] = [];
 const pool = new MysqlPool();
 let set: { procs: EngineProc[]; all: EngineTarget[] };
@@ -112,7 +112,7 @@ describe('MariaDB failover and fencing', () => {
     expect(p.following).toMatchObject({ host: primary.host, port: primary.port, linkUp: true });
     const [row] = await waitRow(replica);
     expect(row).toEqual({ id: 1 });
-    console.log(`[failover-mysql] stopped replica ${replica.podName} wired again in ${rounds.length} round(s)`);
+    console.log(`[mysql-failover] stopped replica ${replica.podName} wired again in ${rounds.length} round(s)`);
   });
 
   it('kill -9 of the primary: the most advanced replica is promoted, no acknowledged commit is lost, the old primary comes back fenced', async () => {
@@ -134,7 +134,7 @@ describe('MariaDB failover and fencing', () => {
     expect(await missingRows(promoted, report.acknowledged)).toEqual([]);
     expect(report.acknowledged.length).toBeGreaterThan(5);
     console.log(
-      `[failover-mysql] kill -9: new primary ${promoted.podName} after ${promotedAfterMs} ms (${rounds.length} probe rounds of ${PERIOD_MS} ms, threshold ${THRESHOLD}); ` +
+      `[mysql-failover] kill -9: new primary ${promoted.podName} after ${promotedAfterMs} ms (${rounds.length} probe rounds of ${PERIOD_MS} ms, threshold ${THRESHOLD}); ` +
         `writes acknowledged ${report.acknowledged.length}, failed ${report.errors}, longest write outage ${report.longestOutageMs} ms; ${rounds.at(-1)!.failover!.steps.join('; ')}`,
     );
 
@@ -144,7 +144,7 @@ describe('MariaDB failover and fencing', () => {
     const p = await probeMysql(pool, old, 2_000);
     expect(p).toMatchObject({ reachable: true, role: 'secondary', readOnly: true });
     expect(p.following).toMatchObject({ host: promoted.host, port: promoted.port });
-    console.log(`[failover-mysql] restarted old primary ${old.podName}: ${JSON.stringify(back.flatMap((r) => r.fenced))}; link ${p.following?.linkUp ? 'up' : `down (${p.error ?? 'connecting'})`}`);
+    console.log(`[mysql-failover] restarted old primary ${old.podName}: ${JSON.stringify(back.flatMap((r) => r.fenced))}; link ${p.following?.linkUp ? 'up' : `down (${p.error ?? 'connecting'})`}`);
   });
 
   it('SIGSTOP of the primary: failover happens; after SIGCONT the old primary is fenced in the engine before it is labelled', async () => {
@@ -177,7 +177,7 @@ describe('MariaDB failover and fencing', () => {
     expect(report.acknowledged.length).toBeGreaterThan(5);
     const how = after.at(-1)!.splitBrain?.event.message ?? JSON.stringify(after.at(-1)!.fenced);
     console.log(
-      `[failover-mysql] SIGSTOP: new primary ${promoted.podName} after ${promotedAfterMs} ms (${rounds.length} rounds); old primary fenced ${fencedAfterMs} ms after SIGCONT (${how}); ` +
+      `[mysql-failover] SIGSTOP: new primary ${promoted.podName} after ${promotedAfterMs} ms (${rounds.length} rounds); old primary fenced ${fencedAfterMs} ms after SIGCONT (${how}); ` +
         `link ${p.following?.linkUp ? 'up' : `down (${p.error ?? 'connecting'})`}; writes acknowledged ${report.acknowledged.length}, failed ${report.errors}, longest write outage ${report.longestOutageMs} ms`,
     );
     expect((await agreedMysqlPrimary(pool, set.all.filter((t) => t !== old)))?.podName).toBe(promoted.podName);

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MYSQL_MAX_BEHIND } from '../../controller/engines/mysql/engine.js';
-import { REDIS_MAX_BEHIND } from '../../controller/engines/redis/engine.js';
-import { planPods, replicationFacts } from '../../controller/reconcile/instanceset/update.js';
-import { desiredPods, type DesiredPod } from '../../controller/reconcile/instanceset/desired.js';
-import { computeStatus } from '../../controller/reconcile/instanceset/status.js';
-import { instanceSet, observedPod } from './controller/fixtures.js';
-import type { KubeObject } from '../../schemas/types/index.js';
+import { MYSQL_MAX_BEHIND } from '../../../controller/engines/mysql/engine.js';
+import { REDIS_MAX_BEHIND } from '../../../controller/engines/redis/engine.js';
+import { planPods, replicationFacts } from '../../../controller/reconcile/instanceset/update.js';
+import { desiredPods, type DesiredPod } from '../../../controller/reconcile/instanceset/desired.js';
+import { computeStatus } from '../../../controller/reconcile/instanceset/status.js';
+import { instanceSet, observedPod } from './fixtures.js';
+import type { KubeObject } from '../../../schemas/types/index.js';
 
 /** Each engine's catch-up bound (Engine.maxBehind). */
 const MAX_BEHIND = { redis: REDIS_MAX_BEHIND, mysql: MYSQL_MAX_BEHIND };

@@ -11,13 +11,13 @@ import { agreedMysqlPrimary, missingRows, mysqlReplicaSet, mysqlSpec } from './s
 import { sleep, stopAll, waitFor, type EngineProc } from './support/procs.js';
 import { MysqlWriter, type WriterReport } from './support/writers.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dbtopo-switchover-mysql-'));
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dbtopo-mysql-switchover-'));
 const procs: EngineProc[] = [];
 const pool = new MysqlPool();
 let all: EngineTarget[] = [];
 
 function print(scenario: string, r: WriterReport, extra: string): void {
-  console.log(`[switchover-mysql] ${scenario}: ${extra}; writes attempted ${r.attempted}, acknowledged ${r.acknowledged.length}, failed ${r.errors}, longest write outage ${r.longestOutageMs} ms, longest gap between acknowledged writes ${r.longestGapMs} ms`);
+  console.log(`[mysql-switchover] ${scenario}: ${extra}; writes attempted ${r.attempted}, acknowledged ${r.acknowledged.length}, failed ${r.errors}, longest write outage ${r.longestOutageMs} ms, longest gap between acknowledged writes ${r.longestGapMs} ms`);
 }
 
 beforeAll(async () => {
