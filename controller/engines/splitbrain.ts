@@ -2,15 +2,14 @@
 // IN THE ENGINE (Engine.demote — Redis: REPLICAOF the survivor; MariaDB: fence.ts — read_only,
 // kill client sessions, CHANGE MASTER), so the label writer can then label exactly one pod primary.
 //
-// The role loop (controller/roles/) chooses with chooseSurvivor in its pure decision and demotes
-// through guardSplitBrain; members = [{ target, probe, labelledPrimary }] for every server pod.
+// The role loop (controller/roles/) chooses with chooseSurvivor in its pure decision (SplitBrain)
+// and demotes through demoteOthers; members = [{ target, probe, labelledPrimary }] for every server pod.
 //
 // Which one is kept, in order: the one the role label (and so the primary Service) points at —
 // clients already write there; else the one Sentinel reports; else the most advanced
 // offset / GTID; ties to the lowest ordinal.
 import type { EngineSpec } from '../../schemas/types/index.js';
 import { ordinalOf } from '../update/plan.js';
-import { engineFor } from './index.js';
 import type { Engine, EngineTarget, ProbeResult } from './types.js';
 
 export interface SplitBrainMember {
@@ -60,23 +59,6 @@ export interface SplitBrainResolution {
   /** For a Kubernetes Event on the InstanceSet. */
   event: { type: 'Warning'; reason: 'SplitBrain'; message: string };
   steps: string[];
-}
-
-/** Chooses a survivor and demotes the others in the engine; undefined when there is no split brain. */
-export async function guardSplitBrain(
-  spec: EngineSpec,
-  members: SplitBrainMember[],
-  opts: { sentinelView?: { host: string; port: number } } = {},
-): Promise<SplitBrainResolution | undefined> {
-  const decision = chooseSurvivor(members, opts.sentinelView);
-  if (!decision) return undefined;
-  const engine = engineFor(spec.type);
-  if (engine === undefined) throw new Error(`engine ${spec.type} has no roles`);
-  try {
-    return await demoteOthers(engine, spec, members, decision);
-  } finally {
-    await engine.close();
-  }
 }
 
 /** Demotes every claimant but the survivor in the engine (Engine.demote); a failure is a step, retried next round. */
