@@ -68,7 +68,7 @@ export interface SwitchoverRequest {
   journal?: PriorityJournal;
 }
 
-/** Durable note of replica-priority changes (pod annotations in the controller; see update/priority-journal.ts). */
+/** Durable note of replica-priority changes (pod annotations in the controller; see engines/redis/priority-journal.ts). */
 export interface PriorityJournal {
   saved(podName: string, value: string): Promise<void>;
   restored(podName: string): Promise<void>;

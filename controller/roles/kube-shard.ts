@@ -11,8 +11,8 @@ import type { Engine, EngineTarget } from '../engines/types.js';
 import { ordinalOf } from '../reconcile/instanceset/ordinals.js';
 import { engineTargets } from '../reconcile/instanceset/targets.js';
 import { keyOf, type ControllerContext } from '../runtime/context.js';
-import { electabilityChanges } from '../update/electability.js';
-import { restoreNoted, unelect } from '../update/priority-journal.js';
+import { electabilityChanges } from '../engines/redis/electability.js';
+import { restoreNoted, unelect } from '../engines/redis/priority-journal.js';
 import { claimantsOf, guardedHere, type ShardSnapshot } from './decide.js';
 import { relabel, writeRole } from './labels.js';
 import type { MemberView, RoleDecision } from './role-plan.js';
@@ -122,7 +122,7 @@ async function sentinelAddress(ctx: ControllerContext, creds: CredentialsReader,
 
 /**
  * Under Sentinel: replicas that do not replicate from the primary are unelectable until they do
- * (controller/update/electability.ts); values noted on pods — by that, or by a switchover a
+ * (controller/engines/redis/electability.ts); values noted on pods — by that, or by a switchover a
  * restart cut off — are restored once the replica is synced.
  */
 async function keepElectable(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[], targets: Map<string, EngineTarget>, members: MemberView[], primaryPod: string | undefined): Promise<void> {

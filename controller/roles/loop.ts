@@ -6,7 +6,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { LABELS, type InstanceSet, type KubeObject } from '../../schemas/types/index.js';
 import { CredentialsReader } from '../engines/credentials.js';
-import { engineFor, hasRoles as engineHasRoles } from '../engines/index.js';
+import { engineFor, hasRoles as engineHasRoles, monitorsShards } from '../engines/index.js';
 import type { Engine } from '../engines/types.js';
 import { podStatus } from '../reconcile/instanceset/pods.js';
 import { engineTargets } from '../reconcile/instanceset/targets.js';
@@ -14,7 +14,7 @@ import { keyOf, splitKey, type ControllerContext } from '../runtime/context.js';
 import { kubeShardPorts } from './kube-shard.js';
 import { roleChanged, seenRoles, type SeenRoles } from './role-watch.js';
 import { runRound } from './round.js';
-import { isSentinel, keepMonitors, type SwitchWatch } from './sentinel-monitors.js';
+import { keepMonitors, type SwitchWatch } from './sentinel-monitors.js';
 
 interface Loop extends SwitchWatch {
   timer: NodeJS.Timeout | undefined;
@@ -88,7 +88,7 @@ export class RoleProbes {
   instanceSetChanged(type: 'add' | 'update' | 'delete', is: InstanceSet): void {
     if (!this.started || this.stopped) return;
     const key = keyOf(is.metadata.namespace, is.metadata.name);
-    if (type === 'delete' || !(hasRoles(is) || isSentinel(is))) {
+    if (type === 'delete' || !(hasRoles(is) || monitorsShards(is.spec.engine))) {
       // The failover bookkeeping (lost-probe history) of a set that is gone or has no roles.
       this.ctx.memory.probeHistory.delete(key);
       this.waiting.delete(key);
@@ -168,7 +168,7 @@ export class RoleProbes {
     if (this.stopped || l.running !== undefined || this.loops.get(key) !== l) return;
     const { namespace, name } = splitKey(key);
     const is = this.ctx.caches.instanceSets.get(namespace, name);
-    if (is === undefined || is.spec.paused === true || isSentinel(is) || this.ctx.memory.locks.isBusy(key)) return;
+    if (is === undefined || is.spec.paused === true || monitorsShards(is.spec.engine) || this.ctx.memory.locks.isBusy(key)) return;
     const engine = this.engine(is.spec.engine.type);
     if (engine === undefined) return;
     const pods = this.ctx.caches.pods.byLabel(namespace, name);
@@ -193,7 +193,7 @@ export class RoleProbes {
     const { namespace, name } = splitKey(key);
     const is = this.ctx.caches.instanceSets.get(namespace, name);
     if (is === undefined || is.spec.paused === true) return false;
-    if (isSentinel(is)) {
+    if (monitorsShards(is.spec.engine)) {
       const loop = this.loops.get(key);
       if (loop !== undefined) await keepMonitors(this.ctx, this.creds, is, loop, (k) => this.kick(k));
       return false;

@@ -14,9 +14,6 @@ export interface SwitchWatch {
   sentinelsWatched?: string;
 }
 
-/** Is `is` a Sentinel set that monitors shards? */
-export const isSentinel = (is: InstanceSet): boolean => is.spec.engine.type === 'redis-sentinel' && (is.spec.engine.monitors?.length ?? 0) > 0;
-
 /** Every sentinel monitors each shard it watches; +switch-master kicks the shard's probe at once. */
 export async function keepMonitors(ctx: ControllerContext, creds: CredentialsReader, is: InstanceSet, watch: SwitchWatch, kick: (key: string) => void): Promise<void> {
   const namespace = is.metadata.namespace ?? 'default';

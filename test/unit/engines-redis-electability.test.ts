@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { electabilityChanges, type ElectabilityView } from '../../controller/update/electability.js';
+import { electabilityChanges, type ElectabilityView } from '../../controller/engines/redis/electability.js';
 import { ANNOTATIONS, type KubeObject } from '../../schemas/types/index.js';
 
 const P = { host: '10.0.0.1', port: 6379 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pendingRestores } from '../../controller/update/priority-journal.js';
+import { pendingRestores } from '../../controller/engines/redis/priority-journal.js';
 import { ANNOTATIONS, type KubeObject } from '../../schemas/types/index.js';
 
 const pod = (name: string, note?: string): KubeObject => ({

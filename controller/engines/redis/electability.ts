@@ -7,8 +7,8 @@
 // 1 s after a frozen old primary was resumed). So the role probe makes such a replica
 // unelectable (replica-priority 0, noted on the pod first, see priority-journal.ts) and restores
 // the noted value once its link is up again.
-import type { KubeObject } from '../../schemas/types/index.js';
-import type { ProbeResult } from '../engines/types.js';
+import type { KubeObject } from '../../../schemas/types/index.js';
+import type { ProbeResult } from '../types.js';
 import { pendingRestores } from './priority-journal.js';
 
 export interface ElectabilityView {

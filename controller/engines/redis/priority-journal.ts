@@ -3,11 +3,11 @@
 // engine says the 0 was temporary, and the replica would never again be promoted. So the original
 // value is written on the pod (annotation) before the change and removed after the restore; the
 // role-probe loop of whichever controller runs next restores what is still noted.
-import { ANNOTATIONS, FIELD_MANAGER_CONTROLLER, type KubeObject } from '../../schemas/types/index.js';
-import { RedisPool } from '../engines/redis/client.js';
-import type { EngineTarget, PriorityJournal } from '../engines/types.js';
-import type { KubeClient } from '../runtime/kube.js';
-import { resourcePath } from '../runtime/kube.js';
+import { ANNOTATIONS, FIELD_MANAGER_CONTROLLER, type KubeObject } from '../../../schemas/types/index.js';
+import { RedisPool } from './client.js';
+import type { EngineTarget, PriorityJournal } from '../types.js';
+import type { KubeClient } from '../../runtime/kube.js';
+import { resourcePath } from '../../runtime/kube.js';
 
 const TIMEOUT_MS = 2_000;
 

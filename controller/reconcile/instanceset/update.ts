@@ -17,7 +17,7 @@ import type { EngineTarget, ProbeResult } from '../../engines/types.js';
 import { keyOf, type ControllerContext } from '../../runtime/context.js';
 import { resourcePath } from '../../runtime/kube.js';
 import { executeSwitchover } from '../../update/execute.js';
-import { podAnnotationJournal } from '../../update/priority-journal.js';
+import { podAnnotationJournal } from '../../engines/redis/priority-journal.js';
 import { isOutdated, planUpdate, type PlanInput, type PlanPod, type ReplicationFact, type UpdatePlan } from '../../update/plan.js';
 import type { DesiredPod } from './desired.js';
 import type { ObjectRef } from './plan.js';
