@@ -39,6 +39,13 @@ export function newControllerMemory(): ControllerMemory {
   return { switchovers: new Map(), updateWaiting: new Map(), deleting: new Map(), locks: new OperationLocks(), probeHistory: new Map() };
 }
 
+/** Drops what the controller remembers of a deleted InstanceSet (a long-lived controller would grow without bound otherwise). */
+export function forgetInstanceSet(memory: ControllerMemory, key: string): void {
+  memory.switchovers.delete(key);
+  memory.updateWaiting.delete(key);
+  memory.probeHistory.delete(key);
+}
+
 export interface ControllerContext {
   client: KubeClient;
   memory: ControllerMemory;

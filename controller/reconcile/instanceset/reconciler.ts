@@ -13,7 +13,7 @@
 // Deletes carry the pod's or claim's uid as a precondition, so a newer object of the same name is
 // never hit; a create that finds the object already there (our cache was behind) is success.
 import { ANNOTATIONS, FIELD_MANAGER_CONTROLLER, LABELS, type InstanceSet, type KubeObject } from '../../../schemas/types/index.js';
-import { keyOf, splitKey, type ControllerContext } from '../../runtime/context.js';
+import { forgetInstanceSet, keyOf, splitKey, type ControllerContext } from '../../runtime/context.js';
 import { isConflict, KubeError, resourcePath } from '../../runtime/kube.js';
 import type { ReconcileResult } from '../../runtime/workqueue.js';
 import { desiredPods, type DesiredPod } from './desired.js';
@@ -112,7 +112,11 @@ async function createIgnoringExisting(ctx: ControllerContext, path: string, obj:
 export async function reconcileInstanceSet(ctx: ControllerContext, key: string): Promise<ReconcileResult> {
   const { namespace, name } = splitKey(key);
   const is = ctx.caches.instanceSets.get(namespace, name);
-  if (is === undefined) return {}; // deleted: owner references let the garbage collector remove pods
+  if (is === undefined) {
+    // Deleted: owner references let the garbage collector remove pods; nothing of it is kept here.
+    forgetInstanceSet(ctx.memory, key);
+    return {};
+  }
   const log = ctx.log.child({ instanceSet: key });
   const pods = ctx.caches.pods.byLabel(namespace, name);
   const pvcs = ctx.caches.pvcs.byLabel(namespace, name);
