@@ -4,6 +4,7 @@ import * as https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { eventually, sleep } from '../support/eventually.js';
 
 /** member cluster name → kubeconfig path, from vitest's provide/inject or DBTOPO_TEST_KUBECONFIGS. */
 export function testKubeconfigs(): Record<string, string> {
@@ -29,29 +30,7 @@ export function kubeConfigFor(member: string): k8s.KubeConfig {
   return kc;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns a value other than undefined; bounded by time and attempts. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  { timeoutMs = 30_000, intervalMs = 200 }: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  const maxAttempts = Math.ceil(timeoutMs / intervalMs) + 1;
-  let lastError: unknown;
-  for (let i = 0; i < maxAttempts && Date.now() <= deadline; i++) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      lastError = err;
-    }
-    await sleep(intervalMs);
-  }
-  const detail = lastError instanceof Error ? `: ${lastError.message}` : '';
-  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${detail}`);
-}
+export { eventually, sleep };
 
 /**
  * Runs `round` every `intervalMs` in the background until stop() (bounded by it): a round that

@@ -8,6 +8,7 @@ import type { EngineTarget } from '../../controller/engines/types.js';
 import { ensureMariadbTemplate, prepareEngine, type EngineKind } from '../kubelet/engines.js';
 import { AddressPool, waitForPort } from '../kubelet/net.js';
 import { Supervisor } from '../kubelet/supervisor.js';
+import { until } from '../support/eventually.js';
 
 export interface Running {
   target: EngineTarget;
@@ -53,17 +54,6 @@ export class EngineFarm {
 }
 
 /** Polls `check` every 50 ms until it returns a value (not undefined); throws after `timeoutMs`. */
-export async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (let i = 0; i < 100_000 && Date.now() < deadline; i++) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+export function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
+  return until(what, timeoutMs, check, 50);
 }

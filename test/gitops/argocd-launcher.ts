@@ -30,6 +30,7 @@ import {
   type TlsOptions,
 } from '../cluster/launcher.js';
 import { ARGOCD_CRDS, ensureArgocd, repoRoot, resolveArgocdDir } from './argocd-bin.js';
+import { sleep, until as untilEvery } from '../support/eventually.js';
 
 const ROOT = repoRoot();
 
@@ -144,22 +145,8 @@ async function apply(c: ClusterAccess, resourcePath: string, body: string): Prom
   if (r.status >= 300) throw new Error(`apply ${resourcePath} on ${c.name}: HTTP ${r.status}: ${r.body.slice(0, 500)}`);
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-}
+const until = <T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> => untilEvery(what, timeoutMs, check, 250);
 
 const CRDS = ARGOCD_CRDS;
 

@@ -12,6 +12,7 @@ import { startController, type RunningController } from '../../controller/manage
 import { KubeClient } from '../../controller/runtime/kube.js';
 import { makeLogger } from '../../controller/runtime/log.js';
 import type { KubeObject } from '../../schemas/types/index.js';
+import { sleep, until } from '../support/eventually.js';
 import { startTestKubelet, type TestKubelet } from '../kubelet/kubelet.js';
 import { ARGOCD_NAMESPACE, argocdApi, clusterAccessFromKubeconfig, startArgoCd, type ArgoCd, type ClusterAccess } from './argocd-launcher.js';
 import { repoRoot } from './argocd-bin.js';
@@ -259,23 +260,7 @@ export async function startControllers(world: GitopsWorld, debug = false, member
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until `check` returns a value; bounded by time; the last error goes into the message. */
-export async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>, intervalMs = 500): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (let i = 0; i < Math.ceil(timeoutMs / intervalMs) + 1 && Date.now() < deadline; i++) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(intervalMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-}
+export { sleep, until };
 
 /** One line of an Application's state, for figures and error messages. */
 export const summary = (a: Application): string =>

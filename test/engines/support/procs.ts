@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { diesWithParent } from '../../support/pdeathsig.js';
 import { AddressPool } from '../../kubelet/net.js';
+import { eventually, sleep } from '../../support/eventually.js';
 
 const run = promisify(execFile);
 const live = new Set<EngineProc>();
@@ -25,26 +26,12 @@ export function allocHost(): string {
   return pool.allocate();
 }
 
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  { timeoutMs = 10_000, intervalMs = 50 }: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (let i = 0; Date.now() < deadline && i < 100_000; i++) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(intervalMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+/** Waits for `fn` to return a value (not undefined or false); every 50 ms, 10 s unless told. */
+export function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, { timeoutMs = 10_000, intervalMs = 50 }: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
+  return eventually(what, fn, { timeoutMs, intervalMs });
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
 function portOpen(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
