@@ -3,7 +3,7 @@
 import { ALL_MODES } from '../modes.js';
 import { GROUP, VERSION } from '../types/labels.js';
 import type { KubeObject } from '../types/k8s.js';
-import { age, conditions, int, mapList, obj, setList, str, strEnum } from './openapi.js';
+import { age, conditions, objectSchema, int, mapList, obj, setList, str, strEnum } from './openapi.js';
 
 const PHASES = ['Creating', 'Running', 'Updating', 'Degraded', 'Failed'] as const;
 
@@ -40,19 +40,13 @@ const status = obj('Aggregated state of the InstanceSets, written by the control
   conditions,
 });
 
-/** The schema of a Cluster object; `as const` so schemas/types/cluster.ts derives its type. */
-export const clusterSchema = {
-  type: 'object',
-  description: 'Cluster: one Redis or MySQL database as deployed in one member cluster, and its aggregated status.',
-  properties: {
-    apiVersion: { type: 'string', description: 'dbtopo.dev/v1alpha1' },
-    kind: { type: 'string', description: 'Cluster' },
-    metadata: { type: 'object' },
-    spec,
-    status,
-  },
-  required: ['spec'],
-} as const;
+/** The schema of a Cluster object; schemas/types/cluster.ts derives its type. */
+export const clusterSchema = objectSchema(
+  'Cluster',
+  'Cluster: one Redis or MySQL database as deployed in one member cluster, and its aggregated status.',
+  spec,
+  status,
+);
 
 export const clusterCrd = {
   apiVersion: 'apiextensions.k8s.io/v1',

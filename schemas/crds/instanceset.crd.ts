@@ -7,6 +7,7 @@ import { SWITCHOVER_PHASES } from '../types/events.js';
 import type { KubeObject } from '../types/k8s.js';
 import {
   age,
+  objectSchema,
   immutable,
   podTemplate,
   withRules,
@@ -218,19 +219,13 @@ const status = obj('Observed state, written by the controller.', {
   conditions,
 });
 
-/** The schema of an InstanceSet object; `as const` so schemas/types/instanceset.ts derives its type. */
-export const instanceSetSchema = {
-  type: 'object',
-  description: 'InstanceSet: the pods of one component (server, sentinel, proxy) of one shard, with ordinals, roles and a role-aware update strategy.',
-  properties: {
-    apiVersion: { type: 'string', description: 'dbtopo.dev/v1alpha1' },
-    kind: { type: 'string', description: 'InstanceSet' },
-    metadata: { type: 'object' },
-    spec,
-    status,
-  },
-  required: ['spec'],
-} as const;
+/** The schema of an InstanceSet object; schemas/types/instanceset.ts derives its type. */
+export const instanceSetSchema = objectSchema(
+  'InstanceSet',
+  'InstanceSet: the pods of one component (server, sentinel, proxy) of one shard, with ordinals, roles and a role-aware update strategy.',
+  spec,
+  status,
+);
 
 export const instanceSetCrd = {
   apiVersion: 'apiextensions.k8s.io/v1',

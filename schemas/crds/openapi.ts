@@ -3,6 +3,8 @@
 // Each builder keeps the literal type of the node it returns, so schemas/types/ derives the
 // InstanceSet and Cluster types from these nodes (schemas/types/from-structural-schema.ts).
 
+import { API_VERSION } from '../types/labels.js';
+
 /** Any schema node. */
 export type OpenApi = { readonly [keyword: string]: unknown };
 
@@ -76,6 +78,20 @@ export const conditions = mapList('Latest observations of the object\'s state.',
   },
   ['type', 'status', 'reason', 'message', 'lastTransitionTime'],
 ));
+
+/** The schema of a whole object of a dbtopo CRD; metadata is the API server's (ObjectMeta). */
+export const objectSchema = <const S extends OpenApi, const T extends OpenApi>(kind: string, description: string, spec: S, status: T) => ({
+  type: 'object' as const,
+  description,
+  properties: {
+    apiVersion: { type: 'string' as const, description: API_VERSION },
+    kind: { type: 'string' as const, description: kind },
+    metadata: { type: 'object' as const },
+    spec,
+    status,
+  },
+  required: ['spec'] as const,
+});
 
 export const age = { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp' } as const;
 
