@@ -1,5 +1,5 @@
-// JSON Schema (2020-12) of an environment file (envs/<name>.yaml), mirroring
-// schemas/types/environment.ts field for field.
+// JSON Schema (2020-12) of an environment file (envs/<name>.yaml), the one place its fields are
+// defined: schemas/types/environment.ts derives the TypeScript type from it.
 import { BYTES_QUANTITY, IMAGE, MAX_REPLICAS, MAX_SHARDS, name63, REGISTRY, resourcesSchema, SERVICE_ACCOUNT_REF, VERSION } from './fragments.js';
 
 export const ENVIRONMENT_SCHEMA_ID = 'https://dbtopo.dev/schemas/environment.schema.json';

@@ -1,6 +1,6 @@
-// JSON Schema (2020-12) of a topology file, mirroring schemas/types/topology.ts field for field
-// (test/unit/schemas-types.test.ts keeps them in step). Descriptions are what editors show
-// through yaml-language-server, and docs/topology-language.md is generated from them.
+// JSON Schema (2020-12) of a topology file, the one place its fields are defined:
+// schemas/types/topology.ts derives the TypeScript type from it. Descriptions are what editors
+// show through yaml-language-server, and docs/topology-language.md is generated from them.
 import {
   BYTES_QUANTITY,
   DNS1035_LABEL,

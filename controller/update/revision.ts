@@ -38,7 +38,7 @@ function applyInstanceTemplate(t: PodTemplateSpec, inst: InstanceTemplate): PodT
   if (Object.keys(nodeSelector).length > 0) spec.nodeSelector = nodeSelector;
   const [first, ...rest] = spec.containers;
   if (first && (inst.resources || inst.env)) {
-    const c: Record<string, unknown> & { name: string } = { ...first };
+    const c: typeof first = { ...first };
     if (inst.resources) c.resources = inst.resources;
     if (inst.env) {
       // Same-named variables are replaced in place; new ones are appended, so order is stable.

@@ -1,10 +1,11 @@
-// CustomResourceDefinition clusters.dbtopo.dev (v1alpha1), matching schemas/types/cluster.ts.
+// CustomResourceDefinition clusters.dbtopo.dev (v1alpha1); schemas/types/cluster.ts derives the
+// Cluster type from its schema.
 import { ALL_MODES } from '../modes.js';
 import { GROUP, VERSION } from '../types/labels.js';
 import type { KubeObject } from '../types/k8s.js';
-import { age, conditions, int, mapList, obj, setList, str, strEnum } from './openapi.js';
+import { age, conditions, objectSchema, int, mapList, obj, setList, str, strEnum } from './openapi.js';
 
-const PHASES = ['Creating', 'Running', 'Updating', 'Degraded', 'Failed'];
+const PHASES = ['Creating', 'Running', 'Updating', 'Degraded', 'Failed'] as const;
 
 const spec = obj(
   'The database as compiled for this member cluster.',
@@ -39,6 +40,14 @@ const status = obj('Aggregated state of the InstanceSets, written by the control
   conditions,
 });
 
+/** The schema of a Cluster object; schemas/types/cluster.ts derives its type. */
+export const clusterSchema = objectSchema(
+  'Cluster',
+  'Cluster: one Redis or MySQL database as deployed in one member cluster, and its aggregated status.',
+  spec,
+  status,
+);
+
 export const clusterCrd = {
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
@@ -58,20 +67,7 @@ export const clusterCrd = {
           { name: 'MESSAGE', type: 'string', jsonPath: '.status.message' },
           age,
         ],
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            description: 'Cluster: one Redis or MySQL database as deployed in one member cluster, and its aggregated status.',
-            properties: {
-              apiVersion: { type: 'string', description: 'dbtopo.dev/v1alpha1' },
-              kind: { type: 'string', description: 'Cluster' },
-              metadata: { type: 'object' },
-              spec,
-              status,
-            },
-            required: ['spec'],
-          },
-        },
+        schema: { openAPIV3Schema: clusterSchema },
       },
     ],
   },

@@ -1,12 +1,13 @@
-// CustomResourceDefinition instancesets.dbtopo.dev (v1alpha1), matching
-// schemas/types/instanceset.ts. Field names follow KubeBlocks' InstanceSet where the meaning is
-// the same; the schema is written here, not copied.
+// CustomResourceDefinition instancesets.dbtopo.dev (v1alpha1); schemas/types/instanceset.ts
+// derives the InstanceSet type from its schema. Field names follow KubeBlocks' InstanceSet where
+// the meaning is the same; the schema is written here, not copied.
 import { MAX_INSTANCES } from '../fragments.js';
 import { GROUP, VERSION } from '../types/labels.js';
 import { SWITCHOVER_PHASES } from '../types/events.js';
 import type { KubeObject } from '../types/k8s.js';
 import {
   age,
+  objectSchema,
   immutable,
   podTemplate,
   withRules,
@@ -22,7 +23,6 @@ import {
   str,
   strEnum,
   strMap,
-  type OpenApi,
 } from './openapi.js';
 
 // Bounds on lists the CEL rules below iterate: the API server refuses a rule whose worst-case cost
@@ -35,7 +35,7 @@ const range = withRules(
   [{ rule: 'self.start <= self.end', message: 'an ordinal range must not end before it starts' }],
 );
 
-const ordinals = (description: string): OpenApi =>
+const ordinals = (description: string) =>
   withRules(
     obj(description, {
       ranges: { ...atomicList('Inclusive ranges of ordinals.', range), maxItems: MAX_RANGES },
@@ -62,7 +62,7 @@ function disjoint(a: string, b: string): string {
   );
 }
 
-const secretKeyRef = (description: string): OpenApi =>
+const secretKeyRef = (description: string) =>
   obj(description, { name: str('Secret name.'), key: str('Key within the Secret.') }, ['name', 'key']);
 
 const labelSelector = obj(
@@ -219,6 +219,14 @@ const status = obj('Observed state, written by the controller.', {
   conditions,
 });
 
+/** The schema of an InstanceSet object; schemas/types/instanceset.ts derives its type. */
+export const instanceSetSchema = objectSchema(
+  'InstanceSet',
+  'InstanceSet: the pods of one component (server, sentinel, proxy) of one shard, with ordinals, roles and a role-aware update strategy.',
+  spec,
+  status,
+);
+
 export const instanceSetCrd = {
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
@@ -242,20 +250,7 @@ export const instanceSetCrd = {
           { name: 'PRIMARY', type: 'string', jsonPath: '.status.primary' },
           age,
         ],
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            description: 'InstanceSet: the pods of one component (server, sentinel, proxy) of one shard, with ordinals, roles and a role-aware update strategy.',
-            properties: {
-              apiVersion: { type: 'string', description: 'dbtopo.dev/v1alpha1' },
-              kind: { type: 'string', description: 'InstanceSet' },
-              metadata: { type: 'object' },
-              spec,
-              status,
-            },
-            required: ['spec'],
-          },
-        },
+        schema: { openAPIV3Schema: instanceSetSchema },
       },
     ],
   },

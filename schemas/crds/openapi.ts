@@ -1,37 +1,66 @@
 // Builders for structural OpenAPI v3 schemas, the dialect CRDs require: every node typed, no
 // additionalProperties: false, keyed lists declared as maps so server-side apply merges them.
+// Each builder keeps the literal type of the node it returns, so schemas/types/ derives the
+// InstanceSet and Cluster types from these nodes (schemas/types/from-structural-schema.ts).
 
-export type OpenApi = Record<string, unknown>;
+import { API_VERSION } from '../types/labels.js';
 
-export const str = (description: string, extra: OpenApi = {}): OpenApi => ({ type: 'string', description, ...extra });
-export const int = (description: string, extra: OpenApi = {}): OpenApi => ({ type: 'integer', format: 'int32', description, ...extra });
-export const bool = (description: string): OpenApi => ({ type: 'boolean', description });
-export const strEnum = (description: string, values: readonly string[]): OpenApi => ({ type: 'string', enum: [...values], description });
-export const strMap = (description: string): OpenApi => ({ type: 'object', description, additionalProperties: { type: 'string' } });
-export const obj = (description: string, properties: Record<string, OpenApi>, required: string[] = []): OpenApi => ({
-  type: 'object',
-  description,
-  properties,
-  ...(required.length ? { required } : {}),
-});
+/** Any schema node. */
+export type OpenApi = { readonly [keyword: string]: unknown };
+
+type Rule = { rule: string; message: string };
+
+// Overloads, not a defaulted type parameter: called without `extra` inside another builder, a
+// type parameter would be inferred from the surrounding OpenApi and lose the node's own type.
+export function str(description: string): { type: 'string'; description: string };
+export function str<const X extends OpenApi>(description: string, extra: X): { type: 'string'; description: string } & X;
+export function str(description: string, extra: OpenApi = {}): OpenApi {
+  return { type: 'string', description, ...extra };
+}
+export function int(description: string): { type: 'integer'; format: 'int32'; description: string };
+export function int<const X extends OpenApi>(description: string, extra: X): { type: 'integer'; format: 'int32'; description: string } & X;
+export function int(description: string, extra: OpenApi = {}): OpenApi {
+  return { type: 'integer', format: 'int32', description, ...extra };
+}
+export const bool = (description: string) => ({ type: 'boolean' as const, description });
+export const strEnum = <const V extends readonly string[]>(description: string, values: V) => ({ type: 'string' as const, enum: [...values] as [...V], description });
+export const strMap = (description: string) => ({ type: 'object' as const, description, additionalProperties: { type: 'string' as const } });
+
+/** An object node; `required` only names properties it has, and is left out when empty. */
+export type ObjNode<P extends Record<string, OpenApi>, R extends readonly (keyof P & string)[]> = {
+  type: 'object';
+  description: string;
+  properties: P;
+} & (R extends readonly [] ? unknown : { required: R });
+export const obj = <const P extends Record<string, OpenApi>, const R extends readonly (keyof P & string)[] = []>(
+  description: string,
+  properties: P,
+  required: R = [] as unknown as R,
+): ObjNode<P, R> =>
+  ({
+    type: 'object',
+    description,
+    properties,
+    ...(required.length ? { required } : {}),
+  }) as ObjNode<P, R>;
 /** A list of objects keyed by `keys`: merged item by item under server-side apply. */
-export const mapList = (description: string, keys: string[], item: OpenApi): OpenApi => ({
-  type: 'array',
+export const mapList = <const K extends readonly string[], const I extends OpenApi>(description: string, keys: K, item: I) => ({
+  type: 'array' as const,
   description,
   items: item,
-  'x-kubernetes-list-type': 'map',
+  'x-kubernetes-list-type': 'map' as const,
   'x-kubernetes-list-map-keys': keys,
 });
-export const setList = (description: string, item: OpenApi): OpenApi => ({ type: 'array', description, items: item, 'x-kubernetes-list-type': 'set' });
-export const atomicList = (description: string, item: OpenApi): OpenApi => ({ type: 'array', description, items: item, 'x-kubernetes-list-type': 'atomic' });
+export const setList = <const I extends OpenApi>(description: string, item: I) => ({ type: 'array' as const, description, items: item, 'x-kubernetes-list-type': 'set' as const });
+export const atomicList = <const I extends OpenApi>(description: string, item: I) => ({ type: 'array' as const, description, items: item, 'x-kubernetes-list-type': 'atomic' as const });
 /** Kubernetes-owned shapes we do not restate (pod template, PVC spec). */
-export const opaque = (description: string): OpenApi => ({ type: 'object', description, 'x-kubernetes-preserve-unknown-fields': true });
-const quantity: OpenApi = {
+export const opaque = (description: string) => ({ type: 'object' as const, description, 'x-kubernetes-preserve-unknown-fields': true as const });
+const quantity = {
   anyOf: [{ type: 'integer' }, { type: 'string' }],
   pattern: '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$',
   'x-kubernetes-int-or-string': true,
-};
-export const resources = (description: string): OpenApi =>
+} as const;
+export const resources = (description: string) =>
   obj(description, {
     requests: { type: 'object', description: 'Minimum resources, e.g. cpu: 500m, memory: 1Gi.', additionalProperties: quantity },
     limits: { type: 'object', description: 'Maximum resources.', additionalProperties: quantity },
@@ -50,17 +79,32 @@ export const conditions = mapList('Latest observations of the object\'s state.',
   ['type', 'status', 'reason', 'message', 'lastTransitionTime'],
 ));
 
+/** The schema of a whole object of a dbtopo CRD; metadata is the API server's (ObjectMeta). */
+export const objectSchema = <const S extends OpenApi, const T extends OpenApi>(kind: string, description: string, spec: S, status: T) => ({
+  type: 'object' as const,
+  description,
+  properties: {
+    apiVersion: { type: 'string' as const, description: API_VERSION },
+    kind: { type: 'string' as const, description: kind },
+    metadata: { type: 'object' as const },
+    spec,
+    status,
+  },
+  required: ['spec'] as const,
+});
+
 export const age = { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp' } as const;
 
 /** Adds CEL validation rules (x-kubernetes-validations) to a schema node; returns the node. */
-export function withRules(node: OpenApi, rules: ReadonlyArray<{ rule: string; message: string }>): OpenApi {
-  node['x-kubernetes-validations'] = [...((node['x-kubernetes-validations'] as unknown[] | undefined) ?? []), ...rules];
+export function withRules<N extends OpenApi>(node: N, rules: readonly Rule[]): N {
+  const open = node as Record<string, unknown>;
+  open['x-kubernetes-validations'] = [...((open['x-kubernetes-validations'] as unknown[] | undefined) ?? []), ...rules];
   return node;
 }
 
 /** Marks property `key` of an object node immutable once set (a transition rule on the field). */
-export function immutable(node: OpenApi, key: string, message: string): void {
-  const props = node['properties'] as Record<string, OpenApi>;
+export function immutable<N extends { properties: Record<string, OpenApi> }>(node: N, key: keyof N['properties'] & string, message: string): void {
+  const props = node.properties;
   const field = props[key];
   if (field === undefined) throw new Error(`immutable: no property ${key}`);
   withRules(field, [{ rule: 'self == oldSelf', message }]);
@@ -71,7 +115,7 @@ export function immutable(node: OpenApi, key: string, message: string): void {
  * containers with a name and an image) and open beyond that: the API server checks the rest
  * when the controller creates each pod.
  */
-export const podTemplate: OpenApi = obj(
+export const podTemplate = obj(
   'Pod template (core/v1 PodTemplateSpec) the controller copies into each pod.',
   {
     metadata: obj('Labels and annotations of every pod.', {

@@ -1,44 +1,23 @@
 // Cluster (dbtopo.dev/v1alpha1): one database as deployed in one member cluster.
 // It names its components and shards; the controller aggregates their InstanceSets into status.
+// Derived from the CRD schema in schemas/crds/cluster.crd.ts, the one place a field is added or
+// changed; metadata (ObjectMeta, left to Kubernetes by the CRD) is joined in from k8s.ts.
 
+import type { clusterSchema } from '../crds/cluster.crd.js';
+import type { FromStructuralSchema } from './from-structural-schema.js';
 import type { API_VERSION } from './labels.js';
-import type { Condition, ObjectMeta } from './k8s.js';
-import type { TopologyMode } from '../modes.js';
+import type { ObjectMeta } from './k8s.js';
 
-export type ClusterPhase = 'Creating' | 'Running' | 'Updating' | 'Degraded' | 'Failed';
-export type ComponentKind = 'server' | 'sentinel' | 'proxy';
+type Derived = FromStructuralSchema<typeof clusterSchema>;
 
-export interface ClusterComponent {
-  name: string;
-  kind: ComponentKind;
-  /** InstanceSets of this component; one per shard for sharded servers. */
-  instanceSets: string[];
-  replicas: number;
-}
-
-export interface ClusterSpec {
-  engine: 'redis' | 'mysql';
-  mode: TopologyMode;
-  version: string;
-  shards: number;
-  components: ClusterComponent[];
-  /** Environment and topology this Cluster was compiled from. */
-  environment: string;
-  topology: string;
-}
-
-export interface ClusterStatus {
-  observedGeneration?: number;
-  phase?: ClusterPhase;
-  message?: string;
-  components?: Array<{ name: string; phase: ClusterPhase; ready: number; replicas: number; message?: string }>;
-  conditions?: Condition[];
-}
-
-export interface Cluster {
+export interface Cluster extends Omit<Derived, 'apiVersion' | 'kind' | 'metadata'> {
   apiVersion: typeof API_VERSION;
   kind: 'Cluster';
   metadata: ObjectMeta;
-  spec: ClusterSpec;
-  status?: ClusterStatus;
 }
+
+export type ClusterSpec = Cluster['spec'];
+export type ClusterStatus = NonNullable<Cluster['status']>;
+export type ClusterComponent = ClusterSpec['components'][number];
+export type ComponentKind = ClusterComponent['kind'];
+export type ClusterPhase = NonNullable<ClusterStatus['phase']>;

@@ -1,5 +1,9 @@
-// The few Kubernetes core shapes dbtopo's own types refer to. The controller uses
-// @kubernetes/client-node's full models; these structural subsets keep the compiler free of it.
+// The few Kubernetes core shapes dbtopo's own types refer to, typed by hand because the CRDs leave
+// them to Kubernetes (metadata, the claim spec). The controller uses @kubernetes/client-node's
+// full models; these structural subsets keep the compiler free of it.
+
+import type { conditions } from '../crds/openapi.js';
+import type { FromStructuralSchema } from './from-structural-schema.js';
 
 export interface ObjectMeta {
   name: string;
@@ -31,37 +35,13 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
-export interface ResourceRequirements {
-  requests?: Record<string, string>;
-  limits?: Record<string, string>;
+/** The claim spec of an InstanceSet's volumeClaimTemplates, which the CRD leaves opaque; the fields dbtopo writes. */
+export interface PersistentVolumeClaimSpec {
+  accessModes: string[];
+  storageClassName?: string;
+  resources: { requests: { storage: string } };
+  volumeMode?: 'Filesystem' | 'Block';
 }
 
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: Array<{ key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }>;
-}
-
-/** A PodTemplateSpec kept structural: the compiler writes it, the controller copies it into pods. */
-export interface PodTemplateSpec {
-  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: Record<string, unknown> & { containers: Array<Record<string, unknown> & { name: string }> };
-}
-
-export interface PersistentVolumeClaimTemplate {
-  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: {
-    accessModes: string[];
-    storageClassName?: string;
-    resources: { requests: { storage: string } };
-    volumeMode?: 'Filesystem' | 'Block';
-  };
-}
-
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
+/** metav1.Condition, derived from the CRDs' conditions schema (schemas/crds/openapi.ts). */
+export type Condition = FromStructuralSchema<typeof conditions>[number];

@@ -31,7 +31,7 @@ import * as k8s from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { clusterCrd } from '../../schemas/crds/cluster.crd.js';
 import { instanceSetCrd } from '../../schemas/crds/instanceset.crd.js';
-import { API_VERSION, LABELS, type EngineSpec, type InstanceSet, type KubeObject } from '../../schemas/types/index.js';
+import { API_VERSION, LABELS, type EngineSpec, type InstanceSet, type KubeObject, type PodTemplateSpec } from '../../schemas/types/index.js';
 import { KubeClient, resourcePath } from '../../controller/runtime/kube.js';
 import { DEFAULT_ROLE_WATCH_MS } from '../../controller/roles/loop.js';
 import { diesWithParent } from '../support/pdeathsig.js';
@@ -84,7 +84,7 @@ const ROLES: InstanceSet['spec']['roles'] = [
   { name: 'secondary', updatePriority: 1, participatesInQuorum: false, isExclusive: false },
 ];
 
-function serverSet(ns: string, name: string, engine: EngineSpec, container: { name: string } & Record<string, unknown>): InstanceSet {
+function serverSet(ns: string, name: string, engine: EngineSpec, container: PodTemplateSpec['spec']['containers'][number]): InstanceSet {
   return {
     apiVersion: API_VERSION,
     kind: 'InstanceSet',

@@ -11,7 +11,7 @@ function is(primary: string | undefined, annotation?: string, replicas = 3): Ins
     spec: {
       replicas,
       selector: {},
-      template: { spec: { containers: [{ name: 'mysql' }] } },
+      template: { spec: { containers: [{ name: 'mysql', image: 'mariadb:10.11' }] } },
       roles: [{ name: 'primary', updatePriority: 2, participatesInQuorum: true, isExclusive: true }],
       podManagementPolicy: 'Parallel',
       memberUpdateStrategy: 'Serial',

@@ -1,107 +1,135 @@
-// The JSON Schemas and CRDs must describe exactly the fields of the TypeScript types the compiler
-// and controller use. The TypeScript compiler reads the types; both directions are checked.
+// The types in schemas/types/ are derived from the schemas; this checks schemas and types against
+// real documents (test/fixtures/schema-documents.ts): ajv validates each document against its
+// schema, and the TypeScript compiler checks the fixture file, where each document `satisfies` its
+// derived type. The last tests rename a field in a schema (in memory) and see both checks fail.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { clusterCrd } from '../../schemas/crds/cluster.crd.js';
-import { instanceSetCrd } from '../../schemas/crds/instanceset.crd.js';
+import { clusterSchema } from '../../schemas/crds/cluster.crd.js';
+import { instanceSetSchema } from '../../schemas/crds/instanceset.crd.js';
 import { environmentSchema } from '../../schemas/environment.schema.js';
 import { topologySchema } from '../../schemas/topology.schema.js';
+import * as documents from '../fixtures/schema-documents.js';
+import { toJsonSchema } from '../support/crd-json-schema.js';
 
-type Schema = Record<string, unknown> & {
-  $ref?: string;
-  properties?: Record<string, Schema>;
-  additionalProperties?: Schema | boolean;
-  items?: Schema;
-};
+type Schema = { properties: Record<string, Schema>; required?: string[] };
 
-const typesDir = new URL('../../schemas/types/', import.meta.url).pathname;
-const program = ts.createProgram(
-  ['topology.ts', 'environment.ts', 'instanceset.ts', 'cluster.ts'].map((f) => typesDir + f),
-  { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext },
-);
-const checker = program.getTypeChecker();
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const fixture = `${root}test/fixtures/schema-documents.ts`;
 
-function exported(file: string, name: string): ts.Type {
-  const sf = program.getSourceFile(typesDir + file)!;
-  const sym = checker.getExportsOfModule(checker.getSymbolAtLocation(sf)!).find((s) => s.name === name)!;
-  return checker.getDeclaredTypeOfSymbol(sym);
+// --- ajv -------------------------------------------------------------------------------------
+
+function messages(errors: ErrorObject[] | null | undefined): string[] {
+  return (errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
 }
 
-function isLeaf(t: ts.Type): boolean {
-  if (t.isUnion()) return t.types.every(isLeaf);
-  return (t.flags & (ts.TypeFlags.StringLike | ts.TypeFlags.NumberLike | ts.TypeFlags.BooleanLike | ts.TypeFlags.Unknown)) !== 0;
+function jsonSchemaErrors(schema: object, doc: unknown): string[] {
+  const validate = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(schema);
+  return validate(doc) ? [] : messages(validate.errors);
 }
 
-/** Compares the fields of `type` with the properties of `schema`, recursively; returns mismatches. */
-function compare(type0: ts.Type, schema0: Schema, root: Schema, path: string, out: string[]): void {
-  const type = checker.getNonNullableType(type0);
-  const schema = schema0.$ref ? ((root.$defs as Record<string, Schema>)[schema0.$ref.replace('#/$defs/', '')] ?? {}) : schema0;
-  if (isLeaf(type)) return;
-  // Kubernetes-owned or opaque shapes (pod template, PVC spec, metadata) are not restated.
-  if (schema['x-kubernetes-preserve-unknown-fields'] || (schema.type === 'object' && !schema.properties && !schema.additionalProperties)) return;
-  if (checker.isArrayType(type)) {
-    if (!schema.items) out.push(`${path}: the type is a list, the schema is not`);
-    else compare(checker.getTypeArguments(type as ts.TypeReference)[0]!, schema.items, root, `${path}[]`, out);
-    return;
-  }
-  const props = checker.getPropertiesOfType(type);
-  const index = type.getStringIndexType();
-  if (props.length === 0 && index) {
-    if (typeof schema.additionalProperties !== 'object') out.push(`${path}: the type is a map, the schema is not`);
-    else compare(index, schema.additionalProperties, root, `${path}.<key>`, out);
-    return;
-  }
-  const schemaProps = schema.properties ?? {};
-  const typeNames = new Set(props.map((p) => p.name));
-  for (const p of props) {
-    const sub = schemaProps[p.name];
-    if (!sub) {
-      out.push(`${path}.${p.name}: in the type, not in the schema`);
-      continue;
+function crdSchemaErrors(schema: object, doc: unknown): string[] {
+  const validate = new Ajv({ strict: false, allErrors: true, validateFormats: false }).compile(toJsonSchema(schema) as object);
+  return validate(doc) ? [] : messages(validate.errors);
+}
+
+/** A deep copy of `schema` with property `from` of the object node at `path` renamed to `to`. */
+function renamed(schema: object, path: string[], from: string, to: string): Schema {
+  const copy = JSON.parse(JSON.stringify(schema)) as Schema;
+  const node = path.reduce((n, p) => n.properties[p]!, copy);
+  const { [from]: field, ...rest } = node.properties;
+  node.properties = { ...rest, [to]: field! };
+  if (node.required) node.required = node.required.map((r) => (r === from ? to : r));
+  return copy;
+}
+
+// --- tsc -------------------------------------------------------------------------------------
+
+const config = ts.readConfigFile(`${root}tsconfig.json`, (f) => ts.sys.readFile(f));
+const options: ts.CompilerOptions = { ...ts.parseJsonConfigFileContent(config.config, ts.sys, root).options, noEmit: true };
+const parsed = new Map<string, ts.SourceFile | undefined>();
+
+/**
+ * Type errors of the program made of the fixture file and what it imports, as "file: message";
+ * `edits` replaces text in the source of a file (absolute path → [text, replacement]).
+ */
+function typeErrors(edits: Record<string, [string, string][]> = {}): string[] {
+  const host = ts.createCompilerHost(options);
+  const read = host.getSourceFile.bind(host);
+  host.getSourceFile = (fileName, language, onError) => {
+    const edit = edits[fileName];
+    if (edit) {
+      let text = readFileSync(fileName, 'utf8');
+      for (const [from, to] of edit) {
+        if (!text.includes(from)) throw new Error(`${fileName} no longer contains ${from}`);
+        text = text.replace(from, to);
+      }
+      return ts.createSourceFile(fileName, text, language);
     }
-    compare(checker.getTypeOfSymbol(p), sub, root, `${path}.${p.name}`, out);
-  }
-  for (const name of Object.keys(schemaProps)) if (!typeNames.has(name)) out.push(`${path}.${name}: in the schema, not in the type`);
+    if (!parsed.has(fileName)) parsed.set(fileName, read(fileName, language, onError));
+    return parsed.get(fileName);
+  };
+  const program = ts.createProgram([fixture], options, host);
+  return ts.getPreEmitDiagnostics(program).map((d) => `${d.file ? d.file.fileName.slice(root.length) : '-'}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
 }
 
-function mismatches(file: string, name: string, schema: Schema): string[] {
-  const out: string[] = [];
-  compare(exported(file, name), schema, schema, name, out);
-  return out;
-}
+const inFixture = (errors: string[]) => errors.filter((e) => e.startsWith('test/fixtures/schema-documents.ts: '));
 
-describe('schemas and types agree field for field', () => {
-  it('Topology ↔ topology.schema', () => {
-    expect(mismatches('topology.ts', 'Topology', topologySchema as unknown as Schema)).toEqual([]);
+// --- the checks ------------------------------------------------------------------------------
+
+describe('real documents fit both the schemas and the types derived from them', () => {
+  it('the topology is valid under topology.schema', () => {
+    expect(jsonSchemaErrors(topologySchema, documents.topology)).toEqual([]);
   });
 
-  it('Environment ↔ environment.schema', () => {
-    expect(mismatches('environment.ts', 'Environment', environmentSchema as unknown as Schema)).toEqual([]);
+  it('the environment is valid under environment.schema', () => {
+    expect(jsonSchemaErrors(environmentSchema, documents.environment)).toEqual([]);
   });
 
-  it('InstanceSet ↔ instancesets.dbtopo.dev CRD', () => {
-    const schema = instanceSetCrd.spec.versions[0]!.schema.openAPIV3Schema as unknown as Schema;
-    expect(mismatches('instanceset.ts', 'InstanceSet', schema)).toEqual([]);
+  it('the Cluster is valid under the clusters.dbtopo.dev CRD schema', () => {
+    expect(crdSchemaErrors(clusterSchema, documents.cluster)).toEqual([]);
   });
 
-  it('Cluster ↔ clusters.dbtopo.dev CRD', () => {
-    const schema = clusterCrd.spec.versions[0]!.schema.openAPIV3Schema as unknown as Schema;
-    expect(mismatches('cluster.ts', 'Cluster', schema)).toEqual([]);
+  it('the InstanceSet is valid under the instancesets.dbtopo.dev CRD schema', () => {
+    expect(crdSchemaErrors(instanceSetSchema, documents.instanceSet)).toEqual([]);
   });
 
-  it('the check itself notices a missing field', () => {
-    const { replicas: _dropped, ...rest } = topologySchema.properties;
-    const broken = { ...topologySchema, properties: { ...rest, extra: { type: 'string' } } } as unknown as Schema;
-    expect(mismatches('topology.ts', 'Topology', broken)).toEqual([
-      'Topology.replicas: in the type, not in the schema',
-      'Topology.extra: in the schema, not in the type',
+  it('each document satisfies its derived type (tsc on the fixture file)', () => {
+    expect(typeErrors()).toEqual([]);
+  }, 60_000);
+});
+
+describe('a field renamed in a schema fails both checks', () => {
+  it('InstanceSet spec.engine.port renamed in the CRD schema', () => {
+    const schema = renamed(instanceSetSchema, ['spec', 'engine'], 'port', 'listenPort');
+    expect(crdSchemaErrors(schema, documents.instanceSet)).toEqual([
+      '/spec/engine must have required property \'listenPort\' {"missingProperty":"listenPort"}',
+      '/spec/engine must NOT have additional properties {"additionalProperty":"port"}',
     ]);
-  });
 
-  it('and one deep inside a referenced definition', () => {
-    const { quorum: _q, ...sentinelProps } = topologySchema.$defs.sentinel.properties;
-    const defs = { ...topologySchema.$defs, sentinel: { ...topologySchema.$defs.sentinel, properties: sentinelProps } };
-    const broken = { ...topologySchema, $defs: defs } as unknown as Schema;
-    expect(mismatches('topology.ts', 'Topology', broken)).toEqual(['Topology.sentinel.quorum: in the type, not in the schema']);
-  });
+    const errors = typeErrors({
+      [`${root}schemas/crds/instanceset.crd.ts`]: [
+        ["    port: int('Container port the engine listens on.'", "    listenPort: int('Container port the engine listens on.'"],
+        ["['type', 'version', 'port']", "['type', 'version', 'listenPort']"],
+      ],
+    });
+    expect(errors.length).toBeGreaterThan(0);
+    expect(inFixture(errors)).toEqual(errors);
+    expect(errors.join('\n')).toMatch(/'port' does not exist in type/);
+  }, 60_000);
+
+  it('topology team renamed in topology.schema', () => {
+    const schema = renamed(topologySchema, [], 'team', 'owner');
+    expect(jsonSchemaErrors(schema, documents.topology)).toContain('/ must NOT have additional properties {"additionalProperty":"team"}');
+
+    const errors = typeErrors({
+      [`${root}schemas/topology.schema.ts`]: [['    team: name63(', '    owner: name63(']],
+    });
+    expect(errors.length).toBeGreaterThan(0);
+    expect(inFixture(errors)).toEqual(errors);
+    expect(errors.join('\n')).toMatch(/'team' does not exist in type/);
+  }, 60_000);
 });
