@@ -1,7 +1,9 @@
 // The engine-neutral interface the role loop, the rolling update and the split-brain guard use.
 // Each engine with roles (controller/engines/<engine>/engine.ts) implements Engine in full;
-// engines/index.ts is the one table of them. Nothing outside controller/engines/<engine>/ asks
-// which engine it talks to: a new engine is a new folder and a row in that table.
+// engines/index.ts is the one table of them. Nothing outside controller/engines/ asks which engine
+// it talks to: a new engine is a new folder and a row in that table. Redis Sentinel is the one
+// engine feature reached directly (engines/redis/sentinel.ts, electability.ts, priority-journal.ts),
+// and only where the spec names a Sentinel (engine.replication.sentinel), never by engine type.
 import type { EngineSpec, Role } from '../../schemas/types/index.js';
 
 export interface EngineTarget {
