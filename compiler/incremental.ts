@@ -9,7 +9,9 @@
 import { hash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Topology } from '../schemas/types/index.js';
-import { assemble, renderTopology, type CompileResult, type RenderedFile, type TopologyRender } from './compile.js';
+import { assemble } from './pipeline/assemble.js';
+import type { CompileResult, RenderedFile, TopologyRender } from './pipeline/rendered-file.js';
+import { renderTopology } from './pipeline/render-topology.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { updateTree } from './emit/update.js';
 import { writeRendered } from './emit/write.js';

@@ -17,30 +17,18 @@ import { mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, wri
 import { dirname, join } from 'node:path';
 import type { Topology } from '../schemas/types/index.js';
 import type { Environment } from '../schemas/types/index.js';
-import {
-  argoCdFiles,
-  assemble,
-  clusterFiles,
-  headsOf,
-  orderTopologies,
-  renderTopology,
-  selectEnvironments,
-  type CompileOutline,
-  type CompileResult,
-  type FileHead,
-  type RenderedFile,
-  type RenderOutline,
-  type TopologyRender,
-} from './compile.js';
+import { argoCdFiles, assemble, clusterFiles } from './pipeline/assemble.js';
+import { filesOfHeads, headsOf, type CompileResult, type FileHead, type RenderedFile, type RenderOutline, type TopologyRender } from './pipeline/rendered-file.js';
+import { renderTopology } from './pipeline/render-topology.js';
+import { orderTopologies, selectEnvironments } from './pipeline/select.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { objectKey } from './emit/paths.js';
 import { HEAD_FIELDS } from './parallel/protocol.js';
 import { dropState, envKeyOf, sha256, treeDirs, writeState, type CompileState, type RenderState } from './emit/state.js';
 import { parseSources, sourceKind, type Located, type SourceFile } from './load/index.js';
 import { parseYamlFile } from './load/yaml-file.js';
-import { workerFiles } from './parallel/compile-write.js';
 import { appliesTo } from './resolve/index.js';
-import { Validator } from './validate/index.js';
+import { Validator, type ValidRepo } from './validate/index.js';
 
 /** What the compile over an existing tree did, besides the result. */
 export interface ReuseStats {
@@ -58,6 +46,15 @@ export interface ReuseStats {
 
 export interface ReuseResult extends CompileResult {
   reuse: ReuseStats;
+}
+
+/**
+ * What a full written compile knows that the next compile over the same tree can reuse
+ * (emit/state.ts): the validated repository and every render's heads.
+ */
+export interface CompileOutline {
+  repo: ValidRepo;
+  renders: Array<RenderState & { source: string }>;
 }
 
 /** More changed topology files than this share of all: a full (parallel) compile is as fast. */
@@ -221,7 +218,7 @@ export function compileOverState(sources: readonly SourceFile[], out: string, st
           if (fresh) return fresh;
           let again: TopologyRender | undefined;
           const k = kept as RenderState;
-          return { env: env.name, files: workerFiles(k.heads, topo.file, () => (again ??= renderTopology(env, topo))), namespaces: k.namespaces, diagnostics: k.diagnostics };
+          return { env: env.name, files: filesOfHeads(k.heads, topo.file, () => (again ??= renderTopology(env, topo))), namespaces: k.namespaces, diagnostics: k.diagnostics };
         }),
         locate,
       ).files.map((f) => ('file' in f ? (f as { file: RenderedFile }).file : (f as RenderedFile)));

@@ -4,13 +4,15 @@
 // by identity). Mirrors compileModel (compiler/compile.ts); test/unit/plan-compile-sides.test.ts
 // checks that both give the same files.
 import type { Environment, Topology } from '../../schemas/types/index.js';
-import { assemble, selectEnvironments, renderTopology, type RenderedFile, type TopologyRender } from '../compile.js';
+import { assemble } from '../pipeline/assemble.js';
+import { filesOfHeads, type RenderedFile, type TopologyRender } from '../pipeline/rendered-file.js';
+import { renderTopology } from '../pipeline/render-topology.js';
+import { selectEnvironments } from '../pipeline/select.js';
 import { sortDiagnostics, type Diagnostic } from '../diagnostics.js';
 import { parseSources, sourceKind, type Located, type SourceFile } from '../load/index.js';
 import { appliesTo } from '../resolve/index.js';
 import { validate, Validator, type ValidRepo } from '../validate/index.js';
 import { envKeyOf, sha256, type CompileState, type TopologyState } from '../emit/state.js';
-import { workerFiles } from '../parallel/compile-write.js';
 import { knownTopology } from '../reuse.js';
 
 export interface CompiledFiles {
@@ -126,7 +128,7 @@ export class SharedRenderCache {
           if (kept) {
             // Heads for files; rendered again only if something reads a whole object or its text.
             let again: TopologyRender | undefined;
-            const files = workerFiles(kept.heads, topo.file, () => (again ??= renderTopology(e, topo)));
+            const files = filesOfHeads(kept.heads, topo.file, () => (again ??= renderTopology(e, topo)));
             r = { env: e.name, source: topo.file, files: files as unknown as RenderedFile[], namespaces: kept.namespaces, diagnostics: kept.diagnostics };
             this.fromState++;
           } else {

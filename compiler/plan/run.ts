@@ -1,7 +1,8 @@
 // `dbtopo plan` without the CLI: read both sides (Git refs, or the work tree for head), compile
 // them in memory, and build the plan. The only I/O is reading sources; nothing is written.
 import type { Environment } from '../../schemas/types/index.js';
-import { compileModel, type RenderedFile } from '../compile.js';
+import { compileModel } from '../compile.js';
+import type { RenderedFile } from '../pipeline/rendered-file.js';
 import { hasErrors, type Diagnostic } from '../diagnostics.js';
 import { parseSources, readRepo, sourceKind, type SourceFile } from '../load/index.js';
 import { validate } from '../validate/index.js';
