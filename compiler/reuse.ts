@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import type { Topology } from '../schemas/types/index.js';
 import type { Environment } from '../schemas/types/index.js';
 import { argoCdFiles, assemble, clusterFiles } from './pipeline/assemble.js';
-import { filesOfHeads, headsOf, type CompileResult, type FileHead, type RenderedFile, type RenderOutline, type TopologyRender } from './pipeline/rendered-file.js';
+import { filesOfHeads, headAt, headsOf, type CompileResult, type FileHead, type RenderedFile, type RenderOutline, type TopologyRender } from './pipeline/rendered-file.js';
 import { renderTopology } from './pipeline/render-topology.js';
 import { orderTopologies, selectEnvironments } from './pipeline/select.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
@@ -147,13 +147,10 @@ export function compileOverState(sources: readonly SourceFile[], out: string, st
       }
       const h = r.kept?.heads ?? headsOf(r.fresh?.files ?? []);
       for (let i = 0; i < h.length; i += HEAD_FIELDS) {
-        const path = h[i] ?? '';
-        const member = path.slice(0, path.indexOf('/', env.name.length + 1));
-        const key = `${member}\0${h[i + 1]}\0${h[i + 2]}\0${h[i + 4]}`;
+        const key = `${h[i + 1]}\0${h[i + 3]}\0${h[i + 4]}\0${h[i + 6]}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        const ns = h[i + 4] ?? '';
-        heads.push({ path, object: { apiVersion: h[i + 1] ?? '', kind: h[i + 2] ?? '', metadata: ns !== '' ? { name: h[i + 3] ?? '', namespace: ns } : { name: h[i + 3] ?? '' } } });
+        heads.push(headAt(h, i));
       }
     }
     const cluster = clusterFiles(env, namespaces);
@@ -183,7 +180,7 @@ export function compileOverState(sources: readonly SourceFile[], out: string, st
   const byFile = new Map(repo.topologies.map((t) => [t.file, t]));
   for (const [path, t] of Object.entries(state.topologies)) {
     if (!changed.has(path) && byFile.has(path)) continue;
-    for (const r of t.renders) for (let i = 0; i < r.heads.length; i += HEAD_FIELDS) gone.add(r.heads[i] ?? '');
+    for (const r of t.renders) for (let i = 0; i < r.heads.length; i += HEAD_FIELDS) gone.add(headAt(r.heads, i).path);
   }
   const deletes = [...gone].filter((p) => !present.has(p));
 
@@ -234,8 +231,7 @@ function duplicateObject(renders: ReadonlyArray<{ env: Environment; topo: Locate
   const names = new Set<string>();
   for (const r of renders) {
     for (const f of r.fresh?.files ?? []) {
-      const parts = f.path.split('/');
-      const key = objectKey(parts[0] ?? '', parts[1] ?? '', f.object);
+      const key = objectKey(f);
       const other = owner.get(key);
       if (other !== undefined && other !== r.topo.file) return true;
       owner.set(key, r.topo.file);
@@ -247,11 +243,8 @@ function duplicateObject(renders: ReadonlyArray<{ env: Environment; topo: Locate
     const h = r.kept?.heads;
     if (h === undefined) continue;
     for (let i = 0; i < h.length; i += HEAD_FIELDS) {
-      if (!names.has(h[i + 3] ?? '')) continue;
-      const path = h[i] ?? '';
-      const parts = path.split('/');
-      const ns = h[i + 4] ?? '';
-      const key = objectKey(parts[0] ?? '', parts[1] ?? '', { apiVersion: h[i + 1] ?? '', kind: h[i + 2] ?? '', metadata: ns !== '' ? { name: h[i + 3] ?? '', namespace: ns } : { name: h[i + 3] ?? '' } });
+      if (!names.has(h[i + 5] ?? '')) continue;
+      const key = objectKey(headAt(h, i));
       const other = owner.get(key);
       if (other !== undefined && other !== r.topo.file) return true;
     }

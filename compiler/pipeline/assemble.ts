@@ -9,27 +9,27 @@ import { diagnostic, type Diagnostic } from '../diagnostics.js';
 import { clusterCrds } from '../emit/crds.js';
 import { guardObjects } from '../emit/guards.js';
 import { namespaceObject } from '../emit/namespaces.js';
-import { clusterScopedPath, objectKey } from '../emit/paths.js';
+import { objectKey, withPath, type ObjectHead } from '../emit/paths.js';
 import { toYaml } from '../emit/yaml.js';
 import { resolveGuard } from '../resolve/guard.js';
-import type { FileHead, ObjectHead, RenderedFile, RenderOutline } from './rendered-file.js';
+import type { FileHead, RenderedFile, RenderOutline } from './rendered-file.js';
 import { byString } from './select.js';
 
 /** CRDs, Namespaces and admission guards of every member cluster of an environment. */
 export function clusterFiles(env: Environment, namespaces: ReadonlyMap<string, ReadonlySet<string>>): RenderedFile[] {
   const files: RenderedFile[] = [];
-  // The CRDs are large and the same in every member cluster: render them once.
-  const crds = annotateForArgoCd(clusterCrds().map((object) => ({ path: '', object }))).map(({ object }) => ({ object, text: toYaml(object) }));
-  // The admission guard names the environment's identities, the same in each of its member clusters.
-  const guards = annotateForArgoCd(guardObjects(resolveGuard(env)).map((object) => ({ path: '', object }))).map(({ object }) => ({ object, text: toYaml(object) }));
+  // The CRDs and the admission guard (which names the environment's identities) are the same in
+  // every member cluster: annotated and rendered once.
+  const once = (objects: readonly KubeObject[]) =>
+    annotateForArgoCd(objects.map((object) => ({ env: env.name, memberCluster: '', object }))).map(({ object }) => ({ object, text: toYaml(object) }));
+  const crds = once(clusterCrds());
+  const guards = once(guardObjects(resolveGuard(env)));
   for (const member of env.memberClusters) {
-    for (const { object, text } of crds) files.push({ path: clusterScopedPath(env.name, member.name, object), object, text });
-    const namespaceFiles = [...(namespaces.get(member.name) ?? [])].sort(byString).map((ns) => {
-      const object: KubeObject = namespaceObject(ns);
-      return { path: clusterScopedPath(env.name, member.name, object), object };
-    });
+    const at = { env: env.name, memberCluster: member.name };
+    for (const { object, text } of crds) files.push({ ...withPath(at, object), text });
+    const namespaceFiles = [...(namespaces.get(member.name) ?? [])].sort(byString).map((ns) => withPath(at, namespaceObject(ns) as KubeObject));
     for (const f of annotateForArgoCd(namespaceFiles)) files.push({ ...f, text: toYaml(f.object) });
-    for (const { object, text } of guards) files.push({ path: clusterScopedPath(env.name, member.name, object), object, text });
+    for (const { object, text } of guards) files.push({ ...withPath(at, object), text });
   }
   return files;
 }
@@ -41,7 +41,7 @@ export function clusterFiles(env: Environment, namespaces: ReadonlyMap<string, R
 export function argoCdFiles(envs: readonly Environment[], files: readonly FileHead[]): RenderedFile[] {
   const byMember = new Map<string, ObjectHead[]>();
   for (const f of files) {
-    const key = f.path.slice(0, f.path.indexOf('/', f.path.indexOf('/') + 1));
+    const key = `${f.env}/${f.memberCluster}`;
     const list = byMember.get(key);
     if (list) list.push(f.object);
     else byMember.set(key, [f.object]);
@@ -54,7 +54,7 @@ export function argoCdFiles(envs: readonly Environment[], files: readonly FileHe
       objects: byMember.get(`${env.name}/${m.name}`) ?? [],
     }));
     for (const object of argocdObjects(env, members)) {
-      out.push({ path: `${env.name}/${ARGOCD_DIR}/${object.kind.toLowerCase()}-${object.metadata.name}.yaml`, object, text: toYaml(object) });
+      out.push({ ...withPath({ env: env.name, memberCluster: ARGOCD_DIR }, object), text: toYaml(object) });
     }
   }
   return out;
@@ -67,8 +67,7 @@ function identityOf(f: FileHead): string {
   if (f.identity !== undefined) return f.identity;
   let key = identities.get(f);
   if (key === undefined) {
-    const parts = f.path.split('/');
-    key = objectKey(parts[0] ?? '', parts[1] ?? '', f.object);
+    key = objectKey(f);
     identities.set(f, key);
   }
   return key;
@@ -90,8 +89,7 @@ export function duplicateDiagnostics(
       continue;
     }
     if (first.source === f.source) continue;
-    const parts = f.path.split('/');
-    const what = `${f.object.kind} ${f.object.metadata.namespace ?? ''}/${f.object.metadata.name} in member cluster ${parts[1]} (environment ${parts[0]})`;
+    const what = `${f.object.kind} ${f.object.metadata.namespace ?? ''}/${f.object.metadata.name} in member cluster ${f.memberCluster} (environment ${f.env})`;
     for (const [self, other] of [
       [f.source, first.source ?? ''],
       [first.source ?? '', f.source],

@@ -3,11 +3,11 @@
 // flat heads a render worker or the state of an earlier compile keeps of a render.
 import type { KubeObject } from '../../schemas/types/index.js';
 import type { Diagnostic } from '../diagnostics.js';
-import { objectKey } from '../emit/paths.js';
+import { objectKey, renderedPath, type ObjectHead, type Placement } from '../emit/paths.js';
 import { HEAD_FIELDS } from '../parallel/protocol.js';
 
-export interface RenderedFile {
-  /** Relative to rendered/. */
+export interface RenderedFile extends Placement {
+  /** Relative to rendered/: emit/paths.ts renderedPath() of the placement and the object. */
   path: string;
   object: KubeObject;
   text: string;
@@ -30,15 +30,8 @@ export interface TopologyRender {
   diagnostics: Diagnostic[];
 }
 
-/** A rendered object as the checks across files see it: identity and kind, no body. */
-export interface ObjectHead {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string };
-}
-
 /** What the checks across files and the Argo CD objects read of a rendered file. */
-export interface FileHead {
+export interface FileHead extends Placement {
   path: string;
   source?: string;
   object: ObjectHead;
@@ -55,10 +48,20 @@ export interface RenderOutline<F extends FileHead> {
 }
 
 /** The heads of a render's files, in the render workers' flat format (parallel/protocol.ts). */
-export function headsOf(files: ReadonlyArray<{ path: string; object: ObjectHead }>): string[] {
+export function headsOf(files: ReadonlyArray<Placement & { object: ObjectHead }>): string[] {
   const heads: string[] = [];
-  for (const { path, object } of files) heads.push(path, object.apiVersion, object.kind, object.metadata.name, object.metadata.namespace ?? '');
+  for (const { env, memberCluster, topology, object } of files) {
+    heads.push(env, memberCluster, topology ?? '', object.apiVersion, object.kind, object.metadata.name, object.metadata.namespace ?? '');
+  }
   return heads;
+}
+
+/** The head of the file at `at` (a multiple of HEAD_FIELDS) in a render's heads. */
+export function headAt(heads: readonly string[], at: number): FileHead {
+  const [env = '', memberCluster = '', topology = '', apiVersion = '', kind = '', name = '', namespace = ''] = heads.slice(at, at + HEAD_FIELDS);
+  const object: ObjectHead = { apiVersion, kind, metadata: namespace !== '' ? { name, namespace } : { name } };
+  const place: Placement = topology !== '' ? { env, memberCluster, topology } : { env, memberCluster };
+  return { ...place, path: renderedPath(place, object), object };
 }
 
 /** A file known by its head, whole on first read of its object or text. */
@@ -72,23 +75,24 @@ export interface HeadFile extends FileHead {
 export function filesOfHeads(heads: readonly string[], source: string, render: () => TopologyRender): HeadFile[] {
   const files: HeadFile[] = [];
   for (let at = 0, i = 0; at < heads.length; at += HEAD_FIELDS, i++) {
-    const [path = '', apiVersion = '', kind = '', name = '', namespace = ''] = heads.slice(at, at + HEAD_FIELDS);
-    const object: ObjectHead = { apiVersion, kind, metadata: namespace !== '' ? { name, namespace } : { name } };
-    const env = path.slice(0, path.indexOf('/'));
-    const member = path.slice(env.length + 1, path.indexOf('/', env.length + 1));
-    files.push({ path, source, object, identity: objectKey(env, member, object), file: lazyFile(path, source, render, i) });
+    const head = { ...headAt(heads, at), source };
+    files.push({ ...head, identity: objectKey(head), file: lazyFile(head, render, i) });
   }
   return files;
 }
 
 /** The `index`-th file of a render that is computed again on first read (same path, checked). */
-function lazyFile(path: string, source: string, render: () => TopologyRender, index: number): RenderedFile {
+function lazyFile(head: FileHead & { source: string }, render: () => TopologyRender, index: number): RenderedFile {
+  const { path, source } = head;
   const file = (): RenderedFile => {
     const f = render().files[index];
     if (f?.path !== path) throw new Error(`internal error: rendering ${source} again gave ${f?.path ?? 'no file'} where a worker wrote ${path}`);
     return f;
   };
   return {
+    env: head.env,
+    memberCluster: head.memberCluster,
+    ...(head.topology !== undefined ? { topology: head.topology } : {}),
     path,
     source,
     get object() {

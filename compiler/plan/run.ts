@@ -76,15 +76,12 @@ function toSide(c: CompiledFiles): CompiledSide {
   return { objects: c.files.map(sharedPlanObject), environments: c.environments, diagnostics: c.diagnostics };
 }
 
-/** rendered/<env>/<member>/<namespace>/<topology>/… or rendered/<env>/<member>/_cluster/… */
+/** A rendered file as a plan side's object: where it is deployed, and the object. */
 export function toPlanObject(f: RenderedFile): PlanObject {
-  const parts = f.path.split('/'); // once: 62,572 files per side in a 1,000-topology plan
-  const [env = '', member = '', scope = '', topology] = parts;
-  const inTopology = scope !== '_cluster' && member !== '_argocd' && topology !== undefined && parts.length >= 5;
   return {
-    env,
-    memberCluster: member,
-    ...(inTopology ? { topology } : {}),
+    env: f.env,
+    memberCluster: f.memberCluster,
+    ...(f.topology !== undefined ? { topology: f.topology } : {}),
     ...(f.source !== undefined ? { source: f.source } : {}),
     object: f.object,
   };
