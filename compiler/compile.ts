@@ -1,19 +1,19 @@
-// compile: valid topologies and environments → rendered files (pure, compileModel), and the I/O
-// edge around it (compileRepo: read → validate → compile → atomic write, never on error).
+// compile: the configurations of the compile pipeline (pipeline/pipeline.ts) behind `dbtopo
+// compile`: compileModel (in memory), and compileRepo (read → validate → render in this thread,
+// in the worker pool, or only what changed since the state of the last compile → write).
 
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { hasErrors, sortDiagnostics } from './diagnostics.js';
+import { hasErrors } from './diagnostics.js';
 import { envKeyOf, readState, treeDirs, writeState } from './emit/state.js';
 import { writeRendered } from './emit/write.js';
 import { parseSources, readRepo, sourceKind, type SourceFile } from './load/index.js';
 import { compileAndWrite } from './parallel/compile-write.js';
 import { WorkerPool } from './parallel/pool.js';
-import { assemble } from './pipeline/assemble.js';
-import { headsOf, type CompileResult, type TopologyRender } from './pipeline/rendered-file.js';
+import { compileRenders } from './pipeline/pipeline.js';
+import { headsOf, type CompileResult } from './pipeline/rendered-file.js';
 import { renderTopology } from './pipeline/render-topology.js';
-import { orderTopologies, requireEnvironment, selectEnvironments, UsageError } from './pipeline/select.js';
-import { appliesTo } from './resolve/index.js';
+import { requireEnvironment, UsageError } from './pipeline/select.js';
 import { compileOverState, stateOf, type CompileOutline, type ReuseStats } from './reuse.js';
 import { validate, type ValidRepo } from './validate/index.js';
 
@@ -21,19 +21,14 @@ export interface CompileOptions {
   env?: string;
 }
 
+/** The pipeline over a validated repository: rendered in this thread, kept in memory. */
 export function compileModel(repo: ValidRepo, opts: CompileOptions, outline?: (o: CompileOutline) => void): CompileResult {
-  const envs = selectEnvironments(repo, opts.env);
-  const topologies = orderTopologies(repo);
-  const renders: TopologyRender[] = [];
-  for (const env of envs) {
-    for (const topo of topologies) {
-      if (appliesTo(topo.value, env.name)) renders.push(renderTopology(env, topo));
-    }
-  }
-  const byFile = new Map(repo.topologies.map((t) => [t.file, t]));
-  const result = assemble(envs, renders, (file) => byFile.get(file)?.locate(['name']) ?? { line: 1, col: 1 });
-  outline?.({ repo, renders: renders.map((r) => ({ env: r.env, source: r.source, heads: headsOf(r.files), namespaces: r.namespaces, diagnostics: r.diagnostics })) });
-  return { files: result.files, diagnostics: sortDiagnostics([...repo.diagnostics, ...result.diagnostics]) };
+  const compiled = compileRenders(repo, opts.env, renderTopology);
+  outline?.({
+    repo,
+    renders: compiled.jobs.map(({ render: r }) => ({ env: r.env, source: r.source, heads: headsOf(r.files), namespaces: r.namespaces, diagnostics: r.diagnostics })),
+  });
+  return { files: compiled.files, diagnostics: compiled.diagnostics };
 }
 
 export interface CompileRepoOptions {
