@@ -20,14 +20,13 @@ import type { Environment } from '../schemas/types/index.js';
 import { argoCdFiles, assemble, clusterFiles } from './pipeline/assemble.js';
 import { filesOfHeads, headAt, headsOf, type CompileResult, type FileHead, type RenderedFile, type RenderOutline, type TopologyRender } from './pipeline/rendered-file.js';
 import { renderTopology } from './pipeline/render-topology.js';
-import { orderTopologies, selectEnvironments } from './pipeline/select.js';
+import { jobsOf } from './pipeline/pipeline.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { objectKey } from './emit/paths.js';
 import { HEAD_FIELDS } from './parallel/protocol.js';
 import { dropState, envKeyOf, sha256, treeDirs, writeState, type CompileState, type RenderState } from './emit/state.js';
 import { parseSources, sourceKind, type Located, type SourceFile } from './load/index.js';
 import { parseYamlFile } from './load/yaml-file.js';
-import { appliesTo } from './resolve/index.js';
 import { Validator, type ValidRepo } from './validate/index.js';
 
 /** What the compile over an existing tree did, besides the result. */
@@ -105,23 +104,19 @@ export function compileOverState(sources: readonly SourceFile[], out: string, st
   const repo = validator.finish();
   if (hasErrors(repo.diagnostics)) return undefined;
 
-  const envs = selectEnvironments(repo, undefined);
-  const ordered = orderTopologies(repo);
-  // Renders in compileModel's order: kept ones as their heads (no object per file), changed ones rendered.
+  const { envs, jobs } = jobsOf(repo, undefined);
+  // Renders in the pipeline's order: kept ones as their heads (no object per file), changed ones rendered.
   const renders: Array<{ env: Environment; topo: Located<Topology>; kept?: RenderState; fresh?: TopologyRender }> = [];
   const outline: CompileOutline['renders'] = [];
-  for (const env of envs) {
-    for (const topo of ordered) {
-      if (!appliesTo(topo.value, env.name)) continue;
-      const kept = changed.has(topo.file) ? undefined : state.topologies[topo.file]?.renders.find((r) => r.env === env.name);
-      if (kept !== undefined) {
-        renders.push({ env, topo, kept });
-        outline.push({ ...kept, source: topo.file });
-      } else {
-        const r = renderTopology(env, topo);
-        renders.push({ env, topo, fresh: r });
-        outline.push({ env: r.env, source: r.source, heads: headsOf(r.files), namespaces: r.namespaces, diagnostics: r.diagnostics });
-      }
+  for (const { env, topo } of jobs) {
+    const kept = changed.has(topo.file) ? undefined : state.topologies[topo.file]?.renders.find((r) => r.env === env.name);
+    if (kept !== undefined) {
+      renders.push({ env, topo, kept });
+      outline.push({ ...kept, source: topo.file });
+    } else {
+      const r = renderTopology(env, topo);
+      renders.push({ env, topo, fresh: r });
+      outline.push({ env: r.env, source: r.source, heads: headsOf(r.files), namespaces: r.namespaces, diagnostics: r.diagnostics });
     }
   }
 

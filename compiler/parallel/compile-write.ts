@@ -1,13 +1,14 @@
-// Full compile written by render workers (pool.ts). The main thread parses and validates the
-// topology files in chunks (validate/Validator) and hands each chunk's valid (environment,
-// topology) jobs to the workers, which render them and write their YAML into the staging
-// directory while this thread parses on; they send back only each file's head (path, kind,
-// name, namespace). Any error in the repository and the staged files are thrown away and the
-// result is the serial compile's (the caller runs it). Otherwise the main thread writes the few shared files (CRDs,
-// Namespaces, Argo CD objects), swaps the staging directory in (compiler/emit/write.ts), and
-// runs the rest of the serial assembly (duplicate check, sort) while the workers remove the
-// previous tree. Every file is a pure function of its topology and environment, so which worker
-// renders which job changes nothing in the output.
+// Full compile written by render workers (pool.ts): the compile pipeline (pipeline/pipeline.ts)
+// with the worker pool as its renderer and a staging directory swapped in as its sink. The main
+// thread parses and validates the topology files in chunks (validate/Validator) and hands each
+// chunk's valid (environment, topology) jobs to the workers, which render them and write their
+// YAML into the staging directory while this thread parses on; they send back only each file's
+// head (placement, kind, name, namespace). Any error in the repository and the staged files are
+// thrown away and the result is the serial compile's (the caller runs it). Otherwise the main
+// thread writes the few shared files (CRDs, Namespaces, Argo CD objects), swaps the staging
+// directory in (compiler/emit/write.ts), and runs the rest of the assembly (duplicate check,
+// sort) while the workers remove the previous tree. Every file is a pure function of its
+// topology and environment, so which worker renders which job changes nothing in the output.
 //
 // The result's files of workers' renders carry no object or text in this thread: both are
 // computed again (once per topology and environment) on first read. `dbtopo compile` only
@@ -17,10 +18,11 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Topology } from '../../schemas/types/index.js';
 import { assemble, assemblyFiles } from '../pipeline/assemble.js';
-import type { CompileResult, FileHead, HeadFile, RenderedFile, RenderOutline, TopologyRender } from '../pipeline/rendered-file.js';
+import type { CompileResult, HeadFile, RenderedFile, RenderOutline, TopologyRender } from '../pipeline/rendered-file.js';
 import { filesOfHeads } from '../pipeline/rendered-file.js';
 import { placeDiagnostics, renderTopology } from '../pipeline/render-topology.js';
-import { orderTopologies, requireEnvironment, selectEnvironments } from '../pipeline/select.js';
+import { jobsOf } from '../pipeline/pipeline.js';
+import { requireEnvironment, selectEnvironments } from '../pipeline/select.js';
 import type { CompileOutline } from '../reuse.js';
 import { hasErrors, sortDiagnostics } from '../diagnostics.js';
 import { commitStaged, stagingDir } from '../emit/write.js';
@@ -127,9 +129,8 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
     }
 
     // The jobs of the serial compile, in its order; each must have been rendered exactly once.
-    const ordered = orderTopologies(repo);
-    const expected: Array<{ env: number; topo: Located<Topology> }> = [];
-    envs.forEach((env, e) => ordered.forEach((topo) => appliesTo(topo.value, env.name) && expected.push({ env: e, topo })));
+    const envIndex = new Map(envs.map((env, e) => [env.name, e]));
+    const expected = jobsOf(repo, opts.env).jobs.map(({ env, topo }) => ({ env: envIndex.get(env.name) ?? -1, topo }));
     await ready;
     await Promise.all(rendering);
     const missing = expected.filter((j) => !outcomes.has(jobKey(j.env, j.topo.file)));

@@ -9,7 +9,7 @@ import { diagnostic, type Diagnostic } from '../diagnostics.js';
 import { clusterCrds } from '../emit/crds.js';
 import { guardObjects } from '../emit/guards.js';
 import { namespaceObject } from '../emit/namespaces.js';
-import { objectKey, withPath, type ObjectHead } from '../emit/paths.js';
+import { objectKey, withPath, type ObjectHead, type Placement } from '../emit/paths.js';
 import { toYaml } from '../emit/yaml.js';
 import { resolveGuard } from '../resolve/guard.js';
 import type { FileHead, RenderedFile, RenderOutline } from './rendered-file.js';
@@ -27,7 +27,7 @@ export function clusterFiles(env: Environment, namespaces: ReadonlyMap<string, R
   for (const member of env.memberClusters) {
     const at = { env: env.name, memberCluster: member.name };
     for (const { object, text } of crds) files.push({ ...withPath(at, object), text });
-    const namespaceFiles = [...(namespaces.get(member.name) ?? [])].sort(byString).map((ns) => withPath(at, namespaceObject(ns) as KubeObject));
+    const namespaceFiles = [...(namespaces.get(member.name) ?? [])].sort(byString).map((ns) => withPath<KubeObject, Placement>(at, namespaceObject(ns)));
     for (const f of annotateForArgoCd(namespaceFiles)) files.push({ ...f, text: toYaml(f.object) });
     for (const { object, text } of guards) files.push({ ...withPath(at, object), text });
   }

@@ -6,7 +6,11 @@
 // changed files of a watch loop), which renderer (renderTopology in this thread, a cache or the
 // state of an earlier compile standing in for it, the worker pool of compiler/parallel), which
 // sink (atomic swap of the tree, in-place update of a known tree, memory for `dbtopo plan`).
-// compileRenders() below is the part all of them share: render and assemble.
+// compileRenders() below is the part they share, render and assemble: compileModel
+// (compile.ts), the plan's sides (plan/compile-sides.ts) and the incremental compiler
+// (incremental.ts) run it with their renderer. The parallel compile (parallel/compile-write.ts)
+// and the compile over an earlier state (reuse.ts) overlap these steps with parsing and writing,
+// so they run them themselves, with jobsOf()'s jobs and assemble.ts, in this same order.
 //
 // Ordering contract, the one place it is written down; every configuration keeps all of it, which
 // is why their outputs are byte for byte the same:
@@ -38,27 +42,32 @@ import { orderTopologies, selectEnvironments } from './select.js';
 /** Renders one job (step 3): in this thread, from a cache, or from the heads of an earlier render. */
 export type Renderer<R extends RenderOutline<FileHead>> = (env: Environment, topo: Located<Topology>) => R;
 
-export interface Job<R> {
+/** One topology rendered in one environment: the unit a renderer works on. */
+export interface Job {
   env: Environment;
   topo: Located<Topology>;
-  render: R;
+}
+
+/** Step 2: the environments a compile covers and its jobs, in the contract's order. */
+export function jobsOf(repo: ValidRepo, env: string | undefined): { envs: Environment[]; jobs: Job[] } {
+  const envs = selectEnvironments(repo, env);
+  const topologies = orderTopologies(repo);
+  const jobs: Job[] = [];
+  for (const e of envs) for (const topo of topologies) if (appliesTo(topo.value, e.name)) jobs.push({ env: e, topo });
+  return { envs, jobs };
 }
 
 export interface Compiled<R extends RenderOutline<FileHead>> {
   envs: Environment[];
-  jobs: Array<Job<R>>;
+  jobs: Array<Job & { render: R }>;
   files: Array<R['files'][number] | RenderedFile>;
   diagnostics: Diagnostic[];
 }
 
 /** Steps 2 to 5 over a validated repository: every job rendered by `render`, then assembled. */
 export function compileRenders<R extends RenderOutline<FileHead>>(repo: ValidRepo, env: string | undefined, render: Renderer<R>): Compiled<R> {
-  const envs = selectEnvironments(repo, env);
-  const topologies = orderTopologies(repo);
-  const jobs: Array<Job<R>> = [];
-  for (const e of envs) {
-    for (const topo of topologies) if (appliesTo(topo.value, e.name)) jobs.push({ env: e, topo, render: render(e, topo) });
-  }
+  const { envs, jobs: order } = jobsOf(repo, env);
+  const jobs = order.map((j) => ({ ...j, render: render(j.env, j.topo) }));
   const byFile = new Map(repo.topologies.map((t) => [t.file, t]));
   const result = assemble<R['files'][number]>(
     envs,
