@@ -18,7 +18,18 @@ import { dirname, join } from 'node:path';
 import type { Topology } from '../schemas/types/index.js';
 import type { Environment } from '../schemas/types/index.js';
 import { argoCdFiles, assemble, clusterFiles } from './pipeline/assemble.js';
-import { filesOfHeads, headAt, headsOf, type CompileResult, type FileHead, type RenderedFile, type RenderOutline, type TopologyRender } from './pipeline/rendered-file.js';
+import {
+  filesOfHeads,
+  headAt,
+  headsOf,
+  wholeFile,
+  type CompileResult,
+  type FileHead,
+  type HeadFile,
+  type RenderedFile,
+  type RenderOutline,
+  type TopologyRender,
+} from './pipeline/rendered-file.js';
 import { renderTopology } from './pipeline/render-topology.js';
 import { jobsOf } from './pipeline/pipeline.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
@@ -204,16 +215,16 @@ export function compileOverState(sources: readonly SourceFile[], out: string, st
   Object.defineProperty(result, 'files', {
     enumerable: true,
     get: (): RenderedFile[] => {
-      files ??= assemble<FileHead>(
+      files ??= assemble<HeadFile | RenderedFile>(
         envs,
-        renders.map(({ env, topo, kept, fresh }): RenderOutline<FileHead> => {
+        renders.map(({ env, topo, kept, fresh }): RenderOutline<HeadFile | RenderedFile> => {
           if (fresh) return fresh;
           let again: TopologyRender | undefined;
           const k = kept as RenderState;
           return { env: env.name, files: filesOfHeads(k.heads, topo.file, () => (again ??= renderTopology(env, topo))), namespaces: k.namespaces, diagnostics: k.diagnostics };
         }),
         locate,
-      ).files.map((f) => ('file' in f ? (f as { file: RenderedFile }).file : (f as RenderedFile)));
+      ).files.map(wholeFile);
       return files;
     },
   });

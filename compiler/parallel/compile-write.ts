@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import type { Topology } from '../../schemas/types/index.js';
 import { assemble, assemblyFiles } from '../pipeline/assemble.js';
 import type { CompileResult, HeadFile, RenderedFile, RenderOutline, TopologyRender } from '../pipeline/rendered-file.js';
-import { filesOfHeads } from '../pipeline/rendered-file.js';
+import { filesOfHeads, wholeFile } from '../pipeline/rendered-file.js';
 import { placeDiagnostics, renderTopology } from '../pipeline/render-topology.js';
 import { jobsOf } from '../pipeline/pipeline.js';
 import { requireEnvironment, selectEnvironments } from '../pipeline/select.js';
@@ -148,7 +148,7 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
     const locate = (file: string): { line: number; col: number } => byFile.get(file)?.locate(['name']) ?? { line: 1, col: 1 };
     const finish = (all: Array<HeadFile | RenderedFile>): CompileResult => {
       const assembled = assemble(envs, renders, locate, all);
-      return { files: assembled.files.map((f) => ('file' in f ? f.file : f)), diagnostics: sortDiagnostics([...repo.diagnostics, ...assembled.diagnostics]) };
+      return { files: assembled.files.map(wholeFile), diagnostics: sortDiagnostics([...repo.diagnostics, ...assembled.diagnostics]) };
     };
     const all = assemblyFiles(envs, renders);
     // assemble() reports errors only for placement problems and duplicate objects; with neither

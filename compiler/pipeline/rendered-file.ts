@@ -71,6 +71,11 @@ export interface HeadFile extends FileHead {
   file: RenderedFile;
 }
 
+/** The file a result hands out for a file known by its head, or a whole one. */
+export function wholeFile(f: HeadFile | RenderedFile): RenderedFile {
+  return 'file' in f ? f.file : f;
+}
+
 /** The files of one render from its heads (protocol.ts HEAD_FIELDS); `render` renders it again. */
 export function filesOfHeads(heads: readonly string[], source: string, render: () => TopologyRender): HeadFile[] {
   const files: HeadFile[] = [];
