@@ -67,6 +67,14 @@ export interface CompileOutline {
   renders: Array<RenderState & { source: string }>;
 }
 
+/** A job of the compile over a state: its render kept from the state (heads only), or fresh. */
+interface KeptOrFresh {
+  env: Environment;
+  topo: Located<Topology>;
+  kept?: RenderState;
+  fresh?: TopologyRender;
+}
+
 /** More changed topology files than this share of all: a full (parallel) compile is as fast. */
 const MAX_CHANGED_SHARE = 0.5;
 
@@ -117,7 +125,7 @@ export function compileOverState(sources: readonly SourceFile[], out: string, st
 
   const { envs, jobs } = jobsOf(repo, undefined);
   // Renders in the pipeline's order: kept ones as their heads (no object per file), changed ones rendered.
-  const renders: Array<{ env: Environment; topo: Located<Topology>; kept?: RenderState; fresh?: TopologyRender }> = [];
+  const renders: KeptOrFresh[] = [];
   const outline: CompileOutline['renders'] = [];
   for (const { env, topo } of jobs) {
     const kept = changed.has(topo.file) ? undefined : state.topologies[topo.file]?.renders.find((r) => r.env === env.name);
@@ -136,48 +144,12 @@ export function compileOverState(sources: readonly SourceFile[], out: string, st
   const diagnostics = sortDiagnostics([...repo.diagnostics, ...renders.flatMap((r) => (r.fresh ?? r.kept)?.diagnostics ?? [])]);
   if (hasErrors(diagnostics) || duplicateObject(renders)) return undefined;
 
-  // Shared files, as assemblyFiles() makes them: per environment its cluster-scoped files from
-  // the namespaces of its renders, then the Argo CD objects from the heads of every file (only
-  // which namespaces and kinds each member cluster has matter to them: one head of each).
-  const shared: RenderedFile[] = [];
-  const heads: FileHead[] = [];
-  for (const env of envs) {
-    const namespaces = new Map<string, Set<string>>();
-    const seen = new Set<string>();
-    for (const r of renders) {
-      if (r.env !== env) continue;
-      for (const { memberCluster, namespace } of (r.fresh ?? r.kept)?.namespaces ?? []) {
-        const set = namespaces.get(memberCluster) ?? new Set<string>();
-        set.add(namespace);
-        namespaces.set(memberCluster, set);
-      }
-      const h = r.kept?.heads ?? headsOf(r.fresh?.files ?? []);
-      for (let i = 0; i < h.length; i += HEAD_FIELDS) {
-        const key = `${h[i + 1]}\0${h[i + 3]}\0${h[i + 4]}\0${h[i + 6]}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        heads.push(headAt(h, i));
-      }
-    }
-    const cluster = clusterFiles(env, namespaces);
-    shared.push(...cluster);
-    heads.push(...cluster);
-  }
-  shared.push(...argoCdFiles(envs, heads));
+  const shared = sharedFiles(envs, renders);
 
   // What may differ from the disk: the changed topologies' files and the shared ones.
   const fresh = renders.flatMap((r) => r.fresh?.files ?? []);
   const candidates: RenderedFile[] = [...fresh, ...shared];
-  const writes: RenderedFile[] = [];
-  for (const f of candidates) {
-    let now: string | undefined;
-    try {
-      now = readFileSync(join(out, f.path), 'utf8');
-    } catch {
-      now = undefined;
-    }
-    if (now !== f.text) writes.push(f);
-  }
+  const writes = candidates.filter((f) => differsOnDisk(out, f));
   // Removed: the files of changed or deleted topologies and shared files not rendered any more.
   // A kept topology cannot render one of those paths: paths carry the topology name, and two
   // topologies with one name are an error.
@@ -231,8 +203,53 @@ export function compileOverState(sources: readonly SourceFile[], out: string, st
   return result as ReuseResult;
 }
 
+/**
+ * The shared files, as assemblyFiles() makes them: per environment its cluster-scoped files from
+ * the namespaces of its renders, then the Argo CD objects from the heads of every file (only
+ * which namespaces and kinds each member cluster has matter to them: one head of each).
+ */
+function sharedFiles(envs: readonly Environment[], renders: readonly KeptOrFresh[]): RenderedFile[] {
+  const shared: RenderedFile[] = [];
+  const heads: FileHead[] = [];
+  for (const env of envs) {
+    const namespaces = new Map<string, Set<string>>();
+    const seen = new Set<string>();
+    for (const r of renders) {
+      if (r.env !== env) continue;
+      for (const { memberCluster, namespace } of (r.fresh ?? r.kept)?.namespaces ?? []) {
+        const set = namespaces.get(memberCluster) ?? new Set<string>();
+        set.add(namespace);
+        namespaces.set(memberCluster, set);
+      }
+      const h = r.kept?.heads ?? headsOf(r.fresh?.files ?? []);
+      for (let i = 0; i < h.length; i += HEAD_FIELDS) {
+        const key = `${h[i + 1]}\0${h[i + 3]}\0${h[i + 4]}\0${h[i + 6]}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        heads.push(headAt(h, i));
+      }
+    }
+    const cluster = clusterFiles(env, namespaces);
+    shared.push(...cluster);
+    heads.push(...cluster);
+  }
+  shared.push(...argoCdFiles(envs, heads));
+  return shared;
+}
+
+/** Whether the file on disk under `out` is missing or has another text. */
+function differsOnDisk(out: string, f: RenderedFile): boolean {
+  let now: string;
+  try {
+    now = readFileSync(join(out, f.path), 'utf8');
+  } catch {
+    return true;
+  }
+  return now !== f.text;
+}
+
 /** Two topologies rendering one object (DBT5001): only a changed topology's file can be one of them. */
-function duplicateObject(renders: ReadonlyArray<{ env: Environment; topo: Located<Topology>; kept?: RenderState; fresh?: TopologyRender }>): boolean {
+function duplicateObject(renders: readonly KeptOrFresh[]): boolean {
   const owner = new Map<string, string>();
   const names = new Set<string>();
   for (const r of renders) {
