@@ -13,9 +13,8 @@
 // The result's files of workers' renders carry no object or text in this thread: both are
 // computed again (once per topology and environment) on first read. `dbtopo compile` only
 // counts them.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { Topology } from '../../schemas/types/index.js';
 import { assemble, assemblyFiles } from '../pipeline/assemble.js';
 import type { CompileResult, HeadFile, RenderedFile, RenderOutline, TopologyRender } from '../pipeline/rendered-file.js';
@@ -25,7 +24,7 @@ import { jobsOf } from '../pipeline/pipeline.js';
 import { requireEnvironment, selectEnvironments } from '../pipeline/select.js';
 import type { CompileOutline } from '../reuse.js';
 import { hasErrors, sortDiagnostics } from '../diagnostics.js';
-import { commitStaged, stagingDir } from '../emit/write.js';
+import { commitStaged, stagingDir, writeTree } from '../emit/write.js';
 import { parseSources, sourceKind, type Located, type SourceFile } from '../load/index.js';
 import { appliesTo } from '../resolve/index.js';
 import { validate, Validator, type ValidRepo } from '../validate/index.js';
@@ -161,14 +160,7 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
     }
 
     // CRDs, Namespaces and Argo CD objects: rendered here, a few dozen files.
-    const made = new Set<string>();
-    for (const f of all) {
-      if ('file' in f) continue;
-      const dir = dirname(join(tmp, f.path));
-      if (!made.has(dir)) mkdirSync(dir, { recursive: true });
-      made.add(dir);
-      writeFileSync(join(tmp, f.path), f.text);
-    }
+    await writeTree(tmp, all.filter((f): f is RenderedFile => !('file' in f)));
     committed = true;
     let removing: Promise<void> = Promise.resolve();
     await commitStaged(tmp, opts.out, opts.env !== undefined ? [opts.env] : undefined, (dirs) => {
