@@ -1,21 +1,25 @@
 // Incremental compile for watch mode and fast local loops: an in-process cache from each
 // topology file's text (and all environment files' text) to what it rendered. A recompile reads
 // the repository, parses and validates only the changed topology files, renders only those, and
-// rewrites only the output files whose text changed.
+// rewrites only the output files whose text changed. In the terms of the compile pipeline
+// (pipeline/pipeline.ts): the changed files as the source, this cache as the renderer, and an
+// in-place update of the tree this compiler last wrote as the sink.
 //
 // Trade-off: checks across topology files (duplicate names, DBT3070) only see the changed files
 // and the duplicate-object check (DBT5001); a cold compile (`dbtopo compile`) sees everything.
 
 import { hash } from 'node:crypto';
 import { join } from 'node:path';
-import type { Topology } from '../schemas/types/index.js';
-import { assemble, renderTopology, type CompileResult, type RenderedFile, type TopologyRender } from './compile.js';
-import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import type { Environment, Topology } from '../schemas/types/index.js';
+import { compileRenders } from './pipeline/pipeline.js';
+import type { CompileResult, RenderedFile, TopologyRender } from './pipeline/rendered-file.js';
+import { renderTopology } from './pipeline/render-topology.js';
+import { hasErrors, type Diagnostic } from './diagnostics.js';
 import { updateTree } from './emit/update.js';
 import { writeRendered } from './emit/write.js';
 import { parseSources, readRepo, sourceKind, type Located } from './load/index.js';
 import { appliesTo } from './resolve/index.js';
-import { validate } from './validate/index.js';
+import { validate, type ValidRepo } from './validate/index.js';
 
 interface Entry {
   hash: string;
@@ -67,9 +71,8 @@ export class IncrementalCompiler {
     }
 
     const valid = validate(parseSources([...envSources, ...changed]));
-    const envs = valid.environments.map((e) => e.value).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const envs = valid.environments.map((e) => e.value);
     const byFile = new Map(valid.topologies.map((t) => [t.file, t]));
-    const envDiagnostics = valid.diagnostics.filter((d) => !present.has(d.file));
     for (const s of changed) {
       const located = byFile.get(s.path);
       const renders = located ? envs.filter((e) => appliesTo(located.value, e.name)).map((e) => renderTopology(e, located)) : [];
@@ -81,16 +84,20 @@ export class IncrementalCompiler {
       });
     }
 
-    // Same order as compileModel: topologies by name, then file.
-    const key = (e: Entry, path: string): string => `${e.located?.value.name ?? ''}\0${path}`;
-    const entries = [...this.entries.entries()]
-      .map(([path, e]) => ({ k: key(e, path), e }))
-      .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
-      .map(({ e }) => e);
-    const renders = entries.flatMap((e) => e.renders);
-    const locate = (file: string): { line: number; col: number } => this.entries.get(file)?.located?.locate(['name']) ?? { line: 1, col: 1 };
-    const result = assemble(envs, renders, locate);
-    const diagnostics = sortDiagnostics([...envDiagnostics, ...entries.flatMap((e) => e.diagnostics), ...result.diagnostics]);
+    // The pipeline over every cached topology, each render taken from the cache.
+    const entries = [...this.entries.values()];
+    const repo: ValidRepo = {
+      environments: valid.environments,
+      topologies: entries.flatMap((e) => (e.located ? [e.located] : [])),
+      diagnostics: [...valid.diagnostics.filter((d) => !present.has(d.file)), ...entries.flatMap((e) => e.diagnostics)],
+    };
+    const cached = (env: Environment, topo: Located<Topology>): TopologyRender => {
+      const r = this.entries.get(topo.file)?.renders.find((x) => x.env === env.name);
+      if (!r) throw new Error(`internal error: no cached render of ${topo.file} in ${env.name}`);
+      return r;
+    };
+    const result = compileRenders(repo, undefined, cached);
+    const diagnostics = result.diagnostics;
 
     let written = 0;
     let deleted = 0;

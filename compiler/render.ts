@@ -3,7 +3,7 @@
 // (compiler/parallel) loads only this and what it needs, not the YAML parser or the validator.
 import type { Environment, KubeObject, Topology } from '../schemas/types/index.js';
 import { annotateForArgoCd } from './argocd/waves.js';
-import { namespacedPath } from './emit/paths.js';
+import { withPath, type Placement } from './emit/paths.js';
 import { guardParams } from './expand/guard-params.js';
 import { expandTopology } from './expand/index.js';
 import { placeTopology, type PlaceProblem } from './place/index.js';
@@ -11,7 +11,7 @@ import { resolveTopology } from './resolve/index.js';
 import { applyOverride } from './resolve/override.js';
 
 export interface TopologyObjects {
-  files: Array<{ path: string; object: KubeObject }>;
+  files: Array<Placement & { path: string; object: KubeObject }>;
   namespaces: Array<{ memberCluster: string; namespace: string }>;
   problems: PlaceProblem[];
 }
@@ -23,12 +23,12 @@ export function renderObjects(env: Environment, topology: Topology, file: string
   const { placed, problems } = placeTopology(resolved, env);
   out.problems = problems;
   if (!placed) return out;
-  const files: Array<{ path: string; object: KubeObject }> = [];
+  const files: TopologyObjects['files'] = [];
   for (const member of expandTopology(placed)) {
     out.namespaces.push({ memberCluster: member.memberCluster, namespace: member.namespace });
     const params = guardParams(env, { name: resolved.name, namespace: member.namespace, source: resolved.source }, member.objects);
     for (const object of params ? [...member.objects, params] : member.objects) {
-      files.push({ path: namespacedPath(env.name, member.memberCluster, resolved.name, object), object });
+      files.push(withPath({ env: env.name, memberCluster: member.memberCluster, topology: resolved.name }, object));
     }
   }
   // Argo CD sync waves (compiler/argocd) are per object and per topology, so they go on before

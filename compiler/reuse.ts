@@ -17,30 +17,28 @@ import { mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, wri
 import { dirname, join } from 'node:path';
 import type { Topology } from '../schemas/types/index.js';
 import type { Environment } from '../schemas/types/index.js';
+import { argoCdFiles, assemble, clusterFiles } from './pipeline/assemble.js';
 import {
-  argoCdFiles,
-  assemble,
-  clusterFiles,
+  filesOfHeads,
+  headAt,
   headsOf,
-  orderTopologies,
-  renderTopology,
-  selectEnvironments,
-  type CompileOutline,
+  wholeFile,
   type CompileResult,
   type FileHead,
+  type HeadFile,
   type RenderedFile,
   type RenderOutline,
   type TopologyRender,
-} from './compile.js';
+} from './pipeline/rendered-file.js';
+import { renderTopology } from './pipeline/render-topology.js';
+import { jobsOf } from './pipeline/pipeline.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { objectKey } from './emit/paths.js';
 import { HEAD_FIELDS } from './parallel/protocol.js';
 import { dropState, envKeyOf, sha256, treeDirs, writeState, type CompileState, type RenderState } from './emit/state.js';
 import { parseSources, sourceKind, type Located, type SourceFile } from './load/index.js';
 import { parseYamlFile } from './load/yaml-file.js';
-import { workerFiles } from './parallel/compile-write.js';
-import { appliesTo } from './resolve/index.js';
-import { Validator } from './validate/index.js';
+import { Validator, type ValidRepo } from './validate/index.js';
 
 /** What the compile over an existing tree did, besides the result. */
 export interface ReuseStats {
@@ -58,6 +56,23 @@ export interface ReuseStats {
 
 export interface ReuseResult extends CompileResult {
   reuse: ReuseStats;
+}
+
+/**
+ * What a full written compile knows that the next compile over the same tree can reuse
+ * (emit/state.ts): the validated repository and every render's heads.
+ */
+export interface CompileOutline {
+  repo: ValidRepo;
+  renders: Array<RenderState & { source: string }>;
+}
+
+/** A job of the compile over a state: its render kept from the state (heads only), or fresh. */
+interface KeptOrFresh {
+  env: Environment;
+  topo: Located<Topology>;
+  kept?: RenderState;
+  fresh?: TopologyRender;
 }
 
 /** More changed topology files than this share of all: a full (parallel) compile is as fast. */
@@ -108,23 +123,19 @@ export function compileOverState(sources: readonly SourceFile[], out: string, st
   const repo = validator.finish();
   if (hasErrors(repo.diagnostics)) return undefined;
 
-  const envs = selectEnvironments(repo, undefined);
-  const ordered = orderTopologies(repo);
-  // Renders in compileModel's order: kept ones as their heads (no object per file), changed ones rendered.
-  const renders: Array<{ env: Environment; topo: Located<Topology>; kept?: RenderState; fresh?: TopologyRender }> = [];
+  const { envs, jobs } = jobsOf(repo, undefined);
+  // Renders in the pipeline's order: kept ones as their heads (no object per file), changed ones rendered.
+  const renders: KeptOrFresh[] = [];
   const outline: CompileOutline['renders'] = [];
-  for (const env of envs) {
-    for (const topo of ordered) {
-      if (!appliesTo(topo.value, env.name)) continue;
-      const kept = changed.has(topo.file) ? undefined : state.topologies[topo.file]?.renders.find((r) => r.env === env.name);
-      if (kept !== undefined) {
-        renders.push({ env, topo, kept });
-        outline.push({ ...kept, source: topo.file });
-      } else {
-        const r = renderTopology(env, topo);
-        renders.push({ env, topo, fresh: r });
-        outline.push({ env: r.env, source: r.source, heads: headsOf(r.files), namespaces: r.namespaces, diagnostics: r.diagnostics });
-      }
+  for (const { env, topo } of jobs) {
+    const kept = changed.has(topo.file) ? undefined : state.topologies[topo.file]?.renders.find((r) => r.env === env.name);
+    if (kept !== undefined) {
+      renders.push({ env, topo, kept });
+      outline.push({ ...kept, source: topo.file });
+    } else {
+      const r = renderTopology(env, topo);
+      renders.push({ env, topo, fresh: r });
+      outline.push({ env: r.env, source: r.source, heads: headsOf(r.files), namespaces: r.namespaces, diagnostics: r.diagnostics });
     }
   }
 
@@ -133,51 +144,12 @@ export function compileOverState(sources: readonly SourceFile[], out: string, st
   const diagnostics = sortDiagnostics([...repo.diagnostics, ...renders.flatMap((r) => (r.fresh ?? r.kept)?.diagnostics ?? [])]);
   if (hasErrors(diagnostics) || duplicateObject(renders)) return undefined;
 
-  // Shared files, as assemblyFiles() makes them: per environment its cluster-scoped files from
-  // the namespaces of its renders, then the Argo CD objects from the heads of every file (only
-  // which namespaces and kinds each member cluster has matter to them: one head of each).
-  const shared: RenderedFile[] = [];
-  const heads: FileHead[] = [];
-  for (const env of envs) {
-    const namespaces = new Map<string, Set<string>>();
-    const seen = new Set<string>();
-    for (const r of renders) {
-      if (r.env !== env) continue;
-      for (const { memberCluster, namespace } of (r.fresh ?? r.kept)?.namespaces ?? []) {
-        const set = namespaces.get(memberCluster) ?? new Set<string>();
-        set.add(namespace);
-        namespaces.set(memberCluster, set);
-      }
-      const h = r.kept?.heads ?? headsOf(r.fresh?.files ?? []);
-      for (let i = 0; i < h.length; i += HEAD_FIELDS) {
-        const path = h[i] ?? '';
-        const member = path.slice(0, path.indexOf('/', env.name.length + 1));
-        const key = `${member}\0${h[i + 1]}\0${h[i + 2]}\0${h[i + 4]}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        const ns = h[i + 4] ?? '';
-        heads.push({ path, object: { apiVersion: h[i + 1] ?? '', kind: h[i + 2] ?? '', metadata: ns !== '' ? { name: h[i + 3] ?? '', namespace: ns } : { name: h[i + 3] ?? '' } } });
-      }
-    }
-    const cluster = clusterFiles(env, namespaces);
-    shared.push(...cluster);
-    heads.push(...cluster);
-  }
-  shared.push(...argoCdFiles(envs, heads));
+  const shared = sharedFiles(envs, renders);
 
   // What may differ from the disk: the changed topologies' files and the shared ones.
   const fresh = renders.flatMap((r) => r.fresh?.files ?? []);
   const candidates: RenderedFile[] = [...fresh, ...shared];
-  const writes: RenderedFile[] = [];
-  for (const f of candidates) {
-    let now: string | undefined;
-    try {
-      now = readFileSync(join(out, f.path), 'utf8');
-    } catch {
-      now = undefined;
-    }
-    if (now !== f.text) writes.push(f);
-  }
+  const writes = candidates.filter((f) => differsOnDisk(out, f));
   // Removed: the files of changed or deleted topologies and shared files not rendered any more.
   // A kept topology cannot render one of those paths: paths carry the topology name, and two
   // topologies with one name are an error.
@@ -186,7 +158,7 @@ export function compileOverState(sources: readonly SourceFile[], out: string, st
   const byFile = new Map(repo.topologies.map((t) => [t.file, t]));
   for (const [path, t] of Object.entries(state.topologies)) {
     if (!changed.has(path) && byFile.has(path)) continue;
-    for (const r of t.renders) for (let i = 0; i < r.heads.length; i += HEAD_FIELDS) gone.add(r.heads[i] ?? '');
+    for (const r of t.renders) for (let i = 0; i < r.heads.length; i += HEAD_FIELDS) gone.add(headAt(r.heads, i).path);
   }
   const deletes = [...gone].filter((p) => !present.has(p));
 
@@ -215,30 +187,74 @@ export function compileOverState(sources: readonly SourceFile[], out: string, st
   Object.defineProperty(result, 'files', {
     enumerable: true,
     get: (): RenderedFile[] => {
-      files ??= assemble<FileHead>(
+      files ??= assemble<HeadFile | RenderedFile>(
         envs,
-        renders.map(({ env, topo, kept, fresh }): RenderOutline<FileHead> => {
+        renders.map(({ env, topo, kept, fresh }): RenderOutline<HeadFile | RenderedFile> => {
           if (fresh) return fresh;
           let again: TopologyRender | undefined;
           const k = kept as RenderState;
-          return { env: env.name, files: workerFiles(k.heads, topo.file, () => (again ??= renderTopology(env, topo))), namespaces: k.namespaces, diagnostics: k.diagnostics };
+          return { env: env.name, files: filesOfHeads(k.heads, topo.file, () => (again ??= renderTopology(env, topo))), namespaces: k.namespaces, diagnostics: k.diagnostics };
         }),
         locate,
-      ).files.map((f) => ('file' in f ? (f as { file: RenderedFile }).file : (f as RenderedFile)));
+      ).files.map(wholeFile);
       return files;
     },
   });
   return result as ReuseResult;
 }
 
+/**
+ * The shared files, as assemblyFiles() makes them: per environment its cluster-scoped files from
+ * the namespaces of its renders, then the Argo CD objects from the heads of every file (only
+ * which namespaces and kinds each member cluster has matter to them: one head of each).
+ */
+function sharedFiles(envs: readonly Environment[], renders: readonly KeptOrFresh[]): RenderedFile[] {
+  const shared: RenderedFile[] = [];
+  const heads: FileHead[] = [];
+  for (const env of envs) {
+    const namespaces = new Map<string, Set<string>>();
+    const seen = new Set<string>();
+    for (const r of renders) {
+      if (r.env !== env) continue;
+      for (const { memberCluster, namespace } of (r.fresh ?? r.kept)?.namespaces ?? []) {
+        const set = namespaces.get(memberCluster) ?? new Set<string>();
+        set.add(namespace);
+        namespaces.set(memberCluster, set);
+      }
+      const h = r.kept?.heads ?? headsOf(r.fresh?.files ?? []);
+      for (let i = 0; i < h.length; i += HEAD_FIELDS) {
+        const key = `${h[i + 1]}\0${h[i + 3]}\0${h[i + 4]}\0${h[i + 6]}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        heads.push(headAt(h, i));
+      }
+    }
+    const cluster = clusterFiles(env, namespaces);
+    shared.push(...cluster);
+    heads.push(...cluster);
+  }
+  shared.push(...argoCdFiles(envs, heads));
+  return shared;
+}
+
+/** Whether the file on disk under `out` is missing or has another text. */
+function differsOnDisk(out: string, f: RenderedFile): boolean {
+  let now: string;
+  try {
+    now = readFileSync(join(out, f.path), 'utf8');
+  } catch {
+    return true;
+  }
+  return now !== f.text;
+}
+
 /** Two topologies rendering one object (DBT5001): only a changed topology's file can be one of them. */
-function duplicateObject(renders: ReadonlyArray<{ env: Environment; topo: Located<Topology>; kept?: RenderState; fresh?: TopologyRender }>): boolean {
+function duplicateObject(renders: readonly KeptOrFresh[]): boolean {
   const owner = new Map<string, string>();
   const names = new Set<string>();
   for (const r of renders) {
     for (const f of r.fresh?.files ?? []) {
-      const parts = f.path.split('/');
-      const key = objectKey(parts[0] ?? '', parts[1] ?? '', f.object);
+      const key = objectKey(f);
       const other = owner.get(key);
       if (other !== undefined && other !== r.topo.file) return true;
       owner.set(key, r.topo.file);
@@ -250,11 +266,8 @@ function duplicateObject(renders: ReadonlyArray<{ env: Environment; topo: Locate
     const h = r.kept?.heads;
     if (h === undefined) continue;
     for (let i = 0; i < h.length; i += HEAD_FIELDS) {
-      if (!names.has(h[i + 3] ?? '')) continue;
-      const path = h[i] ?? '';
-      const parts = path.split('/');
-      const ns = h[i + 4] ?? '';
-      const key = objectKey(parts[0] ?? '', parts[1] ?? '', { apiVersion: h[i + 1] ?? '', kind: h[i + 2] ?? '', metadata: ns !== '' ? { name: h[i + 3] ?? '', namespace: ns } : { name: h[i + 3] ?? '' } });
+      if (!names.has(h[i + 5] ?? '')) continue;
+      const key = objectKey(headAt(h, i));
       const other = owner.get(key);
       if (other !== undefined && other !== r.topo.file) return true;
     }

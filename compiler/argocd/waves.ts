@@ -38,19 +38,17 @@ export function withAnnotations(o: KubeObject, add: Record<string, string>): Kub
  * Annotates rendered objects of one environment: sync waves on all, and the spread marker on
  * InstanceSets rendered (same namespace and name) into more than one member cluster.
  */
-export function annotateForArgoCd<F extends { path: string; object: KubeObject }>(files: ReadonlyArray<F>): Array<F & { object: KubeObject }> {
+export function annotateForArgoCd<F extends { env: string; memberCluster: string; object: KubeObject }>(files: ReadonlyArray<F>): Array<F & { object: KubeObject }> {
   const members = new Map<string, Set<string>>();
   for (const f of files) {
     if (f.object.kind !== 'InstanceSet') continue;
-    const [env = '', member = ''] = f.path.split('/');
-    const k = `${env}|${f.object.metadata.namespace ?? ''}|${f.object.metadata.name}`;
-    members.set(k, (members.get(k) ?? new Set()).add(member));
+    const k = `${f.env}|${f.object.metadata.namespace ?? ''}|${f.object.metadata.name}`;
+    members.set(k, (members.get(k) ?? new Set()).add(f.memberCluster));
   }
   return files.map((f) => {
     const add: Record<string, string> = { [SYNC_WAVE]: String(syncWave(f.object)) };
     if (f.object.kind === 'InstanceSet') {
-      const [env = ''] = f.path.split('/');
-      if ((members.get(`${env}|${f.object.metadata.namespace ?? ''}|${f.object.metadata.name}`)?.size ?? 0) > 1) add[SPANS_MEMBER_CLUSTERS] = 'true';
+      if ((members.get(`${f.env}|${f.object.metadata.namespace ?? ''}|${f.object.metadata.name}`)?.size ?? 0) > 1) add[SPANS_MEMBER_CLUSTERS] = 'true';
     }
     return { ...f, object: withAnnotations(f.object, add) };
   });

@@ -2,7 +2,8 @@
 
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { compileRepo, UsageError } from '../compile.js';
+import { compileRepo } from '../compile.js';
+import { UsageError } from '../pipeline/select.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { hasErrors, parseFormat, printReport, progress, summary, type Format } from './output.js';
 import { repoDir } from './repo.js';

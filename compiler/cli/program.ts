@@ -1,7 +1,7 @@
 // The dbtopo CLI (started by main.ts). One file per subcommand under compiler/cli/, registered here.
 
 import { Command, CommanderError } from 'commander';
-import { UsageError } from '../compile.js';
+import { UsageError } from '../pipeline/select.js';
 import { registerCompile } from './compile.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { FormatError } from './output.js';

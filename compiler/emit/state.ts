@@ -20,13 +20,13 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Diagnostic } from '../diagnostics.js';
 
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
 export const CACHE_DIR = '.dbtopo-cache';
 
 /** One topology's render in one environment, as the next compile needs it without rendering. */
 export interface RenderState {
   env: string;
-  /** HEAD_FIELDS strings per file (compiler/parallel/protocol.ts): path, apiVersion, kind, name, namespace. */
+  /** HEAD_FIELDS strings per file (compiler/parallel/protocol.ts): env, member cluster, topology, apiVersion, kind, name, namespace. */
   heads: string[];
   namespaces: Array<{ memberCluster: string; namespace: string }>;
   diagnostics: Diagnostic[];

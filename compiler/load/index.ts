@@ -2,13 +2,9 @@
 import { diagnostic, type Diagnostic, type Position } from '../diagnostics.js';
 import { parseYamlFile } from './yaml-file.js';
 
-export { readRepo, RepoNotFoundError } from './read-repo.js';
+import type { SourceFile } from './read-repo.js';
 
-export interface SourceFile {
-  /** Relative to the repo root, "/"-separated: envs/prod.yaml, topologies/orders-db.yaml. */
-  path: string;
-  text: string;
-}
+export { readRepo, RepoNotFoundError, type SourceFile } from './read-repo.js';
 
 export interface Located<T> {
   value: T;

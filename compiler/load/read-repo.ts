@@ -2,7 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import type { SourceFile } from './index.js';
+
+export interface SourceFile {
+  /** Relative to the repo root, "/"-separated: envs/prod.yaml, topologies/orders-db.yaml. */
+  path: string;
+  text: string;
+}
 
 const YAML_FILE = /\.ya?ml$/;
 

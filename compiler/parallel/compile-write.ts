@@ -1,46 +1,35 @@
-// Full compile written by render workers (pool.ts). The main thread parses and validates the
-// topology files in chunks (validate/Validator) and hands each chunk's valid (environment,
-// topology) jobs to the workers, which render them and write their YAML into the staging
-// directory while this thread parses on; they send back only each file's head (path, kind,
-// name, namespace). Any error in the repository and the staged files are thrown away and the
-// result is the serial compile's. Otherwise the main thread writes the few shared files (CRDs,
-// Namespaces, Argo CD objects), swaps the staging directory in (compiler/emit/write.ts), and
-// runs the rest of the serial assembly (duplicate check, sort) while the workers remove the
-// previous tree. Every file is a pure function of its topology and environment, so which worker
-// renders which job changes nothing in the output.
+// Full compile written by render workers (pool.ts): the compile pipeline (pipeline/pipeline.ts)
+// with the worker pool as its renderer and a staging directory swapped in as its sink. The main
+// thread parses and validates the topology files in chunks (validate/Validator) and hands each
+// chunk's valid (environment, topology) jobs to the workers, which render them and write their
+// YAML into the staging directory while this thread parses on; they send back only each file's
+// head (placement, kind, name, namespace). Any error in the repository and the staged files are
+// thrown away and the result is the serial compile's (the caller runs it). Otherwise the main
+// thread writes the few shared files (CRDs, Namespaces, Argo CD objects), swaps the staging
+// directory in (compiler/emit/write.ts), and runs the rest of the assembly (duplicate check,
+// sort) while the workers remove the previous tree. Every file is a pure function of its
+// topology and environment, so which worker renders which job changes nothing in the output.
 //
 // The result's files of workers' renders carry no object or text in this thread: both are
 // computed again (once per topology and environment) on first read. `dbtopo compile` only
 // counts them.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { Topology } from '../../schemas/types/index.js';
-import {
-  assemble,
-  assemblyFiles,
-  compileValid,
-  orderTopologies,
-  placeDiagnostics,
-  renderTopology,
-  requireEnvironment,
-  selectEnvironments,
-  type CompileOutline,
-  type CompileResult,
-  type FileHead,
-  type ObjectHead,
-  type RenderedFile,
-  type RenderOutline,
-  type TopologyRender,
-} from '../compile.js';
+import { assemble, assemblyFiles } from '../pipeline/assemble.js';
+import type { CompileResult, HeadFile, RenderedFile, RenderOutline, TopologyRender } from '../pipeline/rendered-file.js';
+import { filesOfHeads, wholeFile } from '../pipeline/rendered-file.js';
+import { placeDiagnostics, renderTopology } from '../pipeline/render-topology.js';
+import { jobsOf } from '../pipeline/pipeline.js';
+import { requireEnvironment, selectEnvironments } from '../pipeline/select.js';
+import type { CompileOutline } from '../reuse.js';
 import { hasErrors, sortDiagnostics } from '../diagnostics.js';
-import { objectKey } from '../emit/paths.js';
-import { commitStaged, stagingDir } from '../emit/write.js';
+import { commitStaged, stagingDir, writeTree } from '../emit/write.js';
 import { parseSources, sourceKind, type Located, type SourceFile } from '../load/index.js';
 import { appliesTo } from '../resolve/index.js';
-import { validate, Validator } from '../validate/index.js';
+import { validate, Validator, type ValidRepo } from '../validate/index.js';
 import type { WorkerPool } from './pool.js';
-import { HEAD_FIELDS, type JobOutcome, type RenderJob } from './protocol.js';
+import type { JobOutcome, RenderJob } from './protocol.js';
 import { removeTreesWith } from './remove.js';
 
 /** Topology files parsed between two hand-outs of work. */
@@ -51,13 +40,7 @@ const BATCH = 25;
 /** A job's reply, with the result's files made from it. */
 interface Rendered {
   outcome: JobOutcome;
-  files: WorkerFile[];
-}
-
-interface WorkerFile extends FileHead {
-  identity: string;
-  /** The file as the result hands it out; object and text computed on first read. */
-  file: RenderedFile;
+  files: HeadFile[];
 }
 
 export interface ParallelCompileOptions {
@@ -71,11 +54,15 @@ export interface ParallelCompileOptions {
 const jobKey = (env: number, file: string): string => `${env}\0${file}`;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-export async function compileAndWrite(sources: readonly SourceFile[], opts: ParallelCompileOptions): Promise<CompileResult> {
+/**
+ * The written compile, or the validated repository when it has errors: the caller then compiles
+ * it serially, which reports them exactly and writes nothing.
+ */
+export async function compileAndWrite(sources: readonly SourceFile[], opts: ParallelCompileOptions): Promise<CompileResult | { invalid: ValidRepo }> {
   const envLoad = parseSources(sources.filter((s) => sourceKind(s.path) === 'environment'));
   const validator = new Validator(envLoad.environments, envLoad.diagnostics);
   // Broken or missing environments: nothing renders; the serial compile reports it.
-  if (envLoad.environments.length === 0 || validator.environmentErrors()) return compileValid(validate(parseSources([...sources])), opts);
+  if (envLoad.environments.length === 0 || validator.environmentErrors()) return { invalid: validate(parseSources([...sources])) };
   const envCheck = { environments: validator.environments(), topologies: [], diagnostics: [] };
   requireEnvironment(envCheck, opts.env);
   const envs = selectEnvironments(envCheck, opts.env);
@@ -107,7 +94,7 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
             if (!outcome || !env) throw new Error(`render worker gave no answer for ${topo.file}`);
             let render: TopologyRender | undefined;
             const again = (): TopologyRender => (render ??= renderTopology(env, topo));
-            const files = workerFiles(outcome.heads, topo.file, again);
+            const files = filesOfHeads(outcome.heads, topo.file, again);
             outcomes.set(jobKey(e, topo.file), { outcome, files });
             // What makes assemble() report an error, known before it runs (see the end).
             for (const f of files) {
@@ -137,13 +124,12 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
     if (hasErrors(repo.diagnostics)) {
       await opts.pool.close(); // no worker writes into the staging directory after this
       await rm(tmp, { recursive: true, force: true });
-      return compileValid(repo, { ...opts, write: false });
+      return { invalid: repo };
     }
 
     // The jobs of the serial compile, in its order; each must have been rendered exactly once.
-    const ordered = orderTopologies(repo);
-    const expected: Array<{ env: number; topo: Located<Topology> }> = [];
-    envs.forEach((env, e) => ordered.forEach((topo) => appliesTo(topo.value, env.name) && expected.push({ env: e, topo })));
+    const envIndex = new Map(envs.map((env, e) => [env.name, e]));
+    const expected = jobsOf(repo, opts.env).jobs.map(({ env, topo }) => ({ env: envIndex.get(env.name) ?? -1, topo }));
     await ready;
     await Promise.all(rendering);
     const missing = expected.filter((j) => !outcomes.has(jobKey(j.env, j.topo.file)));
@@ -151,7 +137,7 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
     await Promise.all(rendering);
     if (outcomes.size !== expected.length) throw new Error(`internal error: workers rendered ${outcomes.size} jobs, the compile has ${expected.length}`);
 
-    const renders = expected.map(({ env: e, topo }): RenderOutline<WorkerFile> => {
+    const renders = expected.map(({ env: e, topo }): RenderOutline<HeadFile> => {
       const env = envs[e];
       const done = outcomes.get(jobKey(e, topo.file));
       if (!env || !done) throw new Error(`internal error: no render of ${topo.file}`);
@@ -159,9 +145,9 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
     });
     const byFile = new Map<string, Located<Topology>>(repo.topologies.map((t) => [t.file, t]));
     const locate = (file: string): { line: number; col: number } => byFile.get(file)?.locate(['name']) ?? { line: 1, col: 1 };
-    const finish = (all: Array<WorkerFile | RenderedFile>): CompileResult => {
+    const finish = (all: Array<HeadFile | RenderedFile>): CompileResult => {
       const assembled = assemble(envs, renders, locate, all);
-      return { files: assembled.files.map((f) => ('file' in f ? f.file : f)), diagnostics: sortDiagnostics([...repo.diagnostics, ...assembled.diagnostics]) };
+      return { files: assembled.files.map(wholeFile), diagnostics: sortDiagnostics([...repo.diagnostics, ...assembled.diagnostics]) };
     };
     const all = assemblyFiles(envs, renders);
     // assemble() reports errors only for placement problems and duplicate objects; with neither
@@ -174,14 +160,7 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
     }
 
     // CRDs, Namespaces and Argo CD objects: rendered here, a few dozen files.
-    const made = new Set<string>();
-    for (const f of all) {
-      if ('file' in f) continue;
-      const dir = dirname(join(tmp, f.path));
-      if (!made.has(dir)) mkdirSync(dir, { recursive: true });
-      made.add(dir);
-      writeFileSync(join(tmp, f.path), f.text);
-    }
+    await writeTree(tmp, all.filter((f): f is RenderedFile => !('file' in f)));
     committed = true;
     let removing: Promise<void> = Promise.resolve();
     await commitStaged(tmp, opts.out, opts.env !== undefined ? [opts.env] : undefined, (dirs) => {
@@ -211,36 +190,4 @@ export async function compileAndWrite(sources: readonly SourceFile[], opts: Para
       await rm(tmp, { recursive: true, force: true });
     }
   }
-}
-
-/** The files of one render from the heads its worker sent (protocol.ts HEAD_FIELDS). */
-export function workerFiles(heads: readonly string[], source: string, render: () => TopologyRender): WorkerFile[] {
-  const files: WorkerFile[] = [];
-  for (let at = 0, i = 0; at < heads.length; at += HEAD_FIELDS, i++) {
-    const [path = '', apiVersion = '', kind = '', name = '', namespace = ''] = heads.slice(at, at + HEAD_FIELDS);
-    const object: ObjectHead = { apiVersion, kind, metadata: namespace !== '' ? { name, namespace } : { name } };
-    const env = path.slice(0, path.indexOf('/'));
-    const member = path.slice(env.length + 1, path.indexOf('/', env.length + 1));
-    files.push({ path, source, object, identity: objectKey(env, member, object), file: lazyFile(path, source, render, i) });
-  }
-  return files;
-}
-
-/** The `index`-th file of a render that is computed again on first read (same path, checked). */
-function lazyFile(path: string, source: string, render: () => TopologyRender, index: number): RenderedFile {
-  const file = (): RenderedFile => {
-    const f = render().files[index];
-    if (f?.path !== path) throw new Error(`internal error: rendering ${source} again gave ${f?.path ?? 'no file'} where a worker wrote ${path}`);
-    return f;
-  };
-  return {
-    path,
-    source,
-    get object() {
-      return file().object;
-    },
-    get text() {
-      return file().text;
-    },
-  };
 }

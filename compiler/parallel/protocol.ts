@@ -18,11 +18,12 @@ export interface RenderJob {
 }
 
 /**
- * The written files as the main thread's checks need them (compile.ts FileHead), flat because
- * flat string arrays cross threads cheapest: per file HEAD_FIELDS strings, path, apiVersion,
- * kind, name, namespace ("" for cluster-scoped objects).
+ * The written files as the main thread's checks need them (pipeline/rendered-file.ts FileHead),
+ * flat because flat string arrays cross threads cheapest: per file HEAD_FIELDS strings, env,
+ * member cluster, topology, apiVersion, kind, name, namespace ("" for none); the path is
+ * derived from them (emit/paths.ts).
  */
-export const HEAD_FIELDS = 5;
+export const HEAD_FIELDS = 7;
 
 export interface JobOutcome {
   heads: string[];

@@ -5,6 +5,7 @@ import { mkdirSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { entriesOrNone } from './entries.js';
 import { renderObjects } from '../render.js';
 import { toYaml } from '../emit/yaml.js';
+import { headsOf } from '../pipeline/rendered-file.js';
 import type { JobOutcome, RenderContext, RenderJob, Reply, Request } from './protocol.js';
 
 let context: RenderContext | undefined;
@@ -15,7 +16,6 @@ function renderJob(ctx: RenderContext, job: RenderJob): JobOutcome {
   const env = ctx.envs[job.env];
   if (!env) throw new Error(`render job for environment ${job.env}, the compile has ${ctx.envs.length}`);
   const { files, namespaces, problems } = renderObjects(env, job.topology, job.file);
-  const heads: string[] = [];
   for (const { path, object } of files) {
     const dir = path.slice(0, path.lastIndexOf('/'));
     if (!made.has(dir)) {
@@ -24,9 +24,8 @@ function renderJob(ctx: RenderContext, job: RenderJob): JobOutcome {
     }
     // Paths are relative and normalized (compiler/emit/paths.ts): no join() needed.
     writeFileSync(`${ctx.root}/${path}`, toYaml(object));
-    heads.push(path, object.apiVersion, object.kind, object.metadata.name, object.metadata.namespace ?? '');
   }
-  return { heads, namespaces, problems };
+  return { heads: headsOf(files), namespaces, problems };
 }
 
 /**

@@ -1,16 +1,16 @@
-// Compiles the two sides of a plan in memory, sharing work: a topology whose file text and
-// environment files are the same on both sides renders to the same objects, so it is rendered
-// once and both sides hold the very same object references (which also lets the diff skip them
-// by identity). Mirrors compileModel (compiler/compile.ts); test/unit/plan-compile-sides.test.ts
-// checks that both give the same files.
+// Compiles the two sides of a plan: the compile pipeline (pipeline/pipeline.ts) with a shared
+// render cache as its renderer and memory as its sink. A topology whose file text and environment
+// files are the same on both sides renders to the same objects, so it is rendered once and both
+// sides hold the very same object references (which also lets the diff skip them by identity);
+// test/unit/plan-compile-sides.test.ts checks that the files are compileModel's.
 import type { Environment, Topology } from '../../schemas/types/index.js';
-import { assemble, selectEnvironments, renderTopology, type RenderedFile, type TopologyRender } from '../compile.js';
-import { sortDiagnostics, type Diagnostic } from '../diagnostics.js';
+import { compileRenders } from '../pipeline/pipeline.js';
+import { filesOfHeads, type RenderedFile, type TopologyRender } from '../pipeline/rendered-file.js';
+import { renderTopology } from '../pipeline/render-topology.js';
+import type { Diagnostic } from '../diagnostics.js';
 import { parseSources, sourceKind, type Located, type SourceFile } from '../load/index.js';
-import { appliesTo } from '../resolve/index.js';
 import { validate, Validator, type ValidRepo } from '../validate/index.js';
 import { envKeyOf, sha256, type CompileState, type TopologyState } from '../emit/state.js';
-import { workerFiles } from '../parallel/compile-write.js';
 import { knownTopology } from '../reuse.js';
 
 export interface CompiledFiles {
@@ -110,40 +110,29 @@ export class SharedRenderCache {
       .join('\0');
     const repo = this.validate(sources, envKey);
     const envSources = sources.filter((s) => sourceKind(s.path) === 'environment');
-    const envs = selectEnvironments(repo, env);
     const text = new Map(sources.map((s) => [s.path, s.text]));
-    const topologies = [...repo.topologies].sort((a, b) => byString(a.value.name, b.value.name) || byString(a.file, b.file));
-    const renders: TopologyRender[] = [];
-    for (const e of envs) {
-      for (const topo of topologies) {
-        if (!appliesTo(topo.value, e.name)) continue;
-        const key = `${envKey}\0${e.name}\0${topo.file}\0${text.get(topo.file) ?? ''}`;
-        let r = this.renders.get(key);
-        if (r) this.hits++;
-        else {
-          const source = { path: topo.file, text: text.get(topo.file) ?? '' };
-          const kept = this.stateFor(envSources, source)?.renders.find((k) => k.env === e.name);
-          if (kept) {
-            // Heads for files; rendered again only if something reads a whole object or its text.
-            let again: TopologyRender | undefined;
-            const files = workerFiles(kept.heads, topo.file, () => (again ??= renderTopology(e, topo)));
-            r = { env: e.name, source: topo.file, files: files as unknown as RenderedFile[], namespaces: kept.namespaces, diagnostics: kept.diagnostics };
-            this.fromState++;
-          } else {
-            this.misses++;
-            r = renderTopology(e, topo);
-          }
-          this.renders.set(key, r);
-        }
-        renders.push(r);
+    const compiled = compileRenders(repo, env, (e, topo) => {
+      const key = `${envKey}\0${e.name}\0${topo.file}\0${text.get(topo.file) ?? ''}`;
+      let r = this.renders.get(key);
+      if (r) {
+        this.hits++;
+        return r;
       }
-    }
-    const byFile = new Map(repo.topologies.map((t) => [t.file, t]));
-    const result = assemble(envs, renders, (file) => byFile.get(file)?.locate(['name']) ?? { line: 1, col: 1 });
-    return {
-      files: result.files,
-      environments: repo.environments.map((e) => e.value),
-      diagnostics: sortDiagnostics([...repo.diagnostics, ...result.diagnostics]),
-    };
+      const source = { path: topo.file, text: text.get(topo.file) ?? '' };
+      const kept = this.stateFor(envSources, source)?.renders.find((k) => k.env === e.name);
+      if (kept) {
+        // Heads for files; rendered again only if something reads a whole object or its text.
+        let again: TopologyRender | undefined;
+        const files = filesOfHeads(kept.heads, topo.file, () => (again ??= renderTopology(e, topo)));
+        r = { env: e.name, source: topo.file, files: files as unknown as RenderedFile[], namespaces: kept.namespaces, diagnostics: kept.diagnostics };
+        this.fromState++;
+      } else {
+        this.misses++;
+        r = renderTopology(e, topo);
+      }
+      this.renders.set(key, r);
+      return r;
+    });
+    return { files: compiled.files, environments: repo.environments.map((e) => e.value), diagnostics: compiled.diagnostics };
   }
 }

@@ -1,13 +1,9 @@
 // Structural diff of two sets of rendered objects, object by object and field by field.
-// Objects are keyed by (env, member cluster, apiVersion, kind, namespace, name); lists whose items
+// Objects are keyed by (env, member cluster, apiVersion, kind, namespace, name: emit/paths.ts objectKey); lists whose items
 // all carry a unique `name` are compared item by item by that name, so reordering containers or
 // inserting an env var shows as the one change it is, not as a shifted list.
+import { objectKey } from '../emit/paths.js';
 import type { FieldChange, ObjectChange, PlanObject } from './model.js';
-
-export function objectKey(o: PlanObject): string {
-  const m = o.object.metadata;
-  return [o.env, o.memberCluster, o.object.apiVersion, o.object.kind, m.namespace ?? '', m.name].join('|');
-}
 
 export function diffObjects(base: ReadonlyArray<PlanObject>, head: ReadonlyArray<PlanObject>): ObjectChange[] {
   const before = indexByKey(base);

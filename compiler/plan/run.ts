@@ -1,7 +1,8 @@
 // `dbtopo plan` without the CLI: read both sides (Git refs, or the work tree for head), compile
 // them in memory, and build the plan. The only I/O is reading sources; nothing is written.
 import type { Environment } from '../../schemas/types/index.js';
-import { compileModel, type RenderedFile } from '../compile.js';
+import { compileModel } from '../compile.js';
+import type { RenderedFile } from '../pipeline/rendered-file.js';
 import { hasErrors, type Diagnostic } from '../diagnostics.js';
 import { parseSources, readRepo, sourceKind, type SourceFile } from '../load/index.js';
 import { validate } from '../validate/index.js';
@@ -75,15 +76,12 @@ function toSide(c: CompiledFiles): CompiledSide {
   return { objects: c.files.map(sharedPlanObject), environments: c.environments, diagnostics: c.diagnostics };
 }
 
-/** rendered/<env>/<member>/<namespace>/<topology>/… or rendered/<env>/<member>/_cluster/… */
+/** A rendered file as a plan side's object: where it is deployed, and the object. */
 export function toPlanObject(f: RenderedFile): PlanObject {
-  const parts = f.path.split('/'); // once: 62,572 files per side in a 1,000-topology plan
-  const [env = '', member = '', scope = '', topology] = parts;
-  const inTopology = scope !== '_cluster' && member !== '_argocd' && topology !== undefined && parts.length >= 5;
   return {
-    env,
-    memberCluster: member,
-    ...(inTopology ? { topology } : {}),
+    env: f.env,
+    memberCluster: f.memberCluster,
+    ...(f.topology !== undefined ? { topology: f.topology } : {}),
     ...(f.source !== undefined ? { source: f.source } : {}),
     object: f.object,
   };

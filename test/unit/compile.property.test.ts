@@ -4,7 +4,8 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileModel, type RenderedFile } from '../../compiler/compile.js';
+import { compileModel } from '../../compiler/compile.js';
+import type { RenderedFile } from '../../compiler/pipeline/rendered-file.js';
 import type { Located } from '../../compiler/load/index.js';
 import { validate } from '../../compiler/validate/index.js';
 import { LABELS } from '../../schemas/types/index.js';

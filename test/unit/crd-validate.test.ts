@@ -4,7 +4,8 @@
 
 import { Ajv, type ValidateFunction } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { compileModel, compileRepo, type RenderedFile } from '../../compiler/compile.js';
+import { compileModel, compileRepo } from '../../compiler/compile.js';
+import type { RenderedFile } from '../../compiler/pipeline/rendered-file.js';
 import { clusterCrds } from '../../compiler/emit/crds.js';
 import type { Located } from '../../compiler/load/index.js';
 import { validate } from '../../compiler/validate/index.js';

@@ -120,10 +120,10 @@ describe('argocdObjects', () => {
 describe('sync waves', () => {
   it('annotates CRDs/Namespaces -2, config and Services -1, databases 0, policies 1; marks spread InstanceSets', () => {
     const files = [
-      { path: 'prod/eu-1/_cluster/crd.yaml', object: crd },
-      ...topology({ name: 'a', member: 'eu-1' }).map((o) => ({ path: `prod/eu-1/db/a/${o.object.kind}-${o.object.metadata.name}`, object: o.object })),
-      ...topology({ name: 'a', member: 'eu-2' }).filter((o) => o.object.kind === 'InstanceSet' && o.object.metadata.name === 'a-server').map((o) => ({ path: 'prod/eu-2/db/a/x', object: o.object })),
-      { path: 'prod/eu-1/db/a/pdb', object: { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'a', namespace: 'db' } } },
+      { env: 'prod', memberCluster: 'eu-1', path: 'prod/eu-1/_cluster/crd.yaml', object: crd },
+      ...topology({ name: 'a', member: 'eu-1' }).map((o) => ({ env: 'prod', memberCluster: 'eu-1', path: `prod/eu-1/db/a/${o.object.kind}-${o.object.metadata.name}`, object: o.object })),
+      ...topology({ name: 'a', member: 'eu-2' }).filter((o) => o.object.kind === 'InstanceSet' && o.object.metadata.name === 'a-server').map((o) => ({ env: 'prod', memberCluster: 'eu-2', path: 'prod/eu-2/db/a/x', object: o.object })),
+      { env: 'prod', memberCluster: 'eu-1', path: 'prod/eu-1/db/a/pdb', object: { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'a', namespace: 'db' } } },
     ];
     const out = annotateForArgoCd(files);
     const wave = (kind: string) => [...new Set(out.filter((f) => f.object.kind === kind).map((f) => f.object.metadata.annotations?.[SYNC_WAVE]))];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { diffObjects, diffValues, objectKey } from '../../compiler/plan/diff.js';
+import { objectKey } from '../../compiler/emit/paths.js';
+import { diffObjects, diffValues } from '../../compiler/plan/diff.js';
 import { namespaceObject, topology } from './plan-fixtures.js';
 
 describe('plan diff', () => {

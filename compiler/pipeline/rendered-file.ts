@@ -1,0 +1,110 @@
+// The rendered file and the shapes the compile stages pass it in: whole (object and YAML text),
+// or as its head (identity and kind, no body) where a stage only checks or indexes it, and the
+// flat heads a render worker or the state of an earlier compile keeps of a render.
+import type { KubeObject } from '../../schemas/types/index.js';
+import type { Diagnostic } from '../diagnostics.js';
+import { objectKey, renderedPath, type ObjectHead, type Placement } from '../emit/paths.js';
+import { HEAD_FIELDS } from '../parallel/protocol.js';
+
+export interface RenderedFile extends Placement {
+  /** Relative to rendered/: emit/paths.ts renderedPath() of the placement and the object. */
+  path: string;
+  object: KubeObject;
+  text: string;
+  /** Topology file the object was compiled from; absent for CRDs and Namespaces. */
+  source?: string;
+}
+
+export interface CompileResult {
+  files: RenderedFile[];
+  diagnostics: Diagnostic[];
+}
+
+/** What one topology renders in one environment; the unit the incremental compiler caches. */
+export interface TopologyRender {
+  env: string;
+  source: string;
+  files: RenderedFile[];
+  /** Namespaces the topology's objects live in, per member cluster. */
+  namespaces: Array<{ memberCluster: string; namespace: string }>;
+  diagnostics: Diagnostic[];
+}
+
+/** What the checks across files and the Argo CD objects read of a rendered file. */
+export interface FileHead extends Placement {
+  path: string;
+  source?: string;
+  object: ObjectHead;
+  /** objectKey() of the file, when already known (a parallel compile computes it while it waits). */
+  identity?: string;
+}
+
+/** A topology's render as assemble needs it; TopologyRender is one, with whole files. */
+export interface RenderOutline<F extends FileHead> {
+  env: string;
+  files: readonly F[];
+  namespaces: ReadonlyArray<{ memberCluster: string; namespace: string }>;
+  diagnostics: readonly Diagnostic[];
+}
+
+/** The heads of a render's files, in the render workers' flat format (parallel/protocol.ts). */
+export function headsOf(files: ReadonlyArray<Placement & { object: ObjectHead }>): string[] {
+  const heads: string[] = [];
+  for (const { env, memberCluster, topology, object } of files) {
+    heads.push(env, memberCluster, topology ?? '', object.apiVersion, object.kind, object.metadata.name, object.metadata.namespace ?? '');
+  }
+  return heads;
+}
+
+/** The head of the file at `at` (a multiple of HEAD_FIELDS) in a render's heads. */
+export function headAt(heads: readonly string[], at: number): FileHead {
+  const [env = '', memberCluster = '', topology = '', apiVersion = '', kind = '', name = '', namespace = ''] = heads.slice(at, at + HEAD_FIELDS);
+  const object: ObjectHead = { apiVersion, kind, metadata: namespace !== '' ? { name, namespace } : { name } };
+  const place: Placement = topology !== '' ? { env, memberCluster, topology } : { env, memberCluster };
+  return { ...place, path: renderedPath(place, object), object };
+}
+
+/** A file known by its head, whole on first read of its object or text. */
+export interface HeadFile extends FileHead {
+  identity: string;
+  /** The file as a result hands it out; object and text computed on first read. */
+  file: RenderedFile;
+}
+
+/** The file a result hands out for a file known by its head, or a whole one. */
+export function wholeFile(f: HeadFile | RenderedFile): RenderedFile {
+  return 'file' in f ? f.file : f;
+}
+
+/** The files of one render from its heads (protocol.ts HEAD_FIELDS); `render` renders it again. */
+export function filesOfHeads(heads: readonly string[], source: string, render: () => TopologyRender): HeadFile[] {
+  const files: HeadFile[] = [];
+  for (let at = 0, i = 0; at < heads.length; at += HEAD_FIELDS, i++) {
+    const head = { ...headAt(heads, at), source };
+    files.push({ ...head, identity: objectKey(head), file: lazyFile(head, render, i) });
+  }
+  return files;
+}
+
+/** The `index`-th file of a render that is computed again on first read (same path, checked). */
+function lazyFile(head: FileHead & { source: string }, render: () => TopologyRender, index: number): RenderedFile {
+  const { path, source } = head;
+  const file = (): RenderedFile => {
+    const f = render().files[index];
+    if (f?.path !== path) throw new Error(`internal error: rendering ${source} again gave ${f?.path ?? 'no file'} where a worker wrote ${path}`);
+    return f;
+  };
+  return {
+    env: head.env,
+    memberCluster: head.memberCluster,
+    ...(head.topology !== undefined ? { topology: head.topology } : {}),
+    path,
+    source,
+    get object() {
+      return file().object;
+    },
+    get text() {
+      return file().text;
+    },
+  };
+}
