@@ -33,7 +33,18 @@ export interface MemberHistory {
 export type FailoverDecision =
   | { action: 'none'; reason: string }
   | { action: 'wait'; reason: string }
-  | { action: 'promote'; candidate: string; lostPrimary?: string; reason: string };
+  | {
+      action: 'promote';
+      candidate: string;
+      lostPrimary?: string;
+      /**
+       * Transactions the lost primary had when last probed that no candidate received: a lower
+       * bound of what the failover loses (the last probe is up to a period old). Above 0 only when
+       * replication was asynchronous (async mode, or semi-sync that fell back to async).
+       */
+      unreceived?: number;
+      reason: string;
+    };
 
 
 export function decideFailover(input: {
@@ -74,11 +85,16 @@ export function decideFailover(input: {
     return { action: 'wait', reason: 'no reachable replica to promote' };
   }
   const pos = position(best);
+  const lastSeen = lost?.probes.filter(isPrimary).at(-1)?.offset;
+  const unreceived = lastSeen !== undefined && pos >= 0 && lastSeen > pos ? lastSeen - pos : undefined;
   return {
     action: 'promote',
     candidate: best.target.podName,
     ...(lost ? { lostPrimary: lost.target.podName } : {}),
-    reason: `${lost ? `primary ${lost.target.podName} failed ${k} probes in a row` : `no primary for ${k} probes`}; ${best.target.podName} is the most advanced replica (position ${pos ?? 'unknown'})`,
+    ...(unreceived !== undefined ? { unreceived } : {}),
+    reason:
+      `${lost ? `primary ${lost.target.podName} failed ${k} probes in a row` : `no primary for ${k} probes`}; ${best.target.podName} is the most advanced replica (position ${pos ?? 'unknown'})` +
+      (unreceived !== undefined ? `; ${lost!.target.podName} was last seen at position ${lastSeen}: at least ${unreceived} transaction(s) it acknowledged reached no replica and are lost` : ''),
   };
 }
 

@@ -60,7 +60,13 @@ export async function operate(ctx: OperateContext, snap: ShardSnapshot, op: Excl
       const r = await engine.failover(candidate, others, spec);
       history.history.clear();
       history.lastPrimary = candidate;
-      ctx.emit({ type: 'Warning', reason: 'Failover', action: 'Failover', message: `${fd.reason}; promoted ${r.promoted} in ${r.totalMs} ms: ${r.steps.join('; ')}` });
+      const loss =
+        fd.unreceived === undefined
+          ? ''
+          : spec.replication?.mode === 'semi-sync'
+            ? ' (semi-sync fell back to asynchronous replication: rpl_semi_sync_master_timeout passed without an acknowledgement)'
+            : ' (asynchronous replication acknowledges a commit before any replica has it; replication mode semi-sync loses none)';
+      ctx.emit({ type: 'Warning', reason: 'Failover', action: 'Failover', message: `${fd.reason}${loss}; promoted ${r.promoted} in ${r.totalMs} ms: ${r.steps.join('; ')}` });
       return;
     }
     case 'fence': {

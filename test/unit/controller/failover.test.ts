@@ -48,6 +48,22 @@ describe('decideFailover', () => {
     expect(d).toMatchObject({ action: 'promote', candidate: 'db-1', lostPrimary: 'db-0' });
   });
 
+  it('counts what the lost primary had when last probed and no candidate received (async loses it)', () => {
+    const members: MemberHistory[] = [
+      { target: t(0), probes: [primary(217), down, down, down] },
+      { target: t(1), probes: [replica(200)], received: 202 },
+      { target: t(2), probes: [replica(199)], received: 201 },
+    ];
+    const d = decideFailover({ members, failureThreshold: 3, labelledPrimary: 'db-0' });
+    expect(d).toMatchObject({ action: 'promote', candidate: 'db-1', unreceived: 15 });
+    expect(d.reason).toContain('db-0 was last seen at position 217: at least 15 transaction(s)');
+    // Everything the primary was seen with reached a replica: nothing is reported lost.
+    const caughtUp = members.map((m) => (m.target.podName === 'db-1' ? { ...m, received: 217 } : m));
+    const c = decideFailover({ members: caughtUp, failureThreshold: 3, labelledPrimary: 'db-0' });
+    expect(c).toMatchObject({ action: 'promote', candidate: 'db-1' });
+    expect(c).not.toHaveProperty('unreceived');
+  });
+
   it('never promotes an unreachable replica, and waits when none is reachable', () => {
     const members: MemberHistory[] = [
       { target: t(0), probes: [down, down] },
