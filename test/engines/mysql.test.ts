@@ -139,6 +139,30 @@ describe('MysqlDriver with real mariadbd', () => {
     expect(Date.now() - t0).toBeLessThan(5_000);
   });
 
+  it('two actors wiring one replica at once both succeed (one START SLAVE between the other\'s STOP SLAVE and CHANGE MASTER)', async () => {
+    // c is the primary and a one of its replicas (tests above). The role loop fencing an unwired
+    // server while whoever chose the primary wires it too is what roles-spread.test.ts does.
+    const other = new MysqlDriver();
+    let rounds = 0;
+    try {
+      for (; rounds < 15; rounds++) {
+        await sql(a, 'STOP SLAVE');
+        await sql(a, 'RESET SLAVE ALL');
+        const both = await Promise.allSettled([driver.follow(a.target, c.target, asyncSpec), other.follow(a.target, c.target, asyncSpec)]);
+        const failed = both.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []));
+        expect(failed, `round ${rounds}`).toEqual([]);
+      }
+    } finally {
+      await other.close();
+    }
+    const p = await eventually('a replicates from c', 20_000, async () => {
+      const p = await driver.probe(a.target, 2_000);
+      return p.following?.linkUp ? p : undefined;
+    });
+    expect(p.following).toMatchObject({ host: c.target.host, port: c.target.port, linkUp: true });
+    console.log(`[mysql] ${rounds} rounds of two concurrent follow() calls on one replica: all succeeded`);
+  });
+
   it('an unreachable server is reported without throwing', async () => {
     const p = await driver.probe({ podName: 'nobody', host: '127.250.250.251', port: 3306 }, 1_000);
     expect(p.reachable).toBe(false);

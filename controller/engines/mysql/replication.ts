@@ -8,6 +8,8 @@ import { probeMysql, readState, type ReplicaStatus } from './probe.js';
 import { stopWrites } from './sessions.js';
 
 const TIMEOUT_MS = 5_000;
+/** "This operation cannot be performed as you have a running slave": CHANGE MASTER or gtid_slave_pos while replication runs. */
+const ER_SLAVE_MUST_STOP = 1198;
 
 /** Pure: is the replica already wired to `primary` the way follow() would wire it? */
 export function wiredTo(rs: ReplicaStatus, primary: EngineTarget): boolean {
@@ -21,7 +23,25 @@ export class MysqlDriver implements ServerDriver {
     return await probeMysql(this.pool, t, timeoutMs);
   }
 
+  /**
+   * Two actors may wire one replica at once (the member cluster's role loop fencing an unwired
+   * server onto the primary while whoever chose that primary wires it too; a leader hand-off):
+   * one's START SLAVE can land between the other's STOP SLAVE and CHANGE MASTER, which MariaDB
+   * refuses with ER_SLAVE_MUST_STOP (seen once in CI, roles-spread.test.ts). The state is read
+   * again and the wiring retried, at most 3 times; a replica the other actor already wired to
+   * the same primary then needs nothing more.
+   */
   async follow(replica: EngineTarget, primary: EngineTarget, spec: EngineSpec): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.followOnce(replica, primary, spec);
+      } catch (err) {
+        if (attempt >= 3 || (err as { errno?: number }).errno !== ER_SLAVE_MUST_STOP) throw err;
+      }
+    }
+  }
+
+  private async followOnce(replica: EngineTarget, primary: EngineTarget, spec: EngineSpec): Promise<boolean> {
     const semi = spec.replication?.mode === 'semi-sync';
     const s = await readState(this.pool, replica, TIMEOUT_MS);
     const q = (sql: string, values: unknown[] = []): Promise<unknown> => this.pool.query(replica, sql, TIMEOUT_MS, values);
