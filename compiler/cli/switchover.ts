@@ -1,6 +1,6 @@
 // `dbtopo switchover <instanceset> [--to POD]`: asks the controller for a planned switchover by
 // setting the dbtopo.dev/switchover annotation on the InstanceSet, then waits (bounded) until
-// status.primary names the new primary. The controller does the work (controller/update/); the
+// status.primary names the new primary. The controller does the work (its role loop, controller/roles/); the
 // CLI only files the request, so a request survives the CLI being interrupted.
 // Exit codes: 0 switched over (or already there), 1 timed out or refused, 2 usage, 3 API error.
 import type { Command } from 'commander';
@@ -20,8 +20,9 @@ export type Outcome = { state: 'done'; primary: string } | { state: 'pending'; w
 /**
  * Pure: where a requested switchover stands, from the InstanceSet as the API server has it now.
  * `recordBefore`: status.switchover.startedAt when the request was filed; a record that starts
- * differently is this request's (the controller writes it Running before it touches an engine,
- * then Succeeded or Failed: schemas/types/instanceset.ts SwitchoverStatus).
+ * differently is this request's (the controller files it Requested, its role loop writes it
+ * Running before it touches an engine, then Succeeded or Failed: schemas/types/instanceset.ts
+ * SwitchoverStatus).
  */
 export function switchoverOutcome(is: InstanceSet, previousPrimary: string | undefined, wanted: string | undefined, recordBefore?: string): Outcome {
   const primary = is.status?.primary;
@@ -33,6 +34,7 @@ export function switchoverOutcome(is: InstanceSet, previousPrimary: string | und
   if (rec !== undefined && rec.startedAt !== recordBefore) {
     if (rec.phase === 'Failed') return { state: 'refused', why: rec.message ?? 'the controller recorded a failure without a reason' };
     if (rec.phase === 'Running') return { state: 'pending', why: `switching over from ${rec.from} since ${rec.startedAt}` };
+    if (rec.phase === 'Requested') return { state: 'pending', why: `requested at ${rec.startedAt}; the role loop carries it out${rec.message !== undefined ? ` (last try: ${rec.message})` : ''}` };
   }
   const failedType: ConditionType = 'SwitchoverFailed';
   const failed = is.status?.conditions?.find((c) => c.type === failedType && c.status === 'True');

@@ -5,8 +5,8 @@
 // to run next. Pure: no I/O, no clock.
 //
 // The order the operations are considered in is the whole contract of a round:
-//   1. Switching    — a switchover is moving the role (the update holds the lock): the round
-//                     (round.ts) stops before it takes a snapshot.
+//   1. Switching    — another round of this controller is moving the role (it holds the lock):
+//                     the round (round.ts) stops before it takes a snapshot.
 //   2. wire         — Bootstrapping (a set nobody wired: the lowest ordinal leads) or Degraded
 //                     (a fresh pod, a replica following the wrong server): promote / follow.
 //   3. demote       — SplitBrain: two engines claim primary and nobody else guards the shard
@@ -15,16 +15,24 @@
 //                     failed failureThreshold probes in a row: promote the most advanced replica.
 //   5. fence        — Degraded: a server that replicates from nobody (a restarted former primary)
 //                     is made read-only and a replica of the primary before it is ever labelled.
-//   6. settle       — label from what the engines report (never two primaries), semi-sync and
+//   6. switchover   — Switching: status.switchover is Requested (the update step or a user asked)
+//      / resolve      and the engines agree `from` is the one primary: hand the role over
+//                     (Engine.switchover), or wait while no replica is linked to it (a request of
+//                     the update step: a replica just replaced is not synced yet); the primary is
+//                     elsewhere already (Sentinel failed over, a stale label asked): resolve the
+//                     request without touching an engine.
+//   7. settle       — label from what the engines report (never two primaries), semi-sync and
 //                     Sentinel electability where they are wrong.
-// Each of 2–5 runs at most once per round and is followed by a fresh snapshot; settle ends it.
+// Each of 2–6 runs at most once per round and is followed by a fresh snapshot; settle ends it.
+import type { SwitchoverStatus } from '../../schemas/types/index.js';
 import type { EngineTarget, ProbeResult } from '../engines/types.js';
+import { USER_REQUEST } from '../reconcile/instanceset/switchover-record.js';
 import { chooseSurvivor, type SplitBrainDecision } from '../engines/splitbrain.js';
 import { failoverFromHistory, isPrimary, isUnwired, type ProbeHistory } from './failover.js';
 import { decideRoles, type MemberView, type RoleDecision } from './role-plan.js';
 
 export type ShardState =
-  /** A switchover is in progress: the role loop keeps out. */
+  /** A switchover is asked for or under way: this round carries it out, or another round does. */
   | 'Switching'
   /** Nobody wired or labelled the set yet: its lowest ordinal is being made primary. */
   | 'Bootstrapping'
@@ -44,6 +52,10 @@ export type Operation =
   | { kind: 'demote'; survivor: SplitBrainDecision }
   | { kind: 'failover'; reason: string }
   | { kind: 'fence'; primary: string; pods: string[] }
+  /** Carry out the Requested switchover `request` (status.switchover). */
+  | { kind: 'switchover'; request: SwitchoverStatus }
+  /** End the request without touching an engine: the engines made it moot (or refuse it). */
+  | { kind: 'resolve'; request: SwitchoverStatus; phase: 'Succeeded' | 'Failed'; message: string }
   | { kind: 'settle'; roles: RoleDecision }
   | { kind: 'none' };
 
@@ -73,6 +85,8 @@ export interface ShardSnapshot {
 export interface Intent {
   /** Operations this round already ran. */
   done: ReadonlySet<OperationKind>;
+  /** status.switchover when it is Requested: a switchover someone asked for and nobody started. */
+  switchover?: SwitchoverStatus;
 }
 
 export interface StateDecision {
@@ -137,7 +151,45 @@ export function decideState(snap: ShardSnapshot, intent: Intent): StateDecision 
       if (pods.length > 0) return { state: 'Degraded', op: { kind: 'fence', primary: primary.target.podName, pods } };
     }
   }
+  if (intent.switchover !== undefined && !intent.done.has('switchover') && !intent.done.has('resolve')) {
+    const op = decideSwitchover(snap, intent.switchover);
+    if (op !== undefined) return { state: 'Switching', op };
+  }
   return { state: settledState(snap, roles, claimants), op: { kind: 'settle', roles } };
+}
+
+/**
+ * A Requested switchover: run it, resolve it, or (undefined) let it wait — no single engine claims
+ * primary (a failover or the split-brain guard goes first), or no replica replicates from the
+ * primary yet and the request is the update step's, which may wait; a user's is tried at once and
+ * the engine says why it cannot.
+ */
+export function decideSwitchover(snap: ShardSnapshot, request: SwitchoverStatus): Operation | undefined {
+  const resolve = (phase: 'Succeeded' | 'Failed', message: string): Operation => ({ kind: 'resolve', request, phase, message });
+  if (snap.spread !== undefined) {
+    return resolve('Failed', `the shard is spread over member clusters ${snap.spread.memberClusters.join(', ')}: its primary is handed off by the federation authority, never by one member cluster`);
+  }
+  const claimants = claimantsOf(snap.members);
+  if (claimants.length !== 1) return undefined;
+  const primary = claimants[0]!;
+  const to = request.to;
+  if (primary.podName !== request.from) {
+    // Labels lag the engines by up to one probe period: never act on a stale primary label.
+    if (to === undefined || to === primary.podName) return resolve('Succeeded', `the primary already is ${primary.podName} in the engines; nothing to hand off`);
+    return resolve('Failed', `the primary is ${primary.podName} in the engines, not ${request.from}: the request to move it to ${to} no longer holds; ask again`);
+  }
+  if (to !== undefined && !snap.members.some((m) => m.podName === to)) return resolve('Failed', `${to} is not a pod of this set`);
+  const linked = snap.members.some(
+    (m) =>
+      m !== primary &&
+      (to === undefined || m.podName === to) &&
+      m.probe?.reachable === true &&
+      m.probe.following?.linkUp === true &&
+      m.probe.following.host === primary.host &&
+      m.probe.following.port === primary.port,
+  );
+  if (!linked && request.reason !== USER_REQUEST) return undefined;
+  return { kind: 'switchover', request };
 }
 
 function settledState(snap: ShardSnapshot, roles: RoleDecision, claimants: MemberView[]): ShardState {

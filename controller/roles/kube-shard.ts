@@ -12,10 +12,14 @@ import { ordinalOf } from '../reconcile/instanceset/ordinals.js';
 import { engineTargets } from '../reconcile/instanceset/targets.js';
 import { keyOf, type ControllerContext } from '../runtime/context.js';
 import { electabilityChanges } from '../engines/redis/electability.js';
-import { restoreNoted, unelect } from '../engines/redis/priority-journal.js';
+import { podAnnotationJournal, restoreNoted, unelect } from '../engines/redis/priority-journal.js';
+import { isReady } from '../reconcile/instanceset/pods.js';
+import { isOpen, sameRequest } from '../reconcile/instanceset/switchover-record.js';
+import { currentRecord, writeRecord } from '../reconcile/instanceset/switchover-store.js';
 import { claimantsOf, guardedHere, type ShardSnapshot } from './decide.js';
 import { relabel, writeRole } from './labels.js';
 import type { MemberView, RoleDecision } from './role-plan.js';
+import type { SwitchoverPorts } from './operate.js';
 import type { RoundPorts } from './round.js';
 
 export interface KubeShardOptions {
@@ -57,6 +61,7 @@ export function kubeShardPorts(o: KubeShardOptions): RoundPorts {
     engine,
     spec: is.spec.engine,
     emit: (e) => ctx.events.emit(is, e.type, e.reason, e.action, e.message),
+    switchover: switchoverPorts(ctx, creds, is),
     snapshot: async () => {
       const targets = await (targetsOnce ??= engineTargets(creds, is, pods));
       const members = await probeAll(targets);
@@ -91,6 +96,37 @@ export function kubeShardPorts(o: KubeShardOptions): RoundPorts {
       }
     },
   };
+}
+
+/** Switchover records in status.switchover, the shard's lock, its sentinels and the pods' replica-priority notes. */
+function switchoverPorts(ctx: ControllerContext, creds: CredentialsReader, is: InstanceSet): SwitchoverPorts {
+  const namespace = is.metadata.namespace ?? 'default';
+  const key = keyOf(namespace, is.metadata.name);
+  return {
+    record: async (rec, expect) => {
+      // The freshest object: the update step may have replaced the request since the round began.
+      const now = ctx.caches.instanceSets.get(namespace, is.metadata.name) ?? is;
+      if (expect !== undefined) {
+        const cur = currentRecord(ctx, now);
+        if (!sameRequest(cur, expect) || !isOpen(cur) || cur.phase !== 'Requested') return false;
+      }
+      await writeRecord(ctx, now, rec);
+      return true;
+    },
+    exclusive: (fn) => ctx.memory.locks.runExclusive(key, fn),
+    ...(is.spec.engine.replication?.sentinel !== undefined ? { sentinels: () => sentinelTargets(ctx, creds, is) } : {}),
+    journal: podAnnotationJournal(ctx.client, namespace),
+    now: () => ctx.now(),
+  };
+}
+
+/** The Ready pods of the set's Sentinel InstanceSet, as engine targets. */
+async function sentinelTargets(ctx: ControllerContext, creds: CredentialsReader, is: InstanceSet): Promise<EngineTarget[]> {
+  const s = is.spec.engine.replication?.sentinel;
+  const ns = is.metadata.namespace ?? 'default';
+  const set = s !== undefined ? ctx.caches.instanceSets.get(ns, s.instanceSet) : undefined;
+  if (s === undefined || set === undefined) return [];
+  return [...(await engineTargets(creds, set, ctx.caches.pods.byLabel(ns, s.instanceSet).filter(isReady))).values()];
 }
 
 function historyOf(ctx: ControllerContext, key: string) {

@@ -9,6 +9,7 @@ import { CredentialsReader } from '../engines/credentials.js';
 import { engineFor, hasRoles as engineHasRoles, monitorsShards } from '../engines/index.js';
 import type { Engine } from '../engines/types.js';
 import { podStatus } from '../reconcile/instanceset/pods.js';
+import { currentRecord } from '../reconcile/instanceset/switchover-store.js';
 import { engineTargets } from '../reconcile/instanceset/targets.js';
 import { keyOf, splitKey, type ControllerContext } from '../runtime/context.js';
 import { kubeShardPorts } from './kube-shard.js';
@@ -103,6 +104,9 @@ export class RoleProbes {
     }
     if (!this.loops.has(key)) {
       this.loops.set(key, { timer: undefined, running: undefined, again: false });
+      this.kick(key);
+    } else if (currentRecord(this.ctx, is)?.phase === 'Requested') {
+      // A switchover was asked for (the update step, a user): carry it out now, not at the next period.
       this.kick(key);
     }
   }
@@ -201,7 +205,7 @@ export class RoleProbes {
     const engine = this.engine(is.spec.engine.type);
     if (engine === undefined) return false;
     const started = performance.now();
-    let state: string | undefined;
+    let probed = false;
     try {
       const ports = kubeShardPorts({
         ctx: this.ctx,
@@ -215,13 +219,14 @@ export class RoleProbes {
         },
       });
       // A switchover is moving the role right now (controller/update/lock.ts): probe after it.
-      const out = await runRound(ports, { switching: this.ctx.memory.locks.isBusy(key) });
-      state = out.state;
+      const request = currentRecord(this.ctx, is);
+      const out = await runRound(ports, { switching: this.ctx.memory.locks.isBusy(key), ...(request?.phase === 'Requested' ? { switchover: request } : {}) });
+      probed = out.snapshot !== undefined;
       if (out.ran.length > 1) this.ctx.log.debug({ instanceSet: key, state: out.state, ran: out.ran }, 'role round');
       return out.unsettled;
     } finally {
-      // A round that probed nothing (Switching) is not a probe round.
-      if (state !== 'Switching') this.ctx.metrics.roleProbeRound.observe({ engine: is.spec.engine.type }, (performance.now() - started) / 1000);
+      // A round that probed nothing (another round holds the engines) is not a probe round.
+      if (probed) this.ctx.metrics.roleProbeRound.observe({ engine: is.spec.engine.type }, (performance.now() - started) / 1000);
     }
   }
 

@@ -206,12 +206,12 @@ const status = obj('Observed state, written by the controller.', {
   }, ['podName', 'ready'])),
   primary: str('Pod the engine reports as primary.'),
   lastPrimary: str('The primary before the current one.'),
-  switchover: obj('The last switchover: written Running before the engines are touched, then Succeeded or Failed.', {
+  switchover: obj('The last switchover: Requested (the update step or a user asked for it), Running once the role loop touches the engines, then Succeeded or Failed.', {
     from: str('Primary the switchover moves away from.'),
     to: str('Requested target (absent: the most advanced secondary).'),
     phase: strEnum('Where it stands.', [...SWITCHOVER_PHASES]),
-    reason: str('Why it was started.'),
-    startedAt: { type: 'string', format: 'date-time', description: 'When it started.' },
+    reason: str('Why it was requested.'),
+    startedAt: { type: 'string', format: 'date-time', description: 'When it was requested.' },
     finishedAt: { type: 'string', format: 'date-time', description: 'When it ended.' },
     message: str('Failed: why; Succeeded: the outcome.'),
   }, ['from', 'phase', 'reason', 'startedAt']),

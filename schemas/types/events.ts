@@ -39,6 +39,10 @@ export const CONDITION_TYPES = {
 } as const;
 export type ConditionType = keyof typeof CONDITION_TYPES;
 
-/** Phases of status.switchover, the durable record of the last switchover of an InstanceSet. */
-export const SWITCHOVER_PHASES = ['Running', 'Succeeded', 'Failed'] as const;
+/**
+ * Phases of status.switchover, the durable record of the last switchover of an InstanceSet:
+ * Requested (intent: the update step or a user asked; the role loop carries it out), Running (the
+ * role loop touches the engines), then Succeeded or Failed.
+ */
+export const SWITCHOVER_PHASES = ['Requested', 'Running', 'Succeeded', 'Failed'] as const;
 export type SwitchoverPhase = (typeof SWITCHOVER_PHASES)[number];

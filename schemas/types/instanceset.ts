@@ -58,7 +58,7 @@ export type SecretKeyRef = NonNullable<EngineSpec['credentials']>['password'];
 export type MemberStatus = NonNullable<InstanceSetStatus['membersStatus']>[number];
 /**
  * The durable record of the last switchover (controller/reconcile/instanceset/switchover-record.ts):
- * written as Running before the engines are touched, then Succeeded or Failed, so a restarted
- * controller, `dbtopo switchover` and `dbtopo status` all read what happened from the object.
+ * written Requested by whoever asks (the update step, a user's annotation), Running by the role
+ * loop before it touches the engines, then Succeeded or Failed, so a restarted controller, `dbtopo switchover` and `dbtopo status` all read what happened from the object.
  */
 export type SwitchoverStatus = NonNullable<InstanceSetStatus['switchover']>;

@@ -2,11 +2,11 @@
 // snapshot → decideState → operation → settle path the controller runs, with the role labels
 // kept in a Map instead of on pods (there is no Kubernetes here). Used by the engine tests that
 // exercise failover and fencing on real servers, and by the round's unit test with a fake engine.
-import type { EngineSpec, Role } from '../../schemas/types/index.js';
+import type { EngineSpec, Role, SwitchoverStatus } from '../../schemas/types/index.js';
 import type { Engine, EngineTarget } from '../../controller/engines/types.js';
 import type { ProbeHistory } from '../../controller/roles/failover.js';
 import type { RoleEvent } from '../../controller/roles/operate.js';
-import { runRound, type RoundOutcome, type RoundPorts } from '../../controller/roles/round.js';
+import { runRound, type RoundIntent, type RoundOutcome, type RoundPorts } from '../../controller/roles/round.js';
 
 export interface BareShard {
   engine: Engine;
@@ -19,16 +19,29 @@ export interface BareShard {
   probeTimeoutMs: number;
   /** Sentinel watches the shard (default false). */
   sentinelManaged?: boolean;
+  /** The switchover records the round wrote, in order (status.switchover in the controller). */
+  records?: SwitchoverStatus[];
 }
 
 /** One round; the Events it emitted come back with the outcome. */
-export async function bareRound(shard: BareShard, intent = { switching: false }): Promise<RoundOutcome & { events: RoleEvent[] }> {
+export async function bareRound(shard: BareShard, intent: RoundIntent = { switching: false }): Promise<RoundOutcome & { events: RoleEvent[] }> {
   const events: RoleEvent[] = [];
   const byName = new Map(shard.targets.map((t) => [t.podName, t]));
+  const records = (shard.records ??= []);
   const ports: RoundPorts = {
     engine: shard.engine,
     spec: shard.spec,
     emit: (e) => events.push(e),
+    switchover: {
+      record: async (rec, expect) => {
+        const cur = records.at(-1) ?? intent.switchover;
+        if (expect !== undefined && (cur?.startedAt !== expect.startedAt || cur.phase !== 'Requested')) return false;
+        records.push(rec);
+        return true;
+      },
+      exclusive: (fn) => fn(),
+      now: () => Date.now(),
+    },
     snapshot: async () => ({
       members: await Promise.all(
         shard.targets.map(async (t, i) => {

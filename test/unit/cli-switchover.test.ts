@@ -42,6 +42,8 @@ describe('dbtopo switchover', () => {
     x.status!.switchover = older;
     // the record was there before the request: not this request's outcome
     expect(switchoverOutcome(x, 'db-0-0', undefined, older.startedAt)).toEqual({ state: 'pending', why: 'the request was withdrawn' });
+    x.status!.switchover = { from: 'db-0-0', phase: 'Requested', reason: 'requested by annotation', startedAt: '2026-12-01T10:05:00.000Z' };
+    expect(switchoverOutcome(x, 'db-0-0', undefined, older.startedAt)).toEqual({ state: 'pending', why: 'requested at 2026-12-01T10:05:00.000Z; the role loop carries it out' });
     x.status!.switchover = { from: 'db-0-0', phase: 'Running', reason: 'requested by annotation', startedAt: '2026-12-01T10:05:00.000Z' };
     expect(switchoverOutcome(x, 'db-0-0', undefined, older.startedAt)).toEqual({ state: 'pending', why: 'switching over from db-0-0 since 2026-12-01T10:05:00.000Z' });
     x.status!.switchover = { ...x.status!.switchover, phase: 'Failed', message: 'NOGOODSLAVE No suitable replica to promote' };

@@ -1,85 +1,70 @@
 // reconcile(InstanceSet key) as a chain, in the shape of KubeBlocks' kubebuilderx reconciler:
 // load the tree from the caches → desiredPods() and planPods() (pure) → the steps below, each with
-// a precondition, in order → status, always. Level-triggered and idempotent: every run starts again
-// from what the caches show, so a killed controller resumes where it was.
+// a precondition, in order; a step reads (the tree, the engines) and adds writes to the tree's
+// Commit (commit.ts) → one commit applies them → status, always. Level-triggered and idempotent:
+// every run starts again from what the caches show, so a killed controller resumes where it was.
 //
 // The ordering contract, whole:
 //   1. PVCs before pods (a pod's claim must exist when the pod is admitted);
 //   2. creates before deletes (scale-out before scale-in, as the change plan orders them);
-//   3. the primary is handed off before its pod may go (plan.ts holds the pod back meanwhile);
-//   4. the rolling update last: it deletes outdated pods that the next pass recreates;
-//   5. status is written after the steps and also when one of them failed: the error stops the
-//      steps after it (the work queue retries with backoff), never the report of what is there.
-// Deletes carry the pod's or claim's uid as a precondition, so a newer object of the same name is
-// never hit; a create that finds the object already there (our cache was behind) is success.
+//   3. the primary is handed off before its pod may go (plan.ts holds the pod back meanwhile):
+//      the step files a switchover request in status (Requested) that the role loop carries out;
+//   4. the rolling update last: it deletes outdated pods that the next pass recreates, and files
+//      the switchover before the primary's turn the same way;
+//   5. the commit applies the writes in the order the steps added them and stops at the first
+//      that fails (the work queue retries with backoff); status is written after it, also when a
+//      step or a write failed: an error stops what comes after it, never the report of what is there.
 import { ANNOTATIONS, FIELD_MANAGER_CONTROLLER, LABELS, type InstanceSet, type KubeObject } from '../../../schemas/types/index.js';
-import { forgetInstanceSet, keyOf, splitKey, type ControllerContext } from '../../runtime/context.js';
-import { isConflict, KubeError, resourcePath } from '../../runtime/kube.js';
+import { forgetInstanceSet, splitKey, type ControllerContext } from '../../runtime/context.js';
+import { isConflict, resourcePath } from '../../runtime/kube.js';
 import type { ReconcileResult } from '../../runtime/workqueue.js';
+import { Commit } from './commit.js';
 import { desiredPods, type DesiredPod } from './desired.js';
 import { planPods, type PodPlan } from './plan.js';
 import { isTerminating } from './pods.js';
 import { computeStatus, statusEqual } from './status.js';
 import { expectDeletion, switchoverBeforeRemoval, updateStep, type UpdateStepResult } from './update.js';
 
-/** What the steps read (the observed tree and the pure plan) and what they leave for the status. */
+/** What the steps read (the observed tree and the pure plan), the writes they add, and what they leave for the status. */
 interface Tree {
   is: InstanceSet;
   pods: KubeObject[];
   pvcs: KubeObject[];
   desired: DesiredPod[];
   plan: PodPlan;
+  commit: Commit;
   update?: UpdateStepResult;
 }
 
 interface Step {
   name: string;
   when(t: Tree): boolean;
-  run(ctx: ControllerContext, t: Tree): Promise<void>;
+  run(ctx: ControllerContext, t: Tree): void | Promise<void>;
 }
 
 const STEPS: readonly Step[] = [
   {
     name: 'create PVCs and pods',
     when: (t) => t.plan.createPvcs.length > 0 || t.plan.createPods.length > 0,
-    async run(ctx, t) {
-      const ns = t.is.metadata.namespace;
-      for (const pvc of t.plan.createPvcs) {
-        if (await createIgnoringExisting(ctx, resourcePath('PersistentVolumeClaim', ns), pvc)) ctx.log.info({ instanceSet: keyOf(ns, t.is.metadata.name), pvc: pvc.metadata.name }, 'created PVC');
-      }
-      for (const pod of t.plan.createPods) {
-        if (await createIgnoringExisting(ctx, resourcePath('Pod', ns), pod)) {
-          ctx.log.info({ instanceSet: keyOf(ns, t.is.metadata.name), pod: pod.metadata.name }, 'created pod');
-          ctx.events.emit(t.is, 'Normal', 'SuccessfulCreate', 'Create', `created pod ${pod.metadata.name}`);
-        }
-      }
+    run(_ctx, t) {
+      for (const pvc of t.plan.createPvcs) t.commit.create('PersistentVolumeClaim', pvc);
+      for (const pod of t.plan.createPods) t.commit.create('Pod', pod);
     },
   },
   {
     name: 'remove unwanted pods and claims',
     when: (t) => t.plan.deletePods.length > 0 || t.plan.deletePvcs.length > 0,
-    async run(ctx, t) {
-      const ns = t.is.metadata.namespace;
-      for (const ref of t.plan.deletePods) {
-        if (await ctx.client.delete(resourcePath('Pod', ns, ref.name), ref.uid)) {
-          ctx.log.info({ instanceSet: keyOf(ns, t.is.metadata.name), pod: ref.name }, 'deleted pod');
-          ctx.events.emit(t.is, 'Normal', 'SuccessfulDelete', 'Delete', `deleted pod ${ref.name} (scale in / offline)`);
-        }
-      }
-      for (const ref of t.plan.deletePvcs) {
-        if (await ctx.client.delete(resourcePath('PersistentVolumeClaim', ns, ref.name), ref.uid)) {
-          ctx.log.info({ instanceSet: keyOf(ns, t.is.metadata.name), pvc: ref.name }, 'deleted PVC (whenScaled: Delete)');
-          ctx.events.emit(t.is, 'Normal', 'SuccessfulDelete', 'Delete', `deleted PVC ${ref.name} (whenScaled: Delete)`);
-        }
-      }
+    run(_ctx, t) {
+      for (const ref of t.plan.deletePods) t.commit.delete('Pod', ref, 'scale in / offline');
+      for (const ref of t.plan.deletePvcs) t.commit.delete('PersistentVolumeClaim', ref, 'whenScaled: Delete');
     },
   },
   {
-    // Never remove the primary's pod as the primary: hand the role to a pod that stays first.
+    // Never remove the primary's pod as the primary: ask for the role to move to a pod that stays first.
     name: 'hand off the primary of a pod that goes',
     when: (t) => t.plan.switchoverFrom !== undefined,
-    async run(ctx, t) {
-      await switchoverBeforeRemoval(ctx, t.is, t.pods, t.plan.switchoverFrom!, t.plan.switchoverTo);
+    run(ctx, t) {
+      switchoverBeforeRemoval(ctx, t.commit, t.is, t.plan.switchoverFrom!, t.plan.switchoverTo);
     },
   },
   {
@@ -87,27 +72,11 @@ const STEPS: readonly Step[] = [
     name: 'rolling update',
     when: () => true,
     async run(ctx, t) {
-      t.update = await updateStep(ctx, t.is, t.desired, t.pods);
-      for (const ref of t.update.deletePods) {
-        if (await ctx.client.delete(resourcePath('Pod', t.is.metadata.namespace, ref.name), ref.uid)) {
-          expectDeletion(ctx, ref.uid);
-          ctx.log.info({ instanceSet: keyOf(t.is.metadata.namespace, t.is.metadata.name), pod: ref.name }, 'deleted outdated pod (rolling update)');
-        }
-      }
+      t.update = await updateStep(ctx, t.commit, t.is, t.desired, t.pods);
+      for (const ref of t.update.deletePods) t.commit.delete('Pod', ref, 'rolling update', { event: false, deleted: () => expectDeletion(ctx, ref.uid) });
     },
   },
 ];
-
-async function createIgnoringExisting(ctx: ControllerContext, path: string, obj: KubeObject): Promise<boolean> {
-  try {
-    await ctx.client.create(path, obj, FIELD_MANAGER_CONTROLLER);
-    return true;
-  } catch (err) {
-    // AlreadyExists: our cache was behind; the object is there, which is all we wanted.
-    if (err instanceof KubeError && err.code === 409 && err.reason === 'AlreadyExists') return false;
-    throw err;
-  }
-}
 
 export async function reconcileInstanceSet(ctx: ControllerContext, key: string): Promise<ReconcileResult> {
   const { namespace, name } = splitKey(key);
@@ -121,7 +90,7 @@ export async function reconcileInstanceSet(ctx: ControllerContext, key: string):
   const pods = ctx.caches.pods.byLabel(namespace, name);
   const pvcs = ctx.caches.pvcs.byLabel(namespace, name);
   const desired = desiredPods(is);
-  const tree: Tree = { is, pods, pvcs, desired, plan: planPods(is, desired, pods, pvcs) };
+  const tree: Tree = { is, pods, pvcs, desired, plan: planPods(is, desired, pods, pvcs), commit: new Commit(ctx, is) };
   if (tree.plan.waiting !== undefined) log.debug({ waiting: tree.plan.waiting }, 'holding back');
 
   let failed: { step: string; err: unknown } | undefined;
@@ -134,6 +103,9 @@ export async function reconcileInstanceSet(ctx: ControllerContext, key: string):
       break;
     }
   }
+  // What the steps before a failed one planned is still written: each stands on its own.
+  const writeFailed = await tree.commit.commit();
+  if (writeFailed !== undefined) failed ??= { step: writeFailed.what, err: writeFailed.err };
 
   const error = failed !== undefined ? `${failed.step}: ${failed.err instanceof Error ? failed.err.message : String(failed.err)}` : undefined;
   const { status, recheckAfterMs } = computeStatus(is, desired, pods, ctx.now(), {

@@ -1,14 +1,21 @@
 // Pure: the durable record of an InstanceSet's last switchover (status.switchover) and the
-// previous primary (status.lastPrimary). The update step writes the record as Running before it
-// touches an engine and Succeeded/Failed after; status computation keeps whichever record is
-// newer, the one this controller holds in memory or the one the (possibly lagging) cache shows;
-// a controller that finds a Running record it did not start (it restarted mid-switchover)
-// settles it from the labels: the annotation that asked for it, if still there, asks again.
+// previous primary (status.lastPrimary). The record is the switchover's intent and its history:
+//   Requested  the update step (a primary to update or remove) or a user (the annotation) asks;
+//              nothing has touched an engine. The role loop carries it out (controller/roles/).
+//   Running    the role loop took it and is about to touch the engines;
+//   Succeeded / Failed  it ended (a request the engines made moot ends too, with why).
+// Status computation keeps whichever record is newer, the one this controller holds in memory or
+// the one the (possibly lagging) cache shows. A Requested record survives a restart and is carried
+// out by the next controller; a Running one it did not start (it restarted mid-switchover) is
+// settled from the labels: the annotation that asked for it, if still there, asks again.
 import type { SwitchoverPhase, SwitchoverStatus } from '../../../schemas/types/index.js';
 
-const rank: Record<SwitchoverPhase, number> = { Running: 0, Succeeded: 1, Failed: 1 };
+const rank: Record<SwitchoverPhase, number> = { Requested: 0, Running: 1, Succeeded: 2, Failed: 2 };
 
-/** The later of two records: by start time, then a finished one over a running one. */
+/** The reason of a switchover a user asked for (annotation dbtopo.dev/switchover, `dbtopo switchover`). */
+export const USER_REQUEST = 'requested by annotation';
+
+/** The later of two records: by request time, then the one further along. */
 export function newerRecord(a: SwitchoverStatus | undefined, b: SwitchoverStatus | undefined): SwitchoverStatus | undefined {
   if (a === undefined) return b;
   if (b === undefined) return a;
@@ -18,9 +25,38 @@ export function newerRecord(a: SwitchoverStatus | undefined, b: SwitchoverStatus
   return rank[b.phase] > rank[a.phase] ? b : a;
 }
 
-export function startRecord(from: string, to: string | undefined, reason: string, nowMs: number): SwitchoverStatus {
-  return { from, ...(to !== undefined ? { to } : {}), phase: 'Running', reason, startedAt: new Date(nowMs).toISOString() };
+/** Intent: a switchover away from `from` (to `to`, or the most advanced secondary), not yet started. */
+export function requestRecord(from: string, to: string | undefined, reason: string, nowMs: number): SwitchoverStatus {
+  return { from, ...(to !== undefined ? { to } : {}), phase: 'Requested', reason, startedAt: new Date(nowMs).toISOString() };
 }
+
+/** A record Running since `nowMs` (one that starts and runs at once). */
+export function startRecord(from: string, to: string | undefined, reason: string, nowMs: number): SwitchoverStatus {
+  return runRecord(requestRecord(from, to, reason, nowMs));
+}
+
+/** The role loop takes a request: Running, same request time (the CLI finds its request by it). */
+export function runRecord(rec: SwitchoverStatus): SwitchoverStatus {
+  const { message: _, ...rest } = rec;
+  return { ...rest, phase: 'Running' };
+}
+
+/**
+ * A request the role loop tried and will try again (e.g. no promotable replica yet): filed anew,
+ * Requested at `nowMs` (later than the Running record it follows), so that the newer-record rule
+ * never prefers the Running one a lagging cache still shows.
+ */
+export function deferRecord(rec: SwitchoverStatus, message: string, nowMs: number): SwitchoverStatus {
+  const at = Math.max(nowMs, Date.parse(rec.startedAt) + 1);
+  return { ...rec, phase: 'Requested', startedAt: new Date(at).toISOString(), message };
+}
+
+/** Requested or Running: a switchover is asked for or under way; nobody asks for another. */
+export const isOpen = (rec: SwitchoverStatus | undefined): rec is SwitchoverStatus => rec !== undefined && (rec.phase === 'Requested' || rec.phase === 'Running');
+
+/** The same request (same request time and origin), whatever its phase. */
+export const sameRequest = (a: SwitchoverStatus | undefined, b: SwitchoverStatus | undefined): boolean =>
+  a !== undefined && b !== undefined && a.startedAt === b.startedAt && a.from === b.from && a.reason === b.reason;
 
 export function finishRecord(rec: SwitchoverStatus, phase: 'Succeeded' | 'Failed', message: string, nowMs: number): SwitchoverStatus {
   return { ...rec, phase, finishedAt: new Date(nowMs).toISOString(), message };

@@ -1,28 +1,29 @@
 // The rolling-update and switchover step of the InstanceSet reconcile (UPDATES' step; the
 // reconciler calls it after creating missing pods and before writing status):
-//  - a manual switchover request (annotation dbtopo.dev/switchover: <pod|any>) is carried out and
-//    the annotation removed, with an Event either way;
+//  - a manual switchover request (annotation dbtopo.dev/switchover: <pod|any>) becomes intent in
+//    status (status.switchover Requested) and the annotation is removed;
 //  - planUpdate() decides which outdated pods to replace now; the step deletes them (the next
-//    pass recreates them at the update revision) or, when only the primary is left, switches over
-//    to an updated secondary first. Events say what the update does and why it waits;
+//    pass recreates them at the update revision) or, when only the primary is left, asks for a
+//    switchover to an updated secondary first (Requested again) and waits until the role loop
+//    (controller/roles/) has carried it out. Events say what the update does and why it waits;
 //  - before it acts on a plan it probes the engines and re-plans with each updated secondary's
 //    replication fact (follows the primary with a live link, caught up), so a replaced replica
 //    is back in the replication before the next pod is touched (planUpdate rule 1b).
-// Engine operations run under ctx.memory.locks.runExclusive(key) so the role-probe loop stays out of the way.
+// The step changes no engine: it probes them (read-only) and files intent; the role loop, which
+// owns the engines' roles, switches over.
 import * as k8s from '@kubernetes/client-node';
-import { ANNOTATIONS, FIELD_MANAGER_CONTROLLER, LABELS, type InstanceSet, type KubeObject, type Role, type SwitchoverStatus } from '../../../schemas/types/index.js';
+import { ANNOTATIONS, LABELS, type InstanceSet, type KubeObject, type Role } from '../../../schemas/types/index.js';
 import { CredentialsReader } from '../../engines/credentials.js';
 import { engineFor, hasRoles } from '../../engines/index.js';
 import type { EngineTarget, ProbeResult } from '../../engines/types.js';
 import { keyOf, type ControllerContext } from '../../runtime/context.js';
-import { resourcePath } from '../../runtime/kube.js';
-import { executeSwitchover } from '../../update/execute.js';
-import { podAnnotationJournal } from '../../engines/redis/priority-journal.js';
 import { isOutdated, planUpdate, type PlanInput, type PlanPod, type ReplicationFact, type UpdatePlan } from '../../update/plan.js';
 import type { DesiredPod } from './desired.js';
 import type { ObjectRef } from './plan.js';
 import { isReady, isTerminating } from './pods.js';
-import { finishRecord, newerRecord, settleOrphan, startRecord } from './switchover-record.js';
+import { finishRecord, isOpen, requestRecord, settleOrphan, startRecord, USER_REQUEST } from './switchover-record.js';
+import { currentRecord } from './switchover-store.js';
+import type { Commit } from './commit.js';
 import { engineTargets } from './targets.js';
 
 export interface UpdateStepResult {
@@ -111,16 +112,16 @@ export function planPods(desired: DesiredPod[], pods: KubeObject[]): PlanPod[] {
     });
 }
 
-export async function updateStep(ctx: ControllerContext, is: InstanceSet, desired: DesiredPod[], pods: KubeObject[]): Promise<UpdateStepResult> {
+export async function updateStep(ctx: ControllerContext, commit: Commit, is: InstanceSet, desired: DesiredPod[], pods: KubeObject[]): Promise<UpdateStepResult> {
   const key = keyOf(is.metadata.namespace, is.metadata.name);
   if (is.spec.paused === true || is.metadata.deletionTimestamp !== undefined) return { deletePods: [] };
   // Pods still being created: the creation path owns them; roll only a complete set.
   if (desired.some((d) => !pods.some((p) => p.metadata.name === d.name))) return { deletePods: [] };
 
-  await settleOrphanedSwitchover(ctx, is, pods);
+  settleOrphanedSwitchover(ctx, commit, is, pods);
   const request = is.metadata.annotations?.[ANNOTATIONS.switchover];
   if (request !== undefined && (is.spec.roles?.length ?? 0) > 0) {
-    await handleRequest(ctx, is, pods, request);
+    handleRequest(ctx, commit, is, pods, request);
     return { deletePods: [], requeueAfterMs: 1_000 };
   }
 
@@ -142,6 +143,7 @@ export async function updateStep(ctx: ControllerContext, is: InstanceSet, desire
   const lastWaiting = ctx.memory.updateWaiting;
   if (plan.done) {
     lastWaiting.delete(key);
+    withdrawUpdateRequest(ctx, commit, is);
     return { deletePods: [] };
   }
   if (plan.switchoverBefore !== undefined) {
@@ -150,7 +152,7 @@ export async function updateStep(ctx: ControllerContext, is: InstanceSet, desire
     const replicas = pods.filter((p) => p.metadata.name !== from && !isTerminating(p)).map((p) => p.metadata.name);
     // Any updated secondary will do: let the engine pick the most advanced unless that could be an outdated one.
     const to = candidates.length === replicas.length ? undefined : candidates[0];
-    await switchover(ctx, is, pods, from, to, `before updating ${from}`);
+    requestSwitchover(ctx, commit, is, from, to, `before updating ${from}`);
     return { deletePods: [], waiting: plan.waitingFor ?? `switchover of ${from}`, requeueAfterMs: 1_000 };
   }
   if (plan.next.length > 0) {
@@ -225,7 +227,7 @@ async function gatherReplication(ctx: ControllerContext, is: InstanceSet, pods: 
   }
 }
 
-async function handleRequest(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[], request: string): Promise<void> {
+function handleRequest(ctx: ControllerContext, commit: Commit, is: InstanceSet, pods: KubeObject[], request: string): void {
   const primary = pods.find((p) => p.metadata.labels?.[LABELS.role] === 'primary')?.metadata.name;
   const to = request === 'any' || request === '' ? undefined : request;
   if (primary !== undefined && primary === to) {
@@ -234,52 +236,45 @@ async function handleRequest(ctx: ControllerContext, is: InstanceSet, pods: Kube
     const msg = 'no pod is labelled primary; retry when the roles are known';
     ctx.events.emit(is, 'Warning', 'SwitchoverFailed', 'Switchover', msg);
     const now = ctx.now();
-    await writeRecord(ctx, is, finishRecord(startRecord('(none)', to, 'requested by annotation', now), 'Failed', msg, now));
+    commit.record(finishRecord(startRecord('(none)', to, USER_REQUEST, now), 'Failed', msg, now));
   } else {
-    await switchover(ctx, is, pods, primary, to, 'requested by annotation');
+    requestSwitchover(ctx, commit, is, primary, to, USER_REQUEST, true);
   }
-  // Done or refused: the request is consumed either way; the Event says which.
-  await ctx.client.mergePatch(
-    resourcePath('InstanceSet', is.metadata.namespace, is.metadata.name),
-    { metadata: { annotations: { [ANNOTATIONS.switchover]: null } } },
-    FIELD_MANAGER_CONTROLLER,
-  );
+  // Filed as intent in status (or refused): the request is consumed either way; the record and
+  // the Events say what became of it.
+  commit.consumeSwitchoverRequest();
 }
 
 /**
  * Scale-in or offlineInstances would remove the pod holding the primary (plan.ts holds it back):
- * move the role to `to`, a Ready secondary that stays, first. `to` undefined: none is yet; the
- * next pass asks again.
+ * ask for the role to move to `to`, a Ready secondary that stays, first. `to` undefined: none is
+ * yet; the next pass asks again.
  */
-export async function switchoverBeforeRemoval(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[], from: string, to: string | undefined): Promise<void> {
+export function switchoverBeforeRemoval(ctx: ControllerContext, commit: Commit, is: InstanceSet, from: string, to: string | undefined): void {
   if (to === undefined) return;
-  await switchover(ctx, is, pods, from, to, `before removing ${from} (scale in / offline)`);
-}
-
-/**
- * Writes the switchover record to status at once (a merge patch: the CLI and a restarted
- * controller read it from there) and keeps it in memory, where status computation finds it
- * while the cache still shows the previous one.
- */
-async function writeRecord(ctx: ControllerContext, is: InstanceSet, rec: SwitchoverStatus): Promise<void> {
-  ctx.memory.switchovers.set(keyOf(is.metadata.namespace, is.metadata.name), rec);
-  await ctx.client.mergePatch(resourcePath('InstanceSet', is.metadata.namespace, is.metadata.name, 'status'), { status: { switchover: rec } }, FIELD_MANAGER_CONTROLLER);
+  requestSwitchover(ctx, commit, is, from, to, `before removing ${from} (scale in / offline)`);
 }
 
 /** A Running record no live switchover of this controller stands behind: settle it from the labels. */
-async function settleOrphanedSwitchover(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[]): Promise<void> {
+function settleOrphanedSwitchover(ctx: ControllerContext, commit: Commit, is: InstanceSet, pods: KubeObject[]): void {
   const key = keyOf(is.metadata.namespace, is.metadata.name);
   const mine = ctx.memory.switchovers.get(key);
-  const rec = newerRecord(is.status?.switchover, mine);
+  const rec = currentRecord(ctx, is);
   const startedHere = mine !== undefined && mine.startedAt === rec?.startedAt;
   const primary = pods.find((p) => p.metadata.labels?.[LABELS.role] === 'primary')?.metadata.name;
   const settled = settleOrphan(rec, startedHere || ctx.memory.locks.isBusy(key), primary, ctx.now());
   if (settled === undefined) return;
   ctx.events.emit(is, settled.phase === 'Failed' ? 'Warning' : 'Normal', settled.phase === 'Failed' ? 'SwitchoverFailed' : 'SwitchoverDone', 'Switchover', settled.message ?? '');
-  await writeRecord(ctx, is, settled);
+  commit.record(settled);
 }
 
-async function switchover(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[], from: string, to: string | undefined, why: string): Promise<void> {
+/**
+ * Files a switchover as intent: status.switchover Requested, which the role loop carries out
+ * (controller/roles/decide.ts, step 6) — it probes the engines, waits for a linked replica, and
+ * writes Running, then Succeeded or Failed. One at a time: while a request is open nothing new is
+ * filed, except a user's, which replaces one nobody started yet.
+ */
+function requestSwitchover(ctx: ControllerContext, commit: Commit, is: InstanceSet, from: string, to: string | undefined, why: string, replace = false): void {
   const key = keyOf(is.metadata.namespace, is.metadata.name);
   const lastWaiting = ctx.memory.updateWaiting;
   if (is.spec.spread !== undefined) {
@@ -290,75 +285,19 @@ async function switchover(ctx: ControllerContext, is: InstanceSet, pods: KubeObj
     lastWaiting.set(key, msg);
     return;
   }
-  let rec: SwitchoverStatus | undefined;
-  try {
-    const targets = await targetsOf(ctx, is, pods);
-    const primary = targets.get(from);
-    if (primary === undefined) throw new Error(`${from} has no address yet`);
-    // Labels lag the engines by up to one probe period: never act on a stale primary label.
-    const replicas = [...targets.values()].filter((t) => t.podName !== from);
-    const engine = engineFor(is.spec.engine.type);
-    if (engine === undefined) throw new Error(`${is.spec.engine.type} has no roles`);
-    const [probe, ...replicaProbes] = await Promise.all([primary, ...replicas].map((t) => engine.probe(t, 2_000))).finally(() => engine.close());
-    if (probe?.role !== 'primary') {
-      ctx.log.info({ instanceSet: key, pod: from }, 'labelled primary is not primary in the engine; waiting for the role probe');
-      return;
-    }
-    // A replaced secondary is Ready and labelled before its first sync finished: wait for a live
-    // link quietly instead of failing the switchover.
-    const linked = replicas.filter((t, i) => {
-      const f = replicaProbes[i]?.following;
-      return f?.linkUp === true && f.host === primary.host && f.port === primary.port && (to === undefined || t.podName === to);
-    });
-    if (linked.length === 0) {
-      ctx.log.info({ instanceSet: key, pod: from, to: to ?? 'any' }, 'no secondary has a live replication link yet; switchover waits');
-      if (why.startsWith('before ')) return;
-    }
-    const sentinels = await sentinelTargets(ctx, is);
-    ctx.events.emit(is, 'Normal', 'Switchover', 'Switchover', `moving the primary away from ${from} to ${to ?? 'the most advanced secondary'} (${why})`);
-    // Intent first: the record says Running before any engine is touched.
-    rec = startRecord(from, to, why, ctx.now());
-    await writeRecord(ctx, is, rec);
-    const started = rec;
-    const res = await ctx.memory.locks.runExclusive(key, () => executeSwitchover(is, { primary, replicas, ...(sentinels ? { sentinels } : {}) }, to, undefined, podAnnotationJournal(ctx.client, is.metadata.namespace ?? 'default')));
-    const done = `primary moved from ${res.from} to ${res.to} in ${res.totalMs} ms (writes paused ${res.pausedMs} ms)`;
-    ctx.events.emit(is, 'Normal', 'SwitchoverDone', 'Switchover', done);
-    rec = undefined;
-    await writeRecord(ctx, is, finishRecord(started, 'Succeeded', done, ctx.now())).catch((err: unknown) => {
-      // The engines moved; the record catches up at the next reconcile (settleOrphanedSwitchover reads the labels).
-      ctx.log.warn({ instanceSet: key, err: err instanceof Error ? err.message : String(err) }, 'could not record the finished switchover');
-    });
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    if (rec !== undefined) await writeRecord(ctx, is, finishRecord(rec, 'Failed', msg, ctx.now())).catch(() => undefined);
-    // Right after a replica was replaced, Sentinel still has its old INFO (refreshed every 10 s)
-    // and answers NOGOODSLAVE: a rolling update just tries again on the next pass.
-    if (why.startsWith('before ') && /NOGOODSLAVE|no healthy replica/.test(msg)) {
-      if (lastWaiting.get(key) !== 'promotable') {
-        lastWaiting.set(key, 'promotable');
-        ctx.events.emit(is, 'Normal', 'UpdateWaiting', 'Update', `rolling update waits: no updated secondary can be promoted yet (${msg.split(';')[0]})`);
-      }
-      return;
-    }
-    ctx.events.emit(is, 'Warning', 'SwitchoverFailed', 'Switchover', `switchover from ${from} failed: ${msg}`);
-    if (rec === undefined && !why.startsWith('before ')) {
-      const now = ctx.now();
-      await writeRecord(ctx, is, finishRecord(startRecord(from, to, why, now), 'Failed', msg, now)).catch(() => undefined);
-    }
-  }
+  const open = currentRecord(ctx, is);
+  if (isOpen(open) && !(replace && open.phase === 'Requested')) return;
+  commit.record(requestRecord(from, to, why, ctx.now()));
+}
+
+/** The update finished without the switchover it asked for (e.g. the template was reverted): withdraw the request. */
+function withdrawUpdateRequest(ctx: ControllerContext, commit: Commit, is: InstanceSet): void {
+  const open = currentRecord(ctx, is);
+  if (open?.phase !== 'Requested' || !open.reason.startsWith('before updating')) return;
+  commit.record(finishRecord(open, 'Failed', 'withdrawn: the rolling update finished without it', ctx.now()));
 }
 
 function targetsOf(ctx: ControllerContext, is: InstanceSet, pods: KubeObject[]): Promise<Map<string, EngineTarget>> {
   ctx.memory.credentials ??= new CredentialsReader(ctx.client.kc.makeApiClient(k8s.CoreV1Api));
   return engineTargets(ctx.memory.credentials, is, pods);
-}
-
-async function sentinelTargets(ctx: ControllerContext, is: InstanceSet): Promise<EngineTarget[] | undefined> {
-  const s = is.spec.engine.replication?.sentinel;
-  if (s === undefined) return undefined;
-  const ns = is.metadata.namespace ?? 'default';
-  const set = ctx.caches.instanceSets.get(ns, s.instanceSet);
-  if (set === undefined) return [];
-  const pods = ctx.caches.pods.byLabel(ns, s.instanceSet).filter(isReady);
-  return [...(await targetsOf(ctx, set, pods)).values()];
 }

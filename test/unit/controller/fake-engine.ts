@@ -1,7 +1,7 @@
 // An Engine in memory for the role loop's unit tests: each address has a role (or is down), a
 // replica follows whoever it was told to, and every operation is recorded. It stands in for a
 // real redis-server / mariadbd; the engines and e2e projects run the same loop against real ones.
-import type { DemoteResult, Engine, EngineTarget, FailoverResult, ProbeResult, SemiSyncFixes, SwitchoverResult } from '../../../controller/engines/types.js';
+import type { DemoteResult, Engine, EngineTarget, FailoverResult, ProbeResult, SemiSyncFixes, SwitchoverRequest, SwitchoverResult } from '../../../controller/engines/types.js';
 import type { Role } from '../../../schemas/types/index.js';
 
 export interface FakeServer {
@@ -73,8 +73,23 @@ export class FakeEngine implements Engine {
     return { promoted: candidate.podName, steps: [`promoted ${candidate.podName}`], totalMs: 0 };
   }
 
-  async switchover(): Promise<SwitchoverResult> {
-    throw new Error('the fake engine has no switchover');
+  /** Set: the next switchover fails with this message (e.g. Sentinel's NOGOODSLAVE), then it is cleared. */
+  switchoverError: string | undefined;
+
+  /** Promotes the candidate (or the most advanced linked replica), and the rest follow it. */
+  async switchover(req: SwitchoverRequest): Promise<SwitchoverResult> {
+    if (this.switchoverError !== undefined) {
+      const msg = this.switchoverError;
+      this.switchoverError = undefined;
+      throw new Error(msg);
+    }
+    const linked = req.replicas.filter((r) => this.servers.get(r.host)?.follows === req.primary.host);
+    const to = req.candidate !== undefined ? req.replicas.find((r) => r.podName === req.candidate) : linked.sort((a, b) => (this.servers.get(b.host)?.offset ?? 0) - (this.servers.get(a.host)?.offset ?? 0))[0];
+    if (to === undefined) throw new Error('no healthy replica to promote');
+    this.ops.push(`switchover ${req.primary.podName} ${to.podName}`);
+    await this.promote(to);
+    for (const o of [req.primary, ...req.replicas.filter((r) => r !== to)]) await this.follow(o, to);
+    return { from: req.primary.podName, to: to.podName, pausedMs: 1, totalMs: 2, steps: [] };
   }
 
   semiSync(): SemiSyncFixes {

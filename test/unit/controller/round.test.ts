@@ -5,6 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { bareRound, type BareShard } from '../../support/bare-shard.js';
 import type { Role } from '../../../schemas/types/index.js';
+import { decideSwitchover, type ShardSnapshot } from '../../../controller/roles/decide.js';
+import { requestRecord, USER_REQUEST } from '../../../controller/reconcile/instanceset/switchover-record.js';
 import { FakeEngine, type FakeServer } from './fake-engine.js';
 
 const host = (i: number) => `10.0.0.${i}`;
@@ -25,13 +27,13 @@ function shard(servers: FakeServer[], opts: { labels?: Array<Role | undefined>; 
     ...(opts.sentinelManaged !== undefined ? { sentinelManaged: opts.sentinelManaged } : {}),
   };
   const events: string[] = [];
-  const round = async (intent = { switching: false }) => {
+  const round = async (intent: Parameters<typeof bareRound>[1] = { switching: false }) => {
     const out = await bareRound(bare, intent);
     events.push(...out.events.map((e) => e.reason));
     return out;
   };
   const labelled = (): Record<string, Role> => Object.fromEntries([...labels].sort());
-  return { engine, labels, labelled, events, round };
+  return { engine, labels, labelled, events, round, bare };
 }
 
 const primary: FakeServer = { role: 'primary' };
@@ -106,5 +108,64 @@ describe('role round', () => {
     const out = await s.round({ switching: true });
     expect(out).toMatchObject({ state: 'Switching', ran: [], unsettled: true });
     expect(s.engine.probes).toBe(0);
+  });
+
+  it('Switching: a Requested switchover is carried out by the round, recorded Running then Succeeded, and relabelled in the same round', async () => {
+    const s = shard([primary, { ...replicaOf(0), offset: 3 }, { ...replicaOf(0), offset: 7 }], { labels: ['primary', 'secondary', 'secondary'] });
+    const request = requestRecord('r-0', undefined, 'before updating r-0', Date.parse('2026-12-03T04:00:00Z'));
+    const out = await s.round({ switching: false, switchover: request });
+    expect(out.ran).toEqual(['switchover', 'settle']);
+    expect(s.engine.ops).toContain('switchover r-0 r-2'); // the most advanced linked replica
+    expect(s.bare.records!.map((r) => r.phase)).toEqual(['Running', 'Succeeded']);
+    expect(s.bare.records![1]).toMatchObject({ from: 'r-0', startedAt: request.startedAt, message: expect.stringMatching(/primary moved from r-0 to r-2/) });
+    expect(s.labelled()).toEqual({ 'r-0': 'secondary', 'r-1': 'secondary', 'r-2': 'primary' });
+    expect(s.events.filter((e) => e.startsWith('Switchover'))).toEqual(['Switchover', 'SwitchoverDone']);
+  });
+
+  it("Switching: Sentinel's NOGOODSLAVE leaves an update's request Requested with why, one Event, and the next round carries it out", async () => {
+    const s = shard([primary, replicaOf(0)], { labels: ['primary', 'secondary'] });
+    s.engine.switchoverError = 'NOGOODSLAVE No suitable replica to promote';
+    const request = requestRecord('r-0', 'r-1', 'before updating r-0', Date.parse('2026-12-03T04:00:00Z'));
+    const first = await s.round({ switching: false, switchover: request });
+    expect(first).toMatchObject({ state: 'Switching', unsettled: true });
+    expect(s.bare.records!.map((r) => r.phase)).toEqual(['Running', 'Requested']);
+    expect(s.bare.records![1]!.message).toBe('NOGOODSLAVE No suitable replica to promote');
+    expect(s.labelled()).toEqual({ 'r-0': 'primary', 'r-1': 'secondary' });
+    const second = await s.round({ switching: false, switchover: s.bare.records![1]! });
+    expect(second.ran).toEqual(['switchover', 'settle']);
+    expect(s.bare.records!.at(-1)?.phase).toBe('Succeeded');
+    expect(s.labelled()).toEqual({ 'r-0': 'secondary', 'r-1': 'primary' });
+    expect(s.events.filter((e) => e === 'UpdateWaiting')).toHaveLength(1);
+  });
+
+  it('Switching: a request from a stale label is resolved from the engines, without a switchover', async () => {
+    // r-1 already is the primary in the engines; the labels still say r-0.
+    const s = shard([replicaOf(1), primary], { labels: ['primary', 'secondary'] });
+    const stale = requestRecord('r-0', undefined, 'before updating r-0', Date.parse('2026-12-03T04:00:00Z'));
+    const out = await s.round({ switching: false, switchover: stale });
+    expect(out.ran).toEqual(['resolve', 'settle']);
+    expect(s.engine.ops.some((o) => o.startsWith('switchover'))).toBe(false);
+    expect(s.bare.records).toEqual([expect.objectContaining({ phase: 'Succeeded', message: expect.stringMatching(/already is r-1/) })]);
+    expect(s.labelled()).toEqual({ 'r-0': 'secondary', 'r-1': 'primary' });
+    // Asked to move it to r-0 while the engines have it on r-1, from r-0: refused, says why.
+    const s2 = shard([replicaOf(1), primary, replicaOf(1)], { labels: ['primary', 'secondary', 'secondary'] });
+    await s2.round({ switching: false, switchover: requestRecord('r-0', 'r-2', USER_REQUEST, Date.parse('2026-12-03T04:00:00Z')) });
+    expect(s2.bare.records).toEqual([expect.objectContaining({ phase: 'Failed', message: expect.stringMatching(/primary is r-1 in the engines, not r-0/) })]);
+    expect(s2.events).toContain('SwitchoverFailed');
+  });
+
+  it("decideSwitchover: an update's request waits for a replica linked to the primary; a user's is tried at once", () => {
+    const p = { podName: 'r-0', ordinal: 0, host: host(0), port: 6379, label: 'primary' as const, probe: { reachable: true, role: 'primary' as const } };
+    const linkDown = { podName: 'r-1', ordinal: 1, host: host(1), port: 6379, label: 'secondary' as const, probe: { reachable: true, role: 'secondary' as const, following: { host: host(0), port: 6379, linkUp: false } } };
+    const snap = (members: ShardSnapshot['members']): ShardSnapshot => ({ members, targets: new Map(), sentinelManaged: true, failoverBy: 'sentinel', failureThreshold: 3 });
+    const at = Date.parse('2026-12-03T04:00:00Z');
+    expect(decideSwitchover(snap([p, linkDown]), requestRecord('r-0', undefined, 'before updating r-0', at))).toBeUndefined();
+    expect(decideSwitchover(snap([p, linkDown]), requestRecord('r-0', undefined, USER_REQUEST, at))?.kind).toBe('switchover');
+    const linked = { ...linkDown, probe: { ...linkDown.probe, following: { ...linkDown.probe.following, linkUp: true } } };
+    expect(decideSwitchover(snap([p, linked]), requestRecord('r-0', undefined, 'before updating r-0', at))?.kind).toBe('switchover');
+    // two claimants (a failover half done): wait for the guard, never switch over from one of them
+    expect(decideSwitchover(snap([p, { ...linked, probe: { reachable: true, role: 'primary' } }]), requestRecord('r-0', undefined, USER_REQUEST, at))).toBeUndefined();
+    expect(decideSwitchover({ ...snap([p, linked]), spread: { memberClusters: ['a', 'b'] } }, requestRecord('r-0', undefined, USER_REQUEST, at))).toMatchObject({ kind: 'resolve', phase: 'Failed' });
+    expect(decideSwitchover(snap([p, linked]), requestRecord('r-0', 'r-9', USER_REQUEST, at))).toMatchObject({ kind: 'resolve', phase: 'Failed', message: 'r-9 is not a pod of this set' });
   });
 });

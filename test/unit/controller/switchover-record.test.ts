@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { finishRecord, lastPrimaryOf, newerRecord, settleOrphan, startRecord } from '../../../controller/reconcile/instanceset/switchover-record.js';
+import { deferRecord, finishRecord, isOpen, lastPrimaryOf, newerRecord, requestRecord, runRecord, sameRequest, settleOrphan, startRecord } from '../../../controller/reconcile/instanceset/switchover-record.js';
 
 const T0 = Date.parse('2026-12-02T07:00:00.000Z');
 
@@ -15,6 +15,26 @@ describe('switchover record', () => {
     expect(newerRecord(done, a)).toBe(done);
     expect(newerRecord(undefined, a)).toBe(a);
     expect(newerRecord(a, undefined)).toBe(a);
+  });
+
+  it('a request goes Requested → Running → Succeeded under one request time; each step is newer', () => {
+    const req = requestRecord('db-0', undefined, 'before updating db-0', T0);
+    expect(req).toEqual({ from: 'db-0', phase: 'Requested', reason: 'before updating db-0', startedAt: '2026-12-02T07:00:00.000Z' });
+    const running = runRecord(req);
+    expect(running).toEqual({ ...req, phase: 'Running' });
+    const done = finishRecord(running, 'Succeeded', 'moved', T0 + 900);
+    expect(newerRecord(req, running)).toBe(running);
+    expect(newerRecord(running, req)).toBe(running);
+    expect(newerRecord(done, req)).toBe(done);
+    // Tried, not done (NOGOODSLAVE): filed again, later than the Running record a lagging cache shows.
+    const deferred = deferRecord(running, 'NOGOODSLAVE', T0);
+    expect(deferred).toMatchObject({ phase: 'Requested', message: 'NOGOODSLAVE', startedAt: '2026-12-02T07:00:00.001Z' });
+    expect(newerRecord(running, deferred)).toBe(deferred);
+    expect(runRecord(deferred)).not.toHaveProperty('message');
+    expect([req, deferred, running, done].map(isOpen)).toEqual([true, true, true, false]);
+    expect(isOpen(undefined)).toBe(false);
+    expect(sameRequest(req, done)).toBe(true);
+    expect(sameRequest(req, requestRecord('db-0', undefined, 'before updating db-0', T0 + 1))).toBe(false);
   });
 
   it('records from, to, reason and both times', () => {
