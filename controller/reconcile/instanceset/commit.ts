@@ -12,7 +12,7 @@ import type { ObjectRef } from './plan.js';
 import { writeRecord } from './switchover-store.js';
 
 interface Write {
-  /** What it does, for the error in status ("delete pod db-2: …"). */
+  /** The step that added it and what it does, for the error in status ("remove unwanted pods and claims: delete pod db-2: …"). */
   what: string;
   apply(): Promise<void>;
 }
@@ -25,6 +25,8 @@ export interface CommitFailure {
 export class Commit {
   private readonly writes: Write[] = [];
   private readonly key: string;
+  /** The step adding writes now (reconciler.ts sets it). */
+  step = '';
   private readonly ns: string | undefined;
 
   constructor(
@@ -42,7 +44,7 @@ export class Commit {
 
   create(kind: 'Pod' | 'PersistentVolumeClaim', obj: KubeObject): void {
     const name = obj.metadata.name;
-    this.writes.push({
+    this.add({
       what: `create ${kind === 'Pod' ? 'pod' : 'PVC'} ${name}`,
       apply: async () => {
         if (!(await this.createIgnoringExisting(resourcePath(kind, this.ns), obj))) return;
@@ -55,7 +57,7 @@ export class Commit {
   /** Deletes with the uid as precondition; `deleted` runs once the API server accepted it, `why` goes to the log and Event. */
   delete(kind: 'Pod' | 'PersistentVolumeClaim', ref: ObjectRef, why: string, opts: { event?: boolean; deleted?: () => void } = {}): void {
     const noun = kind === 'Pod' ? 'pod' : 'PVC';
-    this.writes.push({
+    this.add({
       what: `delete ${noun} ${ref.name}`,
       apply: async () => {
         if (!(await this.ctx.client.delete(resourcePath(kind, this.ns, ref.name), ref.uid))) return;
@@ -69,17 +71,21 @@ export class Commit {
   /** A switchover record: this controller's intent now, status.switchover when committed. */
   record(rec: SwitchoverStatus): void {
     this.ctx.memory.switchovers.set(this.key, rec);
-    this.writes.push({ what: `record switchover ${rec.phase}`, apply: () => writeRecord(this.ctx, this.is, rec) });
+    this.add({ what: `record switchover ${rec.phase}`, apply: () => writeRecord(this.ctx, this.is, rec) });
   }
 
   /** Removes the switchover request annotation (after the record that carries the request on). */
   consumeSwitchoverRequest(): void {
-    this.writes.push({
+    this.add({
       what: 'remove the switchover request annotation',
       apply: async () => {
         await this.ctx.client.mergePatch(resourcePath('InstanceSet', this.ns, this.is.metadata.name), { metadata: { annotations: { [ANNOTATIONS.switchover]: null } } }, FIELD_MANAGER_CONTROLLER);
       },
     });
+  }
+
+  private add(w: Write): void {
+    this.writes.push({ ...w, what: this.step !== '' ? `${this.step}: ${w.what}` : w.what });
   }
 
   /** Applies the writes in order; the first failure stops the rest and is returned. */

@@ -96,6 +96,7 @@ export async function reconcileInstanceSet(ctx: ControllerContext, key: string):
   let failed: { step: string; err: unknown } | undefined;
   for (const step of STEPS) {
     if (!step.when(tree)) continue;
+    tree.commit.step = step.name;
     try {
       await step.run(ctx, tree);
     } catch (err) {

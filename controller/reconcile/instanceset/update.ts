@@ -238,7 +238,8 @@ function handleRequest(ctx: ControllerContext, commit: Commit, is: InstanceSet, 
     const now = ctx.now();
     commit.record(finishRecord(startRecord('(none)', to, USER_REQUEST, now), 'Failed', msg, now));
   } else {
-    requestSwitchover(ctx, commit, is, primary, to, USER_REQUEST, true);
+    // A switchover is running right now: the annotation stays, and is filed when that one ended.
+    if (!requestSwitchover(ctx, commit, is, primary, to, USER_REQUEST, true)) return;
   }
   // Filed as intent in status (or refused): the request is consumed either way; the record and
   // the Events say what became of it.
@@ -272,9 +273,9 @@ function settleOrphanedSwitchover(ctx: ControllerContext, commit: Commit, is: In
  * Files a switchover as intent: status.switchover Requested, which the role loop carries out
  * (controller/roles/decide.ts, step 6) — it probes the engines, waits for a linked replica, and
  * writes Running, then Succeeded or Failed. One at a time: while a request is open nothing new is
- * filed, except a user's, which replaces one nobody started yet.
+ * filed, except a user's, which replaces one nobody started yet. false: not filed (one is open).
  */
-function requestSwitchover(ctx: ControllerContext, commit: Commit, is: InstanceSet, from: string, to: string | undefined, why: string, replace = false): void {
+function requestSwitchover(ctx: ControllerContext, commit: Commit, is: InstanceSet, from: string, to: string | undefined, why: string, replace = false): boolean {
   const key = keyOf(is.metadata.namespace, is.metadata.name);
   const lastWaiting = ctx.memory.updateWaiting;
   if (is.spec.spread !== undefined) {
@@ -283,11 +284,12 @@ function requestSwitchover(ctx: ControllerContext, commit: Commit, is: InstanceS
     const msg = `no switchover from ${from} (${why}): the shard is spread over member clusters ${is.spec.spread.memberClusters.join(', ')} and this member cluster never promotes a pod of it on its own: waiting for the federation authority`;
     if (lastWaiting.get(key) !== msg) ctx.events.emit(is, 'Warning', 'WaitingForFederation', 'Switchover', msg);
     lastWaiting.set(key, msg);
-    return;
+    return true;
   }
   const open = currentRecord(ctx, is);
-  if (isOpen(open) && !(replace && open.phase === 'Requested')) return;
+  if (isOpen(open) && !(replace && open.phase === 'Requested')) return false;
   commit.record(requestRecord(from, to, why, ctx.now()));
+  return true;
 }
 
 /** The update finished without the switchover it asked for (e.g. the template was reverted): withdraw the request. */
