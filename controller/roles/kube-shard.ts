@@ -14,7 +14,7 @@ import { keyOf, type ControllerContext } from '../runtime/context.js';
 import { electabilityChanges } from '../engines/redis/electability.js';
 import { podAnnotationJournal, restoreNoted, unelect } from '../engines/redis/priority-journal.js';
 import { isReady } from '../reconcile/instanceset/pods.js';
-import { isOpen, sameRequest } from '../reconcile/instanceset/switchover-record.js';
+import { sameRequest } from '../reconcile/instanceset/switchover-record.js';
 import { currentRecord, writeRecord } from '../reconcile/instanceset/switchover-store.js';
 import { claimantsOf, guardedHere, type ShardSnapshot } from './decide.js';
 import { relabel, writeRole } from './labels.js';
@@ -108,7 +108,7 @@ function switchoverPorts(ctx: ControllerContext, creds: CredentialsReader, is: I
       const now = ctx.caches.instanceSets.get(namespace, is.metadata.name) ?? is;
       if (expect !== undefined) {
         const cur = currentRecord(ctx, now);
-        if (!sameRequest(cur, expect) || !isOpen(cur) || cur.phase !== 'Requested') return false;
+        if (cur?.phase !== 'Requested' || !sameRequest(cur, expect)) return false;
       }
       await writeRecord(ctx, now, rec);
       return true;

@@ -37,11 +37,6 @@ export class Commit {
     this.key = keyOf(is.metadata.namespace, is.metadata.name);
   }
 
-  /** The writes planned so far, in order (tests and logs). */
-  get planned(): string[] {
-    return this.writes.map((w) => w.what);
-  }
-
   create(kind: 'Pod' | 'PersistentVolumeClaim', obj: KubeObject): void {
     const name = obj.metadata.name;
     this.add({
