@@ -4,31 +4,26 @@
 
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { hasErrors } from './diagnostics.js';
-import { envKeyOf, readState, treeDirs, writeState } from './emit/state.js';
-import { writeRendered } from './emit/write.js';
-import { parseSources, readRepo, sourceKind, type SourceFile } from './load/index.js';
-import { compileAndWrite } from './parallel/compile-write.js';
+import { readState } from './emit/state.js';
+import { StagedTree, treeSink } from './emit/sinks.js';
+import { readRepo, sourceKind, type SourceFile } from './load/index.js';
 import { WorkerPool } from './parallel/pool.js';
-import { compileRenders } from './pipeline/pipeline.js';
-import { headsOf, type CompileResult } from './pipeline/rendered-file.js';
+import { PoolRenderer } from './parallel/pool-renderer.js';
+import { removeTreesWith } from './parallel/remove.js';
+import { memorySink, perJob, runPipeline, type Outcome } from './pipeline/pipeline.js';
+import type { CompileResult, FileHead } from './pipeline/rendered-file.js';
 import { renderTopology } from './pipeline/render-topology.js';
-import { requireEnvironment, UsageError } from './pipeline/select.js';
-import { compileOverState, stateOf, type CompileOutline, type ReuseStats } from './reuse.js';
-import { validate, type ValidRepo } from './validate/index.js';
+import { UsageError } from './pipeline/select.js';
+import { overState, type ReuseStats } from './reuse.js';
+import type { ValidRepo } from './validate/index.js';
 
 export interface CompileOptions {
   env?: string;
 }
 
 /** The pipeline over a validated repository: rendered in this thread, kept in memory. */
-export function compileModel(repo: ValidRepo, opts: CompileOptions, outline?: (o: CompileOutline) => void): CompileResult {
-  const compiled = compileRenders(repo, opts.env, renderTopology);
-  outline?.({
-    repo,
-    renders: compiled.jobs.map(({ render: r }) => ({ env: r.env, source: r.source, heads: headsOf(r.files), namespaces: r.namespaces, diagnostics: r.diagnostics })),
-  });
-  return { files: compiled.files, diagnostics: compiled.diagnostics };
+export function compileModel(repo: ValidRepo, opts: CompileOptions): CompileResult {
+  return runPipeline({ repo }, { ...opts, renderer: perJob(renderTopology), sink: memorySink }).result;
 }
 
 export interface CompileRepoOptions {
@@ -64,49 +59,45 @@ function workerCount(opts: CompileRepoOptions, sources: readonly SourceFile[]): 
   return topologies >= PARALLEL_MIN_TOPOLOGIES ? Math.max(1, Math.min(availableParallelism() - 1, MAX_WORKERS)) : 0;
 }
 
-/** The serial compile of a validated repository, written (atomically) unless there are errors. */
-export async function compileValid(
-  repo: ValidRepo,
-  opts: { env?: string; out: string; write?: boolean; outline?: (o: CompileOutline) => void },
-): Promise<CompileResult> {
-  requireEnvironment(repo, opts.env);
-  const result = compileModel(repo, opts.env !== undefined ? { env: opts.env } : {}, opts.outline);
-  if (opts.write !== false && !hasErrors(result.diagnostics)) {
-    await writeRendered(opts.out, result.files, opts.env !== undefined ? [opts.env] : undefined);
-  }
-  return result;
+/** The result with what the sink reported, its files still made on first read only. */
+function withStats<S>(outcome: Outcome<FileHead, S>, key: 'reuse'): CompileResult & { reuse?: S } {
+  const { result, written } = outcome;
+  return {
+    diagnostics: result.diagnostics,
+    get files() {
+      return result.files;
+    },
+    ...(written !== undefined ? { [key]: written } : {}),
+  };
 }
 
 export async function compileRepo(opts: CompileRepoOptions): Promise<CompileResult & { reuse?: ReuseStats }> {
   const sources = await readRepo(opts.repo);
   const out = opts.out ?? join(opts.repo, 'rendered');
   const env = opts.env !== undefined ? { env: opts.env } : {};
-  // A full written compile over a tree an earlier one left (emit/state.ts): only what changed.
+  const base = { ...env, envMustExist: true };
+  // A written compile of every environment records its state, and one over a tree an earlier
+  // one recorded (emit/state.ts) renders and writes only what changed.
   const whole = opts.write !== false && opts.env === undefined;
+  const recordFrom = whole ? { recordFrom: sources } : {};
   if (whole && opts.reuse !== false) {
     const state = readState(out);
-    const reused = state !== undefined ? compileOverState(sources, out, state) : undefined;
-    if (reused !== undefined) return reused;
+    const over = state !== undefined ? overState(sources, out, state) : undefined;
+    if (over !== undefined) return withStats(await runPipeline({ sources }, { ...base, ...over }), 'reuse');
   }
-  let outline: CompileOutline | undefined;
-  const record = whole ? { outline: (o: CompileOutline) => (outline = o) } : {};
   const workers = workerCount(opts, sources);
-  let result: CompileResult;
-  if (workers === 0) result = await compileValid(validate(parseSources(sources)), { out, write: opts.write !== false, ...env, ...record });
-  else {
-    // Started before parsing, so the threads load their modules while this one parses.
-    const pool = new WorkerPool(workers, true);
-    try {
-      const parallel = await compileAndWrite(sources, { out, pool, ...env, ...record });
-      // A repository with errors: the serial compile reports them exactly (and writes nothing).
-      result = 'invalid' in parallel ? await compileValid(parallel.invalid, { out, ...env, ...record }) : parallel;
-    } finally {
-      await pool.close();
-    }
+  if (workers === 0) {
+    const sink = opts.write === false ? memorySink : treeSink({ out, ...env, ...recordFrom });
+    return (await runPipeline({ sources }, { ...base, renderer: perJob(renderTopology), sink })).result;
   }
-  if (outline !== undefined && !hasErrors(result.diagnostics)) {
-    const envKey = envKeyOf(sources.filter((s) => sourceKind(s.path) === 'environment'));
-    writeState(out, stateOf(outline, sources, envKey, result.files.filter((f) => f.source === undefined)), treeDirs(result.files.map((f) => f.path)));
+  // Started before parsing, so the threads load their modules while this one parses.
+  const pool = new WorkerPool(workers, true);
+  const staged = new StagedTree({ out, ...env, ...recordFrom, remove: (dirs) => removeTreesWith(pool, dirs) });
+  try {
+    await staged.prepare();
+    return (await runPipeline({ sources }, { ...base, renderer: new PoolRenderer(pool, staged.dir), sink: staged })).result;
+  } finally {
+    await pool.close(); // no worker writes into the staging directory after this
+    await staged.discard();
   }
-  return result;
 }

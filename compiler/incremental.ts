@@ -1,32 +1,29 @@
-// Incremental compile for watch mode and fast local loops: an in-process cache from each
-// topology file's text (and all environment files' text) to what it rendered. A recompile reads
-// the repository, parses and validates only the changed topology files, renders only those, and
-// rewrites only the output files whose text changed. In the terms of the compile pipeline
-// (pipeline/pipeline.ts): the changed files as the source, this cache as the renderer, and an
-// in-place update of the tree this compiler last wrote as the sink.
-//
-// Trade-off: checks across topology files (duplicate names, DBT3070) only see the changed files
-// and the duplicate-object check (DBT5001); a cold compile (`dbtopo compile`) sees everything.
+// Incremental compile for watch mode and fast local loops, as a configuration of the compile
+// pipeline (pipeline/pipeline.ts): an in-process cache from each topology file's text (and all
+// environment files' text) to its validation and what it rendered. A recompile reads the
+// repository, parses and validates only the changed topology files (the others are known; the
+// checks across files run over all of them, so the diagnostics are a full compile's), renders
+// only those, and rewrites only the output files whose text changed: the cache as the known
+// validations and the renderer, an in-place update of the tree this compiler last wrote as the sink.
 
 import { hash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Environment, Topology } from '../schemas/types/index.js';
-import { compileRenders } from './pipeline/pipeline.js';
-import type { CompileResult, RenderedFile, TopologyRender } from './pipeline/rendered-file.js';
-import { renderTopology } from './pipeline/render-topology.js';
 import { hasErrors, type Diagnostic } from './diagnostics.js';
 import { updateTree } from './emit/update.js';
 import { writeRendered } from './emit/write.js';
-import { parseSources, readRepo, sourceKind, type Located } from './load/index.js';
-import { appliesTo } from './resolve/index.js';
-import { validate, type ValidRepo } from './validate/index.js';
+import { readRepo, sourceKind, type Located } from './load/index.js';
+import { memorySink, perJob, runPipeline, type Sink } from './pipeline/pipeline.js';
+import type { CompileResult, RenderedFile, TopologyRender } from './pipeline/rendered-file.js';
+import { renderTopology } from './pipeline/render-topology.js';
+import type { KnownTopology } from './pipeline/validate-stage.js';
 
 interface Entry {
   hash: string;
-  located?: Located<Topology>;
-  renders: TopologyRender[];
-  /** Load/validate diagnostics of this file (warnings of a valid file, errors of an invalid one). */
-  diagnostics: Diagnostic[];
+  /** Its validation, once it was valid. */
+  known?: KnownTopology;
+  /** Its render per environment name. */
+  renders: Map<string, TopologyRender>;
 }
 
 export interface IncrementalResult extends CompileResult {
@@ -37,13 +34,19 @@ export interface IncrementalResult extends CompileResult {
   deleted: number;
 }
 
+interface Written {
+  written: number;
+  deleted: number;
+}
+
 const sha = (text: string): string => hash('sha256', text, 'hex');
+const renderKey = (file: string, env: string): string => `${file}\0${env}`;
 
 export class IncrementalCompiler {
   private envKey: string | undefined;
   private readonly entries = new Map<string, Entry>();
-  /** What the output directory holds, as this compiler last wrote it: renders per topology file and the shared files. */
-  private onDisk: { envKey: string; renders: Map<string, TopologyRender[]>; shared: RenderedFile[] } | undefined;
+  /** What the output directory holds, as this compiler last wrote it: each render and the shared files. */
+  private onDisk: { envKey: string; renders: Map<string, TopologyRender>; shared: RenderedFile[] } | undefined;
   private readonly out: string;
   /** The last result written to the output, and the environment key it was compiled with. */
   private last: CompileResult | undefined;
@@ -62,78 +65,88 @@ export class IncrementalCompiler {
     this.envKey = envKey;
 
     const present = new Set(topoSources.map((s) => s.path));
-    const removed = this.entries.size > present.size || [...this.entries.keys()].some((p) => !present.has(p));
+    const removed = [...this.entries.keys()].some((p) => !present.has(p));
     for (const path of [...this.entries.keys()]) if (!present.has(path)) this.entries.delete(path);
     const changed = topoSources.filter((s) => this.entries.get(s.path)?.hash !== sha(s.text));
     if (changed.length === 0 && !removed && envKey === this.lastKey && this.last) {
       // Nothing to do: the previous result stands, and the output already holds it.
       return { ...this.last, reused: topoSources.length, rendered: 0, written: 0, deleted: 0 };
     }
+    for (const s of changed) this.entries.set(s.path, { hash: sha(s.text), renders: new Map() });
 
-    const valid = validate(parseSources([...envSources, ...changed]));
-    const envs = valid.environments.map((e) => e.value);
-    const byFile = new Map(valid.topologies.map((t) => [t.file, t]));
-    for (const s of changed) {
-      const located = byFile.get(s.path);
-      const renders = located ? envs.filter((e) => appliesTo(located.value, e.name)).map((e) => renderTopology(e, located)) : [];
-      this.entries.set(s.path, {
-        hash: sha(s.text),
-        ...(located ? { located } : {}),
-        renders,
-        diagnostics: valid.diagnostics.filter((d) => d.file === s.path),
-      });
-    }
-
-    // The pipeline over every cached topology, each render taken from the cache.
-    const entries = [...this.entries.values()];
-    const repo: ValidRepo = {
-      environments: valid.environments,
-      topologies: entries.flatMap((e) => (e.located ? [e.located] : [])),
-      diagnostics: [...valid.diagnostics.filter((d) => !present.has(d.file)), ...entries.flatMap((e) => e.diagnostics)],
-    };
     const cached = (env: Environment, topo: Located<Topology>): TopologyRender => {
-      const r = this.entries.get(topo.file)?.renders.find((x) => x.env === env.name);
-      if (!r) throw new Error(`internal error: no cached render of ${topo.file} in ${env.name}`);
+      const entry = this.entries.get(topo.file);
+      if (!entry) throw new Error(`internal error: no cache entry for ${topo.file}`);
+      let r = entry.renders.get(env.name);
+      if (!r) {
+        r = renderTopology(env, topo);
+        entry.renders.set(env.name, r);
+      }
       return r;
     };
-    const result = compileRenders(repo, undefined, cached);
-    const diagnostics = result.diagnostics;
+    const write = opts.write !== false;
+    const { compiled, result, written } = await runPipeline(
+      { sources },
+      { known: (s) => this.entries.get(s.path)?.known, renderer: perJob(cached), sink: write ? this.treeSink(envKey) : memorySink },
+    );
+    this.remember(compiled.repo.topologies, compiled.repo.diagnostics, changed.map((s) => s.path));
 
-    let written = 0;
-    let deleted = 0;
-    if (opts.write !== false && !hasErrors(diagnostics)) {
-      const shared = result.files.filter((f) => f.source === undefined);
-      if (this.onDisk === undefined || this.onDisk.envKey !== envKey) {
-        await writeRendered(this.out, result.files);
-        written = result.files.length;
-      } else {
-        // Only topologies whose renders differ from what is on disk, and the shared files
-        // (CRDs, Namespaces, Argo CD objects), can have changed files.
-        const previous = new Map<string, string>();
-        const next: RenderedFile[] = [];
-        const addAll = (into: (f: RenderedFile) => void, renders: readonly TopologyRender[] | undefined): void =>
-          renders?.forEach((r) => r.files.forEach(into));
-        for (const [path, e] of this.entries) {
-          const old = this.onDisk.renders.get(path);
-          if (old === e.renders) continue;
-          addAll((f) => previous.set(f.path, f.text), old);
-          addAll((f) => next.push(f), e.renders);
-        }
-        for (const [path, old] of this.onDisk.renders) if (!this.entries.has(path)) addAll((f) => previous.set(f.path, f.text), old);
-        for (const f of this.onDisk.shared) previous.set(f.path, f.text);
-        next.push(...shared);
-        ({ written, deleted } = await updateTree(this.out, previous, next));
-      }
-      this.onDisk = { envKey, renders: new Map([...this.entries].map(([path, e]) => [path, e.renders])), shared };
-    }
     // Only a result that reached the output may be returned again without looking (see above);
     // after errors or a dry run the next compile must look again even if nothing changed.
-    if (opts.write !== false && !hasErrors(diagnostics)) {
-      this.last = { files: result.files, diagnostics };
-      this.lastKey = envKey;
-    } else {
-      this.last = undefined;
+    const ok = write && !hasErrors(result.diagnostics);
+    this.last = ok ? result : undefined;
+    if (ok) this.lastKey = envKey;
+    return {
+      files: result.files,
+      diagnostics: result.diagnostics,
+      reused: topoSources.length - changed.length,
+      rendered: changed.length,
+      written: written?.written ?? 0,
+      deleted: written?.deleted ?? 0,
+    };
+  }
+
+  /** The validation of the changed files that are valid now, for the next compile. */
+  private remember(valid: ReadonlyArray<Located<Topology>>, diagnostics: readonly Diagnostic[], changed: readonly string[]): void {
+    const wanted = new Set(changed);
+    for (const located of valid) {
+      const entry = this.entries.get(located.file);
+      if (!wanted.has(located.file) || !entry) continue;
+      entry.known = { located, diagnostics: diagnostics.filter((d) => d.file === located.file && d.code !== 'DBT3070') };
     }
-    return { files: result.files, diagnostics, reused: topoSources.length - changed.length, rendered: changed.length, written, deleted };
+  }
+
+  /**
+   * The whole tree the first time (or after the environment files changed); after that only the
+   * renders that differ from what is on disk, and the shared files (CRDs, Namespaces, Argo CD
+   * objects), can have changed files.
+   */
+  private treeSink(envKey: string): Sink<RenderedFile, Written> {
+    return {
+      write: async (compiled) => {
+        const renders = new Map(compiled.jobs.map((j) => [renderKey(j.topo.file, j.env.name), j.render as TopologyRender]));
+        const onDisk = this.onDisk;
+        let stats: Written;
+        if (onDisk === undefined || onDisk.envKey !== envKey) {
+          await writeRendered(this.out, compiled.files);
+          stats = { written: compiled.files.length, deleted: 0 };
+        } else {
+          const previous = new Map<string, string>();
+          const next: RenderedFile[] = [];
+          for (const [key, r] of renders) {
+            const old = onDisk.renders.get(key);
+            if (old === r) continue;
+            old?.files.forEach((f) => previous.set(f.path, f.text));
+            next.push(...r.files);
+          }
+          for (const [key, old] of onDisk.renders) if (!renders.has(key)) old.files.forEach((f) => previous.set(f.path, f.text));
+          for (const f of onDisk.shared) previous.set(f.path, f.text);
+          next.push(...compiled.shared);
+          stats = await updateTree(this.out, previous, next);
+        }
+        this.onDisk = { envKey, renders, shared: compiled.shared };
+        return stats;
+      },
+    };
   }
 }

@@ -1,22 +1,26 @@
 // assemble: the renders of a compile → its whole output. Adds each environment's cluster-scoped
 // files (CRDs, Namespaces, admission guards) and the Argo CD objects, checks across topologies
-// (an object rendered by two of them, DBT5001) and sorts the files by path.
+// (an object rendered by two of them, DBT5001) and sorts the files by path (pipeline.ts, steps
+// 4 and 5).
 import type { Environment, KubeObject } from '../../schemas/types/index.js';
 import { ARGOCD_DIR, RENDERED_ROOT } from '../argocd/emit.js';
 import { argocdObjects } from '../argocd/objects.js';
 import { annotateForArgoCd } from '../argocd/waves.js';
-import { diagnostic, type Diagnostic } from '../diagnostics.js';
+import { diagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
 import { clusterCrds } from '../emit/crds.js';
 import { guardObjects } from '../emit/guards.js';
 import { namespaceObject } from '../emit/namespaces.js';
 import { objectKey, withPath, type ObjectHead, type Placement } from '../emit/paths.js';
 import { toYaml } from '../emit/yaml.js';
 import { resolveGuard } from '../resolve/guard.js';
-import type { FileHead, RenderedFile, RenderOutline } from './rendered-file.js';
+import { HEAD_FIELDS } from '../parallel/protocol.js';
+import type { ValidRepo } from '../validate/index.js';
+import type { Compiled, Job } from './stages.js';
+import { headAt, type FileHead, type RenderedFile, type RenderOutline } from './rendered-file.js';
 import { byString } from './select.js';
 
 /** CRDs, Namespaces and admission guards of every member cluster of an environment. */
-export function clusterFiles(env: Environment, namespaces: ReadonlyMap<string, ReadonlySet<string>>): RenderedFile[] {
+function clusterFiles(env: Environment, namespaces: ReadonlyMap<string, ReadonlySet<string>>): RenderedFile[] {
   const files: RenderedFile[] = [];
   // The CRDs and the admission guard (which names the environment's identities) are the same in
   // every member cluster: annotated and rendered once.
@@ -38,7 +42,7 @@ export function clusterFiles(env: Environment, namespaces: ReadonlyMap<string, R
  * rendered/<env>/_argocd/: the environment's AppProject and ApplicationSet (compiler/argocd,
  * owned by the GitOps loop), from the already annotated files of its member clusters.
  */
-export function argoCdFiles(envs: readonly Environment[], files: readonly FileHead[]): RenderedFile[] {
+function argoCdFiles(envs: readonly Environment[], files: readonly FileHead[]): RenderedFile[] {
   const byMember = new Map<string, ObjectHead[]>();
   for (const f of files) {
     const key = `${f.env}/${f.memberCluster}`;
@@ -74,7 +78,7 @@ function identityOf(f: FileHead): string {
 }
 
 /** Two topologies rendering the same object in one member cluster: an error at both files. */
-export function duplicateDiagnostics(
+function duplicateDiagnostics(
   files: readonly FileHead[],
   locateSource: (file: string) => { line: number; col: number },
 ): Diagnostic[] {
@@ -100,44 +104,107 @@ export function duplicateDiagnostics(
   return out;
 }
 
-/**
- * Groups renders by environment and adds each environment's cluster-scoped files and the Argo CD
- * objects; files sorted by path. Reads only the heads of the renders' files, so a parallel
- * compile can pass heads of files its workers wrote.
- */
-export function assemble<F extends FileHead>(
-  envs: readonly Environment[],
+/** Step 4 and 5 of the pipeline (pipeline.ts) over the renders of a compile's jobs. */
+export function assembleCompile<F extends FileHead>(
+  repo: ValidRepo,
+  envs: Environment[],
+  jobs: readonly Job[],
   renders: ReadonlyArray<RenderOutline<F>>,
-  locateSource: (file: string) => { line: number; col: number },
-  files: Array<F | RenderedFile> = assemblyFiles(envs, renders),
-): { files: Array<F | RenderedFile>; diagnostics: Diagnostic[] } {
-  const diagnostics: Diagnostic[] = [];
-  for (const env of envs) for (const r of renders) if (r.env === env.name) diagnostics.push(...r.diagnostics);
-  diagnostics.push(...duplicateDiagnostics(files, locateSource));
-  files.sort((a, b) => byString(a.path, b.path));
-  return { files, diagnostics };
+): Compiled<F> {
+  if (renders.length !== jobs.length) throw new Error(`internal error: ${renders.length} renders for ${jobs.length} jobs`);
+  const byFile = new Map(repo.topologies.map((t) => [t.file, t]));
+  const locate = (file: string): { line: number; col: number } => byFile.get(file)?.locate(['name']) ?? { line: 1, col: 1 };
+  const placement: Diagnostic[] = [];
+  for (const env of envs) for (const r of renders) if (r.env === env.name) placement.push(...r.diagnostics);
+  const shared = sharedFiles(envs, renders);
+  const diagnostics = sortDiagnostics([...repo.diagnostics, ...placement, ...duplicates(renders, locate)]);
+  let files: Array<F | RenderedFile> | undefined;
+  return {
+    repo,
+    envs,
+    jobs: jobs.map((j, i) => ({ ...j, render: renders[i] as RenderOutline<F> })),
+    shared,
+    diagnostics,
+    get files() {
+      if (files === undefined) {
+        files = [];
+        for (const r of renders) for (const f of r.files) files.push(f);
+        files.push(...shared);
+        files.sort((a, b) => byString(a.path, b.path));
+      }
+      return files;
+    },
+  };
 }
 
 /**
- * assemble()'s files before the checks and the sort: per environment its renders' files and its
- * cluster-scoped files, then the Argo CD files. A parallel compile writes the shared ones from
- * this before it runs the rest of assemble().
+ * The files of no one topology, in assembly order: per environment its cluster-scoped files from
+ * its renders' namespaces, then the Argo CD objects. Those read only which namespaces and kinds
+ * each member cluster has, so one head of each (member cluster, apiVersion, kind, namespace) is
+ * passed on, not every file's.
  */
-export function assemblyFiles<F extends FileHead>(envs: readonly Environment[], renders: ReadonlyArray<RenderOutline<F>>): Array<F | RenderedFile> {
-  const files: Array<F | RenderedFile> = [];
+function sharedFiles(envs: readonly Environment[], renders: ReadonlyArray<RenderOutline<FileHead>>): RenderedFile[] {
+  const shared: RenderedFile[] = [];
+  const heads: FileHead[] = [];
   for (const env of envs) {
     const namespaces = new Map<string, Set<string>>();
+    const seen = new Set<string>();
+    const keep = (key: string, head: () => FileHead): void => {
+      if (seen.has(key)) return;
+      seen.add(key);
+      heads.push(head());
+    };
     for (const r of renders) {
       if (r.env !== env.name) continue;
-      for (const f of r.files) files.push(f);
       for (const { memberCluster, namespace } of r.namespaces) {
         const set = namespaces.get(memberCluster) ?? new Set<string>();
         set.add(namespace);
         namespaces.set(memberCluster, set);
       }
+      const h = r.heads;
+      if (h !== undefined) {
+        for (let i = 0; i < h.length; i += HEAD_FIELDS) keep(`${h[i + 1]}\0${h[i + 3]}\0${h[i + 4]}\0${h[i + 6]}`, () => headAt(h, i));
+      } else {
+        for (const f of r.files) keep(`${f.memberCluster}\0${f.object.apiVersion}\0${f.object.kind}\0${f.object.metadata.namespace ?? ''}`, () => f);
+      }
     }
-    files.push(...clusterFiles(env, namespaces));
+    const cluster = clusterFiles(env, namespaces);
+    shared.push(...cluster);
+    heads.push(...cluster);
   }
-  files.push(...argoCdFiles(envs, files));
-  return files;
+  shared.push(...argoCdFiles(envs, heads));
+  return shared;
+}
+
+/**
+ * DBT5001 over the renders' files in assembly order. Renders taken from a state without errors
+ * (`checked`) render no object twice among themselves: when some are, only the others' objects
+ * are looked up in them (by name first, from their heads), and the full check (which makes
+ * every file) runs only if that finds a clash.
+ */
+function duplicates(renders: ReadonlyArray<RenderOutline<FileHead>>, locate: (file: string) => { line: number; col: number }): Diagnostic[] {
+  const all = (): Diagnostic[] => duplicateDiagnostics(renders.flatMap((r) => r.files), locate);
+  if (!renders.some((r) => r.checked === true)) return all();
+  const owner = new Map<string, string | undefined>();
+  const names = new Set<string>();
+  for (const r of renders) {
+    if (r.checked === true) continue;
+    for (const f of r.files) {
+      const key = identityOf(f);
+      if (owner.has(key) && owner.get(key) !== f.source) return all();
+      owner.set(key, f.source);
+      names.add(f.object.metadata.name);
+    }
+  }
+  if (owner.size === 0) return [];
+  for (const r of renders) {
+    const h = r.heads;
+    if (r.checked !== true || h === undefined) continue;
+    for (let i = 0; i < h.length; i += HEAD_FIELDS) {
+      if (!names.has(h[i + 5] ?? '')) continue;
+      const head = headAt(h, i);
+      if (owner.has(objectKey(head))) return all();
+    }
+  }
+  return [];
 }

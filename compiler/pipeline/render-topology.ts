@@ -1,5 +1,6 @@
 // The in-thread render of one topology in one environment: its files (YAML text rendered on first
-// read) and its placement problems located in the topology file.
+// read) and its placement problems located in the topology file; and a render known by the heads
+// of its files (the state of an earlier compile), rendered again in this thread on first read.
 import type { Environment, KubeObject, Topology } from '../../schemas/types/index.js';
 import type { Diagnostic } from '../diagnostics.js';
 import { toYaml } from '../emit/yaml.js';
@@ -7,7 +8,7 @@ import type { Located } from '../load/index.js';
 import type { PlaceProblem } from '../place/index.js';
 import { renderObjects } from '../render.js';
 import { overrideSource } from '../resolve/override.js';
-import type { TopologyRender } from './rendered-file.js';
+import { filesOfHeads, type HeadFile, type RenderOutline, type TopologyRender } from './rendered-file.js';
 
 /** Placement problems of a topology in an environment, located in its file. */
 export function placeDiagnostics(env: Environment, topo: Located<Topology>, problems: readonly PlaceProblem[]): Diagnostic[] {
@@ -35,4 +36,31 @@ export function renderTopology(env: Environment, topo: Located<Topology>): Topol
 function withLazyText<T extends { object: KubeObject }>(f: T): T & { text: string } {
   let text: string | undefined;
   return Object.defineProperty(f, 'text', { enumerable: true, configurable: true, get: () => (text ??= toYaml(f.object)) }) as T & { text: string };
+}
+
+/** What a state (emit/state.ts RenderState) keeps of a render. */
+export interface KeptRender {
+  heads: readonly string[];
+  namespaces: ReadonlyArray<{ memberCluster: string; namespace: string }>;
+  diagnostics: readonly Diagnostic[];
+}
+
+/**
+ * A render of an earlier compile without errors, from its heads: its files are made on first read
+ * (62,000 of them for a large repository, which a compile over the tree never reads), each
+ * rendered again on first read of its object or text.
+ */
+export function keptRender(env: Environment, topo: Located<Topology>, kept: KeptRender): RenderOutline<HeadFile> {
+  let again: TopologyRender | undefined;
+  let files: HeadFile[] | undefined;
+  return {
+    env: env.name,
+    get files() {
+      return (files ??= filesOfHeads(kept.heads, topo.file, () => (again ??= renderTopology(env, topo))));
+    },
+    heads: kept.heads,
+    namespaces: kept.namespaces,
+    diagnostics: kept.diagnostics,
+    checked: true,
+  };
 }

@@ -45,6 +45,13 @@ export interface RenderOutline<F extends FileHead> {
   files: readonly F[];
   namespaces: ReadonlyArray<{ memberCluster: string; namespace: string }>;
   diagnostics: readonly Diagnostic[];
+  /** The files' heads in the flat format (headsOf), when the renderer has them already (workers, a state). */
+  heads?: readonly string[];
+  /**
+   * Taken from the state of an earlier compile without errors over the same environment files:
+   * no two such renders render one object, so the duplicate check only pairs others with them.
+   */
+  checked?: boolean;
 }
 
 /** The heads of a render's files, in the render workers' flat format (parallel/protocol.ts). */
@@ -72,8 +79,8 @@ export interface HeadFile extends FileHead {
 }
 
 /** The file a result hands out for a file known by its head, or a whole one. */
-export function wholeFile(f: HeadFile | RenderedFile): RenderedFile {
-  return 'file' in f ? f.file : f;
+export function wholeFile(f: FileHead): RenderedFile {
+  return 'file' in f ? (f as HeadFile).file : (f as RenderedFile);
 }
 
 /** The files of one render from its heads (protocol.ts HEAD_FIELDS); `render` renders it again. */

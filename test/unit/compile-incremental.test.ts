@@ -74,4 +74,23 @@ describe('IncrementalCompiler', () => {
     const envChanged = await inc.compile();
     expect(envChanged.reused).toBe(0);
   });
+
+  it('checks across files see the unchanged ones: a copy of a cached topology is a duplicate name, as in a full compile', async () => {
+    const repo = await mkdtemp(join(tmpdir(), 'dbtopo-incr-'));
+    temps.push(repo);
+    for (const sub of ['envs', 'topologies']) await cp(join(EXAMPLE, sub), join(repo, sub), { recursive: true });
+    const inc = new IncrementalCompiler(repo);
+    expect((await inc.compile()).diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+
+    // Only the copy changed; the file it duplicates comes from the cache. The copy sorts first
+    // ('-' < '.'), so it owns the name and the cached file gets the error.
+    await cp(join(repo, 'topologies', 'orders-db.yaml'), join(repo, 'topologies', 'orders-db-copy.yaml'));
+    const dup = await inc.compile();
+    expect(dup.rendered).toBe(1);
+    const errors = dup.diagnostics.filter((d) => d.severity === 'error');
+    expect(errors.map((d) => [d.code, d.file])).toContainEqual(['DBT3070', 'topologies/orders-db.yaml']);
+    expect(dup.written).toBe(0);
+    const full = await compileRepo({ repo, write: false });
+    expect(dup.diagnostics).toEqual(full.diagnostics);
+  });
 });
