@@ -149,11 +149,6 @@ function sharedFiles(envs: readonly Environment[], renders: ReadonlyArray<Render
   for (const env of envs) {
     const namespaces = new Map<string, Set<string>>();
     const seen = new Set<string>();
-    const keep = (key: string, head: () => FileHead): void => {
-      if (seen.has(key)) return;
-      seen.add(key);
-      heads.push(head());
-    };
     for (const r of renders) {
       if (r.env !== env.name) continue;
       for (const { memberCluster, namespace } of r.namespaces) {
@@ -161,11 +156,10 @@ function sharedFiles(envs: readonly Environment[], renders: ReadonlyArray<Render
         set.add(namespace);
         namespaces.set(memberCluster, set);
       }
-      const h = r.heads;
-      if (h !== undefined) {
-        for (let i = 0; i < h.length; i += HEAD_FIELDS) keep(`${h[i + 1]}\0${h[i + 3]}\0${h[i + 4]}\0${h[i + 6]}`, () => headAt(h, i));
-      } else {
-        for (const f of r.files) keep(`${f.memberCluster}\0${f.object.apiVersion}\0${f.object.kind}\0${f.object.metadata.namespace ?? ''}`, () => f);
+      for (const [key, head] of kindHeads(r)) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+        heads.push(head);
       }
     }
     const cluster = clusterFiles(env, namespaces);
@@ -174,6 +168,31 @@ function sharedFiles(envs: readonly Environment[], renders: ReadonlyArray<Render
   }
   shared.push(...argoCdFiles(envs, heads));
   return shared;
+}
+
+const kindHeadsOf = new WeakMap<RenderOutline<FileHead>, Map<string, FileHead>>();
+/**
+ * One head per (member cluster, apiVersion, kind, namespace) of a render's files; once per render
+ * (`dbtopo plan` assembles the renders both sides share twice).
+ */
+function kindHeads(r: RenderOutline<FileHead>): Map<string, FileHead> {
+  let out = kindHeadsOf.get(r);
+  if (out !== undefined) return out;
+  out = new Map();
+  const h = r.heads;
+  if (h !== undefined) {
+    for (let i = 0; i < h.length; i += HEAD_FIELDS) {
+      const key = `${h[i + 1]}\0${h[i + 3]}\0${h[i + 4]}\0${h[i + 6]}`;
+      if (!out.has(key)) out.set(key, headAt(h, i));
+    }
+  } else {
+    for (const f of r.files) {
+      const key = `${f.memberCluster}\0${f.object.apiVersion}\0${f.object.kind}\0${f.object.metadata.namespace ?? ''}`;
+      if (!out.has(key)) out.set(key, f);
+    }
+  }
+  kindHeadsOf.set(r, out);
+  return out;
 }
 
 /**

@@ -53,9 +53,14 @@ export interface SideIndex {
   head: ReadonlySet<string>;
 }
 
-export function instanceSetIndex(objects: ReadonlyArray<{ env: string; object: KubeObject }>): Set<string> {
+/** An InstanceSet's entry in a side's index: environment, namespace, name. */
+export function instanceSetKey(env: string, namespace: string | undefined, name: string): string {
+  return `${env}|${namespace ?? ''}|${name}`;
+}
+
+export function instanceSetIndex(objects: ReadonlyArray<{ env: string; object: Pick<KubeObject, 'kind' | 'metadata'> }>): Set<string> {
   const out = new Set<string>();
-  for (const o of objects) if (o.object.kind === 'InstanceSet') out.add(`${o.env}|${o.object.metadata.namespace ?? ''}|${o.object.metadata.name}`);
+  for (const o of objects) if (o.object.kind === 'InstanceSet') out.add(instanceSetKey(o.env, o.object.metadata.namespace, o.object.metadata.name));
   return out;
 }
 
@@ -304,8 +309,8 @@ export function classify(changes: ReadonlyArray<ObjectChange>, opts: ClassifyOpt
       topologyRemoved: change.topology !== undefined && removed.has(topologyKey(change)),
       deletionAllowed: acked(opts.acknowledgements.delete),
       topologyAdded: change.topology !== undefined && added.has(topologyKey(change)),
-      existsInBase: sides.base.has(`${change.env}|${change.namespace ?? ''}|${change.name}`) && change.type === 'added',
-      existsInHead: sides.head.has(`${change.env}|${change.namespace ?? ''}|${change.name}`) && change.type === 'removed',
+      existsInBase: sides.base.has(instanceSetKey(change.env, change.namespace, change.name)) && change.type === 'added',
+      existsInHead: sides.head.has(instanceSetKey(change.env, change.namespace, change.name)) && change.type === 'removed',
     };
     return classifyOne(ctx);
   });

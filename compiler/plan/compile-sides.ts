@@ -13,11 +13,43 @@ import type { Diagnostic } from '../diagnostics.js';
 import { sourceKind, type Located, type SourceFile } from '../load/index.js';
 import type { ValidRepo } from '../validate/index.js';
 import { envKeyOf, sha256, type CompileState, type TopologyState } from '../emit/state.js';
+import { HEAD_FIELDS } from '../parallel/protocol.js';
+import { instanceSetKey } from './classify.js';
 
 export interface CompiledFiles {
-  files: RenderedFile[];
+  /** Every file, sorted by path; made on first read (`dbtopo plan` reads the renders instead). */
+  readonly files: RenderedFile[];
+  /**
+   * Each job's render, in job order. A topology unchanged between the sides has the very same
+   * render object on both, so the plan leaves out every render both sides share (run.ts).
+   */
+  renders: ReadonlyArray<RenderOutline<FileHead>>;
+  /** The files of no one topology (CRDs, Namespaces, guards, Argo CD objects). */
+  shared: readonly RenderedFile[];
   environments: Environment[];
   diagnostics: Diagnostic[];
+}
+
+const instanceSetsOfRender = new WeakMap<RenderOutline<FileHead>, string[]>();
+/** Every InstanceSet of a side (classify.ts instanceSetKey), from its files' heads; once per render. */
+export function instanceSetsOf(side: CompiledFiles): Set<string> {
+  const out = new Set<string>();
+  for (const r of side.renders) {
+    let keys = instanceSetsOfRender.get(r);
+    if (keys === undefined) {
+      keys = [];
+      const h = r.heads;
+      if (h !== undefined) {
+        for (let i = 0; i < h.length; i += HEAD_FIELDS) if (h[i + 4] === 'InstanceSet') keys.push(instanceSetKey(h[i] ?? '', h[i + 6] || undefined, h[i + 5] ?? ''));
+      } else {
+        for (const f of r.files) if (f.object.kind === 'InstanceSet') keys.push(instanceSetKey(f.env, f.object.metadata.namespace, f.object.metadata.name));
+      }
+      instanceSetsOfRender.set(r, keys);
+    }
+    for (const k of keys) out.add(k);
+  }
+  for (const f of side.shared) if (f.object.kind === 'InstanceSet') out.add(instanceSetKey(f.env, f.object.metadata.namespace, f.object.metadata.name));
+  return out;
 }
 
 export class SharedRenderCache {
@@ -103,10 +135,18 @@ export class SharedRenderCache {
     );
     this.remember(compiled.repo, parsed, envKey, text);
     // A render from the state hands out its files' heads as they are, not the whole files: their
-    // objects are then only kind, name and namespace, which is all the plan reads of a file that
-    // is the same on both sides (the diff pairs those by identity); a whole file would render
-    // its topology again on first read of its object (measured: plan 1.8 s → 3.5 s).
-    return { files: compiled.files as readonly FileHead[] as RenderedFile[], environments: compiled.repo.environments.map((e) => e.value), diagnostics: result.diagnostics };
+    // objects are then only kind, name and namespace, which is all a test comparing the files
+    // reads of a file that is the same on both sides; a whole file would render its topology
+    // again on first read of its object.
+    return {
+      get files() {
+        return compiled.files as readonly FileHead[] as RenderedFile[];
+      },
+      renders: compiled.jobs.map((j) => j.render),
+      shared: compiled.shared,
+      environments: compiled.repo.environments.map((e) => e.value),
+      diagnostics: result.diagnostics,
+    };
   }
 
   /** The freshly validated topology files, for the other side. */

@@ -1,5 +1,5 @@
 // A change plan from the rendered objects of two sides: diff → classify → DAG. Pure.
-import { classify, instanceSetIndex, type ClassifyOptions } from './classify.js';
+import { classify, instanceSetIndex, type ClassifyOptions, type SideIndex } from './classify.js';
 import { buildActions } from './dag.js';
 import { diffObjects } from './diff.js';
 import type { Plan, PlanObject } from './model.js';
@@ -7,10 +7,16 @@ import type { Plan, PlanObject } from './model.js';
 export interface PlanOptions extends ClassifyOptions {
   /** env → member cluster names in the environment file's order (the first is the canary). */
   memberOrder: ReadonlyMap<string, ReadonlyArray<string>>;
+  /**
+   * Every InstanceSet of each side (classify.ts instanceSetKey), when `base` and `head` hold only
+   * the objects that may differ (run.ts leaves out the renders both sides share); else computed
+   * from them.
+   */
+  instanceSets?: SideIndex;
 }
 
 export function buildPlan(base: ReadonlyArray<PlanObject>, head: ReadonlyArray<PlanObject>, opts: PlanOptions): Plan {
-  const sides = { base: instanceSetIndex(base), head: instanceSetIndex(head) };
+  const sides = opts.instanceSets ?? { base: instanceSetIndex(base), head: instanceSetIndex(head) };
   // The very same object on both sides (a topology rendered once for both, compile-sides.ts)
   // cannot have changed: leave it out of the diff.
   const inBase = new Set(base.map((o) => o.object));
