@@ -156,10 +156,10 @@ function sharedFiles(envs: readonly Environment[], renders: ReadonlyArray<Render
         set.add(namespace);
         namespaces.set(memberCluster, set);
       }
-      for (const [key, head] of kindHeads(r)) {
+      for (const [key, at] of kindHeads(r)) {
         if (seen.has(key)) continue;
         seen.add(key);
-        heads.push(head);
+        heads.push(r.heads !== undefined ? headAt(r.heads, at) : (r.files[at] as FileHead));
       }
     }
     const cluster = clusterFiles(env, namespaces);
@@ -170,12 +170,13 @@ function sharedFiles(envs: readonly Environment[], renders: ReadonlyArray<Render
   return shared;
 }
 
-const kindHeadsOf = new WeakMap<RenderOutline<FileHead>, Map<string, FileHead>>();
+const kindHeadsOf = new WeakMap<RenderOutline<FileHead>, Map<string, number>>();
 /**
- * One head per (member cluster, apiVersion, kind, namespace) of a render's files; once per render
- * (`dbtopo plan` assembles the renders both sides share twice).
+ * Where in a render's heads (or files) the first file of each (member cluster, apiVersion, kind,
+ * namespace) is; once per render (`dbtopo plan` assembles the renders both sides share twice).
+ * Positions, not heads: most keys are seen in an earlier render and never made into a head.
  */
-function kindHeads(r: RenderOutline<FileHead>): Map<string, FileHead> {
+function kindHeads(r: RenderOutline<FileHead>): Map<string, number> {
   let out = kindHeadsOf.get(r);
   if (out !== undefined) return out;
   out = new Map();
@@ -183,13 +184,13 @@ function kindHeads(r: RenderOutline<FileHead>): Map<string, FileHead> {
   if (h !== undefined) {
     for (let i = 0; i < h.length; i += HEAD_FIELDS) {
       const key = `${h[i + 1]}\0${h[i + 3]}\0${h[i + 4]}\0${h[i + 6]}`;
-      if (!out.has(key)) out.set(key, headAt(h, i));
+      if (!out.has(key)) out.set(key, i);
     }
   } else {
-    for (const f of r.files) {
+    r.files.forEach((f, i) => {
       const key = `${f.memberCluster}\0${f.object.apiVersion}\0${f.object.kind}\0${f.object.metadata.namespace ?? ''}`;
-      if (!out.has(key)) out.set(key, f);
-    }
+      if (!out.has(key)) out.set(key, i);
+    });
   }
   kindHeadsOf.set(r, out);
   return out;
