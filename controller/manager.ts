@@ -100,7 +100,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Run
     pods: new Informer<KubeObject>('pods', client, path('Pod'), log, managed),
     pvcs: new Informer<KubeObject>('pvcs', client, path('PersistentVolumeClaim'), log, managed),
   };
-  const ctx: ControllerContext = { client, memory: newControllerMemory(), caches, events, log, metrics, now: () => Date.now() };
+  const ctx: ControllerContext = { client, memory: newControllerMemory(), caches, events, log, metrics, now: () => Date.now(), roleLoop: opts.roleProbes !== false };
   const roleProbes = opts.roleProbes === false ? undefined : new RoleProbes(ctx, opts.roleWatchMs !== undefined ? { watchMs: opts.roleWatchMs } : {});
 
   // Event → key mapping: children enqueue their InstanceSet, InstanceSets their Cluster.

@@ -120,13 +120,17 @@ function switchoverPorts(ctx: ControllerContext, creds: CredentialsReader, is: I
   };
 }
 
-/** The Ready pods of the set's Sentinel InstanceSet, as engine targets. */
-async function sentinelTargets(ctx: ControllerContext, creds: CredentialsReader, is: InstanceSet): Promise<EngineTarget[]> {
+/**
+ * The pods of the set's Sentinel InstanceSet as engine targets: the Ready ones (a switchover asks
+ * those), or all of them (`readyOnly` false: asking where the primary is, any that answers will do).
+ */
+async function sentinelTargets(ctx: ControllerContext, creds: CredentialsReader, is: InstanceSet, readyOnly = true): Promise<EngineTarget[]> {
   const s = is.spec.engine.replication?.sentinel;
   const ns = is.metadata.namespace ?? 'default';
   const set = s !== undefined ? ctx.caches.instanceSets.get(ns, s.instanceSet) : undefined;
   if (s === undefined || set === undefined) return [];
-  return [...(await engineTargets(creds, set, ctx.caches.pods.byLabel(ns, s.instanceSet).filter(isReady))).values()];
+  const pods = ctx.caches.pods.byLabel(ns, s.instanceSet);
+  return [...(await engineTargets(creds, set, readyOnly ? pods.filter(isReady) : pods)).values()];
 }
 
 function historyOf(ctx: ControllerContext, key: string) {
@@ -140,14 +144,11 @@ function historyOf(ctx: ControllerContext, key: string) {
 
 /** The primary address the shard's sentinels report (first that answers). */
 async function sentinelAddress(ctx: ControllerContext, creds: CredentialsReader, is: InstanceSet): Promise<{ host: string; port: number } | undefined> {
-  const ref = is.spec.engine.replication?.sentinel;
-  const namespace = is.metadata.namespace ?? 'default';
-  const sentinelSet = ref !== undefined ? ctx.caches.instanceSets.get(namespace, ref.instanceSet) : undefined;
-  if (ref === undefined || sentinelSet === undefined) return undefined;
-  const pods = ctx.caches.pods.byLabel(namespace, sentinelSet.metadata.name);
-  for (const t of (await engineTargets(creds, sentinelSet, pods)).values()) {
+  const masterName = is.spec.engine.replication?.sentinel?.masterName;
+  if (masterName === undefined) return undefined;
+  for (const t of await sentinelTargets(ctx, creds, is, false)) {
     try {
-      const addr = await sentinelPrimary(t, ref.masterName, 1000);
+      const addr = await sentinelPrimary(t, masterName, 1000);
       if (addr !== undefined) return addr;
     } catch {
       // this sentinel does not answer: ask the next

@@ -54,6 +54,11 @@ export interface ControllerContext {
   log: Logger;
   metrics: ControllerMetrics;
   now(): number;
+  /**
+   * false: this controller runs no role loop (`--no-role-probes`), so nothing would carry out a
+   * switchover filed as intent in status; the reconcile refuses to file one (update.ts).
+   */
+  roleLoop?: boolean;
 }
 
 /** `namespace/name` ⇄ key. */

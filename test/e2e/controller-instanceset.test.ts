@@ -244,6 +244,39 @@ describe('InstanceSet reconcile', () => {
     }
   }, 150_000);
 
+  it('without role probes, a switchover request fails at once and says why (no role loop would carry it out)', async () => {
+    const kubelet = fakeKubelet(client, NS);
+    const admin = clientFor(ids.admin);
+    const asController = clientFor(ids.controller);
+    try {
+      const roles = [
+        { name: 'primary', updatePriority: 2, participatesInQuorum: false, isExclusive: true },
+        { name: 'secondary', updatePriority: 1, participatesInQuorum: false, isExclusive: false },
+      ] as const;
+      await createInstanceSet(client, testInstanceSet(NS, 'noprobe', { replicas: 2, roles: [...roles] }));
+      await podsBecome('noprobe', ['noprobe-0', 'noprobe-1']);
+      // Role labels as a controller with role probes left them.
+      for (const [pod, role] of [['noprobe-0', 'primary'], ['noprobe-1', 'secondary']] as const) {
+        await asController.mergePatch(resourcePath('Pod', NS, pod), { metadata: { labels: { [LABELS.role]: role } } }, 'dbtopo-test');
+      }
+      await admin.mergePatch(resourcePath('InstanceSet', NS, 'noprobe'), { metadata: { annotations: { 'dbtopo.dev/switchover': 'noprobe-1' } } }, 'dbtopo-test');
+      const rec = await eventually('status.switchover Failed', async () => {
+        const is = await getInstanceSet(client, NS, 'noprobe');
+        return is?.status?.switchover?.phase === 'Failed' ? is.status.switchover : undefined;
+      }, { timeoutMs: 20_000 });
+      expect(rec).toMatchObject({ from: 'noprobe-0', to: 'noprobe-1', reason: 'requested by annotation' });
+      expect(rec.message).toContain('--no-role-probes');
+      const is = await getInstanceSet(client, NS, 'noprobe');
+      expect(is?.metadata.annotations?.['dbtopo.dev/switchover']).toBeUndefined();
+      const labels = (await podsOf(client, NS, 'noprobe')).map((p) => p.metadata.labels?.[LABELS.role]);
+      expect(labels).toEqual(['primary', 'secondary']);
+    } finally {
+      await kubelet.stop();
+      admin.close();
+      asController.close();
+    }
+  });
+
   it('aggregates a Cluster from its InstanceSets', async () => {
     const kubelet = fakeKubelet(client, NS);
     try {

@@ -286,6 +286,20 @@ function requestSwitchover(ctx: ControllerContext, commit: Commit, is: InstanceS
     lastWaiting.set(key, msg);
     return true;
   }
+  if (ctx.roleLoop === false) {
+    // Nothing here would carry the request out: a user's fails now (the CLI and the record say
+    // why); an update's stays a waiting rollout with the reason in its status and one Event.
+    const msg = `no switchover from ${from} (${why}): this controller runs without role probes (--no-role-probes), so no role loop carries one out; run it with role probes, or move the primary by hand`;
+    if (why === USER_REQUEST) {
+      ctx.events.emit(is, 'Warning', 'SwitchoverFailed', 'Switchover', msg);
+      const now = ctx.now();
+      commit.record(finishRecord(requestRecord(from, to, why, now), 'Failed', msg, now));
+    } else if (lastWaiting.get(key) !== msg) {
+      ctx.events.emit(is, 'Warning', 'UpdateWaiting', 'Update', msg);
+      lastWaiting.set(key, msg);
+    }
+    return true;
+  }
   const open = currentRecord(ctx, is);
   if (isOpen(open) && !(replace && open.phase === 'Requested')) return false;
   commit.record(requestRecord(from, to, why, ctx.now()));
