@@ -141,9 +141,34 @@ export function myCnf(t: ResolvedTopology): string {
     // controller switches it on on the pod it makes (or finds) primary.
     lines.push('loose-rpl-semi-sync-master-enabled = OFF', 'loose-rpl-semi-sync-slave-enabled = ON');
   }
+  // The admin account from the credentials, ensured at every start (mysqlInitSql).
+  if (t.credentials) lines.push(`init-file = ${CONFIG_DIR}/${MYSQL_INIT_SQL}`);
   for (const [k, v] of sortedParams(t.server.parameters)) lines.push(`${k} = ${v}`);
   lines.push('', '[client]', 'socket = /tmp/mysqld.sock');
   return lines.join('\n') + '\n';
+}
+
+export const MYSQL_INIT_SQL = 'init.sql';
+
+/**
+ * The admin account of the credentials (user ${USERNAME}, root when the credentials name no
+ * username Secret), which the server runs at every start (my.cnf `init-file`): created on a fresh
+ * data directory, its password set again after the Secret changed. Each server does it for
+ * itself, kept out of the binary log, so replicas never replay another server's account
+ * changes. One statement per line: the server reads its init file line by line. The controller
+ * and the replicas connect with this account. The password must not contain ', \ or |.
+ */
+export function mysqlInitSql(t: ResolvedTopology): string | undefined {
+  if (!t.credentials) return undefined;
+  const account = "'${USERNAME}'@'%'";
+  return [
+    header(t, '#').trimEnd(),
+    'SET sql_log_bin = 0;',
+    `CREATE USER IF NOT EXISTS ${account} IDENTIFIED BY '\${PASSWORD}';`,
+    `ALTER USER ${account} IDENTIFIED BY '\${PASSWORD}';`,
+    `GRANT ALL PRIVILEGES ON *.* TO ${account} WITH GRANT OPTION;`,
+    '',
+  ].join('\n');
 }
 
 export function haproxyCfg(t: ResolvedTopology, backends: readonly Backend[]): string {

@@ -30,6 +30,11 @@ export interface PodPlan {
   dataDir: string;
   /** Files of the ConfigMap; their hash rolls the pods when a config changes. */
   configFiles: Record<string, string>;
+  /**
+   * Init containers run after render-config, in order, with the rendered config and the data
+   * volume mounted and the server's resources (e.g. MariaDB's data-directory initialisation).
+   */
+  initSteps?: Array<{ name: string; script: string }>;
   /** Spread and anti-affinity apply to servers and sentinels, where losing two pods at once hurts. */
   spread: boolean;
   antiAffinity: 'required' | 'preferred' | 'none';
@@ -52,6 +57,7 @@ const RENDER_SCRIPT = [
   `for f in ${TEMPLATE_DIR}/*; do`,
   '  sed -e "s|\\${POD_IP}|${POD_IP}|g" -e "s|\\${POD_NAME}|${POD_NAME}|g" \\',
   '      -e "s|\\${SERVER_ID}|${SERVER_ID}|g" -e "s|\\${PASSWORD}|${PASSWORD:-}|g" \\',
+  '      -e "s|\\${USERNAME}|${USERNAME:-root}|g" \\',
   `      "$f" > "${CONFIG_DIR}/$(basename "$f")"`,
   'done',
 ].join('\n');
@@ -64,6 +70,8 @@ function env(p: PodPlan): Array<Record<string, unknown>> {
   ];
   const pw = p.topology.credentials?.password;
   if (pw) out.push({ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: pw.name, key: pw.key } } });
+  const user = p.topology.credentials?.username;
+  if (user) out.push({ name: 'USERNAME', valueFrom: { secretKeyRef: { name: user.name, key: user.key } } });
   return out;
 }
 
@@ -124,6 +132,18 @@ export function podTemplate(p: PodPlan): PodTemplateSpec {
         terminationMessagePath: '/dev/termination-log',
         terminationMessagePolicy: 'FallbackToLogsOnError',
       },
+      ...(p.initSteps ?? []).map((step) => ({
+        name: step.name,
+        image: p.image,
+        imagePullPolicy: 'IfNotPresent',
+        command: ['sh', '-c', step.script],
+        env: env(p),
+        resources: resources(p.resources),
+        volumeMounts: mounts,
+        securityContext: containerSecurity,
+        terminationMessagePath: '/dev/termination-log',
+        terminationMessagePolicy: 'FallbackToLogsOnError',
+      })),
     ],
     containers: [
       {

@@ -79,7 +79,6 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
   kc.loadFromFile(opts.kubeconfigPath);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
-  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const network = new PodNetwork(process.pid + hash(opts.nodeName), log);
   fs.mkdirSync(opts.workDir, { recursive: true });
 
@@ -214,6 +213,9 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
     }
     const container = pod.spec?.containers[0];
     const password = await envSecret(pod, 'PASSWORD');
+    const username = await envSecret(pod, 'USERNAME');
+    const secrets = { ...(password !== undefined ? { password } : {}), ...(username !== undefined ? { username } : {}) };
+    let initSql: string | undefined;
     let config: string | undefined;
     let filled: string | undefined;
     const file = container === undefined ? undefined : configFileOf(container);
@@ -222,7 +224,11 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
       const cm = await core.readNamespacedConfigMap({ name: cmName, namespace: rt.namespace });
       const raw = cm.data?.[file];
       if (raw === undefined) throw new Error(`ConfigMap ${rt.namespace}/${cmName} has no key ${file}, which pod ${rt.name} runs with`);
-      filled = fillPlaceholders(raw, { podIP: rt.ip, podName: rt.name, ...(password !== undefined ? { password } : {}) });
+      filled = fillPlaceholders(raw, { podIP: rt.ip, podName: rt.name, ...secrets });
+      // The server's own init file (the admin account from the Secrets, compiler/expand/
+      // configmaps.ts mysqlInitSql), run as the rendered my.cnf has it run: at every start.
+      const sql = rt.kind === 'mariadb' ? cm.data?.['init.sql'] : undefined;
+      if (sql !== undefined) initSql = fillPlaceholders(sql, { podIP: rt.ip, podName: rt.name, ...secrets });
       const resolved = await resolveDnsNames(filled, (n) => resolveName(n));
       if (resolved.unresolved.length > 0) {
         rt.initMessage = `waiting for DNS names: ${resolved.unresolved.join(', ')}`;
@@ -234,7 +240,6 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
       config = resolved.text;
     }
     const template = rt.kind === 'mariadb' ? await ensureMariadbTemplate(path.join(opts.workDir, '.mariadb-template')) : undefined;
-    const initSql = rt.kind === 'mariadb' ? await mariadbAccounts(pod, rt.namespace) : undefined;
     const kind = rt.kind;
     const port = rt.port;
     // Every engine runs inside the pod network namespace (network.ts), as a container would.
@@ -320,32 +325,6 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
     const s = await core.readNamespacedSecret({ namespace, name });
     const b64 = s.data?.[key];
     return b64 === undefined ? s.stringData?.[key] : Buffer.from(b64, 'base64').toString('utf8');
-  }
-
-  /** What the MariaDB image's entrypoint does with its env: the admin account from the InstanceSet's credentials. */
-  async function mariadbAccounts(pod: k8s.V1Pod, namespace: string): Promise<string | undefined> {
-    const owner = pod.metadata?.ownerReferences?.find((o) => o.kind === 'InstanceSet');
-    if (owner === undefined) return undefined;
-    const [group, version] = owner.apiVersion.split('/') as [string, string];
-    let set: { spec?: { engine?: { credentials?: { username?: { name: string; key: string }; password: { name: string; key: string } } } } };
-    try {
-      set = (await custom.getNamespacedCustomObject({ group, version, namespace, plural: 'instancesets', name: owner.name })) as typeof set;
-    } catch {
-      return undefined;
-    }
-    const c = set.spec?.engine?.credentials;
-    if (c === undefined) return undefined;
-    const password = await secretValue(namespace, c.password.name, c.password.key);
-    const user = c.username !== undefined ? await secretValue(namespace, c.username.name, c.username.key) : 'root';
-    if (password === undefined || user === undefined) return undefined;
-    const q = (s: string): string => `'${s.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
-    return [
-      'SET sql_log_bin = 0;',
-      `CREATE USER IF NOT EXISTS ${q(user)}@'%' IDENTIFIED BY ${q(password)};`,
-      `ALTER USER ${q(user)}@'%' IDENTIFIED BY ${q(password)};`,
-      `GRANT ALL PRIVILEGES ON *.* TO ${q(user)}@'%' WITH GRANT OPTION;`,
-      '',
-    ].join('\n');
   }
 
   async function writeStatus(rt: PodRuntime): Promise<void> {

@@ -43,14 +43,15 @@ export function ordinalOf(podName: string): number | undefined {
   return m?.[1] === undefined ? undefined : Number(m[1]);
 }
 
-/** The render-config init container's placeholders. */
-export function fillPlaceholders(text: string, v: { podIP: string; podName: string; password?: string }): string {
+/** The render-config init container's placeholders (compiler/expand/podtemplate.ts RENDER_SCRIPT). */
+export function fillPlaceholders(text: string, v: { podIP: string; podName: string; password?: string; username?: string }): string {
   const ordinal = ordinalOf(v.podName) ?? 0;
   return text
     .replaceAll('${POD_IP}', v.podIP)
     .replaceAll('${POD_NAME}', v.podName)
     .replaceAll('${SERVER_ID}', String(ordinal + 1))
-    .replaceAll('${PASSWORD}', v.password ?? '');
+    .replaceAll('${PASSWORD}', v.password ?? '')
+    .replaceAll('${USERNAME}', v.username ?? 'root');
 }
 
 export type DnsName =

@@ -35,6 +35,9 @@ describe('render-config stand-in', () => {
     });
     expect(out).toBe('ip 10.244.1.2 name db-server-4 id 5 pw s3cret ip 10.244.1.2');
     expect(fillPlaceholders('pw ${PASSWORD}.', { podIP: 'x', podName: 'p-0' })).toBe('pw .');
+    // As render-config's `${USERNAME:-root}`: the account of credentials without a username Secret is root.
+    expect(fillPlaceholders("'${USERNAME}'@'%'", { podIP: 'x', podName: 'p-0' })).toBe("'root'@'%'");
+    expect(fillPlaceholders("'${USERNAME}'@'%'", { podIP: 'x', podName: 'p-0', username: 'admin' })).toBe("'admin'@'%'");
     expect(ordinalOf('feed-shards-shard-2-10')).toBe(10);
   });
   it('finds pod and Service DNS names', () => {
