@@ -59,15 +59,14 @@ function workerCount(opts: CompileRepoOptions, sources: readonly SourceFile[]): 
   return topologies >= PARALLEL_MIN_TOPOLOGIES ? Math.max(1, Math.min(availableParallelism() - 1, MAX_WORKERS)) : 0;
 }
 
-/** The result with what the sink reported, its files still made on first read only. */
-function withStats<S>(outcome: Outcome<FileHead, S>, key: 'reuse'): CompileResult & { reuse?: S } {
-  const { result, written } = outcome;
+/** The result with what the compile over the state wrote, its files still made on first read only. */
+function withReuse({ result, written }: Outcome<FileHead, ReuseStats>): CompileResult & { reuse?: ReuseStats } {
   return {
     diagnostics: result.diagnostics,
     get files() {
       return result.files;
     },
-    ...(written !== undefined ? { [key]: written } : {}),
+    ...(written !== undefined ? { reuse: written } : {}),
   };
 }
 
@@ -83,7 +82,7 @@ export async function compileRepo(opts: CompileRepoOptions): Promise<CompileResu
   if (whole && opts.reuse !== false) {
     const state = readState(out);
     const over = state !== undefined ? overState(sources, out, state) : undefined;
-    if (over !== undefined) return withStats(await runPipeline({ sources }, { ...base, ...over }), 'reuse');
+    if (over !== undefined) return withReuse(await runPipeline({ sources }, { ...base, ...over }));
   }
   const workers = workerCount(opts, sources);
   if (workers === 0) {

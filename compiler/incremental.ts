@@ -16,7 +16,7 @@ import { readRepo, sourceKind, type Located } from './load/index.js';
 import { memorySink, perJob, runPipeline, type Sink } from './pipeline/pipeline.js';
 import type { CompileResult, RenderedFile, TopologyRender } from './pipeline/rendered-file.js';
 import { renderTopology } from './pipeline/render-topology.js';
-import type { KnownTopology } from './pipeline/validate-stage.js';
+import { knownDiagnosticsByFile, type KnownTopology } from './pipeline/validate-stage.js';
 
 interface Entry {
   hash: string;
@@ -109,10 +109,11 @@ export class IncrementalCompiler {
   /** The validation of the changed files that are valid now, for the next compile. */
   private remember(valid: ReadonlyArray<Located<Topology>>, diagnostics: readonly Diagnostic[], changed: readonly string[]): void {
     const wanted = new Set(changed);
+    const byFile = knownDiagnosticsByFile(diagnostics);
     for (const located of valid) {
       const entry = this.entries.get(located.file);
       if (!wanted.has(located.file) || !entry) continue;
-      entry.known = { located, diagnostics: diagnostics.filter((d) => d.file === located.file && d.code !== 'DBT3070') };
+      entry.known = { located, diagnostics: byFile.get(located.file) ?? [] };
     }
   }
 

@@ -9,6 +9,7 @@ import type { Diagnostic } from '../diagnostics.js';
 import { sourceKind, type SourceFile } from '../load/index.js';
 import type { Compiled, Sink } from '../pipeline/pipeline.js';
 import { headsOf, wholeFile, type FileHead } from '../pipeline/rendered-file.js';
+import { knownDiagnosticsByFile } from '../pipeline/validate-stage.js';
 import { envKeyOf, sha256, treeDirs, writeState, type CompileState, type RenderState } from './state.js';
 import { commitStaged, stagingDir, writeRendered, writeTree, type RemoveTrees } from './write.js';
 
@@ -92,13 +93,7 @@ export function compileState(compiled: Compiled<FileHead>, sources: readonly Sou
     list.push({ env: r.env, heads: (r.heads ?? headsOf(r.files)) as string[], namespaces: r.namespaces as RenderState['namespaces'], diagnostics: r.diagnostics as Diagnostic[] });
     byFile.set(topo.file, list);
   }
-  const diagnostics = new Map<string, Diagnostic[]>();
-  for (const d of compiled.repo.diagnostics) {
-    if (d.code === 'DBT3070') continue;
-    const list = diagnostics.get(d.file) ?? [];
-    list.push(d);
-    diagnostics.set(d.file, list);
-  }
+  const diagnostics = knownDiagnosticsByFile(compiled.repo.diagnostics);
   const topologies: CompileState['topologies'] = {};
   for (const t of compiled.repo.topologies) {
     const source = text.get(t.file);

@@ -86,6 +86,28 @@ function resources(r: ResolvedResources): Record<string, Record<string, string>>
   return { requests: { ...r.requests }, limits: { ...r.limits } };
 }
 
+/** An init container of the pod's image that runs `script` with sh. */
+function scriptContainer(
+  p: PodPlan,
+  name: string,
+  script: string,
+  res: Record<string, Record<string, string>>,
+  volumeMounts: Array<Record<string, unknown>>,
+): Record<string, unknown> {
+  return {
+    name,
+    image: p.image,
+    imagePullPolicy: 'IfNotPresent',
+    command: ['sh', '-c', script],
+    env: env(p),
+    resources: res,
+    volumeMounts,
+    securityContext: containerSecurity,
+    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+  };
+}
+
 export function podTemplate(p: PodPlan): PodTemplateSpec {
   const t = p.topology;
   const selector = { matchLabels: instanceSetSelector(t, p.component, p.instanceSet) };
@@ -117,33 +139,11 @@ export function podTemplate(p: PodPlan): PodTemplateSpec {
       seccompProfile: { type: 'RuntimeDefault' },
     },
     initContainers: [
-      {
-        name: 'render-config',
-        image: p.image,
-        imagePullPolicy: 'IfNotPresent',
-        command: ['sh', '-c', RENDER_SCRIPT],
-        env: env(p),
-        resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
-        volumeMounts: [
-          { name: 'config-template', mountPath: TEMPLATE_DIR, readOnly: true },
-          { name: 'config', mountPath: CONFIG_DIR },
-        ],
-        securityContext: containerSecurity,
-        terminationMessagePath: '/dev/termination-log',
-        terminationMessagePolicy: 'FallbackToLogsOnError',
-      },
-      ...(p.initSteps ?? []).map((step) => ({
-        name: step.name,
-        image: p.image,
-        imagePullPolicy: 'IfNotPresent',
-        command: ['sh', '-c', step.script],
-        env: env(p),
-        resources: resources(p.resources),
-        volumeMounts: mounts,
-        securityContext: containerSecurity,
-        terminationMessagePath: '/dev/termination-log',
-        terminationMessagePolicy: 'FallbackToLogsOnError',
-      })),
+      scriptContainer(p, 'render-config', RENDER_SCRIPT, { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } }, [
+        { name: 'config-template', mountPath: TEMPLATE_DIR, readOnly: true },
+        { name: 'config', mountPath: CONFIG_DIR },
+      ]),
+      ...(p.initSteps ?? []).map((step) => scriptContainer(p, step.name, step.script, resources(p.resources), mounts)),
     ],
     containers: [
       {

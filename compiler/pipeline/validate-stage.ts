@@ -5,6 +5,7 @@
 // earlier compile, a watch loop's or a plan's cache) is taken as it was instead of being parsed
 // again. Whatever is known or streamed, the result and its diagnostics are validate()'s exactly.
 import type { Environment, Topology } from '../../schemas/types/index.js';
+import type { Diagnostic } from '../diagnostics.js';
 import { parseSources, sourceKind, type Located, type SourceFile } from '../load/index.js';
 import { parseYamlFile } from '../load/yaml-file.js';
 import { validate, Validator, type ValidRepo } from '../validate/index.js';
@@ -75,4 +76,19 @@ export function knownTopology(file: string, text: string, value: Topology): Loca
       return locate(path);
     },
   };
+}
+
+/**
+ * Each file's diagnostics as a KnownTopology keeps them: DBT3070 left out, as the checks across
+ * files run again on a known file.
+ */
+export function knownDiagnosticsByFile(diagnostics: readonly Diagnostic[]): Map<string, Diagnostic[]> {
+  const byFile = new Map<string, Diagnostic[]>();
+  for (const d of diagnostics) {
+    if (d.code === 'DBT3070') continue;
+    const list = byFile.get(d.file) ?? [];
+    list.push(d);
+    byFile.set(d.file, list);
+  }
+  return byFile;
 }

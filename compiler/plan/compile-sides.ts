@@ -8,7 +8,7 @@ import { memorySink, perJob, runPipeline } from '../pipeline/pipeline.js';
 import type { FileHead, RenderedFile, RenderOutline } from '../pipeline/rendered-file.js';
 import { keptRender, renderTopology } from '../pipeline/render-topology.js';
 import { byString } from '../pipeline/select.js';
-import { knownTopology, type KnownTopology } from '../pipeline/validate-stage.js';
+import { knownDiagnosticsByFile, knownTopology, type KnownTopology } from '../pipeline/validate-stage.js';
 import type { Diagnostic } from '../diagnostics.js';
 import { sourceKind, type Located, type SourceFile } from '../load/index.js';
 import type { ValidRepo } from '../validate/index.js';
@@ -152,13 +152,7 @@ export class SharedRenderCache {
   /** The freshly validated topology files, for the other side. */
   private remember(repo: ValidRepo, parsed: readonly string[], envKey: string, text: ReadonlyMap<string, string>): void {
     const byFile = new Map(repo.topologies.map((t) => [t.file, t]));
-    const diagnostics = new Map<string, Diagnostic[]>();
-    for (const d of repo.diagnostics) {
-      if (d.code === 'DBT3070') continue;
-      const list = diagnostics.get(d.file) ?? [];
-      list.push(d);
-      diagnostics.set(d.file, list);
-    }
+    const diagnostics = knownDiagnosticsByFile(repo.diagnostics);
     for (const path of parsed) {
       const located = byFile.get(path);
       if (located) this.validated.set(`${envKey}\0${path}\0${text.get(path) ?? ''}`, { located, diagnostics: diagnostics.get(path) ?? [] });

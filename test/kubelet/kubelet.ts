@@ -214,7 +214,7 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
     const container = pod.spec?.containers[0];
     const password = await envSecret(pod, 'PASSWORD');
     const username = await envSecret(pod, 'USERNAME');
-    const secrets = { ...(password !== undefined ? { password } : {}), ...(username !== undefined ? { username } : {}) };
+    const vars = { podIP: rt.ip, podName: rt.name, ...(password !== undefined ? { password } : {}), ...(username !== undefined ? { username } : {}) };
     let initSql: string | undefined;
     let config: string | undefined;
     let filled: string | undefined;
@@ -224,11 +224,11 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
       const cm = await core.readNamespacedConfigMap({ name: cmName, namespace: rt.namespace });
       const raw = cm.data?.[file];
       if (raw === undefined) throw new Error(`ConfigMap ${rt.namespace}/${cmName} has no key ${file}, which pod ${rt.name} runs with`);
-      filled = fillPlaceholders(raw, { podIP: rt.ip, podName: rt.name, ...secrets });
+      filled = fillPlaceholders(raw, vars);
       // The server's own init file (the admin account from the Secrets, compiler/expand/
       // configmaps.ts mysqlInitSql), run as the rendered my.cnf has it run: at every start.
       const sql = rt.kind === 'mariadb' ? cm.data?.['init.sql'] : undefined;
-      if (sql !== undefined) initSql = fillPlaceholders(sql, { podIP: rt.ip, podName: rt.name, ...secrets });
+      if (sql !== undefined) initSql = fillPlaceholders(sql, vars);
       const resolved = await resolveDnsNames(filled, (n) => resolveName(n));
       if (resolved.unresolved.length > 0) {
         rt.initMessage = `waiting for DNS names: ${resolved.unresolved.join(', ')}`;
