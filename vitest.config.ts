@@ -64,6 +64,19 @@ export default defineConfig({
           hookTimeout: 300_000,
         },
       },
+      {
+        // A real node (test/node/node.ts): kubelet, kube-proxy and kube-scheduler from the API
+        // server's version, containerd + runc + CNI bridge from Debian's packages, pods from
+        // images built without a registry. Each file starts its own control plane and node.
+        test: {
+          name: 'node',
+          sequence: { groupOrder: 5 },
+          include: ['test/node/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 240_000,
+        },
+      },
     ],
   },
 });

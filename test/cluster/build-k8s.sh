@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Builds pinned kube-apiserver, kube-controller-manager and etcd from their Go modules
-# into ${XDG_CACHE_HOME:-$HOME/.cache}/dbtopo/k8s/<k8s-version>-etcd<etcd-version>/.
-# Idempotent: a warm cache is a fast no-op. Set DBTOPO_K8S_BIN_DIR to use binaries you
-# already have (the build is skipped). Progress goes to stderr; the last line on stdout
-# is the binary directory.
+# Builds pinned Kubernetes binaries from their Go modules, one set per call:
+#   build-k8s.sh [control-plane]  etcd, kube-apiserver, kube-controller-manager into
+#                                 ${XDG_CACHE_HOME:-$HOME/.cache}/dbtopo/k8s/<k8s-version>-etcd<etcd-version>/
+#   build-k8s.sh node             kubelet, kube-proxy, kube-scheduler (the real node, test/node/) into
+#                                 ${XDG_CACHE_HOME:-$HOME/.cache}/dbtopo/k8s/<k8s-version>-node/
+# Both sets come from the same k8s.io/kubernetes module version, so the node's kubelet matches the
+# API server. Idempotent: a warm cache is a fast no-op. Set DBTOPO_K8S_BIN_DIR (control plane) or
+# DBTOPO_NODE_BIN_DIR (node) to use binaries you already have (the build is skipped). Progress
+# goes to stderr; the last line on stdout is the binary directory.
 set -euo pipefail
 
 # Everything runs inside main(), which bash parses completely before running it, so editing or
@@ -17,19 +21,33 @@ source "$here/versions.env"
 log() { printf '[build-k8s] %s\n' "$*" >&2; }
 die() { printf '[build-k8s] ERROR: %s\n' "$*" >&2; exit 1; }
 
-binaries=(etcd kube-apiserver kube-controller-manager)
+cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/dbtopo/k8s"
+set_name="${1:-control-plane}"
+case "$set_name" in
+  control-plane)
+    binaries=(etcd kube-apiserver kube-controller-manager)
+    commands=(kube-apiserver kube-controller-manager)
+    override_var=DBTOPO_K8S_BIN_DIR
+    out="$cache_root/${K8S_VERSION}-etcd${ETCD_VERSION}"
+    cold="~7 min on 2 cores with empty Go caches" ;;
+  node)
+    binaries=(kubelet kube-proxy kube-scheduler)
+    commands=(kubelet kube-proxy kube-scheduler)
+    override_var=DBTOPO_NODE_BIN_DIR
+    out="$cache_root/${K8S_VERSION}-node"
+    cold="~5 min on 2 cores after the control plane's build" ;;
+  *) die "unknown set '$set_name' (control-plane or node)" ;;
+esac
 
-if [[ -n "${DBTOPO_K8S_BIN_DIR:-}" ]]; then
+override="${!override_var:-}"
+if [[ -n "$override" ]]; then
   for b in "${binaries[@]}"; do
-    [[ -x "$DBTOPO_K8S_BIN_DIR/$b" ]] || die "DBTOPO_K8S_BIN_DIR=$DBTOPO_K8S_BIN_DIR has no executable '$b' (needs: ${binaries[*]})"
+    [[ -x "$override/$b" ]] || die "$override_var=$override has no executable '$b' (needs: ${binaries[*]})"
   done
-  log "using binaries from DBTOPO_K8S_BIN_DIR=$DBTOPO_K8S_BIN_DIR (build skipped)"
-  echo "$DBTOPO_K8S_BIN_DIR"
+  log "using binaries from $override_var=$override (build skipped)"
+  echo "$override"
   exit 0
 fi
-
-cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/dbtopo/k8s"
-out="$cache_root/${K8S_VERSION}-etcd${ETCD_VERSION}"
 
 complete=1
 for b in "${binaries[@]}"; do [[ -x "$out/$b" ]] || complete=0; done
@@ -74,7 +92,7 @@ stage="$out.partial.$$"
 trap 'rm -rf "$work" "$stage"' EXIT
 rm -rf "$stage"; mkdir -p "$stage"
 
-# --- kube-apiserver + kube-controller-manager --------------------------------
+# --- the k8s.io/kubernetes commands ------------------------------------------
 k8s_minor="${K8S_VERSION#v1.}"          # 34.4
 staging_version="v0.${k8s_minor}"       # v0.34.4
 mkdir -p "$work/k8s"
@@ -100,29 +118,24 @@ log "[k8s] ${#staging[@]} staging modules -> $staging_version"
   for m in "${staging[@]}"; do echo "	$m => $m $staging_version"; done
   echo ")"
 } > go.mod
-cat > tools.go <<'GO'
-//go:build tools
-
-package k8sbuild
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-)
-GO
+{
+  printf '//go:build tools\n\npackage k8sbuild\n\nimport (\n'
+  for c in "${commands[@]}"; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$c"; done
+  printf ')\n'
+} > tools.go
 log "[k8s] resolving modules (go mod tidy)"
 go mod tidy -e >&2 || die "go mod tidy failed for k8s.io/kubernetes@$K8S_VERSION"
 ldflags="-s -w"
 for kv in "gitVersion=$K8S_VERSION" "gitMajor=1" "gitMinor=${k8s_minor%%.*}" "gitTreeState=clean" "buildDate=1970-01-01T00:00:00Z"; do
   ldflags+=" -X k8s.io/component-base/version.$kv -X k8s.io/client-go/pkg/version.$kv"
 done
-log "[k8s] go build kube-apiserver kube-controller-manager (cold: ~7 min on 2 cores with empty Go caches)"
-go build -trimpath -ldflags "$ldflags" -o "$stage/" \
-  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager >&2 \
-  || die "go build of kube-apiserver/kube-controller-manager failed"
+log "[k8s] go build ${commands[*]} (cold: $cold)"
+go build -trimpath -ldflags "$ldflags" -o "$stage/" "${commands[@]/#/k8s.io/kubernetes/cmd/}" >&2 \
+  || die "go build of ${commands[*]} failed"
 log "[k8s] done after $(( $(date +%s) - start ))s"
 
-# --- etcd ---------------------------------------------------------------------
+# --- etcd (control plane only) -----------------------------------------------
+if [[ "$set_name" == control-plane ]]; then
 mkdir -p "$work/etcd"
 cd "$work/etcd"
 cat > go.mod <<GOMOD
@@ -147,12 +160,13 @@ log "[etcd] resolving modules (go mod tidy)"
 go mod tidy >&2 || die "go mod tidy failed for go.etcd.io/etcd/server/v3@$ETCD_VERSION"
 log "[etcd] go build etcd"
 go build -trimpath -ldflags "-s -w" -o "$stage/etcd" . >&2 || die "go build of etcd failed"
+fi
 
 for b in "${binaries[@]}"; do [[ -x "$stage/$b" ]] || die "build finished but $b is missing"; done
 rm -rf "$out"
 mv "$stage" "$out"
 elapsed=$(( $(date +%s) - start ))
-printf 'k8s=%s etcd=%s go=%s build_seconds=%s\n' "$K8S_VERSION" "$ETCD_VERSION" "$(go env GOVERSION)" "$elapsed" > "$out/.complete"
+printf 'set=%s k8s=%s etcd=%s go=%s build_seconds=%s\n' "$set_name" "$K8S_VERSION" "$ETCD_VERSION" "$(go env GOVERSION)" "$elapsed" > "$out/.complete"
 log "built ${binaries[*]} into $out in ${elapsed}s"
 echo "BUILD_SECONDS=$elapsed" >&2
 echo "$out"

@@ -61,6 +61,18 @@ export const DEFAULT_CONTROLLERS: readonly string[] = [
   'persistentvolume-protection-controller',
 ];
 
+/**
+ * Added when real nodes join (ControlPlaneOptions.realNodes): the node lifecycle controller lifts
+ * the `node.kubernetes.io/not-ready` taint a kubelet registers with (without it nothing schedules),
+ * the PV binder binds claims, the pod GC removes pods of deleted nodes.
+ */
+export const REAL_NODE_CONTROLLERS: readonly string[] = [
+  'node-lifecycle-controller',
+  'taint-eviction-controller',
+  'persistentvolume-binder-controller',
+  'pod-garbage-collector-controller',
+];
+
 export interface Versions {
   k8s: string;
   etcd: string;
@@ -370,6 +382,12 @@ export interface ControlPlaneOptions {
   controllers?: readonly string[];
   /** Extra kube-apiserver flags (`--flag=value`). */
   apiServerArgs?: readonly string[];
+  /**
+   * Let the API server reach real kubelets (test/node/): it presents the admin certificate to them
+   * (they authorise x509 against this CA) and dials a node's InternalIP, not its name, which this
+   * machine's resolver does not know. Exec, logs and port-forward need it.
+   */
+  realNodes?: boolean;
   /** Extra kube-controller-manager flags (`--flag=value`), e.g. `--kube-api-qps=50`. */
   controllerManagerArgs?: readonly string[];
   /**
@@ -671,6 +689,13 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
         `--service-account-signing-key-file=${pki.saKey}`,
         '--profiling=false',
         '--v=1',
+        ...(opts.realNodes
+          ? [
+              `--kubelet-client-certificate=${pki.adminCert}`,
+              `--kubelet-client-key=${pki.adminKey}`,
+              '--kubelet-preferred-address-types=InternalIP',
+            ]
+          : []),
         ...(opts.apiServerArgs ?? []),
       ],
       apiLog,
@@ -700,7 +725,7 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
         `--secure-port=${kcmPort}`,
         `--cert-dir=${path.join(dir, 'pki', 'kcm-generated')}`,
         '--leader-elect=false',
-        `--controllers=${(opts.controllers ?? DEFAULT_CONTROLLERS).join(',')}`,
+        `--controllers=${(opts.controllers ?? (opts.realNodes ? [...DEFAULT_CONTROLLERS, ...REAL_NODE_CONTROLLERS] : DEFAULT_CONTROLLERS)).join(',')}`,
         `--service-account-private-key-file=${pki.saKey}`,
         `--root-ca-file=${pki.caCert}`,
         // Each controller under its own ServiceAccount, as in any conformant cluster: the admission

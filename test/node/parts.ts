@@ -1,0 +1,22 @@
+// Where the real node's parts are: runs test/node/ensure-node.sh (a fast no-op when cached, a
+// build of kubelet/kube-proxy/kube-scheduler and the images when not) and reads its two lines.
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export interface NodeParts {
+  nodeBinDir: string;
+  imageDir: string;
+}
+
+export function ensureNodeParts(): NodeParts {
+  const out = execFileSync(path.join(here, 'ensure-node.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 900_000 });
+  const value = (key: string): string => {
+    const line = out.split('\n').find((l) => l.startsWith(`${key}=`));
+    if (line === undefined) throw new Error(`test/node/ensure-node.sh printed no ${key}= line:\n${out}`);
+    return line.slice(key.length + 1);
+  };
+  return { nodeBinDir: value('NODE_BIN_DIR'), imageDir: value('IMAGE_DIR') };
+}
