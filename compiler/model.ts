@@ -75,6 +75,8 @@ export interface ResolvedTopology {
   replication: { mode: 'async' | 'semi-sync' };
   credentials?: { password: SecretRef; username?: SecretRef };
   probe: { periodSeconds: number; timeoutSeconds: number; failureThreshold: number };
+  /** Of every container (environment `defaults.imagePullPolicy`, else IfNotPresent). */
+  imagePullPolicy: 'IfNotPresent' | 'Always' | 'Never';
   placement: ResolvedPlacement;
 }
 

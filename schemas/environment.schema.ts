@@ -85,6 +85,11 @@ export const environmentSchema = {
           },
         },
         probePeriodSeconds: { type: 'integer', minimum: 1, maximum: 300, description: 'Seconds between role probes.' },
+        imagePullPolicy: {
+          type: 'string',
+          enum: ['IfNotPresent', 'Always', 'Never'],
+          description: 'imagePullPolicy of every container (default IfNotPresent); Never for clusters whose nodes have the images preloaded and may pull nothing.',
+        },
       },
     },
     policy: {

@@ -97,7 +97,7 @@ function scriptContainer(
   return {
     name,
     image: p.image,
-    imagePullPolicy: 'IfNotPresent',
+    imagePullPolicy: p.topology.imagePullPolicy,
     command: ['sh', '-c', script],
     env: env(p),
     resources: res,
@@ -149,7 +149,7 @@ export function podTemplate(p: PodPlan): PodTemplateSpec {
       {
         name: p.containerName,
         image: p.image,
-        imagePullPolicy: 'IfNotPresent',
+        imagePullPolicy: p.topology.imagePullPolicy,
         command: p.command,
         ports: [{ name: p.port.name, containerPort: p.port.number, protocol: 'TCP' }],
         env: env(p),

@@ -14,6 +14,7 @@ export const DEFAULTS = {
   proxyResources: { cpu: '200m', memory: '128Mi' },
   storageSize: '10Gi',
   probePeriodSeconds: 5,
+  imagePullPolicy: 'IfNotPresent',
   probeFailureThreshold: 3,
   proxyReplicas: 2,
   team: 'default',
@@ -107,6 +108,7 @@ export function resolveTopology(t: Topology, env: Environment, source: string): 
       timeoutSeconds: Math.max(1, Math.min(2, period - 1)),
       failureThreshold: DEFAULTS.probeFailureThreshold,
     },
+    imagePullPolicy: d?.imagePullPolicy ?? DEFAULTS.imagePullPolicy,
     placement: {
       zoneSpread: t.placement?.zoneSpread ?? env.policy?.requireZoneSpread ?? false,
       antiAffinity: t.placement?.antiAffinity ?? (env.policy?.requireAntiAffinity ? 'required' : 'preferred'),

@@ -41,6 +41,21 @@ const proxied: Topology = {
 };
 
 describe('expand', () => {
+  it("gives every container the environment's imagePullPolicy, IfNotPresent without one", () => {
+    const policies = (e: Environment): string[] => {
+      const { placed } = placeTopology(resolveTopology(proxied, e, 'topologies/feed.yaml'), e);
+      if (!placed) throw new Error('not placed');
+      return sets(expandTopology(placed).flatMap((m) => m.objects)).flatMap((is) => {
+        const spec = is.spec.template.spec as unknown as { containers: Array<{ imagePullPolicy: string }>; initContainers: Array<{ imagePullPolicy: string }> };
+        return [...spec.containers, ...spec.initContainers].map((c) => c.imagePullPolicy);
+      });
+    };
+    const defaults = policies(env);
+    expect(defaults.length).toBe(6); // server, Sentinel, proxy: a container and a render-config init container each
+    expect(new Set(defaults)).toEqual(new Set(['IfNotPresent']));
+    expect(new Set(policies({ ...env, defaults: { ...env.defaults, imagePullPolicy: 'Never' } }))).toEqual(new Set(['Never']));
+  });
+
   it('meets Pod Security "restricted" on every container, init containers included', () => {
     for (const is of sets(expand(proxied))) {
       const spec = is.spec.template.spec as unknown as { securityContext: Record<string, unknown>; containers: Array<Record<string, unknown>>; initContainers: Array<Record<string, unknown>> };
