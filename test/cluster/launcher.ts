@@ -694,6 +694,9 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
               `--kubelet-client-certificate=${pki.adminCert}`,
               `--kubelet-client-key=${pki.adminKey}`,
               '--kubelet-preferred-address-types=InternalIP',
+              // The API server listens on 127.0.0.1 only, which a pod cannot reach: the node
+              // publishes the `kubernetes` Service's endpoint itself (its address, relayed here).
+              '--endpoint-reconciler-type=none',
             ]
           : []),
         ...(opts.apiServerArgs ?? []),

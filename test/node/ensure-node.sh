@@ -2,15 +2,19 @@
 # Everything the real node (test/node/node.ts) needs, idempotent and cached: the container runtime
 # and CNI plugins from Debian's packages (ensure-runtime.sh), kubelet/kube-proxy/kube-scheduler
 # from the API server's k8s.io/kubernetes version (build-k8s.sh node), and the images
-# (build-images.sh). Progress and timings go to stderr; stdout ends with two lines:
+# (build-images.sh), CoreDNS and the local-path provisioner (build-addons.sh). Progress and timings
+# go to stderr; stdout ends with three lines:
 #   NODE_BIN_DIR=<dir>
 #   IMAGE_DIR=<dir>
+#   ADDON_DIR=<dir>
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 start=$(date +%s)
 "$here/ensure-runtime.sh"
 bin_dir=$("$here/../cluster/build-k8s.sh" node | tail -n 1)
 image_dir=$("$here/build-images.sh" | tail -n 1)
+addon_dir=$("$here/build-addons.sh" | tail -n 1)
 printf '[ensure-node] real node parts ready in %ss\n' "$(( $(date +%s) - start ))" >&2
 echo "NODE_BIN_DIR=$bin_dir"
 echo "IMAGE_DIR=$image_dir"
+echo "ADDON_DIR=$addon_dir"

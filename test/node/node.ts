@@ -19,6 +19,7 @@
 // Only one real node per machine (the KUBE-* chains are global): <n> is a machine-wide claim.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts, get, isAlive, killGroup, spawnLogged, tail, waitFor, type ControlPlane } from '../cluster/launcher.js';
@@ -27,6 +28,8 @@ import { alive, claimNumber, releaseNumber } from '../kubelet/claims.js';
 /** The images test/node/build-images.sh builds; the sandbox image is containerd's `sandbox_image`. */
 export const PAUSE_IMAGE = 'dbtopo.local/pause:1';
 export const BUSYBOX_IMAGE = 'dbtopo.local/busybox:1';
+/** The engine images (Redis + Sentinel, MariaDB, twemproxy, HAProxy), relative to the image dir. */
+export const ENGINE_IMAGE_ARCHIVE = 'engines/engines.tar';
 /** Every test control plane's Service range (launcher.ts), routed from pods via the bridge. */
 const SERVICE_CIDR = '10.0.0.0/24';
 const FORWARD_CHAIN = 'DBTOPO-NODE-FWD';
@@ -138,7 +141,8 @@ function mountsUnder(dir: string): string[] {
   return [...new Set(mounts)].sort((a, b) => b.length - a.length);
 }
 
-const CLEANUP_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cleanup-node.sh');
+// test/node/ in the checkout, also when this runs compiled from dist/test/node/ (the benchmarks)
+const CLEANUP_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)).replace(/\/dist\/test\/node$/, '/test/node'), 'cleanup-node.sh');
 
 /**
  * Removes everything a node with claim <n> left on the machine (test/node/cleanup-node.sh, which
@@ -185,6 +189,42 @@ function kubeconfig(cp: ControlPlane, cert: string, key: string): string {
   ].join('\n');
 }
 
+/** The port on the node's address that relays to the API server (the `kubernetes` Service's endpoint). */
+const API_RELAY_PORT = 6443;
+
+async function publishApiEndpoint(cp: ControlPlane, tls: { ca: Buffer; cert: Buffer; key: Buffer }, ip: string): Promise<void> {
+  const send = async (method: 'PUT' | 'POST', url: string, body: unknown): Promise<number> => {
+    const https = await import('node:https');
+    return await new Promise<number>((resolve, reject) => {
+      const req = https.request(`${cp.server}${url}`, { method, ...tls, headers: { 'content-type': 'application/json' }, timeout: 5_000 }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
+    });
+  };
+  const endpoints = { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'kubernetes', namespace: 'default' }, subsets: [{ addresses: [{ ip }], ports: [{ name: 'https', port: API_RELAY_PORT, protocol: 'TCP' }] }] };
+  const slice = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'dbtopo-test-node' } },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: [ip], conditions: { ready: true } }],
+    ports: [{ name: 'https', port: API_RELAY_PORT, protocol: 'TCP' }],
+  };
+  for (const [url, list, body] of [
+    ['/api/v1/namespaces/default/endpoints', '/api/v1/namespaces/default/endpoints/kubernetes', endpoints],
+    ['/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes', slice],
+  ] as const) {
+    const created = await send('POST', url, body);
+    if (created === 409) {
+      const replaced = await send('PUT', list, body);
+      if (replaced >= 300) throw new Error(`could not publish the kubernetes endpoint at ${list}: HTTP ${replaced}`);
+    } else if (created >= 300) throw new Error(`could not publish the kubernetes endpoint at ${url}: HTTP ${created}`);
+  }
+}
+
 export async function startRealNode(opts: RealNodeOptions): Promise<RealNode> {
   const t0 = performance.now();
   const log = opts.log ?? ((): void => {});
@@ -209,8 +249,10 @@ export async function startRealNode(opts: RealNodeOptions): Promise<RealNode> {
     return c.pid;
   };
   let stopped: Promise<void> | undefined;
+  let relay: net.Server | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
+      relay?.close();
       if (watchdog.pid !== undefined) killGroup(watchdog.pid, 'SIGKILL');
       for (const pid of [...pids].reverse()) killGroup(pid, 'SIGTERM');
       for (let i = 0; i < 100 && pids.some(isAlive); i++) await sleep(50);
@@ -422,6 +464,26 @@ export async function startRealNode(opts: RealNodeOptions): Promise<RealNode> {
       const node = JSON.parse(r.body) as { status?: { conditions?: { type: string; status: string }[] } };
       return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
     });
+    // --- the `kubernetes` Service for pods: the API server listens on 127.0.0.1 only, so the node
+    // relays its address's port 6443 there and publishes that as the Service's endpoint (the
+    // control plane runs with --endpoint-reconciler-type=none). The serving certificate names
+    // 10.0.0.1, the ClusterIP pods dial.
+    relay = net.createServer((downstream) => {
+      const upstream = net.connect(cp.ports.apiserver, '127.0.0.1');
+      downstream.pipe(upstream).pipe(downstream);
+      const close = (): void => {
+        downstream.destroy();
+        upstream.destroy();
+      };
+      downstream.on('error', close);
+      upstream.on('error', close);
+    });
+    await new Promise<void>((resolve, reject) => {
+      relay!.once('error', reject);
+      relay!.listen(API_RELAY_PORT, l.ip, () => resolve());
+    });
+    relay.unref();
+    await publishApiEndpoint(cp, tls, l.ip);
     const startSeconds = (performance.now() - t0) / 1000;
     log(`[${l.name}] node Ready at ${l.ip} (${startSeconds.toFixed(1)}s)`);
     return { name: l.name, ip: l.ip, podCidr: l.podCidr, dir: l.dir, logDir, startSeconds, stop };

@@ -1,5 +1,6 @@
 // Where the real node's parts are: runs test/node/ensure-node.sh (a fast no-op when cached, a
-// build of kubelet/kube-proxy/kube-scheduler and the images when not) and reads its two lines.
+// build of kubelet/kube-proxy/kube-scheduler, the images and the add-ons when not) and reads its
+// lines.
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export interface NodeParts {
   nodeBinDir: string;
   imageDir: string;
+  /** coredns and local-path-provisioner (build-addons.sh), run by addons.ts. */
+  addonDir: string;
 }
 
 export function ensureNodeParts(): NodeParts {
@@ -18,5 +21,5 @@ export function ensureNodeParts(): NodeParts {
     if (line === undefined) throw new Error(`test/node/ensure-node.sh printed no ${key}= line:\n${out}`);
     return line.slice(key.length + 1);
   };
-  return { nodeBinDir: value('NODE_BIN_DIR'), imageDir: value('IMAGE_DIR') };
+  return { nodeBinDir: value('NODE_BIN_DIR'), imageDir: value('IMAGE_DIR'), addonDir: value('ADDON_DIR') };
 }
