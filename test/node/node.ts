@@ -21,9 +21,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { freePorts, get, isAlive, killGroup, spawnLogged, tail, waitFor, type ControlPlane } from '../cluster/launcher.js';
 import { alive, claimNumber, releaseNumber } from '../kubelet/claims.js';
+import { nodeScript } from './parts.js';
 
 /** The images test/node/build-images.sh builds; the sandbox image is containerd's `sandbox_image`. */
 export const PAUSE_IMAGE = 'dbtopo.local/pause:1';
@@ -141,8 +141,7 @@ function mountsUnder(dir: string): string[] {
   return [...new Set(mounts)].sort((a, b) => b.length - a.length);
 }
 
-// test/node/ in the checkout, also when this runs compiled from dist/test/node/ (the benchmarks)
-const CLEANUP_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)).replace(/\/dist\/test\/node$/, '/test/node'), 'cleanup-node.sh');
+const CLEANUP_SCRIPT = nodeScript('cleanup-node.sh');
 
 /**
  * Removes everything a node with claim <n> left on the machine (test/node/cleanup-node.sh, which

@@ -5,7 +5,13 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+// test/node/ in the checkout, also when this runs compiled from dist/test/node/ (the benchmarks)
+const here = path.dirname(fileURLToPath(import.meta.url)).replace(/\/dist\/test\/node$/, '/test/node');
+
+/** A script of test/node/ (from the sources or from dist/). */
+export function nodeScript(name: string): string {
+  return path.join(here, name);
+}
 
 export interface NodeParts {
   nodeBinDir: string;
@@ -15,7 +21,7 @@ export interface NodeParts {
 }
 
 export function ensureNodeParts(): NodeParts {
-  const out = execFileSync(path.join(here, 'ensure-node.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 900_000 });
+  const out = execFileSync(nodeScript('ensure-node.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 900_000 });
   const value = (key: string): string => {
     const line = out.split('\n').find((l) => l.startsWith(`${key}=`));
     if (line === undefined) throw new Error(`test/node/ensure-node.sh printed no ${key}= line:\n${out}`);
