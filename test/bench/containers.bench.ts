@@ -18,6 +18,7 @@ import { AddressPool } from '../kubelet/net.js';
 import { eventually } from '../support/eventually.js';
 import { ENGINE_IMAGE_ARCHIVE, startRealNode } from '../node/node.js';
 import { ensureNodeParts } from '../node/parts.js';
+import { restrictedPod } from '../node/pods.js';
 
 const ROUNDS = 3;
 const REDIS_REQUESTS = 100_000;
@@ -62,29 +63,13 @@ const mariadbScript = (bind: string, port: number, dir: string, user = ''): stri
   `exec mariadbd --no-defaults ${user} --datadir=${dir}/db --socket=${dir}/mysqld.sock --pid-file=${dir}/mysqld.pid --tmpdir=${dir} ` +
   `--bind-address=${bind} --port=${port} --skip-name-resolve --skip-grant-tables --innodb-buffer-pool-size=64M --innodb-log-file-size=16M --max-connections=64`;
 
-function podSpec(name: string, image: string, command: string[], port: number, cpu: string, memory: string): k8s.V1Pod {
-  return {
-    metadata: { name, labels: { app: name } },
-    spec: {
-      securityContext: { runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, seccompProfile: { type: 'RuntimeDefault' } },
-      terminationGracePeriodSeconds: 1,
-      containers: [
-        {
-          name: 'engine',
-          image,
-          imagePullPolicy: 'Never',
-          command,
-          ports: [{ containerPort: port }],
-          readinessProbe: { tcpSocket: { port }, periodSeconds: 1 },
-          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-          resources: { requests: { cpu, memory }, limits: { memory } },
-          volumeMounts: [{ name: 'work', mountPath: '/work' }],
-        },
-      ],
-      volumes: [{ name: 'work', emptyDir: {} }],
-    },
-  };
-}
+const podSpec = (name: string, image: string, command: string[], port: number, cpu: string, memory: string): k8s.V1Pod =>
+  restrictedPod(name, {
+    image,
+    command,
+    mountPath: '/work',
+    container: { ports: [{ containerPort: port }], readinessProbe: { tcpSocket: { port }, periodSeconds: 1 }, resources: { requests: { cpu, memory }, limits: { memory } } },
+  });
 
 async function waitPort(host: string, port: number, what: string): Promise<void> {
   const net = await import('node:net');

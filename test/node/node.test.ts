@@ -8,33 +8,14 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveBinDir, startControlPlane, type ControlPlane } from '../cluster/launcher.js';
 import { createTestNamespace, eventually } from '../cluster/helpers.js';
-import { BUSYBOX_IMAGE, nodeLeftovers, startRealNode, type RealNode } from './node.js';
+import { nodeLeftovers, startRealNode, type RealNode } from './node.js';
 import { ensureNodeParts } from './parts.js';
+import { restrictedPod } from './pods.js';
 
 const NS = 'node-smoke';
 
-function restricted(name: string, command: string, extra: Partial<k8s.V1Container> = {}): k8s.V1Pod {
-  return {
-    metadata: { name, labels: { app: name } },
-    spec: {
-      securityContext: { runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, seccompProfile: { type: 'RuntimeDefault' } },
-      terminationGracePeriodSeconds: 1,
-      containers: [
-        {
-          name: 'main',
-          image: BUSYBOX_IMAGE,
-          imagePullPolicy: 'Never',
-          command: ['/bin/sh', '-c', command],
-          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-          resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
-          volumeMounts: [{ name: 'data', mountPath: '/data' }],
-          ...extra,
-        },
-      ],
-      volumes: [{ name: 'data', emptyDir: {} }],
-    },
-  };
-}
+const restricted = (name: string, command: string, container: Partial<k8s.V1Container> = {}): k8s.V1Pod =>
+  restrictedPod(name, { command: ['/bin/sh', '-c', command], container });
 
 describe('real node', () => {
   let cp: ControlPlane;
