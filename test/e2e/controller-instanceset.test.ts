@@ -266,8 +266,11 @@ describe('InstanceSet reconcile', () => {
       }, { timeoutMs: 20_000 });
       expect(rec).toMatchObject({ from: 'noprobe-0', to: 'noprobe-1', reason: 'requested by annotation' });
       expect(rec.message).toContain('--no-role-probes');
-      const is = await getInstanceSet(client, NS, 'noprobe');
-      expect(is?.metadata.annotations?.['dbtopo.dev/switchover']).toBeUndefined();
+      // the record is written first (durable), the request annotation removed in the next write
+      await eventually('the switchover request annotation consumed', async () => {
+        const is = await getInstanceSet(client, NS, 'noprobe');
+        return is?.metadata.annotations?.['dbtopo.dev/switchover'] === undefined ? true : undefined;
+      }, { timeoutMs: 10_000 });
       const labels = (await podsOf(client, NS, 'noprobe')).map((p) => p.metadata.labels?.[LABELS.role]);
       expect(labels).toEqual(['primary', 'secondary']);
     } finally {

@@ -21,6 +21,7 @@ import { resolveBinDir, startControlPlane, type ControlPlane } from '../cluster/
 import { eventually } from '../support/eventually.js';
 import { asGitops, ResourcePaths, serverSideApply } from '../cluster/helpers.js';
 import { startDns, startLocalPath } from './addons.js';
+import { evictPod } from '../e2e/guarded-namespace.js';
 import { ENGINE_IMAGE_ARCHIVE, startRealNode, type RealNode } from './node.js';
 import { ensureNodeParts } from './parts.js';
 
@@ -163,11 +164,13 @@ describe('the example topologies on a real node', () => {
     console.log(`sessions-cache: 2 servers Ready with roles in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const ip = await clusterIp(REDIS_NS, 'sessions-cache-server-primary');
     const viaService = new Redis({ host: ip, port: 6379, password: REDIS_PASSWORD, maxRetriesPerRequest: 2, connectTimeout: 3_000 });
+    viaService.on('error', () => undefined); // the failover test below takes its server away
     clients.push(viaService);
     expect(String(await viaService.info('replication'))).toMatch(/role:master/);
     await viaService.set('k', 'through-the-service');
     for (const s of secondaries) {
       const r = new Redis({ host: s.status?.podIP ?? '', port: 6379, password: REDIS_PASSWORD, maxRetriesPerRequest: 2, connectTimeout: 3_000 });
+      r.on('error', () => undefined);
       clients.push(r);
       await eventually(`replica ${s.metadata?.name} has the write`, async () => ((await r.get('k')) === 'through-the-service' ? true : undefined));
       expect(String(await r.info('replication'))).toContain(`master_host:`);
@@ -236,5 +239,83 @@ describe('the example topologies on a real node', () => {
     if (phase !== 'Succeeded') throw new Error(`sql-client ${phase}:\n${logs}\n${await podStatusSummary(MYSQL_NS)}`);
     const primary = (await podsOf(MYSQL_NS, 'billing-db-server')).find((p) => p.metadata?.labels?.[LABELS.role] === 'primary');
     expect(logs).toContain(`served-by=${primary?.metadata?.name}`);
+  });
+
+  it('an evicted MariaDB secondary comes back on its bound claim with its data', { timeout: 200_000 }, async () => {
+    const { secondaries } = await settled(MYSQL_NS, 'billing-db-server', 2, 60_000);
+    const old = secondaries[0]!;
+    const claimName = old.spec?.volumes?.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName;
+    expect(claimName).toBeDefined();
+    const claim = await core.readNamespacedPersistentVolumeClaim({ namespace: MYSQL_NS, name: claimName! });
+    expect(claim.status?.phase).toBe('Bound');
+    const ip = await clusterIp(MYSQL_NS, 'billing-db-server-primary');
+    const c = await mysql.createConnection({ host: ip, port: 3306, user: MYSQL_USER, password: MYSQL_PASSWORD, connectTimeout: 5_000 });
+    try {
+      await c.query('CREATE DATABASE IF NOT EXISTS kept');
+      await c.query('CREATE TABLE IF NOT EXISTS kept.t (id INT PRIMARY KEY, v VARCHAR(32))');
+      await c.query("REPLACE INTO kept.t VALUES (1, 'before-delete')");
+    } finally {
+      await c.end();
+    }
+    // the rendered guard refuses a plain delete of a dbtopo pod; it leaves by eviction, as in a drain
+    await expect(core.deleteNamespacedPod({ namespace: MYSQL_NS, name: old.metadata!.name! })).rejects.toThrow(/dbtopo guard \[controller-deletes\]/);
+    await evictPod(admin(), MYSQL_NS, old.metadata!.name!);
+    const back = await eventually('the secondary recreated, Ready, secondary again', async () => {
+      const p = (await podsOf(MYSQL_NS, 'billing-db-server')).find((x) => x.metadata?.name === old.metadata?.name);
+      return p !== undefined && p.metadata?.uid !== old.metadata?.uid && ready(p) && p.metadata?.labels?.[LABELS.role] === 'secondary' ? p : undefined;
+    }, { timeoutMs: 150_000, intervalMs: 500 }).catch(async (e: Error) => {
+      throw new Error(`${e.message}\n${await podStatusSummary(MYSQL_NS)}`);
+    });
+    // the same claim, bound to the same volume, and the data directory found initialised on it
+    const after = await core.readNamespacedPersistentVolumeClaim({ namespace: MYSQL_NS, name: claimName! });
+    expect({ uid: after.metadata?.uid, volume: after.spec?.volumeName }).toEqual({ uid: claim.metadata?.uid, volume: claim.spec?.volumeName });
+    const initLog = await core.readNamespacedPodLog({ namespace: MYSQL_NS, name: back.metadata!.name!, container: 'init-datadir' });
+    expect(initLog).toContain('already initialised');
+    const r = await mysql.createConnection({ host: back.status!.podIP!, port: 3306, user: MYSQL_USER, password: MYSQL_PASSWORD, connectTimeout: 5_000 });
+    try {
+      const row = await eventually('the row on the recreated secondary', async () => {
+        const [rows] = await r.query('SELECT v FROM kept.t WHERE id = 1').catch(() => [[]]);
+        return (rows as Array<{ v: string }>)[0]?.v;
+      }, { timeoutMs: 30_000, intervalMs: 500 });
+      expect(row).toBe('before-delete');
+    } finally {
+      await r.end();
+    }
+  });
+
+  it('Redis failover: the primary pod evicted, Sentinel promotes the replica and the -primary Service follows it', { timeout: 200_000 }, async () => {
+    const { primary, secondaries } = await settled(REDIS_NS, 'sessions-cache-server', 2, 60_000);
+    const replica = secondaries[0]!;
+    const t0 = performance.now();
+    await expect(core.deleteNamespacedPod({ namespace: REDIS_NS, name: primary.metadata!.name! })).rejects.toThrow(/dbtopo guard \[primary-protected\]/);
+    await evictPod(admin(), REDIS_NS, primary.metadata!.name!);
+    const promoted = await eventually('the replica labelled primary', async () => {
+      const p = (await podsOf(REDIS_NS, 'sessions-cache-server')).find((x) => x.metadata?.labels?.[LABELS.role] === 'primary');
+      return p?.metadata?.name === replica.metadata?.name ? p : undefined;
+    }, { timeoutMs: 120_000, intervalMs: 250 }).catch(async (e: Error) => {
+      throw new Error(`${e.message}\n${await podStatusSummary(REDIS_NS)}`);
+    });
+    console.log(`sessions-cache: primary pod evicted -> ${promoted.metadata?.name} labelled primary in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const ip = await clusterIp(REDIS_NS, 'sessions-cache-server-primary');
+    const after = await eventually('a write through the -primary ClusterIP lands on the new primary', async () => {
+      const c = new Redis({ host: ip, port: 6379, password: REDIS_PASSWORD, maxRetriesPerRequest: 0, connectTimeout: 2_000, lazyConnect: true });
+      c.on('error', () => undefined);
+      try {
+        await c.connect();
+        if (!String(await c.info('replication')).includes('role:master')) return undefined;
+        await c.set('after-failover', 'yes');
+        return { before: await c.get('k'), host: String(await c.config('GET', 'replica-announce-ip')) };
+      } catch {
+        return undefined;
+      } finally {
+        c.disconnect();
+      }
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    expect(after.before).toBe('through-the-service');
+    expect(after.host).toContain(promoted.status?.podIP ?? 'no-ip');
+    // the evicted pod comes back (on its claim) as a secondary of the new primary: still one primary
+    const again = await settled(REDIS_NS, 'sessions-cache-server', 2, 120_000);
+    expect(again.primary.metadata?.name).toBe(promoted.metadata?.name);
+    expect(again.secondaries[0]?.metadata?.name).toBe(primary.metadata?.name);
   });
 });
