@@ -14,6 +14,7 @@
 // Both append their pid to <node dir>/pids, so cleanup-node.sh (stop(), the watchdog, the next
 // start) kills them with the node when a run is killed. Their API objects live and die with the
 // control plane; stop() stops only the process.
+import { execFileSync } from 'node:child_process';
 import * as dns from 'node:dns';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -180,6 +181,13 @@ export async function startDns(opts: AddonOptions): Promise<Dns> {
       // a restarted CoreDNS listens on another port
       await discovery.replaceNamespacedEndpointSlice({ namespace: 'kube-system', name: 'kube-dns-host', body: slice });
     }
+    // kube-proxy's DNAT for both ports: only then can a pod's first query reach CoreDNS. (Read
+    // from iptables rather than by querying 10.0.0.10 from here, which needs a route out of the host.)
+    await waitFor('kube-proxy rules for kube-dns', deadline, proc.pid, proc.logFile, async () => {
+      const nat = execFileSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8', timeout: 10_000 });
+      const lines = nat.split('\n');
+      return ['dns', 'dns-tcp'].every((p) => lines.some((l) => l.includes(`"kube-system/kube-dns:${p} cluster IP"`) && l.includes('-j KUBE-SVC-')));
+    });
     opts.log?.(`[${node.name}] CoreDNS at ${server}, Service ${CLUSTER_DNS_IP}:53 (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
     return { ...proc, ip: node.ip, port };
   } catch (err) {
