@@ -204,7 +204,8 @@ describe('the example topologies on a real node', () => {
     const lease = await admin().makeApiClient(k8s.CoordinationV1Api).readNamespacedLease({ namespace: 'dbtopo-system', name: 'dbtopo-controller' });
     const controllerPods = (await core.listNamespacedPod({ namespace: 'dbtopo-system', labelSelector: 'app.kubernetes.io/name=dbtopo-controller' })).items;
     expect(controllerPods.map((p) => p.metadata?.name)).toContain(lease.spec?.holderIdentity);
-    const ip = controllerPods[0]?.status?.podIP;
+    // the leader's: install.yaml runs more than one replica, and a standby reconciles nothing
+    const ip = controllerPods.find((p) => p.metadata?.name === lease.spec?.holderIdentity)?.status?.podIP;
     const metrics = await (await fetch(`http://${ip}:8080/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
     expect(metrics).toMatch(/^dbtopo_reconcile_total\{.*result="success".*\} [1-9]/m);
   });
