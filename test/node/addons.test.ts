@@ -9,32 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, resolveBinDir, startControlPlane, type ControlPlane } from '../cluster/launcher.js';
 import { createTestNamespace, eventually, isNotFound } from '../cluster/helpers.js';
 import { CLUSTER_DNS_IP, LOCAL_PATH_PROVISIONER, LOCAL_PATH_STORAGE_CLASS, lookupA, startDns, startLocalPath, type Addon, type Dns } from './addons.js';
-import { BUSYBOX_IMAGE, nodeLeftovers, startRealNode, type RealNode } from './node.js';
+import { nodeLeftovers, startRealNode, type RealNode } from './node.js';
 import { ensureNodeParts } from './parts.js';
+import { restrictedPod } from './pods.js';
 
 const NS = 'node-addons';
 
-function restricted(name: string, command: string, volume: k8s.V1Volume = { name: 'data', emptyDir: {} }): k8s.V1Pod {
-  return {
-    metadata: { name, labels: { app: name } },
-    spec: {
-      securityContext: { runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, seccompProfile: { type: 'RuntimeDefault' } },
-      terminationGracePeriodSeconds: 1,
-      containers: [
-        {
-          name: 'main',
-          image: BUSYBOX_IMAGE,
-          imagePullPolicy: 'Never',
-          command: ['/bin/sh', '-c', command],
-          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-          resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
-          volumeMounts: [{ name: 'data', mountPath: '/data' }],
-        },
-      ],
-      volumes: [volume],
-    },
-  };
-}
+const restricted = (name: string, command: string, volume?: k8s.V1Volume): k8s.V1Pod =>
+  restrictedPod(name, { command: ['/bin/sh', '-c', command], ...(volume !== undefined ? { volume } : {}) });
 
 describe('real node add-ons: DNS and local-path volumes', () => {
   let cp: ControlPlane;

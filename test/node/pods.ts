@@ -1,6 +1,6 @@
 // Pods for the real node's own tests and benchmarks: Pod Security `restricted` (uid/gid 999 as
 // the engines' images, fsGroup, RuntimeDefault seccomp, no capabilities), an image imported into
-// the node (never pulled), one emptyDir mounted at `mountPath`.
+// the node (never pulled), one volume (an emptyDir unless given) mounted at `mountPath`.
 import type * as k8s from '@kubernetes/client-node';
 import { BUSYBOX_IMAGE } from './node.js';
 
@@ -8,6 +8,8 @@ export interface RestrictedPodOptions {
   image?: string;
   command: string[];
   mountPath?: string;
+  /** The volume mounted there (named `data`); default an emptyDir. */
+  volume?: k8s.V1Volume;
   /** Merged into the container (ports, probes, resources...). */
   container?: Partial<k8s.V1Container>;
 }
@@ -31,7 +33,7 @@ export function restrictedPod(name: string, opts: RestrictedPodOptions): k8s.V1P
           ...opts.container,
         },
       ],
-      volumes: [{ name: 'data', emptyDir: {} }],
+      volumes: [opts.volume ?? { name: 'data', emptyDir: {} }],
     },
   };
 }
