@@ -53,6 +53,12 @@ export function registerPlan(program: Command): void {
     .addHelpText(
       'after',
       `
+Examples:
+  dbtopo plan --base origin/main                    the work tree against main, as text
+  dbtopo plan --base origin/main --head HEAD --env prod
+  dbtopo plan --base origin/main --format markdown --out plan.md   the pull-request comment
+  dbtopo plan --base v1.4.0 --allow-delete staging/old-cache
+
 Exit codes:
   0  plan computed, no forbidden change
   1  compile errors on the base or head side (diagnostics are printed)

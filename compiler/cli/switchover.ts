@@ -135,11 +135,28 @@ export function registerSwitchover(program: Command): void {
   program
     .command('switchover')
     .description('move the primary role of a server InstanceSet to another pod (planned, no acknowledged write lost)')
-    .argument('<instanceset>', 'InstanceSet name, e.g. orders-db-0')
+    .argument('<instanceset>', 'server InstanceSet name, e.g. orders-db-server (feed-shards-shard-0 for a shard)')
     .option('--to <pod>', 'pod to promote (default: the most advanced healthy secondary)')
     .option('-n, --namespace <ns>', 'namespace (default: the kubeconfig context namespace)')
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
     .option('--timeout <seconds>', 'how long to wait for the new primary', '120')
+    .addHelpText(
+      'after',
+      `
+The request is the annotation ${ANNOTATIONS.switchover} on the InstanceSet; the controller's role
+loop carries it out (also after this command is interrupted) and records it in status.switchover.
+
+Examples:
+  dbtopo switchover orders-db-server -n db-commerce
+  dbtopo switchover orders-db-server -n db-commerce --to orders-db-server-1
+  kubectl dbtopo switchover feed-shards-shard-0 -n db-feed --timeout 60
+
+Exit codes:
+  0  the new primary is in status.primary (or the requested pod was primary already)
+  1  not done within --timeout, or refused (the reason is printed)
+  2  usage error (bad --timeout, --to not a pod of the set, a set without roles)
+  3  API error (the InstanceSet could not be read or annotated)`,
+    )
     .action(async (name: string, opts: SwitchoverCliOptions) => {
       process.exitCode = await runSwitchover(name, opts, (l) => process.stdout.write(`${l}\n`));
     });

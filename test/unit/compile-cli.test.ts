@@ -71,4 +71,10 @@ describe('dbtopo CLI', () => {
     expect(stdout).toMatch(/Exit codes:/);
     expect(stdout).toMatch(/<out>\/<env>\/<member-cluster>\/<namespace>\/<topology>\/<kind>-<name>\.yaml/);
   });
+
+  it.each(['compile', 'validate', 'plan', 'status', 'switchover'])('`dbtopo help %s` has examples and exit codes', async (command) => {
+    expect(await main(['help', command])).toBe(0);
+    expect(stdout).toMatch(new RegExp(`Examples:\\n  (kubectl )?dbtopo ${command}`));
+    expect(stdout).toMatch(/Exit codes:\n  0  /);
+  });
 });
