@@ -77,6 +77,8 @@ export interface ResolvedTopology {
   probe: { periodSeconds: number; timeoutSeconds: number; failureThreshold: number };
   /** Of every container (environment `defaults.imagePullPolicy`, else IfNotPresent). */
   imagePullPolicy: 'IfNotPresent' | 'Always' | 'Never';
+  /** DNS domain of the member clusters (environment `clusterDomain`, else cluster.local). */
+  clusterDomain: string;
   placement: ResolvedPlacement;
 }
 

@@ -27,7 +27,12 @@ export function podHost(instanceSet: string, ordinal: number, namespace: string)
   return `${names.pod(instanceSet, ordinal)}.${names.headless(instanceSet)}.${namespace}.svc`;
 }
 
-/** DNS name of a Service in the cluster. */
+/** DNS name of a Service in the cluster, as libc resolves it in a pod (through the search domains). */
 export function serviceHost(service: string, namespace: string): string {
   return `${service}.${namespace}.svc`;
+}
+
+/** The full DNS name of a Service, for resolvers that apply no search domains (HAProxy's). */
+export function serviceFqdn(service: string, namespace: string, clusterDomain: string): string {
+  return `${serviceHost(service, namespace)}.${clusterDomain}`;
 }

@@ -63,6 +63,13 @@ export const environmentSchema = {
       pattern: '^([a-z0-9-]|\\{[a-z]+\\})+$',
       description: 'Namespace rule, a template over {topology}, {team}, {env} and {engine}, e.g. "db-{team}". A topology\'s namespace field wins.',
     },
+    clusterDomain: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 253,
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+      description: 'DNS domain of the member clusters (the kubelet\'s clusterDomain), default cluster.local. HAProxy re-resolves the -primary Services at run time by their full name, without the pods\' search domains.',
+    },
     defaults: {
       type: 'object',
       description: 'Values topologies get when they do not set them.',

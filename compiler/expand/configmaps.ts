@@ -9,7 +9,7 @@
 import { SENTINEL_TIMING } from '../../schemas/types/index.js';
 import type { ConfigMapLike } from './objects.js';
 import type { ResolvedTopology } from '../model.js';
-import { names, serviceHost, podHost } from '../names.js';
+import { names, serviceFqdn, serviceHost, podHost } from '../names.js';
 import { metadata, podLabels, type Component } from './labels.js';
 
 export const CONFIG_DIR = '/config'; // rendered, writable (Sentinel rewrites its file)
@@ -140,6 +140,16 @@ export function myCnf(t: ResolvedTopology): string {
     // transaction wait rpl_semi_sync_master_timeout for acknowledgements nobody sends. The
     // controller switches it on on the pod it makes (or finds) primary.
     lines.push('loose-rpl-semi-sync-master-enabled = OFF', 'loose-rpl-semi-sync-slave-enabled = ON');
+    // MariaDB's default timeout (10 s) makes a commit nobody acknowledged return OK and turns
+    // semi-sync off: asynchronous replication without a word, so a failover then loses what the
+    // client was told is safe. Waiting (practically) forever keeps the promise instead; the
+    // controller kills such waiting sessions before it fences or switches over (sessions.ts).
+    // AFTER_SYNC (lossless): a commit becomes visible to other sessions only once a replica has
+    // it, so no reader sees a row a failover then loses (MariaDB's default is AFTER_COMMIT).
+    // A topology's own parameters win over both.
+    const own = new Set(Object.keys(t.server.parameters).map((k) => k.replace(/-/g, '_')));
+    if (!own.has('rpl_semi_sync_master_timeout')) lines.push(`loose-rpl-semi-sync-master-timeout = ${MYSQL_SEMI_SYNC_TIMEOUT_MS}`);
+    if (!own.has('rpl_semi_sync_master_wait_point')) lines.push('loose-rpl-semi-sync-master-wait-point = AFTER_SYNC');
   }
   // The admin account from the credentials, ensured at every start (mysqlInitSql).
   if (t.credentials) lines.push(`init-file = ${CONFIG_DIR}/${MYSQL_INIT_SQL}`);
@@ -149,6 +159,8 @@ export function myCnf(t: ResolvedTopology): string {
 }
 
 export const MYSQL_INIT_SQL = 'init.sql';
+/** rpl_semi_sync_master_timeout the rendered my.cnf sets: 2^32-1 ms, about 49.7 days (never, in practice). */
+export const MYSQL_SEMI_SYNC_TIMEOUT_MS = 4_294_967_295;
 
 /**
  * The admin account of the credentials (user ${USERNAME}, root when the credentials name no
@@ -198,7 +210,10 @@ export function haproxyCfg(t: ResolvedTopology, backends: readonly Backend[]): s
     'backend primary',
   ];
   for (const b of backends) {
-    lines.push(`  server primary-${b.shard} ${serviceHost(names.primary(b.instanceSet), t.namespace)}:${t.server.port}`);
+    // The full name: HAProxy's resolvers apply no search domains, so `<svc>.<ns>.svc` was
+    // refused by the cluster DNS at the first re-resolution and the server went into
+    // maintenance ("DNS refused status") seconds after start (the real node, test/node/).
+    lines.push(`  server primary-${b.shard} ${serviceFqdn(names.primary(b.instanceSet), t.namespace, t.clusterDomain)}:${t.server.port}`);
   }
   return lines.join('\n') + '\n';
 }

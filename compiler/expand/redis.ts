@@ -117,7 +117,10 @@ export function redisPlans(p: PlacedTopology, member: MemberPlacement): SetPlan[
       instanceSet: names.proxySet(t.name),
       containerName: 'twemproxy',
       image: x.image,
-      command: ['nutcracker', '-c', `${CONFIG_DIR}/nutcracker.yml`],
+      // -o '': log to stderr (kubectl logs) without opening a file. Debian's build (and images
+      // built from it) defaults to /var/log/nutcracker/nutcracker.log, which uid 999 cannot
+      // open: the proxy exited at once on the real node (test/node/rendered.test.ts).
+      command: ['nutcracker', '-c', `${CONFIG_DIR}/nutcracker.yml`, '-o', ''],
       port: { name: 'proxy', number: x.port },
       resources: x.resources,
       dataDir: '/data',

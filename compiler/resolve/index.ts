@@ -15,6 +15,7 @@ export const DEFAULTS = {
   storageSize: '10Gi',
   probePeriodSeconds: 5,
   imagePullPolicy: 'IfNotPresent',
+  clusterDomain: 'cluster.local',
   probeFailureThreshold: 3,
   proxyReplicas: 2,
   team: 'default',
@@ -109,6 +110,7 @@ export function resolveTopology(t: Topology, env: Environment, source: string): 
       failureThreshold: DEFAULTS.probeFailureThreshold,
     },
     imagePullPolicy: d?.imagePullPolicy ?? DEFAULTS.imagePullPolicy,
+    clusterDomain: env.clusterDomain ?? DEFAULTS.clusterDomain,
     placement: {
       zoneSpread: t.placement?.zoneSpread ?? env.policy?.requireZoneSpread ?? false,
       antiAffinity: t.placement?.antiAffinity ?? (env.policy?.requireAntiAffinity ? 'required' : 'preferred'),

@@ -115,6 +115,9 @@ describe('rendered engine configs load in the real engines', () => {
     expect(r.stdout).toMatch(/^read-only\s+TRUE/m);
     expect(r.stdout).toMatch(/^rpl-semi-sync-master-enabled\s+FALSE/m);
     expect(r.stdout).toMatch(/^rpl-semi-sync-slave-enabled\s+TRUE/m);
+    // taken as written, not clamped: semi-sync that never falls back to async
+    expect(r.stdout).toMatch(/^rpl-semi-sync-master-timeout\s+4294967295$/m);
+    expect(r.stdout).toMatch(/^rpl-semi-sync-master-wait-point\s+AFTER_SYNC$/m);
     expect(r.stdout).toMatch(/^max-connections\s+200/m);
   });
 });

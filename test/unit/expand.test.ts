@@ -72,6 +72,14 @@ describe('expand', () => {
     }
   });
 
+  it('runs twemproxy logging to stderr, never to a log file the image\'s user may not open', () => {
+    const proxy = sets(expand(proxied)).find((s) => s.metadata.name === 'feed-proxy');
+    const command = (proxy?.spec.template.spec.containers[0] as unknown as { command: string[] }).command;
+    expect(command.slice(0, 3)).toEqual(['nutcracker', '-c', '/config/nutcracker.yml']);
+    // nutcracker logs to stderr only for an empty -o; Debian's default is /var/log/nutcracker/
+    expect(command.slice(command.indexOf('-o'), command.indexOf('-o') + 2)).toEqual(['-o', '']);
+  });
+
   it('gives exclusive CPUs Guaranteed QoS with whole CPUs (requests = limits)', () => {
     for (const is of sets(expand(proxied))) {
       const main = (is.spec.template.spec.containers[0] ?? {}) as { resources: { requests: Record<string, string>; limits: Record<string, string> } };
@@ -126,10 +134,33 @@ describe('expand', () => {
     expect(cnf).toMatch(/^loose-rpl-semi-sync-master-enabled = OFF$/m);
     expect(cnf).toMatch(/^loose-rpl-semi-sync-slave-enabled = ON$/m);
     expect(cnf).toMatch(/^read-only = ON$/m);
+    // never the 10 s default after which MariaDB acknowledges commits no replica has
+    expect(cnf).toMatch(/^loose-rpl-semi-sync-master-timeout = 4294967295$/m);
+    expect(cnf).toMatch(/^loose-rpl-semi-sync-master-wait-point = AFTER_SYNC$/m);
     const cfg = (find(objects, 'ConfigMap', 'shop-proxy-config').data as Record<string, string>)['haproxy.cfg'] ?? '';
-    expect(cfg).toContain('shop-server-primary.db-web.svc:3306');
+    // the full name: HAProxy's run-time resolvers apply no search domains
+    expect(cfg).toMatch(/^  server primary-0 shop-server-primary\.db-web\.svc\.cluster\.local:3306$/m);
     const server = sets(objects).find((s) => s.metadata.name === 'shop-server');
     expect(server?.spec.engine).toMatchObject({ type: 'mysql', replication: { mode: 'semi-sync' } });
     expect((server?.spec.template.spec.containers[0] as unknown as { command: string[] }).command[0]).toBe('mariadbd');
+  });
+
+  it('HAProxy names the -primary Service in the environment\'s clusterDomain', () => {
+    const t: Topology = { name: 'shop', team: 'web', engine: 'mysql', mode: 'primary-replica', version: '10.11', replicas: 2, proxy: { replicas: 1 } };
+    const other = { ...env, clusterDomain: 'corp.internal' };
+    const { placed } = placeTopology(resolveTopology(t, other, 'topologies/shop.yaml'), other);
+    const objects = expandTopology(placed!).flatMap((m) => m.objects);
+    const cfg = (find(objects, 'ConfigMap', 'shop-proxy-config').data as Record<string, string>)['haproxy.cfg'] ?? '';
+    expect(cfg).toMatch(/^  server primary-0 shop-server-primary\.db-web\.svc\.corp\.internal:3306$/m);
+  });
+
+  it('MySQL semi-sync: a topology\'s own rpl_semi_sync_master_timeout replaces the rendered one; async renders none', () => {
+    const cnfOf = (t: Partial<Topology>): string =>
+      (find(expand({ name: 'shop', team: 'web', engine: 'mysql', mode: 'primary-replica', version: '10.11', replicas: 3, ...t } as Topology), 'ConfigMap', 'shop-server-config').data as Record<string, string>)['my.cnf'] ?? '';
+    const own = cnfOf({ replication: { mode: 'semi-sync' }, parameters: { 'rpl-semi-sync-master-timeout': '30000' } });
+    expect(own).not.toMatch(/^loose-rpl-semi-sync-master-timeout/m);
+    expect(own).toMatch(/^rpl-semi-sync-master-timeout = 30000$/m);
+    expect(own).toMatch(/^loose-rpl-semi-sync-master-wait-point = AFTER_SYNC$/m);
+    expect(cnfOf({ replication: { mode: 'async' } })).not.toMatch(/semi-sync-master-(timeout|wait-point)/);
   });
 });
