@@ -52,7 +52,7 @@ fi
 complete=1
 for b in "${binaries[@]}"; do [[ -x "$out/$b" ]] || complete=0; done
 if [[ $complete == 1 && -f "$out/.complete" ]]; then
-  log "cache warm: $out"
+  log "cache warm: $out$(sed -n 's/.*build_seconds=\([0-9]*\).*/, built cold in \1 s/p' "$out/.complete")"
   echo "$out"
   exit 0
 fi

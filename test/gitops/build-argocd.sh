@@ -58,7 +58,7 @@ out="$cache_root/$ARGOCD_VERSION"
 hash="$(src_hash)"
 warm() { complete_in "$out" && [[ -f "$out/.complete" && "$(cat "$out/.health-src" 2>/dev/null)" == "$hash" ]]; }
 if warm; then
-  log "cache warm: $out"
+  log "cache warm: $out$(sed -n 's/.*build_seconds=\([0-9]*\).*/, built cold in \1 s/p' "$out/.complete")"
   echo "$out"
   exit 0
 fi

@@ -33,7 +33,7 @@ warm() {
   [[ -f "$out/.complete" ]]
 }
 if warm; then
-  log "cache warm: $out"
+  log "cache warm: $out$(sed -n 's/.*build_seconds=\([0-9]*\).*/, built cold in \1 s/p' "$out/.complete")"
   echo "$out"
   exit 0
 fi

@@ -72,7 +72,7 @@ customize='set -e
 # The key: what goes into the image (packages, the customisation, the archive format, the tags below).
 engines_key=$(printf '%s\n' "${engine_packages[@]}" "$customize" "$(cat "$here/oci-archive.sh")" "$(sed -n '/^  oci_archive "$out\/engines/,/haproxy:2.6/p' "$0")" | sha256sum | cut -c1-16)
 if [[ -f "$out/engines/.key" && "$(cat "$out/engines/.key")" == "$engines_key" && -f "$out/engines/engines.tar" ]]; then
-  log "engines: cache warm"
+  log "engines: cache warm$(sed -n 's/^\([0-9]*\)$/, built cold in \1 s/p' "$out/engines/.build-seconds" 2>/dev/null)"
 else
   command -v mmdebstrap >/dev/null 2>&1 || die "no mmdebstrap (run test/node/ensure-runtime.sh)"
   [[ $(id -u) -eq 0 ]] || die "the engine images' root filesystem needs root (mmdebstrap --mode=root)"
@@ -106,6 +106,7 @@ else
     dbtopo.local/haproxy:2.6 '{"User":"999:999",'"$env_path"',"Cmd":["haproxy"]}'
   printf 'redis-server=%s\nmariadb-server=%s\nnutcracker=%s\nhaproxy=%s\n' \
     "$(v redis-server)" "$(v mariadb-server)" "$(v nutcracker)" "$(v haproxy)" > "$out/engines/versions"
+  echo "$(( $(date +%s) - started ))" > "$out/engines/.build-seconds"
   echo "$engines_key" > "$out/engines/.key"
   log "engines: built in $(( $(date +%s) - started ))s"
 fi

@@ -191,6 +191,19 @@ function kubeconfig(cp: ControlPlane, cert: string, key: string): string {
 /** The port on the node's address that relays to the API server (the `kubernetes` Service's endpoint). */
 const API_RELAY_PORT = 6443;
 
+/** The relay, run as `node -e <this> <listen ip> <listen port> <API server port on 127.0.0.1>`. */
+const API_RELAY_SOURCE = `
+const net = require('node:net');
+const [host, port, target] = process.argv.slice(1);
+net.createServer((down) => {
+  const up = net.connect(Number(target), '127.0.0.1');
+  const close = () => { down.destroy(); up.destroy(); };
+  down.on('error', close);
+  up.on('error', close);
+  down.pipe(up).pipe(down);
+}).listen(Number(port), host, () => console.log('relaying ' + host + ':' + port + ' to 127.0.0.1:' + target));
+`;
+
 async function publishApiEndpoint(cp: ControlPlane, tls: { ca: Buffer; cert: Buffer; key: Buffer }, ip: string): Promise<void> {
   const send = async (method: 'PUT' | 'POST', url: string, body: unknown): Promise<number> => {
     const https = await import('node:https');
@@ -248,10 +261,8 @@ export async function startRealNode(opts: RealNodeOptions): Promise<RealNode> {
     return c.pid;
   };
   let stopped: Promise<void> | undefined;
-  let relay: net.Server | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
-      relay?.close();
       if (watchdog.pid !== undefined) killGroup(watchdog.pid, 'SIGKILL');
       for (const pid of [...pids].reverse()) killGroup(pid, 'SIGTERM');
       for (let i = 0; i < 100 && pids.some(isAlive); i++) await sleep(50);
@@ -466,22 +477,20 @@ export async function startRealNode(opts: RealNodeOptions): Promise<RealNode> {
     // --- the `kubernetes` Service for pods: the API server listens on 127.0.0.1 only, so the node
     // relays its address's port 6443 there and publishes that as the Service's endpoint (the
     // control plane runs with --endpoint-reconciler-type=none). The serving certificate names
-    // 10.0.0.1, the ClusterIP pods dial.
-    relay = net.createServer((downstream) => {
-      const upstream = net.connect(cp.ports.apiserver, '127.0.0.1');
-      downstream.pipe(upstream).pipe(downstream);
-      const close = (): void => {
-        downstream.destroy();
-        upstream.destroy();
-      };
-      downstream.on('error', close);
-      upstream.on('error', close);
-    });
-    await new Promise<void>((resolve, reject) => {
-      relay!.once('error', reject);
-      relay!.listen(API_RELAY_PORT, l.ip, () => resolve());
-    });
-    relay.unref();
+    // 10.0.0.1, the ClusterIP pods dial. The relay is a process of its own: in the test's
+    // process, a test's execFileSync (a `dbtopo switchover` waiting 60 s) stopped it, the
+    // controller pods' Lease renewals stalled, and leadership went back and forth.
+    const relayLog = path.join(logDir, 'api-relay.log');
+    const relay = started(spawnLogged(process.execPath, ['-e', API_RELAY_SOURCE, l.ip, String(API_RELAY_PORT), String(cp.ports.apiserver)], relayLog), 'the API relay');
+    await waitFor('the API relay', deadline, relay, relayLog, async () =>
+      new Promise<boolean>((resolve) => {
+        const c = net.connect(API_RELAY_PORT, l.ip, () => {
+          c.destroy();
+          resolve(true);
+        });
+        c.on('error', () => resolve(false));
+      }),
+    );
     await publishApiEndpoint(cp, tls, l.ip);
     const startSeconds = (performance.now() - t0) / 1000;
     log(`[${l.name}] node Ready at ${l.ip} (${startSeconds.toFixed(1)}s)`);
