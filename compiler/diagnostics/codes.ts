@@ -65,6 +65,7 @@ export const CODES = {
   DBT3092: { title: 'zone spread over a single zone', hint: 'the member clusters chosen offer one zone, so spreading has no effect; add zones to the environment or place the topology elsewhere', severity: 'warning' },
   DBT3100: { title: 'replication setting does not fit the engine', hint: 'semi-sync replication is a MySQL feature; remove replication for Redis', severity: 'error' },
   DBT3101: { title: 'semi-sync replication without a replica', hint: 'semi-sync makes the primary wait for a replica; use replicas >= 2 or replication mode async', severity: 'warning' },
+  DBT3102: { title: 'MySQL topology without credentials', hint: 'add credentials.username and credentials.password (Secret references); the rendered init file creates that account for the controller, replication and clients', severity: 'warning' },
   DBT3110: { title: 'secret in parameters', hint: 'passwords never go into parameters; use credentials.password with a Secret reference', severity: 'error' },
   DBT3111: { title: 'parameter managed by dbtopo', hint: 'remove the parameter: dbtopo sets it (replication, ports, paths, identity); use the topology fields instead', severity: 'error' },
   DBT3120: { title: 'duplicate member cluster name', hint: 'member cluster names are unique within an environment', severity: 'error' },

@@ -65,6 +65,12 @@ export function checkTopology(t: Topology, report: Report): void {
     report('DBT3101', ['replication', 'mode'], `semi-sync replication with replicas ${t.replicas}: there is no replica to acknowledge commits`);
   }
 
+  if (t.engine === 'mysql' && t.credentials === undefined) {
+    // mariadbd on an empty volume has only local root accounts (mariadb-install-db): without an
+    // account from a Secret, the controller's probes, replication and clients are all refused.
+    report('DBT3102', ['engine'], 'mysql topology without credentials: the servers get only local root accounts, so the controller cannot probe or wire them and no client can log in');
+  }
+
   const instances = t.instances ?? [];
   const sum = instances.reduce((s, i) => s + i.replicas, 0);
   if (sum > t.replicas) {

@@ -44,7 +44,7 @@ function topology(i: number): string {
     case 1:
       return `name: ${name}\nteam: ${team}\nengine: redis\nmode: sharded\nversion: 7.2.4\nshards: 3\nreplicas: 2\nproxy: { replicas: 2 }\nsentinel: { replicas: 3, quorum: 2 }\nparameters: { maxmemory-policy: allkeys-lru }\n`;
     case 2:
-      return `name: ${name}\nteam: ${team}\nengine: mysql\nmode: primary-replica\nversion: "10.11"\nreplicas: 3\nreplication: { mode: semi-sync }\nproxy: { replicas: 2 }\nstorage: { size: 100Gi }\n`;
+      return `name: ${name}\nteam: ${team}\nengine: mysql\nmode: primary-replica\nversion: "10.11"\nreplicas: 3\nreplication: { mode: semi-sync }\nproxy: { replicas: 2 }\nstorage: { size: 100Gi }\ncredentials: { username: { name: ${name}-admin, key: username }, password: { name: ${name}-admin, key: password } }\n`;
     default:
       return `name: ${name}\nteam: ${team}\nengine: redis\nmode: proxied-replication\nversion: 7.2.4\nreplicas: 2\nsentinel: { replicas: 3, quorum: 2 }\nproxy: { replicas: 2 }\noverrides:\n  prod:\n    replicas: 3\n    placement: { memberClusters: [prod-a, prod-b] }\n`;
   }

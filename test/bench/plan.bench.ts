@@ -32,7 +32,7 @@ function topology(i: number, change?: number): string {
     case 1:
       return `name: ${name}\nteam: ${team}\nengine: redis\nmode: sharded\nversion: 7.2.4\nshards: 3\nreplicas: ${replicas - 1}\nstorage: { size: ${storage} }\nproxy: { replicas: 2 }\nparameters: { maxmemory-policy: ${params} }\n`;
     default:
-      return `name: ${name}\nteam: ${team}\nengine: mysql\nmode: primary-replica\nversion: "10.11"\nreplicas: ${replicas}\nstorage: { size: ${storage} }\nproxy: { replicas: 2 }\n`;
+      return `name: ${name}\nteam: ${team}\nengine: mysql\nmode: primary-replica\nversion: "10.11"\nreplicas: ${replicas}\nstorage: { size: ${storage} }\nproxy: { replicas: 2 }\ncredentials: { password: { name: ${name}-admin, key: password } }\n`;
   }
 }
 

@@ -25,7 +25,7 @@ function topology(i: number): SourceFile {
   const shapes = [
     `engine: redis\nmode: replication\nversion: 7.2.4\nreplicas: 3\nsentinel: { replicas: 3, quorum: 2 }\n`,
     `engine: redis\nmode: sharded\nversion: 7.2.4\nshards: 3\nreplicas: 2\nproxy: { replicas: 2 }\nparameters: { maxmemory-policy: allkeys-lru }\n`,
-    `engine: mysql\nmode: primary-replica\nversion: "10.11"\nreplicas: 3\nreplication: { mode: semi-sync }\ninstances: [{ name: big, replicas: 1, resources: { memory: 8Gi } }]\n`,
+    `engine: mysql\nmode: primary-replica\nversion: "10.11"\nreplicas: 3\nreplication: { mode: semi-sync }\ninstances: [{ name: big, replicas: 1, resources: { memory: 8Gi } }]\ncredentials: { password: { name: db-admin, key: password } }\n`,
     `engine: redis\nmode: proxied-replication\nversion: 7.2.4\nreplicas: 2\nproxy: { replicas: 2 }\n`,
   ];
   const text = `name: ${name}\nteam: team-${i % 10}\n${shapes[i % 4]}placement: { zoneSpread: true, antiAffinity: required }\noverrides:\n  prod:\n    replicas: 3\n    resources: { cpu: "2", memory: 8Gi }\n`;

@@ -47,6 +47,8 @@ function run(topologies: Record<string, string>, envs: Record<string, string> = 
   ];
   return validate(parseSources(files));
 }
+/** The account a MySQL topology needs (else DBT3102), for tests about something else. */
+const MYSQL_ACCOUNT = 'credentials: { password: { name: t-auth, key: password } }\n';
 const pick = (ds: Diagnostic[]) => ds.map((d) => ({ code: d.code, file: d.file, line: d.line, col: d.col }));
 const one = (text: string) => run({ t: text });
 const at = (code: string, line: number, col: number, file = 'topologies/t.yaml') => ({ code, file, line, col });
@@ -156,7 +158,7 @@ describe('validate: semantic rules', () => {
     expect(pick(one(standalone).diagnostics)).toEqual([at('DBT3022', 7, 1), at('DBT3082', 9, 3), at('DBT3030', 11, 1)]);
     const noSentinel = GOOD.replace('sentinel: { replicas: 3, quorum: 2 }\n', '');
     expect(pick(one(noSentinel).diagnostics)).toEqual([at('DBT3023', 4, 1)]);
-    const mysqlTwem = 'name: t\nteam: x\nengine: mysql\nmode: primary-replica\nversion: "10.11"\nreplicas: 2\nproxy: { kind: twemproxy, replicas: 1 }\nenvironments: [dev]\n';
+    const mysqlTwem = `name: t\nteam: x\nengine: mysql\nmode: primary-replica\nversion: "10.11"\nreplicas: 2\nproxy: { kind: twemproxy, replicas: 1 }\nenvironments: [dev]\n${MYSQL_ACCOUNT}`;
     expect(pick(one(mysqlTwem).diagnostics)).toEqual([at('DBT3032', 7, 10)]);
   });
 
@@ -385,7 +387,7 @@ describe('validate: parameters cannot subvert the generated config', () => {
   });
 
   it('managed names depend on the engine', () => {
-    const mysql = 'name: t\nteam: x\nengine: mysql\nmode: primary-replica\nversion: "10.11"\nreplicas: 2\nenvironments: [dev]\nparameters:\n  server_id: 7\n  dir: /x\n';
+    const mysql = `name: t\nteam: x\nengine: mysql\nmode: primary-replica\nversion: "10.11"\nreplicas: 2\nenvironments: [dev]\nparameters:\n  server_id: 7\n  dir: /x\n${MYSQL_ACCOUNT}`;
     expect(pick(one(mysql).diagnostics)).toEqual([at('DBT3111', 9, 3)]);
   });
 });
@@ -404,11 +406,15 @@ describe('validate: image registries the environment allows', () => {
 });
 
 describe('validate: warnings that keep the file valid', () => {
-  it('semi-sync without a replica, and zone spread over one zone', () => {
+  it('semi-sync without a replica, zone spread over one zone, and MySQL without credentials', () => {
     const t = 'name: t\nteam: x\nengine: mysql\nmode: primary-replica\nversion: "10.11"\nreplicas: 1\nreplication: { mode: semi-sync }\nplacement: { zoneSpread: true }\nenvironments: [dev]\n';
     const r = one(t);
-    expect(pick(r.diagnostics)).toEqual([at('DBT3101', 7, 16), at('DBT3092', 8, 14)]);
+    expect(pick(r.diagnostics)).toEqual([at('DBT3102', 3, 1), at('DBT3101', 7, 16), at('DBT3092', 8, 14)]);
     expect(r.diagnostics.every((d) => d.severity === 'warning')).toBe(true);
+    expect(r.diagnostics[0]!.message).toMatch(/only local root accounts/);
     expect(r.topologies).toHaveLength(1);
+    // with an account from a Secret, nothing to say about credentials
+    const withAccount = one(t.replace('environments:', 'credentials:\n  username: { name: t-admin, key: username }\n  password: { name: t-admin, key: password }\nenvironments:'));
+    expect(withAccount.diagnostics.map((d) => d.code)).not.toContain('DBT3102');
   });
 });
