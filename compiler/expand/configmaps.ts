@@ -123,7 +123,7 @@ export function myCnf(t: ResolvedTopology): string {
     `port = ${t.server.port}`,
     'bind-address = 0.0.0.0',
     'datadir = /var/lib/mysql',
-    'socket = /tmp/mysqld.sock',
+    `socket = ${MYSQL_SOCKET}`,
     'pid-file = /tmp/mysqld.pid',
     'report-host = ${POD_IP}',
     'log-bin = mysql-bin',
@@ -154,11 +154,13 @@ export function myCnf(t: ResolvedTopology): string {
   // The admin account from the credentials, ensured at every start (mysqlInitSql).
   if (t.credentials) lines.push(`init-file = ${CONFIG_DIR}/${MYSQL_INIT_SQL}`);
   for (const [k, v] of sortedParams(t.server.parameters)) lines.push(`${k} = ${v}`);
-  lines.push('', '[client]', 'socket = /tmp/mysqld.sock');
+  lines.push('', '[client]', `socket = ${MYSQL_SOCKET}`);
   return lines.join('\n') + '\n';
 }
 
 export const MYSQL_INIT_SQL = 'init.sql';
+/** The server's socket (my.cnf [mysqld] and [client]); the readiness probe pings through it. */
+export const MYSQL_SOCKET = '/tmp/mysqld.sock';
 /** rpl_semi_sync_master_timeout the rendered my.cnf sets: 2^32-1 ms, about 49.7 days (never, in practice). */
 export const MYSQL_SEMI_SYNC_TIMEOUT_MS = 4_294_967_295;
 

@@ -4,12 +4,21 @@ import type { EngineSpec } from '../../schemas/types/index.js';
 import type { MemberPlacement, PlacedTopology } from '../model.js';
 import { names } from '../names.js';
 import { isMariadbVersion } from '../resolve/images.js';
-import { CONFIG_DIR, haproxyCfg, myCnf, MYSQL_INIT_SQL, mysqlInitSql } from './configmaps.js';
+import { CONFIG_DIR, haproxyCfg, myCnf, MYSQL_INIT_SQL, MYSQL_SOCKET, mysqlInitSql } from './configmaps.js';
 import { memberSlots, shardSpread, type SetPlan } from './instanceset.js';
 
 /** The server binary of the image: MariaDB 11 drops the mysqld name. */
 export function mysqlServerBinary(version: string): string {
   return isMariadbVersion(version) ? 'mariadbd' : 'mysqld';
+}
+
+/**
+ * Ready when the server answers on its socket: `<admin> ping` exits 0 once mariadbd accepts
+ * connections (also when it refuses the OS user's login, which still proves it is up), and not
+ * while it initialises or recovers, when the port alone could be open. The socket is my.cnf's.
+ */
+export function mysqlReadiness(version: string): string[] {
+  return [isMariadbVersion(version) ? 'mariadb-admin' : 'mysqladmin', `--socket=${MYSQL_SOCKET}`, '--connect-timeout=1', 'ping'];
 }
 
 /** The mount of the server's data volume. */
@@ -71,6 +80,7 @@ export function mysqlPlans(p: PlacedTopology, member: MemberPlacement): SetPlan[
       image: t.server.image,
       command: [mysqlServerBinary(t.version), `--defaults-file=${CONFIG_DIR}/my.cnf`],
       port: { name: 'mysql', number: t.server.port },
+      readinessCommand: mysqlReadiness(t.version),
       resources: t.server.resources,
       dataMount: MYSQL_DATA_DIR,
       dataDir: MYSQL_DATA_DIR,

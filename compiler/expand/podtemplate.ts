@@ -35,6 +35,11 @@ export interface PodPlan {
    * volume mounted and the server's resources (e.g. MariaDB's data-directory initialisation).
    */
   initSteps?: Array<{ name: string; script: string }>;
+  /**
+   * The engine's own readiness check, run in the container (exec probe); undefined: the port
+   * accepting connections (tcpSocket), enough for Sentinels and proxies.
+   */
+  readinessCommand?: string[];
   /** Spread and anti-affinity apply to servers and sentinels, where losing two pods at once hurts. */
   spread: boolean;
   antiAffinity: 'required' | 'preferred' | 'none';
@@ -121,7 +126,7 @@ export function podTemplate(p: PodPlan): PodTemplateSpec {
   ];
   if (p.dataMount === undefined) volumes.push({ name: 'data', emptyDir: {} });
   const probe = {
-    tcpSocket: { port: p.port.name },
+    ...(p.readinessCommand !== undefined ? { exec: { command: p.readinessCommand } } : { tcpSocket: { port: p.port.name } }),
     initialDelaySeconds: 0,
     periodSeconds: t.probe.periodSeconds,
     timeoutSeconds: t.probe.timeoutSeconds,

@@ -2,7 +2,7 @@
 // twemproxy in front of them, as engine-specific SetPlans.
 
 import type { EngineSpec } from '../../schemas/types/index.js';
-import type { MemberPlacement, PlacedTopology } from '../model.js';
+import type { MemberPlacement, PlacedTopology, ResolvedTopology } from '../model.js';
 import { names } from '../names.js';
 import { nutcrackerYml, redisConf, sentinelConf, CONFIG_DIR } from './configmaps.js';
 import { memberSlots, shardSpread, type SetPlan } from './instanceset.js';
@@ -23,6 +23,16 @@ function allShards(p: PlacedTopology): Array<{ index: number; shard: string; ins
     instanceSet: names.serverSet(t.name, sharded ? i : undefined),
     masterName: names.masterName(t.name, sharded ? i : undefined),
   }));
+}
+
+/**
+ * Ready when the server answers PING with PONG, not merely when its port is open: Redis listens
+ * while it loads its RDB/AOF and answers LOADING until done. With credentials the password comes
+ * from the PASSWORD variable (the Secret), through REDISCLI_AUTH, never the command line.
+ */
+export function redisReadiness(t: ResolvedTopology): string[] {
+  const cli = `redis-cli -p ${t.server.port} ping`;
+  return ['sh', '-c', `[ "$(${t.credentials ? 'REDISCLI_AUTH="$PASSWORD" ' : ''}${cli})" = PONG ]`];
 }
 
 export function redisPlans(p: PlacedTopology, member: MemberPlacement): SetPlan[] {
@@ -49,6 +59,7 @@ export function redisPlans(p: PlacedTopology, member: MemberPlacement): SetPlan[
       image: t.server.image,
       command: ['redis-server', `${CONFIG_DIR}/redis.conf`],
       port: { name: 'redis', number: t.server.port },
+      readinessCommand: redisReadiness(t),
       resources: t.server.resources,
       dataMount: '/data',
       dataDir: '/data',

@@ -478,7 +478,7 @@ export async function startRealNode(opts: RealNodeOptions): Promise<RealNode> {
     // relays its address's port 6443 there and publishes that as the Service's endpoint (the
     // control plane runs with --endpoint-reconciler-type=none). The serving certificate names
     // 10.0.0.1, the ClusterIP pods dial. The relay is a process of its own: in the test's
-    // process, a test's execFileSync (a `dbtopo switchover` waiting 60 s) stopped it, the
+    // process, a test's execFileSync (`dbtopo switchover` waiting for its result) stopped it, the
     // controller pods' Lease renewals stalled, and leadership went back and forth.
     const relayLog = path.join(logDir, 'api-relay.log');
     const relay = started(spawnLogged(process.execPath, ['-e', API_RELAY_SOURCE, l.ip, String(API_RELAY_PORT), String(cp.ports.apiserver)], relayLog), 'the API relay');

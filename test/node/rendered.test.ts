@@ -231,6 +231,19 @@ describe('the example topologies on a real node', () => {
     expect(await r.config('GET', 'maxmemory')).toEqual(['maxmemory', String(200 * 1024 * 1024)]);
     expect(await r.config('GET', 'appendonly')).toEqual(['appendonly', 'no']);
     expect(String(await r.config('GET', 'replica-announce-ip'))).toContain(primary.status?.podIP ?? 'no-ip');
+    // readiness is the engine's answer, not the open port: a PING refused (NOAUTH) makes the pod NotReady
+    expect(primary.spec?.containers[0]?.readinessProbe?.exec?.command).toEqual(['sh', '-c', '[ "$(redis-cli -p 6379 ping)" = PONG ]']);
+    const direct = new Redis({ host: primary.status?.podIP ?? '', port: 6379, maxRetriesPerRequest: 2, connectTimeout: 3_000 });
+    direct.on('error', () => undefined);
+    clients.push(direct);
+    const readyNow = async (): Promise<boolean> => ready(await core.readNamespacedPod({ namespace: FLAGS_NS, name: primary.metadata!.name! }));
+    await direct.config('SET', 'requirepass', 'probe-must-fail');
+    const t0 = performance.now();
+    await eventually('the pod NotReady while PING is refused', async () => ((await readyNow()) ? undefined : true), { timeoutMs: 30_000, intervalMs: 250 });
+    const notReadyMs = performance.now() - t0;
+    await direct.config('SET', 'requirepass', '');
+    await eventually('the pod Ready again', async () => ((await readyNow()) ? true : undefined), { timeoutMs: 30_000, intervalMs: 250 });
+    console.log(`feature-flags-cache: NotReady ${(notReadyMs / 1000).toFixed(1)} s after PING was refused, Ready ${((performance.now() - t0 - notReadyMs) / 1000).toFixed(1)} s after it answered again`);
   });
 
   it('proxied Redis (catalog-cache): a write through the twemproxy Service with the Secret\'s password lands on the labelled primary and its replicas', async () => {

@@ -72,6 +72,22 @@ describe('expand', () => {
     }
   });
 
+  it('probes readiness with the engine itself for servers, the port for Sentinels and proxies', () => {
+    const probe = (objects: KubeObject[], set: string): Record<string, unknown> =>
+      (sets(objects).find((s) => s.metadata.name === set)?.spec.template.spec.containers[0] as unknown as { readinessProbe: Record<string, unknown> }).readinessProbe;
+    const redis = expand(proxied);
+    // PING answers PONG only once the dataset is loaded (LOADING before); no password on the command line
+    expect(probe(redis, 'feed-server')).toMatchObject({ exec: { command: ['sh', '-c', '[ "$(redis-cli -p 6379 ping)" = PONG ]'] } });
+    expect(probe(expand({ ...proxied, credentials: { password: { name: 'feed-auth', key: 'password' } } }), 'feed-server')).toMatchObject({
+      exec: { command: ['sh', '-c', '[ "$(REDISCLI_AUTH="$PASSWORD" redis-cli -p 6379 ping)" = PONG ]'] },
+    });
+    expect(probe(redis, 'feed-sentinel')).toMatchObject({ tcpSocket: { port: 'sentinel' } });
+    expect(probe(redis, 'feed-proxy')).toMatchObject({ tcpSocket: { port: 'proxy' } });
+    const shop = expand({ name: 'shop', team: 'web', engine: 'mysql', mode: 'primary-replica', version: '10.11', replicas: 2, proxy: { replicas: 1 } });
+    expect(probe(shop, 'shop-server')).toMatchObject({ exec: { command: ['mariadb-admin', '--socket=/tmp/mysqld.sock', '--connect-timeout=1', 'ping'] } });
+    expect(probe(shop, 'shop-proxy')).toMatchObject({ tcpSocket: { port: 'proxy' } });
+  });
+
   it('runs twemproxy logging to stderr, never to a log file the image\'s user may not open', () => {
     const proxy = sets(expand(proxied)).find((s) => s.metadata.name === 'feed-proxy');
     const command = (proxy?.spec.template.spec.containers[0] as unknown as { command: string[] }).command;
