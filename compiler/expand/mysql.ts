@@ -15,7 +15,8 @@ export function mysqlServerBinary(version: string): string {
 /**
  * Ready when the server answers on its socket: `<admin> ping` exits 0 once mariadbd accepts
  * connections (also when it refuses the OS user's login, which still proves it is up), and not
- * while it initialises or recovers, when the port alone could be open. The socket is my.cnf's.
+ * when it hangs, when its port would still accept connections (the kernel's backlog). The
+ * socket is my.cnf's.
  */
 export function mysqlReadiness(version: string): string[] {
   return [isMariadbVersion(version) ? 'mariadb-admin' : 'mysqladmin', `--socket=${MYSQL_SOCKET}`, '--connect-timeout=1', 'ping'];
