@@ -10,6 +10,7 @@ import { hash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Environment, Topology } from '../schemas/types/index.js';
 import { hasErrors, type Diagnostic } from './diagnostics.js';
+import { joinDocuments } from './emit/documents.js';
 import { updateTree } from './emit/update.js';
 import { writeRendered } from './emit/write.js';
 import { readRepo, sourceKind, type Located } from './load/index.js';
@@ -130,19 +131,22 @@ export class IncrementalCompiler {
         let stats: Written;
         if (onDisk === undefined || onDisk.envKey !== envKey) {
           await writeRendered(this.out, compiled.files);
-          stats = { written: compiled.files.length, deleted: 0 };
+          stats = { written: new Set(compiled.files.map((f) => f.path)).size, deleted: 0 };
         } else {
-          const previous = new Map<string, string>();
+          // Objects of the files that may change; a file holds all of one render's objects in its
+          // member cluster, so the renders' objects give whole files (emit/paths.ts).
+          const before: RenderedFile[] = [];
           const next: RenderedFile[] = [];
           for (const [key, r] of renders) {
             const old = onDisk.renders.get(key);
             if (old === r) continue;
-            old?.files.forEach((f) => previous.set(f.path, f.text));
+            if (old) before.push(...old.files);
             next.push(...r.files);
           }
-          for (const [key, old] of onDisk.renders) if (!renders.has(key)) old.files.forEach((f) => previous.set(f.path, f.text));
-          for (const f of onDisk.shared) previous.set(f.path, f.text);
+          for (const [key, old] of onDisk.renders) if (!renders.has(key)) before.push(...old.files);
+          before.push(...onDisk.shared);
           next.push(...compiled.shared);
+          const previous = new Map(joinDocuments(before).map((f) => [f.path, f.text]));
           stats = await updateTree(this.out, previous, next);
         }
         this.onDisk = { envKey, renders, shared: compiled.shared };

@@ -16,12 +16,13 @@
 
 import { mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { joinDocuments, type FileToWrite } from './emit/documents.js';
 import { recordState } from './emit/sinks.js';
 import { dropState, envKeyOf, sha256, treeDirs, type CompileState } from './emit/state.js';
 import { sourceKind, type SourceFile } from './load/index.js';
 import { HEAD_FIELDS } from './parallel/protocol.js';
 import type { Configuration, Renderer, Sink } from './pipeline/pipeline.js';
-import { headAt, wholeFile, type FileHead, type RenderedFile } from './pipeline/rendered-file.js';
+import { headAt, wholeFile, type FileHead } from './pipeline/rendered-file.js';
 import { keptRender, renderTopology } from './pipeline/render-topology.js';
 import { byString } from './pipeline/select.js';
 import { knownTopology } from './pipeline/validate-stage.js';
@@ -37,7 +38,7 @@ export interface ReuseStats {
   deleted: number;
   /** Output files compared with the disk (the changed topologies' and the shared ones). */
   compared: number;
-  /** Objects (files) in the output. */
+  /** Objects in the output (a topology's objects in a member cluster share a file). */
   objects: number;
 }
 
@@ -81,7 +82,8 @@ function changesSink(out: string, state: CompileState, sources: readonly SourceF
   return {
     write(compiled) {
       const fresh = compiled.jobs.flatMap((j) => (j.render.checked === true ? [] : j.render.files.map(wholeFile)));
-      const candidates: RenderedFile[] = [...fresh, ...compiled.shared];
+      // Whole files: a changed topology's render holds every object of its files (emit/paths.ts).
+      const candidates = joinDocuments([...fresh, ...compiled.shared]);
       const writes = candidates.filter((f) => differsOnDisk(out, f));
       // Removed: the files of changed or deleted topologies and shared files not rendered any more.
       // A kept topology cannot render one of those paths: paths carry the topology name, and two
@@ -115,7 +117,7 @@ function changesSink(out: string, state: CompileState, sources: readonly SourceF
 }
 
 /** Whether the file on disk under `out` is missing or has another text. */
-function differsOnDisk(out: string, f: RenderedFile): boolean {
+function differsOnDisk(out: string, f: FileToWrite): boolean {
   let now: string;
   try {
     now = readFileSync(join(out, f.path), 'utf8');
@@ -126,7 +128,7 @@ function differsOnDisk(out: string, f: RenderedFile): boolean {
 }
 
 /** Temporary files first (removed again on any error), then the renames and removals. */
-function commit(out: string, writes: readonly RenderedFile[], deletes: readonly string[]): void {
+function commit(out: string, writes: readonly FileToWrite[], deletes: readonly string[]): void {
   if (writes.length === 0 && deletes.length === 0) return;
   const suffix = `.dbtopo-new-${process.pid}`;
   const staged: string[] = [];

@@ -22,7 +22,7 @@ interface CompileFlags {
 export function registerCompile(program: Command): void {
   program
     .command('compile')
-    .description('compile topologies into rendered Kubernetes manifests, one object per file')
+    .description('compile topologies into rendered Kubernetes manifests, one file per topology and member cluster')
     .option('--env <env>', 're-render only this environment (rendered/<env>/); the others are kept')
     .option('--out <dir>', 'output directory (default: <repo>/rendered)')
     .option('--repo <dir>', 'GitOps repository with envs/ and topologies/ (default: the current directory if it has envs/, else the embedded example)')
@@ -34,8 +34,10 @@ export function registerCompile(program: Command): void {
       'after',
       `
 Output:
-  <out>/<env>/<member-cluster>/<namespace>/<topology>/<kind>-<name>.yaml
-  <out>/<env>/<member-cluster>/_cluster/  CRDs and Namespaces
+  <out>/<env>/<member-cluster>/<namespace>/<topology>.yaml  the topology's objects there, one
+                                                          YAML document each
+  <out>/<env>/<member-cluster>/_cluster/<kind>-<name>.yaml  CRDs, Namespaces, admission guards
+  <out>/<env>/_argocd/<kind>-<name>.yaml                  the AppProject and ApplicationSet
   The output is replaced atomically; on any error nothing is written.
   Over an output an earlier compile wrote (its state in .dbtopo-cache/ beside the output), only
   the topologies whose files changed are rendered and only files whose text changed are written,

@@ -1,11 +1,12 @@
-// In-place update of an output tree the caller wrote before and knows exactly: only files whose
-// text changed are written (each to a temporary name, then renamed over, so no file is ever seen
-// half-written) and files no longer rendered are removed.
+// In-place update of an output tree the caller wrote before and knows exactly (`previous`: each
+// file's text, joinDocuments of the objects it wrote there): only files whose text changed are
+// written (each to a temporary name, then renamed over, so no file is ever seen half-written)
+// and files no longer rendered are removed.
 
 import { mkdir, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { dropState } from './state.js';
-import type { FileToWrite } from './write.js';
+import { joinDocuments, type FileToWrite } from './documents.js';
 
 export interface UpdateStats {
   written: number;
@@ -15,8 +16,9 @@ export interface UpdateStats {
 export async function updateTree(
   outDir: string,
   previous: ReadonlyMap<string, string>,
-  next: readonly FileToWrite[],
+  objects: readonly FileToWrite[],
 ): Promise<UpdateStats> {
+  const next = joinDocuments(objects);
   dropState(outDir); // the state of an earlier full compile no longer describes the tree
   const stats: UpdateStats = { written: 0, deleted: 0 };
   const keep = new Set<string>();

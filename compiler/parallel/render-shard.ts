@@ -5,6 +5,7 @@ import { mkdirSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { entriesOrNone } from './entries.js';
 import { renderObjects } from '../render.js';
 import { toYaml } from '../emit/yaml.js';
+import { joinDocuments } from '../emit/documents.js';
 import { headsOf } from '../pipeline/rendered-file.js';
 import type { JobOutcome, RenderContext, RenderJob, Reply, Request } from './protocol.js';
 
@@ -16,14 +17,15 @@ function renderJob(ctx: RenderContext, job: RenderJob): JobOutcome {
   const env = ctx.envs[job.env];
   if (!env) throw new Error(`render job for environment ${job.env}, the compile has ${ctx.envs.length}`);
   const { files, namespaces, problems } = renderObjects(env, job.topology, job.file);
-  for (const { path, object } of files) {
+  // A job is one topology in one environment: every object of its files is in `files`.
+  for (const { path, text } of joinDocuments(files.map((f) => ({ path: f.path, text: toYaml(f.object) })))) {
     const dir = path.slice(0, path.lastIndexOf('/'));
     if (!made.has(dir)) {
       mkdirSync(`${ctx.root}/${dir}`, { recursive: true });
       made.add(dir);
     }
     // Paths are relative and normalized (compiler/emit/paths.ts): no join() needed.
-    writeFileSync(`${ctx.root}/${path}`, toYaml(object));
+    writeFileSync(`${ctx.root}/${path}`, text);
   }
   return { heads: headsOf(files), namespaces, problems };
 }

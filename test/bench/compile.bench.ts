@@ -169,9 +169,10 @@ function renderedObjects(rendered: string): Map<string, Map<string, Array<{ memb
       if (member.startsWith('_')) continue;
       for (const ns of readdirSync(join(rendered, envName, member))) {
         if (ns.startsWith('_')) continue;
-        for (const topo of readdirSync(join(rendered, envName, member, ns))) {
-          const objects = readdirSync(join(rendered, envName, member, ns, topo)).map((f) => {
-            const text = readFileSync(join(rendered, envName, member, ns, topo, f), 'utf8');
+        for (const file of readdirSync(join(rendered, envName, member, ns))) {
+          // <topology>.yaml: one YAML document per object (compiler/emit/paths.ts).
+          const topo = file.replace(/\.yaml$/, '');
+          const objects = readFileSync(join(rendered, envName, member, ns, file), 'utf8').split(/^---\n/m).map((text) => {
             return { kind: /^kind: (\S+)$/m.exec(text)?.[1] ?? '', name: /^ {2}name: (\S+)$/m.exec(text)?.[1] ?? '' };
           });
           const envs = byTopology.get(topo) ?? new Map();
@@ -545,7 +546,7 @@ export default async function bench(): Promise<void> {
       if (written.size !== r.report.reuse.written || removed.length !== r.report.reuse.deleted) {
         throw new Error(`compile reports ${r.report.reuse.written} written / ${r.report.reuse.deleted} removed; the disk shows ${written.size} / ${removed.length}`);
       }
-      const foreign = [...written].filter((f) => !f.includes('/db-0001/') && !f.includes('/_argocd/') && !f.includes('/_cluster/'));
+      const foreign = [...written].filter((f) => !f.endsWith('/db-0001.yaml') && !f.includes('/_argocd/') && !f.includes('/_cluster/'));
       if (foreign.length > 0) throw new Error(`files of unchanged topologies were rewritten: ${foreign.slice(0, 3).join(', ')}`);
       if (written.size === 0) throw new Error('the change wrote no file');
       const leftovers = readdirSync(repo).filter((f) => f.includes('.tmp-')).concat([...after.keys()].filter((f) => f.includes('.dbtopo-new')));
@@ -564,11 +565,14 @@ export default async function bench(): Promise<void> {
     );
     console.log(`  ratio full compile / over the existing tree: ${ratio(fullRun.wall, incRun.wall)} wall`);
 
-    // Objects per environment, for the comparisons to render the same.
+    // Objects per environment, for the comparisons to render the same: the documents of the
+    // topologies' files (<env>/<member>/<namespace>/<topology>.yaml).
     const perEnv = new Map<string, number>();
     for (const f of ids.keys()) {
       const parts = f.split('/');
-      if (parts.length >= 5 && !parts[1]?.startsWith('_') && parts[2] !== '_cluster') perEnv.set(parts[0] ?? '', (perEnv.get(parts[0] ?? '') ?? 0) + 1);
+      if (parts.length !== 4 || parts[1]?.startsWith('_') || parts[2] === '_cluster') continue;
+      const documents = (readFileSync(join(rendered, f), 'utf8').match(/^kind: /gm) ?? []).length;
+      perEnv.set(parts[0] ?? '', (perEnv.get(parts[0] ?? '') ?? 0) + documents);
     }
     await helm(work, rendered, fullRun, perEnv);
     kustomize(work);

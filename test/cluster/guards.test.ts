@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { GUARD_ANNOTATIONS, GUARD_NAMESPACE_LABEL, GUARD_PARAMS_LABEL } from '../../schemas/types/guard.js';
 import { ANNOTATIONS, LABELS } from '../../schemas/types/labels.js';
 import { createTestNamespace, deleteTestNamespace, eventually, installGuard, kubeConfigFor, rawRequest, statusMessage, testKubeconfigs } from './helpers.js';
@@ -332,7 +332,10 @@ let removeGuard: (() => Promise<void>) | undefined;
 describe('admission guard on a real API server', () => {
   beforeAll(async () => {
     kc = kubeConfigFor(MEMBER);
-    template = parse(fs.readFileSync(path.join(rendered, 'db-commerce-dev', 'orders-db', 'instanceset-orders-db-server.yaml'), 'utf8')) as Record<string, unknown>;
+    template = parseAllDocuments(fs.readFileSync(path.join(rendered, 'db-commerce-dev', 'orders-db.yaml'), 'utf8'))
+      .map((d) => d.toJS() as Record<string, unknown>)
+      .find((o) => o['kind'] === 'InstanceSet' && (o['metadata'] as { name?: string } | undefined)?.name === 'orders-db-server') as Record<string, unknown>;
+    expect(template, 'InstanceSet orders-db-server in rendered dev orders-db.yaml').toBeDefined();
     for (const f of fs.readdirSync(path.join(rendered, '_cluster')).filter((x) => x.startsWith('customresourcedefinition'))) await applyCrd(f);
     await eventually('dbtopo CRDs established', async () => ((await call('admin', 'GET', '/apis/dbtopo.dev/v1alpha1')).status === 200 ? true : undefined), { timeoutMs: 30_000 });
     // every identity may do anything as far as RBAC goes: what is refused is refused by the guard

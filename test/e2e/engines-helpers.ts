@@ -18,20 +18,20 @@ import { evictPod, guardedNamespace } from './guarded-namespace.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** The rendered objects of one topology, re-namespaced (also inside configs: DNS names carry the namespace). */
-export function loadRendered(relDir: string, fromNamespace: string, toNamespace: string): k8s.KubernetesObject[] {
-  const dir = path.join(repoRoot, 'environments/rendered', relDir);
-  if (!fs.existsSync(dir)) throw new Error(`${dir} is missing: run \`dbtopo compile\` on the example repo (environments/)`);
+/**
+ * The rendered objects of one topology in one member cluster (`<env>/<member>/<namespace>/<topology>`,
+ * its file without `.yaml`), re-namespaced (also inside configs: DNS names carry the namespace).
+ */
+export function loadRendered(rel: string, fromNamespace: string, toNamespace: string): k8s.KubernetesObject[] {
+  const file = path.join(repoRoot, 'environments/rendered', `${rel}.yaml`);
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run \`dbtopo compile\` on the example repo (environments/)`);
+  const text = fs.readFileSync(file, 'utf8')
+    .replaceAll(`namespace: ${fromNamespace}\n`, `namespace: ${toNamespace}\n`)
+    .replaceAll(`.${fromNamespace}.svc`, `.${toNamespace}.svc`);
   const out: k8s.KubernetesObject[] = [];
-  for (const f of fs.readdirSync(dir).sort()) {
-    if (!f.endsWith('.yaml')) continue;
-    const text = fs.readFileSync(path.join(dir, f), 'utf8')
-      .replaceAll(`namespace: ${fromNamespace}\n`, `namespace: ${toNamespace}\n`)
-      .replaceAll(`.${fromNamespace}.svc`, `.${toNamespace}.svc`);
-    for (const doc of parseAllDocuments(text)) {
-      const obj = doc.toJS() as k8s.KubernetesObject | null;
-      if (obj !== null && obj.kind !== 'NetworkPolicy') out.push(obj);
-    }
+  for (const doc of parseAllDocuments(text)) {
+    const obj = doc.toJS() as k8s.KubernetesObject | null;
+    if (obj !== null && obj.kind !== 'NetworkPolicy') out.push(obj);
   }
   return out;
 }

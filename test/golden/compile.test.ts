@@ -6,8 +6,9 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { compileModel, compileRepo } from '../../compiler/compile.js';
+import { joinDocuments } from '../../compiler/emit/documents.js';
 import type { Located } from '../../compiler/load/index.js';
 import type { ValidRepo } from '../../compiler/validate/index.js';
 import type { Environment, Topology } from '../../schemas/types/index.js';
@@ -42,7 +43,8 @@ describe('golden: environments/', () => {
     const result = await compileRepo({ repo: EXAMPLE, write: false });
     expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     const committed = await readTree(join(EXAMPLE, 'rendered'));
-    const compiled = new Map(result.files.map((f) => [f.path, f.text]));
+    // A topology's objects in one member cluster are one file (compiler/emit/paths.ts).
+    const compiled = new Map(joinDocuments(result.files).map((f) => [f.path, f.text]));
     expect([...compiled.keys()].sort()).toEqual([...committed.keys()].sort());
     for (const [path, text] of compiled) expect(text, path).toBe(committed.get(path));
   });
@@ -58,6 +60,29 @@ describe('golden: environments/', () => {
       if (f.path.split('/')[2] === '_cluster') expect(f.source).toBeUndefined();
       else expect(f.object.metadata.annotations?.['dbtopo.dev/source']).toBe(f.source);
     }
+  });
+
+  it('writes a file per topology and member cluster whose documents are its objects there, in order', async () => {
+    const result = await compileRepo({ repo: EXAMPLE, write: false });
+    const committed = await readTree(join(EXAMPLE, 'rendered'));
+    const byPath = new Map<string, unknown[]>();
+    for (const f of result.files) byPath.set(f.path, [...(byPath.get(f.path) ?? []), JSON.parse(JSON.stringify(f.object))]);
+    let topologyFiles = 0;
+    for (const [path, objects] of byPath) {
+      const parts = path.split('/');
+      const shared = parts[1] === '_argocd' || parts[2] === '_cluster';
+      // <env>/<member>/<namespace>/<topology>.yaml, or one shared object per file.
+      if (shared) expect(objects, path).toHaveLength(1);
+      else {
+        expect(parts, path).toHaveLength(4);
+        topologyFiles++;
+        const sources = new Set(result.files.filter((f) => f.path === path).map((f) => f.source));
+        expect(sources.size, path).toBe(1);
+        expect(parts[3], path).toBe(`${(objects[0] as { metadata: { name: string } }).metadata.name}.yaml`); // the Cluster first
+      }
+      expect(parseAllDocuments(committed.get(path) ?? '').map((d) => d.toJS()), path).toEqual(objects);
+    }
+    expect(topologyFiles).toBeGreaterThan(10);
   });
 
   it('two compiles are byte-identical', async () => {

@@ -69,7 +69,7 @@ describe('dbtopo CLI', () => {
     expect(await main(['help', 'compile'])).toBe(0);
     expect(stdout).toMatch(/Examples:/);
     expect(stdout).toMatch(/Exit codes:/);
-    expect(stdout).toMatch(/<out>\/<env>\/<member-cluster>\/<namespace>\/<topology>\/<kind>-<name>\.yaml/);
+    expect(stdout).toMatch(/<out>\/<env>\/<member-cluster>\/<namespace>\/<topology>\.yaml/);
   });
 
   it.each(['compile', 'validate', 'plan', 'status', 'switchover'])('`dbtopo help %s` has examples and exit codes', async (command) => {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileRepo } from '../../compiler/compile.js';
+import { joinDocuments } from '../../compiler/emit/documents.js';
 
 const EXAMPLE = join(import.meta.dirname, '..', '..', 'environments');
 
@@ -49,9 +50,10 @@ describe('parallel compile', () => {
     expect(parallel.diagnostics).toEqual(serial.diagnostics);
     expect(parallel.files.map((f) => [f.path, f.source])).toEqual(serial.files.map((f) => [f.path, f.source]));
     // Files rendered by a worker are rendered again on first read: same text, same object.
+    expect(new Map(joinDocuments(parallel.files).map((f) => [f.path, f.text]))).toEqual(written);
     for (const [i, f] of parallel.files.entries()) {
       if (i % 7 !== 0) continue;
-      expect(f.text, f.path).toBe(written.get(f.path));
+      expect(f.text, f.path).toBe(serial.files[i]?.text);
       expect(f.object).toEqual(serial.files[i]?.object);
     }
     expect((await readdir(repo)).sort()).toEqual(['.dbtopo-cache', 'envs', 'parallel', 'rendered', 'serial', 'topologies']);
