@@ -3,8 +3,10 @@
 // under the repository root, git-ignored and removed afterwards; never tmpfs), and what a user
 // would otherwise run, measured in the same run:
 //   - the disk floor: a fresh Node process writing the same files (bytes read beforehand);
-//   - a full compile into an empty tree, then over that tree with one topology changed (it must
-//     write only the files whose text changed and leave no staging files; checked, it throws);
+//   - a full compile into an empty tree (a fresh directory each run; and once right after a tree
+//     of the same size was removed, which ext4 makes slower), then over that tree with one
+//     topology changed (it must write only the files whose text changed and leave no staging
+//     files; checked, it throws);
 //   - `helm template` (Helm built from its Go module, test/bench/ensure-helm.sh) rendering the
 //     same objects (kinds, names, count per topology and environment) from one chart and 1,000
 //     values files: one process per environment with all values files (Helm at its cheapest),
@@ -504,29 +506,40 @@ export default async function bench(): Promise<void> {
     console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} CPUs; ${work} on a ${fs.type === TMPFS_MAGIC ? 'tmpfs' : `disk file system (type 0x${fs.type.toString(16)})`}`);
     console.log(`repository: ${TOPOLOGIES} topologies × 3 environments (6 member clusters); every figure is a fresh process`);
 
-    // (a) Full compile into an empty tree (the output and its state removed before each run).
+    // (a) Full compile into an empty tree: each run into a directory of its own that no earlier
+    // run wrote, the trees kept until the floor ran. Removing a tree just before makes ext4 skip
+    // the inodes it freed in the last 5-10 s (fs/ext4/ialloc.c recently_deleted(); perf showed
+    // ext4_create -> find_inode_bit -> recently_deleted), which costs the next files' creation
+    // up to seconds: measured apart below, since it is the file system's, not the compile's.
     const full: Array<ReturnType<typeof compile>> = [];
+    const emptyOuts: string[] = [];
     for (let i = 0; i < RUNS; i++) {
-      rmSync(rendered, { recursive: true, force: true });
-      rmSync(join(repo, '.dbtopo-cache'), { recursive: true, force: true });
+      const out = join(repo, `rendered-empty-${i}`);
+      emptyOuts.push(out);
       execFileSync('sync');
-      full.push(compile(repo));
+      full.push(compile(repo, '--out', out));
     }
     const fullRun = medianRun(full) as ReturnType<typeof compile>;
     const objects = fullRun.report.files;
-    const ids = fileIds(rendered);
-    const bytes = [...ids.keys()].reduce((n, f) => n + statSync(join(rendered, f)).size, 0);
 
     // The floor: the same bytes written by a fresh Node process that does nothing else.
     const floorOut = join(work, 'floor');
     execFileSync('sync');
-    const floorRun = run(process.execPath, ['-e', FLOOR, rendered, floorOut]);
+    const floorRun = run(process.execPath, ['-e', FLOOR, emptyOuts[0] ?? rendered, floorOut]);
     const floor = JSON.parse(floorRun.stdout) as { files: number; bytes: number; wall: number; cpu: number };
-    rmSync(floorOut, { recursive: true, force: true });
+
+    // The same compile right after a tree of the same size was removed (rm -r, sync).
+    for (const d of [...emptyOuts, floorOut]) rmSync(d, { recursive: true, force: true });
+    rmSync(join(repo, '.dbtopo-cache'), { recursive: true, force: true });
+    execFileSync('sync');
+    const afterRemove = compile(repo);
+    const ids = fileIds(rendered);
+    const bytes = [...ids.keys()].reduce((n, f) => n + statSync(join(rendered, f)).size, 0);
 
     console.log(`\ndbtopo compile, empty tree: median ${fig(fullRun)} over ${RUNS} runs (min ${s(Math.min(...full.map((r) => r.wall)))})  ${objects} objects, ${ids.size} files, ${(bytes / 2 ** 20).toFixed(0)} MiB (target ≤ 2 s)${fullRun.wall <= 2000 ? '' : '  ** over target **'}`);
     console.log(`  disk floor, a fresh Node process writing the same ${floor.files} files (${(floor.bytes / 2 ** 20).toFixed(0)} MiB, read beforehand): ${s(floor.wall)} wall, ${s(floor.cpu)} CPU for the writes (${s(floorRun.wall)} for the whole process)`);
     console.log(`    ratio dbtopo / floor: ${ratio(fullRun.wall, floorRun.wall)} wall, process against process (${ratio(fullRun.wall, floor.wall)} against the writes alone)`);
+    console.log(`  the same right after removing a tree of the same size (ext4 skips the inodes it just freed): ${fig(afterRemove)}`);
 
     // (b) Over the existing tree: no change, then one topology changed (three times, different edits).
     const same = compile(repo);
