@@ -313,7 +313,7 @@ describe('Argo CD syncs the rendered repository', () => {
     expect(before.length).toBe(3);
     const good = head;
     const intruder = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'intruder', namespace: 'db-beta' } };
-    const bad = world.commitRaw('rendered/ edited by hand: a ServiceAccount', { [`rendered/${ENV}/gitops-b/db-beta/flags-b/serviceaccount-intruder.yaml`]: stringify(intruder) });
+    const bad = world.commitRaw('rendered/ edited by hand: a ServiceAccount', { [`rendered/${ENV}/gitops-b/db-beta/intruder.yaml`]: stringify(intruder) });
     const t0 = performance.now();
     await refresh();
     const { a: failed, rejected } = await failedSync(app, bad, /not permitted/, 90_000);
