@@ -66,6 +66,9 @@ function withReuse({ result, written }: Outcome<FileHead, ReuseStats>): CompileR
     get files() {
       return result.files;
     },
+    get objects() {
+      return result.objects;
+    },
     ...(written !== undefined ? { reuse: written } : {}),
   };
 }

@@ -100,6 +100,7 @@ export class IncrementalCompiler {
     return {
       files: result.files,
       diagnostics: result.diagnostics,
+      objects: result.objects,
       reused: topoSources.length - changed.length,
       rendered: changed.length,
       written: written?.written ?? 0,

@@ -35,8 +35,7 @@ export function treeSink(opts: TreeOptions): Sink<FileHead, void> {
 /**
  * The parallel compile's sink: the topologies' files are already in `dir` (parallel/
  * pool-renderer.ts); the shared ones are written beside them and the directory swapped in. The
- * previous tree is removed by `remove` (the workers) while this thread sorts the files and
- * records the state.
+ * previous tree is removed by `remove` (the workers) while this thread records the state.
  */
 export class StagedTree implements Sink<FileHead, void> {
   readonly dir: string;
@@ -64,8 +63,7 @@ export class StagedTree implements Sink<FileHead, void> {
       return Promise.resolve();
     });
     try {
-      const paths = compiled.files.map((f) => f.path); // sorts them, meanwhile
-      if (recordFrom !== undefined) recordState(out, compiled, recordFrom, treeDirs(paths));
+      if (recordFrom !== undefined) recordState(out, compiled, recordFrom, treeDirs(filePaths(compiled)));
     } finally {
       await removing;
     }
@@ -75,6 +73,23 @@ export class StagedTree implements Sink<FileHead, void> {
   async discard(): Promise<void> {
     if (!this.committed) await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The paths of the compile's files, each once, without making or sorting `compiled.files` (a
+ * render's objects of one file are next to each other: emit/paths.ts); sorting 62,644 took 36 ms.
+ */
+function filePaths(compiled: Compiled<FileHead>): string[] {
+  const paths: string[] = [];
+  let last = '';
+  for (const { render } of compiled.jobs) {
+    for (const f of render.files) {
+      if (f.path !== last) paths.push(f.path);
+      last = f.path;
+    }
+  }
+  for (const f of compiled.shared) paths.push(f.path);
+  return paths;
 }
 
 /** Records the state of the tree `compiled` wrote into `out` (every directory in `dirs`). */

@@ -134,6 +134,9 @@ export function assembleCompile<F extends FileHead>(
       }
       return files;
     },
+    get objects() {
+      return renders.reduce((n, r) => n + (r.heads !== undefined ? r.heads.length / HEAD_FIELDS : r.files.length), shared.length);
+    },
   };
 }
 

@@ -119,6 +119,9 @@ function resultOf<F extends FileHead>(compiled: Compiled<F>): CompileResult {
   let files: RenderedFile[] | undefined;
   return {
     diagnostics: compiled.diagnostics,
+    get objects() {
+      return files?.length ?? compiled.objects;
+    },
     get files() {
       return (files ??= compiled.files.map(wholeFile));
     },

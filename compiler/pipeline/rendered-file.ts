@@ -18,6 +18,8 @@ export interface RenderedFile extends Placement {
 export interface CompileResult {
   files: RenderedFile[];
   diagnostics: Diagnostic[];
+  /** How many objects `files` holds, counted without making them (a written compile only counts). */
+  objects: number;
 }
 
 /** What one topology renders in one environment; the unit the incremental compiler caches. */

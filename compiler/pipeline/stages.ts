@@ -68,5 +68,7 @@ export interface Compiled<F extends FileHead> {
   diagnostics: Diagnostic[];
   /** Every file, sorted by path; made on first read (a written compile that only counts them never sorts them). */
   readonly files: ReadonlyArray<F | RenderedFile>;
+  /** How many objects `files` has, without making or sorting them. */
+  readonly objects: number;
 }
 

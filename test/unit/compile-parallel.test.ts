@@ -43,8 +43,11 @@ describe('parallel compile', () => {
     const repo = await bigRepo(10);
     const serial = await compileRepo({ repo, out: join(repo, 'serial'), workers: 0 });
     const parallel = await compileRepo({ repo, out: join(repo, 'parallel'), workers: 2 });
+    // Counted before any file is made (what `dbtopo compile` prints), then the files themselves.
+    expect(parallel.objects).toBe(serial.objects);
     expect(serial.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(serial.files.length).toBeGreaterThan(500);
+    expect(parallel.files.length).toBe(serial.objects);
     const written = await readTree(join(repo, 'parallel'));
     expect(written).toEqual(await readTree(join(repo, 'serial')));
     expect(parallel.diagnostics).toEqual(serial.diagnostics);
