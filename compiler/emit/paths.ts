@@ -5,13 +5,13 @@
 //   <env>/<member-cluster>/_cluster/<kind>-<name>.yaml      CRDs, Namespaces, guards
 //   <env>/_argocd/<kind>-<name>.yaml                        the Argo CD objects
 //
-// One file per topology and member cluster, not one per object: what a fresh full compile costs
-// on a real disk is the files it creates, not the bytes. 1,000 topologies × 3 environments are
-// 62,644 objects; as that many files a Node process that only writes them took 3.2–16 s on this
-// VM's ext4 (inode allocation, mostly kernel time), as the 3,394 files of this layout 0.3–2.2 s
-// (docs/compiler.md "Benchmark"). Git, Argo CD's repo server and reviewers read 18× fewer files,
-// and a pull request's diff of a database is one file per member cluster. The shared files stay
-// one per object: they are few, and a CRD is long.
+// One file per topology and member cluster, not one per object: what a fresh full compile cost
+// on a real disk was the files it created, not the bytes. 1,000 topologies × 3 environments are
+// 62,644 objects; as that many files a Node process that only writes them took 1.3–16 s on this
+// VM's ext4 (inode allocation, kernel time), the compile 3.4–18 s; as the 3,394 files of this
+// layout 0.12–2.2 s, the compile 2.1–3.4 s (docs/compiler.md "Benchmark"). Git, Argo CD's repo
+// server and reviewers read 18× fewer files, and a pull request's diff of a database is one file
+// per member cluster. The shared files stay one per object: they are few, and a CRD is long.
 
 import { ARGOCD_DIR } from '../argocd/emit.js';
 
