@@ -110,7 +110,7 @@ function changesSink(out: string, state: CompileState, sources: readonly SourceF
         written: writes.length,
         deleted: deletes.length,
         compared: candidates.length,
-        objects: compiled.jobs.reduce((n, { render: r }) => n + (r.heads !== undefined ? r.heads.length / HEAD_FIELDS : r.files.length), compiled.shared.length),
+        objects: compiled.objects,
       };
     },
   };
