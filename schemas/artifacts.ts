@@ -3,6 +3,7 @@
 // date. The docs generated from the same descriptions are compiler/docs/reference.ts's.
 import { stringify } from 'yaml';
 import { clusterCrd } from './crds/cluster.crd.js';
+import { federationCrd } from './crds/federation.crd.js';
 import { instanceSetCrd } from './crds/instanceset.crd.js';
 import { environmentSchema } from './environment.schema.js';
 import { topologySchema } from './topology.schema.js';
@@ -21,6 +22,7 @@ export function schemaArtifacts(): Artifact[] {
     { path: 'schemas/json/environment.schema.json', text: `${JSON.stringify(environmentSchema, null, 2)}\n` },
     { path: 'schemas/crds/clusters.dbtopo.dev.yaml', text: crdYaml(clusterCrd) },
     { path: 'schemas/crds/instancesets.dbtopo.dev.yaml', text: crdYaml(instanceSetCrd) },
+    { path: 'schemas/crds/federations.dbtopo.dev.yaml', text: crdYaml(federationCrd) },
   ];
 }
 

@@ -4,6 +4,7 @@
 import { MAX_INSTANCES } from '../fragments.js';
 import { GROUP, VERSION } from '../types/labels.js';
 import { SWITCHOVER_PHASES } from '../types/events.js';
+import { federationPodRef } from './federation.crd.js';
 import type { KubeObject } from '../types/k8s.js';
 import {
   age,
@@ -216,6 +217,15 @@ const status = obj('Observed state, written by the controller.', {
     message: str('Failed: why; Succeeded: the outcome.'),
   }, ['from', 'phase', 'reason', 'startedAt']),
   selector: str('spec.selector as a string, for the scale subresource.'),
+  federation: {
+    ...obj('Spread shards only: the global primary as the federation manager decided it (docs/federation.md); written by the federation manager alone, with server-side apply under field manager dbtopo-federation. Unknown fields are kept.', {
+      primary: federationPodRef,
+      decidedAt: { type: 'string' as const, format: 'date-time' as const, description: 'When the manager decided this primary.' },
+      state: str('The manager\'s named state of the shard, e.g. Healthy, NoPrimary, FailingOver.'),
+      message: str('Why the state is what it is.'),
+    }),
+    'x-kubernetes-preserve-unknown-fields': true as const,
+  },
   conditions,
 });
 

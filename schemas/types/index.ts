@@ -2,6 +2,7 @@ export * from './labels.js';
 export * from './k8s.js';
 export * from './instanceset.js';
 export * from './cluster.js';
+export * from './federation.js';
 export * from './topology.js';
 export * from './environment.js';
 export * from './sentinel.js';

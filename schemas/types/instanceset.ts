@@ -62,3 +62,9 @@ export type MemberStatus = NonNullable<InstanceSetStatus['membersStatus']>[numbe
  * loop before it touches the engines, then Succeeded or Failed, so a restarted controller, `dbtopo switchover` and `dbtopo status` all read what happened from the object.
  */
 export type SwitchoverStatus = NonNullable<InstanceSetStatus['switchover']>;
+/**
+ * A spread shard's global primary as the federation manager decided it (docs/federation.md):
+ * written only by the manager, server-side apply under FIELD_MANAGER_FEDERATION, on the server
+ * InstanceSet of every member cluster holding part of the shard.
+ */
+export type InstanceSetFederationStatus = NonNullable<InstanceSetStatus['federation']>;

@@ -31,6 +31,12 @@ export const ANNOTATIONS = {
 
 export const MANAGED_BY = 'dbtopo';
 export const FIELD_MANAGER_CONTROLLER = 'dbtopo-controller';
+/**
+ * The federation manager's field manager (controller --mode federation): its run-time decisions
+ * (status.federation of server InstanceSets, EndpointSlices of remote primaries, Federation
+ * status), which Argo CD's diff ignores (compiler/argocd/objects.ts).
+ */
+export const FIELD_MANAGER_FEDERATION = 'dbtopo-federation';
 
 export type Role = 'primary' | 'secondary';
 export const ROLES: readonly Role[] = ['primary', 'secondary'];

@@ -6,9 +6,13 @@ import { parseSources, readRepo } from '../../compiler/load/index.js';
 import { validate } from '../../compiler/validate/index.js';
 import { artifacts, EXAMPLE_TOPOLOGY } from '../../compiler/docs/reference.js';
 import { clusterCrd } from '../../schemas/crds/cluster.crd.js';
+import { federationCrd } from '../../schemas/crds/federation.crd.js';
 import { instanceSetCrd } from '../../schemas/crds/instanceset.crd.js';
 import { environmentSchema } from '../../schemas/environment.schema.js';
 import { topologySchema } from '../../schemas/topology.schema.js';
+import type { Federation, InstanceSetFederationStatus } from '../../schemas/types/index.js';
+import { Ajv } from 'ajv';
+import { toJsonSchema } from '../support/crd-json-schema.js';
 
 const root = new URL('../../', import.meta.url);
 type Node = Record<string, unknown>;
@@ -105,7 +109,7 @@ describe('schemas: JSON Schemas', () => {
 });
 
 describe('schemas: CRDs', () => {
-  const crds = [instanceSetCrd, clusterCrd];
+  const crds = [instanceSetCrd, clusterCrd, federationCrd];
 
   it('are structural: every node typed, no additionalProperties false, map-list keys required', () => {
     for (const crd of crds) {
@@ -137,10 +141,65 @@ describe('schemas: CRDs', () => {
     const c = clusterCrd.spec.versions[0]!;
     expect(c.subresources).toEqual({ status: {} });
     expect(c.additionalPrinterColumns.map((x) => x.name)).toEqual(['PHASE', 'MESSAGE', 'AGE']);
+    const f = federationCrd.spec.versions[0]!;
+    expect(f.subresources).toEqual({ status: {} });
+    expect(federationCrd.spec.scope).toBe('Namespaced');
+    expect(federationCrd.spec.names.plural).toBe('federations');
+    expect(f.additionalPrinterColumns.map((x) => [x.name, x.jsonPath])).toEqual([
+      ['PRIMARY', '.status.primary'],
+      ['STEP', '.status.step.id'],
+      ['STATE', '.status.step.state'],
+      ['AGE', '.metadata.creationTimestamp'],
+    ]);
+  });
+
+  it('InstanceSet status.federation: the federation manager\'s decision, open to fields it adds', () => {
+    const status = instanceSetCrd.spec.versions[0]!.schema.openAPIV3Schema.properties.status.properties;
+    expect(Object.keys(status.federation.properties)).toEqual(['primary', 'decidedAt', 'state', 'message']);
+    expect(status.federation.properties.primary.required).toEqual(['memberCluster', 'pod']);
+    expect(status.federation['x-kubernetes-preserve-unknown-fields']).toBe(true);
+  });
+
+  it('a Federation as the compiler and the federation manager write it is accepted; a pruned field is not', () => {
+    const fed: Federation = {
+      apiVersion: 'dbtopo.dev/v1alpha1',
+      kind: 'Federation',
+      metadata: { name: 't', namespace: 'db' },
+      spec: {
+        topology: 't',
+        environment: 'prod',
+        engine: 'redis',
+        memberClusters: ['a', 'b'],
+        shards: [{
+          name: 't-server',
+          primaryService: 't-server-primary',
+          headlessService: 't-server-headless',
+          port: 6379,
+          members: [
+            { memberCluster: 'a', ordinals: [0], pods: [{ name: 't-server-0', clusterSetName: 't-server-0.a.t-server-headless.db.svc.clusterset.local' }] },
+            { memberCluster: 'b', ordinals: [1], pods: [{ name: 't-server-1', clusterSetName: 't-server-1.b.t-server-headless.db.svc.clusterset.local' }] },
+          ],
+        }],
+      },
+      status: {
+        primary: 'a/t-server-0',
+        shards: [{ name: 't-server', state: 'Healthy', primary: { memberCluster: 'a', pod: 't-server-0' }, observedAt: '2026-12-05T10:00:00Z', members: [{ memberCluster: 'b', reachable: true, ready: 1, pods: [{ name: 't-server-1', role: 'secondary', ready: true }] }] }],
+        step: { id: 'a/switchover/t-server', state: 'Waiting', message: 'waiting for b to observe revision r2' },
+      },
+    };
+    const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+    const schema = toJsonSchema(federationCrd.spec.versions[0]!.schema.openAPIV3Schema) as { properties: Record<string, unknown> };
+    schema.properties.metadata = { type: 'object' }; // the API server's, not the CRD's
+    const check = ajv.compile(schema);
+    expect(check(fed) ? [] : check.errors).toEqual([]);
+    expect(check({ ...fed, spec: { ...fed.spec, shard: [] } })).toBe(false);
+    const decided: InstanceSetFederationStatus = { primary: { memberCluster: 'a', pod: 't-server-0' }, decidedAt: '2026-12-05T10:00:00Z', state: 'Healthy', extra: 1 };
+    const isCheck = ajv.compile(toJsonSchema(instanceSetCrd.spec.versions[0]!.schema.openAPIV3Schema.properties.status) as object);
+    expect(isCheck({ federation: decided }) ? [] : isCheck.errors).toEqual([]);
   });
 
   it('the written YAML parses back to the TS objects', async () => {
-    for (const [file, crd] of [['clusters.dbtopo.dev.yaml', clusterCrd], ['instancesets.dbtopo.dev.yaml', instanceSetCrd]] as const) {
+    for (const [file, crd] of [['clusters.dbtopo.dev.yaml', clusterCrd], ['instancesets.dbtopo.dev.yaml', instanceSetCrd], ['federations.dbtopo.dev.yaml', federationCrd]] as const) {
       expect(parse(await readFile(new URL(`schemas/crds/${file}`, root), 'utf8'))).toEqual(JSON.parse(JSON.stringify(crd)));
     }
   });
