@@ -77,6 +77,21 @@ export default defineConfig({
           hookTimeout: 240_000,
         },
       },
+      {
+        // Several member clusters and a federation API server (test/federation/global-setup.ts):
+        // test kubelets of member-a and member-b on one flat pod network (partitions between
+        // their subnets), a member controller each, the dbtopo CRDs and cluster Secrets on the
+        // federation control plane (test/federation/harness.ts).
+        test: {
+          name: 'federation',
+          sequence: { groupOrder: 6 },
+          include: ['test/federation/**/*.test.ts'],
+          globalSetup: ['test/federation/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+        },
+      },
     ],
   },
 });

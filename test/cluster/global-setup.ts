@@ -2,6 +2,7 @@
 // (member-a, member-b), provides their kubeconfig paths to tests (`inject('kubeconfigs')`) and
 // writes them to a json file whose path is in DBTOPO_TEST_KUBECONFIGS. Everything it starts is
 // stopped in teardown, on exit/SIGINT/SIGTERM, and by a watchdog if this process is killed.
+// startControlPlanes() does the same for any names (test/federation/global-setup.ts: three).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -25,6 +26,15 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  return await startControlPlanes(project, MEMBER_CLUSTERS);
+}
+
+/**
+ * Starts one control plane per name, in parallel, and provides `kubeconfigs` (name → kubeconfig
+ * path; the control plane's directory is that file's directory) and `controlPlaneStartSeconds`.
+ * Returns the teardown.
+ */
+export async function startControlPlanes(project: TestProject, names: readonly string[]): Promise<() => Promise<void>> {
   const t0 = performance.now();
   const binDir = process.env['DBTOPO_K8S_BIN_DIR'] ? resolveBinDir() : await ensureBinaries();
   const running: ControlPlane[] = [];
@@ -45,7 +55,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     process.stderr.write(`[cluster] ${m}\n`);
   };
   const results = await Promise.allSettled(
-    MEMBER_CLUSTERS.map((name) => startControlPlane({ name, binDir, log })),
+    names.map((name) => startControlPlane({ name, binDir, log })),
   );
   for (const r of results) if (r.status === 'fulfilled') running.push(r.value);
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -68,7 +78,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('kubeconfigs', kubeconfigs);
   project.provide('controlPlaneStartSeconds', startSeconds);
   log(
-    `control planes up in ${((performance.now() - t0) / 1000).toFixed(1)}s (warm start, two in parallel): ` +
+    `control planes up in ${((performance.now() - t0) / 1000).toFixed(1)}s (warm start, ${running.length} in parallel): ` +
       running.map((cp) => `${cp.name} ${cp.startSeconds.toFixed(1)}s ${cp.server}`).join(', '),
   );
 

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { ensureMariadbTemplate, prepareEngine, type EngineKind } from './engines.js';
+import type { FlatNetwork } from './flat-network.js';
 import { PodNetwork } from './network.js';
 import { portOpen } from './net.js';
 import { configFileOf, dnsNamesIn, engineKindOf, fillPlaceholders, resolveDnsNames, type DnsName } from './render.js';
@@ -26,6 +27,11 @@ export interface TestKubeletOptions {
   log?: (message: string) => void;
   /** How often each pod's port is checked for readiness; default READINESS_PERIOD_MS. */
   readinessPeriodMs?: number;
+  /**
+   * Join this kubelet's pod network to a flat network shared with other kubelets (member clusters,
+   * flat-network.ts): their pods reach each other; this kubelet keeps its own pod subnet.
+   */
+  flatNetwork?: FlatNetwork;
 }
 
 export interface TestKubelet {
@@ -34,7 +40,22 @@ export interface TestKubelet {
    * Signals the engine process of a pod (`name` or `namespace/name`); if it exits it is restarted
    * like a crashed container, not before `holdMs`.
    */
-  killProcess(podName: string, signal: NodeJS.Signals, opts?: { holdMs?: number }): void;
+  killProcess(podName: string, signal: NodeJS.Signals, opts?: { holdMs?: number; untilReleased?: boolean }): void;
+  /** Lets a process killed with `untilReleased` start again (at once). */
+  releaseProcess(podName: string): void;
+  /**
+   * Sends `signal` (default SIGKILL) to every engine process of this kubelet and keeps them all
+   * down until releaseEngines(), pods that start meanwhile included: a lost node. Returns the
+   * pods whose process was signalled.
+   */
+  killEngines(signal?: NodeJS.Signals): string[];
+  /** Ends killEngines(): every engine starts again. */
+  releaseEngines(): void;
+  /** This kubelet's pod subnet (`10.244.<b>.0/24`; empty in the 127.x fallback) and its block <b>. */
+  readonly podCidr: string;
+  readonly block: number;
+  /** The network namespace its engines run in. */
+  readonly netns: string;
   /** The pod's address (`name` or `namespace/name`). */
   addressOf(podName: string): string;
   /** The last `lines` lines of the pod's engine log (for a test's failure message). */
@@ -79,13 +100,15 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
   kc.loadFromFile(opts.kubeconfigPath);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
-  const network = new PodNetwork(process.pid + hash(opts.nodeName), log);
+  const network = new PodNetwork(process.pid + hash(opts.nodeName), log, opts.flatNetwork !== undefined ? { flat: opts.flatNetwork } : {});
   fs.mkdirSync(opts.workDir, { recursive: true });
 
   const runtimes = new Map<string, PodRuntime>();
   const syncing = new Map<string, Promise<void>>();
   const dirty = new Set<string>();
   let stopped = false;
+  /** killEngines() in force: every supervisor is held, new ones too. */
+  let enginesHeld = false;
 
   const exitHook = (): void => network.downAll();
   process.on('exit', exitHook);
@@ -261,6 +284,7 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
     const spec = specFor(config);
     if (rt.stopping) return;
     rt.supervisor = new Supervisor(spec, { onStateChange: () => void writeStatus(rt).catch(() => undefined) });
+    if (enginesHeld) rt.supervisor.hold();
     rt.supervisor.start();
     rt.initialized = true;
     delete rt.initMessage;
@@ -403,11 +427,35 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
   };
 
   return {
-    killProcess(podName: string, signal: NodeJS.Signals, o: { holdMs?: number } = {}): void {
+    killProcess(podName: string, signal: NodeJS.Signals, o: { holdMs?: number; untilReleased?: boolean } = {}): void {
       const rt = find(podName);
       if (rt?.supervisor === undefined) throw new Error(`no running process for pod ${podName}`);
+      if (o.untilReleased === true) rt.supervisor.hold();
       rt.supervisor.signal(signal, o.holdMs ?? 0);
     },
+    releaseProcess(podName: string): void {
+      const rt = find(podName);
+      if (rt?.supervisor === undefined) throw new Error(`no process for pod ${podName}`);
+      rt.supervisor.release();
+    },
+    killEngines(signal: NodeJS.Signals = 'SIGKILL'): string[] {
+      enginesHeld = true;
+      const hit: string[] = [];
+      for (const rt of runtimes.values()) {
+        if (rt.supervisor === undefined) continue;
+        rt.supervisor.hold();
+        if (rt.supervisor.running) hit.push(rt.key);
+        rt.supervisor.signal(signal);
+      }
+      return hit.sort();
+    },
+    releaseEngines(): void {
+      enginesHeld = false;
+      for (const rt of runtimes.values()) rt.supervisor?.release();
+    },
+    podCidr: network.loopbackFallback ? '' : network.cidr,
+    block: network.block,
+    netns: network.netns,
     addressOf(podName: string): string {
       const rt = find(podName);
       if (rt !== undefined) return rt.ip;

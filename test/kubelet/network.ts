@@ -7,13 +7,20 @@
 // therefore goes to a test host the harness made itself and never leaves the machine. <b> is
 // claimed per kubelet (claims.ts) so parallel kubelets, of one run or of several, do not
 // collide. Without CAP_NET_ADMIN it falls back to 127.x addresses on the host (engines work,
-// EndpointSlices stay empty) and says so.
+// EndpointSlices stay empty) and says so. Given a FlatNetwork (flat-network.ts), the namespace is
+// also joined to that shared fabric, so pods of several kubelets (member clusters) reach each other.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { alive, claimNumber, releaseNumber } from './claims.js';
+import type { FlatNetwork } from './flat-network.js';
 import { AddressPool } from './net.js';
+
+export interface PodNetworkOptions {
+  /** Join this kubelet's pod network to a flat network shared with other kubelets. */
+  flat?: FlatNetwork;
+}
 
 export class PodNetwork {
   private readonly byPod = new Map<string, string>();
@@ -25,16 +32,36 @@ export class PodNetwork {
   readonly netns: string;
   private readonly hostIf: string;
   readonly loopbackFallback: boolean;
+  private readonly flat: FlatNetwork | undefined;
 
   constructor(
     seed = process.pid,
     private readonly log: (m: string) => void = () => undefined,
+    opts: PodNetworkOptions = {},
   ) {
     // Claimed machine-wide: setUp() removes what a dead run left in this block, which must never be a live run's network.
     this.block = claimNumber('podnet', 1, 250, seed);
     this.netns = `dbtopo-pods-${this.block}`;
     this.hostIf = `dbtopo${this.block}`;
     this.loopbackFallback = !this.setUp();
+    if (opts.flat !== undefined) {
+      if (this.loopbackFallback) {
+        this.downAll();
+        throw new Error('a flat pod network needs network namespaces (root / CAP_NET_ADMIN); this kubelet fell back to 127.x addresses');
+      }
+      try {
+        opts.flat.attach(this);
+      } catch (err) {
+        this.downAll();
+        throw err;
+      }
+      this.flat = opts.flat;
+    }
+  }
+
+  /** This kubelet's pod subnet. */
+  get cidr(): string {
+    return `10.244.${this.block}.0/24`;
   }
 
   /** The address reserved for pod `namespace/name` (stable for the kubelet's life, like a DNS name). */
@@ -80,6 +107,7 @@ export class PodNetwork {
   /** Removes every pod address and the namespace itself (its veth pair goes with it). */
   downAll(): void {
     for (const ip of [...this.added]) this.down(ip);
+    this.flat?.detach(this.block);
     if (!this.loopbackFallback) this.tearDown();
     releaseNumber('podnet', this.block);
   }
@@ -89,13 +117,14 @@ export class PodNetwork {
     removeAbandonedNamespaces();
     const gw = `10.244.${this.block}.1`;
     try {
+      // The owner first: another run's sweep must never see this namespace without one.
+      writeFileSync(ownerFile(this.netns), String(process.pid));
       ipCmd(['netns', 'add', this.netns]);
       ipCmd(['link', 'add', this.hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.netns]);
       ipCmd(['addr', 'add', `${gw}/24`, 'dev', this.hostIf]);
       ipCmd(['link', 'set', this.hostIf, 'up']);
       ipCmd(['netns', 'exec', this.netns, 'ip', 'link', 'set', 'lo', 'up']);
       ipCmd(['netns', 'exec', this.netns, 'ip', 'link', 'set', 'eth0', 'up']);
-      writeFileSync(ownerFile(this.netns), String(process.pid));
       return true;
     } catch (err) {
       this.log(`cannot create the pod network namespace (${stderrOf(err).trim()}; needs root / CAP_NET_ADMIN): pods get 127.x addresses, which EndpointSlices refuse`);
@@ -116,24 +145,24 @@ export class PodNetwork {
   }
 }
 
-/** Marker naming the process that owns a pod network namespace. */
-function ownerFile(netns: string): string {
+/** Marker naming the process that owns a pod network (or flat fabric) namespace. */
+export function ownerFile(netns: string): string {
   return path.join(os.tmpdir(), `${netns}.owner`);
 }
 
 /**
- * Pod networks of test runs that were killed before their exit hook ran: a `dbtopo-pods-*`
- * namespace whose owner process is gone and with no process left in it (their engines die with
- * their parent, see test/support/pdeathsig.ts).
+ * Pod networks of test runs that were killed before their exit hook ran: a `dbtopo-pods-*` (or
+ * flat fabric `dbtopo-flat-*`) namespace whose owner process is gone and with no process left in
+ * it (their engines die with their parent, see test/support/pdeathsig.ts).
  */
-function removeAbandonedNamespaces(): void {
+export function removeAbandonedNamespaces(): void {
   let list = '';
   try {
     list = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 10_000 });
   } catch {
     return;
   }
-  for (const name of list.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith('dbtopo-pods-'))) {
+  for (const name of list.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith('dbtopo-pods-') || n.startsWith('dbtopo-flat-'))) {
     try {
       const owner = Number(readFileSync(ownerFile(name), 'utf8'));
       if (Number.isInteger(owner) && owner > 0 && alive(owner)) continue;

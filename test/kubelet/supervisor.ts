@@ -56,6 +56,10 @@ export class Supervisor {
   private holdUntil = 0;
   /** The next exit is a planned restart (new config): restart at once, do not count it. */
   private planned = false;
+  /** hold(): no start and no restart until release(). */
+  private held = false;
+  /** A start (first: false, or a restart: true) that hold() deferred. */
+  private deferred: { restart: boolean } | undefined;
   restartCount = 0;
   lastExit: { code: number | null; signal: NodeJS.Signals | null; at: Date } | undefined;
   startedAtDate: Date | undefined;
@@ -78,6 +82,10 @@ export class Supervisor {
 
   start(): void {
     if (this.stopped || this.child !== undefined) return;
+    if (this.held) {
+      this.deferred ??= { restart: false };
+      return;
+    }
     const out = fs.openSync(this.spec.logFile, 'a');
     const run = diesWithParent(this.spec.command, this.spec.args);
     const child = spawn(run.command, run.args, {
@@ -105,6 +113,11 @@ export class Supervisor {
         return;
       }
       this.lastExit = { code, signal, at: new Date() };
+      if (this.held) {
+        this.deferred = { restart: true };
+        this.opts.onStateChange?.();
+        return;
+      }
       if (Date.now() - this.startedAt > (this.opts.resetAfterMs ?? 10_000)) this.backoffMs = this.opts.initialBackoffMs ?? 200;
       const delay = Math.max(this.backoffMs, this.holdUntil - Date.now());
       this.backoffMs = Math.min(this.backoffMs * 2, this.opts.maxBackoffMs ?? 5_000);
@@ -126,6 +139,36 @@ export class Supervisor {
   signal(signal: NodeJS.Signals, holdMs = 0): void {
     this.holdUntil = Date.now() + holdMs;
     if (this.child?.pid !== undefined) killGroup(this.child.pid, signal);
+  }
+
+  /**
+   * Keeps the process down until release(): no restart after it exits (e.g. signal('SIGKILL')
+   * right after), and no start if it has not started yet. A member cluster's lost node.
+   */
+  hold(): void {
+    this.held = true;
+    if (this.restartTimer !== undefined) {
+      clearTimeout(this.restartTimer);
+      this.restartTimer = undefined;
+      this.deferred = { restart: true };
+    }
+  }
+
+  /** Ends hold(): the process starts again at once if it is down (counted as a restart if it had run). */
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    const d = this.deferred;
+    this.deferred = undefined;
+    if (d === undefined || this.stopped || this.child !== undefined) return;
+    this.backoffMs = this.opts.initialBackoffMs ?? 200;
+    if (d.restart) this.restartCount++;
+    this.start();
+    this.opts.onStateChange?.();
+  }
+
+  get isHeld(): boolean {
+    return this.held;
   }
 
   /** Restarts the process with a new spec (e.g. re-rendered config); not counted as a restart. */
