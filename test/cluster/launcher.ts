@@ -553,6 +553,56 @@ export async function restartApiServer(dir: string, timeoutMs = 90_000): Promise
   return { downMs: performance.now() - t0, pid: child.pid };
 }
 
+/** The pid of the running kube-apiserver of the control plane in `dir` ($dir/pids line 2, kept current by restartApiServer). */
+export function apiServerPid(dir: string): number {
+  const pid = Number(fs.readFileSync(path.join(dir, 'pids'), 'utf8').split('\n')[1]);
+  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`no kube-apiserver recorded in ${path.join(dir, 'pids')}`);
+  return pid;
+}
+
+/**
+ * Freezes the kube-apiserver of the control plane in `dir` (SIGSTOP to its process group): it
+ * accepts no request until resumeApiServer() — connections hang, as to an API server that is
+ * gone. Returns its pid. (A frozen API server is still stopped by stopControlPlaneState: SIGKILL
+ * after the grace.)
+ */
+export function pauseApiServer(dir: string): number {
+  const pid = apiServerPid(dir);
+  if (!isAlive(pid)) throw new Error(`kube-apiserver ${pid} of ${dir} is not running`);
+  killGroup(pid, 'SIGSTOP');
+  return pid;
+}
+
+/** Ends pauseApiServer(): SIGCONT, then waits until /readyz answers 200. Returns the ms until it did. */
+export async function resumeApiServer(dir: string, timeoutMs = 60_000): Promise<number> {
+  const pid = apiServerPid(dir);
+  const t0 = performance.now();
+  killGroup(pid, 'SIGCONT');
+  const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  const port = argv.find((a) => a.startsWith('--secure-port='))?.split('=')[1];
+  if (port === undefined) throw new Error(`cannot read the port of kube-apiserver ${pid}`);
+  const pki = (f: string): Buffer => fs.readFileSync(path.join(dir, 'pki', f));
+  const tls: TlsOptions = { ca: pki('ca.crt'), cert: pki('admin.crt'), key: pki('admin.key') };
+  await waitFor('kube-apiserver (resumed)', Date.now() + timeoutMs, pid, path.join(dir, 'logs', 'kube-apiserver.log'), async () => (await get(`https://127.0.0.1:${port}/readyz`, tls)).status === 200);
+  return performance.now() - t0;
+}
+
+/**
+ * A client certificate from the throwaway CA of the control plane in `dir`, for `user` in
+ * `groups` (x509: CN = user name, O = groups), written to $dir/pki/<file>.crt / .key (removed
+ * with the control plane). For identities a kubeconfig cannot carry by impersonation, e.g. an
+ * Argo-CD-style cluster Secret holding a certificate.
+ */
+export async function issueClientCertificate(dir: string, file: string, user: string, groups: readonly string[] = []): Promise<{ certPath: string; keyPath: string }> {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(file)) throw new Error(`bad certificate file name ${file}`);
+  const pkiDir = path.join(dir, 'pki');
+  if (!fs.existsSync(path.join(pkiDir, 'client.ext'))) throw new Error(`${pkiDir} holds no control plane PKI`);
+  const subj = `${groups.map((g) => `/O=${g}`).join('')}/CN=${user}`;
+  await run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${file}.key`, '-out', `${file}.csr`, '-subj', subj], pkiDir);
+  await run('openssl', ['x509', '-req', '-in', `${file}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '7', '-sha256', '-extfile', 'client.ext', '-out', `${file}.crt`], pkiDir);
+  return { certPath: path.join(pkiDir, `${file}.crt`), keyPath: path.join(pkiDir, `${file}.key`) };
+}
+
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const attempts = 2; // a second try only for the rare port race with another process
   let lastError: unknown;

@@ -8,11 +8,12 @@ import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { parseAllDocuments } from 'yaml';
-import { startController, type RunningController } from '../../controller/manager.js';
+import { startController, type ControllerOptions, type RunningController } from '../../controller/manager.js';
 import { KubeClient } from '../../controller/runtime/kube.js';
 import { makeLogger } from '../../controller/runtime/log.js';
 import { LABELS } from '../../schemas/types/index.js';
 import { eventually, pollUntilStopped } from '../cluster/helpers.js';
+import type { FlatNetwork } from '../kubelet/flat-network.js';
 import { startTestKubelet, type TestKubelet } from '../kubelet/kubelet.js';
 import { evictPod, guardedNamespace } from './guarded-namespace.js';
 
@@ -58,11 +59,19 @@ export async function startEngineEnv(opts: {
   secrets?: Record<string, Record<string, string>>;
   /** false: start no controller here (the test runs its own); default true. */
   inProcessController?: boolean;
+  /** The control plane (a name in `inject('kubeconfigs')`); default member-a. */
+  member?: string;
+  /** The test kubelet's Node name; default `node-<namespace>`. */
+  nodeName?: string;
+  /** Put the test kubelet's pod network on this flat network (test/federation/harness.ts). */
+  flatNetwork?: FlatNetwork;
+  /** More options of the in-process controller. */
+  controllerOptions?: Partial<ControllerOptions>;
 }): Promise<EngineEnv> {
   // The rendered admission guard is in force in the namespace: the objects are created and env.kc
   // acts as the GitOps sync (Argo CD's application controller), the controller as its own
   // ServiceAccount (env.controllerKubeconfig for child controllers), the test kubelet as a node.
-  const ids = await guardedNamespace(opts.namespace);
+  const ids = await guardedNamespace(opts.namespace, opts.member !== undefined ? { member: opts.member } : {});
   const kc = ids.gitops;
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const client = new KubeClient(kc);
@@ -79,9 +88,10 @@ export async function startEngineEnv(opts: {
     const kubelet = await startTestKubelet({
       // under the guard, as a node: the guard lets a kubelet finish deleting a terminating pod
       kubeconfigPath: ids.nodeKubeconfig,
-      nodeName: `node-${opts.namespace}`,
+      nodeName: opts.nodeName ?? `node-${opts.namespace}`,
       workDir,
       namespace: opts.namespace,
+      ...(opts.flatNetwork !== undefined ? { flatNetwork: opts.flatNetwork } : {}),
       log: (m) => {
         if (debug) process.stderr.write(`[kubelet] ${m}\n`);
       },
@@ -97,6 +107,7 @@ export async function startEngineEnv(opts: {
             healthPort: 0,
             bindAddress: '127.0.0.1',
             log: makeLogger(debug ? 'info' : 'warn'),
+            ...opts.controllerOptions,
           });
     if (controller !== undefined) stops.push(async () => controller.stop());
     stops.push(async () => client.close());
