@@ -1,8 +1,11 @@
 // Entry point: node dist/controller/main.js --kubeconfig K [--namespace NS] [--metrics-port P]
 // [--health-port P] [--leader-elect] [--kube-api-qps N --kube-api-burst N]. Stops gracefully on
 // SIGTERM/SIGINT (drains reconciles, releases the leader Lease); exits non-zero when leadership is
-// lost, so a fresh start re-lists.
+// lost, so a fresh start re-lists. `--mode federation` runs the federation manager instead
+// (federation/manager.ts): against the federation API server, reaching the member clusters through
+// the cluster Secrets in --cluster-secrets-namespace.
 import { Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_FEDERATION_PERIOD_MS, startFederationManager } from './federation/manager.js';
 import { startController } from './manager.js';
 import { DEFAULT_ROLE_WATCH_MS } from './roles/loop.js';
 import { makeLogger } from './runtime/log.js';
@@ -27,7 +30,10 @@ function positive(value: string): number {
 
 const program = new Command()
   .name('dbtopo-controller')
-  .description('Turns every InstanceSet into running, role-labelled pods; aggregates Cluster status.')
+  .description('Turns every InstanceSet into running, role-labelled pods; aggregates Cluster status.\nWith --mode federation: the one authority of shards spread over member clusters (docs/federation.md).')
+  .option('--mode <mode>', 'member: the member cluster controller; federation: the federation manager (run against the federation API server)', 'member')
+  .option('--cluster-secrets-namespace <ns>', 'federation mode: namespace of the member clusters\' cluster Secrets (Argo CD\'s shape) and of the Lease', process.env['POD_NAMESPACE'] ?? 'dbtopo-system')
+  .option('--federation-period-ms <ms>', 'federation mode: between rounds over every spread shard', positive, DEFAULT_FEDERATION_PERIOD_MS)
   .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster config or $KUBECONFIG)')
   .option('--namespace <ns>', 'watch only this namespace (default: all namespaces)')
   .option('--metrics-port <port>', 'port of /metrics (-1 = off)', port, 8080)
@@ -59,29 +65,51 @@ const o = program.opts<{
   roleProbes: boolean;
   roleWatchMs: number;
   logLevel: string;
+  mode: string;
+  clusterSecretsNamespace: string;
+  federationPeriodMs: number;
 }>();
 
 const log = makeLogger(o.logLevel);
-const controller = await startController({
-  ...(o.kubeconfig !== undefined ? { kubeconfig: o.kubeconfig } : {}),
-  ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
-  metricsPort: o.metricsPort,
-  healthPort: o.healthPort,
-  bindAddress: o.bindAddress,
-  leaderElect: o.leaderElect,
-  leaseNamespace: o.leaseNamespace ?? process.env['POD_NAMESPACE'] ?? o.namespace ?? 'default',
-  leaseName: o.leaseName,
-  ...(process.env['POD_NAME'] !== undefined ? { identity: process.env['POD_NAME'] } : {}),
-  workers: o.workers,
-  ...(o.kubeApiQps > 0 ? { rateLimit: { qps: o.kubeApiQps, burst: o.kubeApiBurst } } : {}),
-  roleProbes: o.roleProbes,
-  roleWatchMs: o.roleWatchMs,
-  log,
-  onLostLeadership: () => {
-    log.error('leadership lost; exiting so that the next start re-lists from scratch');
-    process.exit(1);
-  },
-}).catch((err: unknown) => {
+if (o.mode !== 'member' && o.mode !== 'federation') program.error(`--mode must be member or federation, not ${o.mode}`, { exitCode: 2 });
+const onLostLeadership = (): void => {
+  log.error('leadership lost; exiting so that the next start re-lists from scratch');
+  process.exit(1);
+};
+const start = async (): Promise<{ stop(): Promise<void>; metricsPort: number | undefined; healthPort: number | undefined }> => {
+  if (o.mode === 'federation') {
+    const m = await startFederationManager({
+      ...(o.kubeconfig !== undefined ? { kubeconfig: o.kubeconfig } : {}),
+      secretsNamespace: o.clusterSecretsNamespace,
+      ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
+      periodMs: o.federationPeriodMs,
+      leaderElect: o.leaderElect,
+      leaseName: o.leaseName === 'dbtopo-controller' ? 'dbtopo-federation' : o.leaseName,
+      ...(process.env['POD_NAME'] !== undefined ? { identity: process.env['POD_NAME'] } : {}),
+      log,
+      onLostLeadership,
+    });
+    return { stop: m.stop, metricsPort: undefined, healthPort: undefined };
+  }
+  return await startController({
+    ...(o.kubeconfig !== undefined ? { kubeconfig: o.kubeconfig } : {}),
+    ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
+    metricsPort: o.metricsPort,
+    healthPort: o.healthPort,
+    bindAddress: o.bindAddress,
+    leaderElect: o.leaderElect,
+    leaseNamespace: o.leaseNamespace ?? process.env['POD_NAMESPACE'] ?? o.namespace ?? 'default',
+    leaseName: o.leaseName,
+    ...(process.env['POD_NAME'] !== undefined ? { identity: process.env['POD_NAME'] } : {}),
+    workers: o.workers,
+    ...(o.kubeApiQps > 0 ? { rateLimit: { qps: o.kubeApiQps, burst: o.kubeApiBurst } } : {}),
+    roleProbes: o.roleProbes,
+    roleWatchMs: o.roleWatchMs,
+    log,
+    onLostLeadership,
+  });
+};
+const controller = await start().catch((err: unknown) => {
   log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'could not start the controller');
   process.exit(1);
 });
@@ -100,4 +128,4 @@ const shutdown = (signal: string): void => {
 };
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
-log.info({ metricsPort: controller.metricsPort, healthPort: controller.healthPort, leaderElect: o.leaderElect }, 'dbtopo controller running');
+log.info({ mode: o.mode, metricsPort: controller.metricsPort, healthPort: controller.healthPort, leaderElect: o.leaderElect }, 'dbtopo controller running');

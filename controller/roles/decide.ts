@@ -71,8 +71,8 @@ export interface ShardSnapshot {
   sentinelManaged: boolean;
   /** Under Sentinel with more than one claimant: the address the sentinels name as primary. */
   sentinelPrimary?: { host: string; port: number };
-  /** The set holds part of a shard spread over member clusters: nothing here makes a primary. */
-  spread?: { memberClusters: string[] };
+  /** The set holds part of a shard spread over member clusters: nothing here makes a primary; `primary` is the federation manager's choice. */
+  spread?: { memberClusters: string[]; primary?: string };
   /** Engine.failoverBy. */
   failoverBy: 'controller' | 'sentinel';
   failureThreshold: number;
@@ -192,8 +192,15 @@ export function decideSwitchover(snap: ShardSnapshot, request: SwitchoverStatus)
   return { kind: 'switchover', request };
 }
 
+/** A spread shard whose primary the federation manager chose in another member cluster. */
+const primaryElsewhere = (snap: ShardSnapshot): boolean => snap.spread?.primary !== undefined && !snap.members.some((m) => m.podName === snap.spread!.primary);
+
 function settledState(snap: ShardSnapshot, roles: RoleDecision, claimants: MemberView[]): ShardState {
   if (roles.waiting !== undefined) return 'Waiting';
+  if (primaryElsewhere(snap)) {
+    const secondaries = snap.members.every((m) => m.probe?.reachable === true && m.probe.role === 'secondary' && m.label === 'secondary');
+    return secondaries && claimants.length === 0 ? 'Healthy' : 'Degraded';
+  }
   if (claimants.length === 0) return 'PrimaryLost';
   if (claimants.length > 1 && roles.primary === undefined) return 'SplitBrain';
   const primary = snap.members.find((m) => m.podName === roles.primary);
@@ -210,6 +217,6 @@ function settledState(snap: ShardSnapshot, roles: RoleDecision, claimants: Membe
 /** Roles in motion (a failover half done, pods not yet labelled): the loop looks again soon. */
 export function unsettled(snap: ShardSnapshot, roles: RoleDecision): boolean {
   // A spread shard waiting for the authority is not "in motion": probe it at the normal period.
-  if (roles.waiting !== undefined) return roles.labels.length > 0;
+  if (roles.waiting !== undefined || primaryElsewhere(snap)) return roles.labels.length > 0;
   return roles.labels.length > 0 || roles.warnings.length > 0 || claimantsOf(snap.members).length !== 1 || snap.members.some((m) => m.probe?.reachable === true && m.label === undefined);
 }

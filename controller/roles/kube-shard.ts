@@ -41,7 +41,8 @@ export function kubeShardPorts(o: KubeShardOptions): RoundPorts {
   let targetsOnce: Promise<Map<string, EngineTarget>> | undefined;
   const timeoutMs = (is.spec.roleProbe?.timeoutSeconds ?? 1) * 1000;
   const sentinelManaged = is.spec.engine.replication?.sentinel !== undefined;
-  const spread = is.spec.spread !== undefined ? { spread: is.spec.spread } : {};
+  const chosen = is.status?.federation?.primary?.pod;
+  const spread = is.spec.spread !== undefined ? { spread: { ...is.spec.spread, ...(chosen !== undefined ? { primary: chosen } : {}) } } : {};
   const history = engine.failoverBy === 'controller' && guardedHere({ sentinelManaged, ...spread }) ? historyOf(ctx, key) : undefined;
   const probeAll = async (targets: Map<string, EngineTarget>): Promise<MemberView[]> =>
     await Promise.all(

@@ -4,8 +4,9 @@
 // primary (the old primary's label goes before the new one is written); when two engines claim
 // primary and no guard chose one, no new primary label is written at all. A spread shard (servers
 // in several member clusters, spec.spread) is never given a primary here: no bootstrap promotion,
-// and an engine claiming primary is accepted only once it is established (labelled, or replicated
-// from), since a fresh Redis reports primary too; the one authority across member clusters decides.
+// no wiring, and an engine claiming primary is accepted only when the federation manager chose it
+// (status.federation) — before any choice is published, once it is established (labelled, or
+// replicated from), since a fresh Redis reports primary too; the one authority decides.
 import type { Role } from '../../schemas/types/index.js';
 import type { ProbeResult } from '../engines/types.js';
 
@@ -36,8 +37,12 @@ export interface DecideOptions {
   sentinelManaged: boolean;
   /** Engine-level split-brain guard: picks the real primary among claimants (and demotes the others). */
   guard?: (claimants: string[]) => string | undefined;
-  /** The set holds part of a spread shard: never promote (see the header); member clusters named in `waiting`. */
-  spread?: { memberClusters: string[] };
+  /**
+   * The set holds part of a spread shard: never promote nor wire (see the header); member clusters
+   * named in `waiting`. `primary`: the pod the federation manager chose (status.federation), in
+   * this member cluster or another: only it is ever labelled primary.
+   */
+  spread?: { memberClusters: string[]; primary?: string };
 }
 
 const WAITING = 'waiting for the federation authority to choose the primary';
@@ -49,11 +54,22 @@ export function decideRoles(members: MemberView[], opts: DecideOptions): RoleDec
   // Spread: a claimant nobody labelled and nobody replicates from is a fresh engine (a new Redis
   // reports primary), not a primary; making it one is the authority's decision, not ours.
   const established = (m: MemberView): boolean => m.label === 'primary' || (m.probe?.replicas ?? 0) > 0 || followed(m);
-  const claimants = reachable.filter((m) => m.probe?.role === 'primary' && (opts.spread === undefined || established(m)));
+  const chosen = opts.spread?.primary;
+  const claimants = reachable.filter((m) => m.probe?.role === 'primary' && (opts.spread === undefined || (chosen !== undefined ? m.podName === chosen : established(m))));
   const wired = reachable.some((m) => m.probe?.role === 'secondary' || m.probe?.following !== undefined);
   const labelled = members.some((m) => m.label !== undefined);
   const spreadOver = opts.spread !== undefined ? `shard spread over member clusters ${opts.spread.memberClusters.join(', ')}` : '';
 
+  if (opts.spread !== undefined && chosen !== undefined && claimants.length === 0) {
+    // The federation manager chose a primary that is not here (or not primary in its engine yet):
+    // no pod here is labelled primary (an old primary back from the dead loses its label at once,
+    // before the manager demotes it in the engine); secondaries are labelled from their engines.
+    for (const m of members) {
+      if (m.label === 'primary') out.labels.push({ podName: m.podName, role: m.probe?.reachable === true && m.probe.role === 'secondary' ? 'secondary' : undefined });
+      else if (m.probe?.reachable === true && m.probe.role === 'secondary' && m.label !== 'secondary') out.labels.push({ podName: m.podName, role: 'secondary' });
+    }
+    return out;
+  }
   if (opts.spread !== undefined && claimants.length === 0) {
     // Still label what the engines report: secondaries (a lost primary keeps its label, as below).
     for (const m of reachable) {
@@ -108,7 +124,7 @@ export function decideRoles(members: MemberView[], opts: DecideOptions): RoleDec
     if (m.probe?.reachable !== true || m === primary) continue;
     if (m.probe.role === 'secondary' && m.label !== 'secondary') secondaries.push({ podName: m.podName, role: 'secondary' });
     // Fresh: a new Redis reports primary; a new MySQL server starts read-only and reports no role.
-    if ((m.probe.role === 'primary' || m.probe.role === undefined) && primary !== undefined && isFresh(m)) {
+    if ((m.probe.role === 'primary' || m.probe.role === undefined) && primary !== undefined && isFresh(m) && opts.spread === undefined) {
       out.follow.push({ replica: m.podName, primary: primary.podName });
     }
   }
@@ -125,7 +141,8 @@ export function decideRoles(members: MemberView[], opts: DecideOptions): RoleDec
   // three rollouts). follow() only changes what differs, so a link that is merely reconnecting
   // or syncing is left alone; one that failed (a diverged replica) needs a rebuild, not a retry
   // every round.
-  if (primary !== undefined && primary.host !== undefined) {
+  // A spread shard's replicas are wired by the federation manager alone (they may follow a primary in another member cluster).
+  if (primary !== undefined && primary.host !== undefined && opts.spread === undefined) {
     const isReplica = (host: string, port: number): boolean => reachable.some((x) => x.host === host && x.port === port && x.probe?.role === 'secondary');
     for (const m of reachable) {
       const f = m.probe?.following;

@@ -25,6 +25,7 @@ export const EVENT_REASONS = {
   Switchover: 'a switchover started (or was not needed)',
   SwitchoverDone: 'a switchover finished: the primary moved',
   SwitchoverFailed: 'a switchover failed or could not start; status.switchover has the reason',
+  PrimaryAdopted: 'federation manager: an engine already was the established primary of a spread shard and was recorded as its primary, no engine touched',
   WaitingForFederation: 'a shard spread over member clusters: this member cluster never promotes or hands over its primary on its own',
 } as const;
 export type EventReason = keyof typeof EVENT_REASONS;

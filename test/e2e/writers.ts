@@ -105,8 +105,12 @@ async function resolver(kc: k8s.KubeConfig, namespace: string, service: string):
   return a.length === 1 ? a[0] : undefined;
 }
 
-/** SET <prefix><id> <id>, then WAIT 1 <waitMs>: acknowledged when one replica has it. */
-export function startRedisWriter(kc: k8s.KubeConfig, namespace: string, service: string, password: string, prefix: string, waitMs = 500): Writer {
+/**
+ * SET <prefix><id> <id>, then WAIT <replicas> <waitMs>: acknowledged when that many replicas have
+ * it (1 by default; a spread shard's test asks for every replica, so that one is in another member
+ * cluster — Redis cannot ask for a replica in another member cluster by itself).
+ */
+export function startRedisWriter(kc: k8s.KubeConfig, namespace: string, service: string, password: string, prefix: string, waitMs = 500, replicas = 1): Writer {
   return startWriter(
     () => resolver(kc, namespace, service),
     async (host) => {
@@ -116,7 +120,7 @@ export function startRedisWriter(kc: k8s.KubeConfig, namespace: string, service:
       return {
         async write(id: number): Promise<boolean> {
           await c.set(`${prefix}${id}`, String(id));
-          return Number(await c.call('WAIT', '1', String(waitMs))) >= 1;
+          return Number(await c.call('WAIT', String(replicas), String(waitMs))) >= replicas;
         },
         close: () => c.disconnect(),
       };

@@ -113,10 +113,13 @@ export function computeStatus(is: InstanceSet, desired: DesiredPod[], pods: Kube
     // Nobody here promotes a pod of a spread shard (roles.ts): say whether a primary is labelled here and why not.
     const over = `shard spread over member clusters ${is.spec.spread.memberClusters.join(', ')}`;
     const here = primaries[0]?.podName;
+    const chosen = prev?.federation?.primary;
     conditions.push(
       here !== undefined && primaries.length === 1
-        ? condition('Primary', true, 'EngineReported', `${here} is primary (its engine says so) of this ${over}`, now, prev?.conditions, gen)
-        : condition('Primary', false, 'WaitingForFederation', `no pod here is primary; this member cluster never promotes a pod of this ${over}: waiting for the federation authority to choose the primary`, now, prev?.conditions, gen),
+        ? condition('Primary', true, 'EngineReported', `${here} is primary (its engine says so, the federation manager chose it) of this ${over}`, now, prev?.conditions, gen)
+        : chosen !== undefined && !members.some((m) => m.podName === chosen.pod)
+          ? condition('Primary', false, 'PrimaryInOtherMemberCluster', `the primary of this ${over} is ${chosen.pod} in member cluster ${chosen.memberCluster} (the federation manager's choice)`, now, prev?.conditions, gen)
+          : condition('Primary', false, 'WaitingForFederation', `no pod here is primary; this member cluster never promotes a pod of this ${over}: waiting for the federation authority to choose the primary`, now, prev?.conditions, gen),
     );
   }
   const record = newerRecord(prev?.switchover, switchover);
@@ -142,6 +145,14 @@ export function computeStatus(is: InstanceSet, desired: DesiredPod[], pods: Kube
   return { status, ...(recheckAfterMs !== undefined ? { recheckAfterMs } : {}) };
 }
 
+/**
+ * Equal in what this controller writes: status.federation is the federation manager's (its own
+ * field manager); this controller never writes it back, or a stale cache could undo a newer decision.
+ */
 export function statusEqual(a: InstanceSetStatus | undefined, b: InstanceSetStatus | undefined): boolean {
-  return canonicalJson(a ?? {}) === canonicalJson(b ?? {});
+  const own = (s: InstanceSetStatus | undefined): InstanceSetStatus => {
+    const { federation: _federation, ...rest } = s ?? {};
+    return rest;
+  };
+  return canonicalJson(own(a)) === canonicalJson(own(b));
 }

@@ -34,13 +34,28 @@ describe('decideRoles on a spread shard', () => {
     expect(d.waiting).toMatch(/r-2 report primary/);
   });
 
-  it('a primary someone else made (replicas connected, maybe in another member cluster) is labelled; fresh pods are wired to it', () => {
+  it('a primary someone else made (replicas connected, maybe in another member cluster) is labelled; nothing is wired here (the federation manager wires)', () => {
     const d = decideRoles([m(0, withReplica), m(1, fresh)], spread);
     expect(d.primary).toBe('r-0');
     expect(d.waiting).toBeUndefined();
     expect(d.promote).toBeUndefined();
-    expect(d.follow).toEqual([{ replica: 'r-1', primary: 'r-0' }]);
+    expect(d.follow).toEqual([]);
     expect(d.labels).toEqual([{ podName: 'r-0', role: 'primary' }]);
+  });
+
+  it("with the federation manager's choice published, only the chosen pod is ever labelled primary", () => {
+    const chosen = (primary: string) => ({ sentinelManaged: false, spread: { memberClusters: ['eu-central', 'eu-west'], primary } });
+    // Chosen here and primary in its engine: labelled, even before anybody replicates from it.
+    expect(decideRoles([m(0, fresh), m(1, readOnly)], chosen('r-0'))).toMatchObject({ primary: 'r-0', labels: [{ podName: 'r-0', role: 'primary' }], follow: [] });
+    // An old primary back from the dead (label kept, engine says primary, replicas even) while the
+    // manager chose a pod in another member cluster: its label goes at once, nothing is wired.
+    const back = decideRoles([m(0, withReplica, 'primary'), m(1, secondaryOf('10.9.0.2'))], chosen('r-7'));
+    expect(back.primary).toBeUndefined();
+    expect(back.labels).toEqual([{ podName: 'r-0', role: undefined }, { podName: 'r-1', role: 'secondary' }]);
+    expect(back.follow).toEqual([]);
+    expect(back.promote).toBeUndefined();
+    // The chosen pod demoted meanwhile (secondary): it keeps no primary label.
+    expect(decideRoles([m(0, secondaryOf('10.9.0.2'), 'primary')], chosen('r-0')).labels).toEqual([{ podName: 'r-0', role: 'secondary' }]);
   });
 
   it('replicas following a primary in another member cluster are labelled secondary; no primary label here', () => {
@@ -61,7 +76,7 @@ describe('decideRoles on a spread shard', () => {
     expect(d.waiting).toBeDefined();
   });
 
-  it('property: whatever the engines report, a spread set never promotes, and labels primary only an established claimant', () => {
+  it('property: whatever the engines report, a spread set never promotes nor wires, and labels primary only an established claimant or the chosen one', () => {
     const probe: fc.Arbitrary<ProbeResult | undefined> = fc.oneof(
       fc.constant(undefined),
       fc.constant({ reachable: false, error: 'x' }),
@@ -81,7 +96,12 @@ describe('decideRoles on a spread shard', () => {
           expect(x.probe?.role).toBe('primary');
           expect(x.label === 'primary' || (x.probe?.replicas ?? 0) > 0 || followed).toBe(true);
         }
-        for (const f of d.follow) expect(f.primary).toBe(d.primary);
+        expect(d.follow).toEqual([]);
+        // The manager's choice, published: nobody else is ever labelled primary.
+        const c = decideRoles(members, { sentinelManaged: false, spread: { ...spread.spread, primary: 'r-1' } });
+        for (const change of c.labels.filter((x) => x.role === 'primary')) expect(change.podName).toBe('r-1');
+        expect(c.follow).toEqual([]);
+        expect(c.promote).toBeUndefined();
       }),
       { numRuns: 500 },
     );

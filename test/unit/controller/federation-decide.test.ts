@@ -1,0 +1,112 @@
+// decideFederatedShard (controller/federation/decide.ts): the federation manager's one decision
+// for a spread shard, case by case and as a property over random status sets: it never makes a
+// second primary while the recorded one, or any established one, acts as primary.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decideFederatedShard, established, recordRound, type FedMember, type FedShardSnapshot, type RecordedPrimary } from '../../../controller/federation/decide.js';
+import type { ProbeResult } from '../../../controller/engines/types.js';
+import type { ProbeHistory } from '../../../controller/roles/failover.js';
+
+const CLUSTER = (i: number): string => (i < 2 ? 'west' : 'central');
+const host = (i: number): string => `10.244.${i < 2 ? 1 : 2}.${10 + i}`;
+const down: ProbeResult = { reachable: false, error: 'connect ECONNREFUSED' };
+const fresh: ProbeResult = { reachable: true, role: 'primary', replicas: 0, offset: 0 };
+const primary = (replicas: number, offset = 100): ProbeResult => ({ reachable: true, role: 'primary', replicas, offset });
+const replica = (of: number, offset = 100, linkUp = true): ProbeResult => ({ reachable: true, role: 'secondary', offset, following: { host: host(of), port: 6379, linkUp } });
+
+const member = (i: number, probe: ProbeResult | undefined): FedMember => ({
+  memberCluster: CLUSTER(i),
+  podName: `s-${i}`,
+  ordinal: i,
+  target: { podName: `s-${i}`, host: host(i), port: 6379 },
+  ...(probe !== undefined ? { probe } : {}),
+});
+
+/** Runs `rounds` rounds of the same probes through one history, as the manager does, and returns the last decision. */
+function decide(probes: Array<ProbeResult | undefined>, recorded?: number, rounds = 1, extra: Partial<FedShardSnapshot> = {}) {
+  const history: ProbeHistory = { history: new Map() };
+  const members = probes.map((p, i) => member(i, p));
+  const rec: RecordedPrimary | undefined = recorded !== undefined ? { memberCluster: CLUSTER(recorded), pod: `s-${recorded}` } : undefined;
+  let d;
+  for (let r = 0; r < rounds; r++) {
+    const watched = recordRound(history, members, rec, 3);
+    d = decideFederatedShard({ members, expectedPods: probes.length, ...(rec !== undefined ? { recorded: rec } : {}), failureThreshold: 3, history, watched, ...extra });
+  }
+  return d!;
+}
+
+describe('decideFederatedShard', () => {
+  it('bootstraps a fresh shard at its lowest global ordinal once every server answers, in whichever member cluster it is', () => {
+    expect(decide([fresh, fresh, fresh])).toMatchObject({ state: 'Bootstrapping', op: { kind: 'bootstrap', primary: 's-0', follow: ['s-1', 's-2'] }, primary: 's-0' });
+    expect(decide([fresh, down, fresh])).toMatchObject({ state: 'Waiting', op: { kind: 'none' } });
+    expect(decide([fresh, fresh, fresh].slice(0, 2), undefined, 1, { expectedPods: 3 })).toMatchObject({ state: 'Waiting' });
+  });
+
+  it('is Healthy when the recorded primary leads and every server replicates from it', () => {
+    expect(decide([primary(2), replica(0), replica(0)], 0)).toMatchObject({ state: 'Healthy', op: { kind: 'none' }, primary: 's-0' });
+  });
+
+  it('wires a replica that follows another server or whose link stopped, and a fresh MariaDB (no role)', () => {
+    expect(decide([primary(1), replica(2), replica(0)], 0)).toMatchObject({ state: 'Degraded', op: { kind: 'wire', primary: 's-0', follow: ['s-1'] } });
+    expect(decide([primary(1), replica(0, 100, false), replica(0)], 0)).toMatchObject({ op: { kind: 'wire', follow: ['s-1'] } });
+    expect(decide([primary(1), { reachable: true, readOnly: true, offset: 0 }, replica(0)], 0)).toMatchObject({ op: { kind: 'wire', follow: ['s-1'] } });
+  });
+
+  it('demotes every other claimant of primary in the engine while the recorded primary leads (an old primary back, a fresh Redis)', () => {
+    expect(decide([primary(1), replica(0), fresh], 0)).toMatchObject({ state: 'SplitBrain', op: { kind: 'demote', keep: 's-0', demote: ['s-2'] } });
+    expect(decide([primary(0), primary(1), replica(1)], 1)).toMatchObject({ op: { kind: 'demote', keep: 's-1', demote: ['s-0'] } });
+  });
+
+  it('fails over only after failureThreshold lost probes in a row, to the replica that received most, in any member cluster', () => {
+    expect(decide([down, replica(0, 100), replica(0, 200)], 0, 2)).toMatchObject({ state: 'Degraded', op: { kind: 'none' }, primary: 's-0' });
+    expect(decide([down, replica(0, 100), replica(0, 200)], 0, 3)).toMatchObject({ state: 'FailingOver', op: { kind: 'failover', candidate: 's-2', others: ['s-1'] }, primary: 's-2' });
+    // What the replicas received (MariaDB's relay log) wins over what they applied.
+    expect(decide([down, replica(0, 100), replica(0, 200)], 0, 3, { received: new Map([['s-1', 300], ['s-2', 200]]) })).toMatchObject({ op: { kind: 'failover', candidate: 's-1' } });
+    expect(decide([down, down, down], 0, 5)).toMatchObject({ op: { kind: 'none' } });
+  });
+
+  it('finishes its own recorded decision after a restart cut it off, and never starts a second one', () => {
+    // Recorded s-2 (written before the engines moved), but s-2 still follows the lost s-0.
+    expect(decide([down, replica(0), replica(0)], 2)).toMatchObject({ state: 'FailingOver', op: { kind: 'failover', candidate: 's-2', others: ['s-1'] } });
+    // Promoted but nobody follows it yet: the same decision, now only wiring.
+    expect(decide([down, replica(0), fresh], 2)).toMatchObject({ op: { kind: 'wire', primary: 's-2', follow: ['s-1'] } });
+  });
+
+  it('adopts an established primary it did not record (someone moved it, or the status was lost), touching no engine', () => {
+    expect(decide([replica(2), replica(2), primary(2)], 0)).toMatchObject({ op: { kind: 'adopt', primary: 's-2' }, primary: 's-2' });
+    expect(decide([down, replica(2), primary(1)], 0)).toMatchObject({ op: { kind: 'adopt', primary: 's-2' } });
+    expect(decide([primary(2), replica(0), replica(0)])).toMatchObject({ op: { kind: 'adopt', primary: 's-0' } });
+  });
+
+  it('with nothing recorded and two established primaries, keeps the most advanced and demotes the other', () => {
+    expect(decide([primary(1, 50), replica(0), primary(0, 90)].map((p, i) => (i === 2 ? { ...p, replicas: 1 } : p)))).toMatchObject({ state: 'SplitBrain', op: { kind: 'demote', keep: 's-2', demote: ['s-0'] } });
+  });
+
+  it('never makes a second primary while the recorded one, or any established one, acts as primary (property)', () => {
+    const probe = fc.oneof(
+      fc.constant(down),
+      fc.constant(fresh),
+      fc.record({ replicas: fc.integer({ min: 0, max: 2 }), offset: fc.integer({ min: 0, max: 300 }) }).map((r) => primary(r.replicas, r.offset)),
+      fc.record({ of: fc.integer({ min: 0, max: 3 }), offset: fc.integer({ min: 0, max: 300 }), up: fc.boolean() }).map((r) => replica(r.of, r.offset, r.up)),
+      fc.constant<ProbeResult>({ reachable: true, readOnly: true, offset: 0 }),
+    );
+    fc.assert(
+      fc.property(fc.array(probe, { minLength: 2, maxLength: 4 }), fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }), fc.integer({ min: 1, max: 4 }), (probes, recorded, rounds) => {
+        const rec = recorded !== undefined && recorded < probes.length ? recorded : undefined;
+        const d = decide(probes, rec, rounds);
+        const members = probes.map((p, i) => member(i, p));
+        const promoted = d.op.kind === 'bootstrap' ? d.op.primary : d.op.kind === 'failover' ? d.op.candidate : undefined;
+        if (promoted !== undefined) {
+          // The recorded primary does not act as primary, and no other engine is an established primary.
+          if (rec !== undefined && rec !== Number(promoted.slice(2))) expect(probes[rec]?.reachable === true && probes[rec]?.role === 'primary').toBe(false);
+          for (const m of members) if (m.podName !== promoted) expect(established(m, members), `${m.podName} is an established primary while ${promoted} is promoted`).toBe(false);
+        }
+        // The recorded primary, while it acts as primary, is never demoted.
+        if (d.op.kind === 'demote' && rec !== undefined && probes[rec]?.reachable === true && probes[rec]?.role === 'primary') expect(d.op.demote).not.toContain(`s-${rec}`);
+        // At most one primary is published.
+        if (d.primary !== undefined) expect(members.some((m) => m.podName === d.primary)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
