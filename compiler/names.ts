@@ -3,6 +3,8 @@
 
 export const names = {
   cluster: (topology: string): string => topology,
+  /** The Federation object of a topology with spread shards (on the federation API server). */
+  federation: (topology: string): string => topology,
   serverSet: (topology: string, shard: number | undefined): string =>
     shard === undefined ? `${topology}-server` : `${topology}-shard-${shard}`,
   sentinelSet: (topology: string): string => `${topology}-sentinel`,
@@ -25,6 +27,18 @@ export const names = {
 /** DNS name of a pod behind its headless Service, as other pods in the cluster resolve it. */
 export function podHost(instanceSet: string, ordinal: number, namespace: string): string {
   return `${names.pod(instanceSet, ordinal)}.${names.headless(instanceSet)}.${namespace}.svc`;
+}
+
+/** The clusterset domain of the Multi-Cluster Services API (KEP-1645), as Submariner and Cilium ClusterMesh serve it. */
+export const CLUSTERSET_DOMAIN = 'clusterset.local';
+
+/**
+ * DNS name other member clusters reach a pod of an exported headless Service by (KEP-1645:
+ * <hostname>.<cluster id>.<service>.<namespace>.svc.clusterset.local); dbtopo assumes the cluster
+ * id is the member cluster's name in the environment file (docs/federation.md).
+ */
+export function podClusterSetHost(instanceSet: string, ordinal: number, memberCluster: string, namespace: string): string {
+  return `${names.pod(instanceSet, ordinal)}.${memberCluster}.${names.headless(instanceSet)}.${namespace}.svc.${CLUSTERSET_DOMAIN}`;
 }
 
 /** DNS name of a Service in the cluster, as libc resolves it in a pod (through the search domains). */

@@ -2,13 +2,16 @@
 // problems are located and YAML is written. Pure. Kept apart from compile.ts so a render worker
 // (compiler/parallel) loads only this and what it needs, not the YAML parser or the validator.
 import type { Environment, KubeObject, Topology } from '../schemas/types/index.js';
+import { FEDERATION_DIR } from './argocd/emit.js';
 import { annotateForArgoCd } from './argocd/waves.js';
 import { withPath, type Placement } from './emit/paths.js';
 import { guardParams } from './expand/guard-params.js';
+import { federationObject } from './expand/federation.js';
 import { expandTopology } from './expand/index.js';
 import { placeTopology, type PlaceProblem } from './place/index.js';
 import { resolveTopology } from './resolve/index.js';
 import { applyOverride } from './resolve/override.js';
+import { memberOrder } from './rollout/order.js';
 
 export interface TopologyObjects {
   files: Array<Placement & { path: string; object: KubeObject }>;
@@ -24,6 +27,12 @@ export function renderObjects(env: Environment, topology: Topology, file: string
   out.problems = problems;
   if (!placed) return out;
   const files: TopologyObjects['files'] = [];
+  // The Federation object (spread shards only) goes to the federation API server, listed first.
+  const federation = federationObject(placed, memberOrder(env));
+  if (federation) {
+    out.namespaces.push({ memberCluster: FEDERATION_DIR, namespace: resolved.namespace });
+    files.push(withPath({ env: env.name, memberCluster: FEDERATION_DIR, topology: resolved.name }, { ...federation }));
+  }
   for (const member of expandTopology(placed)) {
     out.namespaces.push({ memberCluster: member.memberCluster, namespace: member.namespace });
     const params = guardParams(env, { name: resolved.name, namespace: member.namespace, source: resolved.source }, member.objects);

@@ -137,6 +137,23 @@ export const environmentSchema = {
         namespace: name63('Namespace Argo CD runs in; default "argocd".'),
       },
     },
+    federation: {
+      type: 'object',
+      description: 'The federation API server of this environment: where the Federation objects of topologies with spread shards (servers in several member clusters) are synced, and the federation manager, their one authority, runs against (docs/federation.md). Every field has a default.',
+      additionalProperties: false,
+      properties: {
+        destination: {
+          type: 'object',
+          description: 'Argo CD destination of the federation API server (rendered/<env>/_federation/); default server https://kubernetes.default.svc, the cluster Argo CD runs in.',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: {
+            server: { type: 'string', pattern: '^https://[^\\s]+$', maxLength: 253, description: 'API server URL.' },
+            name: { type: 'string', minLength: 1, maxLength: 253, description: 'Cluster name registered in Argo CD.' },
+          },
+        },
+      },
+    },
     guard: {
       type: 'object',
       description: 'Admission guard rendered into every member cluster (ValidatingAdmissionPolicies, docs/guard.md): who may change what. Every field has a default.',

@@ -7,9 +7,12 @@
 //   per member cluster) keeps the sync settings in one template, so member clusters cannot drift
 //   apart, and adding a member cluster is one list element in the diff. Its RollingSync strategy
 //   syncs the canary member cluster's Application first and the others once it is Healthy, in the
-//   order `dbtopo plan` prints (compiler/rollout/order.ts). Pure.
+//   order `dbtopo plan` prints (compiler/rollout/order.ts);
+// - when the environment has spread topologies, one more element: rendered/<env>/_federation/ (the
+//   Federation objects) into the federation API server (environment `federation.destination`,
+//   default the cluster Argo CD runs in), synced before the canary (docs/federation.md). Pure.
 import type { Environment, KubeObject } from '../../schemas/types/index.js';
-import { FIELD_MANAGER_CONTROLLER, GROUP, MANAGED_BY } from '../../schemas/types/labels.js';
+import { FIELD_MANAGER_CONTROLLER, FIELD_MANAGER_FEDERATION, GROUP, MANAGED_BY } from '../../schemas/types/labels.js';
 import { memberOrder, rolloutSteps } from '../rollout/order.js';
 
 export interface MemberRender {
@@ -24,6 +27,33 @@ export const ARGOCD_API_VERSION = 'argoproj.io/v1alpha1';
 const LABELS = { 'app.kubernetes.io/managed-by': MANAGED_BY, 'app.kubernetes.io/part-of': MANAGED_BY };
 /** Label on every generated Application: its member cluster, which the RollingSync steps select by. */
 export const MEMBER_CLUSTER_LABEL = 'dbtopo.dev/member-cluster';
+/**
+ * The federation API server's element of the ApplicationSet: Application dbtopo-<env>-federation,
+ * label dbtopo.dev/member-cluster: federation. A member cluster may not take this name (DBT3125).
+ */
+export const FEDERATION_APP = 'federation';
+/** Where rendered/<env>/_federation/ syncs when the environment names no federation destination: the cluster Argo CD runs in. */
+export const IN_CLUSTER = 'https://kubernetes.default.svc';
+
+/** The environment's federation API server as an Argo CD destination. */
+export function federationDestination(env: Pick<Environment, 'federation'>): { server?: string; name?: string } {
+  return env.federation?.destination ?? { server: IN_CLUSTER };
+}
+
+/** Whether two Argo CD destinations name the same cluster (same server URL, or same registered name). */
+export function sameDestination(a: { server?: string; name?: string }, b: { server?: string; name?: string }): boolean {
+  return (a.server !== undefined && a.server === b.server) || (a.name !== undefined && a.name === b.name);
+}
+
+/**
+ * The member clusters of an environment that are its federation API server too: the namespaces
+ * they render are not rendered again in _federation/ (two Applications rendering one Namespace
+ * is a sync failure under FailOnSharedResource).
+ */
+export function membersAtFederation(env: Environment): string[] {
+  const fed = federationDestination(env);
+  return env.memberClusters.filter((m) => sameDestination(m.destination, fed)).map((m) => m.name);
+}
 
 function groupOf(apiVersion: string): string {
   const slash = apiVersion.indexOf('/');
@@ -36,20 +66,31 @@ export function projectName(env: Environment): string {
   return env.argocd?.project ?? `dbtopo-${env.name}`;
 }
 
-export function argocdObjects(env: Environment, members: ReadonlyArray<MemberRender>): KubeObject[] {
+/**
+ * `federation`: rendered/<env>/_federation/ (the Federation objects of the environment's spread
+ * topologies, for its federation API server), when there is one.
+ */
+export function argocdObjects(env: Environment, members: ReadonlyArray<MemberRender>, federation?: MemberRender): KubeObject[] {
   const argo = env.argocd;
   if (!argo) return [];
   const namespace = argo.namespace ?? 'argocd';
-  const destinationOf = new Map(env.memberClusters.map((m) => [m.name, m.destination]));
+  const destinationOf = new Map<string, { server?: string; name?: string }>(env.memberClusters.map((m) => [m.name, m.destination]));
   const namespacesOf = (m: MemberRender): string[] =>
     [...new Set(m.objects.flatMap((o) => (o.metadata.namespace !== undefined ? [o.metadata.namespace] : [])))].sort(byString);
   // Environment order, so the list (and the Applications) read like the environment file.
   const ordered = memberOrder(env).flatMap((name) => members.filter((m) => m.memberCluster === name));
   const deployable = ordered.filter((m) => namespacesOf(m).length > 0);
+  // The federation API server's Application comes first: it syncs before the canary member
+  // cluster (its own RollingSync step), so the federation manager knows a spread shard's
+  // members before any member cluster runs a pod of it.
+  const fed = federation !== undefined && namespacesOf(federation).length > 0 ? { ...federation, memberCluster: FEDERATION_APP } : undefined;
+  if (fed) destinationOf.set(FEDERATION_APP, federationDestination(env));
+  const apps = fed ? [fed, ...deployable] : deployable;
+  const all = federation ? [...members, federation] : members;
 
   const kinds = (scoped: boolean) => {
     const seen = new Map<string, { group: string; kind: string }>();
-    for (const m of members) {
+    for (const m of all) {
       for (const o of m.objects) {
         if ((o.metadata.namespace !== undefined) !== scoped) continue;
         const group = groupOf(o.apiVersion);
@@ -72,7 +113,7 @@ export function argocdObjects(env: Environment, members: ReadonlyArray<MemberRen
     spec: {
       description: `dbtopo databases of environment ${env.name} (generated by dbtopo compile)`,
       sourceRepos: [argo.repoURL],
-      destinations: deployable.flatMap((m) =>
+      destinations: apps.flatMap((m) =>
         namespacesOf(m).map((ns) => ({ ...destinationOf.get(m.memberCluster), namespace: ns })),
       ),
       clusterResourceWhitelist: clusterKinds,
@@ -80,8 +121,8 @@ export function argocdObjects(env: Environment, members: ReadonlyArray<MemberRen
     },
   };
 
-  const useServer = deployable.every((m) => destinationOf.get(m.memberCluster)?.server !== undefined);
-  const elements = deployable.map((m) => {
+  const useServer = apps.every((m) => destinationOf.get(m.memberCluster)?.server !== undefined);
+  const elements = apps.map((m) => {
     const d = destinationOf.get(m.memberCluster) ?? {};
     return {
       memberCluster: m.memberCluster,
@@ -90,18 +131,26 @@ export function argocdObjects(env: Environment, members: ReadonlyArray<MemberRen
       destination: (useServer ? d.server : (d.name ?? d.server)) ?? '',
     };
   });
-  // Fields the dbtopo controller writes: never a diff, never reverted by a sync.
-  const ignoreDifferences = ['Cluster', 'InstanceSet'].map((kind) => ({
-    group: GROUP,
-    kind,
-    jsonPointers: ['/status'],
-    managedFieldsManagers: [FIELD_MANAGER_CONTROLLER],
-  }));
-  // Member clusters in rollout order: the canary's Application is step 1, every other one step 2.
+  // Fields the dbtopo controller and the federation manager write (status, and the manager's
+  // run-time decisions: status.federation of spread shards' InstanceSets, the Federation status,
+  // the EndpointSlices of remote primaries): never a diff, never reverted by a sync.
+  const ignoreDifferences = [
+    { group: GROUP, kind: 'Cluster', jsonPointers: ['/status'], managedFieldsManagers: [FIELD_MANAGER_CONTROLLER] },
+    { group: GROUP, kind: 'InstanceSet', jsonPointers: ['/status'], managedFieldsManagers: fed ? [FIELD_MANAGER_CONTROLLER, FIELD_MANAGER_FEDERATION] : [FIELD_MANAGER_CONTROLLER] },
+    ...(fed
+      ? [
+          { group: GROUP, kind: 'Federation', jsonPointers: ['/status'], managedFieldsManagers: [FIELD_MANAGER_FEDERATION] },
+          { group: 'discovery.k8s.io', kind: 'EndpointSlice', managedFieldsManagers: [FIELD_MANAGER_FEDERATION] },
+        ]
+      : []),
+  ];
+  // Member clusters in rollout order: the canary's Application is step 1, every other one step 2
+  // (after the federation API server's, step 0, when the environment has spread topologies).
   // Argo CD's ApplicationSet controller (with progressive syncs enabled) then triggers each sync
   // itself and turns `automated` off on the Applications; a step starts once every Application of
   // the steps before it is Synced, Healthy and its last operation Succeeded.
-  const steps = rolloutSteps(memberOrder(env), deployable.map((m) => m.memberCluster)).map((names) => ({
+  const memberSteps = rolloutSteps(memberOrder(env), deployable.map((m) => m.memberCluster));
+  const steps = (fed && memberSteps.length > 0 ? [[FEDERATION_APP], ...memberSteps] : memberSteps).map((names) => ({
     matchExpressions: [{ key: MEMBER_CLUSTER_LABEL, operator: 'In', values: names }],
   }));
   const appSet: KubeObject = {

@@ -38,6 +38,9 @@ Output:
                                                           YAML document each
   <out>/<env>/<member-cluster>/_cluster/<kind>-<name>.yaml  CRDs, Namespaces, admission guards
   <out>/<env>/_argocd/<kind>-<name>.yaml                  the AppProject and ApplicationSet
+  <out>/<env>/_federation/<namespace>/<topology>.yaml     the Federation of a topology whose
+                                                          shards span member clusters, for the
+                                                          federation API server (+ _cluster/)
   The output is replaced atomically; on any error nothing is written.
   Over an output an earlier compile wrote (its state in .dbtopo-cache/ beside the output), only
   the topologies whose files changed are rendered and only files whose text changed are written,

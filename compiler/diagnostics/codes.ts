@@ -75,6 +75,7 @@ export const CODES = {
   DBT3130: { title: 'GitOps identity that never syncs', hint: 'name the identity Argo CD syncs as: its application controller (<argocd namespace>/argocd-application-controller), or the ServiceAccount of the AppProject\'s sync impersonation', severity: 'error' },
   DBT3131: { title: 'guard would lock out the controller', hint: 'guard.controller must be the dbtopo controller\'s ServiceAccount (<install namespace>/dbtopo-controller, controller/install/install.yaml) and must not also be a GitOps identity', severity: 'error' },
   DBT3132: { title: 'guard identity that everyone has', hint: 'system:authenticated, system:unauthenticated and system:serviceaccounts include every caller or every ServiceAccount; name a group of its own', severity: 'error' },
+  DBT3125: { title: 'reserved member cluster name', hint: 'rename the member cluster: "federation" is the Argo CD Application (dbtopo-<env>-federation) that syncs the Federation objects to the federation API server', severity: 'error' },
   DBT3123: { title: 'namespace rule needs a team', hint: 'the environment\'s namespace rule uses {team}; set team in the topology or namespace explicitly', severity: 'error' },
 
   // ── policy: allowed in general, forbidden by this environment ──────────────────────────
@@ -93,6 +94,7 @@ export const CODES = {
   DBT5002: { title: 'placement names an unknown member cluster', hint: 'use a member cluster listed in the environment file', severity: 'error' },
   DBT5003: { title: 'no member cluster to place the topology in', hint: 'add a member cluster to the environment file', severity: 'error' },
   DBT5004: { title: 'instance zone not offered by its member clusters', hint: 'pick a zone listed under the member cluster in the environment file, or add the member cluster to placement.memberClusters', severity: 'error' },
+  DBT5006: { title: 'two environments share a federation API server', hint: 'set federation.destination of this environment to a cluster of its own: both would render the Federation CRD there, and Argo CD refuses a resource two Applications render', severity: 'error' },
   DBT5005: { title: 'member cluster gets no server', hint: 'list fewer member clusters in placement.memberClusters, or raise replicas', severity: 'warning' },
 
   // ── cli ───────────────────────────────────────────────────────────────────────────────────

@@ -3,11 +3,12 @@
 // (an object rendered by two of them, DBT5001) and sorts the files by path (pipeline.ts, steps
 // 4 and 5).
 import type { Environment, KubeObject } from '../../schemas/types/index.js';
-import { ARGOCD_DIR, RENDERED_ROOT } from '../argocd/emit.js';
-import { argocdObjects } from '../argocd/objects.js';
+import { ARGOCD_DIR, FEDERATION_DIR, RENDERED_ROOT } from '../argocd/emit.js';
+import { sharedFederationDiagnostics } from '../argocd/federation.js';
+import { argocdObjects, membersAtFederation } from '../argocd/objects.js';
 import { annotateForArgoCd } from '../argocd/waves.js';
 import { diagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
-import { clusterCrds } from '../emit/crds.js';
+import { clusterCrds, federationCrds } from '../emit/crds.js';
 import { guardObjects } from '../emit/guards.js';
 import { namespaceObject } from '../emit/namespaces.js';
 import { objectKey, withPath, type ObjectHead, type Placement } from '../emit/paths.js';
@@ -35,6 +36,15 @@ function clusterFiles(env: Environment, namespaces: ReadonlyMap<string, Readonly
     for (const f of annotateForArgoCd(namespaceFiles)) files.push({ ...f, text: toYaml(f.object) });
     for (const { object, text } of guards) files.push({ ...withPath(at, object), text });
   }
+  // The federation API server (Federation objects of spread topologies): their CRD and namespaces.
+  const federated = namespaces.get(FEDERATION_DIR);
+  if (federated !== undefined) {
+    const at = { env: env.name, memberCluster: FEDERATION_DIR };
+    const there = new Set(membersAtFederation(env).flatMap((m) => [...(namespaces.get(m) ?? [])]));
+    const own = [...federated].filter((ns) => !there.has(ns)).sort(byString);
+    const cluster = [...federationCrds(), ...own.map(namespaceObject)].map((object) => withPath<KubeObject, Placement>(at, object));
+    for (const f of annotateForArgoCd(cluster)) files.push({ ...f, text: toYaml(f.object) });
+  }
   return files;
 }
 
@@ -57,7 +67,9 @@ function argoCdFiles(envs: readonly Environment[], files: readonly FileHead[]): 
       path: `${RENDERED_ROOT}/${env.name}/${m.name}`,
       objects: byMember.get(`${env.name}/${m.name}`) ?? [],
     }));
-    for (const object of argocdObjects(env, members)) {
+    const federated = byMember.get(`${env.name}/${FEDERATION_DIR}`);
+    const federation = federated && { memberCluster: FEDERATION_DIR, path: `${RENDERED_ROOT}/${env.name}/${FEDERATION_DIR}`, objects: federated };
+    for (const object of argocdObjects(env, members, federation)) {
       out.push({ ...withPath({ env: env.name, memberCluster: ARGOCD_DIR }, object), text: toYaml(object) });
     }
   }
@@ -117,7 +129,8 @@ export function assembleCompile<F extends FileHead>(
   const placement: Diagnostic[] = [];
   for (const env of envs) for (const r of renders) if (r.env === env.name) placement.push(...r.diagnostics);
   const shared = sharedFiles(envs, renders);
-  const diagnostics = sortDiagnostics([...repo.diagnostics, ...placement, ...duplicates(renders, locate)]);
+  const federated = new Set(renders.filter((r) => r.namespaces.some((n) => n.memberCluster === FEDERATION_DIR)).map((r) => r.env));
+  const diagnostics = sortDiagnostics([...repo.diagnostics, ...placement, ...duplicates(renders, locate), ...sharedFederationDiagnostics(repo.environments, federated)]);
   let files: Array<F | RenderedFile> | undefined;
   return {
     repo,

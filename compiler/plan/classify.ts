@@ -2,6 +2,7 @@
 // are read top to bottom and the first rule that matches and decides wins, so a specific rule sits
 // above a general one. Every rule has an id that the plan output shows and a unit test.
 import { ANNOTATIONS, LABELS } from '../../schemas/types/labels.js';
+import { FEDERATION_DIR } from '../argocd/emit.js';
 import type { KubeObject } from '../../schemas/types/index.js';
 import { isRecord } from './diff.js';
 import {
@@ -239,6 +240,10 @@ export const FIELD_RULES: ReadonlyArray<FieldRule> = [
   { id: 'instances', kinds: ['InstanceSet'], path: '/spec/instances/**', decide: podTemplate('an instance template') },
   { id: 'engine-settings', kinds: ['InstanceSet'], path: '/spec/engine/**', decide: podTemplate('the engine spec') },
   { id: 'ordinals', kinds: ['InstanceSet'], path: '/spec/defaultTemplateOrdinals/**', decide: ordinals },
+  // The Federation object only describes the spread shards to the federation manager; what moves
+  // pods (ordinals, spread) is classified on the InstanceSets rendered beside it.
+  { id: 'federation', kinds: ['Federation'], path: '/spec/**', decide: is('safe', 'the federation manager\'s view of the spread shards; their pods change with the InstanceSets') },
+  { id: 'service-export', kinds: ['ServiceExport'], path: '/**', decide: is('safe', 'the headless Service\'s export to the clusterset applies in place') },
   // Unknown fields of our own kinds: assume pods restart (over-states, never hides, the risk).
   { id: 'unknown-dbtopo-field', kinds: ['InstanceSet', 'Cluster'], path: '/**', decide: podTemplate('a field the plan does not know') },
   { id: 'other', kinds: '*', path: '/**', decide: is('safe', 'applied in place') },
@@ -262,6 +267,15 @@ function isServerSet(o: KubeObject | undefined): boolean {
 }
 
 export const OBJECT_RULES: ReadonlyArray<ObjectRule> = [
+  // The Federation CRD leaves rendered/<env>/_federation/ with the environment's last spread
+  // topology, and with it the federation API server's Application: Argo CD deletes that
+  // Application but keeps its resources (the ApplicationSet's preserveResourcesOnDeletion).
+  {
+    id: 'federation-crd-removed',
+    kinds: ['CustomResourceDefinition'],
+    types: ['removed'],
+    decide: (ctx) => (ctx.change.memberCluster === FEDERATION_DIR ? { class: 'safe', reason: 'no spread topology is left: the federation API server\'s Application goes, Argo CD keeps the CRD' } : undefined),
+  },
   { id: 'crd-removed', kinds: ['CustomResourceDefinition'], types: ['removed'], decide: is('forbidden', 'deleting a CRD deletes every object of its kind in the cluster') },
   { id: 'new-topology', kinds: '*', types: ['added'], decide: (ctx) => (ctx.topologyAdded ? { class: 'safe', reason: 'new topology' } : undefined) },
   // A shard's servers spread over member clusters: one member gaining or losing its part of a

@@ -7,8 +7,10 @@
 // and namespace deletions after every topology deletion in them.
 // Across member clusters of an environment: the first member cluster in the environment file's
 // order that has actions is the canary; every other member cluster starts after it finished
-// (compiler/rollout/order.ts, the order the generated ApplicationSet's RollingSync steps follow).
+// (compiler/rollout/order.ts, the order the generated ApplicationSet's RollingSync steps follow);
+// the federation API server's actions (Federation objects, `_federation`) come before the canary's.
 // Environments are independent (each syncs its own rendered/<env>/ tree).
+import { ARGOCD_DIR, FEDERATION_DIR } from '../argocd/emit.js';
 import { rolloutSteps } from '../rollout/order.js';
 import { hasSwitchover } from './classify.js';
 import { ACTION_TYPES, type ActionType, type ClassifiedChange, type PlanAction } from './model.js';
@@ -77,17 +79,28 @@ export function buildActions(changes: ReadonlyArray<ClassifiedChange>, opts: Dag
     }
   }
   // Canary: the first member cluster (environment order) with actions goes before the others.
+  // The federation API server's actions (rendered/<env>/_federation/: Federation objects) go
+  // before every member cluster's, as its Application syncs first (compiler/argocd/objects.ts).
+  const sinksOf = (actions: readonly PlanAction[]): PlanAction[] => {
+    const hasSuccessor = new Set(actions.flatMap((a) => a.after));
+    return actions.filter((a) => !hasSuccessor.has(a.id));
+  };
+  const member = (a: PlanAction): boolean => a.memberCluster !== ARGOCD_DIR && a.memberCluster !== FEDERATION_DIR;
   for (const [env, envActions] of groupBy(all, (a) => a.env)) {
     const order = opts.memberOrder.get(env) ?? [];
-    const [first, rest] = rolloutSteps(order, envActions.map((a) => a.memberCluster).filter((m) => m !== '_argocd'));
+    const [first, rest] = rolloutSteps(order, envActions.filter(member).map((a) => a.memberCluster));
     const canary = first?.[0];
-    if (canary === undefined || rest === undefined) continue;
-    const canaryActions = envActions.filter((a) => a.memberCluster === canary);
-    const hasSuccessor = new Set(canaryActions.flatMap((a) => a.after));
-    const sinks = canaryActions.filter((a) => !hasSuccessor.has(a.id));
+    if (canary !== undefined && rest !== undefined) {
+      const sinks = sinksOf(envActions.filter((a) => a.memberCluster === canary));
+      for (const a of envActions) {
+        if (a.memberCluster === canary || !member(a) || a.after.length > 0) continue;
+        for (const s of sinks) edge(s, a);
+      }
+    }
+    const federation = sinksOf(envActions.filter((a) => a.memberCluster === FEDERATION_DIR));
     for (const a of envActions) {
-      if (a.memberCluster === canary || a.memberCluster === '_argocd' || a.after.length > 0) continue;
-      for (const s of sinks) edge(s, a);
+      if (!member(a) || a.after.length > 0) continue;
+      for (const s of federation) edge(s, a);
     }
   }
   return layer(all);

@@ -5,7 +5,7 @@ import type { KubeObject } from '../../schemas/types/index.js';
 /** A rendered object and where it is deployed; `topology` is absent for cluster-wide objects. */
 export interface PlanObject {
   env: string;
-  /** Member cluster name; `_argocd` for the Argo CD objects of an environment. */
+  /** Member cluster name; `_argocd` for the Argo CD objects of an environment, `_federation` for its federation API server's objects. */
   memberCluster: string;
   topology?: string;
   /** Topology file the object came from (relative to the GitOps repo root). */

@@ -1,6 +1,7 @@
 // Semantic rules on one environment file.
 import type { Environment } from '../../schemas/types/environment.js';
 import { ARGOCD_APPLICATION_CONTROLLER, ARGOCD_NON_SYNCING, CONTROLLER_SERVICE_ACCOUNT, DEFAULT_CONTROLLER_NAMESPACE, UNIVERSAL_GROUPS } from '../../schemas/types/guard.js';
+import { FEDERATION_APP } from '../argocd/objects.js';
 import { defaultGitopsServiceAccount } from '../resolve/guard.js';
 import type { Resources } from '../../schemas/types/topology.js';
 import type { Path } from './paths.js';
@@ -31,6 +32,9 @@ export function checkEnvironment(env: Environment, file: string, report: Report)
   env.memberClusters.forEach((mc, i) => {
     if (seen.has(mc.name)) report('DBT3120', ['memberClusters', i, 'name'], `member cluster "${mc.name}" is listed twice`);
     seen.add(mc.name);
+    if (mc.name === FEDERATION_APP) {
+      report('DBT3125', ['memberClusters', i, 'name'], `"${FEDERATION_APP}" names the Argo CD Application of the environment's federation API server (dbtopo-${env.name}-${FEDERATION_APP})`);
+    }
   });
   for (const m of env.namespace.matchAll(/\{([a-z]+)\}/g)) {
     if (!(NAMESPACE_PLACEHOLDERS as readonly string[]).includes(m[1]!)) {

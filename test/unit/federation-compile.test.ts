@@ -1,0 +1,220 @@
+// The compiler's side of federation (docs/federation.md): the Federation object of a topology with
+// spread shards, rendered to rendered/<env>/_federation/ with its CRD and namespaces; the Argo CD
+// Application that syncs it to the federation API server before the canary member cluster; the
+// plan's order; and the checks that go with them.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { argocdObjects, MEMBER_CLUSTER_LABEL } from '../../compiler/argocd/objects.js';
+import { compileModel, compileRepo } from '../../compiler/compile.js';
+import { federationObject } from '../../compiler/expand/federation.js';
+import { parseSources, type SourceFile } from '../../compiler/load/index.js';
+import { placeTopology } from '../../compiler/place/index.js';
+import { buildPlan } from '../../compiler/plan/plan.js';
+import type { PlanObject } from '../../compiler/plan/model.js';
+import { resolveTopology } from '../../compiler/resolve/index.js';
+import { validate } from '../../compiler/validate/index.js';
+import type { Environment, Federation, KubeObject, Topology } from '../../schemas/types/index.js';
+import { noAcks } from './plan-fixtures.js';
+
+const EXAMPLE = join(import.meta.dirname, '..', '..', 'environments');
+
+const ENV = `name: prod
+memberClusters:
+  - name: west
+    destination: { server: https://west.example.com }
+    zones: [w1]
+  - name: central
+    destination: { server: https://central.example.com }
+    zones: [c1]
+namespace: db-{team}
+argocd: { repoURL: https://git.example.com/gitops.git }
+`;
+const SPREAD = `name: cache
+team: web
+engine: redis
+mode: replication
+version: 7.2.4
+replicas: 3
+sentinel: { replicas: 3, quorum: 2 }
+placement: { memberClusters: [central, west] }
+`;
+const LOCAL = SPREAD.replace('name: cache', 'name: local').replace('placement: { memberClusters: [central, west] }', 'placement: { memberClusters: [west] }');
+
+function compile(topologies: Record<string, string>, envs: Record<string, string> = { prod: ENV }) {
+  const files: SourceFile[] = [
+    ...Object.entries(envs).map(([n, text]) => ({ path: `envs/${n}.yaml`, text })),
+    ...Object.entries(topologies).map(([n, text]) => ({ path: `topologies/${n}.yaml`, text })),
+  ];
+  return compileModel(validate(parseSources(files)), {});
+}
+
+type AppSet = KubeObject & {
+  spec: {
+    generators: Array<{ list: { elements: Array<Record<string, string>> } }>;
+    strategy: { rollingSync: { steps: Array<{ matchExpressions: Array<{ values: string[] }> }> } };
+    template: { spec: { ignoreDifferences: Array<{ group: string; kind: string; managedFieldsManagers: string[] }> } };
+  };
+};
+
+describe('the Federation object', () => {
+  const env: Environment = {
+    name: 'prod',
+    namespace: 'db-{team}',
+    memberClusters: [
+      { name: 'west', destination: { name: 'west' }, zones: ['w1'] },
+      { name: 'central', destination: { name: 'central' }, zones: ['c1'] },
+    ],
+  };
+  const federation = (t: Topology, order = ['west', 'central']): Federation | undefined => {
+    const { placed } = placeTopology(resolveTopology(t, env, `topologies/${t.name}.yaml`), env);
+    if (!placed) throw new Error('not placed');
+    return federationObject(placed, order);
+  };
+  const sharded: Topology = { name: 'feed', team: 'web', engine: 'redis', mode: 'sharded', version: '7.2.4', shards: 2, replicas: 3, proxy: { replicas: 2 }, placement: { memberClusters: ['central', 'west'] } };
+
+  it('names every spread shard, each member cluster\'s ordinals and pods with their clusterset names, in rollout order', () => {
+    const f = federation(sharded);
+    expect(f?.metadata).toMatchObject({ name: 'feed', namespace: 'db-web', labels: { 'app.kubernetes.io/instance': 'feed', 'app.kubernetes.io/managed-by': 'dbtopo' } });
+    expect(f?.spec.memberClusters).toEqual(['west', 'central']); // the environment's order, not the topology's
+    expect(f?.spec.shards.map((s) => s.name)).toEqual(['feed-shard-0', 'feed-shard-1']);
+    const shard = f?.spec.shards[0];
+    expect(shard).toMatchObject({ primaryService: 'feed-shard-0-primary', headlessService: 'feed-shard-0-headless', port: 6379 });
+    const ordinals = Object.fromEntries((shard?.members ?? []).map((m) => [m.memberCluster, m.ordinals]));
+    expect(Object.keys(ordinals)).toEqual(['west', 'central']);
+    expect([...(ordinals['west'] ?? []), ...(ordinals['central'] ?? [])].sort()).toEqual([0, 1, 2]);
+    for (const m of shard?.members ?? []) {
+      for (const [i, pod] of m.pods.entries()) {
+        expect(pod.name).toBe(`feed-shard-0-${m.ordinals[i]}`);
+        expect(pod.clusterSetName).toBe(`${pod.name}.${m.memberCluster}.feed-shard-0-headless.db-web.svc.clusterset.local`);
+      }
+    }
+    // the canary first: a different environment order gives a different list
+    expect(federation(sharded, ['central', 'west'])?.spec.memberClusters).toEqual(['central', 'west']);
+  });
+
+  it('is not rendered for a topology whose shards all live in one member cluster', () => {
+    expect(federation({ ...sharded, placement: { memberClusters: ['west'] } })).toBeUndefined();
+  });
+
+  it('MariaDB: one shard, the server set', () => {
+    const f = federation({ name: 'shop', team: 'web', engine: 'mysql', mode: 'primary-replica', version: '10.11', replicas: 3, replication: { mode: 'semi-sync' }, placement: { memberClusters: ['west', 'central'] } });
+    expect(f?.spec).toMatchObject({ engine: 'mysql', topology: 'shop', environment: 'prod' });
+    expect(f?.spec.shards.map((s) => [s.name, s.port])).toEqual([['shop-server', 3306]]);
+  });
+});
+
+describe('rendered/<env>/_federation/', () => {
+  it('holds the Federation of each spread topology, the Federation CRD and their namespaces; nothing for the others', () => {
+    const r = compile({ cache: SPREAD, local: LOCAL });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const fed = r.files.filter((f) => f.memberCluster === '_federation');
+    expect(fed.map((f) => [f.path, f.object.kind])).toEqual([
+      ['prod/_federation/_cluster/customresourcedefinition-federations.dbtopo.dev.yaml', 'CustomResourceDefinition'],
+      ['prod/_federation/_cluster/namespace-db-web.yaml', 'Namespace'],
+      ['prod/_federation/db-web/cache.yaml', 'Federation'],
+    ]);
+    expect(fed.find((f) => f.object.kind === 'Federation')?.object.metadata.annotations?.['dbtopo.dev/source']).toBe('topologies/cache.yaml');
+    // member clusters never get the Federation CRD
+    expect(r.files.filter((f) => f.memberCluster !== '_federation' && f.object.kind === 'CustomResourceDefinition').map((f) => f.object.metadata.name)).not.toContain('federations.dbtopo.dev');
+    expect(compile({ local: LOCAL }).files.some((f) => f.memberCluster === '_federation')).toBe(false);
+  });
+
+  it('the example: prod feed-shards only, identical in the committed tree', async () => {
+    const r = await compileRepo({ repo: EXAMPLE, write: false });
+    expect(r.files.filter((f) => f.path.split('/')[1] === '_federation').map((f) => f.path)).toEqual([
+      'prod/_federation/_cluster/customresourcedefinition-federations.dbtopo.dev.yaml',
+      'prod/_federation/_cluster/namespace-db-feed.yaml',
+      'prod/_federation/db-feed/feed-shards.yaml',
+    ]);
+  });
+
+  it('the federation API server being one of the member clusters: its namespaces are not rendered twice', () => {
+    const env = `${ENV}federation: { destination: { server: https://west.example.com } }\n`;
+    const r = compile({ cache: SPREAD }, { prod: env });
+    expect(r.files.filter((f) => f.memberCluster === '_federation').map((f) => f.object.kind)).toEqual(['CustomResourceDefinition', 'Federation']);
+  });
+
+  it('two environments syncing Federations to one federation API server: DBT5006 at the second', () => {
+    const staging = ENV.replace('name: prod', 'name: staging').replace(/west/g, 'sw').replace(/central/g, 'sc');
+    const spread = SPREAD.replace('placement: { memberClusters: [central, west] }', 'overrides:\n  prod: { placement: { memberClusters: [central, west] } }\n  staging: { placement: { memberClusters: [sc, sw] } }');
+    const clash = compile({ cache: spread }, { prod: ENV, staging }).diagnostics.filter((d) => d.code === 'DBT5006');
+    expect(clash.map((d) => [d.file, d.line, d.severity])).toEqual([['envs/staging.yaml', 1, 'error']]);
+    expect(clash[0]?.message).toContain('https://kubernetes.default.svc');
+    const own = `${staging}federation:\n  destination: { name: staging-mgmt }\n`;
+    expect(compile({ cache: spread }, { prod: ENV, staging: own }).diagnostics.filter((d) => d.code === 'DBT5006')).toEqual([]);
+  });
+
+  it('a member cluster named "federation" is DBT3125 at its name', () => {
+    const r = compile({ local: LOCAL }, { prod: ENV.replace('name: central', 'name: federation') });
+    expect(r.diagnostics.filter((d) => d.code === 'DBT3125').map((d) => [d.file, d.line, d.col])).toEqual([['envs/prod.yaml', 6, 5]]);
+  });
+});
+
+describe('Argo CD: the federation API server\'s Application', () => {
+  const appSet = (envText = ENV): AppSet => compile({ cache: SPREAD }, { prod: envText }).files.find((f) => f.object.kind === 'ApplicationSet')?.object as AppSet;
+  const project = (envText = ENV) => compile({ cache: SPREAD }, { prod: envText }).files.find((f) => f.object.kind === 'AppProject')?.object as KubeObject & { spec: Record<string, unknown> };
+
+  it('is listed first, syncs rendered/<env>/_federation to the cluster Argo CD runs in by default, in a RollingSync step before the canary', () => {
+    const s = appSet();
+    expect(s.spec.generators[0]?.list.elements[0]).toEqual({ memberCluster: 'federation', path: 'rendered/prod/_federation', namespace: 'db-web', destination: 'https://kubernetes.default.svc' });
+    expect(s.spec.strategy.rollingSync.steps.map((x) => x.matchExpressions[0]?.values)).toEqual([['federation'], ['west'], ['central']]);
+  });
+
+  it('goes to federation.destination; with a registered name every Application names its destination', () => {
+    const s = appSet(`${ENV}federation: { destination: { name: mgmt } }\n`);
+    expect(s.spec.generators[0]?.list.elements.map((e) => e['destination'])).toEqual(['mgmt', 'https://west.example.com', 'https://central.example.com']);
+    expect(JSON.stringify(s.spec.template)).toContain('"name":"{{.destination}}"');
+  });
+
+  it('ignores what the federation manager writes (field manager dbtopo-federation)', () => {
+    const ignored = appSet().spec.template.spec.ignoreDifferences.map((d) => `${d.group}/${d.kind}: ${d.managedFieldsManagers.join(',')}`);
+    expect(ignored).toEqual([
+      'dbtopo.dev/Cluster: dbtopo-controller',
+      'dbtopo.dev/InstanceSet: dbtopo-controller,dbtopo-federation',
+      'dbtopo.dev/Federation: dbtopo-federation',
+      'discovery.k8s.io/EndpointSlice: dbtopo-federation',
+    ]);
+    // an environment without spread topologies keeps its Argo CD objects as they were
+    const plain = compile({ local: LOCAL }).files.find((f) => f.object.kind === 'ApplicationSet')?.object as AppSet;
+    expect(plain.spec.template.spec.ignoreDifferences.map((d) => d.kind)).toEqual(['Cluster', 'InstanceSet']);
+    expect(plain.spec.generators[0]?.list.elements.map((e) => e['memberCluster'])).toEqual(['west']);
+  });
+
+  it('the AppProject allows the federation destination and the Federation kind', () => {
+    const p = project();
+    expect(p.spec['destinations']).toContainEqual({ server: 'https://kubernetes.default.svc', namespace: 'db-web' });
+    expect(p.spec['namespaceResourceWhitelist']).toContainEqual({ group: 'dbtopo.dev', kind: 'Federation' });
+  });
+
+  it('argocdObjects without a federation render is unchanged by the parameter', () => {
+    const env = validate(parseSources([{ path: 'envs/prod.yaml', text: ENV }])).environments[0]!.value;
+    const members = [{ memberCluster: 'west', path: 'rendered/prod/west', objects: [{ apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'db' } }] }];
+    expect(argocdObjects(env, members, undefined)).toEqual(argocdObjects(env, members));
+    const steps = (argocdObjects(env, members)[1] as AppSet).spec.strategy.rollingSync.steps;
+    expect(steps.map((x) => x.matchExpressions[0])).toEqual([{ key: MEMBER_CLUSTER_LABEL, operator: 'In', values: ['west'] }]);
+  });
+});
+
+describe('plan: the federation API server goes first', () => {
+  const objs = (text: string): PlanObject[] => compile({ cache: text }).files.map((f) => ({ env: f.env, memberCluster: f.memberCluster, ...(f.topology !== undefined ? { topology: f.topology } : {}), object: f.object }));
+
+  it('a change to a spread shard: the Federation before the canary, the canary before the other member cluster', () => {
+    const base = objs(SPREAD);
+    const head = objs(SPREAD.replace('replicas: 3\n', 'replicas: 4\n'));
+    const plan = buildPlan(base, head, { ...noAcks, memberOrder: new Map([['prod', ['west', 'central']]]) });
+    const wave = new Map(plan.actions.map((a) => [a.id, a.wave]));
+    const fed = plan.actions.filter((a) => a.memberCluster === '_federation');
+    expect(fed.map((a) => a.id)).toEqual(['prod/_federation/cache/apply']);
+    expect(plan.changes.find((c) => c.kind === 'Federation')?.fields.every((f) => f.class === 'safe' && f.rule === 'federation')).toBe(true);
+    const first = (m: string) => Math.min(...plan.actions.filter((a) => a.memberCluster === m).map((a) => a.wave));
+    expect(wave.get('prod/_federation/cache/apply')).toBeLessThan(first('west'));
+    expect(Math.max(...plan.actions.filter((a) => a.memberCluster === 'west').map((a) => a.wave))).toBeLessThan(first('central'));
+  });
+
+  it('the last spread topology leaving: the Federation CRD goes with the Application, not forbidden', () => {
+    const plan = buildPlan(objs(SPREAD), objs(SPREAD.replace('[central, west]', '[west]')), { ...noAcks, memberOrder: new Map([['prod', ['west', 'central']]]) });
+    const crd = plan.changes.find((c) => c.kind === 'CustomResourceDefinition' && c.memberCluster === '_federation');
+    expect(crd).toMatchObject({ type: 'removed', class: 'safe' });
+    expect(crd?.verdict.rule).toBe('federation-crd-removed');
+  });
+});
