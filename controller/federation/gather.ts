@@ -2,9 +2,12 @@
 // holding part of it, the server InstanceSet (engine spec, credentials, what the manager published
 // there) and its pods, then every engine probed directly over the pod network (flat pod routing or
 // Multi-Cluster Services: docs/federation.md). A member cluster whose API server does not answer
-// within MEMBER_TIMEOUT_MS is not a member cluster whose engines are gone: its pods are probed at
+// within ROUND_BUDGET_MS is not a member cluster whose engines are gone: its pods are probed at
 // their last known addresses with their last known credentials, so losing an API server alone
-// never causes a failover.
+// never causes a failover. Its read goes on in the background (bounded by MEMBER_TIMEOUT_MS, one
+// at a time per member cluster) and the round does not wait for it: a hanging API server must not
+// slow the failure detector of the other member clusters' engines (measured: with rounds waiting
+// the full 3 s bound, a lost member cluster was failed over after 14.6 s instead of ~3 rounds).
 import type { FederationShard, InstanceSet, KubeObject } from '../../schemas/types/index.js';
 import { LABELS } from '../../schemas/types/index.js';
 import { CredentialsReader } from '../engines/credentials.js';
@@ -16,8 +19,10 @@ import { resourcePath } from '../runtime/kube.js';
 import type { FedMember } from './decide.js';
 import type { MemberAccess } from './members.js';
 
-/** Bound of one member cluster's API reads per round: an API server that hangs must not stall the shard. */
+/** Bound of one member cluster's API reads: an API server that hangs is retried after this. */
 export const MEMBER_TIMEOUT_MS = 3_000;
+/** How long a round waits for a member cluster's API reads before it goes on with what it last saw. */
+export const ROUND_BUDGET_MS = 750;
 
 /** What the manager last saw of one member cluster's part of a shard (its memory across rounds). */
 export interface MemberSight {
@@ -65,26 +70,50 @@ async function readMember(access: MemberAccess, namespace: string, shard: string
   );
 }
 
+/** Per member cluster: what was last read, the read under way, and the last read's error. */
+export interface SightMemory {
+  sights: Map<string, MemberSight>;
+  reading: Map<string, Promise<void>>;
+  errors: Map<string, string>;
+}
+
+export const newSightMemory = (): SightMemory => ({ sights: new Map(), reading: new Map(), errors: new Map() });
+
 export async function observeShard(opts: {
   namespace: string;
   shard: FederationShard;
   members: Map<string, MemberAccess>;
   engine: (type: InstanceSet['spec']['engine']['type']) => Engine | undefined;
-  memory: Map<string, MemberSight>;
+  memory: SightMemory;
 }): Promise<ShardObservation> {
-  const { namespace, shard } = opts;
+  const { namespace, shard, memory } = opts;
   const perMember = await Promise.all(
     shard.members.map(async (m): Promise<MemberObservation> => {
-      const access = opts.members.get(m.memberCluster);
-      const last = opts.memory.get(m.memberCluster);
-      if (access === undefined) return { memberCluster: m.memberCluster, apiReachable: false, error: `no cluster Secret names member cluster ${m.memberCluster}`, ...(last !== undefined ? { sight: last } : {}) };
-      try {
-        const sight = await readMember(access, namespace, shard.name);
-        opts.memory.set(m.memberCluster, sight);
-        return { memberCluster: m.memberCluster, apiReachable: true, sight };
-      } catch (err) {
-        return { memberCluster: m.memberCluster, apiReachable: false, error: err instanceof Error ? err.message : String(err), ...(last !== undefined ? { sight: last } : {}) };
+      const name = m.memberCluster;
+      const access = opts.members.get(name);
+      if (access === undefined) {
+        const last = memory.sights.get(name);
+        return { memberCluster: name, apiReachable: false, error: `no cluster Secret names member cluster ${name}`, ...(last !== undefined ? { sight: last } : {}) };
       }
+      let reading = memory.reading.get(name);
+      if (reading === undefined) {
+        reading = readMember(access, namespace, shard.name).then(
+          (sight) => {
+            memory.sights.set(name, sight);
+            memory.errors.delete(name);
+          },
+          (err: unknown) => {
+            memory.errors.set(name, err instanceof Error ? err.message : String(err));
+          },
+        );
+        memory.reading.set(name, reading);
+        void reading.finally(() => memory.reading.delete(name));
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const fresh = await Promise.race([reading.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ROUND_BUDGET_MS)))]).finally(() => clearTimeout(timer));
+      const last = memory.sights.get(name);
+      const error = !fresh ? `member cluster ${name}: its API server did not answer within ${ROUND_BUDGET_MS} ms (engines probed at their last known addresses)` : memory.errors.get(name);
+      return { memberCluster: name, apiReachable: error === undefined, ...(error !== undefined ? { error } : {}), ...(last !== undefined ? { sight: last } : {}) };
     }),
   );
   const is = perMember.find((o) => o.apiReachable && o.sight !== undefined)?.sight?.is ?? perMember.find((o) => o.sight !== undefined)?.sight?.is;

@@ -31,7 +31,7 @@ import { KubeClient } from '../runtime/kube.js';
 import { DEFAULT_LEASE, LeaderElector } from '../runtime/leader.js';
 import { makeLogger } from '../runtime/log.js';
 import { decideFederatedShard, recordRound, type FedDecision, type FedOperation, type RecordedPrimary } from './decide.js';
-import { observeShard, type MemberSight, type ShardObservation } from './gather.js';
+import { newSightMemory, observeShard, type ShardObservation, type SightMemory } from './gather.js';
 import { MemberClusters, type MemberAccess } from './members.js';
 import { operateFederated, receivedOf } from './operate.js';
 import { publishEndpoints, publishStatus, type PublishMemo } from './publish.js';
@@ -64,7 +64,7 @@ export interface RunningFederationManager {
 
 interface ShardMemory {
   history: ProbeHistory;
-  sights: Map<string, MemberSight>;
+  sights: SightMemory;
   engine?: Engine;
 }
 
@@ -104,7 +104,7 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
 
   const shardMemory = (key: string): ShardMemory => {
     let m = memory.get(key);
-    if (m === undefined) memory.set(key, (m = { history: { history: new Map() }, sights: new Map() }));
+    if (m === undefined) memory.set(key, (m = { history: { history: new Map() }, sights: newSightMemory() }));
     return m;
   };
 
