@@ -1,0 +1,253 @@
+// The federation manager (controller/federation/) on real parts: shard 0 of the example's prod
+// feed-shards as the compiler renders it — ordinals 0–1 in prod-eu-west (control plane member-a),
+// ordinal 2 in prod-eu-central (member-b), both on one flat pod network, each with its member
+// controller — and the rendered Federation object on a federation API server, the manager
+// reaching the member clusters through Argo-CD-style cluster Secrets. It shows:
+//   - bootstrap: one primary across both member clusters (the lowest global ordinal), the replica
+//     in the other member cluster replicating from it, exactly one primary label, and the
+//     `-primary` Service of the member cluster without the primary pointing at it;
+//   - the primary's whole member cluster lost (every engine killed, its API server frozen) with a
+//     client writing throughout (acknowledged = WAIT for every replica, so one is in the other
+//     member cluster): the manager fails over to the other member cluster, never two primary
+//     labels, and once the lost member cluster is back its old primary is demoted in the engine,
+//     one primary serves again and no acknowledged write is lost. The times are printed;
+//   - the manager, as a child process, SIGKILLed 10 times at random instants while it fails the
+//     shard over again (the primary's engine killed): one primary in the end, never two primary
+//     labels, no acknowledged write lost — the decision is recorded before the engines move.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFederationManager, type RunningFederationManager } from '../../controller/federation/manager.js';
+import { makeLogger } from '../../controller/runtime/log.js';
+import { federationCrd } from '../../schemas/crds/federation.crd.js';
+import { LABELS, type Federation } from '../../schemas/types/index.js';
+import { eventually, sleep } from '../cluster/helpers.js';
+import { ensureControllerBuilt } from '../e2e/controller-helpers.js';
+import { allReady, loadRendered, serviceAddresses } from '../e2e/engines-helpers.js';
+import { missingRedisKeys, startRedisWriter } from '../e2e/writers.js';
+import { FEDERATION_NAMESPACE, startFederationEnv, type FederationEnv } from './harness.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SET = 'feed-shards-shard-0';
+const NS = `fed-redis-${Date.now().toString(36)}`;
+const WEST = 'prod-eu-west';
+const CENTRAL = 'prod-eu-central';
+const KINDS = new Set(['InstanceSet', 'ConfigMap', 'Service', 'PodDisruptionBudget', 'Secret']);
+const shard0 = (member: string): k8s.KubernetesObject[] =>
+  loadRendered(`prod/${member}/db-feed/feed-shards`, 'db-feed', NS).filter((o) => (o.metadata?.name ?? '').startsWith(SET) && KINDS.has(o.kind ?? ''));
+
+/** The compiled Federation of prod feed-shards, moved to the test namespace, with shard 0 only. */
+function renderedFederation(): Federation {
+  const file = path.join(repoRoot, 'environments/rendered/prod/_federation/db-feed/feed-shards.yaml');
+  const text = fs.readFileSync(file, 'utf8').replaceAll('namespace: db-feed\n', `namespace: ${NS}\n`).replaceAll('.db-feed.svc', `.${NS}.svc`);
+  const fed = parseAllDocuments(text).map((d) => d.toJS() as Federation).find((o) => o?.kind === 'Federation');
+  if (fed === undefined) throw new Error(`${file} has no Federation`);
+  fed.spec.shards = fed.spec.shards.filter((s) => s.name === SET);
+  return fed;
+}
+
+describe('federation manager: one primary for a Redis shard spread over two member clusters', () => {
+  let env: FederationEnv;
+  let manager: RunningFederationManager | undefined;
+  const custom = (): k8s.CustomObjectsApi => env.federation.kc.makeApiClient(k8s.CustomObjectsApi);
+
+  /** Every member cluster's pods of the shard that answer within 2 s (a frozen API server's are left out). */
+  async function podsEverywhere(): Promise<Array<{ member: string; pod: k8s.V1Pod }>> {
+    const out: Array<{ member: string; pod: k8s.V1Pod }> = [];
+    await Promise.all(
+      [WEST, CENTRAL].map(async (m) => {
+        const core = env.member(m).admin.makeApiClient(k8s.CoreV1Api);
+        const list = await Promise.race([core.listNamespacedPod({ namespace: NS, labelSelector: `${LABELS.instanceSet}=${SET}` }), sleep(2_000).then(() => undefined)]).catch(() => undefined);
+        for (const pod of list?.items ?? []) out.push({ member: m, pod });
+      }),
+    );
+    return out;
+  }
+  const primaries = async (): Promise<string[]> => (await podsEverywhere()).filter((x) => x.pod.metadata?.labels?.[LABELS.role] === 'primary').map((x) => x.pod.metadata?.name ?? '').sort();
+  const fedStatus = async (): Promise<Federation['status']> => ((await custom().getNamespacedCustomObject({ group: 'dbtopo.dev', version: 'v1alpha1', namespace: NS, plural: 'federations', name: 'feed-shards' })) as Federation).status;
+
+  const startManager = async (): Promise<RunningFederationManager> =>
+    await startFederationManager({ kubeconfig: env.federation.kubeconfigPath, secretsNamespace: FEDERATION_NAMESPACE, namespace: NS, periodMs: 500, log: makeLogger(process.env['DBTOPO_E2E_DEBUG'] !== undefined ? 'info' : 'warn') });
+
+  beforeAll(async () => {
+    env = await startFederationEnv({
+      namespace: NS,
+      members: {
+        [WEST]: { controlPlane: 'member-a', objects: shard0(WEST) },
+        [CENTRAL]: { controlPlane: 'member-b', objects: shard0(CENTRAL) },
+      },
+      memberIdentity: 'controller',
+    });
+    const objects = k8s.KubernetesObjectApi.makeApiClient(env.federation.kc);
+    await objects.create(federationCrd as k8s.KubernetesObject).catch((err: unknown) => {
+      if (!/already exists/i.test(String(err))) throw err;
+    });
+    await env.federation.kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: NS } } });
+    await eventually('the Federation CRD served', async () => (await custom().listNamespacedCustomObject({ group: 'dbtopo.dev', version: 'v1alpha1', namespace: NS, plural: 'federations' }).then(() => true, () => undefined)), { timeoutMs: 30_000, intervalMs: 250 });
+    await objects.create(renderedFederation() as unknown as k8s.KubernetesObject);
+    await allReady(env.member(WEST).core, NS, SET, 2);
+    await allReady(env.member(CENTRAL).core, NS, SET, 1);
+  });
+
+  afterAll(async () => {
+    await manager?.stop();
+    await env?.federation.kc.makeApiClient(k8s.CoreV1Api).deleteNamespace({ name: NS }).catch(() => undefined);
+    await env?.stop();
+  });
+
+  it('bootstraps one primary across the member clusters; the other member cluster replicates from it and its -primary Service points at it', async () => {
+    const t0 = performance.now();
+    manager = await startManager();
+    const status = await eventually('the Federation Healthy with a primary', async () => {
+      const s = (await fedStatus())?.shards?.find((x) => x.name === SET);
+      return s?.state === 'Healthy' ? s : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 250 });
+    expect(status.primary).toEqual({ memberCluster: WEST, pod: `${SET}-0` });
+    await eventually('one primary label across both member clusters', async () => {
+      const all = await podsEverywhere();
+      const roles = Object.fromEntries(all.map((x) => [x.pod.metadata?.name, x.pod.metadata?.labels?.[LABELS.role]]));
+      return roles[`${SET}-0`] === 'primary' && roles[`${SET}-1`] === 'secondary' && roles[`${SET}-2`] === 'secondary' ? true : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+    const primaryIp = (await podsEverywhere()).find((x) => x.pod.metadata?.name === `${SET}-0`)?.pod.status?.podIP ?? '';
+    // The member cluster without the primary reaches it through its own -primary Service.
+    await eventually('prod-eu-central -primary → the primary in prod-eu-west', async () => {
+      const a = await serviceAddresses(env.member(CENTRAL).kc, NS, `${SET}-primary`);
+      return a.length === 1 && a[0] === primaryIp ? true : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 250 });
+    const central = await env.member(CENTRAL).kc.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject({ group: 'dbtopo.dev', version: 'v1alpha1', namespace: NS, plural: 'instancesets', name: SET }) as { status?: { federation?: unknown; conditions?: Array<{ type: string; reason: string }> } };
+    expect(central.status?.federation).toMatchObject({ primary: { memberCluster: WEST, pod: `${SET}-0` }, state: 'Healthy' });
+    process.stderr.write(`[federation] bootstrap: one healthy primary across 2 member clusters in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  });
+
+  it('the primary member cluster lost, then back: failover to the other member cluster, never two primaries, no acknowledged write lost', async () => {
+    expect(await primaries()).toEqual([`${SET}-0`]);
+    // A client in prod-eu-central, behind its -primary Service; acknowledged = every replica has it.
+    const writer = startRedisWriter(env.member(CENTRAL).kc, NS, `${SET}-primary`, '', 'fed:', 500, 2);
+    await eventually('writes acknowledged', async () => (writer.firstAckAfter(0) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+    await sleep(1_000);
+    let most = 0;
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        most = Math.max(most, (await primaries().catch(() => [])).length);
+        await sleep(200);
+      }
+    })();
+
+    const lost = performance.now();
+    const killed = env.killEngines(WEST);
+    expect(killed.length).toBe(2);
+    env.stopApiServer(WEST);
+    const failedOver = await eventually('the Federation records the primary in prod-eu-central', async () => {
+      const s = (await fedStatus())?.shards?.find((x) => x.name === SET);
+      return s?.primary?.pod === `${SET}-2` ? s : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 200 });
+    expect(failedOver.primary).toEqual({ memberCluster: CENTRAL, pod: `${SET}-2` });
+    await eventually(`${SET}-2 labelled primary`, async () => ((await primaries()).includes(`${SET}-2`) ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+    const decided = performance.now();
+    process.stderr.write(`[federation] member cluster lost: the primary moved to the other member cluster after ${((decided - lost) / 1000).toFixed(1)} s\n`);
+
+    // Back: the lost member cluster's API server and engines return; its old primary is demoted.
+    const back = performance.now();
+    await env.resumeApiServer(WEST);
+    env.releaseEngines(WEST);
+    await eventually('one primary, every server replicating from it', async () => {
+      const s = (await fedStatus())?.shards?.find((x) => x.name === SET);
+      return s?.state === 'Healthy' && s.primary?.pod === `${SET}-2` ? true : undefined;
+    }, { timeoutMs: 90_000, intervalMs: 250 });
+    await eventually('exactly one primary label across both member clusters', async () => {
+      const all = await podsEverywhere();
+      const roles = all.map((x) => `${x.pod.metadata?.name}=${x.pod.metadata?.labels?.[LABELS.role] ?? ''}`).sort();
+      return all.length === 3 && roles.join(',') === [`${SET}-0=secondary`, `${SET}-1=secondary`, `${SET}-2=primary`].join(',') ? true : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+    const newIp = (await podsEverywhere()).find((x) => x.pod.metadata?.name === `${SET}-2`)?.pod.status?.podIP ?? '';
+    for (const m of [WEST, CENTRAL]) {
+      await eventually(`${m} -primary → ${SET}-2`, async () => {
+        const a = await serviceAddresses(env.member(m).kc, NS, `${SET}-primary`);
+        return a.length === 1 && a[0] === newIp ? true : undefined;
+      }, { timeoutMs: 20_000, intervalMs: 250 });
+    }
+    const servedAt = await eventually('writes acknowledged again', async () => writer.firstAckAfter(back), { timeoutMs: 60_000, intervalMs: 200 });
+    const report = await writer.stop();
+    watching = false;
+    await watch;
+    process.stderr.write(
+      `[federation] member cluster back: one healthy primary serving acknowledged writes ${((servedAt - back) / 1000).toFixed(1)} s after its return (${((servedAt - lost) / 1000).toFixed(1)} s after the loss); ${report.acked.length} writes acknowledged, ${report.failures} refused or failed\n`,
+    );
+    expect(most, 'two pods labelled primary at once').toBeLessThanOrEqual(1);
+    expect(report.acked.length).toBeGreaterThan(0);
+    expect(await missingRedisKeys(newIp, '', 'fed:', report.acked), 'acknowledged writes lost').toEqual([]);
+  });
+  it('the manager SIGKILLed 10 times while it fails over: one primary in the end, never two, no acknowledged write lost', async () => {
+    ensureControllerBuilt();
+    await manager?.stop();
+    manager = undefined;
+    const main = path.join(repoRoot, 'dist/controller/main.js');
+    const children = new Set<ChildProcess>();
+    const spawnManager = (): ChildProcess => {
+      const c = spawn(process.execPath, [main, '--mode', 'federation', '--kubeconfig', env.federation.kubeconfigPath, '--cluster-secrets-namespace', FEDERATION_NAMESPACE, '--namespace', NS, '--federation-period-ms', '500', '--log-level', 'error'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      children.add(c);
+      c.on('exit', () => children.delete(c));
+      return c;
+    };
+    const killAll = async (): Promise<void> => {
+      for (const c of [...children]) {
+        const gone = new Promise((r) => c.once('exit', r));
+        c.kill('SIGKILL');
+        await Promise.race([gone, sleep(5_000)]);
+      }
+    };
+    try {
+      const before = (await fedStatus())?.shards?.find((x) => x.name === SET)?.primary;
+      expect(before?.memberCluster).toBe(CENTRAL);
+      const writer = startRedisWriter(env.member(WEST).kc, NS, `${SET}-primary`, '', 'kill:', 500, 2);
+      await eventually('writes acknowledged', async () => (writer.firstAckAfter(0) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+      let most = 0;
+      let watching = true;
+      const watch = (async () => {
+        while (watching) {
+          most = Math.max(most, (await primaries().catch(() => [])).length);
+          await sleep(200);
+        }
+      })();
+      spawnManager();
+      const lost = performance.now();
+      expect(env.killEngines(CENTRAL).length).toBe(1);
+      // Ten SIGKILLs at random instants 0.3–2.5 s apart, each followed by a fresh start.
+      for (let i = 0; i < 10; i++) {
+        await sleep(300 + Math.floor(Math.random() * 2_200));
+        await killAll();
+        spawnManager();
+      }
+      const moved = await eventually('the primary recorded in prod-eu-west', async () => {
+        const s = (await fedStatus())?.shards?.find((x) => x.name === SET);
+        return s?.primary?.memberCluster === WEST ? s.primary : undefined;
+      }, { timeoutMs: 60_000, intervalMs: 250 });
+      const decided = performance.now();
+      env.releaseEngines(CENTRAL);
+      await eventually('one primary, every server replicating from it', async () => {
+        const s = (await fedStatus())?.shards?.find((x) => x.name === SET);
+        return s?.state === 'Healthy' && s.primary?.pod === moved.pod ? true : undefined;
+      }, { timeoutMs: 90_000, intervalMs: 250 });
+      await eventually('exactly one primary label across both member clusters', async () => {
+        const all = await podsEverywhere();
+        const p = all.filter((x) => x.pod.metadata?.labels?.[LABELS.role] === 'primary').map((x) => x.pod.metadata?.name);
+        return all.length === 3 && p.length === 1 && p[0] === moved.pod ? true : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 250 });
+      const servedAt = await eventually('writes acknowledged again', async () => writer.firstAckAfter(decided), { timeoutMs: 60_000, intervalMs: 200 });
+      const report = await writer.stop();
+      watching = false;
+      await watch;
+      const ip = (await podsEverywhere()).find((x) => x.pod.metadata?.name === moved.pod)?.pod.status?.podIP ?? '';
+      process.stderr.write(`[federation] manager SIGKILLed 10 times during a failover: primary ${moved.pod} recorded ${((decided - lost) / 1000).toFixed(1)} s after the loss; acknowledged writes again after ${((servedAt - lost) / 1000).toFixed(1)} s; ${report.acked.length} acknowledged\n`);
+      expect(most, 'two pods labelled primary at once').toBeLessThanOrEqual(1);
+      expect(await missingRedisKeys(ip, '', 'kill:', report.acked), 'acknowledged writes lost').toEqual([]);
+    } finally {
+      await killAll();
+    }
+  });
+});
