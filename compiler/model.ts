@@ -79,6 +79,11 @@ export interface ResolvedTopology {
   imagePullPolicy: 'IfNotPresent' | 'Always' | 'Never';
   /** DNS domain of the member clusters (environment `clusterDomain`, else cluster.local). */
   clusterDomain: string;
+  /**
+   * Where pods of other member clusters and the federation manager connect from (environment
+   * `memberClusters[].podCIDRs`, `federation.podCIDRs`): what the servers of a spread shard admit.
+   */
+  network: { podCIDRs: Record<string, string[]>; federationPodCIDRs?: string[] };
   placement: ResolvedPlacement;
 }
 

@@ -6,7 +6,7 @@ import { FEDERATION_DIR } from './argocd/emit.js';
 import { annotateForArgoCd } from './argocd/waves.js';
 import { withPath, type Placement } from './emit/paths.js';
 import { guardParams } from './expand/guard-params.js';
-import { federationObject } from './expand/federation.js';
+import { federationObject, spreadProblems } from './expand/federation.js';
 import { expandTopology } from './expand/index.js';
 import { placeTopology, type PlaceProblem } from './place/index.js';
 import { resolveTopology } from './resolve/index.js';
@@ -26,6 +26,7 @@ export function renderObjects(env: Environment, topology: Topology, file: string
   const { placed, problems } = placeTopology(resolved, env);
   out.problems = problems;
   if (!placed) return out;
+  out.problems = [...problems, ...spreadProblems(placed)];
   const files: TopologyObjects['files'] = [];
   // The Federation object (spread shards only) goes to the federation API server, listed first.
   const federation = federationObject(placed, memberOrder(env));

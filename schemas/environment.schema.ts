@@ -1,9 +1,11 @@
 // JSON Schema (2020-12) of an environment file (envs/<name>.yaml), the one place its fields are
 // defined: schemas/types/environment.ts derives the TypeScript type from it.
-import { BYTES_QUANTITY, IMAGE, MAX_REPLICAS, MAX_SHARDS, name63, REGISTRY, resourcesSchema, SERVICE_ACCOUNT_REF, VERSION } from './fragments.js';
+import { BYTES_QUANTITY, CIDR, IMAGE, MAX_REPLICAS, MAX_SHARDS, name63, REGISTRY, resourcesSchema, SERVICE_ACCOUNT_REF, VERSION } from './fragments.js';
 
 export const ENVIRONMENT_SCHEMA_ID = 'https://dbtopo.dev/schemas/environment.schema.json';
 
+const podCIDRs = (description: string) =>
+  ({ type: 'array', description, minItems: 1, maxItems: 16, uniqueItems: true, items: { type: 'string', pattern: CIDR, maxLength: 43, description: 'A CIDR, e.g. 10.16.0.0/14.' } }) as const;
 const count = (description: string, maximum: number) => ({ type: 'integer', minimum: 1, maximum, description }) as const;
 const image = (description: string) => ({ type: 'string', pattern: IMAGE, maxLength: 255, description }) as const;
 const versions = (engine: string) =>
@@ -53,6 +55,7 @@ export const environmentSchema = {
             items: { type: 'string', minLength: 1, maxLength: 63, pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$', description: 'Zone name.' },
           },
           weight: { type: 'integer', minimum: 0, maximum: 1000, description: 'Relative share of topologies placed here when a topology names no member cluster; default 1, 0 takes none.' },
+          podCIDRs: podCIDRs('Addresses this member cluster\'s pods connect to other member clusters from: its pod CIDRs with flat pod routing, Submariner Globalnet\'s global CIDR. The servers of a spread shard in the other member clusters admit replication from them (NetworkPolicy ipBlock); without them those servers accept their port from any source (warning DBT5007).'),
         },
       },
     },
@@ -152,6 +155,7 @@ export const environmentSchema = {
             name: { type: 'string', minLength: 1, maxLength: 253, description: 'Cluster name registered in Argo CD.' },
           },
         },
+        podCIDRs: podCIDRs('Addresses the federation manager connects to the engines of spread shards from (its pods\' addresses as the member clusters see them). The servers of spread shards admit them (NetworkPolicy ipBlock); without them those servers accept their port from any source (warning DBT5007).'),
       },
     },
     guard: {

@@ -23,6 +23,9 @@ export const REGISTRY = '^[a-z0-9]+([.-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a
 /** A ServiceAccount as <namespace>/<name>. */
 export const SERVICE_ACCOUNT_REF = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$';
 
+/** An IPv4 or IPv6 CIDR, as a NetworkPolicy ipBlock takes it ("10.16.0.0/14", "fd00:10::/56"). */
+export const CIDR = '^([0-9]{1,3}\\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|3[0-2])$|^[0-9a-fA-F:]+:[0-9a-fA-F:]*/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8])$';
+
 export const PARAMETER_NAME = '^[A-Za-z][A-Za-z0-9_.-]*$';
 
 export const MAX_REPLICAS = 100;

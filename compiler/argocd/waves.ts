@@ -19,6 +19,7 @@ const WAVES: Record<string, number> = {
   ConfigMap: -1,
   Secret: -1,
   Service: -1,
+  ServiceExport: -1,
   ServiceAccount: -1,
   Cluster: 0,
   InstanceSet: 0,

@@ -95,6 +95,7 @@ export const CODES = {
   DBT5003: { title: 'no member cluster to place the topology in', hint: 'add a member cluster to the environment file', severity: 'error' },
   DBT5004: { title: 'instance zone not offered by its member clusters', hint: 'pick a zone listed under the member cluster in the environment file, or add the member cluster to placement.memberClusters', severity: 'error' },
   DBT5006: { title: 'two environments share a federation API server', hint: 'set federation.destination of this environment to a cluster of its own: both would render the Federation CRD there, and Argo CD refuses a resource two Applications render', severity: 'error' },
+  DBT5007: { title: 'spread shard servers open to any source', hint: 'list memberClusters[].podCIDRs and federation.podCIDRs in the environment file (the addresses pods of other member clusters and the federation manager connect from); the servers\' NetworkPolicy then admits exactly those', severity: 'warning' },
   DBT5005: { title: 'member cluster gets no server', hint: 'list fewer member clusters in placement.memberClusters, or raise replicas', severity: 'warning' },
 
   // ── cli ───────────────────────────────────────────────────────────────────────────────────

@@ -5,7 +5,9 @@
 // spread shard, reads it (docs/federation.md). None for a topology without a spread shard. Pure.
 
 import { API_VERSION, type Federation, type FederationShard } from '../../schemas/types/index.js';
-import type { PlacedTopology } from '../model.js';
+import { CODES } from '../diagnostics/codes.js';
+import type { MemberPlacement, PlacedTopology } from '../model.js';
+import type { PlaceProblem } from '../place/index.js';
 import { names, podClusterSetHost } from '../names.js';
 import { shardSpread } from './instanceset.js';
 import { metadata, topologyLabels } from './labels.js';
@@ -54,4 +56,46 @@ export function federationObject(p: PlacedTopology, order: readonly string[]): F
     metadata: metadata(t, names.federation(t.name), topologyLabels(t)),
     spec: { topology: t.name, environment: t.env, engine: t.engine, memberClusters, shards },
   };
+}
+
+/**
+ * What the servers of this member cluster's spread shards must admit besides the topology's own
+ * pods here: the pods of the other member clusters holding those shards (replication; proxies
+ * reaching a remote primary through the -primary Service) and the federation manager (probes,
+ * wiring). `cidrs`: the ranges they connect from; `missing`: the member clusters (and
+ * "the federation manager") the environment gives no podCIDRs for. Undefined: no spread shard here.
+ */
+export function spreadPeers(p: PlacedTopology, member: MemberPlacement): { cidrs: string[]; missing: string[] } | undefined {
+  const others = new Set<string>();
+  for (const s of member.shards) for (const m of shardSpread(p, s.index)?.memberClusters ?? []) if (m !== member.memberCluster) others.add(m);
+  if (others.size === 0) return undefined;
+  const net = p.topology.network;
+  const cidrs: string[] = [];
+  const missing: string[] = [];
+  for (const m of [...others].sort()) {
+    const own = net.podCIDRs[m];
+    if (own) cidrs.push(...own);
+    else missing.push(`member cluster ${m}`);
+  }
+  if (net.federationPodCIDRs) cidrs.push(...net.federationPodCIDRs);
+  else missing.push('the federation manager');
+  return { cidrs: [...new Set(cidrs)], missing };
+}
+
+/** Problems of a topology's spread shards in one environment, located in its file. */
+export function spreadProblems(p: PlacedTopology): PlaceProblem[] {
+  const t = p.topology;
+  const out: PlaceProblem[] = [];
+  const missing = new Set<string>();
+  for (const m of p.members) for (const x of spreadPeers(p, m)?.missing ?? []) missing.add(x);
+  if (missing.size > 0 && t.proxy) {
+    out.push({
+      code: 'DBT5007',
+      severity: 'warning',
+      message: `the servers of ${t.name}'s spread shards accept port ${t.server.port} from any source: the environment gives no podCIDRs for ${[...missing].sort().join(', ')}, which must reach them across member clusters`,
+      hint: CODES.DBT5007.hint,
+      path: t.placement.memberClusters.length > 0 ? ['placement', 'memberClusters'] : ['name'],
+    });
+  }
+  return out;
 }

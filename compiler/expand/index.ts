@@ -9,7 +9,8 @@ import { mysqlPlans } from './mysql.js';
 import { networkPolicies } from './networkpolicy.js';
 import { pdb } from './pdb.js';
 import { redisPlans } from './redis.js';
-import { proxyService, setServices } from './services.js';
+import { proxyService, serviceExport, setServices } from './services.js';
+import { spreadPeers } from './federation.js';
 
 export interface MemberObjects {
   memberCluster: string;
@@ -30,11 +31,13 @@ export function expandMember(p: PlacedTopology, member: MemberPlacement): Member
     objects.push({ ...instanceSet(plan) });
     objects.push(configMap(t, plan.component, plan.instanceSet, plan.shardLabel, plan.configFiles));
     objects.push(...setServices(plan));
+    // A spread shard's pods are reached from the other member clusters by their clusterset names.
+    if (plan.spreadOver !== undefined) objects.push(serviceExport(plan));
     objects.push(pdb(plan));
   }
   const proxy = proxyService(t);
   if (proxy && plans.some((x) => x.component === 'proxy')) objects.push(proxy);
-  objects.push(...networkPolicies(t, new Set(plans.map((x) => x.component))));
+  objects.push(...networkPolicies(t, new Set(plans.map((x) => x.component)), spreadPeers(p, member)));
   return { memberCluster: member.memberCluster, namespace: t.namespace, objects };
 }
 

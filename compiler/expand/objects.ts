@@ -38,6 +38,13 @@ export interface PodDisruptionBudgetLike extends KubeObject {
 export interface NetworkPolicyPeer {
   podSelector?: LabelSelector;
   namespaceSelector?: LabelSelector;
+  ipBlock?: { cidr: string };
+}
+
+/** multicluster.x-k8s.io ServiceExport (KEP-1645): exports the Service of the same name to the clusterset. */
+export interface ServiceExportLike extends KubeObject {
+  apiVersion: 'multicluster.x-k8s.io/v1alpha1';
+  kind: 'ServiceExport';
 }
 
 export interface NetworkPolicyLike extends KubeObject {

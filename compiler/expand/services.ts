@@ -6,7 +6,7 @@ import type { ResolvedTopology } from '../model.js';
 import { names } from '../names.js';
 import type { SetPlan } from './instanceset.js';
 import { componentSelector, instanceSetSelector, metadata, podLabels } from './labels.js';
-import type { ServiceLike } from './objects.js';
+import type { ServiceExportLike, ServiceLike } from './objects.js';
 
 function service(
   t: ResolvedTopology,
@@ -43,6 +43,19 @@ export function setServices(p: SetPlan): ServiceLike[] {
     }
   }
   return out;
+}
+
+/**
+ * The ServiceExport of a spread shard's headless Service (Multi-Cluster Services, KEP-1645): the
+ * other member clusters reach each pod as <pod>.<member-cluster>.<headless>.<namespace>.svc.clusterset.local.
+ */
+export function serviceExport(p: SetPlan): ServiceExportLike {
+  const t = p.topology;
+  return {
+    apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+    kind: 'ServiceExport',
+    metadata: metadata(t, names.headless(p.instanceSet), podLabels(t, p.component, p.instanceSet, p.shardLabel)),
+  };
 }
 
 export function proxyService(t: ResolvedTopology): ServiceLike | undefined {

@@ -111,6 +111,10 @@ export function resolveTopology(t: Topology, env: Environment, source: string): 
     },
     imagePullPolicy: d?.imagePullPolicy ?? DEFAULTS.imagePullPolicy,
     clusterDomain: env.clusterDomain ?? DEFAULTS.clusterDomain,
+    network: {
+      podCIDRs: Object.fromEntries(env.memberClusters.flatMap((m) => (m.podCIDRs ? [[m.name, [...m.podCIDRs]]] : []))),
+      ...(env.federation?.podCIDRs ? { federationPodCIDRs: [...env.federation.podCIDRs] } : {}),
+    },
     placement: {
       zoneSpread: t.placement?.zoneSpread ?? env.policy?.requireZoneSpread ?? false,
       antiAffinity: t.placement?.antiAffinity ?? (env.policy?.requireAntiAffinity ? 'required' : 'preferred'),

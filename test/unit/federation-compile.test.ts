@@ -218,3 +218,73 @@ describe('plan: the federation API server goes first', () => {
     expect(crd?.verdict.rule).toBe('federation-crd-removed');
   });
 });
+
+describe('cross-cluster names and reachability of spread shards', () => {
+  const SHARDED = `name: feed
+team: web
+engine: redis
+mode: sharded
+version: 7.2.4
+shards: 2
+replicas: 3
+proxy: { replicas: 2 }
+placement: { memberClusters: [west, central] }
+`;
+  const CIDRS = ENV.replace('zones: [w1]', 'zones: [w1]\n    podCIDRs: [10.16.0.0/14]').replace('zones: [c1]', 'zones: [c1]\n    podCIDRs: [10.20.0.0/14, fd00:20::/56]') + 'federation: { podCIDRs: [10.8.0.0/16] }\n';
+  const objectsIn = (r: ReturnType<typeof compile>, member: string, kind: string) => r.files.filter((f) => f.memberCluster === member && f.object.kind === kind).map((f) => f.object);
+  type Policy = KubeObject & { spec: { ingress: Array<{ from?: Array<Record<string, unknown>>; ports: unknown[] }> } };
+  const serverPolicy = (r: ReturnType<typeof compile>, member: string, topology = 'feed') =>
+    objectsIn(r, member, 'NetworkPolicy').find((o) => o.metadata.name === `${topology}-server`) as Policy;
+
+  it('a ServiceExport of each spread shard\'s headless Service in every member cluster holding part of it; none for a local shard', () => {
+    const r = compile({ feed: SHARDED, local: LOCAL }, { prod: CIDRS });
+    for (const member of ['west', 'central']) {
+      const exports = objectsIn(r, member, 'ServiceExport');
+      expect(exports.map((o) => [o.apiVersion, o.metadata.namespace, o.metadata.name])).toEqual([
+        ['multicluster.x-k8s.io/v1alpha1', 'db-web', 'feed-shard-0-headless'],
+        ['multicluster.x-k8s.io/v1alpha1', 'db-web', 'feed-shard-1-headless'],
+      ]);
+      // each exports a Service rendered beside it
+      const services = new Set(objectsIn(r, member, 'Service').map((o) => o.metadata.name));
+      for (const e of exports) expect(services.has(e.metadata.name)).toBe(true);
+      expect(exports[0]?.metadata.annotations?.['argocd.argoproj.io/sync-wave']).toBe('-1');
+    }
+    const project = r.files.find((f) => f.object.kind === 'AppProject')?.object as KubeObject & { spec: { namespaceResourceWhitelist: unknown[] } };
+    expect(project.spec.namespaceResourceWhitelist).toContainEqual({ group: 'multicluster.x-k8s.io', kind: 'ServiceExport' });
+  });
+
+  it('servers admit the other member clusters\' pods and the federation manager by address', () => {
+    const r = compile({ feed: SHARDED }, { prod: CIDRS });
+    expect(r.diagnostics).toEqual([]);
+    const blocks = (member: string) => serverPolicy(r, member).spec.ingress[0]?.from?.flatMap((p) => (p['ipBlock'] ? [(p['ipBlock'] as { cidr: string }).cidr] : []));
+    expect(blocks('west')).toEqual(['10.20.0.0/14', 'fd00:20::/56', '10.8.0.0/16']);
+    expect(blocks('central')).toEqual(['10.16.0.0/14', '10.8.0.0/16']);
+    // and still the topology's own pods and the controller
+    expect(serverPolicy(r, 'west').spec.ingress[0]?.from?.filter((p) => !p['ipBlock'])).toHaveLength(3);
+  });
+
+  it('without those addresses the servers\' port is open, said by warning DBT5007 at placement.memberClusters', () => {
+    const r = compile({ feed: SHARDED });
+    expect(serverPolicy(r, 'west').spec.ingress[0]?.from).toBeUndefined();
+    const warn = r.diagnostics.filter((d) => d.code === 'DBT5007');
+    expect(warn.map((d) => [d.file, d.line, d.col, d.severity])).toEqual([['topologies/feed.yaml', 9, 14, 'warning']]);
+    expect(warn[0]?.message).toContain('member cluster central, member cluster west, the federation manager');
+    // one missing range is enough to open it
+    const partial = compile({ feed: SHARDED }, { prod: CIDRS.replace('federation: { podCIDRs: [10.8.0.0/16] }\n', '') });
+    expect(serverPolicy(partial, 'central').spec.ingress[0]?.from).toBeUndefined();
+    expect(partial.diagnostics.find((d) => d.code === 'DBT5007')?.message).toContain('no podCIDRs for the federation manager');
+  });
+
+  it('a topology without a proxy keeps its open server port and gets no warning; a local one no ipBlock', () => {
+    const r = compile({ cache: SPREAD, local: LOCAL });
+    expect(r.diagnostics.filter((d) => d.code === 'DBT5007')).toEqual([]);
+    expect(serverPolicy(r, 'west', 'cache').spec.ingress[0]?.from).toBeUndefined();
+    const local = compile({ local: LOCAL.replace('sentinel: { replicas: 3, quorum: 2 }', 'sentinel: { replicas: 3, quorum: 2 }').replace('mode: replication', 'mode: proxied-replication\nproxy: { replicas: 2 }') }, { prod: CIDRS });
+    expect(JSON.stringify(serverPolicy(local, 'west', 'local'))).not.toContain('ipBlock');
+  });
+
+  it('a bad CIDR is a located schema error', () => {
+    const r = compile({ local: LOCAL }, { prod: ENV.replace('zones: [w1]', 'zones: [w1]\n    podCIDRs: [10.16.0.0]') });
+    expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.line])).toEqual([['DBT2005', 6]]);
+  });
+});
