@@ -23,7 +23,20 @@ function sortedParams(params: Record<string, string>): Array<[string, string]> {
   return Object.entries(params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-export function redisConf(t: ResolvedTopology): string {
+/**
+ * What a spread shard's primary needs to go on acknowledging writes (docs/federation.md, "An
+ * isolated primary"): at least one replica connected and no more than 10 s behind, so a primary
+ * cut off from every replica (its member cluster partitioned away) stops acknowledging within
+ * about 10 s, before the federation manager makes a replica elsewhere primary. Redis' old names
+ * (min-slaves-*) count as the topology setting them.
+ */
+export const SPREAD_REDIS_PARAMETERS = [
+  { name: 'min-replicas-to-write', alias: 'min-slaves-to-write', value: '1' },
+  { name: 'min-replicas-max-lag', alias: 'min-slaves-max-lag', value: '10' },
+] as const;
+
+/** `spread`: for the servers of a spread shard (SPREAD_REDIS_PARAMETERS, unless the topology sets them). */
+export function redisConf(t: ResolvedTopology, spread = false): string {
   const lines = [
     header(t, '#').trimEnd(),
     'bind 0.0.0.0',
@@ -42,6 +55,12 @@ export function redisConf(t: ResolvedTopology): string {
     `replica-announce-port ${t.server.port}`,
   ];
   if (t.credentials) lines.push('requirepass ${PASSWORD}', 'masterauth ${PASSWORD}');
+  if (spread) {
+    const own = new Set(Object.keys(t.server.parameters).map((k) => k.toLowerCase()));
+    const missing = SPREAD_REDIS_PARAMETERS.filter((p) => !own.has(p.name) && !own.has(p.alias));
+    if (missing.length > 0) lines.push('# spread over member clusters: an isolated primary stops acknowledging writes (docs/federation.md)');
+    for (const p of missing) lines.push(`${p.name} ${p.value}`);
+  }
   for (const [k, v] of sortedParams(t.server.parameters)) lines.push(`${k} ${v}`);
   return lines.join('\n') + '\n';
 }

@@ -43,10 +43,10 @@ export function redisPlans(p: PlacedTopology, member: MemberPlacement): SetPlan[
   // cluster's Sentinels would fail over on its own, and each member cluster would elect its own
   // primary. Its failover waits for the one authority across member clusters (docs/updates.md).
   const monitored = shards.filter((x) => shardSpread(p, x.index) === undefined);
-  const conf = redisConf(t);
   for (const placed of member.shards) {
     const shard = shards[placed.index];
     const spreadOver = shardSpread(p, placed.index);
+    const conf = redisConf(t, spreadOver !== undefined);
     const sentinel = t.sentinel && spreadOver === undefined
       ? { sentinel: { instanceSet: names.sentinelSet(t.name), masterName: shard?.masterName ?? t.name, quorum: t.sentinel.quorum } }
       : {};

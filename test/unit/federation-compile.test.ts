@@ -288,3 +288,47 @@ placement: { memberClusters: [west, central] }
     expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.line])).toEqual([['DBT2005', 6]]);
   });
 });
+
+describe('an isolated primary of a spread shard stops acknowledging writes', () => {
+  const conf = (r: ReturnType<typeof compile>, member: string, configMap: string, key: string): string =>
+    (r.files.find((f) => f.memberCluster === member && f.object.kind === 'ConfigMap' && f.object.metadata.name === configMap)?.object as unknown as { data: Record<string, string> }).data[key] ?? '';
+
+  it('Redis: min-replicas-to-write 1 and min-replicas-max-lag 10 on spread shards only', () => {
+    const r = compile({ cache: SPREAD, local: LOCAL });
+    for (const member of ['west', 'central']) {
+      const text = conf(r, member, 'cache-server-config', 'redis.conf');
+      expect(text).toMatch(/^min-replicas-to-write 1$/m);
+      expect(text).toMatch(/^min-replicas-max-lag 10$/m);
+    }
+    expect(conf(r, 'west', 'local-server-config', 'redis.conf')).not.toContain('min-replicas');
+  });
+
+  it('Redis: the topology\'s own parameters win, under either name', () => {
+    const own = compile({ cache: `${SPREAD}parameters: { min-replicas-to-write: 2, min-slaves-max-lag: 5 }\n` });
+    const text = conf(own, 'west', 'cache-server-config', 'redis.conf');
+    expect(text.match(/^min-replicas-to-write .*$/gm)).toEqual(['min-replicas-to-write 2']);
+    expect(text).not.toMatch(/^min-replicas-max-lag/m);
+    expect(text).toMatch(/^min-slaves-max-lag 5$/m);
+  });
+
+  it('MariaDB semi-sync spread over member clusters never falls back to async', () => {
+    const shop = `name: shop
+team: web
+engine: mysql
+mode: primary-replica
+version: "10.11"
+replicas: 3
+replication: { mode: semi-sync }
+credentials: { password: { name: shop-auth, key: password } }
+placement: { memberClusters: [west, central] }
+`;
+    const r = compile({ shop });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    for (const member of ['west', 'central']) {
+      const text = conf(r, member, 'shop-server-config', 'my.cnf');
+      expect(text).toMatch(/^loose-rpl-semi-sync-slave-enabled = ON$/m);
+      expect(text).toMatch(/^loose-rpl-semi-sync-master-timeout = 4294967295$/m);
+      expect(text).toMatch(/^loose-rpl-semi-sync-master-wait-point = AFTER_SYNC$/m);
+    }
+  });
+});
