@@ -22,6 +22,13 @@ export interface ProbeResult {
   following?: { host: string; port: number; linkUp: boolean };
   /** A primary: replicas connected to it, as the engine reports (Redis connected_slaves); they may be in other member clusters. */
   replicas?: number;
+  /**
+   * A primary: each connected replica as the primary sees it, with the seconds since it last
+   * acknowledged (Redis `slaveN: … lag=`), where the engine reports them. A replica cut off by a
+   * network partition still says its link is up until its own timeout (Redis repl-timeout, 60 s);
+   * the primary's lag shows it within seconds.
+   */
+  replicaLinks?: Array<{ host: string; port: number; lagSeconds?: number }>;
   /** Replication offset / GTID position as a comparable number where possible. */
   offset?: number;
   /** MySQL: @@read_only. */

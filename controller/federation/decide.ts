@@ -106,6 +106,9 @@ export interface FedDecision {
   primary?: string;
 }
 
+/** A replica the primary has not heard from for longer is reported cut off (Redis replicas acknowledge every second). */
+export const STALE_LAG_SECONDS = 3;
+
 const answers = (m: FedMember): boolean => m.probe?.reachable === true;
 const claims = (m: FedMember): boolean => answers(m) && m.probe!.role === 'primary';
 const follows = (m: FedMember, p: FedMember): boolean =>
@@ -140,8 +143,16 @@ export function decideFederatedShard(snap: FedShardSnapshot): FedDecision {
     }
     const missing = members.filter((m) => m !== rec && !answers(m)).map((m) => m.podName);
     const short = snap.expectedPods - members.length;
-    if (missing.length > 0 || short > 0) {
-      const why = [missing.length > 0 ? `${missing.join(', ')} do not answer` : '', short > 0 ? `${short} pod(s) missing` : ''].filter((s) => s !== '').join('; ');
+    // Cut off: the replica says it follows the primary, but the primary has not heard from it for
+    // STALE_LAG_SECONDS (a partition shows here long before the replica's own timeout).
+    const links = rec.probe!.replicaLinks;
+    const cut = links === undefined ? [] : members.filter((m) => m !== rec && answers(m) && m.probe!.role === 'secondary' && !links.some((l) => l.host === m.target?.host && l.port === m.target.port && (l.lagSeconds ?? 0) <= STALE_LAG_SECONDS)).map((m) => m.podName);
+    if (missing.length > 0 || short > 0 || cut.length > 0) {
+      const why = [
+        missing.length > 0 ? `${missing.join(', ')} do not answer` : '',
+        short > 0 ? `${short} pod(s) missing` : '',
+        cut.length > 0 ? `the primary has not heard from ${cut.join(', ')} for over ${STALE_LAG_SECONDS} s (cut off?)` : '',
+      ].filter((s) => s !== '').join('; ');
       return { state: 'Degraded', op: { kind: 'none', reason: why }, primary: rec.podName };
     }
     return { state: 'Healthy', op: { kind: 'none', reason: `${rec.podName} (${rec.memberCluster}) is primary; every server replicates from it` }, primary: rec.podName };

@@ -17,6 +17,8 @@ export interface WriterReport {
   longestGapMs: number;
   /** performance.now() of every acknowledged write. */
   ackTimes: number[];
+  /** The server address that acknowledged each write (parallel to ackTimes). */
+  ackHosts: string[];
   /** Stretches without an acknowledged write that had failures in them (performance.now()). */
   gaps: Array<{ from: number; to: number }>;
   lastError?: string;
@@ -42,11 +44,12 @@ interface Conn {
 
 /** Bounded by stop() and by `maxMs` (a safety net: a writer never outlives its test). */
 function startWriter(resolve: () => Promise<string | undefined>, open: (host: string) => Promise<Conn>, maxMs = 600_000): Writer {
-  const report: WriterReport = { attempts: 0, acked: [], failures: 0, longestGapMs: 0, ackTimes: [], gaps: [] };
+  const report: WriterReport = { attempts: 0, acked: [], failures: 0, longestGapMs: 0, ackTimes: [], ackHosts: [], gaps: [] };
   let stopped = false;
   const started = performance.now();
   const loop = (async () => {
     let conn: Conn | undefined;
+    let connHost = '';
     let lastAck = performance.now();
     let failedSinceAck = false;
     for (let id = 1; !stopped && performance.now() - started < maxMs && id < 10_000_000; id++) {
@@ -57,6 +60,7 @@ function startWriter(resolve: () => Promise<string | undefined>, open: (host: st
           const host = await resolve();
           if (host === undefined) throw new Error('the -primary Service has no single ready endpoint');
           conn = await open(host);
+          connHost = host;
         }
         ok = await conn.write(id);
         if (!ok) throw new Error('write not acknowledged by a replica');
@@ -69,6 +73,7 @@ function startWriter(resolve: () => Promise<string | undefined>, open: (host: st
       if (ok) {
         report.acked.push(id);
         report.ackTimes.push(now);
+        report.ackHosts.push(connHost);
         if (failedSinceAck) {
           report.longestGapMs = Math.max(report.longestGapMs, now - lastAck);
           report.gaps.push({ from: lastAck, to: now });
@@ -126,6 +131,25 @@ export function startRedisWriter(kc: k8s.KubeConfig, namespace: string, service:
       };
     },
   );
+}
+
+/**
+ * Two servers acknowledging writes at the same time, seen from the clients: over the writers'
+ * acknowledged writes in time order, a server that acknowledged again after another one had
+ * started to (the primary moved away from it and back is not expected in these tests). Returns a
+ * description of the first such overlap, or undefined.
+ */
+export function overlappingPrimaries(reports: WriterReport[]): string | undefined {
+  const acks = reports.flatMap((r) => r.ackTimes.map((t, i) => ({ t, host: r.ackHosts[i] ?? '' }))).sort((a, b) => a.t - b.t);
+  const retired = new Set<string>();
+  let current: string | undefined;
+  for (const a of acks) {
+    if (a.host === current) continue;
+    if (retired.has(a.host)) return `${a.host} acknowledged a write at ${a.t.toFixed(0)} ms after ${current} had taken over`;
+    if (current !== undefined) retired.add(current);
+    current = a.host;
+  }
+  return undefined;
 }
 
 /** Ids of `ids` whose key is missing on the Redis server at `host`. */

@@ -6,19 +6,23 @@
 //   - bootstrap: one primary across both member clusters (the lowest global ordinal), the replica
 //     in the other member cluster replicating from it, exactly one primary label, and the
 //     `-primary` Service of the member cluster without the primary pointing at it;
+//   - a partition between the member clusters' pod subnets, healed: the manager (outside both)
+//     still reaches the primary, so nothing fails over; no write is acknowledged by every replica
+//     while one is cut off, and none acknowledged is lost;
 //   - the primary's whole member cluster lost (every engine killed, its API server frozen) with a
 //     client writing throughout (acknowledged = WAIT for every replica, so one is in the other
-//     member cluster): the manager fails over to the other member cluster, never two primary
-//     labels, and once the lost member cluster is back its old primary is demoted in the engine,
+//     member cluster; a client in each member cluster): the manager fails over to the other member
+//     cluster, never two engines acting as primary nor two acknowledging writes, and once the lost member cluster is back its old primary is demoted in the engine,
 //     one primary serves again and no acknowledged write is lost. The times are printed;
 //   - the manager, as a child process, SIGKILLed 10 times at random instants while it fails the
-//     shard over again (the primary's engine killed): one primary in the end, never two primary
-//     labels, no acknowledged write lost — the decision is recorded before the engines move.
+//     shard over again (the primary's engine killed): one primary in the end, never two engines
+//     acting as primary nor acknowledging writes, no acknowledged write lost — the decision is recorded before the engines move.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
+import { Redis } from 'ioredis';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFederationManager, type RunningFederationManager } from '../../controller/federation/manager.js';
@@ -28,7 +32,7 @@ import { LABELS, type Federation } from '../../schemas/types/index.js';
 import { eventually, sleep } from '../cluster/helpers.js';
 import { ensureControllerBuilt } from '../e2e/controller-helpers.js';
 import { allReady, loadRendered, serviceAddresses } from '../e2e/engines-helpers.js';
-import { missingRedisKeys, startRedisWriter } from '../e2e/writers.js';
+import { missingRedisKeys, overlappingPrimaries, startRedisWriter } from '../e2e/writers.js';
 import { FEDERATION_NAMESPACE, startFederationEnv, type FederationEnv } from './harness.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -69,6 +73,47 @@ describe('federation manager: one primary for a Redis shard spread over two memb
   }
   const primaries = async (): Promise<string[]> => (await podsEverywhere()).filter((x) => x.pod.metadata?.labels?.[LABELS.role] === 'primary').map((x) => x.pod.metadata?.name ?? '').sort();
   const fedStatus = async (): Promise<Federation['status']> => ((await custom().getNamespacedCustomObject({ group: 'dbtopo.dev', version: 'v1alpha1', namespace: NS, plural: 'federations', name: 'feed-shards' })) as Federation).status;
+
+  /**
+   * Polls every server's engine directly (its pod address is stable for the test kubelet's life)
+   * every 200 ms; stop() gives the most engines seen at one instant acting as an established
+   * primary (master with a connected replica: one that can acknowledge a WAIT). Labels may lag for
+   * a moment on a member cluster whose API server was down; engines may not.
+   */
+  const ips = new Map<string, string>();
+  function watchEngines(): { stop(): Promise<number> } {
+    let most = 0;
+    let on = true;
+    const loop = (async () => {
+      while (on) {
+        for (const x of await podsEverywhere().catch(() => [])) if (x.pod.status?.podIP) ips.set(x.pod.metadata?.name ?? '', x.pod.status.podIP);
+        const masters = await Promise.all(
+          [...ips.values()].map(async (ip) => {
+            const c = new Redis({ host: ip, port: 6379, lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, commandTimeout: 500, retryStrategy: () => null });
+            c.on('error', () => undefined);
+            try {
+              await c.connect();
+              const info = String(await c.info('replication'));
+              return /role:master/.test(info) && Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0) > 0 ? 1 : 0;
+            } catch {
+              return 0;
+            } finally {
+              c.disconnect();
+            }
+          }),
+        );
+        most = Math.max(most, masters.reduce<number>((a, b) => a + b, 0));
+        await sleep(200);
+      }
+    })();
+    return {
+      async stop() {
+        on = false;
+        await loop;
+        return most;
+      },
+    };
+  }
 
   const startManager = async (): Promise<RunningFederationManager> =>
     await startFederationManager({ kubeconfig: env.federation.kubeconfigPath, secretsNamespace: FEDERATION_NAMESPACE, namespace: NS, periodMs: 500, log: makeLogger(process.env['DBTOPO_E2E_DEBUG'] !== undefined ? 'info' : 'warn') });
@@ -123,20 +168,53 @@ describe('federation manager: one primary for a Redis shard spread over two memb
     process.stderr.write(`[federation] bootstrap: one healthy primary across 2 member clusters in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   });
 
+  it('a partition between the member clusters\' pod subnets, healed later: the cut-off side acknowledges no write that is later lost; one primary throughout', async () => {
+    expect(await primaries()).toEqual([`${SET}-0`]);
+    const writer = startRedisWriter(env.member(CENTRAL).kc, NS, `${SET}-primary`, '', 'part:', 500, 2);
+    await eventually('writes acknowledged', async () => (writer.firstAckAfter(0) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+    const watch = watchEngines();
+    const cut = performance.now();
+    env.partition(WEST, CENTRAL);
+    let healed = Infinity;
+    try {
+      // The manager still reaches every engine (it runs outside both member clusters): the primary
+      // answers, so nothing fails over; the replica in prod-eu-central cannot replicate, so no write
+      // is acknowledged by every replica, and the state says which replica is cut off.
+      const seen = await eventually('the Federation sees the cut-off replica', async () => {
+        const s = (await fedStatus())?.shards?.find((x) => x.name === SET);
+        return s?.state === 'Degraded' && s.primary?.pod === `${SET}-0` ? s : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 250 });
+      expect(seen.message).toMatch(new RegExp(`has not heard from ${SET}-2`));
+      await sleep(5_000);
+    } finally {
+      env.heal();
+      healed = performance.now();
+    }
+    const ackedDuring = writer.firstAckAfter(cut + 1_500);
+    await eventually('Healthy again', async () => {
+      const s = (await fedStatus())?.shards?.find((x) => x.name === SET);
+      return s?.state === 'Healthy' && s.primary?.pod === `${SET}-0` ? true : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 250 });
+    const servedAt = await eventually('writes acknowledged again', async () => writer.firstAckAfter(healed), { timeoutMs: 60_000, intervalMs: 200 });
+    const report = await writer.stop();
+    const most = await watch.stop();
+    process.stderr.write(`[federation] pod-subnet partition for ${((healed - cut) / 1000).toFixed(1)} s: no failover; acknowledged writes again ${((servedAt - healed) / 1000).toFixed(1)} s after the heal; ${report.acked.length} acknowledged, ${report.failures} refused or failed\n`);
+    expect(ackedDuring === undefined || ackedDuring > healed, 'a write acknowledged by every replica while one was cut off').toBe(true);
+    expect(most, 'two engines acting as established primaries at once').toBeLessThanOrEqual(1);
+    expect(await primaries()).toEqual([`${SET}-0`]);
+    const ip = (await podsEverywhere()).find((x) => x.pod.metadata?.name === `${SET}-0`)?.pod.status?.podIP ?? '';
+    expect(await missingRedisKeys(ip, '', 'part:', report.acked), 'acknowledged writes lost').toEqual([]);
+  });
+
   it('the primary member cluster lost, then back: failover to the other member cluster, never two primaries, no acknowledged write lost', async () => {
     expect(await primaries()).toEqual([`${SET}-0`]);
     // A client in prod-eu-central, behind its -primary Service; acknowledged = every replica has it.
     const writer = startRedisWriter(env.member(CENTRAL).kc, NS, `${SET}-primary`, '', 'fed:', 500, 2);
+    // And one in prod-eu-west, behind that member cluster's -primary Service.
+    const writerW = startRedisWriter(env.member(WEST).kc, NS, `${SET}-primary`, '', 'fedw:', 500, 2);
     await eventually('writes acknowledged', async () => (writer.firstAckAfter(0) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
     await sleep(1_000);
-    let most = 0;
-    let watching = true;
-    const watch = (async () => {
-      while (watching) {
-        most = Math.max(most, (await primaries().catch(() => [])).length);
-        await sleep(200);
-      }
-    })();
+    const watch = watchEngines();
 
     const lost = performance.now();
     const killed = env.killEngines(WEST);
@@ -173,14 +251,16 @@ describe('federation manager: one primary for a Redis shard spread over two memb
     }
     const servedAt = await eventually('writes acknowledged again', async () => writer.firstAckAfter(back), { timeoutMs: 60_000, intervalMs: 200 });
     const report = await writer.stop();
-    watching = false;
-    await watch;
+    const reportW = await writerW.stop();
+    const most = await watch.stop();
     process.stderr.write(
       `[federation] member cluster back: one healthy primary serving acknowledged writes ${((servedAt - back) / 1000).toFixed(1)} s after its return (${((servedAt - lost) / 1000).toFixed(1)} s after the loss); ${report.acked.length} writes acknowledged, ${report.failures} refused or failed\n`,
     );
-    expect(most, 'two pods labelled primary at once').toBeLessThanOrEqual(1);
+    expect(most, 'two engines acting as established primaries at once').toBeLessThanOrEqual(1);
     expect(report.acked.length).toBeGreaterThan(0);
     expect(await missingRedisKeys(newIp, '', 'fed:', report.acked), 'acknowledged writes lost').toEqual([]);
+    expect(await missingRedisKeys(newIp, '', 'fedw:', reportW.acked), 'acknowledged writes lost').toEqual([]);
+    expect(overlappingPrimaries([report, reportW])).toBeUndefined();
   });
   it('the manager SIGKILLed 10 times while it fails over: one primary in the end, never two, no acknowledged write lost', async () => {
     ensureControllerBuilt();
@@ -205,15 +285,9 @@ describe('federation manager: one primary for a Redis shard spread over two memb
       const before = (await fedStatus())?.shards?.find((x) => x.name === SET)?.primary;
       expect(before?.memberCluster).toBe(CENTRAL);
       const writer = startRedisWriter(env.member(WEST).kc, NS, `${SET}-primary`, '', 'kill:', 500, 2);
+      const writerC = startRedisWriter(env.member(CENTRAL).kc, NS, `${SET}-primary`, '', 'killc:', 500, 2);
       await eventually('writes acknowledged', async () => (writer.firstAckAfter(0) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
-      let most = 0;
-      let watching = true;
-      const watch = (async () => {
-        while (watching) {
-          most = Math.max(most, (await primaries().catch(() => [])).length);
-          await sleep(200);
-        }
-      })();
+      const watch = watchEngines();
       spawnManager();
       const lost = performance.now();
       expect(env.killEngines(CENTRAL).length).toBe(1);
@@ -240,12 +314,14 @@ describe('federation manager: one primary for a Redis shard spread over two memb
       }, { timeoutMs: 30_000, intervalMs: 250 });
       const servedAt = await eventually('writes acknowledged again', async () => writer.firstAckAfter(decided), { timeoutMs: 60_000, intervalMs: 200 });
       const report = await writer.stop();
-      watching = false;
-      await watch;
+      const reportC = await writerC.stop();
+      const most = await watch.stop();
       const ip = (await podsEverywhere()).find((x) => x.pod.metadata?.name === moved.pod)?.pod.status?.podIP ?? '';
       process.stderr.write(`[federation] manager SIGKILLed 10 times during a failover: primary ${moved.pod} recorded ${((decided - lost) / 1000).toFixed(1)} s after the loss; acknowledged writes again after ${((servedAt - lost) / 1000).toFixed(1)} s; ${report.acked.length} acknowledged\n`);
-      expect(most, 'two pods labelled primary at once').toBeLessThanOrEqual(1);
+      expect(most, 'two engines acting as established primaries at once').toBeLessThanOrEqual(1);
       expect(await missingRedisKeys(ip, '', 'kill:', report.acked), 'acknowledged writes lost').toEqual([]);
+      expect(await missingRedisKeys(ip, '', 'killc:', reportC.acked), 'acknowledged writes lost').toEqual([]);
+      expect(overlappingPrimaries([report, reportC])).toBeUndefined();
     } finally {
       await killAll();
     }

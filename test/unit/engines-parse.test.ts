@@ -13,8 +13,9 @@ const master = `# Replication\r\nrole:master\r\nconnected_slaves:1\r\nslave0:ip=
 const slave = `# Replication\r\nrole:slave\r\nmaster_host:127.10.1.2\r\nmaster_port:6379\r\nmaster_link_status:down\r\nslave_repl_offset:400\r\nmaster_repl_offset:401\r\n`;
 
 describe('redis INFO replication', () => {
-  it('master → primary with offset and its connected replicas', () => {
-    expect(parseReplicationInfo(master)).toEqual({ reachable: true, role: 'primary', offset: 420, replicas: 1 });
+  it('master → primary with offset and its connected replicas, each with the seconds since it last acknowledged', () => {
+    expect(parseReplicationInfo(master)).toEqual({ reachable: true, role: 'primary', offset: 420, replicas: 1, replicaLinks: [{ host: '127.10.1.3', port: 6379, lagSeconds: 0 }] });
+    expect(parseReplicationInfo(master.replace('lag=0', 'lag=7')).replicaLinks).toEqual([{ host: '127.10.1.3', port: 6379, lagSeconds: 7 }]);
   });
   it('slave → secondary following its master, link state and processed offset', () => {
     expect(parseReplicationInfo(slave)).toEqual({

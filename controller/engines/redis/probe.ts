@@ -26,7 +26,16 @@ export function parseReplicationInfo(text: string): ProbeResult {
   if (role === 'master') {
     const offset = int(info.get('master_repl_offset'));
     const replicas = int(info.get('connected_slaves'));
-    return { reachable: true, role: 'primary', ...(offset !== undefined ? { offset } : {}), ...(replicas !== undefined ? { replicas } : {}) };
+    const replicaLinks: NonNullable<ProbeResult['replicaLinks']> = [];
+    for (let i = 0; i < (replicas ?? 0); i++) {
+      // slave0:ip=10.244.1.3,port=6379,state=online,offset=1234,lag=0
+      const fields = new Map((info.get(`slave${i}`) ?? '').split(',').map((kv) => kv.split('=') as [string, string]));
+      const host = fields.get('ip');
+      const port = int(fields.get('port'));
+      const lag = int(fields.get('lag'));
+      if (host !== undefined && port !== undefined) replicaLinks.push({ host, port, ...(lag !== undefined ? { lagSeconds: lag } : {}) });
+    }
+    return { reachable: true, role: 'primary', ...(offset !== undefined ? { offset } : {}), ...(replicas !== undefined ? { replicas, replicaLinks } : {}) };
   }
   if (role === 'slave') {
     const host = info.get('master_host') ?? '';

@@ -46,6 +46,12 @@ describe('decideFederatedShard', () => {
     expect(decide([primary(2), replica(0), replica(0)], 0)).toMatchObject({ state: 'Healthy', op: { kind: 'none' }, primary: 's-0' });
   });
 
+  it('reports a replica the primary has not heard from for over 3 s as cut off (a partition), and touches nothing', () => {
+    const links = (lag: number): ProbeResult => ({ ...primary(2), replicaLinks: [{ host: host(1), port: 6379, lagSeconds: 0 }, { host: host(2), port: 6379, lagSeconds: lag }] });
+    expect(decide([links(1), replica(0), replica(0)], 0)).toMatchObject({ state: 'Healthy' });
+    expect(decide([links(9), replica(0), replica(0)], 0)).toMatchObject({ state: 'Degraded', op: { kind: 'none', reason: expect.stringMatching(/has not heard from s-2 for over 3 s/) }, primary: 's-0' });
+  });
+
   it('wires a replica that follows another server or whose link stopped, and a fresh MariaDB (no role)', () => {
     expect(decide([primary(1), replica(2), replica(0)], 0)).toMatchObject({ state: 'Degraded', op: { kind: 'wire', primary: 's-0', follow: ['s-1'] } });
     expect(decide([primary(1), replica(0, 100, false), replica(0)], 0)).toMatchObject({ op: { kind: 'wire', follow: ['s-1'] } });
