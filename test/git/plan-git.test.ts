@@ -194,10 +194,11 @@ describe('plan on a real Git repository', { timeout: 120_000 }, () => {
       const r = await runPlan({ repo: join(dir, 'gitops'), base: 'c0-initial', allowMigration: false, allowDelete: [] });
       expect(r.head.commit).toBeUndefined();
       expect(r.head.ref).toBe('(work tree)');
-      // one server left: it stays in the canary (no longer spread: its annotation and spec.spread go, and its
-      // member cluster's Sentinels watch it again, which may fail it over: role-affecting); main keeps only the sentinels
+      // one server left: it stays in the canary (no longer spread: its annotation and spec.spread go, its
+      // member cluster's Sentinels watch it again, which may fail it over, and its redis.conf loses the spread
+      // shard's min-replicas-to-write: role-affecting); main keeps only the sentinels
       expect(byKind(r, 'InstanceSet', 'cache-server').map((c) => `${c.memberCluster} ${c.type} ${c.class} ${c.verdict.rule}`)).toEqual([
-        'canary changed role-affecting replication',
+        'canary changed role-affecting config-hash',
         'main removed scale-in shard-member-removed',
       ]);
       expect(byKind(r, 'InstanceSet', 'cache-server')[0]!.fields.map((f) => f.path).sort()).toEqual([
@@ -206,6 +207,7 @@ describe('plan on a real Git repository', { timeout: 120_000 }, () => {
         '/spec/engine/replication/sentinel/masterName',
         '/spec/engine/replication/sentinel/quorum',
         '/spec/spread/memberClusters',
+        '/spec/template/metadata/annotations/dbtopo.dev~1config-hash',
       ]);
       expect(r.exitCode).toBe(0);
     } finally {
