@@ -86,6 +86,9 @@ describe('federation harness: member clusters on one flat pod network, a federat
     const replica = ipOf(west[0]!);
     const primary = ipOf(central[0]!);
     // Stand in for the federation authority: prod-eu-west's server-0 follows prod-eu-central's server-2.
+    // This is about the network: writes on the cut-off primary stay accepted (spread shards render
+    // min-replicas-to-write 1, which would refuse them under the partition).
+    await redis(primary).config('SET', 'min-replicas-to-write', '0');
     expect(await redis(replica).replicaof(primary, '6379')).toBe('OK');
     await eventually('replica link up across member clusters', async () => ((await link(replica)) === 'up' ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
     const info = String(await redis(primary).info('replication'));
