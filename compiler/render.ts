@@ -26,7 +26,7 @@ export function renderObjects(env: Environment, topology: Topology, file: string
   const { placed, problems } = placeTopology(resolved, env);
   out.problems = problems;
   if (!placed) return out;
-  out.problems = [...problems, ...spreadProblems(placed)];
+  out.problems = [...problems, ...spreadProblems(placed, effective)];
   const files: TopologyObjects['files'] = [];
   // The Federation object (spread shards only) goes to the federation API server, listed first.
   const federation = federationObject(placed, memberOrder(env));

@@ -8,6 +8,7 @@ import { API_VERSION, type Federation, type FederationShard } from '../../schema
 import { CODES } from '../diagnostics/codes.js';
 import type { MemberPlacement, PlacedTopology } from '../model.js';
 import type { PlaceProblem } from '../place/index.js';
+import type { Topology } from '../../schemas/types/index.js';
 import { names, podClusterSetHost } from '../names.js';
 import { shardSpread } from './instanceset.js';
 import { metadata, topologyLabels } from './labels.js';
@@ -82,10 +83,35 @@ export function spreadPeers(p: PlacedTopology, member: MemberPlacement): { cidrs
   return { cidrs: [...new Set(cidrs)], missing };
 }
 
-/** Problems of a topology's spread shards in one environment, located in its file. */
-export function spreadProblems(p: PlacedTopology): PlaceProblem[] {
+/**
+ * Problems of a topology's spread shards in one environment, located in its file; `source` is the
+ * topology as written (with the environment's overrides), for where a default came from.
+ */
+export function spreadProblems(p: PlacedTopology, source: Pick<Topology, 'replication'>): PlaceProblem[] {
   const t = p.topology;
   const out: PlaceProblem[] = [];
+  const spread = Array.from({ length: t.server.shards }, (_, i) => i).filter((i) => shardSpread(p, i) !== undefined);
+  if (spread.length === 0) return out;
+  const shardNames = spread.map((i) => p.members.flatMap((m) => m.shards.filter((s) => s.index === i).map((s) => s.instanceSet))[0] ?? String(i)).join(', ');
+  const over = [...new Set(spread.flatMap((i) => shardSpread(p, i)?.memberClusters ?? []))].join(', ');
+  if (t.engine === 'mysql' && t.replication.mode === 'async') {
+    out.push({
+      code: 'DBT5008',
+      severity: 'error',
+      message: `${shardNames} is spread over member clusters ${over} with asynchronous replication: a primary cut off from its replicas would go on acknowledging writes the federation manager's failover then loses`,
+      hint: CODES.DBT5008.hint,
+      path: source.replication?.mode !== undefined ? ['replication', 'mode'] : ['engine'],
+    });
+  }
+  if (t.sentinel) {
+    out.push({
+      code: 'DBT5009',
+      severity: 'warning',
+      message: `the Sentinels of ${t.name} do not watch ${shardNames}, which ${spread.length === 1 ? 'is' : 'are'} spread over member clusters ${over}: the federation manager is ${spread.length === 1 ? 'its' : 'their'} failure detector and decides ${spread.length === 1 ? 'its' : 'their'} primary`,
+      hint: CODES.DBT5009.hint,
+      path: ['sentinel'],
+    });
+  }
   const missing = new Set<string>();
   for (const m of p.members) for (const x of spreadPeers(p, m)?.missing ?? []) missing.add(x);
   if (missing.size > 0 && t.proxy) {

@@ -96,7 +96,9 @@ const topologyArb: fc.Arbitrary<Topology> = fc
           mode: 'primary-replica',
           version: '10.11',
           replicas: g.replicas,
-          replication: { mode: g.semiSync ? 'semi-sync' : 'async' },
+          // Spread over member clusters (several listed, or instances pinned to zones), asynchronous
+          // replication is an error (DBT5008, test/unit/federation-compile.test.ts).
+          replication: { mode: g.semiSync || (g.placement.memberClusters?.length ?? 0) > 1 || (g.instances ?? []).some((i) => i.zone !== undefined) ? 'semi-sync' : 'async' },
           ...(g.withProxy ? { proxy: { replicas: g.proxies } } : {}),
         };
     }

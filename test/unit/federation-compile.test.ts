@@ -119,13 +119,13 @@ describe('rendered/<env>/_federation/', () => {
     expect(compile({ local: LOCAL }).files.some((f) => f.memberCluster === '_federation')).toBe(false);
   });
 
-  it('the example: prod feed-shards only, identical in the committed tree', async () => {
+  it('the example: a Federation for each topology spread over prod\'s member clusters, and only those', async () => {
     const r = await compileRepo({ repo: EXAMPLE, write: false });
-    expect(r.files.filter((f) => f.path.split('/')[1] === '_federation').map((f) => f.path)).toEqual([
-      'prod/_federation/_cluster/customresourcedefinition-federations.dbtopo.dev.yaml',
-      'prod/_federation/_cluster/namespace-db-feed.yaml',
-      'prod/_federation/db-feed/feed-shards.yaml',
-    ]);
+    const fed = r.files.filter((f) => f.path.split('/')[1] === '_federation');
+    expect(fed.map((f) => f.path)).toContain('prod/_federation/db-feed/feed-shards.yaml');
+    expect(fed.map((f) => f.path)).toContain('prod/_federation/_cluster/customresourcedefinition-federations.dbtopo.dev.yaml');
+    const spread = new Set(r.files.filter((f) => f.object.kind === 'InstanceSet' && (f.object.spec as { spread?: unknown }).spread !== undefined).map((f) => `${f.env}/${f.topology}`));
+    expect(new Set(fed.filter((f) => f.object.kind === 'Federation').map((f) => `${f.env}/${f.topology}`))).toEqual(spread);
   });
 
   it('the federation API server being one of the member clusters: its namespaces are not rendered twice', () => {
@@ -330,5 +330,52 @@ placement: { memberClusters: [west, central] }
       expect(text).toMatch(/^loose-rpl-semi-sync-master-timeout = 4294967295$/m);
       expect(text).toMatch(/^loose-rpl-semi-sync-master-wait-point = AFTER_SYNC$/m);
     }
+  });
+});
+
+describe('bad input: spread shards that cannot be safe', () => {
+  const MYSQL = `name: shop
+team: web
+engine: mysql
+mode: primary-replica
+version: "10.11"
+replicas: 3
+replication: { mode: async }
+credentials: { password: { name: shop-auth, key: password } }
+placement: { memberClusters: [west, central] }
+`;
+  const pick = (r: ReturnType<typeof compile>, code: string) => r.diagnostics.filter((d) => d.code === code).map((d) => [d.file, d.line, d.col, d.severity]);
+
+  it('a spread MySQL shard with asynchronous replication is DBT5008 at replication.mode, with a hint', () => {
+    const r = compile({ shop: MYSQL });
+    expect(pick(r, 'DBT5008')).toEqual([['topologies/shop.yaml', 7, 16, 'error']]);
+    const d = r.diagnostics.find((x) => x.code === 'DBT5008');
+    expect(d?.message).toContain('shop-server is spread over member clusters central, west');
+    expect(d?.hint).toContain('semi-sync');
+    // async by default (no replication block): at the engine, which is what makes it async
+    expect(pick(compile({ shop: MYSQL.replace('replication: { mode: async }\n', '') }), 'DBT5008')).toEqual([['topologies/shop.yaml', 3, 1, 'error']]);
+    // the same topology in one member cluster, or semi-sync: fine
+    expect(pick(compile({ shop: MYSQL.replace('[west, central]', '[west]') }), 'DBT5008')).toEqual([]);
+    expect(pick(compile({ shop: MYSQL.replace('mode: async', 'mode: semi-sync') }), 'DBT5008')).toEqual([]);
+  });
+
+  it('spread only in one environment: the error is located at that environment\'s override and names it', () => {
+    const env2 = ENV.replace('name: prod', 'name: dev').replace(/west/g, 'dw').replace(/central/g, 'dc') + 'federation: { destination: { name: dev-mgmt } }\n';
+    const r = compile({ shop: MYSQL.replace('placement: { memberClusters: [west, central] }', 'overrides:\n  prod: { placement: { memberClusters: [west, central] } }\n  dev: { placement: { memberClusters: [dw] } }') }, { prod: ENV, dev: env2 });
+    const d = r.diagnostics.filter((x) => x.code === 'DBT5008');
+    expect(d.map((x) => x.message.endsWith('(environment prod)'))).toEqual([true]);
+  });
+
+  it('a spread shard with a Sentinel block gets warning DBT5009 at the sentinel key: the federation manager watches it', () => {
+    const r = compile({ cache: SPREAD });
+    expect(pick(r, 'DBT5009')).toEqual([['topologies/cache.yaml', 7, 1, 'warning']]);
+    expect(r.diagnostics.find((d) => d.code === 'DBT5009')?.message).toContain('do not watch cache-server, which is spread over member clusters central, west');
+    expect(pick(compile({ local: LOCAL }), 'DBT5009')).toEqual([]);
+  });
+
+  it('the example: prod feed-shards warns (its Sentinels watch no spread shard), nothing is an error', async () => {
+    const r = await compileRepo({ repo: EXAMPLE, write: false });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(r.diagnostics.filter((d) => d.code === 'DBT5009').map((d) => `${d.file}:${d.line}:${d.col}`)).toEqual(['topologies/feed-shards.yaml:14:1']);
   });
 });
