@@ -35,13 +35,21 @@ export interface ProbeResult {
   readOnly?: boolean;
   /** MariaDB: @@rpl_semi_sync_master_enabled (the primary side of semi-sync). */
   semiSyncPrimarySide?: boolean;
+  /** MariaDB: @@rpl_semi_sync_slave_enabled (whether this server, as a replica, acknowledges semi-sync commits). */
+  semiSyncReplicaSide?: boolean;
   error?: string;
 }
 
 export interface ServerDriver {
   probe(t: EngineTarget, timeoutMs: number): Promise<ProbeResult>;
-  /** Make `replica` follow `primary` (REPLICAOF / CHANGE MASTER TO). Idempotent; true when it changed something. */
-  follow(replica: EngineTarget, primary: EngineTarget, spec: EngineSpec): Promise<boolean>;
+  /**
+   * Make `replica` follow `primary` (REPLICAOF / CHANGE MASTER TO). Idempotent; true when it
+   * changed something. `acknowledges: false` (semi-sync only): the replica replicates but does not
+   * acknowledge commits — the federation manager keeps a spread shard's acknowledgements to
+   * replicas in other member clusters than the primary's (MariaDB cannot ask for a replica in
+   * another member cluster by itself).
+   */
+  follow(replica: EngineTarget, primary: EngineTarget, spec: EngineSpec, opts?: { acknowledges?: boolean }): Promise<boolean>;
   /** Make `t` a writable primary that follows nobody. Idempotent; true when it changed something. */
   promote(t: EngineTarget, spec: EngineSpec): Promise<boolean>;
   /** Release pooled connections. */

@@ -61,7 +61,16 @@ export interface FedShardSnapshot {
   watched: Array<{ target: EngineTarget }>;
   /** What each replica received (MariaDB: may be ahead of what it applied); gathered when the recorded primary does not answer. */
   received?: Map<string, number>;
+  /**
+   * MariaDB semi-sync: only replicas in other member clusters than the primary's acknowledge
+   * commits (acknowledgesFor), so an acknowledged commit survives the loss of the primary's member
+   * cluster; a replica whose acknowledging side is wrong is wired again.
+   */
+  semiSync?: boolean;
 }
+
+/** Semi-sync: whether a replica in `replica` acknowledges the commits of a primary in `primary` (member clusters). */
+export const acknowledgesFor = (replica: string, primary: string): boolean => replica !== primary;
 
 /** Records one round's probes in the shard's history (the gatherer calls it once per round, before deciding). */
 export function recordRound(history: ProbeHistory, members: FedMember[], recorded: RecordedPrimary | undefined, failureThreshold: number): Array<{ target: EngineTarget }> {
@@ -135,20 +144,31 @@ export function decideFederatedShard(snap: FedShardSnapshot): FedDecision {
         primary: rec.podName,
       };
     }
+    const wrongAck = (m: FedMember): boolean =>
+      snap.semiSync === true && m.probe!.semiSyncReplicaSide !== undefined && m.probe!.semiSyncReplicaSide !== acknowledgesFor(m.memberCluster, rec.memberCluster);
     const stray = members.filter(
-      (m) => m !== rec && answers(m) && ((m.probe!.role === 'secondary' && (!follows(m, rec) || (!m.probe!.following!.linkUp && m.probe!.error === undefined))) || isUnwired(m.probe)),
+      (m) => m !== rec && answers(m) && ((m.probe!.role === 'secondary' && (!follows(m, rec) || (!m.probe!.following!.linkUp && m.probe!.error === undefined) || wrongAck(m))) || isUnwired(m.probe)),
     );
     if (stray.length > 0) {
-      return { state: 'Degraded', op: { kind: 'wire', primary: rec.podName, follow: stray.map((m) => m.podName), reason: `${stray.map((m) => m.podName).join(', ')} do not replicate from the primary ${rec.podName}` }, primary: rec.podName };
+      const acks = stray.filter((m) => follows(m, rec) && m.probe!.following!.linkUp && wrongAck(m)).map((m) => m.podName);
+      const other = stray.map((m) => m.podName).filter((p) => !acks.includes(p));
+      const reason = [
+        other.length > 0 ? `${other.join(', ')} do not replicate from the primary ${rec.podName}` : '',
+        acks.length > 0 ? `${acks.join(', ')} acknowledge semi-sync commits where they must not (only replicas outside the primary's member cluster ${rec.memberCluster} do)` : '',
+      ].filter((x) => x !== '').join('; ');
+      return { state: 'Degraded', op: { kind: 'wire', primary: rec.podName, follow: stray.map((m) => m.podName), reason }, primary: rec.podName };
     }
     const missing = members.filter((m) => m !== rec && !answers(m)).map((m) => m.podName);
     const short = snap.expectedPods - members.length;
     // Cut off: the replica says it follows the primary, but the primary has not heard from it for
     // STALE_LAG_SECONDS (a partition shows here long before the replica's own timeout).
+    // A replica of the primary whose replication stopped with an error (diverged: errant transactions) needs a rebuild.
+    const broken = members.filter((m) => m !== rec && answers(m) && m.probe!.role === 'secondary' && follows(m, rec) && !m.probe!.following!.linkUp && m.probe!.error !== undefined);
     const links = rec.probe!.replicaLinks;
     const cut = links === undefined ? [] : members.filter((m) => m !== rec && answers(m) && m.probe!.role === 'secondary' && !links.some((l) => l.host === m.target?.host && l.port === m.target.port && (l.lagSeconds ?? 0) <= STALE_LAG_SECONDS)).map((m) => m.podName);
-    if (missing.length > 0 || short > 0 || cut.length > 0) {
+    if (missing.length > 0 || short > 0 || cut.length > 0 || broken.length > 0) {
       const why = [
+        ...broken.map((m) => `${m.podName} cannot replicate (${m.probe!.error}): rebuild it from ${rec.podName}`),
         missing.length > 0 ? `${missing.join(', ')} do not answer` : '',
         short > 0 ? `${short} pod(s) missing` : '',
         cut.length > 0 ? `the primary has not heard from ${cut.join(', ')} for over ${STALE_LAG_SECONDS} s (cut off?)` : '',

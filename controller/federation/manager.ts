@@ -148,6 +148,7 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
       history: mem.history,
       watched,
       ...(received !== undefined ? { received } : {}),
+      semiSync: obs.is.spec.engine.replication?.mode === 'semi-sync',
     });
     const outcome = await operateFederated(
       {

@@ -6,7 +6,7 @@
 // Events; an engine error is a message, retried next round.
 import type { EngineSpec } from '../../schemas/types/index.js';
 import type { Engine, EngineTarget } from '../engines/types.js';
-import type { FedMember, FedOperation, RecordedPrimary } from './decide.js';
+import { acknowledgesFor, type FedMember, type FedOperation, type RecordedPrimary } from './decide.js';
 
 /** How long a failover waits for the replicas' received positions. */
 const RECEIVED_TIMEOUT_MS = 1_000;
@@ -30,6 +30,9 @@ export async function operateFederated(ports: OperatePorts, members: FedMember[]
   const byPod = new Map(members.map((m) => [m.podName, m]));
   const t = (pod: string): EngineTarget | undefined => byPod.get(pod)?.target;
   const ref = (pod: string): RecordedPrimary => ({ memberCluster: byPod.get(pod)?.memberCluster ?? '', pod });
+  // Semi-sync acknowledgements only from other member clusters than the primary's (decide.ts).
+  const follow = async (replica: string, r: EngineTarget, primary: string, p: EngineTarget): Promise<boolean> =>
+    await engine.follow(r, p, spec, { acknowledges: acknowledgesFor(byPod.get(replica)?.memberCluster ?? '', byPod.get(primary)?.memberCluster ?? '') });
   const steps: string[] = [];
   try {
     switch (op.kind) {
@@ -46,7 +49,7 @@ export async function operateFederated(ports: OperatePorts, members: FedMember[]
         if (await engine.promote(p, spec)) steps.push(`promoted ${op.primary}`);
         for (const f of op.follow) {
           const r = t(f);
-          if (r !== undefined && (await engine.follow(r, p, spec))) steps.push(`${f} follows ${op.primary}`);
+          if (r !== undefined && (await follow(f, r, op.primary, p))) steps.push(`${f} follows ${op.primary}`);
         }
         return { acted: true, steps };
       }
@@ -76,7 +79,7 @@ export async function operateFederated(ports: OperatePorts, members: FedMember[]
         if (p === undefined) return { acted: false, steps, error: `${op.primary} has no address` };
         for (const f of op.follow) {
           const r = t(f);
-          if (r !== undefined && (await engine.follow(r, p, spec))) steps.push(`${f} follows ${op.primary}`);
+          if (r !== undefined && (await follow(f, r, op.primary, p))) steps.push(`${f} follows ${op.primary}`);
         }
         return { acted: steps.length > 0, steps };
       }

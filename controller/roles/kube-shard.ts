@@ -80,7 +80,9 @@ export function kubeShardPorts(o: KubeShardOptions): RoundPorts {
     },
     settle: async (snap, roles) => {
       if (sentinelManaged) await keepElectable(ctx, is, pods, snap.targets, snap.members, roles.primary);
-      await placeSemiSync(ctx, engine, is, snap.targets, snap.members, roles.primary);
+      // A spread shard's semi-sync sides are the federation manager's (it keeps acknowledgements to
+      // replicas in other member clusters than the primary's; re-enabling them here would fight it).
+      if (is.spec.spread === undefined) await placeSemiSync(ctx, engine, is, snap.targets, snap.members, roles.primary);
       for (const w of roles.warnings) {
         ctx.log.warn({ instanceSet: key }, w);
         ctx.events.emit(is, 'Warning', 'SplitBrain', 'Probe', w);

@@ -55,9 +55,15 @@ export function parseReplicaStatus(row: Row | undefined): ReplicaStatus {
  * secondary. Read-only and replicating from nobody (a fresh server — the rendered my.cnf starts
  * every server read-only — or a fenced old primary): no role, the engine claims neither.
  */
-export function toProbeResult(readOnly: boolean, gtid: string, rs: ReplicaStatus, semiSyncPrimarySide?: boolean): ProbeResult {
+export function toProbeResult(readOnly: boolean, gtid: string, rs: ReplicaStatus, semiSyncPrimarySide?: boolean, semiSyncReplicaSide?: boolean): ProbeResult {
   const offset = gtidToOffset(gtid);
-  const base: ProbeResult = { reachable: true, readOnly, ...(offset !== undefined ? { offset } : {}), ...(semiSyncPrimarySide !== undefined ? { semiSyncPrimarySide } : {}) };
+  const base: ProbeResult = {
+    reachable: true,
+    readOnly,
+    ...(offset !== undefined ? { offset } : {}),
+    ...(semiSyncPrimarySide !== undefined ? { semiSyncPrimarySide } : {}),
+    ...(semiSyncReplicaSide !== undefined ? { semiSyncReplicaSide } : {}),
+  };
   if (!rs.configured) return readOnly ? base : { ...base, role: 'primary' };
   return {
     ...base,
@@ -71,14 +77,19 @@ export async function readState(
   pool: MysqlPool,
   t: EngineTarget,
   timeoutMs: number,
-): Promise<{ readOnly: boolean; gtid: string; replica: ReplicaStatus; semiSyncPrimarySide: boolean }> {
-  const [vars] = await pool.query(t, 'SELECT @@global.read_only AS ro, @@global.gtid_current_pos AS gtid, @@global.rpl_semi_sync_master_enabled AS ssm', timeoutMs);
+): Promise<{ readOnly: boolean; gtid: string; replica: ReplicaStatus; semiSyncPrimarySide: boolean; semiSyncReplicaSide: boolean }> {
+  const [vars] = await pool.query(
+    t,
+    'SELECT @@global.read_only AS ro, @@global.gtid_current_pos AS gtid, @@global.rpl_semi_sync_master_enabled AS ssm, @@global.rpl_semi_sync_slave_enabled AS sss',
+    timeoutMs,
+  );
   const status = await pool.query(t, 'SHOW SLAVE STATUS', timeoutMs);
   return {
     readOnly: Number(vars?.['ro'] ?? 0) !== 0,
     gtid: str(vars, 'gtid'),
     replica: parseReplicaStatus(status[0]),
     semiSyncPrimarySide: Number(vars?.['ssm'] ?? 0) !== 0,
+    semiSyncReplicaSide: Number(vars?.['sss'] ?? 0) !== 0,
   };
 }
 
@@ -96,7 +107,7 @@ export async function probeMysql(pool: MysqlPool, t: EngineTarget, timeoutMs: nu
   });
   try {
     const s = await Promise.race([readState(pool, t, timeoutMs), late]);
-    return toProbeResult(s.readOnly, s.gtid, s.replica, s.semiSyncPrimarySide);
+    return toProbeResult(s.readOnly, s.gtid, s.replica, s.semiSyncPrimarySide, s.semiSyncReplicaSide);
   } catch (err) {
     return { reachable: false, error: err instanceof Error ? err.message : String(err) };
   } finally {

@@ -31,17 +31,17 @@ export class MysqlDriver implements ServerDriver {
    * again and the wiring retried, at most 3 times; a replica the other actor already wired to
    * the same primary then needs nothing more.
    */
-  async follow(replica: EngineTarget, primary: EngineTarget, spec: EngineSpec): Promise<boolean> {
+  async follow(replica: EngineTarget, primary: EngineTarget, spec: EngineSpec, opts: { acknowledges?: boolean } = {}): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.followOnce(replica, primary, spec);
+        return await this.followOnce(replica, primary, spec, opts.acknowledges !== false);
       } catch (err) {
         if (attempt >= 3 || (err as { errno?: number }).errno !== ER_SLAVE_MUST_STOP) throw err;
       }
     }
   }
 
-  private async followOnce(replica: EngineTarget, primary: EngineTarget, spec: EngineSpec): Promise<boolean> {
+  private async followOnce(replica: EngineTarget, primary: EngineTarget, spec: EngineSpec, acknowledges: boolean): Promise<boolean> {
     const semi = spec.replication?.mode === 'semi-sync';
     const s = await readState(this.pool, replica, TIMEOUT_MS);
     const q = (sql: string, values: unknown[] = []): Promise<unknown> => this.pool.query(replica, sql, TIMEOUT_MS, values);
@@ -60,8 +60,8 @@ export class MysqlDriver implements ServerDriver {
       await q('SET GLOBAL rpl_semi_sync_master_enabled = 0');
       changed = true;
     }
-    if (semi && !(await this.flag(replica, 'rpl_semi_sync_slave_enabled'))) {
-      await q('SET GLOBAL rpl_semi_sync_slave_enabled = 1');
+    if (semi && (await this.flag(replica, 'rpl_semi_sync_slave_enabled')) !== acknowledges) {
+      await q(`SET GLOBAL rpl_semi_sync_slave_enabled = ${acknowledges ? 1 : 0}`);
       // The IO thread reads the setting when it starts.
       if (s.replica.ioStarted) {
         await q('STOP SLAVE IO_THREAD');

@@ -52,6 +52,20 @@ describe('decideFederatedShard', () => {
     expect(decide([links(9), replica(0), replica(0)], 0)).toMatchObject({ state: 'Degraded', op: { kind: 'none', reason: expect.stringMatching(/has not heard from s-2 for over 3 s/) }, primary: 's-0' });
   });
 
+  it('MariaDB semi-sync: only replicas outside the primary\'s member cluster acknowledge commits', () => {
+    const sided = (p: ProbeResult, acks: boolean): ProbeResult => ({ ...p, semiSyncReplicaSide: acks });
+    // s-0 (west) primary: s-1 (west) must not acknowledge, s-2 (central) must.
+    expect(decide([primary(2), sided(replica(0), false), sided(replica(0), true)], 0, 1, { semiSync: true })).toMatchObject({ state: 'Healthy' });
+    expect(decide([primary(2), sided(replica(0), true), sided(replica(0), true)], 0, 1, { semiSync: true })).toMatchObject({
+      state: 'Degraded',
+      op: { kind: 'wire', primary: 's-0', follow: ['s-1'], reason: expect.stringMatching(/s-1 acknowledge semi-sync commits where they must not/) },
+    });
+    // s-2 (central) primary: both west replicas acknowledge.
+    expect(decide([sided(replica(2), false), sided(replica(2), true), primary(2)], 2, 1, { semiSync: true })).toMatchObject({ op: { kind: 'wire', follow: ['s-0'] } });
+    // Not semi-sync: the side is not looked at.
+    expect(decide([primary(2), sided(replica(0), true), sided(replica(0), false)], 0)).toMatchObject({ state: 'Healthy' });
+  });
+
   it('wires a replica that follows another server or whose link stopped, and a fresh MariaDB (no role)', () => {
     expect(decide([primary(1), replica(2), replica(0)], 0)).toMatchObject({ state: 'Degraded', op: { kind: 'wire', primary: 's-0', follow: ['s-1'] } });
     expect(decide([primary(1), replica(0, 100, false), replica(0)], 0)).toMatchObject({ op: { kind: 'wire', follow: ['s-1'] } });
