@@ -97,7 +97,7 @@ export async function compileRepo(opts: CompileRepoOptions): Promise<CompileResu
   const staged = new StagedTree({ out, ...env, ...recordFrom, remove: (dirs) => removeTreesWith(pool, dirs) });
   try {
     await staged.prepare();
-    return (await runPipeline({ sources }, { ...base, renderer: new PoolRenderer(pool, staged.dir), sink: staged })).result;
+    return (await runPipeline({ sources }, { ...base, renderer: new PoolRenderer(pool, staged.dir, { state: whole }), sink: staged })).result;
   } finally {
     await pool.close(); // no worker writes into the staging directory after this
     await staged.discard();

@@ -8,7 +8,8 @@ import { dirname } from 'node:path';
 import type { Diagnostic } from '../diagnostics.js';
 import { sourceKind, type SourceFile } from '../load/index.js';
 import type { Compiled, Sink } from '../pipeline/pipeline.js';
-import { headsOf, wholeFile, type FileHead } from '../pipeline/rendered-file.js';
+import { HEAD_FIELDS } from '../parallel/protocol.js';
+import { headAt, headsOf, wholeFile, type FileHead, type RenderOutline } from '../pipeline/rendered-file.js';
 import { knownDiagnosticsByFile } from '../pipeline/validate-stage.js';
 import { envKeyOf, sha256, treeDirs, writeState, type CompileState, type RenderState } from './state.js';
 import { commitStaged, stagingDir, writeRendered, writeTree, type RemoveTrees } from './write.js';
@@ -78,14 +79,27 @@ export class StagedTree implements Sink<FileHead, void> {
 /**
  * The paths of the compile's files, each once, without making or sorting `compiled.files` (a
  * render's objects of one file are next to each other: emit/paths.ts); sorting 62,644 took 36 ms.
+ * From the renders' heads where they have them: a head whose environment, member cluster,
+ * namespace and topology are the previous one's is in the same file (emit/paths.ts renderedPath).
  */
 function filePaths(compiled: Compiled<FileHead>): string[] {
   const paths: string[] = [];
   let last = '';
   for (const { render } of compiled.jobs) {
-    for (const f of render.files) {
-      if (f.path !== last) paths.push(f.path);
-      last = f.path;
+    const h = render.heads;
+    if (h === undefined) {
+      for (const f of render.files) {
+        if (f.path !== last) paths.push(f.path);
+        last = f.path;
+      }
+      continue;
+    }
+    for (let i = 0; i < h.length; i += HEAD_FIELDS) {
+      const same = i > 0 && h[i + 2] !== '' && h[i] === h[i - HEAD_FIELDS] && h[i + 1] === h[i + 1 - HEAD_FIELDS] && h[i + 2] === h[i + 2 - HEAD_FIELDS] && h[i + 6] === h[i + 6 - HEAD_FIELDS];
+      if (same) continue;
+      const path = headAt(h, i).path;
+      if (path !== last) paths.push(path);
+      last = path;
     }
   }
   for (const f of compiled.shared) paths.push(f.path);
@@ -98,14 +112,18 @@ export function recordState(out: string, compiled: Compiled<FileHead>, sources: 
   writeState(out, compileState(compiled, sources, envKey), dirs);
 }
 
+/** What the state keeps of one render (read-only here: the state is written out as JSON and not kept). */
+export function renderState(r: RenderOutline<FileHead>): RenderState {
+  return { env: r.env, heads: (r.heads ?? headsOf(r.files)) as string[], namespaces: r.namespaces as RenderState['namespaces'], diagnostics: r.diagnostics as Diagnostic[] };
+}
+
 /** What the state (state.ts) keeps of a compile without errors: per topology file its validation and renders' heads. */
 export function compileState(compiled: Compiled<FileHead>, sources: readonly SourceFile[], envKey: string): Omit<CompileState, 'version' | 'compiler' | 'dirs'> {
   const text = new Map(sources.map((s) => [s.path, s.text]));
   const byFile = new Map<string, RenderState[]>();
   for (const { topo, render: r } of compiled.jobs) {
     const list = byFile.get(topo.file) ?? [];
-    // Read-only here: the state is written out as JSON and not kept.
-    list.push({ env: r.env, heads: (r.heads ?? headsOf(r.files)) as string[], namespaces: r.namespaces as RenderState['namespaces'], diagnostics: r.diagnostics as Diagnostic[] });
+    list.push(renderState(r));
     byFile.set(topo.file, list);
   }
   const diagnostics = knownDiagnosticsByFile(compiled.repo.diagnostics);

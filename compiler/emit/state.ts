@@ -145,6 +145,36 @@ export function readState(out: string): CompileState | undefined {
   return state;
 }
 
+/** JSON of renders serialized ahead of the state write (renderJson), by their heads. */
+const renderJsons = new WeakMap<readonly string[], string>();
+
+/**
+ * Serializes a render as the state keeps it, ahead of writeState, which then only joins the
+ * text: a parallel compile does it as each render arrives, while the workers render on. The
+ * heads are most of a state (6.4 MB for 1,000 topologies × 3 environments), and serializing them
+ * after the last render was ~20 ms of the main thread alone.
+ */
+export function renderJson(r: RenderState): string {
+  let json = renderJsons.get(r.heads);
+  if (json === undefined) {
+    json = JSON.stringify(r);
+    renderJsons.set(r.heads, json);
+  }
+  return json;
+}
+
+/** JSON.stringify(state), each render's text from renderJson. */
+function stateJson(state: CompileState): string {
+  const { topologies, ...rest } = state;
+  const entries: string[] = [];
+  for (const [file, { renders, ...t }] of Object.entries(topologies)) {
+    const fields = JSON.stringify(t);
+    entries.push(`${JSON.stringify(file)}:${fields.slice(0, -1)}${fields.length > 2 ? ',' : ''}"renders":[${renders.map(renderJson).join(',')}]}`);
+  }
+  const head = JSON.stringify(rest);
+  return `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"topologies":{${entries.join(',')}}}`;
+}
+
 /** Writes the state atomically (temporary file, then rename); `dirs`: every directory of the tree. */
 export function writeState(out: string, state: Omit<CompileState, 'version' | 'compiler' | 'dirs'>, dirList: readonly string[]): void {
   const dirs = dirTimes(out, dirList);
@@ -156,7 +186,7 @@ export function writeState(out: string, state: Omit<CompileState, 'version' | 'c
   if (statSync(ignore, { throwIfNoEntry: false }) === undefined) writeFileSync(ignore, '# dbtopo compile state: never committed\n*\n');
   const full: CompileState = { version: STATE_VERSION, compiler: compilerId(), ...state, dirs };
   const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(full));
+  writeFileSync(tmp, stateJson(full));
   renameSync(tmp, file);
 }
 

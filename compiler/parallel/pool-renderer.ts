@@ -2,16 +2,19 @@
 // jobs are handed to the render workers as validation finds them (prefetch), while the main
 // thread parses on; the workers render them and write their YAML into the staging directory of
 // the sink (emit/sinks.ts StagedTree), and send back only each file's head (placement, kind,
-// name, namespace). Each reply is turned into the render's files as it arrives, while this
-// thread would otherwise wait. Every file is a pure function of its topology and environment,
-// so which worker renders which job changes nothing in the output.
+// name, namespace). Every file is a pure function of its topology and environment, so which
+// worker renders which job changes nothing in the output.
 //
-// The files of a render carry no object or text in this thread: both are computed again (once
-// per topology and environment) on first read. `dbtopo compile` only counts them.
+// A render's files are made from its heads on first read only, and carry no object or text in
+// this thread: both are computed again (once per topology and environment) on first read.
+// `dbtopo compile` only counts them (render-topology.ts headsRender).
 import type { Environment } from '../../schemas/types/index.js';
 import type { Job, Renderer } from '../pipeline/pipeline.js';
-import { filesOfHeads, type HeadFile, type RenderOutline, type TopologyRender } from '../pipeline/rendered-file.js';
-import { placeDiagnostics, renderTopology } from '../pipeline/render-topology.js';
+import { renderState } from '../emit/sinks.js';
+import { renderJson } from '../emit/state.js';
+import { kindHeads } from '../pipeline/assemble.js';
+import { ObjectOwners, type HeadFile, type RenderOutline } from '../pipeline/rendered-file.js';
+import { headsRender, placeDiagnostics } from '../pipeline/render-topology.js';
 import type { WorkerPool } from './pool.js';
 import type { RenderJob } from './protocol.js';
 
@@ -24,13 +27,15 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 export class PoolRenderer implements Renderer<HeadFile> {
   private envIndex = new Map<string, number>();
   private ready: Promise<unknown> | undefined;
+  private readonly owners = new ObjectOwners();
   /** Every job handed out, by environment and file. */
   private readonly renders = new Map<string, Promise<RenderOutline<HeadFile>>>();
 
-  /** `root`: the staging directory the workers write the files into. */
+  /** `root`: the staging directory the workers write the files into; `state`: the compile records its state (emit/state.ts). */
   constructor(
     private readonly pool: WorkerPool,
     private readonly root: string,
+    private readonly opts: { state: boolean },
   ) {}
 
   begin(envs: readonly Environment[]): void {
@@ -64,14 +69,15 @@ export class PoolRenderer implements Renderer<HeadFile> {
         const render = reply.then((r): RenderOutline<HeadFile> => {
           const outcome = r.outcomes?.[k];
           if (!outcome) throw new Error(`render worker gave no answer for ${job.topo.file}`);
-          let again: TopologyRender | undefined;
-          return {
-            env: job.env.name,
-            files: filesOfHeads(outcome.heads, job.topo.file, () => (again ??= renderTopology(job.env, job.topo))),
-            heads: outcome.heads,
-            namespaces: outcome.namespaces,
-            diagnostics: placeDiagnostics(job.env, job.topo, outcome.problems),
-          };
+          const outline = headsRender(job.env, job.topo, { heads: outcome.heads, namespaces: outcome.namespaces, diagnostics: placeDiagnostics(job.env, job.topo, outcome.problems) });
+          // What the steps after the last render read of it, computed now, while the workers
+          // render on (all are kept): its objects' owners, its first head of each kind, and its
+          // text in the compile state.
+          this.owners.add(outcome.heads, job.topo.file);
+          outline.owners = this.owners;
+          kindHeads(outline);
+          if (this.opts.state) renderJson(renderState(outline));
+          return outline;
         });
         render.catch(() => undefined); // a prefetched job may never be asked for; render() awaits the others
         this.renders.set(jobKey(job), render);

@@ -189,10 +189,11 @@ function sharedFiles(envs: readonly Environment[], renders: ReadonlyArray<Render
 const kindHeadsOf = new WeakMap<RenderOutline<FileHead>, Map<string, number>>();
 /**
  * Where in a render's heads (or files) the first file of each (member cluster, apiVersion, kind,
- * namespace) is; once per render (`dbtopo plan` assembles the renders both sides share twice).
+ * namespace) is; once per render (`dbtopo plan` assembles the renders both sides share twice; a
+ * parallel compile computes it as each render arrives, not after the last one).
  * Positions, not heads: most keys are seen in an earlier render and never made into a head.
  */
-function kindHeads(r: RenderOutline<FileHead>): Map<string, number> {
+export function kindHeads(r: RenderOutline<FileHead>): Map<string, number> {
   let out = kindHeadsOf.get(r);
   if (out !== undefined) return out;
   out = new Map();
@@ -213,14 +214,19 @@ function kindHeads(r: RenderOutline<FileHead>): Map<string, number> {
 }
 
 /**
- * DBT5001 over the renders' files in assembly order. Renders taken from a state without errors
+ * DBT5001 over the renders' files in assembly order. Renders whose objects went into one index
+ * as they arrived (ObjectOwners, a parallel compile's) are gone over only when it found a clash.
+ * Renders taken from a state without errors
  * (`checked`) render no object twice among themselves: when some are, only the others' objects
  * are looked up in them (by name first, from their heads), and the full check (which makes
  * every file) runs only if that finds a clash.
  */
 function duplicates(renders: ReadonlyArray<RenderOutline<FileHead>>, locate: (file: string) => { line: number; col: number }): Diagnostic[] {
   const all = (): Diagnostic[] => duplicateDiagnostics(renders.flatMap((r) => r.files), locate);
-  if (!renders.some((r) => r.checked === true)) return all();
+  if (!renders.some((r) => r.checked === true)) {
+    const owners = renders[0]?.owners;
+    return owners !== undefined && renders.every((r) => r.owners === owners) && !owners.clash ? [] : all();
+  }
   const owner = new Map<string, string | undefined>();
   const names = new Set<string>();
   for (const r of renders) {

@@ -46,11 +46,13 @@ export interface KeptRender {
 }
 
 /**
- * A render of an earlier compile without errors, from its heads: its files are made on first read
- * (62,000 of them for a large repository, which a compile over the tree never reads), each
- * rendered again on first read of its object or text.
+ * A render known by the heads of its files (a render worker's reply, or the state of an earlier
+ * compile): its files are made on first read only, each rendered again in this thread on first
+ * read of its object or text. `dbtopo compile` never reads them: the checks across files, the
+ * shared files, the state and the count work on the heads (62,644 files for 1,000 topologies ×
+ * 3 environments; making them as replies arrived cost the main thread ~0.1 s of a 2 s compile).
  */
-export function keptRender(env: Environment, topo: Located<Topology>, kept: KeptRender): RenderOutline<HeadFile> {
+export function headsRender(env: Environment, topo: Located<Topology>, kept: KeptRender): RenderOutline<HeadFile> {
   let again: TopologyRender | undefined;
   let files: HeadFile[] | undefined;
   return {
@@ -61,6 +63,10 @@ export function keptRender(env: Environment, topo: Located<Topology>, kept: Kept
     heads: kept.heads,
     namespaces: kept.namespaces,
     diagnostics: kept.diagnostics,
-    checked: true,
   };
+}
+
+/** A render of an earlier compile without errors, from its heads (headsRender). */
+export function keptRender(env: Environment, topo: Located<Topology>, kept: KeptRender): RenderOutline<HeadFile> {
+  return Object.assign(headsRender(env, topo, kept), { checked: true });
 }

@@ -6,8 +6,14 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileRepo } from '../../compiler/compile.js';
+import { compileModel, compileRepo } from '../../compiler/compile.js';
 import { joinDocuments } from '../../compiler/emit/documents.js';
+import type { Located } from '../../compiler/load/index.js';
+import { memorySink, perJob, runPipeline } from '../../compiler/pipeline/pipeline.js';
+import { headsRender, renderTopology } from '../../compiler/pipeline/render-topology.js';
+import { headsOf, ObjectOwners } from '../../compiler/pipeline/rendered-file.js';
+import type { ValidRepo } from '../../compiler/validate/index.js';
+import type { Environment, Topology } from '../../schemas/types/index.js';
 
 const EXAMPLE = join(import.meta.dirname, '..', '..', 'environments');
 
@@ -101,6 +107,36 @@ describe('parallel compile', () => {
     expect(result.diagnostics).toEqual(serial.diagnostics);
     expect(await readTree(join(repo, 'rendered'))).toEqual(before);
     expect((await readdir(repo)).sort()).toEqual(['.dbtopo-cache', 'envs', 'rendered', 'topologies']);
+  });
+
+  it('finds an object two topologies render from the heads the workers send, as the serial compile words it', () => {
+    const env: Environment = { name: 'dev', namespace: 'db-{team}', memberClusters: [{ name: 'm1', destination: { name: 'm1' }, zones: ['a'] }] };
+    const topo = (file: string, name: string): Located<Topology> => ({
+      value: { name, team: 'web', engine: 'redis', mode: 'standalone', version: '7.0.15', replicas: 1 },
+      file,
+      locate: () => ({ line: 1, col: 1 }),
+    });
+    const environments = [{ value: env, file: 'envs/dev.yaml', locate: () => ({ line: 1, col: 1 }) }];
+    for (const topologies of [
+      [topo('topologies/a.yaml', 'cache'), topo('topologies/b.yaml', 'cache')],
+      [topo('topologies/a.yaml', 'cache'), topo('topologies/b.yaml', 'other')],
+    ]) {
+      // As a worker's reply arrives (parallel/pool-renderer.ts): the heads only, files made on
+      // first read, the objects' owners indexed on arrival.
+      const owners = new ObjectOwners();
+      const fromHeads = perJob((e: Environment, t: Located<Topology>) => {
+        const r = renderTopology(e, t);
+        const outline = headsRender(e, t, { heads: headsOf(r.files), namespaces: r.namespaces, diagnostics: r.diagnostics });
+        owners.add(headsOf(r.files), t.file);
+        outline.owners = owners;
+        return outline;
+      });
+      const repo: ValidRepo = { environments, topologies, diagnostics: [] };
+      const serial = compileModel(repo, {}).diagnostics;
+      expect(runPipeline({ repo }, { renderer: fromHeads, sink: memorySink }).result.diagnostics).toEqual(serial);
+      expect(serial.some((d) => d.code === 'DBT5001')).toBe(topologies[1]?.value.name === 'cache');
+      expect(owners.clash).toBe(topologies[1]?.value.name === 'cache');
+    }
   });
 
   it('an unknown --env is a usage error, nothing written', async () => {
