@@ -1,6 +1,7 @@
 // Maps an instance path (["sentinel", "quorum"], ["instances", 0, "zone"]) to a line and column.
-import { isMap, isPair, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
+import type { LineCounter, Node } from 'yaml';
 import type { Position } from '../diagnostics.js';
+import { yamlLib } from './yaml-lib.js';
 
 /**
  * Position of the node at `path`: the key of a mapping entry (so "unknown field" and "wrong
@@ -8,6 +9,7 @@ import type { Position } from '../diagnostics.js';
  * the document (a missing field) it stops at the deepest node that exists.
  */
 export function locateIn(root: Node | null, lc: LineCounter, path: ReadonlyArray<string | number>): Position {
+  const { isMap, isPair, isScalar, isSeq } = yamlLib();
   let node: Node | null = root;
   let offset = root?.range?.[0] ?? 0;
   for (const seg of path) {

@@ -1,21 +1,11 @@
 // One YAML file → one plain value, or located diagnostics. YAML features that have no place in a
 // topology (anchors, aliases, tags, several documents) are rejected rather than interpreted:
 // aliases are the vehicle of "billion laughs" bombs, tags of object-constructing payloads.
-import {
-  isAlias,
-  isCollection,
-  isMap,
-  isNode,
-  isScalar,
-  LineCounter,
-  parseAllDocuments,
-  visit,
-  type Document,
-  type Node,
-  type YAMLError,
-} from 'yaml';
+import type { Document, Node, YAMLError } from 'yaml';
 import { diagnostic, sortDiagnostics, type Diagnostic, type Position } from '../diagnostics.js';
 import { locateIn } from './locate.js';
+import { parseSimpleYaml } from './simple-yaml.js';
+import { yamlLib } from './yaml-lib.js';
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -37,12 +27,25 @@ export function parseYamlFile(file: string, text: string): Parsed {
 }
 
 function parseChecked(file: string, text: string): Parsed {
-  const lc = new LineCounter();
-  const at = (offset: number | undefined): Position => lc.linePos(offset ?? 0);
-  const out: Diagnostic[] = [];
   if (text.length > MAX_FILE_BYTES) {
     return { diagnostics: [diagnostic('DBT1109', file, { line: 1, col: 1 }, `file has ${text.length} characters; the limit is ${MAX_FILE_BYTES}`)] };
   }
+  // The common case without `yaml` (simple-yaml.ts): same value, no diagnostics possible; the
+  // positions come from `yaml` only if a diagnostic asks for one.
+  const simple = parseSimpleYaml(text);
+  if (simple !== undefined) {
+    let locate: ParsedYaml['locate'] | undefined;
+    return { parsed: { value: simple, locate: (path) => (locate ??= parseWithYaml(file, text).parsed?.locate ?? (() => ({ line: 1, col: 1 })))(path) }, diagnostics: [] };
+  }
+  return parseWithYaml(file, text);
+}
+
+/** The file through `yaml` alone (also what test/unit/load-simple-yaml.test.ts compares the fast path with). */
+export function parseWithYaml(file: string, text: string): Parsed {
+  const { isAlias, isCollection, isMap, isNode, isScalar, LineCounter, parseAllDocuments, visit } = yamlLib();
+  const lc = new LineCounter();
+  const at = (offset: number | undefined): Position => lc.linePos(offset ?? 0);
+  const out: Diagnostic[] = [];
   let docs: Document.Parsed[];
   try {
     // uniqueKeys is off because the library checks each key against all earlier ones (quadratic:

@@ -4,9 +4,9 @@
 //
 //   delete:  [orders-db, staging/feed-shards]   # topology, or <env>/<topology>
 //   migrate: [catalog-cache]                    # engine, mode or shard count may change
-import { parseDocument } from 'yaml';
 import type { Diagnostic } from '../diagnostics.js';
 import type { SourceFile } from '../load/index.js';
+import { yamlLib } from '../load/yaml-lib.js';
 import type { Acknowledgements } from './classify.js';
 
 export const ACKNOWLEDGEMENTS_FILE = 'acknowledgements.yaml';
@@ -26,7 +26,7 @@ export function parseAcknowledgements(files: ReadonlyArray<SourceFile>): { acks:
     message,
     hint: 'write "delete: [<topology> | <env>/<topology>, ...]" and/or "migrate: [...]"',
   });
-  const doc = parseDocument(file.text, { uniqueKeys: true, prettyErrors: false });
+  const doc = yamlLib().parseDocument(file.text, { uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
     return { acks, diagnostics: doc.errors.map((e) => diag(e.linePos?.[0]?.line ?? 1, e.linePos?.[0]?.col ?? 1, e.message)) };
   }
