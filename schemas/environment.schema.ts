@@ -6,6 +6,18 @@ export const ENVIRONMENT_SCHEMA_ID = 'https://dbtopo.dev/schemas/environment.sch
 
 const podCIDRs = (description: string) =>
   ({ type: 'array', description, minItems: 1, maxItems: 16, uniqueItems: true, items: { type: 'string', pattern: CIDR, maxLength: 43, description: 'A CIDR, e.g. 10.16.0.0/14.' } }) as const;
+/** An Argo CD destination: a cluster's API server URL or its name registered in Argo CD. */
+const destination = (description: string) =>
+  ({
+    type: 'object',
+    description,
+    additionalProperties: false,
+    minProperties: 1,
+    properties: {
+      server: { type: 'string', pattern: '^https://[^\\s]+$', maxLength: 253, description: 'API server URL, e.g. https://kubernetes.default.svc.' },
+      name: { type: 'string', minLength: 1, maxLength: 253, description: 'Cluster name registered in Argo CD.' },
+    },
+  }) as const;
 const count = (description: string, maximum: number) => ({ type: 'integer', minimum: 1, maximum, description }) as const;
 const image = (description: string) => ({ type: 'string', pattern: IMAGE, maxLength: 255, description }) as const;
 const versions = (engine: string) =>
@@ -37,16 +49,7 @@ export const environmentSchema = {
         required: ['name', 'destination', 'zones'],
         properties: {
           name: name63('Member cluster name; rendered/<env>/<name>/ holds its manifests.'),
-          destination: {
-            type: 'object',
-            description: 'Argo CD destination of this member cluster: its API server URL or its registered cluster name.',
-            additionalProperties: false,
-            minProperties: 1,
-            properties: {
-              server: { type: 'string', pattern: '^https://[^\\s]+$', maxLength: 253, description: 'API server URL, e.g. https://kubernetes.default.svc.' },
-              name: { type: 'string', minLength: 1, maxLength: 253, description: 'Cluster name registered in Argo CD.' },
-            },
-          },
+          destination: destination('Argo CD destination of this member cluster: its API server URL or its registered cluster name.'),
           zones: {
             type: 'array',
             description: 'Zones (topology.kubernetes.io/zone values) the cluster\'s nodes run in.',
@@ -145,16 +148,7 @@ export const environmentSchema = {
       description: 'The federation API server of this environment: where the Federation objects of topologies with spread shards (servers in several member clusters) are synced, and the federation manager, their one authority, runs against (docs/federation.md). Every field has a default.',
       additionalProperties: false,
       properties: {
-        destination: {
-          type: 'object',
-          description: 'Argo CD destination of the federation API server (rendered/<env>/_federation/); default server https://kubernetes.default.svc, the cluster Argo CD runs in.',
-          additionalProperties: false,
-          minProperties: 1,
-          properties: {
-            server: { type: 'string', pattern: '^https://[^\\s]+$', maxLength: 253, description: 'API server URL.' },
-            name: { type: 'string', minLength: 1, maxLength: 253, description: 'Cluster name registered in Argo CD.' },
-          },
-        },
+        destination: destination('Argo CD destination of the federation API server (rendered/<env>/_federation/); default server https://kubernetes.default.svc, the cluster Argo CD runs in.'),
         podCIDRs: podCIDRs('Addresses the federation manager connects to the engines of spread shards from (its pods\' addresses as the member clusters see them). The servers of spread shards admit them (NetworkPolicy ipBlock); without them those servers accept their port from any source (warning DBT5007).'),
       },
     },

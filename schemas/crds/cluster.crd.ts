@@ -1,9 +1,8 @@
 // CustomResourceDefinition clusters.dbtopo.dev (v1alpha1); schemas/types/cluster.ts derives the
 // Cluster type from its schema.
 import { ALL_MODES } from '../modes.js';
-import { GROUP, VERSION } from '../types/labels.js';
 import type { KubeObject } from '../types/k8s.js';
-import { age, conditions, objectSchema, int, mapList, obj, setList, str, strEnum } from './openapi.js';
+import { conditions, objectSchema, int, mapList, namespacedCrd, obj, setList, str, strEnum } from './openapi.js';
 
 const PHASES = ['Creating', 'Running', 'Updating', 'Degraded', 'Failed'] as const;
 
@@ -48,27 +47,15 @@ export const clusterSchema = objectSchema(
   status,
 );
 
-export const clusterCrd = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: `clusters.${GROUP}` },
-  spec: {
-    group: GROUP,
-    names: { kind: 'Cluster', listKind: 'ClusterList', plural: 'clusters', singular: 'cluster', shortNames: ['dbc'], categories: ['dbtopo'] },
-    scope: 'Namespaced',
-    versions: [
-      {
-        name: VERSION,
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        additionalPrinterColumns: [
-          { name: 'PHASE', type: 'string', jsonPath: '.status.phase' },
-          { name: 'MESSAGE', type: 'string', jsonPath: '.status.message' },
-          age,
-        ],
-        schema: { openAPIV3Schema: clusterSchema },
-      },
-    ],
-  },
-} satisfies KubeObject;
+export const clusterCrd = namespacedCrd({
+  kind: 'Cluster',
+  plural: 'clusters',
+  singular: 'cluster',
+  shortNames: ['dbc'],
+  subresources: { status: {} },
+  columns: [
+    { name: 'PHASE', type: 'string', jsonPath: '.status.phase' },
+    { name: 'MESSAGE', type: 'string', jsonPath: '.status.message' },
+  ],
+  schema: clusterSchema,
+}) satisfies KubeObject;

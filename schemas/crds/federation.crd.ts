@@ -5,9 +5,8 @@
 // is compiled from Git and names, per spread shard, every member cluster's part of it and each
 // pod's cross-cluster name; the status is written by the federation manager only, the one
 // authority that decides a spread shard's primary.
-import { GROUP, VERSION } from '../types/labels.js';
 import type { KubeObject } from '../types/k8s.js';
-import { age, atomicList, bool, conditions, int, mapList, obj, objectSchema, setList, str, strEnum } from './openapi.js';
+import { atomicList, bool, conditions, int, mapList, namespacedCrd, obj, objectSchema, setList, str, strEnum } from './openapi.js';
 
 const dateTime = (description: string) => ({ type: 'string' as const, format: 'date-time' as const, description });
 
@@ -98,28 +97,16 @@ export const federationSchema = objectSchema(
 
 export const FEDERATION_PLURAL = 'federations';
 
-export const federationCrd = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: `${FEDERATION_PLURAL}.${GROUP}` },
-  spec: {
-    group: GROUP,
-    names: { kind: 'Federation', listKind: 'FederationList', plural: FEDERATION_PLURAL, singular: 'federation', shortNames: ['dbfed'], categories: ['dbtopo'] },
-    scope: 'Namespaced',
-    versions: [
-      {
-        name: VERSION,
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        additionalPrinterColumns: [
-          { name: 'PRIMARY', type: 'string', jsonPath: '.status.primary' },
-          { name: 'STEP', type: 'string', jsonPath: '.status.step.id' },
-          { name: 'STATE', type: 'string', jsonPath: '.status.step.state' },
-          age,
-        ],
-        schema: { openAPIV3Schema: federationSchema },
-      },
-    ],
-  },
-} satisfies KubeObject;
+export const federationCrd = namespacedCrd({
+  kind: 'Federation',
+  plural: FEDERATION_PLURAL,
+  singular: 'federation',
+  shortNames: ['dbfed'],
+  subresources: { status: {} },
+  columns: [
+    { name: 'PRIMARY', type: 'string', jsonPath: '.status.primary' },
+    { name: 'STEP', type: 'string', jsonPath: '.status.step.id' },
+    { name: 'STATE', type: 'string', jsonPath: '.status.step.state' },
+  ],
+  schema: federationSchema,
+}) satisfies KubeObject;

@@ -2,12 +2,11 @@
 // derives the InstanceSet type from its schema. Field names follow KubeBlocks' InstanceSet where
 // the meaning is the same; the schema is written here, not copied.
 import { MAX_INSTANCES } from '../fragments.js';
-import { GROUP, VERSION } from '../types/labels.js';
 import { SWITCHOVER_PHASES } from '../types/events.js';
 import { federationPodRef } from './federation.crd.js';
 import type { KubeObject } from '../types/k8s.js';
 import {
-  age,
+  namespacedCrd,
   objectSchema,
   immutable,
   podTemplate,
@@ -237,31 +236,19 @@ export const instanceSetSchema = objectSchema(
   status,
 );
 
-export const instanceSetCrd = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: `instancesets.${GROUP}` },
-  spec: {
-    group: GROUP,
-    names: { kind: 'InstanceSet', listKind: 'InstanceSetList', plural: 'instancesets', singular: 'instanceset', shortNames: ['dbis'], categories: ['dbtopo'] },
-    scope: 'Namespaced',
-    versions: [
-      {
-        name: VERSION,
-        served: true,
-        storage: true,
-        subresources: {
-          status: {},
-          scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' },
-        },
-        additionalPrinterColumns: [
-          { name: 'REPLICAS', type: 'integer', jsonPath: '.spec.replicas' },
-          { name: 'READY', type: 'integer', jsonPath: '.status.readyReplicas' },
-          { name: 'PRIMARY', type: 'string', jsonPath: '.status.primary' },
-          age,
-        ],
-        schema: { openAPIV3Schema: instanceSetSchema },
-      },
-    ],
+export const instanceSetCrd = namespacedCrd({
+  kind: 'InstanceSet',
+  plural: 'instancesets',
+  singular: 'instanceset',
+  shortNames: ['dbis'],
+  subresources: {
+    status: {},
+    scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' },
   },
-} satisfies KubeObject;
+  columns: [
+    { name: 'REPLICAS', type: 'integer', jsonPath: '.spec.replicas' },
+    { name: 'READY', type: 'integer', jsonPath: '.status.readyReplicas' },
+    { name: 'PRIMARY', type: 'string', jsonPath: '.status.primary' },
+  ],
+  schema: instanceSetSchema,
+}) satisfies KubeObject;

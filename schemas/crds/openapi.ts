@@ -3,7 +3,7 @@
 // Each builder keeps the literal type of the node it returns, so schemas/types/ derives the
 // InstanceSet and Cluster types from these nodes (schemas/types/from-structural-schema.ts).
 
-import { API_VERSION } from '../types/labels.js';
+import { API_VERSION, GROUP, VERSION } from '../types/labels.js';
 
 /** Any schema node. */
 export type OpenApi = { readonly [keyword: string]: unknown };
@@ -94,6 +94,40 @@ export const objectSchema = <const S extends OpenApi, const T extends OpenApi>(k
 });
 
 export const age = { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp' } as const;
+
+/**
+ * A namespaced dbtopo CRD of one served and stored version (VERSION): names from kind, plural,
+ * singular and short names; printer columns followed by AGE. Keeps the literal types of the
+ * subresources, columns and schema, which tests and schemas/types/ read.
+ */
+export const namespacedCrd = <const Sub extends OpenApi, const C extends readonly OpenApi[], const S extends OpenApi>(o: {
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: readonly string[];
+  subresources: Sub;
+  columns: C;
+  schema: S;
+}) => ({
+  apiVersion: 'apiextensions.k8s.io/v1' as const,
+  kind: 'CustomResourceDefinition' as const,
+  metadata: { name: `${o.plural}.${GROUP}` },
+  spec: {
+    group: GROUP,
+    names: { kind: o.kind, listKind: `${o.kind}List`, plural: o.plural, singular: o.singular, shortNames: [...o.shortNames], categories: ['dbtopo'] },
+    scope: 'Namespaced' as const,
+    versions: [
+      {
+        name: VERSION,
+        served: true,
+        storage: true,
+        subresources: o.subresources,
+        additionalPrinterColumns: [...o.columns, age] as [...C, typeof age],
+        schema: { openAPIV3Schema: o.schema },
+      },
+    ],
+  },
+});
 
 /** Adds CEL validation rules (x-kubernetes-validations) to a schema node; returns the node. */
 export function withRules<N extends OpenApi>(node: N, rules: readonly Rule[]): N {

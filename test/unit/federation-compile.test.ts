@@ -38,6 +38,17 @@ replicas: 3
 sentinel: { replicas: 3, quorum: 2 }
 placement: { memberClusters: [central, west] }
 `;
+/** A MariaDB topology over both member clusters, with the given replication mode. */
+const mysqlTopology = (mode: 'async' | 'semi-sync'): string => `name: shop
+team: web
+engine: mysql
+mode: primary-replica
+version: "10.11"
+replicas: 3
+replication: { mode: ${mode} }
+credentials: { password: { name: shop-auth, key: password } }
+placement: { memberClusters: [west, central] }
+`;
 const LOCAL = SPREAD.replace('name: cache', 'name: local').replace('placement: { memberClusters: [central, west] }', 'placement: { memberClusters: [west] }');
 
 function compile(topologies: Record<string, string>, envs: Record<string, string> = { prod: ENV }) {
@@ -56,15 +67,11 @@ type AppSet = KubeObject & {
   };
 };
 
+/** ENV as the compiler reads it. */
+const environment = (text = ENV): Environment => validate(parseSources([{ path: 'envs/prod.yaml', text }])).environments[0]!.value;
+
 describe('the Federation object', () => {
-  const env: Environment = {
-    name: 'prod',
-    namespace: 'db-{team}',
-    memberClusters: [
-      { name: 'west', destination: { name: 'west' }, zones: ['w1'] },
-      { name: 'central', destination: { name: 'central' }, zones: ['c1'] },
-    ],
-  };
+  const env = environment();
   const federation = (t: Topology, order = ['west', 'central']): Federation | undefined => {
     const { placed } = placeTopology(resolveTopology(t, env, `topologies/${t.name}.yaml`), env);
     if (!placed) throw new Error('not placed');
@@ -187,7 +194,7 @@ describe('Argo CD: the federation API server\'s Application', () => {
   });
 
   it('argocdObjects without a federation render is unchanged by the parameter', () => {
-    const env = validate(parseSources([{ path: 'envs/prod.yaml', text: ENV }])).environments[0]!.value;
+    const env = environment();
     const members = [{ memberCluster: 'west', path: 'rendered/prod/west', objects: [{ apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'db' } }] }];
     expect(argocdObjects(env, members, undefined)).toEqual(argocdObjects(env, members));
     const steps = (argocdObjects(env, members)[1] as AppSet).spec.strategy.rollingSync.steps;
@@ -312,17 +319,7 @@ describe('an isolated primary of a spread shard stops acknowledging writes', () 
   });
 
   it('MariaDB semi-sync spread over member clusters never falls back to async', () => {
-    const shop = `name: shop
-team: web
-engine: mysql
-mode: primary-replica
-version: "10.11"
-replicas: 3
-replication: { mode: semi-sync }
-credentials: { password: { name: shop-auth, key: password } }
-placement: { memberClusters: [west, central] }
-`;
-    const r = compile({ shop });
+    const r = compile({ shop: mysqlTopology('semi-sync') });
     expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     for (const member of ['west', 'central']) {
       const text = conf(r, member, 'shop-server-config', 'my.cnf');
@@ -334,16 +331,7 @@ placement: { memberClusters: [west, central] }
 });
 
 describe('bad input: spread shards that cannot be safe', () => {
-  const MYSQL = `name: shop
-team: web
-engine: mysql
-mode: primary-replica
-version: "10.11"
-replicas: 3
-replication: { mode: async }
-credentials: { password: { name: shop-auth, key: password } }
-placement: { memberClusters: [west, central] }
-`;
+  const MYSQL = mysqlTopology('async');
   const pick = (r: ReturnType<typeof compile>, code: string) => r.diagnostics.filter((d) => d.code === code).map((d) => [d.file, d.line, d.col, d.severity]);
 
   it('a spread MySQL shard with asynchronous replication is DBT5008 at replication.mode, with a hint', () => {
