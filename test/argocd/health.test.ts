@@ -7,7 +7,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { Ajv } from 'ajv';
 import { healthConfigMapYaml, readHealthScripts } from '../../compiler/argocd/health-cm.js';
+import { federationCrd } from '../../schemas/crds/federation.crd.js';
+import { toJsonSchema } from '../support/crd-json-schema.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const HEALTH = join(ROOT, 'ci/argocd/health');
@@ -19,8 +22,19 @@ interface HealthTest {
 const kinds = readdirSync(HEALTH).flatMap((group) => readdirSync(join(HEALTH, group)).map((kind) => ({ group, kind, dir: join(HEALTH, group, kind) })));
 
 describe('ci/argocd/health', () => {
-  it('covers Cluster and InstanceSet', () => {
-    expect(kinds.map((k) => `${k.group}/${k.kind}`).sort()).toEqual(['dbtopo.dev/Cluster', 'dbtopo.dev/InstanceSet']);
+  it('covers Cluster, Federation and InstanceSet', () => {
+    expect(kinds.map((k) => `${k.group}/${k.kind}`).sort()).toEqual(['dbtopo.dev/Cluster', 'dbtopo.dev/Federation', 'dbtopo.dev/InstanceSet']);
+  });
+
+  it('dbtopo.dev/Federation: every testdata object is one the CRD accepts (the shape the federation manager writes)', () => {
+    const schema = toJsonSchema(federationCrd.spec.versions[0]!.schema.openAPIV3Schema) as { properties: Record<string, unknown> };
+    schema.properties.metadata = { type: 'object' };
+    const validate = new Ajv({ strict: false, allErrors: true, validateFormats: false }).compile(schema);
+    const dir = join(HEALTH, 'dbtopo.dev/Federation/testdata');
+    for (const f of readdirSync(dir)) {
+      const ok = validate(parse(readFileSync(join(dir, f), 'utf8')));
+      expect(ok ? [] : validate.errors, f).toEqual([]);
+    }
   });
 
   for (const { group, kind, dir } of kinds) {

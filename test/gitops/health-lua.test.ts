@@ -57,15 +57,15 @@ describe('ci/argocd health checks under Argo CD', () => {
     }),
   );
 
-  it(`runs under the pinned Argo CD (${argocdVersion()}) with a health override for Cluster and InstanceSet`, () => {
+  it(`runs under the pinned Argo CD (${argocdVersion()}) with a health override for Cluster, Federation and InstanceSet`, () => {
     // "+unknown": the module proxy gives no commit hash to stamp into the build
     expect(report.argocdVersion).toMatch(new RegExp(`^${argocdVersion().replaceAll(".", "\\.")}(\\+unknown)?$`));
-    expect(report.overrides).toEqual(['dbtopo.dev/Cluster', 'dbtopo.dev/InstanceSet']);
+    expect(report.overrides).toEqual(['dbtopo.dev/Cluster', 'dbtopo.dev/Federation', 'dbtopo.dev/InstanceSet']);
   });
 
   it('evaluates every health_test.yaml case', () => {
     expect(report.results.map((r) => `${r.group}/${r.kind}/${r.inputPath}`).sort()).toEqual(cases.sort());
-    expect(cases.length).toBeGreaterThanOrEqual(19);
+    expect(cases.length).toBeGreaterThanOrEqual(31);
   });
 
   for (const r of report.results) {
