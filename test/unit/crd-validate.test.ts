@@ -1,4 +1,4 @@
-// Every rendered Cluster and InstanceSet is accepted by its CRD's openAPIV3Schema, checked with
+// Every rendered Cluster, InstanceSet and Federation is accepted by its CRD's openAPIV3Schema, checked with
 // ajv. Fields the API server would silently prune (not in the schema, no
 // x-kubernetes-preserve-unknown-fields) count as errors here: a pruned field is a lost setting.
 
@@ -6,7 +6,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { compileModel, compileRepo } from '../../compiler/compile.js';
 import type { RenderedFile } from '../../compiler/pipeline/rendered-file.js';
-import { clusterCrds } from '../../compiler/emit/crds.js';
+import { clusterCrds, federationCrds } from '../../compiler/emit/crds.js';
 import type { Located } from '../../compiler/load/index.js';
 import { validate } from '../../compiler/validate/index.js';
 import type { Environment, Topology } from '../../schemas/types/index.js';
@@ -18,7 +18,7 @@ type Schema = Record<string, unknown>;
 function validators(): Map<string, ValidateFunction> {
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
   const out = new Map<string, ValidateFunction>();
-  for (const crd of clusterCrds()) {
+  for (const crd of [...clusterCrds(), ...federationCrds()]) {
     const spec = crd.spec as { names: { kind: string }; versions: Array<{ name: string; schema: { openAPIV3Schema: unknown } }> };
     for (const v of spec.versions) {
       const schema = toJsonSchema(v.schema.openAPIV3Schema) as Schema;
@@ -35,7 +35,7 @@ function check(files: RenderedFile[]): number {
   const v = validators();
   let checked = 0;
   for (const f of files) {
-    if (f.object.kind !== 'Cluster' && f.object.kind !== 'InstanceSet') continue;
+    if (f.object.kind !== 'Cluster' && f.object.kind !== 'InstanceSet' && f.object.kind !== 'Federation') continue;
     const fn = v.get(`${f.object.apiVersion}/${f.object.kind}`);
     expect(fn, `no CRD for ${f.object.apiVersion} ${f.object.kind}`).toBeDefined();
     const ok = fn?.(JSON.parse(JSON.stringify(f.object)));
@@ -49,6 +49,7 @@ describe('rendered objects validate against the CRDs', () => {
   it('the example repository', async () => {
     const result = await compileRepo({ repo: join(import.meta.dirname, '..', '..', 'environments'), write: false });
     expect(check(result.files)).toBeGreaterThan(20);
+    expect(result.files.some((f) => f.object.kind === 'Federation')).toBe(true); // checked too
   });
 
   it('catches a field the CRD would prune and a wrong type (the check can fail)', async () => {
