@@ -41,6 +41,8 @@ export interface FedMember {
   target?: EngineTarget;
   /** This round's probe; undefined when the pod has no known address. */
   probe?: ProbeResult;
+  /** The pod is not at its member cluster's update revision (a rolling update is under way); undefined: unknown. */
+  outdated?: boolean;
 }
 
 export interface RecordedPrimary {
@@ -93,7 +95,9 @@ export type FedState =
   /** More than one engine claims primary: all but one are demoted. */
   | 'SplitBrain'
   /** Nothing can be decided safely yet (servers missing, no replica to promote). */
-  | 'Waiting';
+  | 'Waiting'
+  /** A rolling update: the member clusters replace the secondaries; the primary is handed over once they all are. */
+  | 'Updating';
 
 export type FedOperation =
   /** Record `primary` (an engine already is it) without touching an engine. */
@@ -106,6 +110,8 @@ export type FedOperation =
   | { kind: 'demote'; keep: string; demote: string[]; reason: string }
   /** Make `follow` replicate from the recorded primary. */
   | { kind: 'wire'; primary: string; follow: string[]; reason: string }
+  /** Planned hand-off (record `to` first): every secondary is updated, the outdated primary goes last. */
+  | { kind: 'switchover'; from: string; to: string; reason: string }
   | { kind: 'none'; reason: string };
 
 export interface FedDecision {
@@ -175,6 +181,8 @@ export function decideFederatedShard(snap: FedShardSnapshot): FedDecision {
       ].filter((s) => s !== '').join('; ');
       return { state: 'Degraded', op: { kind: 'none', reason: why }, primary: rec.podName };
     }
+    const update = rollingUpdate(members, rec);
+    if (update !== undefined) return update;
     return { state: 'Healthy', op: { kind: 'none', reason: `${rec.podName} (${rec.memberCluster}) is primary; every server replicates from it` }, primary: rec.podName };
   }
 
@@ -229,4 +237,31 @@ function failover(snap: FedShardSnapshot, lost: string | undefined): FedDecision
   }
   const others = snap.members.filter((m) => m.podName !== d.candidate && m.podName !== lost && answers(m)).map((m) => m.podName);
   return { state: 'FailingOver', op: { kind: 'failover', candidate: d.candidate, others, reason: d.reason }, primary: d.candidate };
+}
+
+/**
+ * The federation's part of a rolling update of a spread shard (the order `dbtopo plan` prints):
+ * the member clusters' controllers replace secondaries in every member cluster on their own, but
+ * never hand over the primary (roles/role-plan.ts); once every secondary, in every member
+ * cluster, is at its update revision and replicating, the manager hands the primary over to the
+ * most advanced updated secondary (ties to the lowest ordinal), and the old primary, now a
+ * secondary, is replaced last by its member cluster. Called with a healthy shard only.
+ */
+function rollingUpdate(members: FedMember[], rec: FedMember): FedDecision | undefined {
+  if (rec.outdated !== true) {
+    const behind = members.filter((m) => m.outdated === true).map((m) => m.podName);
+    return behind.length > 0 ? { state: 'Updating', op: { kind: 'none', reason: `rolling update: ${behind.join(', ')} not updated yet; the primary ${rec.podName} is` }, primary: rec.podName } : undefined;
+  }
+  const others = members.filter((m) => m !== rec);
+  const waiting = others.filter((m) => m.outdated !== false).map((m) => m.podName);
+  if (waiting.length > 0) {
+    return { state: 'Updating', op: { kind: 'none', reason: `rolling update: the primary ${rec.podName} goes last; waiting for ${waiting.join(', ')} to be updated` }, primary: rec.podName };
+  }
+  const to = [...others].sort((a, b) => (b.probe?.offset ?? -1) - (a.probe?.offset ?? -1) || a.ordinal - b.ordinal)[0];
+  if (to === undefined) return undefined;
+  return {
+    state: 'Updating',
+    op: { kind: 'switchover', from: rec.podName, to: to.podName, reason: `rolling update: every secondary is updated; handing the primary over from ${rec.podName} (${rec.memberCluster}) to ${to.podName} (${to.memberCluster}) before ${rec.podName} is replaced` },
+    primary: to.podName,
+  };
 }

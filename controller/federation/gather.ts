@@ -13,6 +13,7 @@ import { LABELS } from '../../schemas/types/index.js';
 import { CredentialsReader } from '../engines/credentials.js';
 import type { Engine, EngineTarget } from '../engines/types.js';
 import { ordinalOf } from '../update/plan.js';
+import { desiredPods } from '../reconcile/instanceset/desired.js';
 import { isReady } from '../reconcile/instanceset/pods.js';
 import { engineTargets } from '../reconcile/instanceset/targets.js';
 import { resourcePath } from '../runtime/kube.js';
@@ -29,6 +30,8 @@ export interface MemberSight {
   is: InstanceSet;
   targets: Map<string, EngineTarget>;
   ready: Map<string, boolean>;
+  /** Pods whose dbtopo.dev/revision label is not their template's revision in the current spec. */
+  outdated: Map<string, boolean>;
 }
 
 export interface MemberObservation {
@@ -63,7 +66,17 @@ async function readMember(access: MemberAccess, namespace: string, shard: string
       if (is === undefined) throw new Error(`InstanceSet ${namespace}/${shard} does not exist (not synced yet?)`);
       const pods = (await access.client.list<KubeObject>(resourcePath('Pod', namespace), { labelSelector: `${LABELS.instanceSet}=${shard}` })).items;
       const targets = await engineTargets(new CredentialsReader(access.core), is, pods);
-      return { is, targets, ready: new Map(pods.map((p) => [p.metadata.name, isReady(p)])) };
+      // Each pod's revision is computed from the spec just read (desiredPods, what the member
+      // controller creates pods from), not taken from status: a status the member controller has
+      // not rewritten since the spec changed would call every pod updated (the stale-status bug
+      // class of Argo CD #29410). A pod is updated once its member cluster replaced it.
+      const want = new Map(desiredPods(is).map((d) => [d.name, d.revision]));
+      return {
+        is,
+        targets,
+        ready: new Map(pods.map((p) => [p.metadata.name, isReady(p)])),
+        outdated: new Map(pods.flatMap((p) => (want.has(p.metadata.name) ? [[p.metadata.name, p.metadata.labels?.[LABELS.revision] !== want.get(p.metadata.name)] as const] : []))),
+      };
     })(),
     MEMBER_TIMEOUT_MS,
     `member cluster ${access.name}`,
@@ -126,6 +139,7 @@ export async function observeShard(opts: {
         podName: target.podName,
         ordinal: ordinalOf(target.podName),
         target,
+        ...(o.sight?.outdated.has(target.podName) === true ? { outdated: o.sight.outdated.get(target.podName)! } : {}),
         ...(engine !== undefined ? { probe: await engine.probe(target, timeoutMs) } : {}),
       })),
     ),

@@ -74,6 +74,7 @@ const fedPath = (ns?: string, name?: string, sub?: string): string =>
 const REASON_OF: Record<FedOperation['kind'], EventReason | undefined> = {
   none: undefined,
   adopt: 'PrimaryAdopted',
+  switchover: 'SwitchoverDone',
   bootstrap: 'Bootstrap',
   failover: 'Failover',
   demote: 'SplitBrain',
@@ -168,7 +169,7 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
       events.emit(fed, outcome.error !== undefined || decision.op.kind === 'failover' || decision.op.kind === 'demote' ? 'Warning' : 'Normal', reason, 'Federate', note);
       log.info({ federation: `${ns}/${fed.metadata.name}`, shard: shard.name, state: decision.state, op: decision.op.kind }, note);
     }
-    if (decision.op.kind === 'adopt' || decision.op.kind === 'bootstrap' || decision.op.kind === 'failover') {
+    if (decision.op.kind === 'adopt' || decision.op.kind === 'bootstrap' || decision.op.kind === 'failover' || decision.op.kind === 'switchover') {
       if (outcome.error === undefined) recorded = { memberCluster: obs.members.find((m) => m.podName === decision.primary)?.memberCluster ?? '', pod: decision.primary! };
     }
     // Publish the recorded primary (never an undecided one) to every member cluster that answers.

@@ -8,6 +8,9 @@ import type { EngineSpec } from '../../schemas/types/index.js';
 import type { Engine, EngineTarget } from '../engines/types.js';
 import { acknowledgesFor, type FedMember, type FedOperation, type RecordedPrimary } from './decide.js';
 
+/** Bound of one planned hand-off in the engines. */
+const SWITCHOVER_TIMEOUT_MS = 30_000;
+
 /** How long a failover waits for the replicas' received positions. */
 const RECEIVED_TIMEOUT_MS = 1_000;
 
@@ -72,6 +75,16 @@ export async function operateFederated(ports: OperatePorts, members: FedMember[]
           steps.push(...res.steps);
           if (res.linkError !== undefined) steps.push(`${pod} cannot replicate (${res.linkError}): it stays read-only; rebuild it from ${op.keep}`);
         }
+        return { acted: true, steps };
+      }
+      case 'switchover': {
+        const from = t(op.from);
+        const to = t(op.to);
+        if (from === undefined || to === undefined) return { acted: false, steps, error: `${from === undefined ? op.from : op.to} has no address` };
+        await ports.record(ref(op.to));
+        const replicas = members.filter((m) => m.podName !== op.from && m.target !== undefined).map((m) => m.target!);
+        const r = await engine.switchover({ primary: from, replicas, candidate: op.to, spec, timeoutMs: SWITCHOVER_TIMEOUT_MS });
+        steps.push(`primary moved from ${r.from} to ${r.to} in ${r.totalMs} ms (writes paused ${r.pausedMs} ms)`);
         return { acted: true, steps };
       }
       case 'wire': {

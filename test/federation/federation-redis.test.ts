@@ -326,4 +326,73 @@ describe('federation manager: one primary for a Redis shard spread over two memb
       await killAll();
     }
   });
+  it('a rolling update across member clusters: every secondary replaced first, in both, then one switchover, then the old primary', async () => {
+    manager ??= await startManager();
+    const before = await eventually('Healthy before the update', async () => {
+      const x = (await fedStatus())?.shards?.find((y) => y.name === SET);
+      return x?.state === 'Healthy' && x.primary !== undefined ? x : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 250 });
+    const oldPrimary = before.primary!.pod;
+    const uids = new Map((await podsEverywhere()).map((x) => [x.pod.metadata?.name ?? '', x.pod.metadata?.uid ?? '']));
+    expect(uids.size).toBe(3);
+    const writerW = startRedisWriter(env.member(WEST).kc, NS, `${SET}-primary`, '', 'roll:', 500, 2);
+    const writerC = startRedisWriter(env.member(CENTRAL).kc, NS, `${SET}-primary`, '', 'rollc:', 500, 2);
+    await eventually('writes acknowledged', async () => (writerW.firstAckAfter(0) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+    const watch = watchEngines();
+    // Every pod replacement (its uid changed or it is gone) and every change of the recorded primary, in order.
+    const events: Array<{ t: number; what: string }> = [];
+    const replaced = new Set<string>();
+    let primaryNow = oldPrimary;
+    let on = true;
+    const recorder = (async () => {
+      while (on) {
+        for (const x of await podsEverywhere().catch(() => [])) {
+          const name = x.pod.metadata?.name ?? '';
+          if (!replaced.has(name) && x.pod.metadata?.uid !== uids.get(name)) {
+            replaced.add(name);
+            events.push({ t: performance.now(), what: `replace ${name}` });
+          }
+        }
+        const p = (await fedStatus().catch(() => undefined))?.shards?.find((y) => y.name === SET)?.primary?.pod;
+        if (p !== undefined && p !== primaryNow) {
+          events.push({ t: performance.now(), what: `switchover ${primaryNow} -> ${p}` });
+          primaryNow = p;
+        }
+        await sleep(150);
+      }
+    })();
+    const t0 = performance.now();
+    // The change Git brings to both member clusters (as Argo CD syncs it): a new pod template.
+    for (const m of [WEST, CENTRAL]) {
+      await env.member(m).kc.makeApiClient(k8s.CustomObjectsApi).patchNamespacedCustomObject(
+        { group: 'dbtopo.dev', version: 'v1alpha1', namespace: NS, plural: 'instancesets', name: SET, body: { spec: { template: { metadata: { annotations: { 'dbtopo.dev/test-rollout': '1' } } } } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+    }
+    try {
+      await eventually('every pod replaced, one primary, Healthy', async () => {
+        const x = (await fedStatus())?.shards?.find((y) => y.name === SET);
+        return replaced.size === 3 && x?.state === 'Healthy' ? true : undefined;
+      }, { timeoutMs: 240_000, intervalMs: 500 });
+    } finally {
+      on = false;
+      await recorder;
+    }
+    const reportW = await writerW.stop();
+    const reportC = await writerC.stop();
+    const most = await watch.stop();
+    const order = events.map((e) => e.what);
+    process.stderr.write(`[federation] rolling update across member clusters in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${order.join(' → ')}; ${reportW.acked.length + reportC.acked.length} writes acknowledged\n`);
+    const switchovers = order.filter((w) => w.startsWith('switchover'));
+    expect(switchovers, order.join(', ')).toHaveLength(1);
+    const at = order.indexOf(switchovers[0]!);
+    // Secondaries in every member cluster first, then the switchover, then the old primary.
+    expect(order.slice(0, at).sort(), order.join(', ')).toEqual([...uids.keys()].filter((p) => p !== oldPrimary).map((p) => `replace ${p}`).sort());
+    expect(order.slice(at + 1), order.join(', ')).toEqual([`replace ${oldPrimary}`]);
+    expect(most, 'two engines acting as established primaries at once').toBeLessThanOrEqual(1);
+    expect(overlappingPrimaries([reportW, reportC])).toBeUndefined();
+    const ip = (await podsEverywhere()).find((x) => x.pod.metadata?.name === primaryNow)?.pod.status?.podIP ?? '';
+    expect(await missingRedisKeys(ip, '', 'roll:', reportW.acked), 'acknowledged writes lost').toEqual([]);
+    expect(await missingRedisKeys(ip, '', 'rollc:', reportC.acked), 'acknowledged writes lost').toEqual([]);
+  });
 });

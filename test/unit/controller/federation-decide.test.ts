@@ -66,6 +66,23 @@ describe('decideFederatedShard', () => {
     expect(decide([primary(2), sided(replica(0), true), sided(replica(0), false)], 0)).toMatchObject({ state: 'Healthy' });
   });
 
+  it('rolling update: the primary is handed over only once every secondary, in every member cluster, is updated', () => {
+    const run = (outdated: Array<boolean | undefined>, offsets = [300, 200, 250]) => {
+      const history: ProbeHistory = { history: new Map() };
+      const members = [primary(2, offsets[0]), replica(0, offsets[1]), replica(0, offsets[2])].map((p, i) => ({ ...member(i, p), ...(outdated[i] !== undefined ? { outdated: outdated[i] } : {}) }));
+      const rec = { memberCluster: 'west', pod: 's-0' };
+      return decideFederatedShard({ members, expectedPods: 3, recorded: rec, failureThreshold: 3, history, watched: recordRound(history, members, rec, 3) });
+    };
+    expect(run([false, false, false])).toMatchObject({ state: 'Healthy' });
+    expect(run([true, true, false])).toMatchObject({ state: 'Updating', op: { kind: 'none', reason: expect.stringMatching(/waiting for s-1 to be updated/) }, primary: 's-0' });
+    // A member cluster whose controller has not observed the new spec yet: unknown, so it waits.
+    expect(run([true, false, undefined])).toMatchObject({ state: 'Updating', op: { kind: 'none' } });
+    // Every secondary updated: hand over to the most advanced (s-2, in the other member cluster).
+    expect(run([true, false, false])).toMatchObject({ state: 'Updating', op: { kind: 'switchover', from: 's-0', to: 's-2' }, primary: 's-2' });
+    // The new primary updated, the old one (now a secondary) not yet: nothing to do but wait for it.
+    expect(run([false, true, false])).toMatchObject({ state: 'Updating', op: { kind: 'none' }, primary: 's-0' });
+  });
+
   it('wires a replica that follows another server or whose link stopped, and a fresh MariaDB (no role)', () => {
     expect(decide([primary(1), replica(2), replica(0)], 0)).toMatchObject({ state: 'Degraded', op: { kind: 'wire', primary: 's-0', follow: ['s-1'] } });
     expect(decide([primary(1), replica(0, 100, false), replica(0)], 0)).toMatchObject({ op: { kind: 'wire', follow: ['s-1'] } });
