@@ -122,6 +122,13 @@ export interface Engine extends ServerDriver {
   failover(candidate: EngineTarget, others: EngineTarget[], spec: EngineSpec): Promise<FailoverResult>;
   /** A planned switchover with no acknowledged write lost. */
   switchover(req: SwitchoverRequest): Promise<SwitchoverResult>;
+  /**
+   * Optional (Redis): the primary accepts writes only while at least `n` replicas are in touch
+   * (min-replicas-to-write). The federation manager sets it to one more than the replicas of the
+   * primary's own member cluster that are connected, so a primary cut off together with its local
+   * replicas stops acknowledging. True when it changed the setting.
+   */
+  requireReplicas?(t: EngineTarget, n: number): Promise<boolean>;
   /** Pure: where the primary side of semi-sync is wrong (nothing for an engine without semi-sync). */
   semiSync(members: Array<{ podName: string; probe?: ProbeResult }>, primaryPod: string | undefined, spec: EngineSpec): SemiSyncFixes;
 }

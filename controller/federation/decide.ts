@@ -265,3 +265,20 @@ function rollingUpdate(members: FedMember[], rec: FedMember): FedDecision | unde
     primary: to.podName,
   };
 }
+
+/**
+ * Redis spread shards (Engine.requireReplicas): how many connected replicas the primary must have
+ * to accept writes — one more than the replicas of its own member cluster connected to it now, so
+ * at least one replica in another member cluster must be in touch (within min-replicas-max-lag).
+ * A primary cut off with its local replicas then stops acknowledging, like a MariaDB primary whose
+ * acknowledging replicas are all elsewhere. Recomputed every round: a local replica that leaves
+ * (replaced by a rolling update) lowers it, so writes go on as long as a remote replica is there.
+ * Undefined when the primary reports no replica links.
+ */
+export function replicasRequired(members: FedMember[], primary: FedMember): number | undefined {
+  const links = primary.probe?.replicaLinks;
+  if (links === undefined) return undefined;
+  const local = members.filter((m) => m !== primary && m.memberCluster === primary.memberCluster && m.target !== undefined);
+  const connected = local.filter((m) => links.some((l) => l.host === m.target!.host && l.port === m.target!.port)).length;
+  return connected + 1;
+}

@@ -30,7 +30,7 @@ import { EventRecorder } from '../runtime/events.js';
 import { KubeClient } from '../runtime/kube.js';
 import { DEFAULT_LEASE, LeaderElector } from '../runtime/leader.js';
 import { makeLogger } from '../runtime/log.js';
-import { decideFederatedShard, recordRound, type FedDecision, type FedOperation, type RecordedPrimary } from './decide.js';
+import { decideFederatedShard, recordRound, replicasRequired, type FedDecision, type FedOperation, type RecordedPrimary } from './decide.js';
 import { newSightMemory, observeShard, type ShardObservation, type SightMemory } from './gather.js';
 import { MemberClusters, type MemberAccess } from './members.js';
 import { operateFederated, receivedOf } from './operate.js';
@@ -66,6 +66,8 @@ interface ShardMemory {
   history: ProbeHistory;
   sights: SightMemory;
   engine?: Engine;
+  /** `<primary>=<n>`: the min-replicas-to-write last set (Redis). */
+  required?: string;
 }
 
 const fedPath = (ns?: string, name?: string, sub?: string): string =>
@@ -171,6 +173,17 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
     }
     if (decision.op.kind === 'adopt' || decision.op.kind === 'bootstrap' || decision.op.kind === 'failover' || decision.op.kind === 'switchover') {
       if (outcome.error === undefined) recorded = { memberCluster: obs.members.find((m) => m.podName === decision.primary)?.memberCluster ?? '', pod: decision.primary! };
+    }
+    // Fencing of a Redis primary cut off with its local replicas (decide.ts replicasRequired).
+    const recNow = recorded !== undefined && decision.primary === recorded.pod ? obs.members.find((m) => m.podName === recorded!.pod) : undefined;
+    if (engine.requireReplicas !== undefined && recNow?.target !== undefined && recNow.probe?.role === 'primary' && outcome.error === undefined) {
+      const n = replicasRequired(obs.members, recNow);
+      if (n !== undefined && mem.required !== `${recNow.podName}=${n}`) {
+        await engine.requireReplicas(recNow.target, n).then(
+          () => (mem.required = `${recNow.podName}=${n}`),
+          (err: unknown) => log.warn({ shard: shard.name, err: err instanceof Error ? err.message : String(err) }, 'could not set the replicas the primary needs; retrying next round'),
+        );
+      }
     }
     // Publish the recorded primary (never an undecided one) to every member cluster that answers.
     const p = recorded !== undefined ? obs.members.find((m) => m.podName === recorded!.pod) : undefined;

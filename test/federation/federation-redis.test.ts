@@ -185,7 +185,21 @@ describe('federation manager: one primary for a Redis shard spread over two memb
         return s?.state === 'Degraded' && s.primary?.pod === `${SET}-0` ? s : undefined;
       }, { timeoutMs: 30_000, intervalMs: 250 });
       expect(seen.message).toMatch(new RegExp(`has not heard from ${SET}-2`));
-      await sleep(5_000);
+      // The primary, cut off with its local replica only, stops taking writes once the remote
+      // replica has been silent for min-replicas-max-lag (10 s): the manager set
+      // min-replicas-to-write to one more than its connected local replicas.
+      const ip0 = (await podsEverywhere()).find((x) => x.pod.metadata?.name === `${SET}-0`)?.pod.status?.podIP ?? '';
+      const refused = await eventually('the cut-off primary refuses writes', async () => {
+        const c = new Redis({ host: ip0, port: 6379, lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1_000, commandTimeout: 1_000, retryStrategy: () => null });
+        c.on('error', () => undefined);
+        try {
+          await c.connect();
+          return await c.set('part:probe', '1').then(() => undefined, (err: unknown) => (/NOREPLICAS/.test(String(err)) ? performance.now() : undefined));
+        } finally {
+          c.disconnect();
+        }
+      }, { timeoutMs: 25_000, intervalMs: 500 });
+      process.stderr.write(`[federation] partition: the primary cut off with its local replica refuses writes ${((refused - cut) / 1000).toFixed(1)} s after the cut\n`);
     } finally {
       env.heal();
       healed = performance.now();

@@ -34,6 +34,14 @@ export class RedisDriver implements ServerDriver {
     return true;
   }
 
+  /** min-replicas-to-write on `t` (Engine.requireReplicas); nothing sent when it already is `n`. */
+  async requireReplicas(t: EngineTarget, n: number): Promise<boolean> {
+    const cur = (await this.pool.call(t, COMMAND_TIMEOUT_MS, 'CONFIG', 'GET', 'min-replicas-to-write')) as string[];
+    if (Number(cur?.[1]) === n) return false;
+    await this.pool.call(t, COMMAND_TIMEOUT_MS, 'CONFIG', 'SET', 'min-replicas-to-write', n);
+    return true;
+  }
+
   async promote(t: EngineTarget, _spec: EngineSpec): Promise<boolean> {
     const now = await this.mustProbe(t);
     if (now.role === 'primary') return false;

@@ -3,7 +3,7 @@
 // second primary while the recorded one, or any established one, acts as primary.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideFederatedShard, established, recordRound, type FedMember, type FedShardSnapshot, type RecordedPrimary } from '../../../controller/federation/decide.js';
+import { decideFederatedShard, established, recordRound, replicasRequired, type FedMember, type FedShardSnapshot, type RecordedPrimary } from '../../../controller/federation/decide.js';
 import type { ProbeResult } from '../../../controller/engines/types.js';
 import type { ProbeHistory } from '../../../controller/roles/failover.js';
 
@@ -81,6 +81,17 @@ describe('decideFederatedShard', () => {
     expect(run([true, false, false])).toMatchObject({ state: 'Updating', op: { kind: 'switchover', from: 's-0', to: 's-2' }, primary: 's-2' });
     // The new primary updated, the old one (now a secondary) not yet: nothing to do but wait for it.
     expect(run([false, true, false])).toMatchObject({ state: 'Updating', op: { kind: 'none' }, primary: 's-0' });
+  });
+
+  it('Redis: the primary needs one more connected replica than its own member cluster has connected (so one is elsewhere)', () => {
+    const withLinks = (...of: number[]): ProbeResult => ({ ...primary(of.length), replicaLinks: of.map((i) => ({ host: host(i), port: 6379, lagSeconds: 0 })) });
+    const ms = (p: ProbeResult) => [member(0, p), member(1, replica(0)), member(2, replica(0))];
+    expect(replicasRequired(ms(withLinks(1, 2)), ms(withLinks(1, 2))[0]!)).toBe(2); // s-1 local + one remote
+    expect(replicasRequired(ms(withLinks(2)), ms(withLinks(2))[0]!)).toBe(1); // s-1 being replaced: still one remote needed
+    expect(replicasRequired(ms(primary(0)), ms(primary(0))[0]!)).toBeUndefined();
+    // Primary s-2 alone in central: any one replica is remote.
+    const c = [member(0, replica(2)), member(1, replica(2)), member(2, withLinks(0, 1))];
+    expect(replicasRequired(c, c[2]!)).toBe(1);
   });
 
   it('wires a replica that follows another server or whose link stopped, and a fresh MariaDB (no role)', () => {
