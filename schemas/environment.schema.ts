@@ -179,6 +179,12 @@ export const environmentSchema = {
           maxLength: 317,
           description: 'The dbtopo controller\'s ServiceAccount as <namespace>/<name>, the only identity that deletes dbtopo pods and claims, sets role labels and writes status; default dbtopo-system/dbtopo-controller (controller/install/install.yaml).',
         },
+        federation: {
+          type: 'string',
+          pattern: SERVICE_ACCOUNT_REF,
+          maxLength: 317,
+          description: 'The federation manager\'s ServiceAccount in each member cluster as <namespace>/<name> (the identity its cluster Secret\'s token carries there): it may write status.federation of InstanceSets and nothing else of their status; default dbtopo-system/dbtopo-federation (controller/install/federation.yaml).',
+        },
         breakGlassGroup: {
           type: 'string',
           minLength: 1,

@@ -75,6 +75,7 @@ export const CODES = {
   DBT3130: { title: 'GitOps identity that never syncs', hint: 'name the identity Argo CD syncs as: its application controller (<argocd namespace>/argocd-application-controller), or the ServiceAccount of the AppProject\'s sync impersonation', severity: 'error' },
   DBT3131: { title: 'guard would lock out the controller', hint: 'guard.controller must be the dbtopo controller\'s ServiceAccount (<install namespace>/dbtopo-controller, controller/install/install.yaml) and must not also be a GitOps identity', severity: 'error' },
   DBT3132: { title: 'guard identity that everyone has', hint: 'system:authenticated, system:unauthenticated and system:serviceaccounts include every caller or every ServiceAccount; name a group of its own', severity: 'error' },
+  DBT3133: { title: 'federation manager identity that may do more', hint: 'guard.federation must be a ServiceAccount of its own (default dbtopo-system/dbtopo-federation, controller/install/federation.yaml): neither the controller nor a GitOps identity, or the federation manager could write status or specs it must not', severity: 'error' },
   DBT3125: { title: 'reserved member cluster name', hint: 'rename the member cluster: "federation" is the Argo CD Application (dbtopo-<env>-federation) that syncs the Federation objects to the federation API server', severity: 'error' },
   DBT3123: { title: 'namespace rule needs a team', hint: 'the environment\'s namespace rule uses {team}; set team in the topology or namespace explicitly', severity: 'error' },
 

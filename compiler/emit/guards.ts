@@ -14,6 +14,7 @@
 // dbtopo-break-glass/who ("user: reason"), allowed or not.
 // The controller's own checks come first in each expression: CEL's || is true as soon as one side
 // is, so a surprising object can never turn into an error that blocks the controller.
+import { instanceSetSchema } from '../../schemas/crds/instanceset.crd.js';
 import type { KubeObject } from '../../schemas/types/index.js';
 import {
   GUARD_ANNOTATIONS,
@@ -81,7 +82,24 @@ function binding(name: string, extra: Record<string, unknown> = {}, guardedNames
 
 const rule = (resources: string[], operations: string[], apiGroups = [GROUP]) => ({ apiGroups, apiVersions: ['*'], operations, resources, scope: 'Namespaced' });
 
-/** Only GitOps (or break glass) writes Cluster and InstanceSet specs, /scale included; only the controller writes status. */
+/**
+ * CEL: an InstanceSet status write that changes nothing but status.federation. The status fields
+ * come from the CRD schema, so a field added there is covered here. A write to /status cannot
+ * change spec or metadata (the API server keeps them, managedFields aside, before admission), so
+ * the status is all there is to compare. `has` on each side: a set the controller has not
+ * reported yet has no status, and the federation manager may still publish its decision on it.
+ */
+function onlyFederationStatus(): string {
+  const fields = Object.keys(instanceSetSchema.properties.status.properties).filter((k) => k !== 'federation').sort();
+  const present = (o: string, k: string) => `(has(${o}.status) && has(${o}.status.${k}))`;
+  return fields.map((k) => `(${present('object', k)} ? ${present('oldObject', k)} && object.status.${k} == oldObject.status.${k} : !${present('oldObject', k)})`).join(' && ');
+}
+
+/**
+ * Only GitOps (or break glass) writes Cluster and InstanceSet specs, /scale included; only the
+ * controller writes status, but for status.federation of an InstanceSet, which the federation
+ * manager writes (its decision of a spread shard's primary).
+ */
 function specWriters(id: GuardIdentities): KubeObject {
   const writers = [...id.gitopsUsers, ...id.gitopsGroups.map((g) => `group ${g}`)].join(', ');
   const verb = '(request.operation == "CREATE" ? "create" : request.operation == "DELETE" ? "delete" : variables.sub == "scale" ? "scale" : "change the spec of")';
@@ -90,7 +108,10 @@ function specWriters(id: GuardIdentities): KubeObject {
       resourceRules: [rule(['instancesets', 'clusters', 'instancesets/scale', 'instancesets/status', 'clusters/status'], ['CREATE', 'UPDATE', 'DELETE'])],
     },
     matchConditions: [exemptKubeControllers],
-    variables: identityVariables(id),
+    variables: [
+      ...identityVariables(id),
+      v('federation', `request.userInfo.username == ${q(id.federation)} && variables.sub == "status" && request.resource.resource == "instancesets" && request.operation == "UPDATE" && ${onlyFederationStatus()}`),
+    ],
     validations: [
       {
         expression: 'variables.sub == "status" || variables.gitops || variables.breakGlass || (request.operation == "UPDATE" && variables.sub == "" && object.spec == oldObject.spec)',
@@ -98,8 +119,8 @@ function specWriters(id: GuardIdentities): KubeObject {
         reason: 'Forbidden',
       },
       {
-        expression: 'variables.sub != "status" || variables.controller || variables.breakGlass',
-        messageExpression: `"dbtopo guard [status-writer]: only the dbtopo controller (${id.controller}) writes the status of " + ${target} + ", its report of what runs; " + variables.user + " may not. Change the topology in Git instead; ${breakGlassHint(id)}."`,
+        expression: 'variables.sub != "status" || variables.controller || variables.breakGlass || variables.federation',
+        messageExpression: `"dbtopo guard [status-writer]: only the dbtopo controller (${id.controller}) writes the status of " + ${target} + ", its report of what runs, and the federation manager (${id.federation}) only status.federation of an InstanceSet; " + variables.user + " may not write this. Change the topology in Git instead; ${breakGlassHint(id)}."`,
         reason: 'Forbidden',
       },
     ],

@@ -7,6 +7,7 @@ import {
   CONTROLLER_SERVICE_ACCOUNT,
   DEFAULT_BREAK_GLASS_GROUP,
   DEFAULT_CONTROLLER_NAMESPACE,
+  FEDERATION_SERVICE_ACCOUNT,
   serviceAccountUser,
 } from '../../schemas/types/guard.js';
 
@@ -16,6 +17,8 @@ export interface GuardIdentities {
   gitopsGroups: string[];
   /** The dbtopo controller's user name. */
   controller: string;
+  /** The federation manager's user name in a member cluster: writes status.federation of InstanceSets only. */
+  federation: string;
   breakGlassGroup: string;
 }
 
@@ -44,6 +47,7 @@ export function resolveGuard(env: Environment): GuardIdentities {
     gitopsUsers: [...(gitops.serviceAccounts ?? []).map(serviceAccountRefUser), ...(gitops.users ?? [])],
     gitopsGroups: [...(gitops.groups ?? [])],
     controller: serviceAccountRefUser(g.controller ?? `${DEFAULT_CONTROLLER_NAMESPACE}/${CONTROLLER_SERVICE_ACCOUNT}`),
+    federation: serviceAccountRefUser(g.federation ?? `${DEFAULT_CONTROLLER_NAMESPACE}/${FEDERATION_SERVICE_ACCOUNT}`),
     breakGlassGroup: g.breakGlassGroup ?? DEFAULT_BREAK_GLASS_GROUP,
   };
 }

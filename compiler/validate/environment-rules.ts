@@ -1,6 +1,6 @@
 // Semantic rules on one environment file.
 import type { Environment } from '../../schemas/types/environment.js';
-import { ARGOCD_APPLICATION_CONTROLLER, ARGOCD_NON_SYNCING, CONTROLLER_SERVICE_ACCOUNT, DEFAULT_CONTROLLER_NAMESPACE, UNIVERSAL_GROUPS } from '../../schemas/types/guard.js';
+import { ARGOCD_APPLICATION_CONTROLLER, ARGOCD_NON_SYNCING, CONTROLLER_SERVICE_ACCOUNT, DEFAULT_CONTROLLER_NAMESPACE, FEDERATION_SERVICE_ACCOUNT, UNIVERSAL_GROUPS } from '../../schemas/types/guard.js';
 import { FEDERATION_APP } from '../argocd/objects.js';
 import { defaultGitopsServiceAccount } from '../resolve/guard.js';
 import type { Resources } from '../../schemas/types/topology.js';
@@ -83,6 +83,12 @@ function checkGuard(env: Environment, report: Report): void {
       report('DBT3131', ['guard', 'gitops', 'serviceAccounts', i], `${ref} is both the controller and a GitOps identity: the controller could rewrite the specs it is meant to follow`);
     }
   });
+  const federation = g.federation ?? `${DEFAULT_CONTROLLER_NAMESPACE}/${FEDERATION_SERVICE_ACCOUNT}`;
+  if (federation === controller) {
+    report('DBT3133', ['guard', 'federation'], `${federation} is also the dbtopo controller: the guard could not tell the federation manager's status writes (status.federation only) from the controller's`);
+  } else if ((g.gitops?.serviceAccounts ?? []).includes(federation)) {
+    report('DBT3133', ['guard', 'federation'], `${federation} is also a GitOps identity: the federation manager could rewrite the specs it only decides run-time roles for`);
+  }
   if (controller.split('/')[1] !== CONTROLLER_SERVICE_ACCOUNT) {
     report('DBT3131', ['guard', 'controller'], `the dbtopo controller runs as ServiceAccount ${CONTROLLER_SERVICE_ACCOUNT}, not ${controller.split('/')[1] ?? controller}: the guard would refuse its pod deletions, role labels and status writes`);
   }

@@ -6,6 +6,12 @@
 /** The dbtopo controller's ServiceAccount name (controller/install/install.yaml; its namespace is the install's). */
 export const CONTROLLER_SERVICE_ACCOUNT = 'dbtopo-controller';
 export const DEFAULT_CONTROLLER_NAMESPACE = 'dbtopo-system';
+/**
+ * The federation manager's ServiceAccount in each member cluster (controller/install/federation.yaml):
+ * the identity its cluster Secret's token carries there, the only one besides the controller that
+ * writes InstanceSet status, and only status.federation.
+ */
+export const FEDERATION_SERVICE_ACCOUNT = 'dbtopo-federation';
 
 /** Argo CD's application controller: the identity that syncs when no sync impersonation is set up. */
 export const ARGOCD_APPLICATION_CONTROLLER = 'argocd-application-controller';

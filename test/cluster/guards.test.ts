@@ -27,6 +27,8 @@ interface Identity {
 const IDENTITIES = {
   gitops: { user: 'system:serviceaccount:argocd:argocd-application-controller', groups: ['system:serviceaccounts', 'system:serviceaccounts:argocd'] },
   controller: { user: 'system:serviceaccount:dbtopo-system:dbtopo-controller', groups: ['system:serviceaccounts', 'system:serviceaccounts:dbtopo-system'] },
+  // the federation manager, as its cluster Secret's ServiceAccount token authenticates it in a member cluster
+  federation: { user: 'system:serviceaccount:dbtopo-system:dbtopo-federation', groups: ['system:serviceaccounts', 'system:serviceaccounts:dbtopo-system'] },
   'break-glass': { user: 'oncall-bob', groups: ['dbtopo:break-glass'] },
   human: { user: 'alice', groups: ['sre'] },
   'other SA': { user: 'system:serviceaccount:default:batch-job', groups: ['system:serviceaccounts', 'system:serviceaccounts:default'] },
@@ -134,6 +136,14 @@ async function annotateFirst(who: Who, urlPath: string): Promise<void> {
   if (who === 'break-glass') await must(who, 'PATCH', urlPath, withReason);
 }
 const jsonPatch = 'application/json-patch+json';
+const applyPatch = 'application/apply-patch+yaml';
+/** What the federation manager applies to an InstanceSet's status (its own fields only), with `extra` status fields. */
+const federationStatus = (name: string, extra: Record<string, unknown>): Record<string, unknown> => ({
+  apiVersion: 'dbtopo.dev/v1alpha1',
+  kind: 'InstanceSet',
+  metadata: { name },
+  status: { ...extra, federation: { primary: { memberCluster: 'member-b', pod: `${name}-2` }, state: 'Healthy', message: `${name}-2 (member-b) is primary`, decidedAt: '2026-01-01T00:00:00Z' } },
+});
 const claimPath = '/spec/volumeClaimTemplates/0/spec';
 
 const ROWS: Row[] = [
@@ -184,6 +194,50 @@ const ROWS: Row[] = [
       await annotateFirst(who, isPath(name));
       return async () => call(who, 'PATCH', isPath(name, '/status'), { status: { primary: `${name}-0` } });
     },
+  },
+  {
+    rule: 'server-side apply status.federation',
+    // what the federation manager publishes: its decision of a spread shard's primary
+    expect: only(['controller', 'federation', 'break-glass'], 'status-writer'),
+    cell: async (who, name) => {
+      await newSet(name);
+      await annotateFirst(who, isPath(name));
+      return async () => call(who, 'PATCH', `${isPath(name, '/status')}?fieldManager=dbtopo-federation&force=true`, federationStatus(name, {}), applyPatch);
+    },
+  },
+  {
+    rule: 'status.federation and status.primary at once',
+    expect: only(['controller', 'break-glass'], 'status-writer'),
+    cell: async (who, name) => {
+      await newSet(name);
+      await annotateFirst(who, isPath(name));
+      return async () => call(who, 'PATCH', `${isPath(name, '/status')}?fieldManager=dbtopo-federation&force=true`, federationStatus(name, { primary: `${name}-1` }), applyPatch);
+    },
+  },
+  {
+    rule: 'status.federation of a reported set, the rest kept',
+    // the controller has reported; the manager's apply owns status.federation only, the rest stays
+    expect: only(['controller', 'federation', 'break-glass'], 'status-writer'),
+    cell: async (who, name) => {
+      await newSet(name);
+      await must('controller', 'PATCH', isPath(name, '/status'), { status: { replicas: 2, readyReplicas: 2, primary: `${name}-0`, membersStatus: [{ podName: `${name}-0`, ready: true, role: 'primary' }] } });
+      await annotateFirst(who, isPath(name));
+      return async () => call(who, 'PATCH', `${isPath(name, '/status')}?fieldManager=dbtopo-federation&force=true`, federationStatus(name, {}), applyPatch);
+    },
+  },
+  {
+    rule: 'create an EndpointSlice (not guarded)',
+    // the federation manager's <shard>-primary-federation slice where the primary is remote
+    expect: everyone('allow'),
+    cell: async (who, name) => async () =>
+      call(who, 'POST', `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`, {
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: { name: `${name}-primary-federation`, labels: { 'kubernetes.io/service-name': `${name}-primary` } },
+        addressType: 'IPv4',
+        endpoints: [{ addresses: ['10.1.2.3'] }],
+        ports: [{ name: 'redis', port: 6379, protocol: 'TCP' }],
+      }),
   },
   {
     rule: 'delete an InstanceSet',

@@ -309,6 +309,22 @@ guard:
     expect(r.environments).toEqual([]);
   });
 
+  it('a federation manager identity that is also the controller or a GitOps identity: DBT3133', () => {
+    const env = (guard: string) => `name: qa
+memberClusters:
+  - { name: a, destination: { name: a }, zones: [z] }
+namespace: db-{team}
+guard: ${guard}
+`;
+    const asController = run({}, { qa: env('{ federation: dbtopo-system/dbtopo-controller }') });
+    expect(pick(asController.diagnostics)).toEqual([at('DBT3133', 5, 10, 'envs/qa.yaml')]);
+    expect(asController.diagnostics[0]!.message).toContain('also the dbtopo controller');
+    const asGitops = run({}, { qa: env('{ gitops: { serviceAccounts: [argocd/argocd-application-controller, ops/fed] }, federation: ops/fed }') });
+    expect(pick(asGitops.diagnostics)).toEqual([at('DBT3133', 5, 88, 'envs/qa.yaml')]);
+    expect(asGitops.diagnostics[0]!.message).toContain('also a GitOps identity');
+    expect(pick(run({}, { qa: env('{ federation: ops/fed }') }).diagnostics)).toEqual([]);
+  });
+
   it('a controller ServiceAccount the install manifests do not create is a lock-out', () => {
     const env = `name: qa
 memberClusters:
