@@ -84,26 +84,19 @@ for _, shard in ipairs(shards) do
   end
 end
 
-local function of(list, what)
-  return tostring(#list) .. "/" .. tostring(total) .. " shards " .. what .. ": " .. table.concat(list, "; ")
+-- The first verdict with a shard in it wins: a split brain over a degraded shard, both over one
+-- still on its way; Healthy when every shard is.
+local verdicts = {
+  { splitBrain, "Degraded", "in split brain" },
+  { degraded, "Degraded", "degraded" },
+  { progressing, "Progressing", "not healthy yet" },
+  { healthy, "Healthy", "healthy" },
+}
+for _, v in ipairs(verdicts) do
+  local list = v[1]
+  if #list > 0 or v[2] == "Healthy" then
+    hs.status = v[2]
+    hs.message = tostring(#list) .. "/" .. tostring(total) .. " shards " .. v[3] .. ": " .. table.concat(list, "; ")
+    return hs
+  end
 end
-
-if #splitBrain > 0 then
-  hs.status = "Degraded"
-  hs.message = of(splitBrain, "in split brain")
-  return hs
-end
-if #degraded > 0 then
-  hs.status = "Degraded"
-  hs.message = of(degraded, "degraded")
-  return hs
-end
-if #progressing > 0 then
-  hs.status = "Progressing"
-  hs.message = of(progressing, "not healthy yet")
-  return hs
-end
-
-hs.status = "Healthy"
-hs.message = of(healthy, "healthy")
-return hs
