@@ -9,23 +9,18 @@
 //     client writing throughout: the manager fails over to the other member cluster, never two
 //     engines writable at once, and once the lost member cluster is back its servers follow the
 //     new primary; no acknowledged commit is lost. The times are printed.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import mysql from 'mysql2/promise';
-import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFederationManager, type RunningFederationManager } from '../../controller/federation/manager.js';
 import { makeLogger } from '../../controller/runtime/log.js';
-import { federationCrd } from '../../schemas/crds/federation.crd.js';
-import { LABELS, type Federation } from '../../schemas/types/index.js';
+import { LABELS } from '../../schemas/types/index.js';
 import { eventually, sleep } from '../cluster/helpers.js';
 import { allReady, loadRendered, serviceAddresses } from '../e2e/engines-helpers.js';
 import { missingMysqlRows, overlappingPrimaries, startMysqlWriter } from '../e2e/writers.js';
+import { createRenderedFederation, podsEverywhere as podsEverywhere_, shardStatus } from './federation-helpers.js';
 import { FEDERATION_NAMESPACE, startFederationEnv, type FederationEnv } from './harness.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SET = 'payments-db-server';
 const NS = `fed-mysql-${Date.now().toString(36)}`;
 const WEST = 'prod-eu-west';
@@ -34,14 +29,6 @@ const AUTH = { user: 'dbadmin', password: `pw-${process.pid}` };
 const KINDS = new Set(['InstanceSet', 'ConfigMap', 'Service', 'PodDisruptionBudget', 'Secret']);
 const servers = (member: string): k8s.KubernetesObject[] =>
   loadRendered(`prod/${member}/db-payments/payments-db`, 'db-payments', NS).filter((o) => (o.metadata?.name ?? '').startsWith(SET) && KINDS.has(o.kind ?? ''));
-
-function renderedFederation(): Federation {
-  const file = path.join(repoRoot, 'environments/rendered/prod/_federation/db-payments/payments-db.yaml');
-  const text = fs.readFileSync(file, 'utf8').replaceAll('namespace: db-payments\n', `namespace: ${NS}\n`).replaceAll('.db-payments.svc', `.${NS}.svc`);
-  const fed = parseAllDocuments(text).map((d) => d.toJS() as Federation).find((o) => o?.kind === 'Federation');
-  if (fed === undefined) throw new Error(`${file} has no Federation`);
-  return fed;
-}
 
 async function query<T = Record<string, unknown>>(host: string, sql: string): Promise<T[]> {
   const c = await mysql.createConnection({ host, port: 3306, user: AUTH.user, password: AUTH.password, connectTimeout: 2_000 });
@@ -57,21 +44,11 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
   let env: FederationEnv;
   let manager: RunningFederationManager | undefined;
   const ips = new Map<string, string>();
-  const custom = (): k8s.CustomObjectsApi => env.federation.kc.makeApiClient(k8s.CustomObjectsApi);
-  const fedShard = async () => ((await custom().getNamespacedCustomObject({ group: 'dbtopo.dev', version: 'v1alpha1', namespace: NS, plural: 'federations', name: 'payments-db' })) as Federation).status?.shards?.find((s) => s.name === SET);
+  const fedShard = async () => await shardStatus(env, 'payments-db', SET);
 
   async function podsEverywhere(): Promise<Array<{ member: string; pod: k8s.V1Pod }>> {
-    const out: Array<{ member: string; pod: k8s.V1Pod }> = [];
-    await Promise.all(
-      [WEST, CENTRAL].map(async (m) => {
-        const core = env.member(m).admin.makeApiClient(k8s.CoreV1Api);
-        const list = await Promise.race([core.listNamespacedPod({ namespace: NS, labelSelector: `${LABELS.instanceSet}=${SET}` }), sleep(2_000).then(() => undefined)]).catch(() => undefined);
-        for (const pod of list?.items ?? []) {
-          out.push({ member: m, pod });
-          if (pod.status?.podIP) ips.set(pod.metadata?.name ?? '', pod.status.podIP);
-        }
-      }),
-    );
+    const out = await podsEverywhere_(env, SET);
+    for (const { pod } of out) if (pod.status?.podIP) ips.set(pod.metadata?.name ?? '', pod.status.podIP);
     return out;
   }
 
@@ -105,13 +82,7 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
       },
       memberIdentity: 'controller',
     });
-    const objects = k8s.KubernetesObjectApi.makeApiClient(env.federation.kc);
-    await objects.create(federationCrd as k8s.KubernetesObject).catch((err: unknown) => {
-      if (!/already exists/i.test(String(err))) throw err;
-    });
-    await env.federation.kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: NS } } });
-    await eventually('the Federation CRD served', async () => (await custom().listNamespacedCustomObject({ group: 'dbtopo.dev', version: 'v1alpha1', namespace: NS, plural: 'federations' }).then(() => true, () => undefined)), { timeoutMs: 30_000, intervalMs: 250 });
-    await objects.create(renderedFederation() as unknown as k8s.KubernetesObject);
+    await createRenderedFederation(env, 'prod/_federation/db-payments/payments-db', 'db-payments');
     await allReady(env.member(WEST).core, NS, SET, 2, 180_000);
     await allReady(env.member(CENTRAL).core, NS, SET, 1, 180_000);
     await podsEverywhere();

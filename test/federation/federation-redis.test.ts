@@ -18,21 +18,19 @@
 //     shard over again (the primary's engine killed): one primary in the end, never two engines
 //     acting as primary nor acknowledging writes, no acknowledged write lost — the decision is recorded before the engines move.
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
-import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFederationManager, type RunningFederationManager } from '../../controller/federation/manager.js';
 import { makeLogger } from '../../controller/runtime/log.js';
-import { federationCrd } from '../../schemas/crds/federation.crd.js';
-import { LABELS, type Federation } from '../../schemas/types/index.js';
+import { LABELS, type FederationShardStatus } from '../../schemas/types/index.js';
 import { eventually, sleep } from '../cluster/helpers.js';
 import { ensureControllerBuilt } from '../e2e/controller-helpers.js';
 import { allReady, loadRendered, serviceAddresses } from '../e2e/engines-helpers.js';
 import { missingRedisKeys, overlappingPrimaries, startRedisWriter } from '../e2e/writers.js';
+import { createRenderedFederation, podsEverywhere as podsEverywhere_, shardStatus } from './federation-helpers.js';
 import { FEDERATION_NAMESPACE, startFederationEnv, type FederationEnv } from './harness.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -44,35 +42,13 @@ const KINDS = new Set(['InstanceSet', 'ConfigMap', 'Service', 'PodDisruptionBudg
 const shard0 = (member: string): k8s.KubernetesObject[] =>
   loadRendered(`prod/${member}/db-feed/feed-shards`, 'db-feed', NS).filter((o) => (o.metadata?.name ?? '').startsWith(SET) && KINDS.has(o.kind ?? ''));
 
-/** The compiled Federation of prod feed-shards, moved to the test namespace, with shard 0 only. */
-function renderedFederation(): Federation {
-  const file = path.join(repoRoot, 'environments/rendered/prod/_federation/db-feed/feed-shards.yaml');
-  const text = fs.readFileSync(file, 'utf8').replaceAll('namespace: db-feed\n', `namespace: ${NS}\n`).replaceAll('.db-feed.svc', `.${NS}.svc`);
-  const fed = parseAllDocuments(text).map((d) => d.toJS() as Federation).find((o) => o?.kind === 'Federation');
-  if (fed === undefined) throw new Error(`${file} has no Federation`);
-  fed.spec.shards = fed.spec.shards.filter((s) => s.name === SET);
-  return fed;
-}
-
 describe('federation manager: one primary for a Redis shard spread over two member clusters', () => {
   let env: FederationEnv;
   let manager: RunningFederationManager | undefined;
-  const custom = (): k8s.CustomObjectsApi => env.federation.kc.makeApiClient(k8s.CustomObjectsApi);
 
-  /** Every member cluster's pods of the shard that answer within 2 s (a frozen API server's are left out). */
-  async function podsEverywhere(): Promise<Array<{ member: string; pod: k8s.V1Pod }>> {
-    const out: Array<{ member: string; pod: k8s.V1Pod }> = [];
-    await Promise.all(
-      [WEST, CENTRAL].map(async (m) => {
-        const core = env.member(m).admin.makeApiClient(k8s.CoreV1Api);
-        const list = await Promise.race([core.listNamespacedPod({ namespace: NS, labelSelector: `${LABELS.instanceSet}=${SET}` }), sleep(2_000).then(() => undefined)]).catch(() => undefined);
-        for (const pod of list?.items ?? []) out.push({ member: m, pod });
-      }),
-    );
-    return out;
-  }
+  const podsEverywhere = () => podsEverywhere_(env, SET);
   const primaries = async (): Promise<string[]> => (await podsEverywhere()).filter((x) => x.pod.metadata?.labels?.[LABELS.role] === 'primary').map((x) => x.pod.metadata?.name ?? '').sort();
-  const fedStatus = async (): Promise<Federation['status']> => ((await custom().getNamespacedCustomObject({ group: 'dbtopo.dev', version: 'v1alpha1', namespace: NS, plural: 'federations', name: 'feed-shards' })) as Federation).status;
+  const status0 = async (): Promise<FederationShardStatus | undefined> => await shardStatus(env, 'feed-shards', SET);
 
   /**
    * Polls every server's engine directly (its pod address is stable for the test kubelet's life)
@@ -127,13 +103,7 @@ describe('federation manager: one primary for a Redis shard spread over two memb
       },
       memberIdentity: 'controller',
     });
-    const objects = k8s.KubernetesObjectApi.makeApiClient(env.federation.kc);
-    await objects.create(federationCrd as k8s.KubernetesObject).catch((err: unknown) => {
-      if (!/already exists/i.test(String(err))) throw err;
-    });
-    await env.federation.kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: NS } } });
-    await eventually('the Federation CRD served', async () => (await custom().listNamespacedCustomObject({ group: 'dbtopo.dev', version: 'v1alpha1', namespace: NS, plural: 'federations' }).then(() => true, () => undefined)), { timeoutMs: 30_000, intervalMs: 250 });
-    await objects.create(renderedFederation() as unknown as k8s.KubernetesObject);
+    await createRenderedFederation(env, 'prod/_federation/db-feed/feed-shards', 'db-feed', (shard) => shard === SET);
     await allReady(env.member(WEST).core, NS, SET, 2);
     await allReady(env.member(CENTRAL).core, NS, SET, 1);
   });
@@ -148,7 +118,7 @@ describe('federation manager: one primary for a Redis shard spread over two memb
     const t0 = performance.now();
     manager = await startManager();
     const status = await eventually('the Federation Healthy with a primary', async () => {
-      const s = (await fedStatus())?.shards?.find((x) => x.name === SET);
+      const s = (await status0());
       return s?.state === 'Healthy' ? s : undefined;
     }, { timeoutMs: 60_000, intervalMs: 250 });
     expect(status.primary).toEqual({ memberCluster: WEST, pod: `${SET}-0` });
@@ -181,7 +151,7 @@ describe('federation manager: one primary for a Redis shard spread over two memb
       // answers, so nothing fails over; the replica in prod-eu-central cannot replicate, so no write
       // is acknowledged by every replica, and the state says which replica is cut off.
       const seen = await eventually('the Federation sees the cut-off replica', async () => {
-        const s = (await fedStatus())?.shards?.find((x) => x.name === SET);
+        const s = (await status0());
         return s?.state === 'Degraded' && s.primary?.pod === `${SET}-0` ? s : undefined;
       }, { timeoutMs: 30_000, intervalMs: 250 });
       expect(seen.message).toMatch(new RegExp(`has not heard from ${SET}-2`));
@@ -206,7 +176,7 @@ describe('federation manager: one primary for a Redis shard spread over two memb
     }
     const ackedDuring = writer.firstAckAfter(cut + 1_500);
     await eventually('Healthy again', async () => {
-      const s = (await fedStatus())?.shards?.find((x) => x.name === SET);
+      const s = (await status0());
       return s?.state === 'Healthy' && s.primary?.pod === `${SET}-0` ? true : undefined;
     }, { timeoutMs: 60_000, intervalMs: 250 });
     const servedAt = await eventually('writes acknowledged again', async () => writer.firstAckAfter(healed), { timeoutMs: 60_000, intervalMs: 200 });
@@ -235,7 +205,7 @@ describe('federation manager: one primary for a Redis shard spread over two memb
     expect(killed.length).toBe(2);
     env.stopApiServer(WEST);
     const failedOver = await eventually('the Federation records the primary in prod-eu-central', async () => {
-      const s = (await fedStatus())?.shards?.find((x) => x.name === SET);
+      const s = (await status0());
       return s?.primary?.pod === `${SET}-2` ? s : undefined;
     }, { timeoutMs: 60_000, intervalMs: 200 });
     expect(failedOver.primary).toEqual({ memberCluster: CENTRAL, pod: `${SET}-2` });
@@ -248,7 +218,7 @@ describe('federation manager: one primary for a Redis shard spread over two memb
     await env.resumeApiServer(WEST);
     env.releaseEngines(WEST);
     await eventually('one primary, every server replicating from it', async () => {
-      const s = (await fedStatus())?.shards?.find((x) => x.name === SET);
+      const s = (await status0());
       return s?.state === 'Healthy' && s.primary?.pod === `${SET}-2` ? true : undefined;
     }, { timeoutMs: 90_000, intervalMs: 250 });
     await eventually('exactly one primary label across both member clusters', async () => {
@@ -296,7 +266,7 @@ describe('federation manager: one primary for a Redis shard spread over two memb
       }
     };
     try {
-      const before = (await fedStatus())?.shards?.find((x) => x.name === SET)?.primary;
+      const before = (await status0())?.primary;
       expect(before?.memberCluster).toBe(CENTRAL);
       const writer = startRedisWriter(env.member(WEST).kc, NS, `${SET}-primary`, '', 'kill:', 500, 2);
       const writerC = startRedisWriter(env.member(CENTRAL).kc, NS, `${SET}-primary`, '', 'killc:', 500, 2);
@@ -312,13 +282,13 @@ describe('federation manager: one primary for a Redis shard spread over two memb
         spawnManager();
       }
       const moved = await eventually('the primary recorded in prod-eu-west', async () => {
-        const s = (await fedStatus())?.shards?.find((x) => x.name === SET);
+        const s = (await status0());
         return s?.primary?.memberCluster === WEST ? s.primary : undefined;
       }, { timeoutMs: 60_000, intervalMs: 250 });
       const decided = performance.now();
       env.releaseEngines(CENTRAL);
       await eventually('one primary, every server replicating from it', async () => {
-        const s = (await fedStatus())?.shards?.find((x) => x.name === SET);
+        const s = (await status0());
         return s?.state === 'Healthy' && s.primary?.pod === moved.pod ? true : undefined;
       }, { timeoutMs: 90_000, intervalMs: 250 });
       await eventually('exactly one primary label across both member clusters', async () => {
@@ -343,7 +313,7 @@ describe('federation manager: one primary for a Redis shard spread over two memb
   it('a rolling update across member clusters: every secondary replaced first, in both, then one switchover, then the old primary', async () => {
     manager ??= await startManager();
     const before = await eventually('Healthy before the update', async () => {
-      const x = (await fedStatus())?.shards?.find((y) => y.name === SET);
+      const x = (await status0());
       return x?.state === 'Healthy' && x.primary !== undefined ? x : undefined;
     }, { timeoutMs: 60_000, intervalMs: 250 });
     const oldPrimary = before.primary!.pod;
@@ -367,7 +337,7 @@ describe('federation manager: one primary for a Redis shard spread over two memb
             events.push({ t: performance.now(), what: `replace ${name}` });
           }
         }
-        const p = (await fedStatus().catch(() => undefined))?.shards?.find((y) => y.name === SET)?.primary?.pod;
+        const p = (await status0().catch(() => undefined))?.primary?.pod;
         if (p !== undefined && p !== primaryNow) {
           events.push({ t: performance.now(), what: `switchover ${primaryNow} -> ${p}` });
           primaryNow = p;
@@ -385,7 +355,7 @@ describe('federation manager: one primary for a Redis shard spread over two memb
     }
     try {
       await eventually('every pod replaced, one primary, Healthy', async () => {
-        const x = (await fedStatus())?.shards?.find((y) => y.name === SET);
+        const x = (await status0());
         return replaced.size === 3 && x?.state === 'Healthy' ? true : undefined;
       }, { timeoutMs: 240_000, intervalMs: 500 });
     } finally {
