@@ -28,6 +28,8 @@ const RUNS = Number(process.env.DBTOPO_BENCH_RUNS ?? 3);
 /** Releases rendered one `helm template` process each (all 1,000 × 3 by default; 0 skips). */
 const HELM_RELEASES = Number(process.env.DBTOPO_BENCH_HELM_RELEASES ?? TOPOLOGIES * 3);
 const KUSTOMIZE_TOPOLOGIES = Number(process.env.DBTOPO_BENCH_KUSTOMIZE_TOPOLOGIES ?? 200);
+/** DBTOPO_BENCH_HELM=0 skips Helm altogether (no build of it either): dbtopo's own figures only. */
+const HELM = process.env.DBTOPO_BENCH_HELM !== '0';
 const TMPFS_MAGIC = 0x01021994;
 
 function env(name: string, members: string[]): string {
@@ -386,6 +388,10 @@ function countDocs(dir: string): { files: number; objects: number } {
 }
 
 async function helm(work: string, rendered: string, dbtopoFull: Run, objectsPerEnv: Map<string, number>): Promise<void> {
+  if (!HELM) {
+    console.log('\nhelm template: skipped (DBTOPO_BENCH_HELM=0)');
+    return;
+  }
   let bin: string;
   try {
     // scripts/bench builds it first (DBTOPO_HELM_BIN_DIR); run alone, the script is called here.
@@ -536,7 +542,8 @@ export default async function bench(): Promise<void> {
     const ids = fileIds(rendered);
     const bytes = [...ids.keys()].reduce((n, f) => n + statSync(join(rendered, f)).size, 0);
 
-    console.log(`\ndbtopo compile, empty tree: median ${fig(fullRun)} over ${RUNS} runs (min ${s(Math.min(...full.map((r) => r.wall)))})  ${objects} objects, ${ids.size} files, ${(bytes / 2 ** 20).toFixed(0)} MiB (target ≤ 2 s)${fullRun.wall <= 2000 ? '' : '  ** over target **'}`);
+    console.log(`\ndbtopo compile, empty tree: median ${fig(fullRun)} over ${RUNS} runs (min ${s(Math.min(...full.map((r) => r.wall)))}, CPU per run ${full.map((r) => s(r.cpu)).join(' ')})  ${objects} objects, ${ids.size} files, ${(bytes / 2 ** 20).toFixed(0)} MiB (target ≤ 2 s)${fullRun.wall <= 2000 ? '' : '  ** over target **'}`);
+    console.log(`  load average after these runs: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (the machine is shared: wall times grow with it, CPU times much less)`);
     console.log(`  disk floor, a fresh Node process writing the same ${floor.files} files (${(floor.bytes / 2 ** 20).toFixed(0)} MiB, read beforehand): ${s(floor.wall)} wall, ${s(floor.cpu)} CPU for the writes (${s(floorRun.wall)} for the whole process)`);
     console.log(`    ratio dbtopo / floor: ${ratio(fullRun.wall, floorRun.wall)} wall, process against process (${ratio(fullRun.wall, floor.wall)} against the writes alone)`);
     console.log(`  the same right after removing a tree of the same size (ext4 skips the inodes it just freed): ${fig(afterRemove)}`);
