@@ -33,9 +33,15 @@ export async function operateFederated(ports: OperatePorts, members: FedMember[]
   const byPod = new Map(members.map((m) => [m.podName, m]));
   const t = (pod: string): EngineTarget | undefined => byPod.get(pod)?.target;
   const ref = (pod: string): RecordedPrimary => ({ memberCluster: byPod.get(pod)?.memberCluster ?? '', pod });
-  // Semi-sync acknowledgements only from other member clusters than the primary's (decide.ts).
-  const follow = async (replica: string, r: EngineTarget, primary: string, p: EngineTarget): Promise<boolean> =>
-    await engine.follow(r, p, spec, { acknowledges: acknowledgesFor(byPod.get(replica)?.memberCluster ?? '', byPod.get(primary)?.memberCluster ?? '') });
+  // Each of `pods` follows `primary`; semi-sync acknowledgements only from other member clusters than the primary's (decide.ts).
+  const followAll = async (pods: string[], primary: string, p: EngineTarget): Promise<void> => {
+    for (const f of pods) {
+      const r = t(f);
+      if (r === undefined) continue;
+      const acknowledges = acknowledgesFor(byPod.get(f)?.memberCluster ?? '', byPod.get(primary)?.memberCluster ?? '');
+      if (await engine.follow(r, p, spec, { acknowledges })) steps.push(`${f} follows ${primary}`);
+    }
+  };
   const steps: string[] = [];
   try {
     switch (op.kind) {
@@ -50,10 +56,7 @@ export async function operateFederated(ports: OperatePorts, members: FedMember[]
         if (p === undefined) return { acted: false, steps, error: `${op.primary} has no address` };
         await ports.record(ref(op.primary));
         if (await engine.promote(p, spec)) steps.push(`promoted ${op.primary}`);
-        for (const f of op.follow) {
-          const r = t(f);
-          if (r !== undefined && (await follow(f, r, op.primary, p))) steps.push(`${f} follows ${op.primary}`);
-        }
+        await followAll(op.follow, op.primary, p);
         return { acted: true, steps };
       }
       case 'failover': {
@@ -90,10 +93,7 @@ export async function operateFederated(ports: OperatePorts, members: FedMember[]
       case 'wire': {
         const p = t(op.primary);
         if (p === undefined) return { acted: false, steps, error: `${op.primary} has no address` };
-        for (const f of op.follow) {
-          const r = t(f);
-          if (r !== undefined && (await follow(f, r, op.primary, p))) steps.push(`${f} follows ${op.primary}`);
-        }
+        await followAll(op.follow, op.primary, p);
         return { acted: steps.length > 0, steps };
       }
     }
