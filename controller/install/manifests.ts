@@ -32,73 +32,96 @@ export const CLUSTER_RULES = [
 
 export const LEASE_RULES = [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }];
 
-export function installManifests(o: InstallOptions = DEFAULT_INSTALL): KubeObject[] {
-  const labels = { [LABELS.name]: NAME, [LABELS.managedBy]: MANAGED_BY, [LABELS.partOf]: MANAGED_BY };
-  const selector = { [LABELS.name]: NAME };
-  const meta = (name: string, namespaced = true): KubeObject['metadata'] => ({ name, ...(namespaced ? { namespace: o.namespace } : {}), labels });
-  const containerSecurity = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } };
-  return [
-    instanceSetCrd as unknown as KubeObject,
-    clusterCrd as unknown as KubeObject,
-    {
+/** The pieces every dbtopo install file shares, for the component (ServiceAccount) `name`. */
+export function installParts(name: string, namespace: string) {
+  const labels = { [LABELS.name]: name, [LABELS.managedBy]: MANAGED_BY, [LABELS.partOf]: MANAGED_BY };
+  const meta = (n: string, namespaced = true): KubeObject['metadata'] => ({ name: n, ...(namespaced ? { namespace } : {}), labels });
+  const rbac = 'rbac.authorization.k8s.io/v1';
+  const subjects = [{ kind: 'ServiceAccount', name, namespace }];
+  return {
+    labels,
+    meta,
+    /**
+     * The install namespace, Pod Security `restricted` enforced; `shared`: without the component's
+     * name label, for a file applied into a namespace another install may have created.
+     */
+    namespace: (shared = false): KubeObject => ({
       apiVersion: 'v1',
       kind: 'Namespace',
-      metadata: { name: o.namespace, labels: { ...labels, 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' } },
-    },
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(NAME), automountServiceAccountToken: true },
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: meta(NAME, false), rules: CLUSTER_RULES },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: meta(NAME, false),
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: NAME },
-      subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: o.namespace }],
-    },
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta(`${NAME}-leader-election`), rules: LEASE_RULES },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: meta(`${NAME}-leader-election`),
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${NAME}-leader-election` },
-      subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: o.namespace }],
-    },
-    {
+      metadata: {
+        name: namespace,
+        labels: { ...(shared ? { [LABELS.managedBy]: MANAGED_BY, [LABELS.partOf]: MANAGED_BY } : labels), 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' },
+      },
+    }),
+    serviceAccount: (): KubeObject => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(name), automountServiceAccountToken: true }),
+    /** A ClusterRole `roleName` with `rules` and its binding to the ServiceAccount. */
+    clusterRole: (roleName: string, rules: unknown[]): KubeObject[] => [
+      { apiVersion: rbac, kind: 'ClusterRole', metadata: meta(roleName, false), rules },
+      { apiVersion: rbac, kind: 'ClusterRoleBinding', metadata: meta(roleName, false), roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName }, subjects },
+    ],
+    /** A Role `roleName` in the install namespace with `rules` and its binding to the ServiceAccount. */
+    role: (roleName: string, rules: unknown[]): KubeObject[] => [
+      { apiVersion: rbac, kind: 'Role', metadata: meta(roleName), rules },
+      { apiVersion: rbac, kind: 'RoleBinding', metadata: meta(roleName), roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: roleName }, subjects },
+    ],
+    /**
+     * A Deployment of the controller binary as the ServiceAccount (non-root, read-only, no
+     * capabilities), with `args`; `http`: the metrics and health ports, probed.
+     */
+    deployment: (replicas: number, c: { name: string; image: string; args: string[]; http?: { metrics: number; health: number } }): KubeObject => ({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: meta(NAME),
+      metadata: meta(name),
       spec: {
-        replicas: o.replicas,
-        selector: { matchLabels: selector },
+        replicas,
+        selector: { matchLabels: { [LABELS.name]: name } },
         template: {
           metadata: { labels: { ...labels } },
           spec: {
-            serviceAccountName: NAME,
+            serviceAccountName: name,
             securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
             terminationGracePeriodSeconds: 30,
             containers: [
               {
-                name: 'controller',
-                image: o.image,
+                name: c.name,
+                image: c.image,
                 command: ['node', 'dist/controller/main.js'],
-                args: ['--leader-elect', '--metrics-port=8080', '--health-port=8081'],
+                args: c.args,
                 env: [
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                 ],
-                ports: [
-                  { name: 'metrics', containerPort: 8080 },
-                  { name: 'health', containerPort: 8081 },
-                ],
-                livenessProbe: { httpGet: { path: '/healthz', port: 'health' }, periodSeconds: 10 },
-                readinessProbe: { httpGet: { path: '/readyz', port: 'health' }, periodSeconds: 5 },
+                ...(c.http !== undefined ? {
+                  ports: [
+                    { name: 'metrics', containerPort: c.http.metrics },
+                    { name: 'health', containerPort: c.http.health },
+                  ],
+                  livenessProbe: { httpGet: { path: '/healthz', port: 'health' }, periodSeconds: 10 },
+                  readinessProbe: { httpGet: { path: '/readyz', port: 'health' }, periodSeconds: 5 },
+                } : {}),
                 resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
-                securityContext: containerSecurity,
+                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } },
               },
             ],
           },
         },
       },
-    },
+    }),
+  };
+}
+
+export function installManifests(o: InstallOptions = DEFAULT_INSTALL): KubeObject[] {
+  const p = installParts(NAME, o.namespace);
+  const { meta } = p;
+  const selector = { [LABELS.name]: NAME };
+  return [
+    instanceSetCrd as unknown as KubeObject,
+    clusterCrd as unknown as KubeObject,
+    p.namespace(),
+    p.serviceAccount(),
+    ...p.clusterRole(NAME, CLUSTER_RULES),
+    ...p.role(`${NAME}-leader-election`, LEASE_RULES),
+    p.deployment(o.replicas, { name: 'controller', image: o.image, args: ['--leader-elect', '--metrics-port=8080', '--health-port=8081'], http: { metrics: 8080, health: 8081 } }),
     {
       apiVersion: 'v1',
       kind: 'Service',
