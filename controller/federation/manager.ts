@@ -83,6 +83,9 @@ const REASON_OF: Record<FedOperation['kind'], EventReason | undefined> = {
   wire: 'Wired',
 };
 
+/** A shard's state as the step state of status.step: something runs, or it waits. */
+const STEP_STATE: Record<string, string> = { Bootstrapping: 'Running', FailingOver: 'Running', SplitBrain: 'Running', Updating: 'Running', Degraded: 'Waiting', Waiting: 'Waiting' };
+
 /** Status without its clock, to tell whether anything changed. */
 const stable = (s: FederationStatus | undefined): string => JSON.stringify(s ?? {}, (k, v: unknown) => (k === 'observedAt' || k === 'lastTransitionTime' ? undefined : v));
 
@@ -211,11 +214,15 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
     const statusOf = (): FederationStatus => {
       const shards = fed.spec.shards.map((s) => current.get(s.name)).filter((s): s is FederationShardStatus => s !== undefined);
       const withPrimary = shards.filter((s) => s.primary !== undefined);
+      // The step in motion (kubectl get dbfed's STEP and STATE): the first shard not Healthy.
+      const moving = shards.find((s) => s.state !== 'Healthy');
+      const { step: _step, ...rest } = prevStatus;
       return {
-        ...prevStatus,
+        ...rest,
         ...(fed.metadata.generation !== undefined ? { observedGeneration: fed.metadata.generation } : {}),
         primary: shards.length === 1 ? (withPrimary[0] !== undefined ? `${withPrimary[0].primary!.memberCluster}/${withPrimary[0].primary!.pod}` : '') : `${withPrimary.length}/${shards.length}`,
         shards,
+        ...(moving !== undefined ? { step: { id: `${moving.name}/${moving.state ?? ''}`, state: STEP_STATE[moving.state ?? ''] ?? 'Waiting', message: moving.message ?? '' } } : {}),
       };
     };
     // Records are written one at a time (write-ahead of a new primary), the rest once at the end.

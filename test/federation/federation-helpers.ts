@@ -36,11 +36,15 @@ export async function createRenderedFederation(env: FederationEnv, rel: string, 
   return fed;
 }
 
-/** The Federation's status of one shard, as the manager last wrote it. */
-export async function shardStatus(env: FederationEnv, federation: string, shard: string): Promise<FederationShardStatus | undefined> {
+/** The Federation's status, as the manager last wrote it. */
+export async function federationStatus(env: FederationEnv, federation: string): Promise<Federation['status']> {
   const custom = env.federation.kc.makeApiClient(k8s.CustomObjectsApi);
-  const fed = (await custom.getNamespacedCustomObject({ group: 'dbtopo.dev', version: 'v1alpha1', namespace: env.namespace, plural: 'federations', name: federation })) as Federation;
-  return fed.status?.shards?.find((s) => s.name === shard);
+  return ((await custom.getNamespacedCustomObject({ group: 'dbtopo.dev', version: 'v1alpha1', namespace: env.namespace, plural: 'federations', name: federation })) as Federation).status;
+}
+
+/** The Federation's status of one shard. */
+export async function shardStatus(env: FederationEnv, federation: string, shard: string): Promise<FederationShardStatus | undefined> {
+  return (await federationStatus(env, federation))?.shards?.find((s) => s.name === shard);
 }
 
 /** Every member cluster's pods of `instanceSet` that answer within 2 s (a frozen API server's are left out). */

@@ -30,7 +30,7 @@ import { eventually, sleep } from '../cluster/helpers.js';
 import { ensureControllerBuilt } from '../e2e/controller-helpers.js';
 import { allReady, loadRendered, serviceAddresses } from '../e2e/engines-helpers.js';
 import { missingRedisKeys, overlappingPrimaries, startRedisWriter } from '../e2e/writers.js';
-import { createRenderedFederation, podsEverywhere as podsEverywhere_, shardStatus } from './federation-helpers.js';
+import { createRenderedFederation, federationStatus, podsEverywhere as podsEverywhere_, shardStatus } from './federation-helpers.js';
 import { FEDERATION_NAMESPACE, startFederationEnv, type FederationEnv } from './harness.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -326,6 +326,7 @@ describe('federation manager: one primary for a Redis shard spread over two memb
     // Every pod replacement (its uid changed or it is gone) and every change of the recorded primary, in order.
     const events: Array<{ t: number; what: string }> = [];
     const replaced = new Set<string>();
+    const steps = new Set<string>();
     let primaryNow = oldPrimary;
     let on = true;
     const recorder = (async () => {
@@ -337,7 +338,9 @@ describe('federation manager: one primary for a Redis shard spread over two memb
             events.push({ t: performance.now(), what: `replace ${name}` });
           }
         }
-        const p = (await status0().catch(() => undefined))?.primary?.pod;
+        const fs = await federationStatus(env, 'feed-shards').catch(() => undefined);
+        if (fs?.step !== undefined) steps.add(`${fs.step.id} ${fs.step.state}`);
+        const p = fs?.shards?.find((y) => y.name === SET)?.primary?.pod;
         if (p !== undefined && p !== primaryNow) {
           events.push({ t: performance.now(), what: `switchover ${primaryNow} -> ${p}` });
           primaryNow = p;
@@ -358,6 +361,9 @@ describe('federation manager: one primary for a Redis shard spread over two memb
         const x = (await status0());
         return replaced.size === 3 && x?.state === 'Healthy' ? true : undefined;
       }, { timeoutMs: 240_000, intervalMs: 500 });
+    } catch (err) {
+      const st = await federationStatus(env, 'feed-shards').catch(() => undefined);
+      throw new Error(`${String(err)}; events: ${events.map((e) => e.what).join(', ')}; Federation: ${JSON.stringify(st?.shards?.[0] ?? {}).slice(0, 1500)}`);
     } finally {
       on = false;
       await recorder;
@@ -367,6 +373,8 @@ describe('federation manager: one primary for a Redis shard spread over two memb
     const most = await watch.stop();
     const order = events.map((e) => e.what);
     process.stderr.write(`[federation] rolling update across member clusters in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${order.join(' → ')}; ${reportW.acked.length + reportC.acked.length} writes acknowledged\n`);
+    // status.step said what ran while it ran (kubectl get dbfed: STEP, STATE).
+    expect([...steps], [...steps].join(', ')).toContain(`${SET}/Updating Running`);
     const switchovers = order.filter((w) => w.startsWith('switchover'));
     expect(switchovers, order.join(', ')).toHaveLength(1);
     const at = order.indexOf(switchovers[0]!);
