@@ -112,7 +112,19 @@ function schemaCrds(): Manifest[] {
  * cluster, via the lead's test/argocd/fetch-crds.sh (pinned Argo CD Go module, cached).
  */
 function argocdCrds(): Manifest[] {
-  const script = path.join(root, 'test', 'argocd', 'fetch-crds.sh');
+  return fetchedCrds(path.join(root, 'test', 'argocd', 'fetch-crds.sh'), 'argocd-crds');
+}
+
+/**
+ * The MCS API's ServiceExport CRD, for member clusters holding part of a spread shard (an MCS
+ * implementation installs it there: docs/federation.md), via test/cluster/fetch-mcs-crds.sh.
+ */
+function mcsCrds(): Manifest[] {
+  return fetchedCrds(path.join(root, 'test', 'cluster', 'fetch-mcs-crds.sh'), 'mcs-crds');
+}
+
+/** The CRDs in the directory a fetch script prints (it copies them from a pinned Go module). */
+function fetchedCrds(script: string, label: string): Manifest[] {
   const dir = execFileSync('bash', [script], { encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'inherit'] })
     .trim()
     .split('\n')
@@ -122,7 +134,7 @@ function argocdCrds(): Manifest[] {
   for (const name of fs.readdirSync(dir).filter((n) => /\.ya?ml$/.test(n)).sort()) {
     for (const doc of parseAllDocuments(fs.readFileSync(path.join(dir, name), 'utf8'))) {
       const v: unknown = doc.toJS();
-      if (isObject(v) && v['kind'] === 'CustomResourceDefinition') out.push({ path: `argocd-crds/${name}`, object: asKubeObject(v, name) });
+      if (isObject(v) && v['kind'] === 'CustomResourceDefinition') out.push({ path: `${label}/${name}`, object: asKubeObject(v, name) });
     }
   }
   return out;
@@ -287,6 +299,8 @@ describe.skipIf(skipReason !== undefined)('rendered manifests on real API server
       const ofEnv = manifests.filter((m) => m.path.startsWith(`${env}/`));
       const members = [...new Set(ofEnv.map((m) => m.path.split('/')[1] ?? ''))].sort();
       const extraCrds = schemaCrds();
+      // Spread shards render ServiceExports: their member clusters run an MCS implementation.
+      const mcs = ofEnv.some((m) => m.object.kind === 'ServiceExport') ? mcsCrds() : [];
       const t0 = performance.now();
       const timings: string[] = [];
       const mark = (what: string): void => {
@@ -322,6 +336,7 @@ describe.skipIf(skipReason !== undefined)('rendered manifests on real API server
               const crds = [
                 ...renderedCrds,
                 ...(member === ARGOCD_MEMBER ? [] : extraCrds.filter((m) => !crdNames.has(m.object.metadata?.name))),
+                ...(mine.some((m) => m.object.kind === 'ServiceExport') ? mcs : []),
               ];
               const namespaces = mine.filter((m) => m.object.kind === 'Namespace');
               if (member === ARGOCD_MEMBER) {
