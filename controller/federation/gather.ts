@@ -10,7 +10,6 @@
 // the full 3 s bound, a lost member cluster was failed over after 14.6 s instead of ~3 rounds).
 import type { FederationShard, InstanceSet, KubeObject } from '../../schemas/types/index.js';
 import { LABELS } from '../../schemas/types/index.js';
-import { CredentialsReader } from '../engines/credentials.js';
 import type { Engine, EngineTarget } from '../engines/types.js';
 import { ordinalOf } from '../update/plan.js';
 import { desiredPods } from '../reconcile/instanceset/desired.js';
@@ -65,7 +64,7 @@ async function readMember(access: MemberAccess, namespace: string, shard: string
       const is = (await access.client.get(resourcePath('InstanceSet', namespace, shard))) as InstanceSet | undefined;
       if (is === undefined) throw new Error(`InstanceSet ${namespace}/${shard} does not exist (not synced yet?)`);
       const pods = (await access.client.list<KubeObject>(resourcePath('Pod', namespace), { labelSelector: `${LABELS.instanceSet}=${shard}` })).items;
-      const targets = await engineTargets(new CredentialsReader(access.core), is, pods);
+      const targets = await engineTargets(access.creds, is, pods);
       // Each pod's revision is computed from the spec just read (desiredPods, what the member
       // controller creates pods from), not taken from status: a status the member controller has
       // not rewritten since the spec changed would call every pod updated (the stale-status bug

@@ -6,6 +6,7 @@
 // The Secret's `name` is the member cluster's name as environment files spell it.
 import * as k8s from '@kubernetes/client-node';
 import type { KubeObject } from '../../schemas/types/index.js';
+import { CredentialsReader } from '../engines/credentials.js';
 import { KubeClient, resourcePath } from '../runtime/kube.js';
 import type { RateLimit } from '../runtime/rate-limit.js';
 
@@ -15,7 +16,8 @@ export interface MemberAccess {
   name: string;
   server: string;
   client: KubeClient;
-  core: k8s.CoreV1Api;
+  /** Engine credentials from the member cluster's Secrets, cached briefly across rounds. */
+  creds: CredentialsReader;
   /** The Secret's resourceVersion: a changed Secret gives a new client. */
   version: string;
 }
@@ -101,7 +103,7 @@ export class MemberClusters {
       const had = this.byName.get(parsed.name);
       if (had !== undefined && had.version === version) continue;
       had?.client.close();
-      this.byName.set(parsed.name, { name: parsed.name, server: parsed.server, client: new KubeClient(parsed.kc, this.rateLimit), core: parsed.kc.makeApiClient(k8s.CoreV1Api), version });
+      this.byName.set(parsed.name, { name: parsed.name, server: parsed.server, client: new KubeClient(parsed.kc, this.rateLimit), creds: new CredentialsReader(parsed.kc.makeApiClient(k8s.CoreV1Api)), version });
     }
     for (const [name, m] of this.byName) {
       if (!seen.has(name)) {

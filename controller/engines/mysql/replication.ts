@@ -53,14 +53,14 @@ export class MysqlDriver implements ServerDriver {
       await stopWrites(this.pool, replica);
       changed = true;
     }
-    if (await this.flag(replica, 'rpl_semi_sync_master_enabled')) {
+    if (s.semiSyncPrimarySide) {
       // A demoted primary keeps the master side on otherwise: with log_slave_updates its SQL
       // thread would wait for replica acknowledgements on every applied transaction, stalling
       // replication for rpl_semi_sync_master_timeout each time.
       await q('SET GLOBAL rpl_semi_sync_master_enabled = 0');
       changed = true;
     }
-    if (semi && (await this.flag(replica, 'rpl_semi_sync_slave_enabled')) !== acknowledges) {
+    if (semi && s.semiSyncReplicaSide !== acknowledges) {
       await q(`SET GLOBAL rpl_semi_sync_slave_enabled = ${acknowledges ? 1 : 0}`);
       // The IO thread reads the setting when it starts.
       if (s.replica.ioStarted) {
@@ -98,7 +98,7 @@ export class MysqlDriver implements ServerDriver {
       await q('RESET SLAVE ALL');
       changed = true;
     }
-    if (spec.replication?.mode === 'semi-sync' && !(await this.flag(t, 'rpl_semi_sync_master_enabled'))) {
+    if (spec.replication?.mode === 'semi-sync' && !s.semiSyncPrimarySide) {
       await q('SET GLOBAL rpl_semi_sync_master_enabled = 1');
       changed = true;
     }
@@ -113,8 +113,4 @@ export class MysqlDriver implements ServerDriver {
     await this.pool.close();
   }
 
-  private async flag(t: EngineTarget, variable: 'rpl_semi_sync_slave_enabled' | 'rpl_semi_sync_master_enabled'): Promise<boolean> {
-    const [row] = await this.pool.query(t, `SELECT @@global.${variable} AS v`, TIMEOUT_MS);
-    return Number(row?.['v'] ?? 0) !== 0;
-  }
 }
