@@ -26,7 +26,7 @@ export interface Published {
   port: number;
 }
 
-/** Per member cluster and shard: what was published there last (the slice's address, or '' = none). */
+/** Per member cluster, namespace and shard: what was published there last (the slice's address, or '' = none). */
 export type PublishMemo = Map<string, string>;
 
 const sliceName = (shard: FederationShard): string => `${shard.primaryService}${FEDERATION_SLICE_SUFFIX}`;
@@ -47,7 +47,7 @@ export async function publishStatus(access: MemberAccess, is: InstanceSet, fed: 
 
 /** The remote primary's EndpointSlice for the member's `<shard>-primary` Service (or its removal). */
 export async function publishEndpoints(access: MemberAccess, namespace: string, shard: FederationShard, primary: Published | undefined, memo: PublishMemo): Promise<boolean> {
-  const key = `${access.name}/${shard.name}`;
+  const key = `${access.name}/${namespace}/${shard.name}`;
   const want = primary !== undefined && primary.memberCluster !== access.name ? primary.host : '';
   if (memo.get(key) === want) return false;
   const name = sliceName(shard);
