@@ -222,6 +222,8 @@ const status = obj('Observed state, written by the controller.', {
       decidedAt: { type: 'string' as const, format: 'date-time' as const, description: 'When the manager decided this primary.' },
       state: str('The manager\'s named state of the shard, e.g. Healthy, NoPrimary, FailingOver.'),
       message: str('Why the state is what it is.'),
+      memberCluster: str('The member cluster this InstanceSet is in (its name in the environment file): pods of the same name may exist in two member clusters while an ordinal moves.'),
+      released: setList('Ordinals no longer in this member cluster\'s spec whose pods may go: the manager releases a leaving pod once the pod replacing it in another member cluster is synced and it is not the primary; until then the member controller keeps it.', int('An ordinal.', { minimum: 0 })),
     }),
     'x-kubernetes-preserve-unknown-fields': true as const,
   },
