@@ -41,7 +41,10 @@ export function kubeShardPorts(o: KubeShardOptions): RoundPorts {
   let targetsOnce: Promise<Map<string, EngineTarget>> | undefined;
   const timeoutMs = (is.spec.roleProbe?.timeoutSeconds ?? 1) * 1000;
   const sentinelManaged = is.spec.engine.replication?.sentinel !== undefined;
-  const chosen = is.status?.federation?.primary?.pod;
+  // The federation manager's choice, named as a pod here only when it is in this member cluster:
+  // while an ordinal moves, pods of one name run in two member clusters (federation/gather.ts), and
+  // a primary elsewhere is `<pod>@<memberCluster>`, which no pod here is called.
+  const chosen = federationChoice(is);
   const spread = is.spec.spread !== undefined ? { spread: { ...is.spec.spread, ...(chosen !== undefined ? { primary: chosen } : {}) } } : {};
   const history = engine.failoverBy === 'controller' && guardedHere({ sentinelManaged, ...spread }) ? historyOf(ctx, key) : undefined;
   const probeAll = async (targets: Map<string, EngineTarget>): Promise<MemberView[]> =>
@@ -189,4 +192,12 @@ async function placeSemiSync(ctx: ControllerContext, engine: Engine, is: Instanc
       ctx.events.emit(is, 'Normal', 'SemiSync', 'Wire', `semi-sync primary side switched off on secondary ${pod}`);
     }
   }
+}
+
+/** status.federation's primary as a pod name of this member cluster, or `<pod>@<memberCluster>` when it runs in another. */
+export function federationChoice(is: InstanceSet): string | undefined {
+  const fed = is.status?.federation;
+  const p = fed?.primary;
+  if (p === undefined) return undefined;
+  return fed?.memberCluster === undefined || p.memberCluster === fed.memberCluster ? p.pod : `${p.pod}@${p.memberCluster}`;
 }

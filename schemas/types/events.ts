@@ -26,7 +26,7 @@ export const EVENT_REASONS = {
   SwitchoverDone: 'a switchover finished: the primary moved',
   SwitchoverFailed: 'a switchover failed or could not start; status.switchover has the reason',
   PrimaryAdopted: 'federation manager: an engine already was the established primary of a spread shard and was recorded as its primary, no engine touched',
-  WaitingForFederation: 'a shard spread over member clusters: this member cluster never promotes or hands over its primary on its own',
+  WaitingForFederation: 'a shard spread over member clusters: this member cluster never promotes or hands over its primary on its own, nor removes a pod that left spec before the federation manager releases it',
 } as const;
 export type EventReason = keyof typeof EVENT_REASONS;
 
@@ -37,6 +37,7 @@ export const CONDITION_TYPES = {
   Primary: 'spread shards: whether a pod in this member cluster is primary, and why not',
   Paused: 'spec.paused is set: pods are not changed',
   SwitchoverFailed: 'True when the last switchover failed (status.switchover.message says why)',
+  Held: 'spread shards: pods that left spec are kept until the federation manager releases them (an ordinal moving to another member cluster)',
 } as const;
 export type ConditionType = keyof typeof CONDITION_TYPES;
 

@@ -5,6 +5,10 @@
 // wanted (scale-in, offlineInstances): the plan asks for a switchover to a pod that stays first
 // (switchoverFrom/To), and deletes it once it is a secondary. Only when no pod stays at all
 // (replicas: 0) does it go as the primary.
+// A spread shard (spec.spread, status.federation present) keeps every pod that left spec until the
+// federation manager releases its ordinal (status.federation.released): an ordinal moving to
+// another member cluster keeps its old pod until the new one there is synced, whichever member
+// cluster Argo CD syncs first; neither the pod nor its claim goes, and no switchover is asked here.
 import { LABELS, type InstanceSet, type KubeObject } from '../../../schemas/types/index.js';
 import type { DesiredPod } from './desired.js';
 import { ordinalOf } from './ordinals.js';
@@ -26,6 +30,8 @@ export interface PodPlan {
   switchoverFrom?: string;
   /** ...to this pod, which stays (undefined: none of them is a Ready secondary yet; wait). */
   switchoverTo?: string;
+  /** Spread shards: pods no longer in spec kept until the federation manager releases their ordinals. */
+  held?: string[];
 }
 
 const EMPTY = (): PodPlan => ({ createPvcs: [], createPods: [], deletePods: [], deletePvcs: [] });
@@ -46,7 +52,14 @@ export function planPods(is: InstanceSet, desired: DesiredPod[], pods: KubeObjec
   const podByName = new Map(owned.map((p) => [p.metadata.name, p]));
   const pvcNames = new Set(pvcs.map((p) => p.metadata.name));
   const desiredNames = new Set(desired.map((d) => d.name));
-  const unwanted = owned.filter((p) => !desiredNames.has(p.metadata.name) && !isTerminating(p)).sort(deletionOrder(setName));
+  const leaving = owned.filter((p) => !desiredNames.has(p.metadata.name) && !isTerminating(p)).sort(deletionOrder(setName));
+  const released = heldUntilReleased(is);
+  const held = released === undefined ? [] : leaving.filter((p) => !released.has(ordinalOf(setName, p.metadata.name) ?? -1));
+  const unwanted = leaving.filter((p) => !held.includes(p));
+  if (held.length > 0) {
+    plan.held = held.map((p) => p.metadata.name);
+    plan.waiting = heldMessage(plan.held);
+  }
   const anyTerminating = owned.some(isTerminating);
   // The primary among them stays until the role has moved to a pod that stays.
   const exclusive = new Set<string>((is.spec.roles ?? []).filter((r) => r.isExclusive === true).map((r) => r.name));
@@ -120,6 +133,20 @@ export function planPods(is: InstanceSet, desired: DesiredPod[], pods: KubeObjec
 
   if (is.spec.persistentVolumeClaimRetentionPolicy?.whenScaled === 'Delete') plan.deletePvcs = scaledInPvcs(is, desiredNames, podByName, pvcs);
   return plan;
+}
+
+/** Why pods that left spec are still here (the Held condition, its Event, the plan's waiting). */
+export const heldMessage = (pods: string[]): string =>
+  `${pods.join(', ')} left spec but ${pods.length === 1 ? 'stays' : 'stay'} until the federation manager releases ${pods.length === 1 ? 'it' : 'them'}: a pod of a spread shard whose ordinal moves to another member cluster goes only once the new pod there is synced (and not as the primary)`;
+
+/**
+ * Spread shards: the ordinals the federation manager released (status.federation.released), or
+ * undefined when nothing is held (not a spread shard, or no manager has published anything yet).
+ */
+export function heldUntilReleased(is: InstanceSet): Set<number> | undefined {
+  const fed = is.status?.federation;
+  if (is.spec.spread === undefined || fed === undefined) return undefined;
+  return new Set(fed.released ?? []);
 }
 
 /** PVCs of pods that were scaled away and are gone (whenScaled: Delete). */

@@ -20,7 +20,7 @@ import { isConflict, resourcePath } from '../../runtime/kube.js';
 import type { ReconcileResult } from '../../runtime/workqueue.js';
 import { Commit } from './commit.js';
 import { desiredPods, type DesiredPod } from './desired.js';
-import { planPods, type PodPlan } from './plan.js';
+import { heldMessage, planPods, type PodPlan } from './plan.js';
 import { isTerminating } from './pods.js';
 import { computeStatus, statusEqual } from './status.js';
 import { expectDeletion, switchoverBeforeRemoval, updateStep, type UpdateStepResult } from './update.js';
@@ -49,6 +49,16 @@ const STEPS: readonly Step[] = [
     run(_ctx, t) {
       for (const pvc of t.plan.createPvcs) t.commit.create('PersistentVolumeClaim', pvc);
       for (const pod of t.plan.createPods) t.commit.create('Pod', pod);
+    },
+  },
+  {
+    // Spread shards: a pod that left spec waits for the federation manager's release (plan.ts
+    // heldUntilReleased); one Event per change of what is held (the Held condition carries it).
+    name: 'hold leaving pods until the federation releases them',
+    when: (t) => (t.plan.held?.length ?? 0) > 0,
+    run(ctx, t) {
+      const msg = heldMessage(t.plan.held!);
+      if (t.is.status?.conditions?.find((c) => c.type === 'Held')?.message !== msg) ctx.events.emit(t.is, 'Normal', 'WaitingForFederation', 'ScaleIn', msg);
     },
   },
   {
@@ -113,6 +123,7 @@ export async function reconcileInstanceSet(ctx: ControllerContext, key: string):
     ...(tree.update?.waiting !== undefined ? { updateWaiting: tree.update.waiting } : {}),
     ...(ctx.memory.switchovers.has(key) ? { switchover: ctx.memory.switchovers.get(key)! } : {}),
     ...(error !== undefined ? { error } : {}),
+    ...(tree.plan.held !== undefined ? { held: tree.plan.held } : {}),
   });
   if (!statusEqual(is.status, status)) await writeStatus(ctx, is, status);
   if (failed !== undefined) throw failed.err instanceof Error ? failed.err : new Error(String(failed.err));

@@ -13,6 +13,7 @@ import {
 } from '../../../schemas/types/index.js';
 import { defaultRevision, type DesiredPod } from './desired.js';
 import { ordinalOf } from './ordinals.js';
+import { heldMessage } from './plan.js';
 import { isReady, isTerminating, readySince } from './pods.js';
 import { lastPrimaryOf, newerRecord } from './switchover-record.js';
 import { canonicalJson } from '../../update/revision.js';
@@ -55,6 +56,8 @@ export interface StatusInputs {
   switchover?: SwitchoverStatus;
   /** The error that stopped this reconcile's steps (reconciler.ts): shown in the Ready condition. */
   error?: string;
+  /** Spread shards: pods that left spec, kept until the federation manager releases them (plan.ts). */
+  held?: string[];
 }
 
 export function computeStatus(is: InstanceSet, desired: DesiredPod[], pods: KubeObject[], nowMs: number, inputs: StatusInputs = {}): ComputedStatus {
@@ -117,11 +120,12 @@ export function computeStatus(is: InstanceSet, desired: DesiredPod[], pods: Kube
     conditions.push(
       here !== undefined && primaries.length === 1
         ? condition('Primary', true, 'EngineReported', `${here} is primary (its engine says so, the federation manager chose it) of this ${over}`, now, prev?.conditions, gen)
-        : chosen !== undefined && !members.some((m) => m.podName === chosen.pod)
+        : chosen !== undefined && ((prev?.federation?.memberCluster !== undefined && chosen.memberCluster !== prev.federation.memberCluster) || !members.some((m) => m.podName === chosen.pod))
           ? condition('Primary', false, 'PrimaryInOtherMemberCluster', `the primary of this ${over} is ${chosen.pod} in member cluster ${chosen.memberCluster} (the federation manager's choice)`, now, prev?.conditions, gen)
           : condition('Primary', false, 'WaitingForFederation', `no pod here is primary; this member cluster never promotes a pod of this ${over}: waiting for the federation authority to choose the primary`, now, prev?.conditions, gen),
     );
   }
+  if (inputs.held !== undefined && inputs.held.length > 0) conditions.push(condition('Held', true, 'WaitingForFederation', heldMessage(inputs.held), now, prev?.conditions, gen));
   const record = newerRecord(prev?.switchover, switchover);
   if (record?.phase === 'Failed') conditions.push(condition('SwitchoverFailed', true, 'SwitchoverFailed', `switchover from ${record.from} failed: ${record.message ?? 'no reason recorded'}`, now, prev?.conditions, gen));
   if (is.spec.paused === true) conditions.push(condition('Paused', true, 'Paused', 'spec.paused is set: pods are not changed', now, prev?.conditions, gen));

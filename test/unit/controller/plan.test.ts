@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { desiredPods } from '../../../controller/reconcile/instanceset/desired.js';
 import { planPods } from '../../../controller/reconcile/instanceset/plan.js';
-import type { KubeObject, RoleDefinition } from '../../../schemas/types/index.js';
+import type { InstanceSet, KubeObject, RoleDefinition } from '../../../schemas/types/index.js';
 import { instanceSet, observedPod } from './fixtures.js';
 
 const vct = [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }];
@@ -129,6 +129,50 @@ describe('planPods: terminated pods', () => {
     it('a set without an exclusive role (Sentinel, proxies) scales in as before', () => {
       const is = instanceSet('r', { replicas: 1 });
       expect(planPods(is, desiredPods(is), three('r-2'), []).deletePods.map((p) => p.name)).toEqual(['r-2', 'r-1']);
+    });
+  });
+
+  describe('a spread shard keeps a pod that left spec until the federation manager releases its ordinal', () => {
+    const roles: RoleDefinition[] = [
+      { name: 'primary', isExclusive: true, updatePriority: 2, participatesInQuorum: false },
+      { name: 'secondary', isExclusive: false, updatePriority: 1, participatesInQuorum: false },
+    ];
+    // Ordinal 0 moved to another member cluster: this one keeps ordinal 1 only.
+    const spread = (federation?: NonNullable<InstanceSet['status']>['federation']): InstanceSet => ({
+      ...instanceSet('r', { replicas: 1, defaultTemplateOrdinals: { discrete: [1] }, roles, spread: { memberClusters: ['west', 'central'] }, volumeClaimTemplates: vct, persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Delete' } }),
+      ...(federation !== undefined ? { status: { federation } } : {}),
+    });
+    const pods = (primary: string): KubeObject[] => ['r-0', 'r-1'].map((n) => observedPod('r', n, { ready: true, role: n === primary ? 'primary' : 'secondary' }));
+
+    it('held: neither the pod nor its claim goes, no switchover is asked here, and the plan says why', () => {
+      const is = spread({ primary: { memberCluster: 'west', pod: 'r-0' }, memberCluster: 'west', state: 'Healthy' });
+      for (const primary of ['r-0', 'r-1']) {
+        const plan = planPods(is, desiredPods(is), pods(primary), [pvc('data-r-0'), pvc('data-r-1')]);
+        expect(plan.deletePods).toEqual([]);
+        expect(plan.deletePvcs).toEqual([]);
+        expect(plan.switchoverFrom).toBeUndefined();
+        expect(plan.held).toEqual(['r-0']);
+        expect(plan.waiting).toMatch(/r-0 left spec but stays until the federation manager releases it/);
+      }
+      // released, but another ordinal: still held
+      const other = spread({ primary: { memberCluster: 'west', pod: 'r-1' }, released: [5] });
+      expect(planPods(other, desiredPods(other), pods('r-1'), []).held).toEqual(['r-0']);
+    });
+
+    it('released: it goes like any pod scaled in, then its claim (whenScaled: Delete)', () => {
+      const is = spread({ primary: { memberCluster: 'central', pod: 'r-0' }, memberCluster: 'west', released: [0] });
+      const plan = planPods(is, desiredPods(is), pods('r-1'), [pvc('data-r-0'), pvc('data-r-1')]);
+      expect(plan.deletePods.map((p) => p.name)).toEqual(['r-0']);
+      expect(plan.held).toBeUndefined();
+      expect(planPods(is, desiredPods(is), [observedPod('r', 'r-1', { ready: true, role: 'primary' })], [pvc('data-r-0'), pvc('data-r-1')]).deletePvcs.map((p) => p.name)).toEqual(['data-r-0']);
+    });
+
+    it('no status.federation yet (no manager ever published), or not a spread shard: scale-in as before', () => {
+      const is = spread();
+      expect(planPods(is, desiredPods(is), pods('r-1'), []).deletePods.map((p) => p.name)).toEqual(['r-0']);
+      const local = instanceSet('r', { replicas: 1, defaultTemplateOrdinals: { discrete: [1] }, roles });
+      local.status = { federation: { primary: { memberCluster: 'west', pod: 'r-1' } } };
+      expect(planPods(local, desiredPods(local), pods('r-1'), []).deletePods.map((p) => p.name)).toEqual(['r-0']);
     });
   });
 });

@@ -63,4 +63,15 @@ describe('computeStatus', () => {
     expect(out.status.availableReplicas).toBe(0);
     expect(out.recheckAfterMs).toBe(6000);
   });
+
+  it('a spread shard: Held while pods that left spec wait for the federation; Primary elsewhere by member cluster, not only by pod name', () => {
+    const spread = instanceSet('s', { replicas: 1, defaultTemplateOrdinals: { discrete: [1] }, spread: { memberClusters: ['west', 'central'] }, roles: [{ name: 'primary', isExclusive: true, updatePriority: 2, participatesInQuorum: false }, { name: 'secondary', isExclusive: false, updatePriority: 1, participatesInQuorum: false }] });
+    // ordinal 0 moved to central; its new pod there (same name) is the primary now
+    spread.status = { federation: { primary: { memberCluster: 'central', pod: 's-0' }, memberCluster: 'west' } };
+    const pods = [observedPod('s', 's-0', { ready: true, role: 'secondary' }), observedPod('s', 's-1', { ready: true, role: 'secondary' })];
+    const { status } = computeStatus(spread, desiredPods(spread), pods, now, { held: ['s-0'] });
+    expect(status.conditions?.find((c) => c.type === 'Held')).toMatchObject({ status: 'True', reason: 'WaitingForFederation', message: expect.stringMatching(/^s-0 left spec but stays until the federation manager releases it/) });
+    expect(status.conditions?.find((c) => c.type === 'Primary')).toMatchObject({ status: 'False', reason: 'PrimaryInOtherMemberCluster' });
+    expect(computeStatus(spread, desiredPods(spread), pods.slice(1), now).status.conditions?.some((c) => c.type === 'Held')).toBe(false);
+  });
 });
