@@ -10,8 +10,17 @@
 // (compiler/rollout/order.ts, the order the generated ApplicationSet's RollingSync steps follow);
 // the federation API server's actions (Federation objects, `_federation`) come before the canary's.
 // Environments are independent (each syncs its own rendered/<env>/ tree).
+// Spread topologies (servers with spec.spread, a Federation in rendered/<env>/_federation/): a
+// spread shard has one primary across its member clusters, so its actions are not one chain per
+// member cluster but the one chain compiler/rollout/spread-steps.ts gives (the same function the
+// federation manager executes at run time): secondaries in the canary, then in the others, ONE
+// switchover and the old primary's update at `_federation` scope, scale-out before scale-in
+// across member clusters, and an ordinal moved between member clusters as `move-ordinal`.
+import type { InstanceSet, KubeObject } from '../../schemas/types/index.js';
+import { assignOrdinals } from '../../controller/reconcile/instanceset/desired.js';
 import { ARGOCD_DIR, FEDERATION_DIR } from '../argocd/emit.js';
 import { rolloutSteps } from '../rollout/order.js';
+import { spreadSteps, type OrdinalMove } from '../rollout/spread-steps.js';
 import { hasSwitchover } from './classify.js';
 import { ACTION_TYPES, type ActionType, type ClassifiedChange, type PlanAction } from './model.js';
 
@@ -27,16 +36,19 @@ export interface DagOptions {
 
 export function buildActions(changes: ReadonlyArray<ClassifiedChange>, opts: DagOptions): { actions: PlanAction[]; waves: string[][] } {
   const nodes = new Map<string, PlanAction>();
-  const add = (type: ActionType, c: ClassifiedChange, scope: { namespace?: string; topology?: string }): PlanAction => {
+  const spread = spreadTopologies(changes);
+  /** The actions of spread topologies' chains (spread-steps.ts), by `<env>/<topology>`. */
+  const spreadNodes = new Set<string>();
+  const add = (type: ActionType, c: ClassifiedChange, scope: { namespace?: string; topology?: string }, memberCluster = c.memberCluster): PlanAction => {
     const where = scope.topology ?? (scope.namespace !== undefined ? `ns:${scope.namespace}` : '_cluster');
-    const id = `${c.env}/${c.memberCluster}/${where}/${type}`;
+    const id = `${c.env}/${memberCluster}/${where}/${type}`;
     let node = nodes.get(id);
     if (!node) {
       node = {
         id,
         type,
         env: c.env,
-        memberCluster: c.memberCluster,
+        memberCluster,
         ...(scope.namespace !== undefined ? { namespace: scope.namespace } : {}),
         ...(scope.topology !== undefined ? { topology: scope.topology } : {}),
         objects: [],
@@ -51,18 +63,32 @@ export function buildActions(changes: ReadonlyArray<ClassifiedChange>, opts: Dag
 
   for (const c of changes) {
     if (c.class === 'forbidden') continue; // not executable: reported, never scheduled
+    const inSpread = c.topology !== undefined && spread.has(`${c.env}/${c.topology}`) && isMember(c.memberCluster);
     for (const type of actionTypesOf(c)) {
       if (type === 'apply-crds') add(type, c, {});
       else if (type === 'create-namespace' || type === 'delete-namespace') add(type, c, { namespace: c.name });
-      else add(type, c, { ...(c.namespace !== undefined ? { namespace: c.namespace } : {}), topology: c.topology ?? '_cluster' });
+      else {
+        const scope = { ...(c.namespace !== undefined ? { namespace: c.namespace } : {}), topology: c.topology ?? '_cluster' };
+        // A spread shard is switched over once, by the federation manager: not per member cluster.
+        const node = inSpread && (type === 'switchover' || type === 'update-primary') ? add(type, c, scope, FEDERATION_DIR) : add(type, c, scope);
+        if (inSpread) spreadNodes.add(node.id);
+      }
     }
+  }
+  // Ordinals moving between member clusters (one InstanceSet of a spread topology shrinking in one
+  // member cluster and growing in another by the same global ordinal): one explicit action.
+  const moves = ordinalMoves(changes, spread);
+  for (const { changes: moving } of moves.values()) {
+    for (const c of moving) spreadNodes.add(add('move-ordinal', c, { ...(c.namespace !== undefined ? { namespace: c.namespace } : {}), topology: c.topology ?? '_cluster' }, FEDERATION_DIR).id);
   }
 
   const edge = (from: PlanAction, to: PlanAction): void => {
     if (from.id !== to.id && !to.after.includes(from.id)) to.after.push(from.id);
   };
   const all = [...nodes.values()];
-  const byMember = groupBy(all, (a) => `${a.env}/${a.memberCluster}`);
+  // (A spread chain's steps at `_federation` scope are ordered by the chain alone, below: they are
+  // not objects of the federation API server.)
+  const byMember = groupBy(all.filter((a) => !(a.memberCluster === FEDERATION_DIR && spreadNodes.has(a.id))), (a) => `${a.env}/${a.memberCluster}`);
   for (const members of byMember.values()) {
     const crds = members.find((a) => a.type === 'apply-crds');
     const topologyActions = members.filter((a) => a.topology !== undefined);
@@ -70,7 +96,7 @@ export function buildActions(changes: ReadonlyArray<ClassifiedChange>, opts: Dag
     for (const ns of members.filter((a) => a.type === 'create-namespace')) {
       for (const a of topologyActions) if (a.namespace === ns.namespace) edge(ns, a);
     }
-    for (const chain of groupBy(topologyActions, (a) => a.topology ?? '').values()) {
+    for (const chain of groupBy(topologyActions.filter((a) => !spreadNodes.has(a.id)), (a) => a.topology ?? '').values()) {
       const ordered = [...chain].sort((x, y) => TOPOLOGY_CHAIN.indexOf(x.type) - TOPOLOGY_CHAIN.indexOf(y.type));
       for (let i = 1; i < ordered.length; i++) edge(ordered[i - 1] as PlanAction, ordered[i] as PlanAction);
     }
@@ -85,21 +111,49 @@ export function buildActions(changes: ReadonlyArray<ClassifiedChange>, opts: Dag
     const hasSuccessor = new Set(actions.flatMap((a) => a.after));
     return actions.filter((a) => !hasSuccessor.has(a.id));
   };
-  const member = (a: PlanAction): boolean => a.memberCluster !== ARGOCD_DIR && a.memberCluster !== FEDERATION_DIR;
+  // A spread topology: one chain across its member clusters (spread-steps.ts).
+  for (const [key, chain] of groupBy(all.filter((a) => spreadNodes.has(a.id)), (a) => `${a.env}/${a.topology ?? ''}`)) {
+    const env = chain[0]!.env;
+    const perMember = new Map<string, Set<ActionType>>();
+    for (const a of chain) {
+      if (a.memberCluster === FEDERATION_DIR) continue;
+      const set = perMember.get(a.memberCluster) ?? new Set<ActionType>();
+      set.add(a.type);
+      perMember.set(a.memberCluster, set);
+    }
+    const steps = spreadSteps({
+      memberOrder: opts.memberOrder.get(env) ?? [],
+      perMember,
+      switchover: chain.some((a) => a.type === 'switchover'),
+      moves: moves.get(key)?.moves ?? [],
+    });
+    const byStep = new Map(chain.map((a) => [`${a.type}@${a.memberCluster}`, a]));
+    let prev: PlanAction | undefined;
+    for (const step of steps) {
+      const a = byStep.get(step.id);
+      if (a === undefined) throw new Error(`spread step ${step.id} of ${key} has no action; report this as a dbtopo bug`);
+      if (step.note !== undefined) a.note = step.note;
+      if (prev !== undefined) edge(prev, a);
+      prev = a;
+    }
+  }
+  const member = (a: PlanAction): boolean => isMember(a.memberCluster);
   for (const [env, envActions] of groupBy(all, (a) => a.env)) {
     const order = opts.memberOrder.get(env) ?? [];
     const [first, rest] = rolloutSteps(order, envActions.filter(member).map((a) => a.memberCluster));
     const canary = first?.[0];
     if (canary !== undefined && rest !== undefined) {
-      const sinks = sinksOf(envActions.filter((a) => a.memberCluster === canary));
+      // (A spread topology's chain already runs the canary first: it is left out of this rule.)
+      const sinks = sinksOf(envActions.filter((a) => a.memberCluster === canary && !spreadNodes.has(a.id)));
       for (const a of envActions) {
-        if (a.memberCluster === canary || !member(a) || a.after.length > 0) continue;
+        if (a.memberCluster === canary || !member(a) || spreadNodes.has(a.id) || a.after.length > 0) continue;
         for (const s of sinks) edge(s, a);
       }
     }
-    const federation = sinksOf(envActions.filter((a) => a.memberCluster === FEDERATION_DIR));
+    // (A spread chain's own steps at `_federation` scope are not the federation API server's objects.)
+    const federation = sinksOf(envActions.filter((a) => a.memberCluster === FEDERATION_DIR && !spreadNodes.has(a.id)));
     for (const a of envActions) {
-      if (!member(a) || a.after.length > 0) continue;
+      if (!(member(a) || spreadNodes.has(a.id)) || a.after.length > 0) continue;
       for (const s of federation) edge(s, a);
     }
   }
@@ -139,6 +193,63 @@ export function actionTypesOf(c: ClassifiedChange): ActionType[] {
     }
   }
   return [...types];
+}
+
+const isMember = (memberCluster: string): boolean => memberCluster !== ARGOCD_DIR && memberCluster !== FEDERATION_DIR;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const spreadSet = (o: KubeObject | undefined): boolean => o?.kind === 'InstanceSet' && isRecord(o['spec']) && o['spec']['spread'] !== undefined;
+
+/** `<env>/<topology>` of every topology with a spread shard in this change (its server sets carry spec.spread, or its Federation changed). */
+function spreadTopologies(changes: ReadonlyArray<ClassifiedChange>): Set<string> {
+  const out = new Set<string>();
+  for (const c of changes) {
+    if (c.topology === undefined) continue;
+    if (spreadSet(c.head) || spreadSet(c.base) || (c.kind === 'Federation' && c.memberCluster === FEDERATION_DIR)) out.add(`${c.env}/${c.topology}`);
+  }
+  return out;
+}
+
+const ordinalsOf = (o: KubeObject | undefined): Set<number> => {
+  if (!spreadSet(o)) return new Set();
+  try {
+    return new Set([...assignOrdinals(o as unknown as InstanceSet).values()].flat());
+  } catch {
+    return new Set();
+  }
+};
+
+/**
+ * Per spread topology (`<env>/<topology>`): the global ordinals of a server set that leave one
+ * member cluster's InstanceSet and appear in another's, and the changes that carry them.
+ */
+export function ordinalMoves(changes: ReadonlyArray<ClassifiedChange>, spread: ReadonlySet<string>): Map<string, { moves: OrdinalMove[]; changes: ClassifiedChange[] }> {
+  const out = new Map<string, { moves: OrdinalMove[]; changes: ClassifiedChange[] }>();
+  const sets = groupBy(
+    changes.filter((c) => c.kind === 'InstanceSet' && c.class !== 'forbidden' && c.topology !== undefined && spread.has(`${c.env}/${c.topology}`) && isMember(c.memberCluster)),
+    (c) => `${c.env}/${c.topology ?? ''}\0${c.namespace ?? ''}/${c.name}`,
+  );
+  for (const [k, list] of sets) {
+    const key = k.split('\0')[0]!;
+    const left = new Map<number, ClassifiedChange>();
+    const arrived = new Map<number, ClassifiedChange>();
+    for (const c of list) {
+      const base = ordinalsOf(c.base);
+      const head = ordinalsOf(c.head);
+      for (const n of base) if (!head.has(n)) left.set(n, c);
+      for (const n of head) if (!base.has(n)) arrived.set(n, c);
+    }
+    for (const [n, from] of left) {
+      const to = arrived.get(n);
+      if (to === undefined || to.memberCluster === from.memberCluster) continue;
+      const entry = out.get(key) ?? { moves: [], changes: [] };
+      entry.moves.push({ shard: from.name, ordinal: n, from: from.memberCluster, to: to.memberCluster });
+      for (const c of [to, from]) if (!entry.changes.includes(c)) entry.changes.push(c);
+      out.set(key, entry);
+    }
+  }
+  for (const e of out.values()) e.moves.sort((a, b) => ((a.shard ?? '') < (b.shard ?? '') ? -1 : (a.shard ?? '') > (b.shard ?? '') ? 1 : a.ordinal - b.ordinal));
+  return out;
 }
 
 /** A ConfigMap or Cluster change that moves the primary still needs the three-step update. */

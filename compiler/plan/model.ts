@@ -75,6 +75,7 @@ export const ACTION_TYPES = [
   'create-namespace',
   'apply',
   'scale-out',
+  'move-ordinal',
   'rolling-update',
   'update-secondaries',
   'switchover',
@@ -98,6 +99,8 @@ export interface PlanAction {
   after: string[];
   /** 0-based wave: every action of wave n depends only on actions of waves < n. */
   wave: number;
+  /** What the action means when its type alone does not say it (spread topologies: compiler/rollout/spread-steps.ts). */
+  note?: string;
 }
 
 export interface Plan {

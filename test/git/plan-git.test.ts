@@ -156,7 +156,14 @@ describe('plan on a real Git repository', { timeout: 120_000 }, () => {
     expect(set.class).toBe('role-affecting');
     expect(set.fields.map((f) => f.rule)).toEqual(['config-hash']);
     const types = r.plan!.actions.filter((a) => a.memberCluster === 'canary').map((a) => a.type);
-    expect(types).toEqual(['apply', 'update-secondaries', 'switchover', 'update-primary']);
+    expect(types).toEqual(['apply', 'update-secondaries']);
+    // The shard is spread over canary and main: one switchover for it, by the federation manager (compiler/rollout/spread-steps.ts).
+    expect(r.plan!.actions.filter((a) => a.topology === 'cache' && /update-secondaries|switchover|update-primary/.test(a.type)).map((a) => `${a.type}@${a.memberCluster}`)).toEqual([
+      'update-secondaries@canary',
+      'update-secondaries@main',
+      'switchover@_federation',
+      'update-primary@_federation',
+    ]);
     const restart = await plan('c0-initial', 'c3b-config-restart');
     expect(byKind(restart, 'ConfigMap', 'cache-server-config')[0]!.verdict.reason).toMatch(/databases needs a restart/);
   });

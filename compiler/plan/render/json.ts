@@ -46,6 +46,7 @@ export function renderJson(run: PlanRun): string {
       wave: a.wave,
       after: a.after,
       objects: a.objects,
+      note: a.note ?? null,
     })),
     waves: run.plan.waves,
     diagnostics,

@@ -61,7 +61,7 @@ export function renderText(run: PlanRun, opts: { color: boolean }): string {
     out.push(`  wave ${i}:`);
     for (const id of wave) {
       const a = actionsById.get(id);
-      if (a) out.push(`    ${a.type.padEnd(18)} ${a.env}/${a.memberCluster}${a.topology ? `/${a.topology}` : a.namespace ? ` namespace ${a.namespace}` : ''}`);
+      if (a) out.push(`    ${a.type.padEnd(18)} ${a.env}/${a.memberCluster}${a.topology ? `/${a.topology}` : a.namespace ? ` namespace ${a.namespace}` : ''}${a.note !== undefined ? `  — ${a.note}` : ''}`);
     }
   });
   for (const s of v.sections) {
