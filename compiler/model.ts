@@ -57,6 +57,8 @@ export interface ResolvedPlacement {
   /** Empty: place() picks one member cluster by weighted rendezvous hashing. */
   memberClusters: string[];
   nodeSelector: Record<string, string>;
+  /** Acknowledged: a spread shard over fewer than three member clusters pauses writes while one is lost (DBT5010). */
+  memberClusterLoss?: 'pause-writes';
 }
 
 export interface ResolvedTopology {

@@ -134,6 +134,12 @@ export const topologySchema = {
           minItems: 1,
           items: name63('Member cluster name (envs/<env>.yaml memberClusters[].name).'),
         },
+        memberClusterLoss: {
+          type: 'string',
+          enum: ['pause-writes'],
+          description:
+            'What losing one member cluster costs a shard spread over fewer than three member clusters, acknowledged: pause-writes (its primary needs a replica in another member cluster to acknowledge a write, so with two member clusters, writes pause until the lost one returns; nothing acknowledged is lost). Without it such a placement is error DBT5010.',
+        },
         nodeSelector: labelMap('Node labels the pods must run on.'),
       },
     },

@@ -5,7 +5,7 @@
 import type { Environment } from '../../schemas/types/index.js';
 import { diagnostic, type Diagnostic } from '../diagnostics.js';
 import type { Located } from '../load/index.js';
-import { federationDestination, sameDestination } from './objects.js';
+import { federationDestination, membersAtFederation, sameDestination } from './objects.js';
 
 /** `federated`: names of the environments that render Federation objects. */
 export function sharedFederationDiagnostics(environments: ReadonlyArray<Located<Environment>>, federated: ReadonlySet<string>): Diagnostic[] {
@@ -26,4 +26,27 @@ export function sharedFederationDiagnostics(environments: ReadonlyArray<Located<
     );
   });
   return out;
+}
+
+/**
+ * The federation manager runs where the federation API server is. When that is one of the
+ * environment's member clusters, losing it loses the one failure detector of every spread shard
+ * too: a primary lost with it is not failed over until the member cluster returns (the shard's
+ * other servers stay replicas, never a second primary). A warning at federation.destination.
+ */
+export function federationInMemberDiagnostics(environments: ReadonlyArray<Located<Environment>>, federated: ReadonlySet<string>): Diagnostic[] {
+  return environments
+    .filter((e) => federated.has(e.value.name))
+    .flatMap((e) => {
+      const at = membersAtFederation(e.value);
+      if (at.length === 0) return [];
+      return [
+        diagnostic(
+          'DBT5011',
+          e.file,
+          e.locate(e.value.federation?.destination !== undefined ? ['federation', 'destination'] : ['name']),
+          `the federation manager of environment ${e.value.name} runs in member cluster ${at.join(', ')}, which holds servers of spread shards: when it is lost, a spread shard whose primary was there gets no failover until it returns`,
+        ),
+      ];
+    });
 }

@@ -87,7 +87,7 @@ export function spreadPeers(p: PlacedTopology, member: MemberPlacement): { cidrs
  * Problems of a topology's spread shards in one environment, located in its file; `source` is the
  * topology as written (with the environment's overrides), for where a default came from.
  */
-export function spreadProblems(p: PlacedTopology, source: Pick<Topology, 'replication'>): PlaceProblem[] {
+export function spreadProblems(p: PlacedTopology, source: Pick<Topology, 'replication' | 'placement'>): PlaceProblem[] {
   const t = p.topology;
   const out: PlaceProblem[] = [];
   const spread = Array.from({ length: t.server.shards }, (_, i) => i).filter((i) => shardSpread(p, i) !== undefined);
@@ -101,6 +101,22 @@ export function spreadProblems(p: PlacedTopology, source: Pick<Topology, 'replic
       message: `${shardNames} is spread over member clusters ${over} with asynchronous replication: a primary cut off from its replicas would go on acknowledging writes the federation manager's failover then loses`,
       hint: CODES.DBT5008.hint,
       path: source.replication?.mode !== undefined ? ['replication', 'mode'] : ['engine'],
+    });
+  }
+  // Losing a member cluster: the primary needs a replica in another member cluster to acknowledge
+  // a write (MariaDB semi-sync acknowledgements, Redis min-replicas-to-write: decide.ts
+  // acknowledgesFor / replicasRequired), so a shard stays writable through the loss of any one
+  // member cluster only when its servers live in three or more (measured with two: writes pause,
+  // none lost, and resume 0.5–4.3 s after the member cluster returns, docs/federation.md).
+  const fragile = spread.filter((i) => (shardSpread(p, i)?.memberClusters.length ?? 0) < 3);
+  if (fragile.length > 0 && t.placement.memberClusterLoss !== 'pause-writes') {
+    const named = fragile.map((i) => p.members.flatMap((m) => m.shards.filter((s) => s.index === i).map((s) => s.instanceSet))[0] ?? String(i)).join(', ');
+    out.push({
+      code: 'DBT5010',
+      severity: 'error',
+      message: `${named} ${fragile.length === 1 ? 'is' : 'are'} spread over only ${[...new Set(fragile.flatMap((i) => shardSpread(p, i)?.memberClusters ?? []))].join(' and ')}: while either member cluster is lost, no replica in another member cluster can acknowledge a write, so writes pause until it returns`,
+      hint: CODES.DBT5010.hint,
+      path: source.placement?.memberClusters !== undefined ? ['placement', 'memberClusters'] : ['name'],
     });
   }
   if (t.sentinel) {

@@ -4,7 +4,7 @@
 // 4 and 5).
 import type { Environment, KubeObject } from '../../schemas/types/index.js';
 import { ARGOCD_DIR, FEDERATION_DIR, RENDERED_ROOT } from '../argocd/emit.js';
-import { sharedFederationDiagnostics } from '../argocd/federation.js';
+import { federationInMemberDiagnostics, sharedFederationDiagnostics } from '../argocd/federation.js';
 import { argocdObjects, membersAtFederation } from '../argocd/objects.js';
 import { annotateForArgoCd } from '../argocd/waves.js';
 import { diagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
@@ -130,7 +130,7 @@ export function assembleCompile<F extends FileHead>(
   for (const env of envs) for (const r of renders) if (r.env === env.name) placement.push(...r.diagnostics);
   const shared = sharedFiles(envs, renders);
   const federated = new Set(renders.filter((r) => r.namespaces.some((n) => n.memberCluster === FEDERATION_DIR)).map((r) => r.env));
-  const diagnostics = sortDiagnostics([...repo.diagnostics, ...placement, ...duplicates(renders, locate), ...sharedFederationDiagnostics(repo.environments, federated)]);
+  const diagnostics = sortDiagnostics([...repo.diagnostics, ...placement, ...duplicates(renders, locate), ...sharedFederationDiagnostics(repo.environments, federated), ...federationInMemberDiagnostics(repo.environments, federated)]);
   let files: Array<F | RenderedFile> | undefined;
   return {
     repo,

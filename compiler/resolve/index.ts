@@ -121,6 +121,7 @@ export function resolveTopology(t: Topology, env: Environment, source: string): 
       exclusiveCpu,
       memberClusters: [...(t.placement?.memberClusters ?? [])],
       nodeSelector: { ...(t.placement?.nodeSelector ?? {}) },
+      ...(t.placement?.memberClusterLoss !== undefined ? { memberClusterLoss: t.placement.memberClusterLoss } : {}),
     },
   };
   if (sentinel) resolved.sentinel = sentinel;

@@ -41,7 +41,7 @@ version: 7.2.4
 replicas: ${o.replicas ?? 2}
 storage: { size: ${o.storage ?? '5Gi'} }
 sentinel: { replicas: 3, quorum: 2 }
-placement: { memberClusters: [canary, main] }
+placement: { memberClusters: [canary, main], memberClusterLoss: pause-writes }
 parameters:
 ${o.params ?? '  maxmemory-policy: allkeys-lru'}
 `;

@@ -68,6 +68,9 @@ const topologyArb: fc.Arbitrary<Topology> = fc
       zoneSpread: g.placement.zoneSpread,
       antiAffinity: g.placement.antiAffinity,
       ...(g.placement.memberClusters ? { memberClusters: g.placement.memberClusters } : {}),
+      // Spread over member clusters (several listed, or instances pinned to zones), fewer than three
+      // is DBT5010 unless acknowledged (test/unit/federation-compile.test.ts).
+      ...((g.placement.memberClusters?.length ?? 0) > 1 || (g.instances ?? []).some((i) => i.zone !== undefined) ? { memberClusterLoss: 'pause-writes' as const } : {}),
     };
     const sentinel = { replicas: g.sentinels, quorum: Math.floor(g.sentinels / 2) + 1 };
     const base = { name: g.name, team: g.team, placement, ...(g.instances ? { instances: g.instances } : {}) };
@@ -227,7 +230,7 @@ describe('compile properties', () => {
       replicas: 5,
       proxy: { replicas: 2 },
       instances: [{ name: 'big', replicas: 1, zone: 'c-a', resources: { memory: '8Gi' } }],
-      placement: { memberClusters: ['west', 'central'] },
+      placement: { memberClusters: ['west', 'central'], memberClusterLoss: 'pause-writes' },
     };
     const { files, errors } = compileGenerated([t]);
     expect(errors).toEqual([]);

@@ -86,7 +86,7 @@ describe('rendered objects validate against the CRDs', () => {
         proxy: { replicas: 2 },
         credentials: { password: { name: 'shop-db', key: 'password' }, username: { name: 'shop-db', key: 'user' } },
         instances: [{ name: 'big', replicas: 1, zone: 'zb', resources: { cpu: '2', memory: '8Gi' } }],
-        placement: { memberClusters: ['a', 'b'], zoneSpread: true, exclusiveCpu: true, nodeSelector: { pool: 'db' } },
+        placement: { memberClusters: ['a', 'b'], memberClusterLoss: 'pause-writes', zoneSpread: true, exclusiveCpu: true, nodeSelector: { pool: 'db' } },
         storage: { size: '20Gi', class: 'fast' },
         resources: { cpu: '1', memory: '2Gi' },
       },

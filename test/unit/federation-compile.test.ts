@@ -36,7 +36,7 @@ mode: replication
 version: 7.2.4
 replicas: 3
 sentinel: { replicas: 3, quorum: 2 }
-placement: { memberClusters: [central, west] }
+placement: { memberClusters: [central, west], memberClusterLoss: pause-writes }
 `;
 /** A MariaDB topology over both member clusters, with the given replication mode. */
 const mysqlTopology = (mode: 'async' | 'semi-sync'): string => `name: shop
@@ -47,9 +47,9 @@ version: "10.11"
 replicas: 3
 replication: { mode: ${mode} }
 credentials: { password: { name: shop-auth, key: password } }
-placement: { memberClusters: [west, central] }
+placement: { memberClusters: [west, central], memberClusterLoss: pause-writes }
 `;
-const LOCAL = SPREAD.replace('name: cache', 'name: local').replace('placement: { memberClusters: [central, west] }', 'placement: { memberClusters: [west] }');
+const LOCAL = SPREAD.replace('name: cache', 'name: local').replace('placement: { memberClusters: [central, west], memberClusterLoss: pause-writes }', 'placement: { memberClusters: [west] }');
 
 function compile(topologies: Record<string, string>, envs: Record<string, string> = { prod: ENV }) {
   const files: SourceFile[] = [
@@ -139,11 +139,18 @@ describe('rendered/<env>/_federation/', () => {
     const env = `${ENV}federation: { destination: { server: https://west.example.com } }\n`;
     const r = compile({ cache: SPREAD }, { prod: env });
     expect(r.files.filter((f) => f.memberCluster === '_federation').map((f) => f.object.kind)).toEqual(['CustomResourceDefinition', 'Federation']);
+    // the manager would be lost with west: warning DBT5011 at federation.destination, with its hint
+    const d = r.diagnostics.filter((x) => x.code === 'DBT5011');
+    expect(d.map((x) => [x.file, x.line, x.col, x.severity])).toEqual([['envs/prod.yaml', 11, 15, 'warning']]);
+    expect(d[0]?.message).toContain('runs in member cluster west');
+    expect(d[0]?.hint).toContain('federation.destination');
+    // the default (Argo CD's own cluster, not a member cluster): no warning
+    expect(compile({ cache: SPREAD }).diagnostics.filter((x) => x.code === 'DBT5011')).toEqual([]);
   });
 
   it('two environments syncing Federations to one federation API server: DBT5006 at the second', () => {
     const staging = ENV.replace('name: prod', 'name: staging').replace(/west/g, 'sw').replace(/central/g, 'sc');
-    const spread = SPREAD.replace('placement: { memberClusters: [central, west] }', 'overrides:\n  prod: { placement: { memberClusters: [central, west] } }\n  staging: { placement: { memberClusters: [sc, sw] } }');
+    const spread = SPREAD.replace('placement: { memberClusters: [central, west], memberClusterLoss: pause-writes }', 'overrides:\n  prod: { placement: { memberClusters: [central, west], memberClusterLoss: pause-writes } }\n  staging: { placement: { memberClusters: [sc, sw] } }');
     const clash = compile({ cache: spread }, { prod: ENV, staging }).diagnostics.filter((d) => d.code === 'DBT5006');
     expect(clash.map((d) => [d.file, d.line, d.severity])).toEqual([['envs/staging.yaml', 1, 'error']]);
     expect(clash[0]?.message).toContain('https://kubernetes.default.svc');
@@ -235,7 +242,7 @@ version: 7.2.4
 shards: 2
 replicas: 3
 proxy: { replicas: 2 }
-placement: { memberClusters: [west, central] }
+placement: { memberClusters: [west, central], memberClusterLoss: pause-writes }
 `;
   const CIDRS = ENV.replace('zones: [w1]', 'zones: [w1]\n    podCIDRs: [10.16.0.0/14]').replace('zones: [c1]', 'zones: [c1]\n    podCIDRs: [10.20.0.0/14, fd00:20::/56]') + 'federation: { podCIDRs: [10.8.0.0/16] }\n';
   const objectsIn = (r: ReturnType<typeof compile>, member: string, kind: string) => r.files.filter((f) => f.memberCluster === member && f.object.kind === kind).map((f) => f.object);
@@ -349,9 +356,28 @@ describe('bad input: spread shards that cannot be safe', () => {
 
   it('spread only in one environment: the error is located at that environment\'s override and names it', () => {
     const env2 = ENV.replace('name: prod', 'name: dev').replace(/west/g, 'dw').replace(/central/g, 'dc') + 'federation: { destination: { name: dev-mgmt } }\n';
-    const r = compile({ shop: MYSQL.replace('placement: { memberClusters: [west, central] }', 'overrides:\n  prod: { placement: { memberClusters: [west, central] } }\n  dev: { placement: { memberClusters: [dw] } }') }, { prod: ENV, dev: env2 });
+    const r = compile({ shop: MYSQL.replace('placement: { memberClusters: [west, central], memberClusterLoss: pause-writes }', 'overrides:\n  prod: { placement: { memberClusters: [west, central], memberClusterLoss: pause-writes } }\n  dev: { placement: { memberClusters: [dw] } }') }, { prod: ENV, dev: env2 });
     const d = r.diagnostics.filter((x) => x.code === 'DBT5008');
     expect(d.map((x) => x.message.endsWith('(environment prod)'))).toEqual([true]);
+  });
+
+  it('a shard spread over two member clusters is DBT5010 at placement.memberClusters unless acknowledged; three member clusters are fine', () => {
+    const bare = SPREAD.replace(', memberClusterLoss: pause-writes', '');
+    const r = compile({ cache: bare });
+    expect(pick(r, 'DBT5010')).toEqual([['topologies/cache.yaml', 8, 14, 'error']]);
+    const d = r.diagnostics.find((x) => x.code === 'DBT5010');
+    expect(d?.message).toContain('cache-server is spread over only central and west');
+    expect(d?.hint).toContain('memberClusterLoss: pause-writes');
+    // acknowledged: no diagnostic, rendered
+    expect(pick(compile({ cache: SPREAD }), 'DBT5010')).toEqual([]);
+    // three member clusters: the loss of any one leaves a primary and a replica elsewhere
+    const three = ENV + '  - name: north\n    destination: { server: https://north.example.com }\n    zones: [n1]\n';
+    expect(pick(compile({ cache: bare.replace('[central, west]', '[central, west, north]') }, { prod: three }), 'DBT5010')).toEqual([]);
+    // one shard of several spread over two: located in the environment's override, names the shard
+    const sharded = `${bare.replace('mode: replication', 'mode: sharded\nshards: 2').replace('sentinel: { replicas: 3, quorum: 2 }\n', 'proxy: { replicas: 2 }\n').replace('placement: { memberClusters: [central, west] }\n', '')}overrides:\n  prod:\n    placement: { memberClusters: [central, west] }\n`;
+    const o = compile({ cache: sharded }).diagnostics.filter((x) => x.code === 'DBT5010');
+    expect(o.map((x) => [x.line, x.col, x.severity])).toEqual([[11, 18, 'error']]); // the override's memberClusters
+    expect(o[0]?.message).toContain('cache-shard-0, cache-shard-1 are spread over only central and west');
   });
 
   it('a spread shard with a Sentinel block gets warning DBT5009 at the sentinel key: the federation manager watches it', () => {
@@ -361,7 +387,7 @@ describe('bad input: spread shards that cannot be safe', () => {
     expect(pick(compile({ local: LOCAL }), 'DBT5009')).toEqual([]);
   });
 
-  it('the example: prod feed-shards warns (its Sentinels watch no spread shard), nothing is an error', async () => {
+  it('the example: prod feed-shards warns (its Sentinels watch no spread shard), nothing is an error (DBT5010 acknowledged)', async () => {
     const r = await compileRepo({ repo: EXAMPLE, write: false });
     expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(r.diagnostics.filter((d) => d.code === 'DBT5009').map((d) => `${d.file}:${d.line}:${d.col}`)).toEqual(['topologies/feed-shards.yaml:14:1']);
