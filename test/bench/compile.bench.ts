@@ -50,7 +50,7 @@ function topology(i: number): string {
     case 2:
       return `name: ${name}\nteam: ${team}\nengine: mysql\nmode: primary-replica\nversion: "10.11"\nreplicas: 3\nreplication: { mode: semi-sync }\nproxy: { replicas: 2 }\nstorage: { size: 100Gi }\ncredentials: { username: { name: ${name}-admin, key: username }, password: { name: ${name}-admin, key: password } }\n`;
     default:
-      return `name: ${name}\nteam: ${team}\nengine: redis\nmode: proxied-replication\nversion: 7.2.4\nreplicas: 2\nsentinel: { replicas: 3, quorum: 2 }\nproxy: { replicas: 2 }\noverrides:\n  prod:\n    replicas: 3\n    placement: { memberClusters: [prod-a, prod-b] }\n`;
+      return `name: ${name}\nteam: ${team}\nengine: redis\nmode: proxied-replication\nversion: 7.2.4\nreplicas: 2\nsentinel: { replicas: 3, quorum: 2 }\nproxy: { replicas: 2 }\noverrides:\n  prod:\n    replicas: 3\n    placement: { memberClusters: [prod-a, prod-b], memberClusterLoss: pause-writes }\n`;
   }
 }
 
