@@ -54,6 +54,26 @@ export interface PlanInput {
    * without a fact counts as not known to replicate.
    */
   replication?: { primary?: string };
+  /** Why no outdated pod may be replaced now (federationHold: a spread shard held by the federation manager). */
+  hold?: string;
+}
+
+/**
+ * A spread shard's member clusters update in the order of the change DAG (docs/federation.md#the-change-dag-executed):
+ * the federation manager lets this member cluster's rolling update run by publishing the
+ * InstanceSet's generation as status.federation.updateGeneration (the canary at once, the others
+ * once the canary's secondaries are updated and healthy). Until it does, no outdated pod is
+ * replaced here: the reason, or undefined when the update may run (or the set is not spread).
+ */
+export function federationHold(is: {
+  metadata: { generation?: number };
+  spec: { spread?: unknown };
+  status?: { federation?: { updateGeneration?: number; updateWaiting?: string } };
+}): string | undefined {
+  if (is.spec.spread === undefined) return undefined;
+  const f = is.status?.federation;
+  if (f?.updateGeneration !== undefined && f.updateGeneration === is.metadata.generation) return undefined;
+  return `the federation manager has not let this member cluster update the spread shard yet${f?.updateWaiting !== undefined && f.updateWaiting !== '' ? `: ${f.updateWaiting}` : ''}`;
 }
 
 export interface UpdatePlan {
@@ -107,6 +127,9 @@ export function planUpdate(input: PlanInput): UpdatePlan {
       ? { next: [], done: false, waitingFor: waitReason(pending, hasRoles) }
       : { next: [], done: true };
   }
+
+  // Held by the federation manager (federationHold): nothing is replaced.
+  if (input.hold !== undefined) return { next: [], done: false, waitingFor: input.hold };
 
   // Rule 1.
   const unsettled = updated.filter((p) => !settled(p)).sort(byName);

@@ -62,12 +62,12 @@ const shardStatus = obj('What the federation manager last decided and observed f
   }, ['memberCluster'])),
 }, ['name']);
 
-const stepStatus = obj('One step of the change DAG (`dbtopo plan`) the manager executes.', {
-  id: str('Step id, stable for the change.'),
+const stepStatus = obj('One step of the change DAG (`dbtopo plan`, compiler/rollout/spread-steps.ts) the manager executes, its state judged from what the manager observes now.', {
+  id: str('Step id as the plan prints it: <action>@<member cluster>, e.g. update-secondaries@prod-eu-west, switchover@_federation.'),
   action: str('The plan\'s action, e.g. update-secondaries, switchover, update-primary.'),
-  memberCluster: str('Member cluster the step runs in, when it runs in one.'),
-  shard: str('Shard the step acts on, when it acts on one.'),
-  state: str('Pending, Running, Waiting, Done or Failed.'),
+  memberCluster: str('Member cluster the step runs in, or _federation for the steps of the whole shard.'),
+  shard: str('Shard the step acts on, when only one shard is in it.'),
+  state: str('Done, Running, Waiting (has work but waits for the step before it; its member cluster\'s update is held) or Pending.'),
   reason: str('Machine-readable reason in CamelCase: what it waits for.'),
   message: str('Human-readable detail.'),
   startedAt: dateTime('When the step started.'),
@@ -78,7 +78,7 @@ const status = obj('Written by the federation manager only (field manager dbtopo
   observedGeneration: { type: 'integer', format: 'int64', description: 'Generation last acted on.' },
   primary: str('One line for kubectl get: the global primary as <member-cluster>/<pod> with one spread shard, "<n>/<m>" shards with a primary with several.'),
   shards: mapList('State per spread shard.', ['name'], shardStatus),
-  step: obj('The step of the change DAG in progress (or the last one).', {
+  step: obj('The step in motion, for kubectl get: the first step of steps not Done, else the first shard not Healthy (<shard>/<state>).', {
     id: str('Step id.'),
     state: str('Pending, Running, Waiting, Done or Failed.'),
     message: str('What it does or waits for.'),

@@ -224,6 +224,8 @@ const status = obj('Observed state, written by the controller.', {
       message: str('Why the state is what it is.'),
       memberCluster: str('The member cluster this InstanceSet is in (its name in the environment file): pods of the same name may exist in two member clusters while an ordinal moves.'),
       released: setList('Ordinals no longer in this member cluster\'s spec whose pods may go: the manager releases a leaving pod once the pod replacing it in another member cluster is synced and it is not the primary; until then the member controller keeps it.', int('An ordinal.', { minimum: 0 })),
+      updateGeneration: { type: 'integer' as const, format: 'int64' as const, description: 'The metadata.generation whose rolling update the manager lets this member cluster run (the change DAG, docs/federation.md#the-change-dag-executed): the member cluster\'s controller replaces outdated pods of the shard only while this equals metadata.generation; the canary member cluster first, the others once the canary\'s secondaries are updated and healthy.' },
+      updateWaiting: str('Why the manager does not let this member cluster\'s rolling update run yet: the step it waits for.'),
     }),
     'x-kubernetes-preserve-unknown-fields': true as const,
   },

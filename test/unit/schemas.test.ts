@@ -155,7 +155,7 @@ describe('schemas: CRDs', () => {
 
   it('InstanceSet status.federation: the federation manager\'s decision, open to fields it adds', () => {
     const status = instanceSetCrd.spec.versions[0]!.schema.openAPIV3Schema.properties.status.properties;
-    expect(Object.keys(status.federation.properties)).toEqual(['primary', 'decidedAt', 'state', 'message', 'memberCluster', 'released']);
+    expect(Object.keys(status.federation.properties)).toEqual(['primary', 'decidedAt', 'state', 'message', 'memberCluster', 'released', 'updateGeneration', 'updateWaiting']);
     expect(status.federation.properties.primary.required).toEqual(['memberCluster', 'pod']);
     expect(status.federation['x-kubernetes-preserve-unknown-fields']).toBe(true);
   });

@@ -17,7 +17,7 @@ import { CredentialsReader } from '../../engines/credentials.js';
 import { engineFor, hasRoles } from '../../engines/index.js';
 import type { EngineTarget, ProbeResult } from '../../engines/types.js';
 import { keyOf, type ControllerContext } from '../../runtime/context.js';
-import { isOutdated, planUpdate, type PlanInput, type PlanPod, type ReplicationFact, type UpdatePlan } from '../../update/plan.js';
+import { federationHold, isOutdated, planUpdate, type PlanInput, type PlanPod, type ReplicationFact, type UpdatePlan } from '../../update/plan.js';
 import type { DesiredPod } from './desired.js';
 import type { ObjectRef } from './plan.js';
 import { isReady, isTerminating } from './pods.js';
@@ -134,6 +134,8 @@ export async function updateStep(ctx: ControllerContext, commit: Commit, is: Ins
       ? { maxUnavailable: is.spec.instanceUpdateStrategy.rollingUpdate.maxUnavailable }
       : {}),
   };
+  const held = federationHold(is);
+  if (held !== undefined) input.hold = held;
   let plan: UpdatePlan = planUpdate(input);
   // About to act: ask the engines whether the updated secondaries are back in the replication.
   if ((plan.next.length > 0 || plan.switchoverBefore !== undefined) && needsReplicationFacts(is, input)) {

@@ -1,0 +1,110 @@
+// The change DAG of a spread shard at run time (controller/federation/steps.ts): the steps are the
+// plan's (compiler/rollout/spread-steps.ts), each judged on what is observed now — the pods'
+// revision computed from the spec, readiness, the engine replicating — and the member clusters
+// other than the canary are held (status.federation.updateGeneration, read by the member
+// controller's update planner: federationHold) until the canary's secondaries are updated and
+// healthy.
+import { describe, expect, it } from 'vitest';
+import { spreadSteps } from '../../../compiler/rollout/spread-steps.js';
+import { federationSteps, shardSteps, StepMemory, type StepPod } from '../../../controller/federation/steps.js';
+import { federationHold, planUpdate, type PlanInput } from '../../../controller/update/plan.js';
+
+const WEST = 'prod-eu-west';
+const CENTRAL = 'prod-eu-central';
+const ORDER = [WEST, CENTRAL];
+const pod = (memberCluster: string, n: number, x: Partial<StepPod> = {}): StepPod => ({ memberCluster, pod: `s-${n}`, outdated: false, ready: true, replicating: true, primary: false, ...x });
+const run = (pods: StepPod[], primary = 's-0', done?: ReadonlySet<string>) =>
+  shardSteps({ shard: 's', memberOrder: ORDER, members: ORDER, pods, primary, decision: { switchover: false, reason: 'waiting' }, ...(done !== undefined ? { done } : {}) });
+const states = (r: ReturnType<typeof run>): string[] => r.steps.map((s) => `${s.id} ${s.state}`);
+
+describe('the steps of a spread shard at run time', () => {
+  it('are the plan\'s steps for an update (the same function, the same ids)', () => {
+    const r = run([pod(WEST, 0, { outdated: true, primary: true, replicating: false }), pod(WEST, 1, { outdated: true }), pod(CENTRAL, 2, { outdated: true })]);
+    const plan = spreadSteps({ memberOrder: ORDER, perMember: new Map(ORDER.map((m) => [m, new Set(['update-secondaries' as const])])), switchover: true });
+    expect(r.steps.map((s) => s.id)).toEqual(plan.map((s) => s.id));
+    expect(r.steps.map((s) => s.id)).toEqual(['update-secondaries@prod-eu-west', 'update-secondaries@prod-eu-central', 'switchover@_federation', 'update-primary@_federation']);
+  });
+
+  it('the canary runs first; the other member cluster is held until the canary\'s secondaries are updated AND healthy', () => {
+    const start = run([pod(WEST, 0, { outdated: true, primary: true, replicating: false }), pod(WEST, 1, { outdated: true }), pod(CENTRAL, 2, { outdated: true })]);
+    expect(states(start)).toEqual(['update-secondaries@prod-eu-west Running', 'update-secondaries@prod-eu-central Waiting', 'switchover@_federation Pending', 'update-primary@_federation Pending']);
+    expect(start.hold.get(WEST)).toBeUndefined();
+    expect(start.hold.get(CENTRAL)).toMatch(/update-secondaries@prod-eu-west is not done: s-1 outdated/);
+    // Replaced but not Ready, then Ready but not yet replicating: still held.
+    for (const x of [{ ready: false }, { replicating: false }]) {
+      const r = run([pod(WEST, 0, { outdated: true, primary: true, replicating: false }), pod(WEST, 1, x), pod(CENTRAL, 2, { outdated: true })]);
+      expect(r.steps[0]!.state).toBe('Running');
+      expect(r.hold.get(CENTRAL)).toBeDefined();
+    }
+    const next = run([pod(WEST, 0, { outdated: true, primary: true, replicating: false }), pod(WEST, 1), pod(CENTRAL, 2, { outdated: true })]);
+    expect(states(next)).toEqual(['update-secondaries@prod-eu-west Done', 'update-secondaries@prod-eu-central Running', 'switchover@_federation Pending', 'update-primary@_federation Pending']);
+    expect(next.hold.get(CENTRAL)).toBeUndefined();
+  });
+
+  it('switchover runs once every secondary is updated; update-primary after it; Done at the end, kept Done by the memory', () => {
+    const mem = new StepMemory();
+    const key = 'ns/fed/s';
+    const r1 = run([pod(WEST, 0, { outdated: true, primary: true, replicating: false }), pod(WEST, 1), pod(CENTRAL, 2)], 's-0', mem.doneOf(key));
+    expect(states({ ...r1, steps: mem.record(key, r1) })).toEqual(['update-secondaries@prod-eu-west Done', 'update-secondaries@prod-eu-central Done', 'switchover@_federation Running', 'update-primary@_federation Pending']);
+    // Switched over to s-2; s-0 is now an outdated secondary: update-primary runs, the earlier steps stay Done.
+    const r2 = run([pod(WEST, 0, { outdated: true, primary: false }), pod(WEST, 1), pod(CENTRAL, 2, { primary: true, replicating: false })], 's-2', mem.doneOf(key));
+    expect(states({ ...r2, steps: mem.record(key, r2) })).toEqual(['update-secondaries@prod-eu-west Done', 'update-secondaries@prod-eu-central Done', 'switchover@_federation Done', 'update-primary@_federation Running']);
+    expect(r2.hold.get(WEST)).toBeUndefined();
+    // All done: the last change's steps, all Done.
+    const r3 = run([pod(WEST, 0), pod(WEST, 1), pod(CENTRAL, 2, { primary: true, replicating: false })], 's-2', mem.doneOf(key));
+    expect(r3.moving).toBe(false);
+    expect(mem.record(key, r3).map((s) => s.state)).toEqual(['Done', 'Done', 'Done', 'Done']);
+    // Nothing in motion and nothing remembered: no steps, nobody held.
+    const idle = run([pod(WEST, 0, { primary: true, replicating: false }), pod(WEST, 1), pod(CENTRAL, 2)]);
+    expect(idle.steps).toEqual([]);
+    expect([...idle.hold.values()].every((h) => h === undefined)).toBe(true);
+  });
+
+  it('a revision not known (the member cluster\'s API server did not answer) is not an updated pod', () => {
+    const r = run([pod(WEST, 0, { outdated: true, primary: true, replicating: false }), pod(WEST, 1, { outdated: undefined }), pod(CENTRAL, 2, { outdated: true })] as StepPod[]);
+    expect(r.steps[0]!.state).toBe('Running');
+    expect(r.steps[0]!.message).toMatch(/s-1 revision unknown/);
+    expect(r.hold.get(CENTRAL)).toBeDefined();
+  });
+
+  it('status.steps across shards: Done when every shard is, Running while any runs or some are done', () => {
+    const s = (id: string, state: 'Done' | 'Running' | 'Waiting' | 'Pending') => ({ id, action: 'update-secondaries' as const, memberCluster: WEST, state, message: state });
+    const out = federationSteps([
+      { shard: 'a', steps: [s('x', 'Done'), s('y', 'Pending'), s('z', 'Waiting')] },
+      { shard: 'b', steps: [s('x', 'Done'), s('y', 'Done'), s('z', 'Waiting')] },
+    ]);
+    expect(out.map((x) => `${x.id} ${x.state}`)).toEqual(['x Done', 'y Running', 'z Waiting']);
+    expect(out[1]!.message).toBe('a Pending: Pending; b Done: Done');
+  });
+});
+
+describe('the member controller\'s gate (federationHold → planUpdate)', () => {
+  const spread = { metadata: { generation: 7 }, spec: { spread: { memberClusters: ORDER } } };
+  const input: PlanInput = {
+    pods: [
+      { name: 's-1', revision: 'old', ready: true, role: 'secondary' },
+      { name: 's-0', revision: 'old', ready: true, role: 'primary' },
+    ],
+    updateRevision: 'new',
+    roles: [
+      { name: 'primary', updatePriority: 2, participatesInQuorum: false, isExclusive: true },
+      { name: 'secondary', updatePriority: 1, participatesInQuorum: false, isExclusive: false },
+    ],
+    memberUpdateStrategy: 'Serial',
+  };
+
+  it('a spread set is held until the manager publishes its generation; a set not spread never is', () => {
+    expect(federationHold({ metadata: { generation: 7 }, spec: {} })).toBeUndefined();
+    const held = federationHold(spread);
+    expect(held).toMatch(/federation manager has not let/);
+    expect(federationHold({ ...spread, status: { federation: { updateGeneration: 6, updateWaiting: 'update-secondaries@prod-eu-west is not done' } } })).toMatch(/update-secondaries@prod-eu-west is not done/);
+    expect(federationHold({ ...spread, status: { federation: { updateGeneration: 7 } } })).toBeUndefined();
+    expect(planUpdate({ ...input, hold: held! })).toEqual({ next: [], done: false, waitingFor: held });
+    expect(planUpdate(input).next).toEqual(['s-1']);
+  });
+
+  it('a hold does not stop anything when nothing is outdated', () => {
+    const fresh = input.pods.map((p) => ({ ...p, revision: 'new' }));
+    expect(planUpdate({ ...input, pods: fresh, hold: 'held' }).done).toBe(true);
+  });
+});
