@@ -16,7 +16,8 @@
 //     next pod (or switching over) then leaves nobody to acknowledge semi-sync commits or WAIT.
 //  4. A pod holding an exclusive role (the primary) is touched only when every other pod is
 //     updated, Ready and has a role; if an updated Ready secondary exists, the plan asks for a
-//     switchover first (`switchoverBefore`) instead of updating it.
+//     switchover first (`switchoverBefore`) instead of updating it; with `handOffOnly` (a spread
+//     shard: the secondaries may all be in other member clusters) it always asks.
 import type { MemberUpdateStrategy, Role, RoleDefinition } from '../../schemas/types/index.js';
 
 export interface PlanPod {
@@ -56,6 +57,12 @@ export interface PlanInput {
   replication?: { primary?: string };
   /** Why no outdated pod may be replaced now (federationHold: a spread shard held by the federation manager). */
   hold?: string;
+  /**
+   * The primary is never replaced in place, even with no other pod here to hand off to: a spread
+   * shard's primary alone in its member cluster is handed over by the federation authority to a
+   * secondary in another member cluster first (docs/federation.md), so rule 4 asks for a switchover.
+   */
+  handOffOnly?: boolean;
 }
 
 /**
@@ -181,6 +188,12 @@ export function planUpdate(input: PlanInput): UpdatePlan {
         switchoverBefore = p.name;
         switchoverCandidates = candidates;
         waitingFor = `switchover of primary ${p.name} to an updated secondary before it is updated`;
+        break;
+      }
+      if (input.handOffOnly === true) {
+        switchoverBefore = p.name;
+        switchoverCandidates = [];
+        waitingFor = `switchover of primary ${p.name} to an updated secondary in another member cluster before it is updated`;
         break;
       }
       // Nobody to hand off to (a single pod): updating it is the only way forward.

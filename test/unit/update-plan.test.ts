@@ -57,6 +57,14 @@ describe('planUpdate examples', () => {
     expect(plan.switchoverBefore).toBeUndefined();
   });
 
+  it('never updates a spread shard\'s lone primary in place: it asks for the hand-over (the federation authority, to another member cluster)', () => {
+    const plan = planUpdate({ pods: pods(1), updateRevision: NEW, roles: ROLES, memberUpdateStrategy: 'Serial', handOffOnly: true });
+    expect(plan).toMatchObject({ next: [], done: false, switchoverBefore: 'db-0', switchoverCandidates: [] });
+    expect(plan.waitingFor).toMatch(/switchover of primary db-0/);
+    // Handed over (the pod here is a secondary now): it is replaced like any secondary.
+    expect(planUpdate({ pods: pods(1, -1), updateRevision: NEW, roles: ROLES, memberUpdateStrategy: 'Serial', handOffOnly: true })).toMatchObject({ next: ['db-0'] });
+  });
+
   it('Parallel takes secondaries up to maxUnavailable, never the primary with them', () => {
     const plan = planUpdate({ pods: pods(5), updateRevision: NEW, roles: ROLES, memberUpdateStrategy: 'Parallel', maxUnavailable: '60%' });
     expect(plan.next).toEqual(['db-4', 'db-3', 'db-2']);

@@ -133,6 +133,8 @@ export async function updateStep(ctx: ControllerContext, commit: Commit, is: Ins
     ...(is.spec.instanceUpdateStrategy?.rollingUpdate?.maxUnavailable !== undefined
       ? { maxUnavailable: is.spec.instanceUpdateStrategy.rollingUpdate.maxUnavailable }
       : {}),
+    // A spread shard's primary is handed over by the federation authority, possibly to another member cluster.
+    ...(is.spec.spread !== undefined ? { handOffOnly: true } : {}),
   };
   const held = federationHold(is);
   if (held !== undefined) input.hold = held;
@@ -196,7 +198,7 @@ async function gatherReplication(ctx: ControllerContext, is: InstanceSet, pods: 
     const targets = await targetsOf(ctx, is, pods);
     const first = await Promise.all([...targets.values()].map(async (t) => ({ name: t.podName, target: t, probe: await driver.probe(t, 2_000) })));
     const primaries = first.filter((p) => p.probe.role === 'primary');
-    const primary = primaries.length === 1 ? primaries[0] : undefined;
+    const primary = primaries.length === 1 ? primaries[0] : primaries.length === 0 && is.spec.spread !== undefined ? await remotePrimary(driver, first) : undefined;
     const wanted = planned.filter((p) => p.name !== primary?.name && p.role !== undefined && !isOutdated(p, updateRevision));
     const second = await Promise.all(
       wanted.map(async (p) => {
@@ -227,6 +229,22 @@ async function gatherReplication(ctx: ControllerContext, is: InstanceSet, pods: 
   } finally {
     await driver.close();
   }
+}
+
+/**
+ * A spread shard whose primary runs in another member cluster (none here claims primary): the one
+ * engine every linked replica here follows, probed directly (pods reach each other across member
+ * clusters; the shard's credentials are the same everywhere), when it answers as primary — so the
+ * updated secondaries here are judged against it (rule 1b) as against a local primary.
+ */
+export async function remotePrimary(driver: { probe(t: EngineTarget, timeoutMs: number): Promise<ProbeResult> }, local: ProbedPod[]): Promise<ProbedPod | undefined> {
+  const followed = new Map(local.flatMap((p) => (p.probe.following?.linkUp === true ? [[`${p.probe.following.host}:${p.probe.following.port}`, p] as const] : [])));
+  if (followed.size !== 1) return undefined;
+  const [via] = [...followed.values()];
+  const f = via!.probe.following!;
+  const target: EngineTarget = { ...via!.target, host: f.host, port: f.port, podName: `${f.host}:${f.port}` };
+  const probe = await driver.probe(target, 2_000);
+  return probe.role === 'primary' ? { name: target.podName, target, probe } : undefined;
 }
 
 function handleRequest(ctx: ControllerContext, commit: Commit, is: InstanceSet, pods: KubeObject[], request: string): void {

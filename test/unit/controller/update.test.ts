@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MYSQL_MAX_BEHIND } from '../../../controller/engines/mysql/engine.js';
 import { REDIS_MAX_BEHIND } from '../../../controller/engines/redis/engine.js';
-import { planPods, replicationFacts } from '../../../controller/reconcile/instanceset/update.js';
+import { planPods, remotePrimary, replicationFacts } from '../../../controller/reconcile/instanceset/update.js';
 import { desiredPods, type DesiredPod } from '../../../controller/reconcile/instanceset/desired.js';
 import { computeStatus } from '../../../controller/reconcile/instanceset/status.js';
 import { instanceSet, observedPod } from './fixtures.js';
@@ -70,6 +70,33 @@ describe('update step: engine probes → replication facts', () => {
     expect(facts.get('db-4')?.detail).toBe('replicates from nobody');
     expect(facts.get('db-5')?.detail).toMatch(/unreachable \(connect ECONNREFUSED\)/);
     expect(replicationFacts(undefined, [{ name: 'db-1', probe: follows(true, 1000) }], MAX_BEHIND.redis).get('db-1')).toMatchObject({ caughtUp: false, detail: 'no single primary in the engines' });
+  });
+});
+
+describe('update step: a spread shard whose primary is in another member cluster', () => {
+  const creds = { username: 'dbadmin', password: 'pw' };
+  const local = (name: string, host: string | undefined, linkUp = true) => ({
+    name,
+    target: { podName: name, host: `10.244.1.${name.at(-1)}`, port: 3306, ...creds },
+    probe: host === undefined ? { reachable: true, readOnly: true } : { reachable: true, role: 'secondary' as const, following: { host, port: 3306, linkUp }, offset: 1000 },
+  });
+  const engine = (role: 'primary' | 'secondary') => {
+    const asked: Array<{ host: string; username?: string }> = [];
+    return { asked, probe: async (t: { host: string; username?: string }) => (asked.push(t), { reachable: true, role, offset: 1000 }) };
+  };
+
+  it('judges the updated secondaries against the engine they all follow, probed with the shard’s credentials, when it answers as primary', async () => {
+    const e = engine('primary');
+    const p = await remotePrimary(e, [local('db-0', '10.244.0.5'), local('db-1', '10.244.0.5')]);
+    expect(p).toMatchObject({ target: { host: '10.244.0.5', port: 3306, username: 'dbadmin' }, probe: { role: 'primary', offset: 1000 } });
+    expect(e.asked).toHaveLength(1);
+    expect(replicationFacts(p, [{ name: 'db-1', probe: local('db-1', '10.244.0.5').probe }], MAX_BEHIND.mysql).get('db-1')).toEqual({ replicating: true, caughtUp: true });
+  });
+
+  it('none: replicas here follow different engines, none has a live link, or the one they follow is no primary', async () => {
+    expect(await remotePrimary(engine('primary'), [local('db-0', '10.244.0.5'), local('db-1', '10.244.0.6')])).toBeUndefined();
+    expect(await remotePrimary(engine('primary'), [local('db-0', '10.244.0.5', false), local('db-1', undefined)])).toBeUndefined();
+    expect(await remotePrimary(engine('secondary'), [local('db-0', '10.244.0.5')])).toBeUndefined();
   });
 });
 
