@@ -1,6 +1,7 @@
 // What the federation manager's end-to-end tests share on top of the harness (harness.ts): the
 // compiled Federation of a topology put on the federation API server, each member cluster's pods
 // of a set, and the Federation's status of one shard.
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,4 +59,111 @@ export async function podsEverywhere(env: FederationEnv, instanceSet: string): P
     }),
   );
   return out;
+}
+
+/**
+ * The federation manager as child processes (`node dist/controller/main.js --mode federation`, as
+ * it runs in a pod), to SIGKILL at will: spawn() starts one, killAll() SIGKILLs every running one
+ * and waits (bounded) for it to exit. Build first (ensureControllerBuilt).
+ */
+export function managerChildren(env: FederationEnv, namespace: string, periodMs = 500): { spawn(): ChildProcess; killAll(): Promise<void>; running(): number } {
+  const main = path.join(repoRoot, 'dist/controller/main.js');
+  const children = new Set<ChildProcess>();
+  return {
+    spawn(): ChildProcess {
+      const c = spawn(process.execPath, [main, '--mode', 'federation', '--kubeconfig', env.federation.kubeconfigPath, '--cluster-secrets-namespace', env.federation.namespace, '--namespace', namespace, '--federation-period-ms', String(periodMs), '--log-level', 'error'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      children.add(c);
+      c.on('exit', () => children.delete(c));
+      return c;
+    },
+    async killAll(): Promise<void> {
+      for (const c of [...children]) {
+        const gone = new Promise((r) => c.once('exit', r));
+        c.kill('SIGKILL');
+        await Promise.race([gone, sleep(5_000)]);
+      }
+    },
+    running: () => children.size,
+  };
+}
+
+/** What a rolling update did, in the order it was seen: `replace <pod>` and `switchover <from> -> <to>`. */
+export interface RolloutRecord {
+  order: string[];
+  /** status.step values seen (`<id> <state>`). */
+  steps: string[];
+  /** The recorded primary at the end. */
+  primary: string;
+}
+
+/**
+ * Records a rolling update of `set` (a spread shard of Federation `federation`) while it runs:
+ * every pod replacement (its uid changed or it is gone) and every change of the recorded primary,
+ * polled every 150 ms. `replaced()` tells how many of the pods seen at the start were replaced.
+ */
+export async function watchRollout(env: FederationEnv, federation: string, set: string): Promise<{ pods: string[]; oldPrimary: string; replaced(): number; stop(): Promise<RolloutRecord> }> {
+  const oldPrimary = (await shardStatus(env, federation, set))?.primary?.pod ?? '';
+  const uids = new Map((await podsEverywhere(env, set)).map((x) => [x.pod.metadata?.name ?? '', x.pod.metadata?.uid ?? '']));
+  const order: string[] = [];
+  const replaced = new Set<string>();
+  const steps = new Set<string>();
+  let primary = oldPrimary;
+  let on = true;
+  const loop = (async () => {
+    while (on) {
+      for (const x of await podsEverywhere(env, set).catch(() => [])) {
+        const name = x.pod.metadata?.name ?? '';
+        if (uids.has(name) && !replaced.has(name) && x.pod.metadata?.uid !== uids.get(name)) {
+          replaced.add(name);
+          order.push(`replace ${name}`);
+        }
+      }
+      const fs_ = await federationStatus(env, federation).catch(() => undefined);
+      if (fs_?.step !== undefined) steps.add(`${fs_.step.id} ${fs_.step.state}`);
+      const p = fs_?.shards?.find((y) => y.name === set)?.primary?.pod;
+      if (p !== undefined && p !== primary) {
+        order.push(`switchover ${primary} -> ${p}`);
+        primary = p;
+      }
+      await sleep(150);
+    }
+  })();
+  return {
+    pods: [...uids.keys()].sort(),
+    oldPrimary,
+    replaced: () => replaced.size,
+    async stop(): Promise<RolloutRecord> {
+      on = false;
+      await loop;
+      return { order, steps: [...steps], primary };
+    },
+  };
+}
+
+/**
+ * The order rule of a rolling update of a spread shard (what `dbtopo plan` prints): every
+ * secondary, in every member cluster, replaced before the primary is handed over; the hand-over;
+ * the old primary replaced last, no longer primary. `exactlyOneSwitchover`: the record moved once
+ * (a manager killed mid-hand-over may move it back and forth; then the last move before the old
+ * primary's replacement must leave it). Returns what broke the rule, or undefined.
+ */
+export function rollingOrderProblem(order: string[], pods: string[], oldPrimary: string, opts: { exactlyOneSwitchover?: boolean } = {}): string | undefined {
+  const said = order.join(', ');
+  const secondaries = pods.filter((p) => p !== oldPrimary);
+  const firstSwitch = order.findIndex((w) => w.startsWith('switchover'));
+  const oldAt = order.indexOf(`replace ${oldPrimary}`);
+  if (oldAt < 0) return `${oldPrimary} (the old primary) was not replaced: ${said}`;
+  for (const s of secondaries) {
+    const at = order.indexOf(`replace ${s}`);
+    if (at < 0) return `${s} was not replaced: ${said}`;
+    if (firstSwitch >= 0 && at > firstSwitch) return `${s} replaced after the primary was handed over: ${said}`;
+    if (at > oldAt) return `${s} replaced after the old primary: ${said}`;
+  }
+  const switches = order.filter((w) => w.startsWith('switchover'));
+  if (switches.length === 0 || firstSwitch > oldAt) return `the old primary was replaced before any hand-over: ${said}`;
+  if (opts.exactlyOneSwitchover === true && switches.length !== 1) return `${switches.length} hand-overs, not one: ${said}`;
+  const lastBefore = order.slice(0, oldAt).filter((w) => w.startsWith('switchover')).at(-1)!;
+  if (lastBefore.endsWith(`-> ${oldPrimary}`)) return `the old primary was primary again when it was replaced: ${said}`;
+  if (order.slice(oldAt + 1).some((w) => w.startsWith('switchover'))) return `the primary moved after the old primary's replacement: ${said}`;
+  return undefined;
 }

@@ -8,7 +8,16 @@
 //   - the primary's whole member cluster lost (every engine killed, API server frozen) with a
 //     client writing throughout: the manager fails over to the other member cluster, never two
 //     engines writable at once, and once the lost member cluster is back its servers follow the
-//     new primary; no acknowledged commit is lost. The times are printed.
+//     new primary; no acknowledged commit is lost;
+//   - a partition between the member clusters' pod subnets, healed later: the manager (outside
+//     both) still reaches the primary, nothing fails over, the primary acknowledges no commit while
+//     its acknowledging replica (in the other member cluster) is cut off, and none acknowledged is lost;
+//   - a rolling update across both member clusters: the secondaries of both member clusters
+//     replaced first, then one switchover (across member clusters when the primary is alone in
+//     its own), then the old primary; the order is recorded and checked;
+//   - the same with the manager, as a child process, SIGKILLed 10 times during the update.
+// Every scenario prints its duration, the time until one healthy primary serves again, and the
+// commits acknowledged / lost.
 import * as k8s from '@kubernetes/client-node';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +27,8 @@ import { LABELS } from '../../schemas/types/index.js';
 import { eventually, sleep } from '../cluster/helpers.js';
 import { allReady, loadRendered, serviceAddresses } from '../e2e/engines-helpers.js';
 import { missingMysqlRows, overlappingPrimaries, startMysqlWriter } from '../e2e/writers.js';
-import { createRenderedFederation, podsEverywhere as podsEverywhere_, shardStatus } from './federation-helpers.js';
+import { ensureControllerBuilt } from '../e2e/controller-helpers.js';
+import { createRenderedFederation, managerChildren, podsEverywhere as podsEverywhere_, rollingOrderProblem, shardStatus, watchRollout } from './federation-helpers.js';
 import { FEDERATION_NAMESPACE, startFederationEnv, type FederationEnv } from './harness.js';
 
 const SET = 'payments-db-server';
@@ -45,6 +55,8 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
   let manager: RunningFederationManager | undefined;
   const ips = new Map<string, string>();
   const fedShard = async () => await shardStatus(env, 'payments-db', SET);
+  const startManager = async (): Promise<RunningFederationManager> =>
+    await startFederationManager({ kubeconfig: env.federation.kubeconfigPath, secretsNamespace: FEDERATION_NAMESPACE, namespace: NS, periodMs: 500, log: makeLogger(process.env['DBTOPO_E2E_DEBUG'] !== undefined ? 'info' : 'warn') });
 
   async function podsEverywhere(): Promise<Array<{ member: string; pod: k8s.V1Pod }>> {
     const out = await podsEverywhere_(env, SET);
@@ -56,8 +68,11 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
   function watchWritable(): { stop(): Promise<number> } {
     let most = 0;
     let on = true;
+    // Pod addresses change when pods are replaced: refreshed in the background (a frozen API server must not slow the polls).
+    let refreshing: Promise<unknown> | undefined;
     const loop = (async () => {
       while (on) {
+        refreshing ??= podsEverywhere().catch(() => undefined).finally(() => (refreshing = undefined));
         const writable = await Promise.all([...ips.values()].map(async (ip) => (await query<{ ro: number }>(ip, 'SELECT @@global.read_only AS ro').then((r) => (Number(r[0]?.ro) === 0 ? 1 : 0), () => 0))));
         most = Math.max(most, writable.reduce<number>((a, b) => a + b, 0));
         await sleep(200);
@@ -67,9 +82,41 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
       async stop() {
         on = false;
         await loop;
+        await refreshing;
         return most;
       },
     };
+  }
+
+  /** Exactly one primary label across the member clusters, on `primary`, and every member cluster's -primary Service pointing at it. */
+  async function onePrimaryEverywhere(primary: string): Promise<void> {
+    await eventually(`exactly one primary label, on ${primary}`, async () => {
+      const all = await podsEverywhere();
+      const p = all.filter((x) => x.pod.metadata?.labels?.[LABELS.role] === 'primary').map((x) => x.pod.metadata?.name);
+      return all.length === 3 && p.length === 1 && p[0] === primary ? true : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+    for (const m of [WEST, CENTRAL]) {
+      await eventually(`${m} -primary → ${primary}`, async () => {
+        const a = await serviceAddresses(env.member(m).kc, NS, `${SET}-primary`);
+        return a.length === 1 && a[0] === ips.get(primary) ? true : undefined;
+      }, { timeoutMs: 20_000, intervalMs: 250 });
+    }
+  }
+
+  async function table(name: string): Promise<string> {
+    const p = (await fedShard())?.primary?.pod ?? '';
+    await query(ips.get(p)!, `CREATE TABLE IF NOT EXISTS pay.${name} (id INT PRIMARY KEY)`);
+    return `pay.${name}`;
+  }
+
+  /** The change Git brings to both member clusters (as Argo CD syncs it): a new pod template. */
+  async function changeTemplate(value: string): Promise<void> {
+    for (const m of [WEST, CENTRAL]) {
+      await env.member(m).kc.makeApiClient(k8s.CustomObjectsApi).patchNamespacedCustomObject(
+        { group: 'dbtopo.dev', version: 'v1alpha1', namespace: NS, plural: 'instancesets', name: SET, body: { spec: { template: { metadata: { annotations: { 'dbtopo.dev/test-rollout': value } } } } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+    }
   }
 
   beforeAll(async () => {
@@ -96,7 +143,7 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
 
   it('bootstraps one primary across the member clusters; only the replica in the other member cluster acknowledges commits', async () => {
     const t0 = performance.now();
-    manager = await startFederationManager({ kubeconfig: env.federation.kubeconfigPath, secretsNamespace: FEDERATION_NAMESPACE, namespace: NS, periodMs: 500, log: makeLogger(process.env['DBTOPO_E2E_DEBUG'] !== undefined ? 'info' : 'warn') });
+    manager = await startManager();
     const s = await eventually('the Federation Healthy', async () => {
       const x = await fedShard();
       return x?.state === 'Healthy' ? x : undefined;
@@ -116,6 +163,63 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
     await query(ips.get(`${SET}-0`)!, 'CREATE DATABASE IF NOT EXISTS pay');
     await query(ips.get(`${SET}-0`)!, 'CREATE TABLE IF NOT EXISTS pay.w (id INT PRIMARY KEY)');
     process.stderr.write(`[federation] MariaDB bootstrap: one healthy primary across 2 member clusters in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  });
+
+  it('a partition between the member clusters\' pod subnets, healed later: no failover, no commit acknowledged while the acknowledging replica is cut off, none lost', async () => {
+    const t0 = performance.now();
+    expect((await fedShard())?.primary?.pod).toBe(`${SET}-0`);
+    const [tc, tw] = [await table('part_c'), await table('part_w')];
+    const writer = startMysqlWriter(env.member(CENTRAL).kc, NS, `${SET}-primary`, AUTH, tc, { semiSync: true });
+    const writerW = startMysqlWriter(env.member(WEST).kc, NS, `${SET}-primary`, AUTH, tw, { semiSync: true });
+    await eventually('commits acknowledged', async () => (writer.firstAckAfter(0) !== undefined && writerW.firstAckAfter(0) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+    const watch = watchWritable();
+    const primariesSeen = new Set<string>();
+    const states = new Set<string>();
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        const x = await fedShard().catch(() => undefined);
+        if (x?.primary?.pod !== undefined) primariesSeen.add(x.primary.pod);
+        if (x?.state !== undefined) states.add(x.state);
+        await sleep(250);
+      }
+    })();
+    const cut = performance.now();
+    env.partition(WEST, CENTRAL);
+    let healed = Infinity;
+    try {
+      // The primary's only acknowledging replica (payments-db-server-2, the other member cluster)
+      // is cut off; its local replica does not acknowledge: commits wait, none is acknowledged.
+      await sleep(10_000);
+    } finally {
+      env.heal();
+      healed = performance.now();
+    }
+    const ackedDuring = [writer, writerW].map((w) => w.firstAckAfter(cut + 1_000)).filter((t): t is number => t !== undefined && t < healed);
+    await eventually('Healthy again', async () => {
+      const x = await fedShard();
+      return x?.state === 'Healthy' && x.primary?.pod === `${SET}-0` ? true : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 250 });
+    const servedAt = await eventually('commits acknowledged again', async () => {
+      const a = writer.firstAckAfter(healed);
+      const b = writerW.firstAckAfter(healed);
+      return a !== undefined && b !== undefined ? Math.min(a, b) : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 200 });
+    await onePrimaryEverywhere(`${SET}-0`);
+    polling = false;
+    await poll;
+    const report = await writer.stop();
+    const reportW = await writerW.stop();
+    const most = await watch.stop();
+    const lost = [...(await missingMysqlRows(ips.get(`${SET}-0`)!, AUTH, tc, report.acked)), ...(await missingMysqlRows(ips.get(`${SET}-0`)!, AUTH, tw, reportW.acked))];
+    process.stderr.write(
+      `[federation] MariaDB pod-subnet partition for ${((healed - cut) / 1000).toFixed(1)} s: primaries recorded ${[...primariesSeen].join(', ')}, states ${[...states].join(', ')}; commits acknowledged during it: ${ackedDuring.length}; acknowledged again ${((servedAt - healed) / 1000).toFixed(1)} s after the heal; ${report.acked.length + reportW.acked.length} acknowledged, ${lost.length} lost, ${report.failures + reportW.failures} refused or failed; scenario ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
+    expect([...primariesSeen], 'a failover during the partition').toEqual([`${SET}-0`]);
+    expect(ackedDuring, 'a commit acknowledged while the acknowledging replica was cut off').toEqual([]);
+    expect(most, 'two servers writable at once').toBeLessThanOrEqual(1);
+    expect(overlappingPrimaries([report, reportW])).toBeUndefined();
+    expect(lost, 'acknowledged commits lost').toEqual([]);
   });
 
   it('the primary member cluster lost, then back: failover to the other member cluster, no acknowledged commit lost', async () => {
@@ -149,5 +253,90 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
     expect(most, 'two servers writable at once').toBeLessThanOrEqual(1);
     expect(overlappingPrimaries([report])).toBeUndefined();
     expect(await missingMysqlRows(ips.get(`${SET}-2`)!, AUTH, 'pay.w', report.acked), 'acknowledged commits lost').toEqual([]);
+  });
+  /**
+   * A rolling update across both member clusters with a client writing in each (`kills`: the
+   * manager, a child process, SIGKILLed that many times at random instants 0.3–2.5 s apart while it
+   * runs). Checks the order rule, one primary at the end with every -primary Service on it, never
+   * two servers writable at once, no acknowledged commit lost.
+   */
+  async function rollingUpdate(value: string, kills: number): Promise<void> {
+    if (kills > 0) {
+      const b = performance.now();
+      ensureControllerBuilt(); // dist/controller/main.js for the children: a build when the sources are newer
+      process.stderr.write(`[federation] manager binary ready in ${((performance.now() - b) / 1000).toFixed(1)} s\n`);
+    }
+    const t0 = performance.now();
+    if (kills === 0) manager ??= await startManager();
+    const before = await eventually('Healthy before the update', async () => {
+      const x = await fedShard();
+      return x?.state === 'Healthy' && x.primary !== undefined ? x : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 250 });
+    await podsEverywhere();
+    const tag = `roll${value}`;
+    const [tc, tw] = [await table(`${tag}_c`), await table(`${tag}_w`)];
+    const writerC = startMysqlWriter(env.member(CENTRAL).kc, NS, `${SET}-primary`, AUTH, tc, { semiSync: true });
+    const writerW = startMysqlWriter(env.member(WEST).kc, NS, `${SET}-primary`, AUTH, tw, { semiSync: true });
+    await eventually('commits acknowledged', async () => (writerC.firstAckAfter(0) !== undefined && writerW.firstAckAfter(0) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+    const watch = watchWritable();
+    const rollout = await watchRollout(env, 'payments-db', SET);
+    expect(rollout.oldPrimary).toBe(before.primary!.pod);
+    const children = kills > 0 ? managerChildren(env, NS) : undefined;
+    if (children !== undefined) {
+      await manager?.stop();
+      manager = undefined;
+      children.spawn();
+    }
+    const started = performance.now();
+    await changeTemplate(value);
+    let killed = 0;
+    let killedBeforeDone = 0;
+    let record: Awaited<ReturnType<typeof rollout.stop>> | undefined;
+    try {
+      for (; killed < kills; killed++) {
+        await sleep(300 + Math.floor(Math.random() * 2_200));
+        if (rollout.replaced() < 3) killedBeforeDone++;
+        await children!.killAll();
+        children!.spawn();
+      }
+      await eventually('every pod replaced, one primary, Healthy', async () => {
+        const x = await fedShard();
+        return rollout.replaced() === 3 && x?.state === 'Healthy' ? true : undefined;
+      }, { timeoutMs: 240_000, intervalMs: 500 });
+    } catch (err) {
+      record = await rollout.stop();
+      throw new Error(`${String(err)}; order: ${record.order.join(', ')}; Federation: ${JSON.stringify((await fedShard().catch(() => undefined)) ?? {}).slice(0, 1500)}`);
+    } finally {
+      record ??= await rollout.stop();
+      await children?.killAll();
+    }
+    const done = performance.now();
+    manager ??= await startManager();
+    const after = (await fedShard())!;
+    await podsEverywhere();
+    await onePrimaryEverywhere(after.primary!.pod);
+    const reportC = await writerC.stop();
+    const reportW = await writerW.stop();
+    const most = await watch.stop();
+    const p = ips.get(after.primary!.pod)!;
+    const lost = [...(await missingMysqlRows(p, AUTH, tc, reportC.acked)), ...(await missingMysqlRows(p, AUTH, tw, reportW.acked))];
+    const gap = Math.max(reportC.longestGapMs, reportW.longestGapMs);
+    process.stderr.write(
+      `[federation] MariaDB rolling update across member clusters${kills > 0 ? ` with the manager SIGKILLed ${killed} times (${killedBeforeDone} before the last pod was replaced)` : ''} in ${((done - started) / 1000).toFixed(1)} s: ${record.order.join(' → ')}; longest stretch without an acknowledged commit ${(gap / 1000).toFixed(1)} s; ${reportC.acked.length + reportW.acked.length} acknowledged, ${lost.length} lost, ${reportC.failures + reportW.failures} refused or failed; scenario ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
+    expect(rollingOrderProblem(record.order, rollout.pods, rollout.oldPrimary, { exactlyOneSwitchover: kills === 0 })).toBeUndefined();
+    expect(after.primary!.pod).not.toBe(rollout.oldPrimary);
+    if (kills === 0) expect(record.steps, record.steps.join(', ')).toContain(`${SET}/Updating Running`);
+    expect(most, 'two servers writable at once').toBeLessThanOrEqual(1);
+    expect(overlappingPrimaries([reportC, reportW])).toBeUndefined();
+    expect(lost, 'acknowledged commits lost').toEqual([]);
+  }
+
+  it('a rolling update across member clusters: the secondaries of both first, then one switchover, then the old primary', async () => {
+    await rollingUpdate('1', 0);
+  });
+
+  it('the manager SIGKILLed 10 times during a rolling update across member clusters: the order kept, one primary, no acknowledged commit lost', async () => {
+    await rollingUpdate('2', 10);
   });
 });
