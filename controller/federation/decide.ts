@@ -34,7 +34,21 @@ import { failoverFromHistory, isUnwired, recordProbes, type ProbeHistory } from 
 
 export interface FedMember {
   memberCluster: string;
+  /**
+   * The member's key in the snapshot (every operation names members by it): the pod's name, or
+   * for a leaving pod `<pod>@<memberCluster>` — while an ordinal moves between member clusters its
+   * old and new pods have one name (the InstanceSet is named alike everywhere).
+   */
   podName: string;
+  /** The pod's name when podName is not it (a leaving pod). */
+  pod?: string;
+  /**
+   * The pod left its member cluster's spec, or the Federation places its ordinal elsewhere: its
+   * member cluster keeps it until the manager releases it (release.ts). Not counted among the
+   * expected pods, never a bootstrap, failover or update candidate; still wired while it stays,
+   * still demoted if it claims primary, and handed over from (release.ts) if it is the primary.
+   */
+  leaving?: boolean;
   /** Global ordinal (unique across member clusters). */
   ordinal: number;
   /** The engine's address (the pod IP, live or last known when the member cluster's API server does not answer). */
@@ -165,7 +179,7 @@ export function decideFederatedShard(snap: FedShardSnapshot): FedDecision {
       return { state: 'Degraded', op: { kind: 'wire', primary: rec.podName, follow: stray.map((m) => m.podName), reason }, primary: rec.podName };
     }
     const missing = members.filter((m) => m !== rec && !answers(m)).map((m) => m.podName);
-    const short = snap.expectedPods - members.length;
+    const short = snap.expectedPods - members.filter((m) => m.leaving !== true).length;
     // Cut off: the replica says it follows the primary, but the primary has not heard from it for
     // STALE_LAG_SECONDS (a partition shows here long before the replica's own timeout).
     // A replica of the primary whose replication stopped with an error (diverged: errant transactions) needs a rebuild.
@@ -218,8 +232,8 @@ export function decideFederatedShard(snap: FedShardSnapshot): FedDecision {
   }
   const wired = members.some((m) => answers(m) && (m.probe!.role === 'secondary' || m.probe!.following !== undefined));
   if (wired) return failover(snap, undefined);
-  const reachable = members.filter(answers).sort((a, b) => a.ordinal - b.ordinal);
-  if (reachable.length < snap.expectedPods) {
+  const reachable = members.filter((m) => answers(m) && m.leaving !== true).sort((a, b) => a.ordinal - b.ordinal);
+  if (reachable.length === 0 || reachable.length < snap.expectedPods) {
     return { state: 'Waiting', op: { kind: 'none', reason: `bootstrap waits for every server to answer: ${reachable.length} of ${snap.expectedPods} do` } };
   }
   const first = reachable[0]!;
@@ -231,7 +245,9 @@ export function decideFederatedShard(snap: FedShardSnapshot): FedDecision {
 }
 
 function failover(snap: FedShardSnapshot, lost: string | undefined): FedDecision {
-  const d = failoverFromHistory(snap.history, snap.watched, snap.failureThreshold, snap.received ?? new Map());
+  // A leaving pod is never promoted (its member cluster removes it once released); the lost primary stays watched.
+  const leaving = new Set(snap.members.filter((m) => m.leaving === true && m.podName !== lost).map((m) => m.podName));
+  const d = failoverFromHistory(snap.history, snap.watched.filter((w) => !leaving.has(w.target.podName)), snap.failureThreshold, snap.received ?? new Map());
   if (d.action !== 'promote') {
     return { state: lost !== undefined ? 'Degraded' : 'Waiting', op: { kind: 'none', reason: d.reason }, ...(lost !== undefined ? { primary: lost } : {}) };
   }
@@ -247,7 +263,9 @@ function failover(snap: FedShardSnapshot, lost: string | undefined): FedDecision
  * most advanced updated secondary (ties to the lowest ordinal), and the old primary, now a
  * secondary, is replaced last by its member cluster. Called with a healthy shard only.
  */
-function rollingUpdate(members: FedMember[], rec: FedMember): FedDecision | undefined {
+function rollingUpdate(all: FedMember[], rec: FedMember): FedDecision | undefined {
+  // A leaving pod is not updated (it goes) and never takes the primary over.
+  const members = all.filter((m) => m === rec || m.leaving !== true);
   if (rec.outdated !== true) {
     const behind = members.filter((m) => m.outdated === true).map((m) => m.podName);
     return behind.length > 0 ? { state: 'Updating', op: { kind: 'none', reason: `rolling update: ${behind.join(', ')} not updated yet; the primary ${rec.podName} is` }, primary: rec.podName } : undefined;

@@ -31,6 +31,8 @@ export interface MemberSight {
   ready: Map<string, boolean>;
   /** Pods whose dbtopo.dev/revision label is not their template's revision in the current spec. */
   outdated: Map<string, boolean>;
+  /** The pods the member cluster's spec wants (desiredPods): a pod outside it is leaving. */
+  wanted: Set<string>;
 }
 
 export interface MemberObservation {
@@ -75,6 +77,7 @@ async function readMember(access: MemberAccess, namespace: string, shard: string
         targets,
         ready: new Map(pods.map((p) => [p.metadata.name, isReady(p)])),
         outdated: new Map(pods.flatMap((p) => (want.has(p.metadata.name) ? [[p.metadata.name, p.metadata.labels?.[LABELS.revision] !== want.get(p.metadata.name)] as const] : []))),
+        wanted: new Set(want.keys()),
       };
     })(),
     MEMBER_TIMEOUT_MS,
@@ -131,18 +134,34 @@ export async function observeShard(opts: {
   const is = perMember.find((o) => o.apiReachable && o.sight !== undefined)?.sight?.is ?? perMember.find((o) => o.sight !== undefined)?.sight?.is;
   const engine = is !== undefined ? opts.engine(is.spec.engine.type) : undefined;
   const timeoutMs = (is?.spec.roleProbe?.timeoutSeconds ?? 1) * 1000;
+  // Where the Federation places each global ordinal. A pod its member cluster's spec no longer
+  // wants, or whose ordinal the Federation places elsewhere, is leaving (an ordinal moving between
+  // member clusters, or scaled in): its member cluster keeps it until release.ts releases it, and
+  // it is keyed `<pod>@<memberCluster>` — the pod replacing it elsewhere has the same name.
+  const placement = placementOf(shard);
   const members = await Promise.all(
     perMember.flatMap((o) =>
-      [...(o.sight?.targets.values() ?? [])].map(async (target): Promise<FedMember> => ({
-        memberCluster: o.memberCluster,
-        podName: target.podName,
-        ordinal: ordinalOf(target.podName),
-        target,
-        ...(o.sight?.outdated.has(target.podName) === true ? { outdated: o.sight.outdated.get(target.podName)! } : {}),
-        ...(engine !== undefined ? { probe: await engine.probe(target, timeoutMs) } : {}),
-      })),
+      [...(o.sight?.targets.values() ?? [])].map(async (t): Promise<FedMember> => {
+        const ordinal = ordinalOf(t.podName);
+        const leaving = o.sight?.wanted.has(t.podName) !== true || placement.get(ordinal) !== o.memberCluster;
+        const target = leaving ? { ...t, podName: `${t.podName}@${o.memberCluster}` } : t;
+        return {
+          memberCluster: o.memberCluster,
+          podName: target.podName,
+          ...(leaving ? { pod: t.podName, leaving: true } : {}),
+          ordinal,
+          target,
+          ...(o.sight?.outdated.has(t.podName) === true ? { outdated: o.sight.outdated.get(t.podName)! } : {}),
+          ...(engine !== undefined ? { probe: await engine.probe(target, timeoutMs) } : {}),
+        };
+      }),
     ),
   );
-  members.sort((a, b) => a.ordinal - b.ordinal);
+  members.sort((a, b) => a.ordinal - b.ordinal || Number(a.leaving === true) - Number(b.leaving === true));
   return { members, perMember, ...(is !== undefined ? { is } : {}) };
+}
+
+/** The Federation's spec of a shard: global ordinal → the member cluster holding it. */
+export function placementOf(shard: FederationShard): Map<number, string> {
+  return new Map(shard.members.flatMap((m) => m.ordinals.map((o) => [o, m.memberCluster] as const)));
 }

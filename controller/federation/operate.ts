@@ -32,7 +32,8 @@ export async function operateFederated(ports: OperatePorts, members: FedMember[]
   const { engine, spec } = ports;
   const byPod = new Map(members.map((m) => [m.podName, m]));
   const t = (pod: string): EngineTarget | undefined => byPod.get(pod)?.target;
-  const ref = (pod: string): RecordedPrimary => ({ memberCluster: byPod.get(pod)?.memberCluster ?? '', pod });
+  // Members are named by their key (decide.ts FedMember.podName); the record names the pod itself.
+  const ref = (pod: string): RecordedPrimary => ({ memberCluster: byPod.get(pod)?.memberCluster ?? '', pod: byPod.get(pod)?.pod ?? pod });
   // Each of `pods` follows `primary`; semi-sync acknowledgements only from other member clusters than the primary's (decide.ts).
   const followAll = async (pods: string[], primary: string, p: EngineTarget): Promise<void> => {
     for (const f of pods) {

@@ -130,6 +130,47 @@ describe('decideFederatedShard', () => {
     expect(decide([primary(1, 50), replica(0), primary(0, 90)].map((p, i) => (i === 2 ? { ...p, replicas: 1 } : p)))).toMatchObject({ state: 'SplitBrain', op: { kind: 'demote', keep: 's-2', demote: ['s-0'] } });
   });
 
+  describe('leaving pods (an ordinal moving between member clusters: its old and new pod share a name)', () => {
+    // Ordinal 1 moves from west to central: s-1@west is the old pod (leaving), s-1 the new one.
+    const at = (i: number, cluster: string, probe: ProbeResult, leaving = false): FedMember => {
+      const h = `10.244.${cluster === 'west' ? 1 : 2}.${10 + i}`;
+      const key = leaving ? `s-${i}@${cluster}` : `s-${i}`;
+      return { memberCluster: cluster, podName: key, ...(leaving ? { pod: `s-${i}`, leaving: true } : {}), ordinal: i, target: { podName: key, host: h, port: 6379 }, probe };
+    };
+    const follow = (cluster: string, i: number, offset = 100): ProbeResult => ({ reachable: true, role: 'secondary', offset, following: { host: `10.244.${cluster === 'west' ? 1 : 2}.${10 + i}`, port: 6379, linkUp: true } });
+    const run = (members: FedMember[], recorded: RecordedPrimary | undefined, rounds = 1, extra: Partial<FedShardSnapshot> = {}) => {
+      const history: ProbeHistory = { history: new Map() };
+      let d;
+      for (let r = 0; r < rounds; r++) {
+        const watched = recordRound(history, members, recorded, 3);
+        d = decideFederatedShard({ members, expectedPods: 3, ...(recorded !== undefined ? { recorded } : {}), failureThreshold: 3, history, watched, ...extra });
+      }
+      return d!;
+    };
+
+    it('the new pod (a fresh Redis claiming primary) is demoted under the recorded primary, which may be the leaving pod; the leaving pod is not counted as expected', () => {
+      const rec = { memberCluster: 'west', pod: 's-1@west' };
+      const d = run([at(0, 'west', follow('west', 1)), at(1, 'west', primary(2), true), at(1, 'central', fresh), at(2, 'central', follow('west', 1))], rec);
+      expect(d).toMatchObject({ state: 'SplitBrain', op: { kind: 'demote', keep: 's-1@west', demote: ['s-1'] }, primary: 's-1@west' });
+      expect(run([at(0, 'west', follow('west', 1)), at(1, 'west', primary(3), true), at(1, 'central', follow('west', 1)), at(2, 'central', follow('west', 1))], rec)).toMatchObject({ state: 'Healthy', primary: 's-1@west' });
+      // the new pod not there yet: one pod short, though four... three pods answer
+      expect(run([at(0, 'west', follow('west', 1)), at(1, 'west', primary(2), true), at(2, 'central', follow('west', 1))], rec)).toMatchObject({ state: 'Degraded', op: { kind: 'none', reason: expect.stringMatching(/1 pod\(s\) missing/) } });
+    });
+
+    it('never bootstraps, fails over to, or hands an update over to a leaving pod', () => {
+      expect(run([at(0, 'west', fresh, true), at(0, 'central', fresh), at(1, 'west', fresh), at(2, 'central', fresh)], undefined)).toMatchObject({ state: 'Bootstrapping', op: { kind: 'bootstrap', primary: 's-0' } });
+      // the recorded primary s-0 is lost; the leaving s-1@west received most, s-2 is promoted
+      const lost = run([at(0, 'central', down), at(1, 'west', follow('central', 0, 900), true), at(1, 'central', follow('central', 0, 100)), at(2, 'central', follow('central', 0, 200))], { memberCluster: 'central', pod: 's-0' }, 3);
+      expect(lost).toMatchObject({ state: 'FailingOver', op: { kind: 'failover', candidate: 's-2' } });
+      expect((lost.op as { others: string[] }).others).toContain('s-1@west');
+      // rolling update: the leaving pod (no revision: it is not in spec) does not hold the update back nor takes the primary over
+      const upd = (m: FedMember, outdated: boolean | undefined): FedMember => ({ ...m, ...(outdated !== undefined ? { outdated } : {}) });
+      const d = run([upd(at(0, 'central', primary(3)), true), upd(at(1, 'west', follow('central', 0, 999), true), undefined), upd(at(1, 'central', follow('central', 0)), false), upd(at(2, 'central', follow('central', 0)), false)], { memberCluster: 'central', pod: 's-0' });
+      expect(d).toMatchObject({ state: 'Updating', op: { kind: 'switchover', from: 's-0' } });
+      expect((d.op as { to: string }).to).not.toBe('s-1@west');
+    });
+  });
+
   it('never makes a second primary while the recorded one, or any established one, acts as primary (property)', () => {
     const probe = fc.oneof(
       fc.constant(down),
@@ -139,18 +180,34 @@ describe('decideFederatedShard', () => {
       fc.constant<ProbeResult>({ reachable: true, readOnly: true, offset: 0 }),
     );
     fc.assert(
-      fc.property(fc.array(probe, { minLength: 2, maxLength: 4 }), fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }), fc.integer({ min: 1, max: 4 }), (probes, recorded, rounds) => {
+      fc.property(fc.array(probe, { minLength: 2, maxLength: 4 }), fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }), fc.integer({ min: 1, max: 4 }), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), (probes, recorded, rounds, leavingFlags) => {
         const rec = recorded !== undefined && recorded < probes.length ? recorded : undefined;
-        const d = decide(probes, rec, rounds);
-        const members = probes.map((p, i) => member(i, p));
+        // Some pods leaving (keyed <pod>@<memberCluster>, as gather.ts names them): never promoted, unless it is the record being carried out.
+        const leaving = (i: number): boolean => leavingFlags[i] === true;
+        const members = probes.map((p, i) => {
+          const m = member(i, p);
+          return leaving(i) ? { ...m, podName: `s-${i}@${m.memberCluster}`, pod: `s-${i}`, leaving: true, target: { ...m.target!, podName: `s-${i}@${m.memberCluster}` } } : m;
+        });
+        const history: ProbeHistory = { history: new Map() };
+        const recorded_ = rec !== undefined ? { memberCluster: CLUSTER(rec), pod: members[rec]!.podName } : undefined;
+        let d: ReturnType<typeof decideFederatedShard> | undefined;
+        for (let r = 0; r < rounds; r++) {
+          const watched = recordRound(history, members, recorded_, 3);
+          d = decideFederatedShard({ members, expectedPods: members.filter((m) => m.leaving !== true).length, ...(recorded_ !== undefined ? { recorded: recorded_ } : {}), failureThreshold: 3, history, watched });
+        }
+        if (d === undefined) return;
+        const keyOfIndex = (i: number): string => members[i]!.podName;
+        const promotedLeaving = d.op.kind === 'bootstrap' ? d.op.primary : d.op.kind === 'failover' ? d.op.candidate : undefined;
+        if (promotedLeaving !== undefined && promotedLeaving.includes('@')) expect(rec !== undefined && promotedLeaving === keyOfIndex(rec), `${promotedLeaving} (leaving) promoted`).toBe(true);
+        if (d.op.kind === 'switchover') expect(d.op.to.includes('@'), `${d.op.to} (leaving) takes the primary over`).toBe(false);
         const promoted = d.op.kind === 'bootstrap' ? d.op.primary : d.op.kind === 'failover' ? d.op.candidate : undefined;
         if (promoted !== undefined) {
           // The recorded primary does not act as primary, and no other engine is an established primary.
-          if (rec !== undefined && rec !== Number(promoted.slice(2))) expect(probes[rec]?.reachable === true && probes[rec]?.role === 'primary').toBe(false);
+          if (rec !== undefined && keyOfIndex(rec) !== promoted) expect(probes[rec]?.reachable === true && probes[rec]?.role === 'primary').toBe(false);
           for (const m of members) if (m.podName !== promoted) expect(established(m, members), `${m.podName} is an established primary while ${promoted} is promoted`).toBe(false);
         }
         // The recorded primary, while it acts as primary, is never demoted.
-        if (d.op.kind === 'demote' && rec !== undefined && probes[rec]?.reachable === true && probes[rec]?.role === 'primary') expect(d.op.demote).not.toContain(`s-${rec}`);
+        if (d.op.kind === 'demote' && rec !== undefined && probes[rec]?.reachable === true && probes[rec]?.role === 'primary') expect(d.op.demote).not.toContain(keyOfIndex(rec));
         // At most one primary is published.
         if (d.primary !== undefined) expect(members.some((m) => m.podName === d.primary)).toBe(true);
       }),
