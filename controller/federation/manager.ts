@@ -30,6 +30,7 @@ import { EventRecorder } from '../runtime/events.js';
 import { KubeClient } from '../runtime/kube.js';
 import { DEFAULT_LEASE, LeaderElector } from '../runtime/leader.js';
 import { makeLogger } from '../runtime/log.js';
+import { federationSteps, shardSteps, stepPods, StepMemory, type ShardStep } from './steps.js';
 import { decideFederatedShard, recordRound, replicasRequired, type FedDecision, type FedOperation, type RecordedPrimary } from './decide.js';
 import { newSightMemory, observeShard, type ShardObservation, type SightMemory } from './gather.js';
 import { MemberClusters, type MemberAccess } from './members.js';
@@ -102,6 +103,9 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
   const members = new MemberClusters(client, opts.secretsNamespace);
   const memory = new Map<string, ShardMemory>();
   const memo: PublishMemo = new Map();
+  /** The change DAG per shard (steps.ts): what status.steps shows, by `<ns>/<federation>/<shard>`. */
+  const stepMemory = new StepMemory();
+  const stepsNow = new Map<string, ShardStep[]>();
   const periodMs = opts.periodMs ?? DEFAULT_FEDERATION_PERIOD_MS;
   let leading = opts.leaderElect !== true;
   let stopped = false;
@@ -156,6 +160,20 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
       ...(received !== undefined ? { received } : {}),
       semiSync: obs.is.spec.engine.replication?.mode === 'semi-sync',
     });
+    // The change DAG (steps.ts, the plan's spreadSteps): each step judged on this round's
+    // observation, before the operation (a switchover decided now shows as running, also in the
+    // intent written first); a member cluster whose step may not run yet is held (publish below).
+    const stepKey = `${ns}/${fed.metadata.name}/${shard.name}`;
+    const dag = shardSteps({
+      shard: shard.name,
+      memberOrder: fed.spec.memberClusters,
+      members: shard.members.map((m) => m.memberCluster),
+      pods: stepPods(obs.members, (mc, pod) => obs.perMember.find((o) => o.memberCluster === mc)?.sight?.ready.get(pod), recorded?.pod),
+      ...(recorded !== undefined ? { primary: recorded.pod } : {}),
+      decision: { switchover: decision.op.kind === 'switchover', reason: decision.op.reason },
+      done: stepMemory.doneOf(stepKey),
+    });
+    stepsNow.set(stepKey, stepMemory.record(stepKey, dag));
     const outcome = await operateFederated(
       {
         engine,
@@ -188,6 +206,10 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
         );
       }
     }
+    const gate = (memberCluster: string, is: { metadata: { generation?: number } }): { updateGeneration: number } | { updateWaiting: string } => {
+      const waiting = dag.hold.get(memberCluster);
+      return waiting === undefined && is.metadata.generation !== undefined ? { updateGeneration: is.metadata.generation } : { updateWaiting: waiting ?? 'no generation observed yet' };
+    };
     // Publish the recorded primary (never an undecided one) to every member cluster that answers.
     const p = recorded !== undefined ? obs.members.find((m) => m.podName === recorded!.pod) : undefined;
     const published = p?.target !== undefined ? { memberCluster: p.memberCluster, pod: p.podName, host: p.target.host, port: p.target.port } : undefined;
@@ -197,7 +219,7 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
         const a = access.get(m.memberCluster);
         if (!m.apiReachable || a === undefined || m.sight === undefined) return;
         try {
-          await publishStatus(a, m.sight.is, { ...(recorded !== undefined ? { primary: recorded } : {}), decidedAt: now, state: decision.state, message });
+          await publishStatus(a, m.sight.is, { ...(recorded !== undefined ? { primary: recorded } : {}), decidedAt: now, state: decision.state, message, ...gate(m.memberCluster, m.sight.is) });
           await publishEndpoints(a, ns, shard, published, memo);
         } catch (err) {
           log.warn({ memberCluster: m.memberCluster, shard: shard.name, err: err instanceof Error ? err.message : String(err) }, 'could not publish the primary to the member cluster; retrying next round');
@@ -214,15 +236,24 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
     const statusOf = (): FederationStatus => {
       const shards = fed.spec.shards.map((s) => current.get(s.name)).filter((s): s is FederationShardStatus => s !== undefined);
       const withPrimary = shards.filter((s) => s.primary !== undefined);
-      // The step in motion (kubectl get dbfed's STEP and STATE): the first shard not Healthy.
+      // The change DAG (steps.ts): the plan's steps with their states, across the shards.
+      const steps = federationSteps(fed.spec.shards.map((s) => ({ shard: s.name, steps: stepsNow.get(`${fed.metadata.namespace ?? 'default'}/${fed.metadata.name}/${s.name}`) ?? [] })));
+      // The step in motion (kubectl get dbfed's STEP and STATE): the first step of the DAG not
+      // Done, else the first shard not Healthy (a failover is no step of a change).
+      const dagStep = steps.find((s) => s.state !== 'Done');
       const moving = shards.find((s) => s.state !== 'Healthy');
-      const { step: _step, ...rest } = prevStatus;
+      const { step: _step, steps: _steps, ...rest } = prevStatus;
       return {
         ...rest,
         ...(fed.metadata.generation !== undefined ? { observedGeneration: fed.metadata.generation } : {}),
         primary: shards.length === 1 ? (withPrimary[0] !== undefined ? `${withPrimary[0].primary!.memberCluster}/${withPrimary[0].primary!.pod}` : '') : `${withPrimary.length}/${shards.length}`,
         shards,
-        ...(moving !== undefined ? { step: { id: `${moving.name}/${moving.state ?? ''}`, state: STEP_STATE[moving.state ?? ''] ?? 'Waiting', message: moving.message ?? '' } } : {}),
+        ...(dagStep !== undefined
+          ? { step: { id: dagStep.id, state: dagStep.state, message: dagStep.message ?? '' } }
+          : moving !== undefined
+            ? { step: { id: `${moving.name}/${moving.state ?? ''}`, state: STEP_STATE[moving.state ?? ''] ?? 'Waiting', message: moving.message ?? '' } }
+            : {}),
+        ...(steps.length > 0 ? { steps } : {}),
       };
     };
     // Records are written one at a time (write-ahead of a new primary), the rest once at the end.

@@ -35,7 +35,7 @@ const sliceResource = (ns: string, name?: string): string => `/apis/discovery.k8
 /** status.federation on the member's InstanceSet, when it says something else. */
 export async function publishStatus(access: MemberAccess, is: InstanceSet, fed: InstanceSetFederationStatus): Promise<boolean> {
   const cur = is.status?.federation;
-  if (cur?.primary?.pod === fed.primary?.pod && cur?.primary?.memberCluster === fed.primary?.memberCluster && cur?.state === fed.state && cur?.message === fed.message) return false;
+  if (cur?.primary?.pod === fed.primary?.pod && cur?.primary?.memberCluster === fed.primary?.memberCluster && cur?.state === fed.state && cur?.message === fed.message && cur?.updateGeneration === fed.updateGeneration && cur?.updateWaiting === fed.updateWaiting) return false;
   const ns = is.metadata.namespace ?? 'default';
   await access.client.apply(
     resourcePath('InstanceSet', ns, is.metadata.name, 'status'),

@@ -23,6 +23,8 @@ import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PlanObject } from '../../compiler/plan/model.js';
+import { buildPlan } from '../../compiler/plan/plan.js';
 import { startFederationManager, type RunningFederationManager } from '../../controller/federation/manager.js';
 import { makeLogger } from '../../controller/runtime/log.js';
 import { LABELS, type FederationShardStatus } from '../../schemas/types/index.js';
@@ -310,8 +312,32 @@ describe('federation manager: one primary for a Redis shard spread over two memb
       await killAll();
     }
   });
-  it('a rolling update across member clusters: every secondary replaced first, in both, then one switchover, then the old primary', async () => {
+  /**
+   * The order `dbtopo plan` gives for a change (compiler/plan/: diff → classify → DAG) to the
+   * rendered objects of shard 0 in both member clusters and the Federation: the spread chain's
+   * actions as `<type>@<member cluster>`, in plan order.
+   */
+  function planOrder(change: (o: k8s.KubernetesObject) => k8s.KubernetesObject): string[] {
+    const side = (f: (o: k8s.KubernetesObject) => k8s.KubernetesObject): PlanObject[] => [
+      ...[WEST, CENTRAL].flatMap((m) => shard0(m).map((o) => ({ env: 'prod', memberCluster: m, topology: 'feed-shards', object: f(o) as unknown as PlanObject['object'] }))),
+      ...loadRendered('prod/_federation/db-feed/feed-shards', 'db-feed', NS).filter((o) => o.kind === 'Federation').map((o) => ({ env: 'prod', memberCluster: '_federation', topology: 'feed-shards', object: o as unknown as PlanObject['object'] })),
+    ];
+    const plan = buildPlan(side((o) => o), side(change), { allowMigration: false, acknowledgements: { delete: [], migrate: [] }, memberOrder: new Map([['prod', [WEST, CENTRAL]]]) });
+    return plan.actions.filter((a) => a.topology === 'feed-shards' && a.memberCluster !== '_federation' ? a.type !== 'apply' : ['switchover', 'update-primary', 'move-ordinal'].includes(a.type)).map((a) => `${a.type}@${a.memberCluster}`);
+  }
+
+  it('a rolling update across member clusters: the pod replacements and the switchover, across member clusters, in the order of the plan\'s DAG', async () => {
     manager ??= await startManager();
+    // The change, as Git brings it to both member clusters' server sets: a new pod template.
+    const ANNOTATION = 'dbtopo.dev/test-rollout';
+    const withTemplateChange = (o: k8s.KubernetesObject): k8s.KubernetesObject => {
+      if (o.kind !== 'InstanceSet' || o.metadata?.name !== SET) return o;
+      const c = structuredClone(o) as k8s.KubernetesObject & { spec: { template: { metadata?: { annotations?: Record<string, string> } } } };
+      c.spec.template.metadata = { ...c.spec.template.metadata, annotations: { ...c.spec.template.metadata?.annotations, [ANNOTATION]: '1' } };
+      return c;
+    };
+    const planned = planOrder(withTemplateChange);
+    expect(planned).toEqual(['update-secondaries@prod-eu-west', 'update-secondaries@prod-eu-central', 'switchover@_federation', 'update-primary@_federation']);
     const before = await eventually('Healthy before the update', async () => {
       const x = (await status0());
       return x?.state === 'Healthy' && x.primary !== undefined ? x : undefined;
@@ -324,7 +350,8 @@ describe('federation manager: one primary for a Redis shard spread over two memb
     await eventually('writes acknowledged', async () => (writerW.firstAckAfter(0) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
     const watch = watchEngines();
     // Every pod replacement (its uid changed or it is gone) and every change of the recorded primary, in order.
-    const events: Array<{ t: number; what: string }> = [];
+    const events: Array<{ t: number; what: string; step: string }> = [];
+    const memberOf = new Map((await podsEverywhere()).map((x) => [x.pod.metadata?.name ?? '', x.member]));
     const replaced = new Set<string>();
     const steps = new Set<string>();
     let primaryNow = oldPrimary;
@@ -335,24 +362,25 @@ describe('federation manager: one primary for a Redis shard spread over two memb
           const name = x.pod.metadata?.name ?? '';
           if (!replaced.has(name) && x.pod.metadata?.uid !== uids.get(name)) {
             replaced.add(name);
-            events.push({ t: performance.now(), what: `replace ${name}` });
+            // A secondary's replacement belongs to its member cluster's update-secondaries; the old primary's to update-primary.
+            events.push({ t: performance.now(), what: `replace ${name} (${memberOf.get(name)})`, step: name === oldPrimary ? 'update-primary@_federation' : `update-secondaries@${memberOf.get(name)}` });
           }
         }
         const fs = await federationStatus(env, 'feed-shards').catch(() => undefined);
-        if (fs?.step !== undefined) steps.add(`${fs.step.id} ${fs.step.state}`);
+        for (const st of fs?.steps ?? []) steps.add(`${st.id} ${st.state}`);
         const p = fs?.shards?.find((y) => y.name === SET)?.primary?.pod;
         if (p !== undefined && p !== primaryNow) {
-          events.push({ t: performance.now(), what: `switchover ${primaryNow} -> ${p}` });
+          events.push({ t: performance.now(), what: `switchover ${primaryNow} -> ${p}`, step: 'switchover@_federation' });
           primaryNow = p;
         }
         await sleep(150);
       }
     })();
     const t0 = performance.now();
-    // The change Git brings to both member clusters (as Argo CD syncs it): a new pod template.
+    // The change Git brings to both member clusters (as Argo CD syncs it), the same as planned above.
     for (const m of [WEST, CENTRAL]) {
       await env.member(m).kc.makeApiClient(k8s.CustomObjectsApi).patchNamespacedCustomObject(
-        { group: 'dbtopo.dev', version: 'v1alpha1', namespace: NS, plural: 'instancesets', name: SET, body: { spec: { template: { metadata: { annotations: { 'dbtopo.dev/test-rollout': '1' } } } } } },
+        { group: 'dbtopo.dev', version: 'v1alpha1', namespace: NS, plural: 'instancesets', name: SET, body: { spec: { template: { metadata: { annotations: { [ANNOTATION]: '1' } } } } } },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
       );
     }
@@ -373,14 +401,23 @@ describe('federation manager: one primary for a Redis shard spread over two memb
     const most = await watch.stop();
     const order = events.map((e) => e.what);
     process.stderr.write(`[federation] rolling update across member clusters in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${order.join(' → ')}; ${reportW.acked.length + reportC.acked.length} writes acknowledged\n`);
-    // status.step said what ran while it ran (kubectl get dbfed: STEP, STATE).
-    expect([...steps], [...steps].join(', ')).toContain(`${SET}/Updating Running`);
-    const switchovers = order.filter((w) => w.startsWith('switchover'));
-    expect(switchovers, order.join(', ')).toHaveLength(1);
-    const at = order.indexOf(switchovers[0]!);
-    // Secondaries in every member cluster first, then the switchover, then the old primary.
-    expect(order.slice(0, at).sort(), order.join(', ')).toEqual([...uids.keys()].filter((p) => p !== oldPrimary).map((p) => `replace ${p}`).sort());
-    expect(order.slice(at + 1), order.join(', ')).toEqual([`replace ${oldPrimary}`]);
+    // The recorded order, step by step (consecutive events of one step collapsed), is the plan's
+    // DAG — less a member cluster's update-secondaries when it held no secondary at the time
+    // (the primary alone there): nothing to replace, nothing to record.
+    const secondariesIn = new Set([...uids.keys()].filter((p) => p !== oldPrimary).map((p) => memberOf.get(p)));
+    const expected = planned.filter((s) => !s.startsWith('update-secondaries@') || secondariesIn.has(s.split('@')[1]));
+    const recorded = events.map((e) => e.step).filter((s, i, all) => i === 0 || all[i - 1] !== s);
+    expect(recorded, order.join(', ')).toEqual(expected);
+    expect(order.filter((w) => w.startsWith('switchover')), order.join(', ')).toHaveLength(1);
+    // status.steps showed the plan's steps while they ran: the canary's secondaries running while
+    // the other member cluster's waited (held), and every step Done at the end.
+    expect([...steps], [...steps].join(', ')).toEqual(expect.arrayContaining(expected.map((s) => `${s} Running`)));
+    if (secondariesIn.has(CENTRAL) && secondariesIn.has(WEST)) expect([...steps]).toContain(`update-secondaries@${CENTRAL} Waiting`);
+    const final = await eventually('status.steps all Done', async () => {
+      const st = await federationStatus(env, 'feed-shards');
+      return st?.steps !== undefined && st.steps.every((x) => x.state === 'Done') ? st.steps : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 250 });
+    expect(final.map((x) => x.id)).toEqual(planned);
     expect(most, 'two engines acting as established primaries at once').toBeLessThanOrEqual(1);
     expect(overlappingPrimaries([reportW, reportC])).toBeUndefined();
     const ip = (await podsEverywhere()).find((x) => x.pod.metadata?.name === primaryNow)?.pod.status?.podIP ?? '';
