@@ -1,0 +1,269 @@
+// An ordinal moved from one member cluster to another (issue 10), on real parts: shard 0 of the
+// example's prod feed-shards as rendered — ordinals 0–1 in prod-eu-west (member-a), 2 in
+// prod-eu-central (member-b) — with the federation manager, a client writing in each member
+// cluster throughout (acknowledged = WAIT for 2 replicas, so one is in the other member cluster).
+// Ordinal 0, the PRIMARY, moves from prod-eu-west to prod-eu-central, and the change reaches the
+// old home FIRST (Argo CD syncing prod-eu-west before prod-eu-central), then the Federation, then
+// the new home:
+//   - prod-eu-west keeps its pod 0 (Held condition) though its spec no longer has it, while the
+//     Federation is stale and while the new pod does not exist yet: writes go on;
+//   - once prod-eu-central's new pod 0 (same name) is synced the manager hands the primary over to
+//     it (a switchover, the record written first), then releases the old pod, which prod-eu-west
+//     removes;
+//   - never two engines acting as an established primary (polled every 200 ms), never two servers
+//     acknowledging writes at once, no acknowledged write lost; at the end one primary label
+//     across the member clusters and both `-primary` Services pointing at it. The times printed.
+import * as k8s from '@kubernetes/client-node';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFederationManager, type RunningFederationManager } from '../../controller/federation/manager.js';
+import { makeLogger } from '../../controller/runtime/log.js';
+import { LABELS, type Federation, type FederationShardStatus, type InstanceSet } from '../../schemas/types/index.js';
+import { eventually, sleep } from '../cluster/helpers.js';
+import { allReady, loadRendered, serviceAddresses } from '../e2e/engines-helpers.js';
+import { missingRedisKeys, overlappingPrimaries, startRedisWriter } from '../e2e/writers.js';
+import { createRenderedFederation, podsEverywhere as podsEverywhere_, shardStatus } from './federation-helpers.js';
+import { FEDERATION_NAMESPACE, startFederationEnv, type FederationEnv } from './harness.js';
+
+const SET = 'feed-shards-shard-0';
+const NS = `fed-move-${Date.now().toString(36)}`;
+const WEST = 'prod-eu-west';
+const CENTRAL = 'prod-eu-central';
+const KINDS = new Set(['InstanceSet', 'ConfigMap', 'Service', 'PodDisruptionBudget', 'Secret']);
+const shard0 = (member: string): k8s.KubernetesObject[] =>
+  loadRendered(`prod/${member}/db-feed/feed-shards`, 'db-feed', NS).filter((o) => (o.metadata?.name ?? '').startsWith(SET) && KINDS.has(o.kind ?? ''));
+const POD0 = `${SET}-0`;
+const GROUP = { group: 'dbtopo.dev', version: 'v1alpha1' } as const;
+const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+
+describe('federation: an ordinal moved from one member cluster to another, no acknowledged write lost', () => {
+  let env: FederationEnv;
+  let manager: RunningFederationManager | undefined;
+  const podsEverywhere = () => podsEverywhere_(env, SET);
+  const status0 = async (): Promise<FederationShardStatus | undefined> => await shardStatus(env, 'feed-shards', SET);
+  const instanceSet = async (member: string): Promise<InstanceSet> =>
+    (await env.member(member).admin.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject({ ...GROUP, namespace: NS, plural: 'instancesets', name: SET })) as InstanceSet;
+  /** As Argo CD syncing the member cluster's new rendering: the server InstanceSet's ordinals. */
+  const syncOrdinals = async (member: string, ordinals: number[]): Promise<void> => {
+    await env.member(member).kc.makeApiClient(k8s.CustomObjectsApi).patchNamespacedCustomObject(
+      { ...GROUP, namespace: NS, plural: 'instancesets', name: SET, body: { spec: { replicas: ordinals.length, defaultTemplateOrdinals: { ranges: ordinals.map((o) => ({ start: o, end: o })) } } } },
+      mergePatch,
+    );
+  };
+
+  /** The most engines seen at one instant acting as an established primary (master with a connected replica), every 200 ms, at every pod address ever seen. */
+  function watchEngines(): { stop(): Promise<number> } {
+    const ips = new Set<string>();
+    let most = 0;
+    let on = true;
+    const loop = (async () => {
+      while (on) {
+        for (const x of await podsEverywhere().catch(() => [])) if (x.pod.status?.podIP) ips.add(x.pod.status.podIP);
+        const masters = await Promise.all(
+          [...ips].map(async (ip) => {
+            const c = new Redis({ host: ip, port: 6379, lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, commandTimeout: 500, retryStrategy: () => null });
+            c.on('error', () => undefined);
+            try {
+              await c.connect();
+              const info = String(await c.info('replication'));
+              return /role:master/.test(info) && Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0) > 0 ? 1 : 0;
+            } catch {
+              return 0;
+            } finally {
+              c.disconnect();
+            }
+          }),
+        );
+        most = Math.max(most, masters.reduce<number>((a, b) => a + b, 0));
+        await sleep(200);
+      }
+    })();
+    return {
+      async stop() {
+        on = false;
+        await loop;
+        return most;
+      },
+    };
+  }
+
+  /** The most pods labelled primary at one instant across both member clusters, polled every 200 ms. */
+  function watchLabels(): { stop(): Promise<number> } {
+    let most = 0;
+    let on = true;
+    const loop = (async () => {
+      while (on) {
+        const all = await podsEverywhere().catch(() => []);
+        most = Math.max(most, all.filter((x) => x.pod.metadata?.labels?.[LABELS.role] === 'primary' && x.pod.metadata.deletionTimestamp === undefined).length);
+        await sleep(200);
+      }
+    })();
+    return {
+      async stop() {
+        on = false;
+        await loop;
+        return most;
+      },
+    };
+  }
+
+  beforeAll(async () => {
+    env = await startFederationEnv({
+      namespace: NS,
+      members: {
+        [WEST]: { controlPlane: 'member-a', objects: shard0(WEST) },
+        [CENTRAL]: { controlPlane: 'member-b', objects: shard0(CENTRAL) },
+      },
+      memberIdentity: 'controller',
+    });
+    await createRenderedFederation(env, 'prod/_federation/db-feed/feed-shards', 'db-feed', (shard) => shard === SET);
+    await allReady(env.member(WEST).core, NS, SET, 2);
+    await allReady(env.member(CENTRAL).core, NS, SET, 1);
+    manager = await startFederationManager({ kubeconfig: env.federation.kubeconfigPath, secretsNamespace: FEDERATION_NAMESPACE, namespace: NS, periodMs: 500, log: makeLogger(process.env['DBTOPO_E2E_DEBUG'] !== undefined ? 'info' : 'warn') });
+    await eventually('one healthy primary (ordinal 0, prod-eu-west)', async () => {
+      const s = await status0();
+      return s?.state === 'Healthy' && s.primary?.pod === POD0 && s.primary.memberCluster === WEST ? true : undefined;
+    }, { timeoutMs: 90_000, intervalMs: 250 });
+  });
+
+  afterAll(async () => {
+    await manager?.stop();
+    await env?.federation.kc.makeApiClient(k8s.CoreV1Api).deleteNamespace({ name: NS }).catch(() => undefined);
+    await env?.stop();
+  });
+
+  it('moves the primary\'s ordinal 0 from prod-eu-west to prod-eu-central, the old home synced first: held until the new pod is synced, switched over, then released', async () => {
+    const oldPod = (await podsEverywhere()).find((x) => x.member === WEST && x.pod.metadata?.name === POD0)!.pod;
+    const oldUid = oldPod.metadata?.uid ?? '';
+    const oldIp = oldPod.status?.podIP ?? '';
+    const writerW = startRedisWriter(env.member(WEST).kc, NS, `${SET}-primary`, '', 'movew:', 500, 2);
+    const writerC = startRedisWriter(env.member(CENTRAL).kc, NS, `${SET}-primary`, '', 'movec:', 500, 2);
+    await eventually('writes acknowledged in both member clusters', async () => (writerW.firstAckAfter(0) !== undefined && writerC.firstAckAfter(0) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+    const engines = watchEngines();
+    const labels = watchLabels();
+    // Each change of the recorded primary, and when the old pod went, as they happen.
+    const seen: Array<{ t: number; what: string }> = [];
+    let on = true;
+    let gone: number | undefined;
+    let handedOver: number | undefined;
+    let newPodAt: number | undefined;
+    const recorder = (async () => {
+      let last = `${WEST}/${POD0}`;
+      while (on) {
+        const s = await status0().catch(() => undefined);
+        const p = s?.primary !== undefined ? `${s.primary.memberCluster}/${s.primary.pod}` : last;
+        if (p !== last) {
+          seen.push({ t: performance.now(), what: `primary ${last} -> ${p}` });
+          if (p === `${CENTRAL}/${POD0}`) handedOver ??= performance.now();
+          last = p;
+        }
+        const all = await podsEverywhere().catch(() => undefined);
+        if (all !== undefined) {
+          if (newPodAt === undefined && all.some((x) => x.member === CENTRAL && x.pod.metadata?.name === POD0)) {
+            newPodAt = performance.now();
+            seen.push({ t: newPodAt, what: `${CENTRAL}/${POD0} created` });
+          }
+          if (gone === undefined && !all.some((x) => x.member === WEST && x.pod.metadata?.uid === oldUid && x.pod.metadata.deletionTimestamp === undefined)) {
+            gone = performance.now();
+            seen.push({ t: gone, what: `${WEST}/${POD0} deleted` });
+          }
+        }
+        await sleep(150);
+      }
+    })();
+    const t0 = performance.now();
+    try {
+      // 1. Git drops ordinal 0 from prod-eu-west, and Argo CD syncs prod-eu-west first (the Federation not yet).
+      await syncOrdinals(WEST, [1]);
+      const held = await eventually('prod-eu-west holds its pod 0 (Held)', async () => {
+        const c = (await instanceSet(WEST)).status?.conditions?.find((x) => x.type === 'Held');
+        return c?.status === 'True' ? c : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 250 });
+      expect(held.message).toMatch(new RegExp(`^${POD0} left spec but stays until the federation manager releases it`));
+      await eventually('the manager says why it stays (the Federation still places ordinal 0 in prod-eu-west)', async () => {
+        const s = await status0();
+        return /the Federation still places ordinal 0 in prod-eu-west/.test(s?.message ?? '') ? true : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 250 });
+      await sleep(3_000);
+      // 2. The Federation's spec: ordinal 0 now in prod-eu-central.
+      const custom = env.federation.kc.makeApiClient(k8s.CustomObjectsApi);
+      const fed = (await custom.getNamespacedCustomObject({ ...GROUP, namespace: NS, plural: 'federations', name: 'feed-shards' })) as Federation;
+      const shards = fed.spec.shards.map((s) => {
+        if (s.name !== SET) return s;
+        const pods = s.members.flatMap((m) => m.pods);
+        const pod = (n: number, member: string) => ({ ...pods.find((p) => p.name === `${SET}-${n}`)!, clusterSetName: `${SET}-${n}.${member}.${SET}-headless.${NS}.svc.clusterset.local` });
+        return { ...s, members: [{ memberCluster: WEST, ordinals: [1], pods: [pod(1, WEST)] }, { memberCluster: CENTRAL, ordinals: [0, 2], pods: [pod(0, CENTRAL), pod(2, CENTRAL)] }].sort((a, b) => fed.spec.shards[0]!.members.findIndex((m) => m.memberCluster === a.memberCluster) - fed.spec.shards[0]!.members.findIndex((m) => m.memberCluster === b.memberCluster)) };
+      });
+      await custom.patchNamespacedCustomObject({ ...GROUP, namespace: NS, plural: 'federations', name: 'feed-shards', body: { spec: { shards } } }, mergePatch);
+      await eventually('the manager waits for the new pod in prod-eu-central', async () => {
+        const s = await status0();
+        // 1 pod missing (the new one): not Healthy, so the primary is not handed over yet
+        return /stays: it is the primary: (waiting for a synced replica to hand it over to|the hand-over to .* waits for the shard to be Healthy)/.test(s?.message ?? '') ? s : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 250 });
+      await sleep(3_000);
+      // Still there, still the primary, writes still acknowledged.
+      const stillThere = (await podsEverywhere()).find((x) => x.member === WEST && x.pod.metadata?.uid === oldUid);
+      expect(stillThere?.pod.metadata?.deletionTimestamp, 'the old pod 0 was deleted before its new pod existed').toBeUndefined();
+      expect((await status0())?.primary).toEqual({ memberCluster: WEST, pod: POD0 });
+      const heldSince = performance.now();
+      expect(writerC.firstAckAfter(heldSince - 2_000), 'writes acknowledged during the hold').toBeDefined();
+      // 3. Argo CD syncs prod-eu-central: ordinal 0 added there.
+      const tCentral = performance.now();
+      await syncOrdinals(CENTRAL, [0, 2]);
+      await eventually('the primary handed over to the new pod 0 in prod-eu-central', async () => (handedOver !== undefined ? true : undefined), { timeoutMs: 120_000, intervalMs: 250 });
+      await eventually('the old pod 0 in prod-eu-west released and removed', async () => (gone !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
+      expect(gone!, 'the old pod went before the primary was handed over').toBeGreaterThan(handedOver!);
+      await eventually('Healthy, the primary ordinal 0 in prod-eu-central', async () => {
+        const s = await status0();
+        return s?.state === 'Healthy' && s.primary?.memberCluster === CENTRAL && s.primary.pod === POD0 ? true : undefined;
+      }, { timeoutMs: 60_000, intervalMs: 250 });
+      const newIp = (await podsEverywhere()).find((x) => x.member === CENTRAL && x.pod.metadata?.name === POD0)?.pod.status?.podIP ?? '';
+      await eventually('exactly one primary label across both member clusters, on the new pod', async () => {
+        const all = await podsEverywhere();
+        const roles = all.map((x) => `${x.member}/${x.pod.metadata?.name}=${x.pod.metadata?.labels?.[LABELS.role] ?? ''}`).sort();
+        return roles.join(',') === [`${CENTRAL}/${SET}-0=primary`, `${CENTRAL}/${SET}-2=secondary`, `${WEST}/${SET}-1=secondary`].join(',') ? true : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 250 });
+      for (const m of [WEST, CENTRAL]) {
+        await eventually(`${m} -primary → the new pod 0`, async () => {
+          const a = await serviceAddresses(env.member(m).kc, NS, `${SET}-primary`);
+          return a.length === 1 && a[0] === newIp ? true : undefined;
+        }, { timeoutMs: 30_000, intervalMs: 250 });
+      }
+      expect((await instanceSet(WEST)).status?.conditions?.some((c) => c.type === 'Held')).toBe(false);
+      const tEnd = performance.now();
+      await sleep(1_000);
+      const reportW = await writerW.stop();
+      const reportC = await writerC.stop();
+      on = false;
+      await recorder;
+      const mostEngines = await engines.stop();
+      const mostLabels = await labels.stop();
+      // The longest stretch without an acknowledged write around the hand-over (either client).
+      const gapOf = (r: typeof reportW): number => Math.max(0, ...r.gaps.filter((g) => g.to >= tCentral && g.from <= tEnd).map((g) => g.to - g.from));
+      const gap = Math.max(gapOf(reportW), gapOf(reportC));
+      process.stderr.write(
+        `[federation] ordinal move (the primary, prod-eu-west → prod-eu-central, old home synced first): old pod held ${((gone! - t0) / 1000).toFixed(1)} s in all, ` +
+          `${((gone! - tCentral) / 1000).toFixed(1)} s after the new home's sync (new pod created after ${((newPodAt! - tCentral) / 1000).toFixed(1)} s, primary handed over after ${((handedOver! - tCentral) / 1000).toFixed(1)} s, old pod gone ${((gone! - handedOver!) / 1000).toFixed(1)} s after the hand-over); ` +
+          `longest stretch without an acknowledged write ${(gap / 1000).toFixed(1)} s (one healthy primary serving again); ${reportW.acked.length + reportC.acked.length} writes acknowledged, ${reportW.failures + reportC.failures} refused or failed; ` +
+          `most primary labels at once ${mostLabels}; ${seen.map((e) => `${((e.t - t0) / 1000).toFixed(1)}s ${e.what}`).join(', ')}\n`,
+      );
+      expect(mostEngines, 'two engines acting as established primaries at once').toBeLessThanOrEqual(1);
+      expect(overlappingPrimaries([reportW, reportC])).toBeUndefined();
+      expect(reportW.acked.length).toBeGreaterThan(0);
+      expect(reportC.acked.length).toBeGreaterThan(0);
+      expect(reportW.ackHosts.includes(oldIp) && reportW.ackHosts.includes(newIp), 'the west client wrote to the old and the new primary').toBe(true);
+      expect(await missingRedisKeys(newIp, '', 'movew:', reportW.acked), 'acknowledged writes lost').toEqual([]);
+      expect(await missingRedisKeys(newIp, '', 'movec:', reportC.acked), 'acknowledged writes lost').toEqual([]);
+    } catch (err) {
+      const s = await status0().catch(() => undefined);
+      throw new Error(`${String(err)}; seen: ${seen.map((e) => `${((e.t - t0) / 1000).toFixed(1)}s ${e.what}`).join(', ')}; Federation: ${JSON.stringify(s ?? {}).slice(0, 1500)}`);
+    } finally {
+      on = false;
+      await recorder;
+      await writerW.stop();
+      await writerC.stop();
+      await engines.stop();
+      await labels.stop();
+    }
+  });
+});
