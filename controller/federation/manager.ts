@@ -32,10 +32,11 @@ import { DEFAULT_LEASE, LeaderElector } from '../runtime/leader.js';
 import { makeLogger } from '../runtime/log.js';
 import { federationSteps, shardSteps, stepPods, StepMemory, type ShardStep } from './steps.js';
 import { decideFederatedShard, recordRound, replicasRequired, type FedDecision, type FedOperation, type RecordedPrimary } from './decide.js';
-import { newSightMemory, observeShard, type ShardObservation, type SightMemory } from './gather.js';
+import { newSightMemory, observeShard, placementOf, type ShardObservation, type SightMemory } from './gather.js';
 import { MemberClusters, type MemberAccess } from './members.js';
 import { operateFederated, receivedOf } from './operate.js';
 import { publishEndpoints, publishStatus, type PublishMemo } from './publish.js';
+import { decideRelease, type ReleaseDecision } from './release.js';
 
 export const DEFAULT_FEDERATION_PERIOD_MS = 1_000;
 
@@ -69,6 +70,10 @@ interface ShardMemory {
   engine?: Engine;
   /** `<primary>=<n>`: the min-replicas-to-write last set (Redis). */
   required?: string;
+  /** The recorded primary's position seen at the last round (release.ts: a replica at or past it is synced). */
+  mark?: { primary: string; offset: number };
+  /** `<memberCluster>/<ordinal>` released and announced (one Released Event each). */
+  released: Set<string>;
 }
 
 const fedPath = (ns?: string, name?: string, sub?: string): string =>
@@ -85,7 +90,7 @@ const REASON_OF: Record<FedOperation['kind'], EventReason | undefined> = {
 };
 
 /** A shard's state as the step state of status.step: something runs, or it waits. */
-const STEP_STATE: Record<string, string> = { Bootstrapping: 'Running', FailingOver: 'Running', SplitBrain: 'Running', Updating: 'Running', Degraded: 'Waiting', Waiting: 'Waiting' };
+const STEP_STATE: Record<string, string> = { Bootstrapping: 'Running', FailingOver: 'Running', SplitBrain: 'Running', Updating: 'Running', Moving: 'Running', Degraded: 'Waiting', Waiting: 'Waiting' };
 
 /** Status without its clock, to tell whether anything changed. */
 const stable = (s: FederationStatus | undefined): string => JSON.stringify(s ?? {}, (k, v: unknown) => (k === 'observedAt' || k === 'lastTransitionTime' ? undefined : v));
@@ -114,7 +119,7 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
 
   const shardMemory = (key: string): ShardMemory => {
     let m = memory.get(key);
-    if (m === undefined) memory.set(key, (m = { history: { history: new Map() }, sights: newSightMemory() }));
+    if (m === undefined) memory.set(key, (m = { history: { history: new Map() }, sights: newSightMemory(), released: new Set() }));
     return m;
   };
 
@@ -147,30 +152,56 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
     const engine = mem.engine;
     const threshold = obs.is.spec.roleProbe?.failureThreshold ?? 3;
     let recorded: RecordedPrimary | undefined = prev?.primary;
-    const recMember = obs.members.find((m) => m.podName === recorded?.pod);
+    // Members are keyed by podName (decide.ts): a leaving pod is `<pod>@<memberCluster>`; the record names the pod.
+    const keyOf = (r: RecordedPrimary | undefined): string | undefined =>
+      r === undefined ? undefined : (obs.members.find((m) => m.memberCluster === r.memberCluster && (m.pod ?? m.podName) === r.pod)?.podName ?? r.pod);
+    const refOf = (key: string): RecordedPrimary | undefined => {
+      const m = obs.members.find((x) => x.podName === key);
+      return m === undefined ? undefined : { memberCluster: m.memberCluster, pod: m.pod ?? m.podName };
+    };
+    const recKey = keyOf(recorded);
+    const keyed = recorded !== undefined ? { memberCluster: recorded.memberCluster, pod: recKey! } : undefined;
+    const recMember = obs.members.find((m) => m.podName === recKey);
     const received = recMember?.probe?.reachable === true ? undefined : await receivedOf(engine, obs.members).catch(() => undefined);
-    const watched = recordRound(mem.history, obs.members, recorded, threshold);
+    const watched = recordRound(mem.history, obs.members, keyed, threshold);
     const decision: FedDecision = decideFederatedShard({
       members: obs.members,
       expectedPods: shard.members.reduce((n, m) => n + m.ordinals.length, 0),
-      ...(recorded !== undefined ? { recorded } : {}),
+      ...(keyed !== undefined ? { recorded: keyed } : {}),
       failureThreshold: threshold,
       history: mem.history,
       watched,
       ...(received !== undefined ? { received } : {}),
       semiSync: obs.is.spec.engine.replication?.mode === 'semi-sync',
     });
+    // Leaving pods (an ordinal moving to another member cluster, or scaled in): which may go now,
+    // and whether the primary must be handed over first (release.ts). The hand-over is this
+    // round's one operation only when decide.ts has nothing to do.
+    const release: ReleaseDecision = decideRelease({
+      members: obs.members,
+      ...(recKey !== undefined ? { recorded: recKey } : {}),
+      placement: placementOf(shard),
+      ...(mem.mark !== undefined ? { mark: mem.mark } : {}),
+      healthy: decision.state === 'Healthy' && decision.op.kind === 'none',
+    });
+    mem.mark = recMember?.probe?.reachable === true && recMember.probe.role === 'primary' && recMember.probe.offset !== undefined ? { primary: recMember.podName, offset: recMember.probe.offset } : undefined;
+    const moving = release.held.length > 0 || release.released.length > 0;
+    const op: FedOperation = decision.op.kind === 'none' && release.switchover !== undefined ? { kind: 'switchover', ...release.switchover } : decision.op;
+    const state = op.kind === 'switchover' && op !== decision.op ? 'Moving' : decision.state === 'Healthy' && moving ? 'Moving' : decision.state;
+    const said = op === decision.op && moving ? `${decision.op.reason}; ${[...release.held.map((h) => h.reason), ...release.released.map((r) => `${r.pod} (${r.memberCluster}) released`)].join('; ')}` : op.reason;
+    const primaryAfter = op === decision.op ? decision.primary : op.kind === 'switchover' ? op.to : undefined;
     // The change DAG (steps.ts, the plan's spreadSteps): each step judged on this round's
     // observation, before the operation (a switchover decided now shows as running, also in the
     // intent written first); a member cluster whose step may not run yet is held (publish below).
     const stepKey = `${ns}/${fed.metadata.name}/${shard.name}`;
+    const recPod = recKey !== undefined ? obs.members.find((m) => m.podName === recKey) : undefined;
     const dag = shardSteps({
       shard: shard.name,
       memberOrder: fed.spec.memberClusters,
       members: shard.members.map((m) => m.memberCluster),
-      pods: stepPods(obs.members, (mc, pod) => obs.perMember.find((o) => o.memberCluster === mc)?.sight?.ready.get(pod), recorded?.pod),
-      ...(recorded !== undefined ? { primary: recorded.pod } : {}),
-      decision: { switchover: decision.op.kind === 'switchover', reason: decision.op.reason },
+      pods: stepPods(obs.members, (mc, pod) => obs.perMember.find((o) => o.memberCluster === mc)?.sight?.ready.get(pod), recKey),
+      ...(recPod !== undefined ? { primary: recPod.pod ?? recPod.podName } : {}),
+      decision: { switchover: op.kind === 'switchover', reason: said },
       done: stepMemory.doneOf(stepKey),
     });
     stepsNow.set(stepKey, stepMemory.record(stepKey, dag));
@@ -179,24 +210,36 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
         engine,
         spec: obs.is.spec.engine,
         record: async (p) => {
-          await record(base(decision.state, decision.op.reason, p));
+          await record(base(state, op.reason, p));
           recorded = p;
         },
       },
       obs.members,
-      decision.op,
+      op,
     );
-    const reason = REASON_OF[decision.op.kind];
+    const reason = REASON_OF[op.kind];
     if (reason !== undefined && (outcome.acted || outcome.error !== undefined)) {
-      const note = `${shard.name}: ${decision.op.reason}${outcome.steps.length > 0 ? `; ${outcome.steps.join('; ')}` : ''}${outcome.error !== undefined ? `; failed: ${outcome.error}` : ''}`;
-      events.emit(fed, outcome.error !== undefined || decision.op.kind === 'failover' || decision.op.kind === 'demote' ? 'Warning' : 'Normal', reason, 'Federate', note);
-      log.info({ federation: `${ns}/${fed.metadata.name}`, shard: shard.name, state: decision.state, op: decision.op.kind }, note);
+      const note = `${shard.name}: ${op.reason}${outcome.steps.length > 0 ? `; ${outcome.steps.join('; ')}` : ''}${outcome.error !== undefined ? `; failed: ${outcome.error}` : ''}`;
+      events.emit(fed, outcome.error !== undefined || op.kind === 'failover' || op.kind === 'demote' ? 'Warning' : 'Normal', reason, 'Federate', note);
+      log.info({ federation: `${ns}/${fed.metadata.name}`, shard: shard.name, state, op: op.kind }, note);
     }
-    if (decision.op.kind === 'adopt' || decision.op.kind === 'bootstrap' || decision.op.kind === 'failover' || decision.op.kind === 'switchover') {
-      if (outcome.error === undefined) recorded = { memberCluster: obs.members.find((m) => m.podName === decision.primary)?.memberCluster ?? '', pod: decision.primary! };
+    if (op.kind === 'adopt' || op.kind === 'bootstrap' || op.kind === 'failover' || op.kind === 'switchover') {
+      if (outcome.error === undefined && primaryAfter !== undefined) recorded = refOf(primaryAfter) ?? { memberCluster: '', pod: primaryAfter };
     }
+    // Released only when no primary moved this round (the next round decides on what the engines say then).
+    const released = outcome.acted && op.kind !== 'wire' && op.kind !== 'none' ? [] : release.released;
+    for (const r of released) {
+      const k = `${r.memberCluster}/${r.ordinal}`;
+      if (mem.released.has(k)) continue;
+      mem.released.add(k);
+      const note = `${shard.name}: ${r.pod} (${r.memberCluster}, ordinal ${r.ordinal}) released: ${placementOf(shard).get(r.ordinal) !== undefined ? `its new pod in ${placementOf(shard).get(r.ordinal)} is synced` : 'scaled in'} and it is not the primary; ${r.memberCluster} may remove it`;
+      events.emit(fed, 'Normal', 'Released', 'Federate', note);
+      log.info({ federation: `${ns}/${fed.metadata.name}`, shard: shard.name }, note);
+    }
+    for (const k of [...mem.released]) if (!obs.members.some((m) => m.leaving === true && `${m.memberCluster}/${m.ordinal}` === k)) mem.released.delete(k);
     // Fencing of a Redis primary cut off with its local replicas (decide.ts replicasRequired).
-    const recNow = recorded !== undefined && decision.primary === recorded.pod ? obs.members.find((m) => m.podName === recorded!.pod) : undefined;
+    const recNowKey = keyOf(recorded);
+    const recNow = recorded !== undefined && primaryAfter === recNowKey ? obs.members.find((m) => m.podName === recNowKey) : undefined;
     if (engine.requireReplicas !== undefined && recNow?.target !== undefined && recNow.probe?.role === 'primary' && outcome.error === undefined) {
       const n = replicasRequired(obs.members, recNow);
       if (n !== undefined && mem.required !== `${recNow.podName}=${n}`) {
@@ -211,22 +254,31 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
       return waiting === undefined && is.metadata.generation !== undefined ? { updateGeneration: is.metadata.generation } : { updateWaiting: waiting ?? 'no generation observed yet' };
     };
     // Publish the recorded primary (never an undecided one) to every member cluster that answers.
-    const p = recorded !== undefined ? obs.members.find((m) => m.podName === recorded!.pod) : undefined;
-    const published = p?.target !== undefined ? { memberCluster: p.memberCluster, pod: p.podName, host: p.target.host, port: p.target.port } : undefined;
-    const message = outcome.error !== undefined ? `${decision.op.reason}; failed: ${outcome.error}` : decision.op.reason;
+    const p = recorded !== undefined ? obs.members.find((m) => m.podName === recNowKey) : undefined;
+    const published = p?.target !== undefined ? { memberCluster: p.memberCluster, pod: p.pod ?? p.podName, host: p.target.host, port: p.target.port } : undefined;
+    const message = outcome.error !== undefined ? `${said}; failed: ${outcome.error}` : said;
     await Promise.all(
       obs.perMember.map(async (m) => {
         const a = access.get(m.memberCluster);
         if (!m.apiReachable || a === undefined || m.sight === undefined) return;
+        const free = released.filter((r) => r.memberCluster === m.memberCluster).map((r) => r.ordinal).sort((x, y) => x - y);
         try {
-          await publishStatus(a, m.sight.is, { ...(recorded !== undefined ? { primary: recorded } : {}), decidedAt: now, state: decision.state, message, ...gate(m.memberCluster, m.sight.is) });
+          await publishStatus(a, m.sight.is, {
+            ...(recorded !== undefined ? { primary: recorded } : {}),
+            decidedAt: now,
+            state,
+            message,
+            memberCluster: m.memberCluster,
+            ...(free.length > 0 ? { released: free } : {}),
+            ...gate(m.memberCluster, m.sight.is),
+          });
           await publishEndpoints(a, ns, shard, published, memo);
         } catch (err) {
           log.warn({ memberCluster: m.memberCluster, shard: shard.name, err: err instanceof Error ? err.message : String(err) }, 'could not publish the primary to the member cluster; retrying next round');
         }
       }),
     );
-    return base(decision.state, message, recorded);
+    return base(state, message, recorded);
   }
 
   async function federationRound(access: Map<string, MemberAccess>, fed: Federation): Promise<void> {
@@ -344,7 +396,7 @@ function memberStatus(shard: FederationShard, obs: ShardObservation): NonNullabl
       memberCluster: m.memberCluster,
       reachable: o?.apiReachable === true,
       ready,
-      pods: pods.map((x) => ({ name: x.podName, role: x.probe?.reachable === true ? (x.probe.role ?? '') : '', ready: o?.sight?.ready.get(x.podName) === true })),
+      pods: pods.map((x) => ({ name: x.pod ?? x.podName, role: x.probe?.reachable === true ? (x.probe.role ?? '') : '', ready: o?.sight?.ready.get(x.pod ?? x.podName) === true })),
       ...(o?.error !== undefined ? { message: o.error } : {}),
     };
   });

@@ -2,8 +2,10 @@
 // server-side apply under its own field manager (FIELD_MANAGER_FEDERATION), so that nothing it
 // writes is in Git and Argo CD's diff ignores it:
 //   - status.federation of the shard's server InstanceSet in every member cluster: the global
-//     primary. The member cluster's controller labels a pod primary only when the engine reports
-//     primary AND this names it (roles/role-plan.ts), so an old primary back from the dead is
+//     primary, the member cluster's own name (pods of one name run in two member clusters while an
+//     ordinal moves), and the leaving ordinals it may now remove (`released`, release.ts). The
+//     member cluster's controller labels a pod primary only when the engine reports primary AND
+//     this names it (roles/role-plan.ts), so an old primary back from the dead is
 //     never labelled, and no member cluster labels its own primary while another one's is chosen;
 //   - the `<shard>-primary` Service's endpoints in member clusters where the primary is not local:
 //     an EndpointSlice `<service>-federation` (managed-by dbtopo-federation; the EndpointSlice
@@ -35,7 +37,19 @@ const sliceResource = (ns: string, name?: string): string => `/apis/discovery.k8
 /** status.federation on the member's InstanceSet, when it says something else. */
 export async function publishStatus(access: MemberAccess, is: InstanceSet, fed: InstanceSetFederationStatus): Promise<boolean> {
   const cur = is.status?.federation;
-  if (cur?.primary?.pod === fed.primary?.pod && cur?.primary?.memberCluster === fed.primary?.memberCluster && cur?.state === fed.state && cur?.message === fed.message && cur?.updateGeneration === fed.updateGeneration && cur?.updateWaiting === fed.updateWaiting) return false;
+  const same = (a: number[] | undefined, b: number[] | undefined): boolean => (a ?? []).join(',') === (b ?? []).join(',');
+  if (
+    cur?.primary?.pod === fed.primary?.pod &&
+    cur?.primary?.memberCluster === fed.primary?.memberCluster &&
+    cur?.state === fed.state &&
+    cur?.message === fed.message &&
+    cur?.memberCluster === fed.memberCluster &&
+    same(cur?.released, fed.released) &&
+    cur?.updateGeneration === fed.updateGeneration &&
+    cur?.updateWaiting === fed.updateWaiting
+  ) {
+    return false;
+  }
   const ns = is.metadata.namespace ?? 'default';
   await access.client.apply(
     resourcePath('InstanceSet', ns, is.metadata.name, 'status'),

@@ -27,6 +27,7 @@ export const EVENT_REASONS = {
   SwitchoverFailed: 'a switchover failed or could not start; status.switchover has the reason',
   PrimaryAdopted: 'federation manager: an engine already was the established primary of a spread shard and was recorded as its primary, no engine touched',
   WaitingForFederation: 'a shard spread over member clusters: this member cluster never promotes or hands over its primary on its own, nor removes a pod that left spec before the federation manager releases it',
+  Released: 'federation manager: a pod that left its member cluster\'s spec was released (the pod replacing it elsewhere is synced and it is not the primary)',
 } as const;
 export type EventReason = keyof typeof EVENT_REASONS;
 
