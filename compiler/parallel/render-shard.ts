@@ -4,8 +4,7 @@
 import { mkdirSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { entriesOrNone } from './entries.js';
 import { renderObjects } from '../render.js';
-import { toYaml } from '../emit/yaml.js';
-import { joinDocuments } from '../emit/documents.js';
+import { yamlFile } from '../emit/yaml.js';
 import { headsOf } from '../pipeline/rendered-file.js';
 import type { JobOutcome, RenderContext, RenderJob, Reply, Request } from './protocol.js';
 
@@ -17,15 +16,23 @@ function renderJob(ctx: RenderContext, job: RenderJob): JobOutcome {
   const env = ctx.envs[job.env];
   if (!env) throw new Error(`render job for environment ${job.env}, the compile has ${ctx.envs.length}`);
   const { files, namespaces, problems } = renderObjects(env, job.topology, job.file);
-  // A job is one topology in one environment: every object of its files is in `files`.
-  for (const { path, text } of joinDocuments(files.map((f) => ({ path: f.path, text: toYaml(f.object) })))) {
+  // A job is one topology in one environment: every object of its files is in `files`. The
+  // objects that share a path make one file, in the order of their first object (as
+  // emit/documents.ts joinDocuments), written as the YAML writer's bytes.
+  const byPath = new Map<string, unknown[]>();
+  for (const f of files) {
+    const list = byPath.get(f.path);
+    if (list) list.push(f.object);
+    else byPath.set(f.path, [f.object]);
+  }
+  for (const [path, objects] of byPath) {
     const dir = path.slice(0, path.lastIndexOf('/'));
     if (!made.has(dir)) {
       mkdirSync(`${ctx.root}/${dir}`, { recursive: true });
       made.add(dir);
     }
     // Paths are relative and normalized (compiler/emit/paths.ts): no join() needed.
-    writeFileSync(`${ctx.root}/${path}`, text);
+    writeFileSync(`${ctx.root}/${path}`, yamlFile(objects));
   }
   return { heads: headsOf(files), namespaces, problems };
 }
