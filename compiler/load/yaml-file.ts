@@ -4,7 +4,7 @@
 import type { Document, Node, YAMLError } from 'yaml';
 import { diagnostic, sortDiagnostics, type Diagnostic, type Position } from '../diagnostics.js';
 import { locateIn } from './locate.js';
-import { parseSimpleYaml } from './simple-yaml.js';
+import { parseSimpleYaml, simpleLocator } from './simple-yaml.js';
 import { yamlLib } from './yaml-lib.js';
 
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -31,11 +31,18 @@ function parseChecked(file: string, text: string): Parsed {
     return { diagnostics: [diagnostic('DBT1109', file, { line: 1, col: 1 }, `file has ${text.length} characters; the limit is ${MAX_FILE_BYTES}`)] };
   }
   // The common case without `yaml` (simple-yaml.ts): same value, no diagnostics possible; the
-  // positions come from `yaml` only if a diagnostic asks for one.
+  // positions a diagnostic asks for come from reading the file again with positions kept, and
+  // from `yaml` only where that cannot place a node.
   const simple = parseSimpleYaml(text);
   if (simple !== undefined) {
-    let locate: ParsedYaml['locate'] | undefined;
-    return { parsed: { value: simple, locate: (path) => (locate ??= parseWithYaml(file, text).parsed?.locate ?? (() => ({ line: 1, col: 1 })))(path) }, diagnostics: [] };
+    let fast: ReturnType<typeof simpleLocator> | null = null;
+    let slow: ParsedYaml['locate'] | undefined;
+    const viaYaml = (path: ReadonlyArray<string | number>): Position => (slow ??= parseWithYaml(file, text).parsed?.locate ?? (() => ({ line: 1, col: 1 })))(path);
+    const locate = (path: ReadonlyArray<string | number>): Position => {
+      if (fast === null) fast = simpleLocator(text);
+      return fast?.(path) ?? viaYaml(path);
+    };
+    return { parsed: { value: simple, locate }, diagnostics: [] };
   }
   return parseWithYaml(file, text);
 }

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseSimpleYaml } from '../../compiler/load/simple-yaml.js';
+import { parseSimpleYaml, simpleLocator } from '../../compiler/load/simple-yaml.js';
 import { parseWithYaml, parseYamlFile } from '../../compiler/load/yaml-file.js';
 
 /** The fast path agrees with `yaml`: a value only where `yaml` finds the same value and nothing to report. */
@@ -114,6 +114,38 @@ describe('simple YAML fast path', () => {
     const least = (n: number) => Math.min(...[0, 1, 2, 3, 4].map(() => time(mapping(n))));
     // 4x the keys: about 4x the time when linear, 16x when quadratic
     expect(least(80_000) / least(20_000)).toBeLessThan(9);
+  });
+
+  it('places every node of a document it reads where `yaml` does', () => {
+    const paths = (v: unknown, at: Array<string | number> = []): Array<Array<string | number>> => {
+      const out = [at, [...at, 'missing'], [...at, 0], [...at, 7]];
+      if (Array.isArray(v)) v.forEach((x, i) => out.push(...paths(x, [...at, i])));
+      else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...at, k]));
+      return out;
+    };
+    let placed = 0;
+    const check = (text: string): boolean => {
+      const locate = simpleLocator(text);
+      const simple = parseSimpleYaml(text);
+      expect(locate === undefined, text).toBe(simple === undefined);
+      if (locate === undefined) return true;
+      const slow = parseWithYaml('f.yaml', text).parsed;
+      for (const path of paths(simple)) {
+        const at = locate(path);
+        if (at === undefined) continue;
+        placed++;
+        expect(at, `${JSON.stringify(path)} in\n${text}`).toEqual(slow?.locate(path));
+      }
+      return true;
+    };
+    fc.assert(
+      fc.property(topology, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 3 }), fc.nat(30), (v, step, flowAt, style) => check(writeBlock(v, 0, step, flowAt, style))),
+      { numRuns: 2000 },
+    );
+    const root = join(import.meta.dirname, '..', '..', 'environments');
+    for (const dir of ['topologies', 'envs']) for (const f of readdirSync(join(root, dir))) check(readFileSync(join(root, dir, f), 'utf8'));
+    check('# lead\n\nname: a\nlist:\n  -\n    - x\n  -\n    k: v\n  - {a: [1, "b", { c: d }]}\n  -   e\nflow: [ x ,  y ]\n');
+    expect(placed).toBeGreaterThan(1000);
   });
 
   it('positions come from `yaml` when a diagnostic asks for one', () => {
