@@ -37,6 +37,13 @@ export interface ProbeResult {
   semiSyncPrimarySide?: boolean;
   /** MariaDB: @@rpl_semi_sync_slave_enabled (whether this server, as a replica, acknowledges semi-sync commits). */
   semiSyncReplicaSide?: boolean;
+  /**
+   * MariaDB: @@server_id. A replica skips the events carrying its own server id, so a pod that
+   * replaces another with the same id (an ordinal moved between member clusters: the id is the
+   * ordinal's) misses what the old one wrote as primary; the federation manager never releases
+   * the old pod to it (federation/release.ts).
+   */
+  serverId?: number;
   error?: string;
 }
 

@@ -19,7 +19,11 @@
 // master_link_status:up; MariaDB IO and SQL threads running) and no error, the primary has heard
 // from it within STALE_LAG_SECONDS (where it reports its replicas), and its position is at least
 // the primary's position seen at an earlier round (`mark`): it holds everything acknowledged
-// before then. Pure: no I/O, no clock.
+// before then. And it is not the same server as far as replication can tell: a MariaDB replica
+// skips events carrying its own server id, and the id is the ordinal's (the rendered pods derive it
+// from the ordinal), so a new pod with the old pod's id would miss everything the old one wrote as
+// primary while its position looks caught up: such a move is held, never released (the server ids
+// must differ first). Pure: no I/O, no clock.
 import { STALE_LAG_SECONDS, type FedMember } from './decide.js';
 
 export interface ReleaseInput {
@@ -87,6 +91,11 @@ export function decideRelease(input: ReleaseInput): ReleaseDecision {
       continue;
     }
     const next = to !== undefined ? successor(l) : undefined;
+    const sameId = next !== undefined && next.probe?.serverId !== undefined && next.probe.serverId === l.probe?.serverId;
+    if (sameId) {
+      hold(`its new pod ${podOf(next)} (${next.memberCluster}) has its server id ${l.probe!.serverId}: a replica skips the events of its own server id, so it would miss what ${ref.pod} wrote; the servers of a moved ordinal need distinct server ids (not given by the rendered pods yet)`);
+      continue;
+    }
     if (l === rec) {
       // Hand the primary over to a synced replica that stays: the pod replacing it first.
       const synced = members.filter((m) => m !== rec && m.leaving !== true && notSynced(m, rec, mark) === undefined);

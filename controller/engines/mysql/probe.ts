@@ -55,7 +55,7 @@ export function parseReplicaStatus(row: Row | undefined): ReplicaStatus {
  * secondary. Read-only and replicating from nobody (a fresh server — the rendered my.cnf starts
  * every server read-only — or a fenced old primary): no role, the engine claims neither.
  */
-export function toProbeResult(readOnly: boolean, gtid: string, rs: ReplicaStatus, semiSyncPrimarySide?: boolean, semiSyncReplicaSide?: boolean): ProbeResult {
+export function toProbeResult(readOnly: boolean, gtid: string, rs: ReplicaStatus, semiSyncPrimarySide?: boolean, semiSyncReplicaSide?: boolean, serverId?: number): ProbeResult {
   const offset = gtidToOffset(gtid);
   const base: ProbeResult = {
     reachable: true,
@@ -63,6 +63,7 @@ export function toProbeResult(readOnly: boolean, gtid: string, rs: ReplicaStatus
     ...(offset !== undefined ? { offset } : {}),
     ...(semiSyncPrimarySide !== undefined ? { semiSyncPrimarySide } : {}),
     ...(semiSyncReplicaSide !== undefined ? { semiSyncReplicaSide } : {}),
+    ...(serverId !== undefined ? { serverId } : {}),
   };
   if (!rs.configured) return readOnly ? base : { ...base, role: 'primary' };
   return {
@@ -77,10 +78,10 @@ export async function readState(
   pool: MysqlPool,
   t: EngineTarget,
   timeoutMs: number,
-): Promise<{ readOnly: boolean; gtid: string; replica: ReplicaStatus; semiSyncPrimarySide: boolean; semiSyncReplicaSide: boolean }> {
+): Promise<{ readOnly: boolean; gtid: string; replica: ReplicaStatus; semiSyncPrimarySide: boolean; semiSyncReplicaSide: boolean; serverId?: number }> {
   const [vars] = await pool.query(
     t,
-    'SELECT @@global.read_only AS ro, @@global.gtid_current_pos AS gtid, @@global.rpl_semi_sync_master_enabled AS ssm, @@global.rpl_semi_sync_slave_enabled AS sss',
+    'SELECT @@global.read_only AS ro, @@global.gtid_current_pos AS gtid, @@global.rpl_semi_sync_master_enabled AS ssm, @@global.rpl_semi_sync_slave_enabled AS sss, @@global.server_id AS sid',
     timeoutMs,
   );
   const status = await pool.query(t, 'SHOW SLAVE STATUS', timeoutMs);
@@ -90,6 +91,7 @@ export async function readState(
     replica: parseReplicaStatus(status[0]),
     semiSyncPrimarySide: Number(vars?.['ssm'] ?? 0) !== 0,
     semiSyncReplicaSide: Number(vars?.['sss'] ?? 0) !== 0,
+    ...(vars?.['sid'] !== undefined && vars['sid'] !== null ? { serverId: Number(vars['sid']) } : {}),
   };
 }
 
@@ -107,7 +109,7 @@ export async function probeMysql(pool: MysqlPool, t: EngineTarget, timeoutMs: nu
   });
   try {
     const s = await Promise.race([readState(pool, t, timeoutMs), late]);
-    return toProbeResult(s.readOnly, s.gtid, s.replica, s.semiSyncPrimarySide, s.semiSyncReplicaSide);
+    return toProbeResult(s.readOnly, s.gtid, s.replica, s.semiSyncPrimarySide, s.semiSyncReplicaSide, s.serverId);
   } catch (err) {
     return { reachable: false, error: err instanceof Error ? err.message : String(err) };
   } finally {

@@ -135,6 +135,19 @@ describe('decideRelease: the primary\'s ordinal moves from west to central', () 
   });
 });
 
+describe('decideRelease: MariaDB server ids', () => {
+  it('never releases to (nor hands the primary over to) a new pod with the old pod\'s server id: it would skip what the old one wrote', () => {
+    const placement = new Map([[0, 'west'], [1, 'central'], [2, 'central']]);
+    const links: Array<[string, number]> = [['west', 1], ['central', 1], ['central', 2]];
+    const id = (p: ProbeResult, serverId: number): ProbeResult => ({ ...p, serverId });
+    const members = (newId: number): FedMember[] => [pod(0, 'west', id(primaryAt(530, links), 1)), pod(1, 'west', id(replicaOf('west', 0, 520), 2), true), pod(1, 'central', id(replicaOf('west', 0, 530), newId)), pod(2, 'central', id(replicaOf('west', 0, 520), 3))];
+    const same = decideRelease(input(members(2), 's-0', { placement }));
+    expect(same.released).toEqual([]);
+    expect(same.held[0]?.reason).toMatch(/its new pod s-1 \(central\) has its server id 2: a replica skips the events of its own server id/);
+    expect(decideRelease(input(members(7), 's-0', { placement })).released).toEqual([{ memberCluster: 'west', ordinal: 1, pod: 's-1' }]);
+  });
+});
+
 describe('decideRelease (property): never releases the primary, never hands it to a leaving or unsynced pod', () => {
   it('over random shards of up to 5 pods in two member clusters, some leaving', () => {
     const clusters = ['west', 'central'];
