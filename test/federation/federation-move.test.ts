@@ -13,6 +13,9 @@
 //   - never two engines acting as an established primary (polled every 200 ms), never two servers
 //     acknowledging writes at once, no acknowledged write lost; at the end one primary label
 //     across the member clusters and both `-primary` Services pointing at it. The times printed.
+// Then ordinal 2, a secondary, moves back the other way with the NEW home synced first (the
+// Federation still placing it in the old one), then the Federation, then the old home: the old pod
+// goes only after the new one replicates, the primary never moves, the same checks hold.
 import * as k8s from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,6 +52,18 @@ describe('federation: an ordinal moved from one member cluster to another, no ac
       { ...GROUP, namespace: NS, plural: 'instancesets', name: SET, body: { spec: { replicas: ordinals.length, defaultTemplateOrdinals: { ranges: ordinals.map((o) => ({ start: o, end: o })) } } } },
       mergePatch,
     );
+  };
+
+  /** As Argo CD syncing the Federation's new rendering: each member cluster's ordinals of the shard (and its pods' names). */
+  const syncFederation = async (ordinals: Record<string, number[]>): Promise<void> => {
+    const custom = env.federation.kc.makeApiClient(k8s.CustomObjectsApi);
+    const fed = (await custom.getNamespacedCustomObject({ ...GROUP, namespace: NS, plural: 'federations', name: 'feed-shards' })) as Federation;
+    const shards = fed.spec.shards.map((s) => {
+      if (s.name !== SET) return s;
+      const pod = (n: number, member: string) => ({ name: `${SET}-${n}`, clusterSetName: `${SET}-${n}.${member}.${SET}-headless.${NS}.svc.clusterset.local` });
+      return { ...s, members: s.members.map((m) => ({ memberCluster: m.memberCluster, ordinals: ordinals[m.memberCluster]!, pods: ordinals[m.memberCluster]!.map((n) => pod(n, m.memberCluster)) })) };
+    });
+    await custom.patchNamespacedCustomObject({ ...GROUP, namespace: NS, plural: 'federations', name: 'feed-shards', body: { spec: { shards } } }, mergePatch);
   };
 
   /** The most engines seen at one instant acting as an established primary (master with a connected replica), every 200 ms, at every pod address ever seen. */
@@ -186,15 +201,7 @@ describe('federation: an ordinal moved from one member cluster to another, no ac
       }, { timeoutMs: 30_000, intervalMs: 250 });
       await sleep(3_000);
       // 2. The Federation's spec: ordinal 0 now in prod-eu-central.
-      const custom = env.federation.kc.makeApiClient(k8s.CustomObjectsApi);
-      const fed = (await custom.getNamespacedCustomObject({ ...GROUP, namespace: NS, plural: 'federations', name: 'feed-shards' })) as Federation;
-      const shards = fed.spec.shards.map((s) => {
-        if (s.name !== SET) return s;
-        const pods = s.members.flatMap((m) => m.pods);
-        const pod = (n: number, member: string) => ({ ...pods.find((p) => p.name === `${SET}-${n}`)!, clusterSetName: `${SET}-${n}.${member}.${SET}-headless.${NS}.svc.clusterset.local` });
-        return { ...s, members: [{ memberCluster: WEST, ordinals: [1], pods: [pod(1, WEST)] }, { memberCluster: CENTRAL, ordinals: [0, 2], pods: [pod(0, CENTRAL), pod(2, CENTRAL)] }].sort((a, b) => fed.spec.shards[0]!.members.findIndex((m) => m.memberCluster === a.memberCluster) - fed.spec.shards[0]!.members.findIndex((m) => m.memberCluster === b.memberCluster)) };
-      });
-      await custom.patchNamespacedCustomObject({ ...GROUP, namespace: NS, plural: 'federations', name: 'feed-shards', body: { spec: { shards } } }, mergePatch);
+      await syncFederation({ [WEST]: [1], [CENTRAL]: [0, 2] });
       await eventually('the manager waits for the new pod in prod-eu-central', async () => {
         const s = await status0();
         // 1 pod missing (the new one): not Healthy, so the primary is not handed over yet
@@ -260,6 +267,92 @@ describe('federation: an ordinal moved from one member cluster to another, no ac
     } finally {
       on = false;
       await recorder;
+      await writerW.stop();
+      await writerC.stop();
+      await engines.stop();
+      await labels.stop();
+    }
+  });
+
+  it('moves a secondary ordinal (2, prod-eu-central → prod-eu-west) with the NEW home synced first: the old pod goes only after the new one is synced; one primary throughout', async () => {
+    const before = await status0();
+    expect(before?.primary).toEqual({ memberCluster: CENTRAL, pod: POD0 });
+    const pod2 = `${SET}-2`;
+    const oldUid = (await podsEverywhere()).find((x) => x.member === CENTRAL && x.pod.metadata?.name === pod2)!.pod.metadata?.uid ?? '';
+    const writerW = startRedisWriter(env.member(WEST).kc, NS, `${SET}-primary`, '', 'move2w:', 500, 2);
+    const writerC = startRedisWriter(env.member(CENTRAL).kc, NS, `${SET}-primary`, '', 'move2c:', 500, 2);
+    await eventually('writes acknowledged in both member clusters', async () => (writerW.firstAckAfter(0) !== undefined && writerC.firstAckAfter(0) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+    const engines = watchEngines();
+    const labels = watchLabels();
+    // When the new pod 2 (prod-eu-west) first replicated from the primary with its link up, and when the old one went.
+    let synced: number | undefined;
+    let gone: number | undefined;
+    let on = true;
+    const primaryIp = (await podsEverywhere()).find((x) => x.member === CENTRAL && x.pod.metadata?.name === POD0)?.pod.status?.podIP ?? '';
+    const poll = (async () => {
+      while (on) {
+        const all = await podsEverywhere().catch(() => undefined);
+        const ip = all?.find((x) => x.member === WEST && x.pod.metadata?.name === pod2)?.pod.status?.podIP;
+        if (synced === undefined && ip !== undefined) {
+          const c = new Redis({ host: ip, port: 6379, lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, commandTimeout: 500, retryStrategy: () => null });
+          c.on('error', () => undefined);
+          const info = await c.connect().then(async () => String(await c.info('replication')), () => '').finally(() => c.disconnect());
+          if (info.includes(`master_host:${primaryIp}`) && /master_link_status:up/.test(info)) synced = performance.now();
+        }
+        if (all !== undefined && gone === undefined && !all.some((x) => x.member === CENTRAL && x.pod.metadata?.uid === oldUid && x.pod.metadata.deletionTimestamp === undefined)) gone = performance.now();
+        await sleep(150);
+      }
+    })();
+    const t0 = performance.now();
+    try {
+      // The new home first (the Federation still places ordinal 2 in prod-eu-central), then the Federation, then the old home.
+      await syncOrdinals(WEST, [1, 2]);
+      await eventually('the new pod 2 in prod-eu-west replicates from the primary', async () => (synced !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
+      await sleep(2_000);
+      await syncFederation({ [WEST]: [1, 2], [CENTRAL]: [0] });
+      await sleep(2_000);
+      const tOld = performance.now();
+      await syncOrdinals(CENTRAL, [0]);
+      await eventually('the old pod 2 in prod-eu-central removed', async () => (gone !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
+      expect(gone!).toBeGreaterThan(synced!);
+      await eventually('Healthy, the primary unchanged', async () => {
+        const s = await status0();
+        return s?.state === 'Healthy' && s.primary?.memberCluster === CENTRAL && s.primary.pod === POD0 ? true : undefined;
+      }, { timeoutMs: 60_000, intervalMs: 250 });
+      await eventually('exactly one primary label across both member clusters', async () => {
+        const roles = (await podsEverywhere()).map((x) => `${x.member}/${x.pod.metadata?.name}=${x.pod.metadata?.labels?.[LABELS.role] ?? ''}`).sort();
+        return roles.join(',') === [`${CENTRAL}/${SET}-0=primary`, `${WEST}/${SET}-1=secondary`, `${WEST}/${SET}-2=secondary`].join(',') ? true : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 250 });
+      for (const m of [WEST, CENTRAL]) {
+        await eventually(`${m} -primary → ordinal 0`, async () => {
+          const a = await serviceAddresses(env.member(m).kc, NS, `${SET}-primary`);
+          return a.length === 1 && a[0] === primaryIp ? true : undefined;
+        }, { timeoutMs: 30_000, intervalMs: 250 });
+      }
+      const tEnd = performance.now();
+      await eventually('writes acknowledged after the move', async () => (writerW.firstAckAfter(tEnd) !== undefined && writerC.firstAckAfter(tEnd) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+      const reportW = await writerW.stop();
+      const reportC = await writerC.stop();
+      on = false;
+      await poll;
+      const mostEngines = await engines.stop();
+      const mostLabels = await labels.stop();
+      const gapOf = (r: typeof reportW): number => Math.max(0, ...r.gaps.filter((g) => g.to >= t0 && g.from <= tEnd).map((g) => g.to - g.from));
+      process.stderr.write(
+        `[federation] ordinal move (a secondary, prod-eu-central → prod-eu-west, new home synced first): new pod replicating ${((synced! - t0) / 1000).toFixed(1)} s after its sync; old pod removed ${((gone! - tOld) / 1000).toFixed(1)} s after the old home's sync; ` +
+          `longest stretch without an acknowledged write ${(Math.max(gapOf(reportW), gapOf(reportC)) / 1000).toFixed(1)} s; ${reportW.acked.length + reportC.acked.length} writes acknowledged, ${reportW.failures + reportC.failures} refused or failed; most primary labels at once ${mostLabels}\n`,
+      );
+      expect(mostEngines, 'two engines acting as established primaries at once').toBeLessThanOrEqual(1);
+      expect(mostLabels, 'two pods labelled primary at once').toBeLessThanOrEqual(1);
+      expect(overlappingPrimaries([reportW, reportC])).toBeUndefined();
+      expect(await missingRedisKeys(primaryIp, '', 'move2w:', reportW.acked), 'acknowledged writes lost').toEqual([]);
+      expect(await missingRedisKeys(primaryIp, '', 'move2c:', reportC.acked), 'acknowledged writes lost').toEqual([]);
+    } catch (err) {
+      const s = await status0().catch(() => undefined);
+      throw new Error(`${String(err)}; Federation: ${JSON.stringify(s ?? {}).slice(0, 1500)}`);
+    } finally {
+      on = false;
+      await poll;
       await writerW.stop();
       await writerC.stop();
       await engines.stop();
