@@ -11,10 +11,11 @@
 // The writer puts UTF-8 bytes straight into one reused buffer, not strings: a compile writes
 // 114 MB of YAML (1,000 topologies × 3 environments), and building it as strings cost a cons
 // string per piece (garbage), flattening every file's string (joinDocuments) and encoding it to
-// UTF-8 again in writeFileSync. Measured over the 63,400 objects of that compile, in one
-// thread, CPU time at load 4–10: strings + join 1.26–1.40 s, bytes ~0.4 s (writeYamlFile);
-// a render worker hands the bytes to writeFileSync as they are. Plain strings are checked while
-// they are copied, so the common ones (names, label keys) take one pass.
+// UTF-8 again in writeFileSync. A render worker hands yamlFile()'s bytes to writeFileSync as they
+// are. Plain strings are checked while they are copied, so the common ones (names, label keys)
+// take one pass. Measured over the objects of 1,000 jobs of the benchmark repository (a third of
+// a compile), one thread, CPU best of 8-15 rounds at load 7-9: the string writer + join +
+// encode 353-405 ms, this writer 254-262 ms (with the key orders of sortedKeys()).
 
 const RESERVED = new Set(
   ['y', 'yes', 'n', 'no', 'true', 'false', 'on', 'off', 'null', '~', ''].flatMap((w) => [w, w.toUpperCase(), w.charAt(0).toUpperCase() + w.slice(1)]),
@@ -243,36 +244,63 @@ const EMPTY = (v: object): string => (Array.isArray(v) ? '[]' : '{}');
 // already written from `first` on: a node that writes nothing (a map whose values are all
 // undefined) takes its prefix back, as the string writer dropped it.
 
+/** Objects of one shape: their keys in Object.keys order, and sorted. */
+interface Shape {
+  keys: string[];
+  sorted: string[];
+}
+
 /**
- * The last key order seen for each first key, and its sorted order. Objects of one shape (the
- * same keys in the same order) come again and again, and sorting their keys each time was about a
- * sixth of the writer's time; comparing the keys with the last ones of the same first key (the
- * same strings, mostly) is cheaper.
+ * The shapes seen, by first and second key (a list each: `env` items start with `name` and go on
+ * with `value` or `valueFrom`, ports with `name` and `port`…). Objects of one shape come again
+ * and again; sorting their keys each time was about a sixth of the writer's time. Comparing the
+ * keys with a known shape's (mostly the same strings) is cheaper, but only if it finds one: a
+ * cache of the last shape per first key missed 97,000 times per 1,000 jobs (the `name` shapes
+ * took each other's place); by two keys it misses about 100 times in a compile. Measured, one
+ * thread, 1,000 jobs, CPU best of 10 at load ~8: 387 ms by one key, 294 ms by two.
  */
-const sortedByFirst = new Map<string, { keys: string[]; sorted: string[] }>();
+const shapes = new Map<string, Map<string, Shape[]>>();
+let shapeCount = 0;
+
 function sortedKeys(obj: object): string[] {
   const keys = Object.keys(obj);
   const n = keys.length;
-  if (n < 2) return keys;
-  const first = keys[0] as string;
-  const known = sortedByFirst.get(first);
-  if (known !== undefined && known.keys.length === n) {
-    const k = known.keys;
-    let i = 1;
-    while (i < n && k[i] === keys[i]) i++;
-    if (i === n) return known.sorted;
+  const first = n > 0 ? (keys[0] as string) : '';
+  const second = n > 1 ? (keys[1] as string) : '';
+  let bySecond = shapes.get(first);
+  if (bySecond === undefined) {
+    bySecond = new Map();
+    shapes.set(first, bySecond);
+  }
+  let known = bySecond.get(second);
+  if (known !== undefined) {
+    for (const shape of known) {
+      const k = shape.keys;
+      if (k.length !== n) continue;
+      let i = 2;
+      while (i < n && k[i] === keys[i]) i++;
+      if (i >= n) return shape.sorted;
+    }
+  } else {
+    known = [];
+    bySecond.set(second, known);
   }
   // Default sort compares UTF-16 code units, the same order as `<` on strings.
-  const sorted = [...keys].sort();
-  if (sortedByFirst.size > 10_000) sortedByFirst.clear();
-  sortedByFirst.set(first, { keys, sorted });
+  const sorted = n > 1 ? [...keys].sort() : keys;
+  known.push({ keys, sorted });
+  if (++shapeCount > 10_000) {
+    // Keys from the input (labels, parameters) make shapes without end; start again.
+    shapes.clear();
+    shapeCount = 0;
+  }
   return sorted;
 }
 
 function writeMap(obj: Record<string, unknown>, first: number, level: number): void {
   const keys = sortedKeys(obj);
   let wrote = false;
-  for (const k of keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
     const v = obj[k];
     if (v === undefined) continue;
     if (wrote) putIndent(level);
