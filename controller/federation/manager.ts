@@ -30,7 +30,7 @@ import { EventRecorder } from '../runtime/events.js';
 import { KubeClient } from '../runtime/kube.js';
 import { DEFAULT_LEASE, LeaderElector } from '../runtime/leader.js';
 import { makeLogger } from '../runtime/log.js';
-import { federationSteps, shardSteps, stepPods, StepMemory, type ShardStep } from './steps.js';
+import { federationSteps, gateSwitchover, shardSteps, stepPods, StepMemory, type ShardStep } from './steps.js';
 import { decideFederatedShard, recordRound, replicasRequired, type FedDecision, type FedOperation, type RecordedPrimary } from './decide.js';
 import { newSightMemory, observeShard, placementOf, type ShardObservation, type SightMemory } from './gather.js';
 import { MemberClusters, type MemberAccess } from './members.js';
@@ -164,7 +164,7 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
     const recMember = obs.members.find((m) => m.podName === recKey);
     const received = recMember?.probe?.reachable === true ? undefined : await receivedOf(engine, obs.members).catch(() => undefined);
     const watched = recordRound(mem.history, obs.members, keyed, threshold);
-    const decision: FedDecision = decideFederatedShard({
+    const decided: FedDecision = decideFederatedShard({
       members: obs.members,
       expectedPods: shard.members.reduce((n, m) => n + m.ordinals.length, 0),
       ...(keyed !== undefined ? { recorded: keyed } : {}),
@@ -174,6 +174,24 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
       ...(received !== undefined ? { received } : {}),
       semiSync: obs.is.spec.engine.replication?.mode === 'semi-sync',
     });
+    // The change DAG (steps.ts, the plan's spreadSteps): each step judged on this round's
+    // observation, before the operation (a switchover decided now shows as running, also in the
+    // intent written first); a rolling update's switchover acts only once its step may run
+    // (gateSwitchover); a member cluster whose step may not run yet is held (publish below).
+    const stepKey = `${ns}/${fed.metadata.name}/${shard.name}`;
+    const recPod = recKey !== undefined ? obs.members.find((m) => m.podName === recKey) : undefined;
+    const dag = shardSteps({
+      shard: shard.name,
+      memberOrder: fed.spec.memberClusters,
+      members: shard.members.map((m) => m.memberCluster),
+      pods: stepPods(obs.members, (mc, pod) => obs.perMember.find((o) => o.memberCluster === mc)?.sight?.ready.get(pod), recKey),
+      expected: shard.members.flatMap((m) => m.pods.map((p) => ({ memberCluster: m.memberCluster, pod: p.name }))),
+      ...(recPod !== undefined ? { primary: recPod.pod ?? recPod.podName } : {}),
+      decision: { switchover: decided.op.kind === 'switchover', reason: decided.op.reason },
+      done: stepMemory.doneOf(stepKey),
+    });
+    stepsNow.set(stepKey, stepMemory.record(stepKey, dag));
+    const decision = gateSwitchover(decided, dag);
     // Leaving pods (an ordinal moving to another member cluster, or scaled in): which may go now,
     // and whether the primary must be handed over first (release.ts). The hand-over is this
     // round's one operation only when decide.ts has nothing to do.
@@ -190,21 +208,6 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
     const state = op.kind === 'switchover' && op !== decision.op ? 'Moving' : decision.state === 'Healthy' && moving ? 'Moving' : decision.state;
     const said = op === decision.op && moving ? `${decision.op.reason}; ${[...release.held.map((h) => h.reason), ...release.released.map((r) => `${r.pod} (${r.memberCluster}) released`)].join('; ')}` : op.reason;
     const primaryAfter = op === decision.op ? decision.primary : op.kind === 'switchover' ? op.to : undefined;
-    // The change DAG (steps.ts, the plan's spreadSteps): each step judged on this round's
-    // observation, before the operation (a switchover decided now shows as running, also in the
-    // intent written first); a member cluster whose step may not run yet is held (publish below).
-    const stepKey = `${ns}/${fed.metadata.name}/${shard.name}`;
-    const recPod = recKey !== undefined ? obs.members.find((m) => m.podName === recKey) : undefined;
-    const dag = shardSteps({
-      shard: shard.name,
-      memberOrder: fed.spec.memberClusters,
-      members: shard.members.map((m) => m.memberCluster),
-      pods: stepPods(obs.members, (mc, pod) => obs.perMember.find((o) => o.memberCluster === mc)?.sight?.ready.get(pod), recKey),
-      ...(recPod !== undefined ? { primary: recPod.pod ?? recPod.podName } : {}),
-      decision: { switchover: op.kind === 'switchover', reason: said },
-      done: stepMemory.doneOf(stepKey),
-    });
-    stepsNow.set(stepKey, stepMemory.record(stepKey, dag));
     const outcome = await operateFederated(
       {
         engine,

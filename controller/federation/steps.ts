@@ -8,18 +8,20 @@
 //   - switchover@_federation: the recorded primary is at its revision (handed over, or never
 //     outdated);
 //   - update-primary@_federation: every server updated, Ready, the others replicating.
-// A step runs once the step before it is done; the member clusters' controllers replace pods on
+// A step runs once every step before it is done; the member clusters' controllers replace pods on
 // their own, so the manager lets a member cluster's rolling update run (status.federation
 // .updateGeneration of its InstanceSet, read by controller/update/plan.ts federationHold) only
 // once its step may run: the canary member cluster first, the others once the canary's
-// secondaries are updated and healthy. The display is monotone within one change (a step shown
-// Done stays Done until the change is over: after the switchover the old primary is an outdated
-// secondary, which is update-primary's business, not its member cluster's update-secondaries
-// again); the gates do not depend on that memory. Pure but for the StepMemory the manager keeps.
+// secondaries are updated and healthy; a rolling update's switchover acts only once its step may
+// run (gateSwitchover). The display is monotone within one change (a step shown Done, with every
+// step before it, stays Done until the change is over: after the switchover the old primary is an
+// outdated secondary, which is update-primary's business, not its member cluster's
+// update-secondaries again); the gates use the observation alone (ShardSteps.observed), never
+// that memory. Pure but for the StepMemory the manager keeps.
 import type { ActionType } from '../../compiler/plan/model.js';
 import { spreadSteps } from '../../compiler/rollout/spread-steps.js';
 import type { FederationStepStatus } from '../../schemas/types/index.js';
-import type { FedMember } from './decide.js';
+import type { FedDecision, FedMember } from './decide.js';
 
 export type StepState = 'Done' | 'Running' | 'Waiting' | 'Pending';
 
@@ -36,6 +38,8 @@ export interface StepPod {
   primary?: boolean;
   /** Leaving its member cluster (an ordinal moved or scaled in): not updated, it goes. */
   leaving?: boolean;
+  /** Expected (the Federation's spec) but not seen: being replaced, or lost. */
+  missing?: boolean;
 }
 
 export interface ShardStepsInput {
@@ -45,6 +49,8 @@ export interface ShardStepsInput {
   /** The member clusters holding the shard (spec.shards[].members). */
   members: ReadonlyArray<string>;
   pods: ReadonlyArray<StepPod>;
+  /** The servers the Federation's spec names (a replaced pod is missing for a moment: not done). */
+  expected?: ReadonlyArray<{ memberCluster: string; pod: string }>;
   /** The recorded primary's pod after this round's decision. */
   primary?: string;
   /** This round's operation is the switchover (its reason), or why the manager does not hand over yet. */
@@ -62,8 +68,10 @@ export interface ShardStep {
 }
 
 export interface ShardSteps {
-  /** Empty when no change is under way (and none was seen since the memory was cleared). */
+  /** What status.steps shows: empty when no change is under way (and none was seen since the memory was cleared). */
   steps: ShardStep[];
+  /** The same steps judged on this round's observation alone: what the gates (hold, gateSwitchover) use. */
+  observed: ShardStep[];
   /** Per member cluster: undefined = its rolling update may run; else why it waits. */
   hold: Map<string, string | undefined>;
   /** A change is under way (some server outdated or not yet healthy at its new revision). */
@@ -74,6 +82,7 @@ const list = (xs: string[], max = 4): string => (xs.length <= max ? xs.join(', '
 
 /** What keeps a server from counting as updated and healthy, or undefined when nothing does. */
 function notHealthy(p: StepPod, isPrimary: boolean): string | undefined {
+  if (p.missing === true) return 'missing';
   if (p.outdated !== false) return p.outdated === true ? 'outdated' : 'revision unknown';
   if (p.ready !== true) return 'not Ready';
   if (isPrimary) return p.primary === true ? undefined : 'not acting as primary';
@@ -81,13 +90,15 @@ function notHealthy(p: StepPod, isPrimary: boolean): string | undefined {
 }
 
 export function shardSteps(input: ShardStepsInput): ShardSteps {
-  const live = input.pods.filter((p) => p.leaving !== true);
+  const seen = input.pods.filter((p) => p.leaving !== true);
+  const missing = (input.expected ?? []).filter((e) => !seen.some((p) => p.memberCluster === e.memberCluster && p.pod === e.pod)).map((e) => ({ ...e, missing: true }));
+  const live: StepPod[] = [...seen, ...missing];
   const done = input.done ?? new Set<string>();
   const hold = new Map<string, string | undefined>(input.members.map((m) => [m, undefined]));
   const bad = live.map((p) => ({ p, why: notHealthy(p, p.pod === input.primary) })).filter((x) => x.why !== undefined);
   const outdated = live.some((p) => p.outdated === true);
   const moving = outdated || (done.size > 0 && bad.length > 0);
-  if (!moving && done.size === 0) return { steps: [], hold, moving: false };
+  if (!moving && done.size === 0) return { steps: [], observed: [], hold, moving: false };
 
   const plan = spreadSteps({
     memberOrder: input.memberOrder,
@@ -96,24 +107,25 @@ export function shardSteps(input: ShardStepsInput): ShardSteps {
   });
   const primaryPod = live.find((p) => p.pod === input.primary);
   const steps: ShardStep[] = [];
-  let before: ShardStep | undefined;
   for (const s of plan) {
     let state: StepState;
     let message: string;
-    const ready = before === undefined || before.state === 'Done';
+    // A step runs once every step before it is done (observed now: no memory in the gates).
+    const blocker = steps.find((x) => x.state !== 'Done');
+    const ready = blocker === undefined;
     if (s.action === 'update-secondaries') {
       const mine = live.filter((p) => p.memberCluster === s.memberCluster && p.pod !== input.primary);
       const behind = mine.map((p) => ({ p, why: notHealthy(p, false) })).filter((x) => x.why !== undefined);
-      if (done.has(s.id) || behind.length === 0) {
+      if (behind.length === 0) {
         state = 'Done';
         message = mine.length === 0 ? 'no secondary here' : `${list(mine.map((p) => p.pod))} updated, Ready, replicating`;
       } else {
         const detail = list(behind.map((x) => `${x.p.pod} ${x.why}`));
         state = ready ? 'Running' : 'Waiting';
-        message = ready ? detail : `${detail}; waits for ${before!.id}`;
+        message = ready ? detail : `${detail}; waits for ${blocker!.id}`;
       }
     } else if (s.action === 'switchover') {
-      if (done.has(s.id) || (primaryPod !== undefined && primaryPod.outdated === false)) {
+      if (primaryPod !== undefined && primaryPod.outdated === false) {
         state = 'Done';
         message = primaryPod !== undefined ? `the primary ${primaryPod.pod} (${primaryPod.memberCluster}) is at its update revision` : 'done';
       } else if (ready) {
@@ -121,27 +133,51 @@ export function shardSteps(input: ShardStepsInput): ShardSteps {
         message = input.decision?.reason ?? 'handing the primary over to an updated secondary';
       } else {
         state = 'Pending';
-        message = `after ${before!.id}`;
+        message = `after ${blocker!.id}`;
       }
     } else {
-      // update-primary: the old primary, wherever it runs, replaced once the switchover is done.
+      // update-primary: the old primary, wherever it runs, replaced once the switchover is done
+      // (the switchover was held until every secondary was: gateSwitchover; the old primary is
+      // an outdated secondary of its member cluster now, which its update-secondaries step shows).
+      const switched = steps.find((x) => x.action === 'switchover')?.state === 'Done';
       if (bad.length === 0 && !outdated) {
         state = 'Done';
         message = `every server updated and healthy${primaryPod !== undefined ? `; primary ${primaryPod.pod} (${primaryPod.memberCluster})` : ''}`;
-      } else if (ready) {
+      } else if (ready || switched) {
         state = 'Running';
         message = list(bad.map((x) => `${x.p.pod} (${x.p.memberCluster}) ${x.why}`));
       } else {
         state = 'Pending';
-        message = `after ${before!.id}`;
+        message = `after ${blocker!.id}`;
       }
     }
     const step: ShardStep = { id: s.id, action: s.action, memberCluster: s.memberCluster, state, message };
     steps.push(step);
-    if (s.action === 'update-secondaries' && state === 'Waiting') hold.set(s.memberCluster, `${before!.id} is not done: ${before!.message}`);
-    before = step;
+    if (s.action === 'update-secondaries' && state === 'Waiting') hold.set(s.memberCluster, `${blocker!.id} is not done: ${blocker!.message}`);
   }
-  return { steps, hold, moving };
+  // What is shown: the observed states, a step remembered Done in this change (and everything
+  // before it Done) kept Done — after the switchover the old primary is an outdated secondary of
+  // its member cluster, update-primary's business, not its update-secondaries' again.
+  const shown: ShardStep[] = [];
+  for (const st of steps) {
+    const prefixDone = shown.every((x) => x.state === 'Done');
+    shown.push(st.state !== 'Done' && prefixDone && done.has(st.id) ? { ...st, state: 'Done', message: 'done earlier in this change' } : st);
+  }
+  return { steps: shown, observed: steps, hold, moving };
+}
+
+/**
+ * The switchover of a rolling update (decide.ts rollingUpdate) runs when its step of the DAG may
+ * run — every step before it done: each member cluster's secondaries updated, Ready and
+ * replicating — and not a round earlier (the decision sees answers and links, the DAG readiness
+ * too): until then the decision is kept from acting, with the step it waits for as its reason.
+ */
+export function gateSwitchover(d: FedDecision, r: ShardSteps): FedDecision {
+  if (d.op.kind !== 'switchover' || d.state !== 'Updating' || r.observed.length === 0) return d;
+  const at = r.observed.findIndex((s) => s.action === 'switchover');
+  const waiting = r.observed.slice(0, at < 0 ? r.observed.length : at).find((s) => s.state !== 'Done');
+  if (waiting === undefined) return d;
+  return { state: 'Updating', op: { kind: 'none', reason: `rolling update: the switchover waits for ${waiting.id}: ${waiting.message}` }, primary: d.op.from };
 }
 
 /**
@@ -166,7 +202,12 @@ export class StepMemory {
       return shown;
     }
     const set = this.done.get(shardKey) ?? new Set<string>();
-    for (const s of r.steps) if (s.state === 'Done') set.add(s.id);
+    // Only the steps done in order (a step seen done while one before it is not may be a member
+    // cluster whose spec this round predates the change).
+    for (const s of r.steps) {
+      if (s.state !== 'Done') break;
+      set.add(s.id);
+    }
     this.done.set(shardKey, set);
     this.last.set(shardKey, r.steps);
     return r.steps;

@@ -6,7 +6,8 @@
 // healthy.
 import { describe, expect, it } from 'vitest';
 import { spreadSteps } from '../../../compiler/rollout/spread-steps.js';
-import { federationSteps, shardSteps, StepMemory, type StepPod } from '../../../controller/federation/steps.js';
+import type { FedDecision } from '../../../controller/federation/decide.js';
+import { federationSteps, gateSwitchover, shardSteps, StepMemory, type StepPod } from '../../../controller/federation/steps.js';
 import { federationHold, planUpdate, type PlanInput } from '../../../controller/update/plan.js';
 
 const WEST = 'prod-eu-west';
@@ -50,6 +51,10 @@ describe('the steps of a spread shard at run time', () => {
     const r2 = run([pod(WEST, 0, { outdated: true, primary: false }), pod(WEST, 1), pod(CENTRAL, 2, { primary: true, replicating: false })], 's-2', mem.doneOf(key));
     expect(states({ ...r2, steps: mem.record(key, r2) })).toEqual(['update-secondaries@prod-eu-west Done', 'update-secondaries@prod-eu-central Done', 'switchover@_federation Done', 'update-primary@_federation Running']);
     expect(r2.hold.get(WEST)).toBeUndefined();
+    // The old primary deleted, not back yet: still update-primary's, not over.
+    const gone = shardSteps({ shard: 's', memberOrder: ORDER, members: ORDER, pods: [pod(WEST, 1), pod(CENTRAL, 2, { primary: true, replicating: false })], expected: [0, 1, 2].map((n) => ({ memberCluster: n < 2 ? WEST : CENTRAL, pod: `s-${n}` })), primary: 's-2', done: mem.doneOf(key) });
+    expect(gone.moving).toBe(true);
+    expect(states({ ...gone, steps: mem.record(key, gone) }).at(-1)).toBe('update-primary@_federation Running');
     // All done: the last change's steps, all Done.
     const r3 = run([pod(WEST, 0), pod(WEST, 1), pod(CENTRAL, 2, { primary: true, replicating: false })], 's-2', mem.doneOf(key));
     expect(r3.moving).toBe(false);
@@ -58,6 +63,30 @@ describe('the steps of a spread shard at run time', () => {
     const idle = run([pod(WEST, 0, { primary: true, replicating: false }), pod(WEST, 1), pod(CENTRAL, 2)]);
     expect(idle.steps).toEqual([]);
     expect([...idle.hold.values()].every((h) => h === undefined)).toBe(true);
+  });
+
+  it('a member cluster seen done out of order (its spec read before the change reached it) is not remembered: once it shows outdated pods it is held', () => {
+    const mem = new StepMemory();
+    const key = 'ns/fed/s';
+    // Round 1: west's new spec seen, central's read predates the change (nothing outdated there yet).
+    const r1 = run([pod(WEST, 0, { outdated: true, primary: true, replicating: false }), pod(WEST, 1, { outdated: true }), pod(CENTRAL, 2)], 's-0', mem.doneOf(key));
+    mem.record(key, r1);
+    expect(r1.hold.get(CENTRAL)).toBeUndefined();
+    // Round 2: central's new spec seen: its secondary is outdated, and it waits for the canary.
+    const r2 = run([pod(WEST, 0, { outdated: true, primary: true, replicating: false }), pod(WEST, 1, { outdated: true }), pod(CENTRAL, 2, { outdated: true })], 's-0', mem.doneOf(key));
+    expect(states({ ...r2, steps: mem.record(key, r2) })).toEqual(['update-secondaries@prod-eu-west Running', 'update-secondaries@prod-eu-central Waiting', 'switchover@_federation Pending', 'update-primary@_federation Pending']);
+    expect(r2.hold.get(CENTRAL)).toMatch(/update-secondaries@prod-eu-west is not done/);
+  });
+
+  it('the switchover a rolling update decides runs only when its step may: a replica replicating but not Ready holds it back', () => {
+    const switchover: FedDecision = { state: 'Updating', op: { kind: 'switchover', from: 's-0', to: 's-2', reason: 'every secondary is updated' }, primary: 's-2' };
+    const notReady = run([pod(WEST, 0, { outdated: true, primary: true, replicating: false }), pod(WEST, 1), pod(CENTRAL, 2, { ready: false })]);
+    expect(gateSwitchover(switchover, notReady)).toEqual({ state: 'Updating', op: { kind: 'none', reason: expect.stringMatching(/waits for update-secondaries@prod-eu-central: s-2 not Ready/) }, primary: 's-0' });
+    const ready = run([pod(WEST, 0, { outdated: true, primary: true, replicating: false }), pod(WEST, 1), pod(CENTRAL, 2)]);
+    expect(gateSwitchover(switchover, ready)).toBe(switchover);
+    // Anything else (a failover, a move's hand-over) is not the DAG's to hold.
+    const failover: FedDecision = { state: 'FailingOver', op: { kind: 'failover', candidate: 's-1', others: [], reason: 'lost' }, primary: 's-1' };
+    expect(gateSwitchover(failover, notReady)).toBe(failover);
   });
 
   it('a revision not known (the member cluster\'s API server did not answer) is not an updated pod', () => {
