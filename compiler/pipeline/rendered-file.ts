@@ -78,32 +78,48 @@ export function headAt(heads: readonly string[], at: number): FileHead {
   return { ...place, path: renderedPath(place, object), object };
 }
 
-/** objectKey() of the file at `at` in a render's heads, without making its head. */
-export function headKey(heads: readonly string[], at: number): string {
-  return objectKey({ env: heads[at] ?? '', memberCluster: heads[at + 1] ?? '', object: { apiVersion: heads[at + 3] ?? '', kind: heads[at + 4] ?? '', metadata: { name: heads[at + 5] ?? '', namespace: heads[at + 6] ?? '' } } });
-}
-
 /**
- * Which topology file renders each object (headKey), filled as renders arrive: a parallel compile
- * adds each worker reply while the workers render on, and the duplicate check (assemble.ts) reads
- * only `clash` after the last render; going over the 62,644 heads of 1,000 topologies × 3
- * environments then was ~20 ms of the main thread alone. A render added but not asked for in the
- * end (prefetched, its topology invalid after all) can only add a clash; a clash makes the check
- * run over the files in full, which words DBT5001 exactly.
+ * Which topology file renders each object (its identity, objectKey), filled as renders arrive: a
+ * parallel compile adds each worker reply while the workers render on, and the duplicate check
+ * (assemble.ts) reads only `clash` after the last render; going over the 62,644 heads of 1,000
+ * topologies × 3 environments then was ~20 ms of the main thread alone. A render added but not
+ * asked for in the end (prefetched, its topology invalid after all) can only add a clash; a clash
+ * makes the check run over the files in full, which words DBT5001 exactly.
+ *
+ * Indexed by name, the other parts of the identity compared in place: making each head's
+ * identity string (objectKey) to index it by cost 114 ms of the main thread's CPU for the 63,400
+ * heads of the benchmark (best of 6 at load ~12), by name 41 ms. (Names, namespaces and member
+ * clusters hold no "|", so the two find the same clashes.)
  */
 export class ObjectOwners {
-  private readonly owner = new Map<string, string>();
+  /** Per object name: the heads' other identity fields and owner, OWNER_FIELDS strings each. */
+  private readonly byName = new Map<string, string[]>();
   clash = false;
 
   add(heads: readonly string[], source: string): void {
     for (let i = 0; i < heads.length && !this.clash; i += HEAD_FIELDS) {
-      const key = headKey(heads, i);
-      const first = this.owner.get(key);
-      if (first === undefined) this.owner.set(key, source);
-      else if (first !== source) this.clash = true;
+      // The identity (objectKey): env, member cluster, apiVersion, kind, namespace and name.
+      const env = heads[i] ?? '';
+      const member = heads[i + 1] ?? '';
+      const apiVersion = heads[i + 3] ?? '';
+      const kind = heads[i + 4] ?? '';
+      const name = heads[i + 5] ?? '';
+      const namespace = heads[i + 6] ?? '';
+      const known = this.byName.get(name);
+      if (known === undefined) {
+        this.byName.set(name, [env, member, apiVersion, kind, namespace, source]);
+        continue;
+      }
+      let j = 0;
+      for (; j < known.length; j += OWNER_FIELDS) {
+        if (known[j] === env && known[j + 1] === member && known[j + 2] === apiVersion && known[j + 3] === kind && known[j + 4] === namespace) break;
+      }
+      if (j === known.length) known.push(env, member, apiVersion, kind, namespace, source);
+      else if (known[j + 5] !== source) this.clash = true;
     }
   }
 }
+const OWNER_FIELDS = 6;
 
 /** A file known by its head, whole on first read of its object or text. */
 export interface HeadFile extends FileHead {
