@@ -88,8 +88,12 @@ export function managerChildren(env: FederationEnv, namespace: string, periodMs 
 }
 
 /** What a rolling update did, in the order it was seen: `replace <pod>` and `switchover <from> -> <to>`. */
+export const timedOrder = (r: { order: string[]; at: number[] }, from: number): string => r.order.map((w, i) => `${w} (+${(((r.at[i] ?? from) - from) / 1000).toFixed(1)} s)`).join(' → ');
+
 export interface RolloutRecord {
   order: string[];
+  /** performance.now() of each entry of `order`. */
+  at: number[];
   /** status.step values seen (`<id> <state>`). */
   steps: string[];
   /** The recorded primary at the end. */
@@ -99,12 +103,14 @@ export interface RolloutRecord {
 /**
  * Records a rolling update of `set` (a spread shard of Federation `federation`) while it runs:
  * every pod replacement (its uid changed or it is gone) and every change of the recorded primary,
- * polled every 150 ms. `replaced()` tells how many of the pods seen at the start were replaced.
+ * polled every 150 ms. `replaced()` tells how many of the pods seen at the start were replaced,
+ * `seen()` how many replacements and hand-overs were seen so far.
  */
-export async function watchRollout(env: FederationEnv, federation: string, set: string): Promise<{ pods: string[]; oldPrimary: string; replaced(): number; stop(): Promise<RolloutRecord> }> {
+export async function watchRollout(env: FederationEnv, federation: string, set: string): Promise<{ pods: string[]; oldPrimary: string; replaced(): number; seen(): number; stop(): Promise<RolloutRecord> }> {
   const oldPrimary = (await shardStatus(env, federation, set))?.primary?.pod ?? '';
   const uids = new Map((await podsEverywhere(env, set)).map((x) => [x.pod.metadata?.name ?? '', x.pod.metadata?.uid ?? '']));
   const order: string[] = [];
+  const at: number[] = [];
   const replaced = new Set<string>();
   const steps = new Set<string>();
   let primary = oldPrimary;
@@ -116,6 +122,7 @@ export async function watchRollout(env: FederationEnv, federation: string, set: 
         if (uids.has(name) && !replaced.has(name) && x.pod.metadata?.uid !== uids.get(name)) {
           replaced.add(name);
           order.push(`replace ${name}`);
+          at.push(performance.now());
         }
       }
       const fs_ = await federationStatus(env, federation).catch(() => undefined);
@@ -123,6 +130,7 @@ export async function watchRollout(env: FederationEnv, federation: string, set: 
       const p = fs_?.shards?.find((y) => y.name === set)?.primary?.pod;
       if (p !== undefined && p !== primary) {
         order.push(`switchover ${primary} -> ${p}`);
+        at.push(performance.now());
         primary = p;
       }
       await sleep(150);
@@ -132,10 +140,11 @@ export async function watchRollout(env: FederationEnv, federation: string, set: 
     pods: [...uids.keys()].sort(),
     oldPrimary,
     replaced: () => replaced.size,
+    seen: () => order.length,
     async stop(): Promise<RolloutRecord> {
       on = false;
       await loop;
-      return { order, steps: [...steps], primary };
+      return { order, at, steps: [...steps], primary };
     },
   };
 }
@@ -166,4 +175,23 @@ export function rollingOrderProblem(order: string[], pods: string[], oldPrimary:
   if (lastBefore.endsWith(`-> ${oldPrimary}`)) return `the old primary was primary again when it was replaced: ${said}`;
   if (order.slice(oldAt + 1).some((w) => w.startsWith('switchover'))) return `the primary moved after the old primary's replacement: ${said}`;
   return undefined;
+}
+
+/**
+ * The instant of the next kill of a manager during a rolling update: right after the update's next
+ * step is seen (`seen()` grows: a pod replaced, the record moved — a hand-over whose engine work is
+ * under way), plus 0–600 ms, or after `minMs`–`maxMs` when no step comes; so kills fall during the
+ * hand-overs as well as between steps.
+ */
+export async function nextKillInstant(seen: () => number, minMs = 2_500, maxMs = 6_000): Promise<'step' | 'timer'> {
+  const before = seen();
+  const deadline = performance.now() + minMs + Math.random() * (maxMs - minMs);
+  while (performance.now() < deadline) {
+    if (seen() > before) {
+      await sleep(Math.floor(Math.random() * 600));
+      return 'step';
+    }
+    await sleep(50);
+  }
+  return 'timer';
 }

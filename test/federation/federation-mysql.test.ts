@@ -28,7 +28,7 @@ import { eventually, sleep } from '../cluster/helpers.js';
 import { allReady, loadRendered, serviceAddresses } from '../e2e/engines-helpers.js';
 import { missingMysqlRows, overlappingPrimaries, startMysqlWriter } from '../e2e/writers.js';
 import { ensureControllerBuilt } from '../e2e/controller-helpers.js';
-import { createRenderedFederation, managerChildren, podsEverywhere as podsEverywhere_, rollingOrderProblem, shardStatus, watchRollout } from './federation-helpers.js';
+import { createRenderedFederation, managerChildren, nextKillInstant, podsEverywhere as podsEverywhere_, rollingOrderProblem, shardStatus, timedOrder, watchRollout } from './federation-helpers.js';
 import { FEDERATION_NAMESPACE, startFederationEnv, type FederationEnv } from './harness.js';
 
 const SET = 'payments-db-server';
@@ -36,6 +36,10 @@ const NS = `fed-mysql-${Date.now().toString(36)}`;
 const WEST = 'prod-eu-west';
 const CENTRAL = 'prod-eu-central';
 const AUTH = { user: 'dbadmin', password: `pw-${process.pid}` };
+// Applications write with an account of their own: the admin account (the controller's and the
+// manager's) has READ_ONLY ADMIN, so read_only and the switchover's fence do not stop its writes
+// and a client using it commits on a demoted old primary (errant transactions: it cannot replicate).
+const APP = { user: 'app', password: `app-${process.pid}` };
 const KINDS = new Set(['InstanceSet', 'ConfigMap', 'Service', 'PodDisruptionBudget', 'Secret']);
 const servers = (member: string): k8s.KubernetesObject[] =>
   loadRendered(`prod/${member}/db-payments/payments-db`, 'db-payments', NS).filter((o) => (o.metadata?.name ?? '').startsWith(SET) && KINDS.has(o.kind ?? ''));
@@ -103,6 +107,19 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
     }
   }
 
+  /** Waits (bounded) for the shard's state Healthy (with `primary` when given); the timeout says what the Federation said last. */
+  async function healthy(what: string, primary: string | undefined, timeoutMs: number): Promise<NonNullable<Awaited<ReturnType<typeof fedShard>>>> {
+    let last: Awaited<ReturnType<typeof fedShard>>;
+    try {
+      return await eventually(what, async () => {
+        last = await fedShard();
+        return last?.state === 'Healthy' && last.primary !== undefined && (primary === undefined || last.primary.pod === primary) ? last : undefined;
+      }, { timeoutMs, intervalMs: 250 });
+    } catch (err) {
+      throw new Error(`${String(err)}; the Federation last said: ${JSON.stringify(last ?? {}).slice(0, 1500)}`);
+    }
+  }
+
   async function table(name: string): Promise<string> {
     const p = (await fedShard())?.primary?.pod ?? '';
     await query(ips.get(p)!, `CREATE TABLE IF NOT EXISTS pay.${name} (id INT PRIMARY KEY)`);
@@ -162,6 +179,8 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
     }, { timeoutMs: 20_000, intervalMs: 250 });
     await query(ips.get(`${SET}-0`)!, 'CREATE DATABASE IF NOT EXISTS pay');
     await query(ips.get(`${SET}-0`)!, 'CREATE TABLE IF NOT EXISTS pay.w (id INT PRIMARY KEY)');
+    await query(ips.get(`${SET}-0`)!, `CREATE USER IF NOT EXISTS ${APP.user} IDENTIFIED BY '${APP.password}'`);
+    await query(ips.get(`${SET}-0`)!, `GRANT SELECT, INSERT ON pay.* TO ${APP.user}`);
     process.stderr.write(`[federation] MariaDB bootstrap: one healthy primary across 2 member clusters in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   });
 
@@ -169,8 +188,8 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
     const t0 = performance.now();
     expect((await fedShard())?.primary?.pod).toBe(`${SET}-0`);
     const [tc, tw] = [await table('part_c'), await table('part_w')];
-    const writer = startMysqlWriter(env.member(CENTRAL).kc, NS, `${SET}-primary`, AUTH, tc, { semiSync: true });
-    const writerW = startMysqlWriter(env.member(WEST).kc, NS, `${SET}-primary`, AUTH, tw, { semiSync: true });
+    const writer = startMysqlWriter(env.member(CENTRAL).kc, NS, `${SET}-primary`, APP, tc, { semiSync: true });
+    const writerW = startMysqlWriter(env.member(WEST).kc, NS, `${SET}-primary`, APP, tw, { semiSync: true });
     await eventually('commits acknowledged', async () => (writer.firstAckAfter(0) !== undefined && writerW.firstAckAfter(0) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
     const watch = watchWritable();
     const primariesSeen = new Set<string>();
@@ -196,10 +215,7 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
       healed = performance.now();
     }
     const ackedDuring = [writer, writerW].map((w) => w.firstAckAfter(cut + 1_000)).filter((t): t is number => t !== undefined && t < healed);
-    await eventually('Healthy again', async () => {
-      const x = await fedShard();
-      return x?.state === 'Healthy' && x.primary?.pod === `${SET}-0` ? true : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 250 });
+    await healthy('Healthy again', `${SET}-0`, 60_000);
     const servedAt = await eventually('commits acknowledged again', async () => {
       const a = writer.firstAckAfter(healed);
       const b = writerW.firstAckAfter(healed);
@@ -223,7 +239,7 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
   });
 
   it('the primary member cluster lost, then back: failover to the other member cluster, no acknowledged commit lost', async () => {
-    const writer = startMysqlWriter(env.member(CENTRAL).kc, NS, `${SET}-primary`, AUTH, 'pay.w', { semiSync: true });
+    const writer = startMysqlWriter(env.member(CENTRAL).kc, NS, `${SET}-primary`, APP, 'pay.w', { semiSync: true });
     await eventually('commits acknowledged', async () => (writer.firstAckAfter(0) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
     await sleep(1_000);
     const watch = watchWritable();
@@ -236,11 +252,8 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
     const back = performance.now();
     await env.resumeApiServer(WEST);
     env.releaseEngines(WEST);
-    const healthy = await eventually('Healthy with the primary in prod-eu-central', async () => {
-      const x = await fedShard();
-      return x?.state === 'Healthy' && x.primary?.pod === `${SET}-2` ? x : undefined;
-    }, { timeoutMs: 120_000, intervalMs: 250 });
-    expect(healthy.primary?.memberCluster).toBe(CENTRAL);
+    const settled = await healthy('Healthy with the primary in prod-eu-central', `${SET}-2`, 120_000);
+    expect(settled.primary?.memberCluster).toBe(CENTRAL);
     await eventually('exactly one primary label', async () => {
       const all = await podsEverywhere();
       const roles = all.map((x) => `${x.pod.metadata?.name}=${x.pod.metadata?.labels?.[LABELS.role] ?? ''}`).sort();
@@ -256,8 +269,8 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
   });
   /**
    * A rolling update across both member clusters with a client writing in each (`kills`: the
-   * manager, a child process, SIGKILLed that many times at random instants 0.3–2.5 s apart while it
-   * runs). Checks the order rule, one primary at the end with every -primary Service on it, never
+   * manager, a child process, SIGKILLed that many times while it runs, right after
+   * a step or 2.5–6 s after the last kill: nextKillInstant). Checks the order rule, one primary at the end with every -primary Service on it, never
    * two servers writable at once, no acknowledged commit lost.
    */
   async function rollingUpdate(value: string, kills: number): Promise<void> {
@@ -268,15 +281,12 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
     }
     const t0 = performance.now();
     if (kills === 0) manager ??= await startManager();
-    const before = await eventually('Healthy before the update', async () => {
-      const x = await fedShard();
-      return x?.state === 'Healthy' && x.primary !== undefined ? x : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 250 });
+    const before = await healthy('Healthy before the update', undefined, 60_000);
     await podsEverywhere();
     const tag = `roll${value}`;
     const [tc, tw] = [await table(`${tag}_c`), await table(`${tag}_w`)];
-    const writerC = startMysqlWriter(env.member(CENTRAL).kc, NS, `${SET}-primary`, AUTH, tc, { semiSync: true });
-    const writerW = startMysqlWriter(env.member(WEST).kc, NS, `${SET}-primary`, AUTH, tw, { semiSync: true });
+    const writerC = startMysqlWriter(env.member(CENTRAL).kc, NS, `${SET}-primary`, APP, tc, { semiSync: true });
+    const writerW = startMysqlWriter(env.member(WEST).kc, NS, `${SET}-primary`, APP, tw, { semiSync: true });
     await eventually('commits acknowledged', async () => (writerC.firstAckAfter(0) !== undefined && writerW.firstAckAfter(0) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
     const watch = watchWritable();
     const rollout = await watchRollout(env, 'payments-db', SET);
@@ -291,11 +301,16 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
     await changeTemplate(value);
     let killed = 0;
     let killedBeforeDone = 0;
+    const killTimes: number[] = [];
+    const killWhy: string[] = [];
     let record: Awaited<ReturnType<typeof rollout.stop>> | undefined;
     try {
       for (; killed < kills; killed++) {
-        await sleep(300 + Math.floor(Math.random() * 2_200));
+        // Right after a step is seen (a replacement, the record moved: a hand-over under way) or after 2.5–6 s (a fresh manager needs some seconds before its rounds move the update on).
+        const why = await nextKillInstant(rollout.seen);
         if (rollout.replaced() < 3) killedBeforeDone++;
+        killTimes.push(performance.now());
+        killWhy.push(why);
         await children!.killAll();
         children!.spawn();
       }
@@ -322,11 +337,12 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
     const lost = [...(await missingMysqlRows(p, AUTH, tc, reportC.acked)), ...(await missingMysqlRows(p, AUTH, tw, reportW.acked))];
     const gap = Math.max(reportC.longestGapMs, reportW.longestGapMs);
     process.stderr.write(
-      `[federation] MariaDB rolling update across member clusters${kills > 0 ? ` with the manager SIGKILLed ${killed} times (${killedBeforeDone} before the last pod was replaced)` : ''} in ${((done - started) / 1000).toFixed(1)} s: ${record.order.join(' → ')}; longest stretch without an acknowledged commit ${(gap / 1000).toFixed(1)} s; ${reportC.acked.length + reportW.acked.length} acknowledged, ${lost.length} lost, ${reportC.failures + reportW.failures} refused or failed; scenario ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+      `[federation] MariaDB rolling update across member clusters${kills > 0 ? ` with the manager SIGKILLed ${killed} times (${killedBeforeDone} before the last pod was replaced; at ${killTimes.map((t, i) => `+${((t - started) / 1000).toFixed(1)}${killWhy[i] === 'step' ? '*' : ''}`).join(', ')} s, * after a step)` : ''} in ${((done - started) / 1000).toFixed(1)} s: ${timedOrder(record, started)}; longest stretch without an acknowledged commit ${(gap / 1000).toFixed(1)} s; ${reportC.acked.length + reportW.acked.length} acknowledged, ${lost.length} lost, ${reportC.failures + reportW.failures} refused or failed; scenario ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
     );
     expect(rollingOrderProblem(record.order, rollout.pods, rollout.oldPrimary, { exactlyOneSwitchover: kills === 0 })).toBeUndefined();
     expect(after.primary!.pod).not.toBe(rollout.oldPrimary);
-    if (kills === 0) expect(record.steps, record.steps.join(', ')).toContain(`${SET}/Updating Running`);
+    // status.step said what ran while it ran (kubectl get dbfed: STEP, STATE).
+    if (kills === 0) expect(record.steps.some((x) => x.endsWith(' Running')), record.steps.join(', ')).toBe(true);
     expect(most, 'two servers writable at once').toBeLessThanOrEqual(1);
     expect(overlappingPrimaries([reportC, reportW])).toBeUndefined();
     expect(lost, 'acknowledged commits lost').toEqual([]);

@@ -7,7 +7,7 @@
 //     shard across the member clusters, every member cluster's `-primary` Service of each shard on
 //     it, the proxies of both member clusters Ready, and keys written through a proxy of one member
 //     cluster read back through a proxy of the other and spread over all three shards;
-//   - (d) the manager, as a child process, SIGKILLed 10 times at random instants during a rolling
+//   - (d) the manager, as a child process, SIGKILLed 10 times (right after a step, or 2.5–6 s apart) during a rolling
 //     update of all three shards across both member clusters, a client writing to each shard
 //     throughout (acknowledged = WAIT for every replica, so one is in the other member cluster):
 //     per shard the order rule (secondaries of both member clusters, the hand-over, the old primary
@@ -25,7 +25,7 @@ import { eventually, sleep } from '../cluster/helpers.js';
 import { ensureControllerBuilt } from '../e2e/controller-helpers.js';
 import { allReady, loadRendered, serviceAddresses } from '../e2e/engines-helpers.js';
 import { missingRedisKeys, overlappingPrimaries, startRedisWriter, type Writer } from '../e2e/writers.js';
-import { createRenderedFederation, managerChildren, podsEverywhere, rollingOrderProblem, shardStatus, watchRollout } from './federation-helpers.js';
+import { createRenderedFederation, managerChildren, nextKillInstant, podsEverywhere, rollingOrderProblem, shardStatus, timedOrder, watchRollout } from './federation-helpers.js';
 import { FEDERATION_NAMESPACE, startFederationEnv, type FederationEnv } from './harness.js';
 
 const NS = `fed-shards-${Date.now().toString(36)}`;
@@ -207,11 +207,16 @@ describe('federation manager: the whole prod feed-shards (3 spread shards, Senti
     }
     const replacedAll = (): number => [...rollouts.values()].reduce((n, r) => n + r.replaced(), 0);
     let killedBeforeDone = 0;
+    const killTimes: number[] = [];
+    const killWhy: string[] = [];
     const records = new Map<string, Awaited<ReturnType<(typeof rollouts extends Map<string, infer R> ? R : never)['stop']>>>();
     try {
       for (let i = 0; i < 10; i++) {
-        await sleep(300 + Math.floor(Math.random() * 2_200));
+        // Right after a step of any shard is seen (a replacement, a record moved: a hand-over under way) or after 2.5–6 s (a fresh manager needs some seconds before its rounds move the update on).
+        const why = await nextKillInstant(() => [...rollouts.values()].reduce((n, r) => n + r.seen(), 0));
         if (replacedAll() < 3 * SHARDS.length) killedBeforeDone++;
+        killTimes.push(performance.now());
+        killWhy.push(why);
         await children.killAll();
         children.spawn();
       }
@@ -243,7 +248,7 @@ describe('federation manager: the whole prod feed-shards (3 spread shards, Senti
     const acked = [...reports.values()].reduce((n, r) => n + r.acked.length, 0);
     const gap = Math.max(...[...reports.values()].map((r) => r.longestGapMs));
     process.stderr.write(
-      `[federation] manager SIGKILLed 10 times (${killedBeforeDone} before the last pod was replaced) during a rolling update of ${SHARDS.length} spread shards: every shard updated and Healthy ${((done - started) / 1000).toFixed(1)} s after the change; ${SHARDS.map((s) => `${s}: ${records.get(s)!.order.join(' → ')}`).join('; ')}; longest stretch without an acknowledged write ${(gap / 1000).toFixed(1)} s; ${acked} acknowledged, ${lost.length} lost; scenario ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+      `[federation] manager SIGKILLed 10 times (${killedBeforeDone} before the last pod was replaced; at ${killTimes.map((t, i) => `+${((t - started) / 1000).toFixed(1)}${killWhy[i] === 'step' ? '*' : ''}`).join(', ')} s, * after a step) during a rolling update of ${SHARDS.length} spread shards: every shard updated and Healthy ${((done - started) / 1000).toFixed(1)} s after the change; ${SHARDS.map((s) => `${s}: ${timedOrder(records.get(s)!, started)}`).join('; ')}; longest stretch without an acknowledged write ${(gap / 1000).toFixed(1)} s; ${acked} acknowledged, ${lost.length} lost; scenario ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
     );
     for (const s of SHARDS) {
       const r = rollouts.get(s)!;
