@@ -144,7 +144,10 @@ export function buildActions(changes: ReadonlyArray<ClassifiedChange>, opts: Dag
     const canary = first?.[0];
     if (canary !== undefined && rest !== undefined) {
       // (A spread topology's chain already runs the canary first: it is left out of this rule.)
-      const sinks = sinksOf(envActions.filter((a) => a.memberCluster === canary && !spreadNodes.has(a.id)));
+      // Nor what follows a spread chain (a namespace deleted after it): the chain may wait for the
+      // other member clusters, which would then wait for it.
+      const afterSpread = descendants(envActions, (a) => spreadNodes.has(a.id));
+      const sinks = sinksOf(envActions.filter((a) => a.memberCluster === canary && !afterSpread.has(a.id)));
       for (const a of envActions) {
         if (a.memberCluster === canary || !member(a) || spreadNodes.has(a.id) || a.after.length > 0) continue;
         for (const s of sinks) edge(s, a);
@@ -255,6 +258,23 @@ export function ordinalMoves(changes: ReadonlyArray<ClassifiedChange>, spread: R
 /** A ConfigMap or Cluster change that moves the primary still needs the three-step update. */
 function hasReplicas(c: ClassifiedChange): boolean {
   return c.kind !== 'InstanceSet' || hasSwitchover(c.head) || hasSwitchover(c.base);
+}
+
+/** The ids of the actions that are `from`, or come after one of them. */
+function descendants(actions: ReadonlyArray<PlanAction>, from: (a: PlanAction) => boolean): Set<string> {
+  const next = new Map<string, string[]>();
+  for (const a of actions) for (const p of a.after) next.set(p, [...(next.get(p) ?? []), a.id]);
+  const out = new Set(actions.filter(from).map((a) => a.id));
+  const todo = [...out];
+  while (todo.length > 0) {
+    for (const n of next.get(todo.pop()!) ?? []) {
+      if (!out.has(n)) {
+        out.add(n);
+        todo.push(n);
+      }
+    }
+  }
+  return out;
 }
 
 /** Kahn's algorithm by levels; sorted ids inside a wave keep the output deterministic. */

@@ -6,8 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { compileModel } from '../../compiler/compile.js';
 import { parseSources, type SourceFile } from '../../compiler/load/index.js';
+import { buildActions } from '../../compiler/plan/dag.js';
 import { buildPlan } from '../../compiler/plan/plan.js';
-import type { ActionType, Plan, PlanAction, PlanObject } from '../../compiler/plan/model.js';
+import type { ActionType, ClassifiedChange, Plan, PlanAction, PlanObject } from '../../compiler/plan/model.js';
 import { spreadSteps } from '../../compiler/rollout/spread-steps.js';
 import { validate } from '../../compiler/validate/index.js';
 import { noAcks } from './plan-fixtures.js';
@@ -109,6 +110,32 @@ describe('plan DAG of a spread topology', () => {
     const p = plan(SPREAD, SPREAD.replace('replicas: 3\n', 'replicas: 5\n'));
     const fed = p.actions.find((a) => a.id === 'prod/_federation/cache/apply')!;
     for (const a of p.actions.filter((x) => x.topology === 'cache' && x !== fed)) expect(a.wave).toBeGreaterThan(fed.wave);
+  });
+});
+
+describe('plan DAG of a spread topology: no cycle with the canary rule', () => {
+  const change = (memberCluster: string, kind: string, name: string, type: ClassifiedChange['type'], cls: ClassifiedChange['class'], extra: Partial<ClassifiedChange> = {}): ClassifiedChange => ({
+    key: `prod|${memberCluster}|${kind}|${name}`, env: 'prod', memberCluster, apiVersion: 'v1', kind, name, type, class: cls,
+    verdict: { class: cls, rule: 'test', reason: 'test' }, fields: [], ...extra,
+  });
+  const spreadSet = { apiVersion: 'dbtopo.dev/v1alpha1', kind: 'InstanceSet', metadata: { name: 'cache-server' }, spec: { replicas: 2, spread: { memberClusters: ['west', 'central'] }, roles: [{ name: 'primary' }] } };
+  const updated = (m: string) => change(m, 'InstanceSet', 'cache-server', 'changed', 'role-affecting', {
+    namespace: 'db', topology: 'cache', base: spreadSet, head: spreadSet,
+    fields: [{ path: '/spec/template', segments: ['spec', 'template'], op: 'replace', class: 'role-affecting', rule: 'pod-template', reason: 'r' }],
+  });
+
+  it('a namespace deleted in the canary after the spread chain, a CRD changed in the other member cluster', () => {
+    const { actions } = buildActions([
+      updated('west'),
+      updated('central'),
+      change('west', 'ConfigMap', 'cache-extra', 'removed', 'scale-in', { namespace: 'db', topology: 'cache' }),
+      change('west', 'Namespace', 'db', 'removed', 'scale-in'),
+      change('central', 'CustomResourceDefinition', 'instancesets.dbtopo.dev', 'changed', 'safe'),
+    ], { memberOrder: new Map([['prod', ['west', 'central']]]) });
+    const ids = actions.map((a) => `${a.type}@${a.memberCluster}`);
+    expect(ids.indexOf('update-secondaries@west')).toBeLessThan(ids.indexOf('update-secondaries@central'));
+    expect(ids.indexOf('apply-crds@central')).toBeLessThan(ids.indexOf('update-secondaries@central'));
+    expect(ids.indexOf('delete@west')).toBeLessThan(ids.indexOf('delete-namespace@west'));
   });
 });
 
