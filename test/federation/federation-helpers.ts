@@ -183,7 +183,7 @@ export function rollingOrderProblem(order: string[], pods: string[], oldPrimary:
  * under way), plus 0–600 ms, or after `minMs`–`maxMs` when no step comes; so kills fall during the
  * hand-overs as well as between steps.
  */
-export async function nextKillInstant(seen: () => number, minMs = 2_500, maxMs = 6_000): Promise<'step' | 'timer'> {
+export async function nextKillInstant(seen: () => number, minMs = 1_000, maxMs = 3_000): Promise<'step' | 'timer'> {
   const before = seen();
   const deadline = performance.now() + minMs + Math.random() * (maxMs - minMs);
   while (performance.now() < deadline) {
