@@ -6,7 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
+import { Redis } from 'ioredis';
 import { parseAllDocuments } from 'yaml';
+import type { PlanObject } from '../../compiler/plan/model.js';
+import { buildPlan } from '../../compiler/plan/plan.js';
 import { federationCrd } from '../../schemas/crds/federation.crd.js';
 import { LABELS, type Federation, type FederationShardStatus } from '../../schemas/types/index.js';
 import { eventually, sleep } from '../cluster/helpers.js';
@@ -106,9 +109,11 @@ export interface RolloutRecord {
  * polled every 150 ms. `replaced()` tells how many of the pods seen at the start were replaced,
  * `seen()` how many replacements and hand-overs were seen so far.
  */
-export async function watchRollout(env: FederationEnv, federation: string, set: string): Promise<{ pods: string[]; oldPrimary: string; replaced(): number; seen(): number; stop(): Promise<RolloutRecord> }> {
+export async function watchRollout(env: FederationEnv, federation: string, set: string): Promise<{ pods: string[]; memberOf: Map<string, string>; oldPrimary: string; replaced(): number; seen(): number; stop(): Promise<RolloutRecord> }> {
   const oldPrimary = (await shardStatus(env, federation, set))?.primary?.pod ?? '';
-  const uids = new Map((await podsEverywhere(env, set)).map((x) => [x.pod.metadata?.name ?? '', x.pod.metadata?.uid ?? '']));
+  const start = await podsEverywhere(env, set);
+  const uids = new Map(start.map((x) => [x.pod.metadata?.name ?? '', x.pod.metadata?.uid ?? '']));
+  const memberOf = new Map(start.map((x) => [x.pod.metadata?.name ?? '', x.member]));
   const order: string[] = [];
   const at: number[] = [];
   const replaced = new Set<string>();
@@ -138,6 +143,7 @@ export async function watchRollout(env: FederationEnv, federation: string, set: 
   })();
   return {
     pods: [...uids.keys()].sort(),
+    memberOf,
     oldPrimary,
     replaced: () => replaced.size,
     seen: () => order.length,
@@ -194,4 +200,75 @@ export async function nextKillInstant(seen: () => number, minMs = 1_000, maxMs =
     await sleep(50);
   }
   return 'timer';
+}
+
+/** 1 when the Redis at `ip` acts as an established primary (a master with a connected replica), else 0 (also when it does not answer). */
+export async function redisEstablishedPrimary(ip: string): Promise<number> {
+  const c = new Redis({ host: ip, port: 6379, lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, commandTimeout: 500, retryStrategy: () => null });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    const info = String(await c.info('replication'));
+    return /role:master/.test(info) && Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0) > 0 ? 1 : 0;
+  } catch {
+    return 0;
+  } finally {
+    c.disconnect();
+  }
+}
+
+/** The most `sample()` gave at one instant, sampled every `periodMs` until stop() (which waits for the sample under way). */
+export function watchMost(sample: () => Promise<number>, periodMs = 200): { stop(): Promise<number> } {
+  let most = 0;
+  let on = true;
+  const loop = (async () => {
+    while (on) {
+      most = Math.max(most, await sample().catch(() => 0));
+      await sleep(periodMs);
+    }
+  })();
+  return {
+    async stop() {
+      on = false;
+      await loop;
+      return most;
+    },
+  };
+}
+
+/**
+ * The order `dbtopo plan` gives (compiler/plan/: diff → classify → the DAG of spreadSteps) for
+ * `change` applied to the rendered objects of a spread shard in each member cluster (`objects`, by
+ * member cluster in the environment's order, the canary first) and its Federation: the spread
+ * chain's actions that replace or hand over servers, as `<type>@<member cluster>`, in plan order.
+ */
+export function planOrder(topology: string, objects: ReadonlyMap<string, k8s.KubernetesObject[]>, federation: k8s.KubernetesObject, change: (o: k8s.KubernetesObject) => k8s.KubernetesObject): string[] {
+  const side = (f: (o: k8s.KubernetesObject) => k8s.KubernetesObject): PlanObject[] => [
+    ...[...objects].flatMap(([m, objs]) => objs.map((o) => ({ env: 'prod', memberCluster: m, topology, object: f(o) as unknown as PlanObject['object'] }))),
+    { env: 'prod', memberCluster: '_federation', topology, object: federation as unknown as PlanObject['object'] },
+  ];
+  const plan = buildPlan(side((o) => o), side(change), { allowMigration: false, acknowledgements: { delete: [], migrate: [] }, memberOrder: new Map([['prod', [...objects.keys()]]]) });
+  return plan.actions
+    .filter((a) => a.topology === topology && (a.memberCluster !== '_federation' ? a.type !== 'apply' : ['switchover', 'update-primary', 'move-ordinal'].includes(a.type)))
+    .map((a) => `${a.type}@${a.memberCluster}`);
+}
+
+/**
+ * A rolling update as it ran, in the plan's words: each pod replacement is its member cluster's
+ * `update-secondaries` (the old primary's: `update-primary@_federation`), each hand-over
+ * `switchover@_federation`; consecutive entries of one step collapsed. And what the plan's order
+ * becomes for that shard: less a member cluster's `update-secondaries` when it held no secondary
+ * (the primary alone there: nothing to replace, nothing recorded).
+ */
+export function rolloutInPlanTerms(order: readonly string[], memberOf: ReadonlyMap<string, string>, oldPrimary: string, planned: readonly string[]): { recorded: string[]; expected: string[] } {
+  const steps = order.map((w) => {
+    if (w.startsWith('switchover')) return 'switchover@_federation';
+    const pod = w.replace(/^replace /, '');
+    return pod === oldPrimary ? 'update-primary@_federation' : `update-secondaries@${memberOf.get(pod) ?? '?'}`;
+  });
+  const secondariesIn = new Set([...memberOf].filter(([p]) => p !== oldPrimary).map(([, m]) => m));
+  return {
+    recorded: steps.filter((s, i) => i === 0 || steps[i - 1] !== s),
+    expected: planned.filter((s) => !s.startsWith('update-secondaries@') || secondariesIn.has(s.split('@')[1]!)),
+  };
 }

@@ -25,7 +25,7 @@ import { LABELS, type Federation, type FederationShardStatus, type InstanceSet }
 import { eventually, sleep } from '../cluster/helpers.js';
 import { allReady, loadRendered, serviceAddresses } from '../e2e/engines-helpers.js';
 import { missingRedisKeys, overlappingPrimaries, startRedisWriter } from '../e2e/writers.js';
-import { createRenderedFederation, podsEverywhere as podsEverywhere_, shardStatus } from './federation-helpers.js';
+import { createRenderedFederation, podsEverywhere as podsEverywhere_, redisEstablishedPrimary, shardStatus, watchMost } from './federation-helpers.js';
 import { FEDERATION_NAMESPACE, startFederationEnv, type FederationEnv } from './harness.js';
 
 const SET = 'feed-shards-shard-0';
@@ -69,58 +69,15 @@ describe('federation: an ordinal moved from one member cluster to another, no ac
   /** The most engines seen at one instant acting as an established primary (master with a connected replica), every 200 ms, at every pod address ever seen. */
   function watchEngines(): { stop(): Promise<number> } {
     const ips = new Set<string>();
-    let most = 0;
-    let on = true;
-    const loop = (async () => {
-      while (on) {
-        for (const x of await podsEverywhere().catch(() => [])) if (x.pod.status?.podIP) ips.add(x.pod.status.podIP);
-        const masters = await Promise.all(
-          [...ips].map(async (ip) => {
-            const c = new Redis({ host: ip, port: 6379, lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, commandTimeout: 500, retryStrategy: () => null });
-            c.on('error', () => undefined);
-            try {
-              await c.connect();
-              const info = String(await c.info('replication'));
-              return /role:master/.test(info) && Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0) > 0 ? 1 : 0;
-            } catch {
-              return 0;
-            } finally {
-              c.disconnect();
-            }
-          }),
-        );
-        most = Math.max(most, masters.reduce<number>((a, b) => a + b, 0));
-        await sleep(200);
-      }
-    })();
-    return {
-      async stop() {
-        on = false;
-        await loop;
-        return most;
-      },
-    };
+    return watchMost(async () => {
+      for (const x of await podsEverywhere().catch(() => [])) if (x.pod.status?.podIP) ips.add(x.pod.status.podIP);
+      return (await Promise.all([...ips].map(redisEstablishedPrimary))).reduce<number>((x, y) => x + y, 0);
+    });
   }
 
   /** The most pods labelled primary at one instant across both member clusters, polled every 200 ms. */
-  function watchLabels(): { stop(): Promise<number> } {
-    let most = 0;
-    let on = true;
-    const loop = (async () => {
-      while (on) {
-        const all = await podsEverywhere().catch(() => []);
-        most = Math.max(most, all.filter((x) => x.pod.metadata?.labels?.[LABELS.role] === 'primary' && x.pod.metadata.deletionTimestamp === undefined).length);
-        await sleep(200);
-      }
-    })();
-    return {
-      async stop() {
-        on = false;
-        await loop;
-        return most;
-      },
-    };
-  }
+  const watchLabels = (): { stop(): Promise<number> } =>
+    watchMost(async () => (await podsEverywhere()).filter((x) => x.pod.metadata?.labels?.[LABELS.role] === 'primary' && x.pod.metadata.deletionTimestamp === undefined).length);
 
   beforeAll(async () => {
     env = await startFederationEnv({

@@ -28,7 +28,7 @@ import { eventually, sleep } from '../cluster/helpers.js';
 import { allReady, loadRendered, serviceAddresses } from '../e2e/engines-helpers.js';
 import { missingMysqlRows, overlappingPrimaries, startMysqlWriter } from '../e2e/writers.js';
 import { ensureControllerBuilt } from '../e2e/controller-helpers.js';
-import { createRenderedFederation, managerChildren, nextKillInstant, podsEverywhere as podsEverywhere_, rollingOrderProblem, shardStatus, timedOrder, watchRollout } from './federation-helpers.js';
+import { createRenderedFederation, managerChildren, nextKillInstant, planOrder, podsEverywhere as podsEverywhere_, rollingOrderProblem, rolloutInPlanTerms, shardStatus, timedOrder, watchRollout } from './federation-helpers.js';
 import { FEDERATION_NAMESPACE, startFederationEnv, type FederationEnv } from './harness.js';
 
 const SET = 'payments-db-server';
@@ -340,6 +340,20 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
       `[federation] MariaDB rolling update across member clusters${kills > 0 ? ` with the manager SIGKILLed ${killed} times (${killedBeforeDone} before the last pod was replaced; at ${killTimes.map((t, i) => `+${((t - started) / 1000).toFixed(1)}${killWhy[i] === 'step' ? '*' : ''}`).join(', ')} s, * after a step)` : ''} in ${((done - started) / 1000).toFixed(1)} s: ${timedOrder(record, started)}; longest stretch without an acknowledged commit ${(gap / 1000).toFixed(1)} s; ${reportC.acked.length + reportW.acked.length} acknowledged, ${lost.length} lost, ${reportC.failures + reportW.failures} refused or failed; scenario ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
     );
     expect(rollingOrderProblem(record.order, rollout.pods, rollout.oldPrimary, { exactlyOneSwitchover: kills === 0 })).toBeUndefined();
+    if (kills === 0) {
+      // The recorded order, step by step, is the plan's DAG for the same change (dbtopo plan's code).
+      const withTemplateChange = (o: k8s.KubernetesObject): k8s.KubernetesObject => {
+        if (o.kind !== 'InstanceSet' || o.metadata?.name !== SET) return o;
+        const c = structuredClone(o) as k8s.KubernetesObject & { spec: { template: { metadata?: { annotations?: Record<string, string> } } } };
+        c.spec.template.metadata = { ...c.spec.template.metadata, annotations: { ...c.spec.template.metadata?.annotations, 'dbtopo.dev/test-rollout': value } };
+        return c;
+      };
+      const fed = loadRendered('prod/_federation/db-payments/payments-db', 'db-payments', NS).find((o) => o.kind === 'Federation')!;
+      const planned = planOrder('payments-db', new Map([WEST, CENTRAL].map((m) => [m, servers(m)])), fed, withTemplateChange);
+      expect(planned).toEqual([`update-secondaries@${WEST}`, `update-secondaries@${CENTRAL}`, 'switchover@_federation', 'update-primary@_federation']);
+      const { recorded, expected } = rolloutInPlanTerms(record.order, rollout.memberOf, rollout.oldPrimary, planned);
+      expect(recorded, record.order.join(', ')).toEqual(expected);
+    }
     expect(after.primary!.pod).not.toBe(rollout.oldPrimary);
     // status.step said what ran while it ran (kubectl get dbfed: STEP, STATE).
     if (kills === 0) expect(record.steps.some((x) => x.endsWith(' Running')), record.steps.join(', ')).toBe(true);

@@ -25,7 +25,7 @@ import { eventually, sleep } from '../cluster/helpers.js';
 import { ensureControllerBuilt } from '../e2e/controller-helpers.js';
 import { allReady, loadRendered, serviceAddresses } from '../e2e/engines-helpers.js';
 import { missingRedisKeys, overlappingPrimaries, startRedisWriter, type Writer } from '../e2e/writers.js';
-import { createRenderedFederation, managerChildren, nextKillInstant, podsEverywhere, rollingOrderProblem, shardStatus, timedOrder, watchRollout } from './federation-helpers.js';
+import { createRenderedFederation, managerChildren, nextKillInstant, podsEverywhere, redisEstablishedPrimary, rollingOrderProblem, shardStatus, timedOrder, watchRollout } from './federation-helpers.js';
 import { FEDERATION_NAMESPACE, startFederationEnv, type FederationEnv } from './harness.js';
 
 const NS = `fed-shards-${Date.now().toString(36)}`;
@@ -75,26 +75,13 @@ describe('federation manager: the whole prod feed-shards (3 spread shards, Senti
     const most: Record<string, number> = Object.fromEntries(SHARDS.map((s) => [s, 0]));
     let on = true;
     let refreshing: Promise<unknown> | undefined;
-    const masterWithReplicas = async (ip: string): Promise<number> => {
-      const c = new Redis({ host: ip, port: 6379, lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, commandTimeout: 500, retryStrategy: () => null });
-      c.on('error', () => undefined);
-      try {
-        await c.connect();
-        const info = String(await c.info('replication'));
-        return /role:master/.test(info) && Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0) > 0 ? 1 : 0;
-      } catch {
-        return 0;
-      } finally {
-        c.disconnect();
-      }
-    };
     const loop = (async () => {
       while (on) {
         refreshing ??= Promise.all(SHARDS.map((s) => refreshIps(s).catch(() => undefined))).finally(() => (refreshing = undefined));
         await Promise.all(
           SHARDS.map(async (s) => {
             const mine = [...ips.entries()].filter(([pod]) => pod.startsWith(`${s}-`)).map(([, ip]) => ip);
-            const n = (await Promise.all(mine.map(masterWithReplicas))).reduce((a, b) => a + b, 0);
+            const n = (await Promise.all(mine.map(redisEstablishedPrimary))).reduce((a, b) => a + b, 0);
             most[s] = Math.max(most[s]!, n);
           }),
         );

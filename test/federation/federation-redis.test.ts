@@ -23,8 +23,6 @@ import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PlanObject } from '../../compiler/plan/model.js';
-import { buildPlan } from '../../compiler/plan/plan.js';
 import { startFederationManager, type RunningFederationManager } from '../../controller/federation/manager.js';
 import { makeLogger } from '../../controller/runtime/log.js';
 import { LABELS, type FederationShardStatus } from '../../schemas/types/index.js';
@@ -32,7 +30,7 @@ import { eventually, sleep } from '../cluster/helpers.js';
 import { ensureControllerBuilt } from '../e2e/controller-helpers.js';
 import { allReady, loadRendered, serviceAddresses } from '../e2e/engines-helpers.js';
 import { missingRedisKeys, overlappingPrimaries, startRedisWriter } from '../e2e/writers.js';
-import { createRenderedFederation, federationStatus, podsEverywhere as podsEverywhere_, shardStatus } from './federation-helpers.js';
+import { createRenderedFederation, federationStatus, planOrder, podsEverywhere as podsEverywhere_, redisEstablishedPrimary, rolloutInPlanTerms, shardStatus, watchMost } from './federation-helpers.js';
 import { FEDERATION_NAMESPACE, startFederationEnv, type FederationEnv } from './harness.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -60,37 +58,10 @@ describe('federation manager: one primary for a Redis shard spread over two memb
    */
   const ips = new Map<string, string>();
   function watchEngines(): { stop(): Promise<number> } {
-    let most = 0;
-    let on = true;
-    const loop = (async () => {
-      while (on) {
-        for (const x of await podsEverywhere().catch(() => [])) if (x.pod.status?.podIP) ips.set(x.pod.metadata?.name ?? '', x.pod.status.podIP);
-        const masters = await Promise.all(
-          [...ips.values()].map(async (ip) => {
-            const c = new Redis({ host: ip, port: 6379, lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, commandTimeout: 500, retryStrategy: () => null });
-            c.on('error', () => undefined);
-            try {
-              await c.connect();
-              const info = String(await c.info('replication'));
-              return /role:master/.test(info) && Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0) > 0 ? 1 : 0;
-            } catch {
-              return 0;
-            } finally {
-              c.disconnect();
-            }
-          }),
-        );
-        most = Math.max(most, masters.reduce<number>((a, b) => a + b, 0));
-        await sleep(200);
-      }
-    })();
-    return {
-      async stop() {
-        on = false;
-        await loop;
-        return most;
-      },
-    };
+    return watchMost(async () => {
+      for (const x of await podsEverywhere().catch(() => [])) if (x.pod.status?.podIP) ips.set(x.pod.metadata?.name ?? '', x.pod.status.podIP);
+      return (await Promise.all([...ips.values()].map(redisEstablishedPrimary))).reduce<number>((a, b) => a + b, 0);
+    });
   }
 
   const startManager = async (): Promise<RunningFederationManager> =>
@@ -312,20 +283,6 @@ describe('federation manager: one primary for a Redis shard spread over two memb
       await killAll();
     }
   });
-  /**
-   * The order `dbtopo plan` gives for a change (compiler/plan/: diff → classify → DAG) to the
-   * rendered objects of shard 0 in both member clusters and the Federation: the spread chain's
-   * actions as `<type>@<member cluster>`, in plan order.
-   */
-  function planOrder(change: (o: k8s.KubernetesObject) => k8s.KubernetesObject): string[] {
-    const side = (f: (o: k8s.KubernetesObject) => k8s.KubernetesObject): PlanObject[] => [
-      ...[WEST, CENTRAL].flatMap((m) => shard0(m).map((o) => ({ env: 'prod', memberCluster: m, topology: 'feed-shards', object: f(o) as unknown as PlanObject['object'] }))),
-      ...loadRendered('prod/_federation/db-feed/feed-shards', 'db-feed', NS).filter((o) => o.kind === 'Federation').map((o) => ({ env: 'prod', memberCluster: '_federation', topology: 'feed-shards', object: o as unknown as PlanObject['object'] })),
-    ];
-    const plan = buildPlan(side((o) => o), side(change), { allowMigration: false, acknowledgements: { delete: [], migrate: [] }, memberOrder: new Map([['prod', [WEST, CENTRAL]]]) });
-    return plan.actions.filter((a) => a.topology === 'feed-shards' && a.memberCluster !== '_federation' ? a.type !== 'apply' : ['switchover', 'update-primary', 'move-ordinal'].includes(a.type)).map((a) => `${a.type}@${a.memberCluster}`);
-  }
-
   it('a rolling update across member clusters: the pod replacements and the switchover, across member clusters, in the order of the plan\'s DAG', async () => {
     manager ??= await startManager();
     // The change, as Git brings it to both member clusters' server sets: a new pod template.
@@ -336,7 +293,8 @@ describe('federation manager: one primary for a Redis shard spread over two memb
       c.spec.template.metadata = { ...c.spec.template.metadata, annotations: { ...c.spec.template.metadata?.annotations, [ANNOTATION]: '1' } };
       return c;
     };
-    const planned = planOrder(withTemplateChange);
+    const fed = loadRendered('prod/_federation/db-feed/feed-shards', 'db-feed', NS).find((o) => o.kind === 'Federation')!;
+    const planned = planOrder('feed-shards', new Map([WEST, CENTRAL].map((m) => [m, shard0(m)])), fed, withTemplateChange);
     expect(planned).toEqual(['update-secondaries@prod-eu-west', 'update-secondaries@prod-eu-central', 'switchover@_federation', 'update-primary@_federation']);
     const before = await eventually('Healthy before the update', async () => {
       const x = (await status0());
@@ -350,7 +308,7 @@ describe('federation manager: one primary for a Redis shard spread over two memb
     await eventually('writes acknowledged', async () => (writerW.firstAckAfter(0) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
     const watch = watchEngines();
     // Every pod replacement (its uid changed or it is gone) and every change of the recorded primary, in order.
-    const events: Array<{ t: number; what: string; step: string }> = [];
+    const events: Array<{ t: number; what: string }> = [];
     const memberOf = new Map((await podsEverywhere()).map((x) => [x.pod.metadata?.name ?? '', x.member]));
     const replaced = new Set<string>();
     const steps = new Set<string>();
@@ -362,15 +320,14 @@ describe('federation manager: one primary for a Redis shard spread over two memb
           const name = x.pod.metadata?.name ?? '';
           if (!replaced.has(name) && x.pod.metadata?.uid !== uids.get(name)) {
             replaced.add(name);
-            // A secondary's replacement belongs to its member cluster's update-secondaries; the old primary's to update-primary.
-            events.push({ t: performance.now(), what: `replace ${name} (${memberOf.get(name)})`, step: name === oldPrimary ? 'update-primary@_federation' : `update-secondaries@${memberOf.get(name)}` });
+            events.push({ t: performance.now(), what: `replace ${name}` });
           }
         }
         const fs = await federationStatus(env, 'feed-shards').catch(() => undefined);
         for (const st of fs?.steps ?? []) steps.add(`${st.id} ${st.state}`);
         const p = fs?.shards?.find((y) => y.name === SET)?.primary?.pod;
         if (p !== undefined && p !== primaryNow) {
-          events.push({ t: performance.now(), what: `switchover ${primaryNow} -> ${p}`, step: 'switchover@_federation' });
+          events.push({ t: performance.now(), what: `switchover ${primaryNow} -> ${p}` });
           primaryNow = p;
         }
         await sleep(150);
@@ -404,9 +361,8 @@ describe('federation manager: one primary for a Redis shard spread over two memb
     // The recorded order, step by step (consecutive events of one step collapsed), is the plan's
     // DAG — less a member cluster's update-secondaries when it held no secondary at the time
     // (the primary alone there): nothing to replace, nothing to record.
-    const secondariesIn = new Set([...uids.keys()].filter((p) => p !== oldPrimary).map((p) => memberOf.get(p)));
-    const expected = planned.filter((s) => !s.startsWith('update-secondaries@') || secondariesIn.has(s.split('@')[1]));
-    const recorded = events.map((e) => e.step).filter((s, i, all) => i === 0 || all[i - 1] !== s);
+    const { recorded, expected } = rolloutInPlanTerms(order, memberOf, oldPrimary, planned);
+    const secondariesIn = new Set([...memberOf].filter(([p]) => p !== oldPrimary).map(([, m]) => m));
     expect(recorded, order.join(', ')).toEqual(expected);
     expect(order.filter((w) => w.startsWith('switchover')), order.join(', ')).toHaveLength(1);
     // status.steps showed the plan's steps while they ran: the canary's secondaries running while
