@@ -3,7 +3,9 @@
 // from the pod's environment (see podtemplate.ts and docs/compiler.md):
 //   ${POD_IP}     the pod's IP (status.podIP)
 //   ${POD_NAME}   the pod's name
-//   ${SERVER_ID}  MySQL server-id: the pod's ordinal + 1
+//   ${SERVER_ID}  MySQL server-id, one per data directory: kept in the data volume, made from the
+//                 UID of the pod that first starts on it (podtemplate.ts serverIdLines); elsewhere
+//                 the ordinal + 1
 //   ${PASSWORD}   the engine password from credentials.password (only written when it is set)
 
 import { SENTINEL_TIMING } from '../../schemas/types/index.js';

@@ -87,6 +87,7 @@ export function mysqlPlans(p: PlacedTopology, member: MemberPlacement): SetPlan[
       dataDir: MYSQL_DATA_DIR,
       configFiles: { 'my.cnf': cnf, ...(initSql !== undefined ? { [MYSQL_INIT_SQL]: initSql } : {}) },
       initSteps: [{ name: 'init-datadir', script: initDatadirScript(t.version) }],
+      serverIdFromUid: true,
       spread: true,
       antiAffinity: t.placement.antiAffinity,
       slots: placed.slots,

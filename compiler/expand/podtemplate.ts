@@ -40,6 +40,12 @@ export interface PodPlan {
    * accepting connections (tcpSocket), enough for Sentinels and proxies.
    */
   readinessCommand?: string[];
+  /**
+   * MySQL servers: `${SERVER_ID}` is kept in the data volume, made from the pod's UID (POD_UID,
+   * downward API) on a new volume, so a moved ordinal's new pod never shares its old pod's server
+   * id (see serverIdLines). Other components fill it from the ordinal, as before.
+   */
+  serverIdFromUid?: boolean;
   /** Spread and anti-affinity apply to servers and sentinels, where losing two pods at once hurts. */
   spread: boolean;
   antiAffinity: 'required' | 'preferred' | 'none';
@@ -54,25 +60,56 @@ const containerSecurity = {
   seccompProfile: { type: 'RuntimeDefault' },
 };
 
+/**
+ * A MySQL server's id: kept in its data directory (SERVER_ID_FILE), made on the first start on a
+ * new volume from that pod's UID: the UID's first group (8 hex digits, random in a v4 UUID) modulo
+ * 2^32 - 1, plus 1: 1 … 4294967295, MariaDB's range, never 0. So the id names the data directory,
+ * as MariaDB assumes: a pod recreated on its claim (rolling update) keeps it (gtid_current_pos
+ * counts the binlog's GTIDs as the server's own only when they carry its server id: a new id over
+ * the old binlog would make a former primary fetch and apply its own transactions again), while
+ * the new pod of a moved ordinal (a new claim in another member cluster, docs/federation.md) gets
+ * its own: a replica skips the events of its own id, so with the old pod's id it would miss what
+ * the old one wrote. Plain POSIX sh (hex constants in $((…))): Debian's dash and busybox sh alike.
+ * An unset or non-hex UID, or a kept id that is not a number, fails the init container.
+ * test/kubelet/render.ts serverIdFromUid is the same function.
+ */
+export const SERVER_ID_FILE = '.dbtopo-server-id';
+export function serverIdLines(dataDir: string): string[] {
+  const file = `${dataDir}/${SERVER_ID_FILE}`;
+  return [
+    `if [ -s "${file}" ]; then SERVER_ID="$(cat "${file}")"; else`,
+    '  SERVER_ID=$(( 0x${POD_UID%%-*} % 4294967295 + 1 ))',
+    `  echo "$SERVER_ID" > "${file}"`,
+    'fi',
+    'case "$SERVER_ID" in ""|*[!0-9]*) echo "bad server id: $SERVER_ID" >&2; exit 1;; esac',
+  ];
+}
+
 // Fills the placeholders of every config file (see configmaps.ts) into the writable config dir.
-const RENDER_SCRIPT = [
-  'set -eu',
-  'ordinal="${POD_NAME##*-}"',
-  'SERVER_ID=$((ordinal + 1))',
+const RENDER_LOOP = [
   `for f in ${TEMPLATE_DIR}/*; do`,
   '  sed -e "s|\\${POD_IP}|${POD_IP}|g" -e "s|\\${POD_NAME}|${POD_NAME}|g" \\',
   '      -e "s|\\${SERVER_ID}|${SERVER_ID}|g" -e "s|\\${PASSWORD}|${PASSWORD:-}|g" \\',
   '      -e "s|\\${USERNAME}|${USERNAME:-root}|g" \\',
   `      "$f" > "${CONFIG_DIR}/$(basename "$f")"`,
   'done',
-].join('\n');
+];
 
-function env(p: PodPlan): Array<Record<string, unknown>> {
+function renderScript(idDir: string | undefined): string {
+  return [
+    'set -eu',
+    ...(idDir !== undefined ? serverIdLines(idDir) : ['ordinal="${POD_NAME##*-}"', 'SERVER_ID=$((ordinal + 1))']),
+    ...RENDER_LOOP,
+  ].join('\n');
+}
+
+function env(p: PodPlan, podUid = false): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [
     { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
     { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } } },
     { name: 'POD_IP', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'status.podIP' } } },
   ];
+  if (podUid) out.push({ name: 'POD_UID', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.uid' } } });
   const pw = p.topology.credentials?.password;
   if (pw) out.push({ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: pw.name, key: pw.key } } });
   const user = p.topology.credentials?.username;
@@ -98,13 +135,14 @@ function scriptContainer(
   script: string,
   res: Record<string, Record<string, string>>,
   volumeMounts: Array<Record<string, unknown>>,
+  podUid = false,
 ): Record<string, unknown> {
   return {
     name,
     image: p.image,
     imagePullPolicy: p.topology.imagePullPolicy,
     command: ['sh', '-c', script],
-    env: env(p),
+    env: env(p, podUid),
     resources: res,
     volumeMounts,
     securityContext: containerSecurity,
@@ -144,10 +182,19 @@ export function podTemplate(p: PodPlan): PodTemplateSpec {
       seccompProfile: { type: 'RuntimeDefault' },
     },
     initContainers: [
-      scriptContainer(p, 'render-config', RENDER_SCRIPT, { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } }, [
-        { name: 'config-template', mountPath: TEMPLATE_DIR, readOnly: true },
-        { name: 'config', mountPath: CONFIG_DIR },
-      ]),
+      scriptContainer(
+        p,
+        'render-config',
+        renderScript(p.serverIdFromUid === true ? (p.dataMount ?? p.dataDir) : undefined),
+        { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
+        [
+          { name: 'config-template', mountPath: TEMPLATE_DIR, readOnly: true },
+          { name: 'config', mountPath: CONFIG_DIR },
+          // MySQL servers: the data volume, where their server id is kept.
+          ...(p.serverIdFromUid === true ? [{ name: 'data', mountPath: p.dataMount ?? p.dataDir }] : []),
+        ],
+        p.serverIdFromUid === true,
+      ),
       ...(p.initSteps ?? []).map((step) => scriptContainer(p, step.name, step.script, resources(p.resources), mounts)),
     ],
     containers: [

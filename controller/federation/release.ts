@@ -20,10 +20,12 @@
 // from it within STALE_LAG_SECONDS (where it reports its replicas), and its position is at least
 // the primary's position seen at an earlier round (`mark`): it holds everything acknowledged
 // before then. And it is not the same server as far as replication can tell: a MariaDB replica
-// skips events carrying its own server id, and the id is the ordinal's (the rendered pods derive it
-// from the ordinal), so a new pod with the old pod's id would miss everything the old one wrote as
-// primary while its position looks caught up: such a move is held, never released (the server ids
-// must differ first). Pure: no I/O, no clock.
+// skips events carrying its own server id, so a new pod with the old pod's id would miss everything
+// the old one wrote as primary while its position looks caught up: such a move is held, never
+// released. The rendered MySQL pods keep their id in their data volume, made from the UID of the
+// pod that first starts on it (compiler/expand/podtemplate.ts serverIdLines), so a new pod on a
+// new claim has its own: this only guards against a collision (32 bits) or a pod rendered before
+// that (whose id was its ordinal + 1). Pure: no I/O, no clock.
 import { STALE_LAG_SECONDS, type FedMember } from './decide.js';
 
 export interface ReleaseInput {
@@ -93,7 +95,7 @@ export function decideRelease(input: ReleaseInput): ReleaseDecision {
     const next = to !== undefined ? successor(l) : undefined;
     const sameId = next !== undefined && next.probe?.serverId !== undefined && next.probe.serverId === l.probe?.serverId;
     if (sameId) {
-      hold(`its new pod ${podOf(next)} (${next.memberCluster}) has its server id ${l.probe!.serverId}: a replica skips the events of its own server id, so it would miss what ${ref.pod} wrote; the servers of a moved ordinal need distinct server ids (not given by the rendered pods yet)`);
+      hold(`its new pod ${podOf(next)} (${next.memberCluster}) has its server id ${l.probe!.serverId}: a replica skips the events of its own server id, so it would miss what ${ref.pod} wrote; the servers of a moved ordinal need distinct server ids (the rendered pods make theirs from the pod UID on a new volume: give ${podOf(next)} a new claim for a new id if its template renders them so, or update its template if it still renders the ordinal's)`);
       continue;
     }
     if (l === rec) {

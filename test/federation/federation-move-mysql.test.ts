@@ -4,13 +4,15 @@
 // member cluster throughout (acknowledged = the commit returned with semi-sync on; only replicas in
 // another member cluster than the primary's acknowledge, so an acknowledged commit is in two).
 // Ordinal 0, the PRIMARY, moves from prod-eu-west to prod-eu-central; prod-eu-west is synced
-// first, then the Federation, then prod-eu-central. prod-eu-west holds its old pod. The new server
-// 0 gets the old one's server id (the rendered pods derive server-id from the ordinal): it cannot
-// replicate from the old one, and from any other server it would silently skip the events the old
-// one wrote as primary while its GTID position looks caught up. So the manager never releases the
-// old pod nor hands the primary to it: the move stays held, commits go on, none is lost, never two
-// servers writable. (Completing a MariaDB move needs distinct server ids per pod incarnation:
-// docs/federation.md, "Ordinal moves".)
+// first, then the Federation, then prod-eu-central. prod-eu-west holds its old pod until the new
+// server 0 exists; the manager then switches the primary over to a synced replica that stays (the
+// new server 0 when it is synced first, else the most advanced one; the record written first) and
+// releases the old pod once its replacement is synced, which prod-eu-west removes. The new
+// server 0 has its own server id (the rendered pods derive it from the pod UID, distinct per pod
+// incarnation; with the ordinal's id it would skip the events the old one wrote as primary, and the
+// move would stay held): checked on both servers. Throughout: commits go on, no acknowledged one
+// lost, never two servers writable; at the end one primary label across the member clusters and
+// both -primary Services on the new pod. The times printed.
 import * as k8s from '@kubernetes/client-node';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +20,7 @@ import { startFederationManager, type RunningFederationManager } from '../../con
 import { makeLogger } from '../../controller/runtime/log.js';
 import { LABELS, type Federation, type FederationShardStatus, type InstanceSet } from '../../schemas/types/index.js';
 import { eventually, sleep } from '../cluster/helpers.js';
+import { serverIdFromUid } from '../kubelet/render.js';
 import { allReady, loadRendered, serviceAddresses } from '../e2e/engines-helpers.js';
 import { missingMysqlRows, overlappingPrimaries, startMysqlWriter } from '../e2e/writers.js';
 import { createRenderedFederation, podsEverywhere as podsEverywhere_, shardStatus } from './federation-helpers.js';
@@ -117,14 +120,37 @@ describe('federation: an ordinal moved between member clusters, MariaDB semi-syn
     await env?.stop();
   });
 
-  it('moving the primary\'s ordinal 0 to prod-eu-central: the old pod is held, never released to a new server with its server id; no commit lost', async () => {
+  /** Most pods labelled primary at once across the member clusters, every 200 ms. */
+  function watchLabels(): { stop(): Promise<number> } {
+    let most = 0;
+    let on = true;
+    const loop = (async () => {
+      while (on) {
+        const all = await podsEverywhere().catch(() => []);
+        most = Math.max(most, all.filter((x) => x.pod.metadata?.labels?.[LABELS.role] === 'primary' && x.pod.metadata.deletionTimestamp === undefined).length);
+        await sleep(200);
+      }
+    })();
+    return {
+      async stop() {
+        on = false;
+        await loop;
+        return most;
+      },
+    };
+  }
+
+  it('moves the primary\'s ordinal 0 to prod-eu-central: held until the new server (its own server id) is synced, switched over, then released; no commit lost', async () => {
     const oldPod = (await podsEverywhere()).find((x) => x.member === WEST && x.pod.metadata?.name === POD0)!.pod;
     const oldUid = oldPod.metadata?.uid ?? '';
     const oldIp = oldPod.status?.podIP ?? '';
+    const oldId = Number((await query<{ sid: number }>(oldIp, 'SELECT @@global.server_id AS sid'))[0]?.sid);
+    expect(oldId, 'the old server 0\'s id is its pod UID\'s').toBe(serverIdFromUid(oldUid));
     const writerW = startMysqlWriter(env.member(WEST).kc, NS, `${SET}-primary`, AUTH, 'pay.mw', { semiSync: true });
     const writerC = startMysqlWriter(env.member(CENTRAL).kc, NS, `${SET}-primary`, AUTH, 'pay.mc', { semiSync: true });
     await eventually('commits acknowledged in both member clusters', async () => (writerW.firstAckAfter(0) !== undefined && writerC.firstAckAfter(0) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
     const writable = watchWritable();
+    const labels = watchLabels();
     const seen: Array<{ t: number; what: string }> = [];
     let on = true;
     let gone: number | undefined;
@@ -137,7 +163,9 @@ describe('federation: an ordinal moved between member clusters, MariaDB semi-syn
         const p = s?.primary !== undefined ? `${s.primary.memberCluster}/${s.primary.pod}` : last;
         if (p !== last) {
           seen.push({ t: performance.now(), what: `primary ${last} -> ${p}` });
-          if (p === `${CENTRAL}/${POD0}`) handedOver ??= performance.now();
+          // A switchover to a synced replica that stays: the new server 0 when it is synced first,
+          // else the most advanced synced one (release.ts).
+          if (p !== `${WEST}/${POD0}`) handedOver ??= performance.now();
           last = p;
         }
         const all = await podsEverywhere().catch(() => undefined);
@@ -175,39 +203,66 @@ describe('federation: an ordinal moved between member clusters, MariaDB semi-syn
       expect(writerC.firstAckAfter(performance.now() - 2_000), 'commits acknowledged during the hold').toBeDefined();
       const tCentral = performance.now();
       await syncOrdinals(CENTRAL, [0, 2]);
-      // The new server 0 has the old one's server id (the rendered pods derive it from the
-      // ordinal): it cannot replicate from it, and would skip its events from any other server.
-      // The manager holds the old pod (and the primary) rather than release it to a server that
-      // would miss commits: the move waits for distinct server ids (not rendered yet).
-      const heldFor = await eventually('the manager holds the old pod: the new server has its server id', async () => {
-        const s = await status0();
-        return /payments-db-server-0 \(prod-eu-west\) stays: its new pod payments-db-server-0 \(prod-eu-central\) has its server id 1/.test(s?.message ?? '') ? s : undefined;
+      // The new server 0: its own server id, from its own pod UID (never the old one's).
+      const newPod = await eventually('the new server 0 in prod-eu-central answers', async () => {
+        const x = (await podsEverywhere()).find((y) => y.member === CENTRAL && y.pod.metadata?.name === POD0);
+        const ip = x?.pod.status?.podIP;
+        if (!ip) return undefined;
+        const r = await query<{ sid: number }>(ip, 'SELECT @@global.server_id AS sid').catch(() => undefined);
+        return r?.[0] !== undefined ? { uid: x!.pod.metadata?.uid ?? '', ip, id: Number(r[0].sid) } : undefined;
       }, { timeoutMs: 120_000, intervalMs: 250 });
-      expect(heldFor.primary).toEqual({ memberCluster: WEST, pod: POD0 });
-      const heldAt = performance.now();
-      await sleep(10_000);
-      expect((await podsEverywhere()).find((x) => x.member === WEST && x.pod.metadata?.uid === oldUid)?.pod.metadata?.deletionTimestamp, 'the old pod 0 was released to a server with its server id').toBeUndefined();
-      expect((await status0())?.primary).toEqual({ memberCluster: WEST, pod: POD0 });
-      expect(handedOver, 'the primary was handed over to a server with the old one\'s server id').toBeUndefined();
-      expect((await instanceSet(WEST)).status?.conditions?.find((c) => c.type === 'Held')?.status).toBe('True');
-      // One primary label across the member clusters (the old pod), both -primary Services on it.
-      const labelled = (await podsEverywhere()).filter((x) => x.pod.metadata?.labels?.[LABELS.role] === 'primary').map((x) => `${x.member}/${x.pod.metadata?.name}`);
-      expect(labelled).toEqual([`${WEST}/${POD0}`]);
-      for (const m of [WEST, CENTRAL]) expect(await serviceAddresses(env.member(m).kc, NS, `${SET}-primary`)).toEqual([oldIp]);
-      expect(writerW.firstAckAfter(heldAt) !== undefined && writerC.firstAckAfter(heldAt) !== undefined, 'commits acknowledged while the move is held').toBe(true);
+      expect(newPod.id, 'the new server 0\'s id is its pod UID\'s').toBe(serverIdFromUid(newPod.uid));
+      expect(newPod.id, 'the new server 0 has the old one\'s server id').not.toBe(oldId);
+      await eventually('the primary handed over to a synced replica that stays', async () => (handedOver !== undefined ? true : undefined), { timeoutMs: 120_000, intervalMs: 250 });
+      await eventually('the old server 0 in prod-eu-west released and removed', async () => (gone !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
+      expect(gone!, 'the old pod went before the primary was handed over').toBeGreaterThan(handedOver!);
+      const healthy = await eventually('Healthy, a primary that stays', async () => {
+        const s = await status0();
+        return s?.state === 'Healthy' && s.primary !== undefined && !(s.primary.memberCluster === WEST && s.primary.pod === POD0) ? { at: performance.now(), primary: s.primary } : undefined;
+      }, { timeoutMs: 60_000, intervalMs: 250 });
+      const healthyAt = healthy.at;
+      const newPrimary = `${healthy.primary.memberCluster}/${healthy.primary.pod}`;
+      const newIp = await ipOf(healthy.primary.memberCluster, healthy.primary.pod);
+      const expectedRoles = [`${CENTRAL}/${SET}-0`, `${CENTRAL}/${SET}-2`, `${WEST}/${SET}-1`].map((x) => `${x}=${x === newPrimary ? 'primary' : 'secondary'}`).sort();
+      await eventually(`exactly one primary label across both member clusters, on ${newPrimary}`, async () => {
+        const all = await podsEverywhere();
+        const roles = all.map((x) => `${x.member}/${x.pod.metadata?.name}=${x.pod.metadata?.labels?.[LABELS.role] ?? ''}`).sort();
+        return roles.join(',') === expectedRoles.join(',') ? true : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 250 });
+      for (const m of [WEST, CENTRAL]) {
+        await eventually(`${m} -primary → ${newPrimary}`, async () => {
+          const a = await serviceAddresses(env.member(m).kc, NS, `${SET}-primary`);
+          return a.length === 1 && a[0] === newIp ? true : undefined;
+        }, { timeoutMs: 30_000, intervalMs: 250 });
+      }
+      expect((await instanceSet(WEST)).status?.conditions?.some((c) => c.type === 'Held')).toBe(false);
+      const tEnd = performance.now();
+      await eventually('commits acknowledged in both member clusters after the move', async () => (writerW.firstAckAfter(tEnd) !== undefined && writerC.firstAckAfter(tEnd) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
       const reportW = await writerW.stop();
       const reportC = await writerC.stop();
       on = false;
       await recorder;
       const most = await writable.stop();
+      const mostLabels = await labels.stop();
+      // The longest stretch without an acknowledged commit around the hand-over (either client):
+      // until one healthy primary serves again.
+      const gapOf = (r: typeof reportW): number => Math.max(0, ...r.gaps.filter((g) => g.to >= tCentral && g.from <= tEnd).map((g) => g.to - g.from));
+      const gap = Math.max(gapOf(reportW), gapOf(reportC));
       process.stderr.write(
-        `[federation] MariaDB ordinal move (the primary, prod-eu-west → prod-eu-central): held ${((performance.now() - t0) / 1000).toFixed(1)} s and counting — the new server 0 (created ${((newPodAt! - tCentral) / 1000).toFixed(1)} s after the new home's sync) has the old one's server id, so it is never released to; ` +
-          `${reportW.acked.length + reportC.acked.length} commits acknowledged, ${reportW.failures + reportC.failures} refused or failed, none lost; ${seen.map((e) => `${((e.t - t0) / 1000).toFixed(1)}s ${e.what}`).join(', ')}\n`,
+        `[federation] MariaDB ordinal move (the primary, prod-eu-west → prod-eu-central, old home synced first): old pod held ${((gone! - t0) / 1000).toFixed(1)} s in all, ` +
+          `${((gone! - tCentral) / 1000).toFixed(1)} s after the new home's sync (new server created after ${((newPodAt! - tCentral) / 1000).toFixed(1)} s, server id ${oldId} → ${newPod.id}, primary handed over to ${newPrimary} after ${((handedOver! - tCentral) / 1000).toFixed(1)} s, ` +
+          `old pod gone ${((gone! - handedOver!) / 1000).toFixed(1)} s after the hand-over, Healthy ${((healthyAt - tCentral) / 1000).toFixed(1)} s after the new home's sync); ` +
+          `longest stretch without an acknowledged commit ${(gap / 1000).toFixed(1)} s (one healthy primary serving again); ${reportW.acked.length + reportC.acked.length} commits acknowledged, ${reportW.failures + reportC.failures} refused or failed; ` +
+          `most servers writable at once ${most}, most primary labels at once ${mostLabels}; ${seen.map((e) => `${((e.t - t0) / 1000).toFixed(1)}s ${e.what}`).join(', ')}\n`,
       );
       expect(most, 'two servers writable at once').toBeLessThanOrEqual(1);
+      expect(mostLabels, 'two pods labelled primary at once').toBeLessThanOrEqual(1);
       expect(overlappingPrimaries([reportW, reportC])).toBeUndefined();
-      expect(await missingMysqlRows(oldIp, AUTH, 'pay.mw', reportW.acked), 'acknowledged commits lost').toEqual([]);
-      expect(await missingMysqlRows(oldIp, AUTH, 'pay.mc', reportC.acked), 'acknowledged commits lost').toEqual([]);
+      expect(reportW.acked.length).toBeGreaterThan(0);
+      expect(reportC.acked.length).toBeGreaterThan(0);
+      expect(reportW.ackHosts.includes(oldIp) && reportW.ackHosts.includes(newIp), 'the west client committed on the old and the new primary').toBe(true);
+      expect(await missingMysqlRows(newIp, AUTH, 'pay.mw', reportW.acked), 'acknowledged commits lost').toEqual([]);
+      expect(await missingMysqlRows(newIp, AUTH, 'pay.mc', reportC.acked), 'acknowledged commits lost').toEqual([]);
     } catch (err) {
       const s = await status0().catch(() => undefined);
       throw new Error(`${String(err)}; seen: ${seen.map((e) => `${((e.t - t0) / 1000).toFixed(1)}s ${e.what}`).join(', ')}; Federation: ${JSON.stringify(s ?? {}).slice(0, 1500)}`);
@@ -217,6 +272,7 @@ describe('federation: an ordinal moved between member clusters, MariaDB semi-syn
       await writerW.stop();
       await writerC.stop();
       await writable.stop();
+      await labels.stop();
     }
   });
 });

@@ -13,7 +13,7 @@ import { ensureMariadbTemplate, prepareEngine, type EngineKind } from './engines
 import type { FlatNetwork } from './flat-network.js';
 import { PodNetwork } from './network.js';
 import { portOpen } from './net.js';
-import { configFileOf, dnsNamesIn, engineKindOf, fillPlaceholders, resolveDnsNames, type DnsName } from './render.js';
+import { configFileOf, dnsNamesIn, engineKindOf, fillPlaceholders, keptServerId, rendersFromUid, resolveDnsNames, serverIdOf, type DnsName } from './render.js';
 import { podStatus } from './status.js';
 import { Supervisor } from './supervisor.js';
 
@@ -237,7 +237,17 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
     const container = pod.spec?.containers[0];
     const password = await envSecret(pod, 'PASSWORD');
     const username = await envSecret(pod, 'USERNAME');
-    const vars = { podIP: rt.ip, podName: rt.name, ...(password !== undefined ? { password } : {}), ...(username !== undefined ? { username } : {}) };
+    // As render-config: a pod whose render-config has POD_UID (MySQL servers) keeps its server id
+    // on its volume (the pod's directory, kept with a claim), made from the UID of the pod that
+    // first starts there; other pods take the ordinal's.
+    const podUid = rendersFromUid(pod) ? pod.metadata?.uid : undefined;
+    const vars = {
+      podIP: rt.ip,
+      podName: rt.name,
+      ...(podUid !== undefined ? { podUid, serverId: keptServerId(rt.dir, podUid) } : {}),
+      ...(password !== undefined ? { password } : {}),
+      ...(username !== undefined ? { username } : {}),
+    };
     let initSql: string | undefined;
     let config: string | undefined;
     let filled: string | undefined;
@@ -274,7 +284,7 @@ export async function startTestKubelet(opts: TestKubeletOptions): Promise<TestKu
           port,
           dir: rt.dir,
           ...(cfg !== undefined ? { config: cfg } : {}),
-          serverId: (ordinal(rt.name) ?? 0) + 1,
+          serverId: serverIdOf(vars),
           ...(initSql !== undefined ? { initSql } : {}),
         },
         template,
@@ -524,11 +534,6 @@ function tailOf(file: string, lines = 20): string {
 
 function isCode(err: unknown, code: number): boolean {
   return err instanceof k8s.ApiException && err.code === code;
-}
-
-function ordinal(podName: string): number | undefined {
-  const m = /-(\d+)$/.exec(podName);
-  return m?.[1] === undefined ? undefined : Number(m[1]);
 }
 
 function hash(s: string): number {

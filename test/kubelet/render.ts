@@ -1,5 +1,8 @@
 // Pure parts of the test kubelet: which engine a pod runs, which ConfigMap file is its config,
 // and the render-config init container's work (placeholders, cluster DNS names → addresses).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SERVER_ID_FILE } from '../../compiler/expand/podtemplate.js';
 import type { EngineKind } from './engines.js';
 
 export interface ContainerLike {
@@ -43,15 +46,53 @@ export function ordinalOf(podName: string): number | undefined {
   return m?.[1] === undefined ? undefined : Number(m[1]);
 }
 
-/** The render-config init container's placeholders (compiler/expand/podtemplate.ts RENDER_SCRIPT). */
-export function fillPlaceholders(text: string, v: { podIP: string; podName: string; password?: string; username?: string }): string {
-  const ordinal = ordinalOf(v.podName) ?? 0;
+/**
+ * A MySQL server's id from its pod's UID, as render-config makes it on a new volume (compiler/
+ * expand/podtemplate.ts serverIdLines: the UID's first group, hex, modulo 2^32 - 1, plus 1).
+ */
+export function serverIdFromUid(uid: string): number {
+  const first = uid.split('-')[0] ?? '';
+  if (!/^[0-9a-fA-F]{1,8}$/.test(first)) throw new Error(`pod UID ${JSON.stringify(uid)}: no hex first group for a server id`);
+  return (Number.parseInt(first, 16) % 4294967295) + 1;
+}
+
+/**
+ * The render-config init container's placeholders (compiler/expand/podtemplate.ts renderScript).
+ * `${SERVER_ID}`: from `podUid` when given (MySQL servers, whose render-config has POD_UID), else
+ * the ordinal + 1.
+ */
+export function fillPlaceholders(text: string, v: { podIP: string; podName: string; podUid?: string; serverId?: number; password?: string; username?: string }): string {
   return text
     .replaceAll('${POD_IP}', v.podIP)
     .replaceAll('${POD_NAME}', v.podName)
-    .replaceAll('${SERVER_ID}', String(ordinal + 1))
+    .replaceAll('${SERVER_ID}', String(serverIdOf(v)))
     .replaceAll('${PASSWORD}', v.password ?? '')
     .replaceAll('${USERNAME}', v.username ?? 'root');
+}
+
+/** Whether the pod's render-config init container has POD_UID (metadata.uid): then its server id comes from the UID. */
+export function rendersFromUid(pod: { spec?: { initContainers?: Array<{ name: string; env?: Array<{ name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }> }> } }): boolean {
+  const c = pod.spec?.initContainers?.find((x) => x.name === 'render-config');
+  return (c?.env ?? []).some((e) => e.name === 'POD_UID' && e.valueFrom?.fieldRef?.fieldPath === 'metadata.uid');
+}
+
+/** The server id render-config gives the pod: see fillPlaceholders. */
+export function serverIdOf(v: { podName: string; podUid?: string; serverId?: number }): number {
+  return v.serverId ?? (v.podUid !== undefined ? serverIdFromUid(v.podUid) : (ordinalOf(v.podName) ?? 0) + 1);
+}
+
+/**
+ * As render-config with the data volume (serverIdLines): the id kept in `dataDir`, else the one
+ * made from `podUid`, written there for the pods that come after on the same volume.
+ */
+export function keptServerId(dataDir: string, podUid: string): number {
+  const file = path.join(dataDir, SERVER_ID_FILE);
+  const kept = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '';
+  if (/^\d+$/.test(kept)) return Number(kept);
+  const id = serverIdFromUid(podUid);
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.writeFileSync(file, `${id}\n`);
+  return id;
 }
 
 export type DnsName =

@@ -1,8 +1,27 @@
 // Pure parts of the test kubelet: engine choice, config file, placeholder filling, cluster DNS
 // names, config rewrites, and the pod status it writes.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { compileModel } from '../../compiler/compile.js';
+import { SERVER_ID_FILE } from '../../compiler/expand/podtemplate.js';
+import { parseSources, readRepo } from '../../compiler/load/index.js';
+import { validate } from '../../compiler/validate/index.js';
+import type { KubeObject } from '../../schemas/types/index.js';
 import { localDir, rebindListen } from '../kubelet/engines.js';
-import { configFileOf, dnsNamesIn, engineKindOf, fillPlaceholders, ordinalOf, resolveDnsNames } from '../kubelet/render.js';
+import {
+  configFileOf,
+  dnsNamesIn,
+  engineKindOf,
+  fillPlaceholders,
+  keptServerId,
+  ordinalOf,
+  rendersFromUid,
+  resolveDnsNames,
+  serverIdFromUid,
+} from '../kubelet/render.js';
 import { podStatus } from '../kubelet/status.js';
 
 describe('engine and config of a container', () => {
@@ -27,7 +46,7 @@ describe('engine and config of a container', () => {
 });
 
 describe('render-config stand-in', () => {
-  it('fills the placeholders like the init container (SERVER_ID = ordinal + 1)', () => {
+  it('fills the placeholders like the init container (SERVER_ID = ordinal + 1 without a UID)', () => {
     const out = fillPlaceholders('ip ${POD_IP} name ${POD_NAME} id ${SERVER_ID} pw ${PASSWORD} ip ${POD_IP}', {
       podIP: '10.244.1.2',
       podName: 'db-server-4',
@@ -39,6 +58,90 @@ describe('render-config stand-in', () => {
     expect(fillPlaceholders("'${USERNAME}'@'%'", { podIP: 'x', podName: 'p-0' })).toBe("'root'@'%'");
     expect(fillPlaceholders("'${USERNAME}'@'%'", { podIP: 'x', podName: 'p-0', username: 'admin' })).toBe("'admin'@'%'");
     expect(ordinalOf('feed-shards-shard-2-10')).toBe(10);
+  });
+  it('fills ${SERVER_ID} from the pod UID when render-config has POD_UID', () => {
+    const uid = '9c1f3e2a-0b7d-4e55-9a61-2f0c3d4e5f60';
+    expect(fillPlaceholders('server-id = ${SERVER_ID}', { podIP: 'x', podName: 'db-server-0', podUid: uid })).toBe(
+      `server-id = ${0x9c1f3e2a + 1}`,
+    );
+    // Two incarnations of one ordinal (an ordinal move, or a pod recreated on its claim): two ids.
+    const other = fillPlaceholders('${SERVER_ID}', { podIP: 'x', podName: 'db-server-0', podUid: '0d2e4f60-1111-4222-8333-444455556666' });
+    expect(other).toBe(String(0x0d2e4f60 + 1));
+    expect(serverIdFromUid('ffffffff-0000-4000-8000-000000000000')).toBe(1); // 2^32 - 1 ≡ 0: never 0, never above MariaDB's 2^32 - 1
+    expect(serverIdFromUid('fffffffe-0000-4000-8000-000000000000')).toBe(4294967295);
+    expect(serverIdFromUid('00000000-0000-4000-8000-000000000000')).toBe(1);
+    expect(() => serverIdFromUid('')).toThrow(/no hex first group/);
+  });
+  it('makes and keeps the server id as the rendered MySQL render-config does, in dash and busybox sh', async () => {
+    const env = path.join(import.meta.dirname, '..', '..', 'environments');
+    const result = compileModel(validate(parseSources(await readRepo(env))), { env: 'dev' });
+    type Init = { name: string; command: string[]; env?: Array<{ name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }> };
+    type Tpl = { spec: { initContainers: Init[]; containers: Init[] } };
+    const templateOf = (name: string): Tpl => {
+      const o = result.files.map((f) => f.object as KubeObject & { spec?: { template?: Tpl } }).find((x) => x.kind === 'InstanceSet' && x.metadata.name === name);
+      if (!o?.spec?.template) throw new Error(`no InstanceSet ${name} in the dev compile`);
+      return o.spec.template;
+    };
+    const mysql = templateOf('billing-db-server');
+    expect(rendersFromUid(mysql)).toBe(true);
+    // POD_UID only where the id is made: the other containers' env stays as it was.
+    for (const c of [...mysql.spec.initContainers.slice(1), ...mysql.spec.containers]) expect((c.env ?? []).map((e) => e.name)).not.toContain('POD_UID');
+    const render = mysql.spec.initContainers.find((c) => c.name === 'render-config');
+    const script = render?.command[2] ?? '';
+    // The script up to its loop over the templates, then the id it computed; the data volume (where
+    // the id is kept) is a directory of the test's.
+    const dataMount = (render as unknown as { volumeMounts: Array<{ name: string; mountPath: string }> }).volumeMounts.find((m) => m.name === 'data')?.mountPath ?? '';
+    expect(dataMount).toBe('/var/lib/mysql');
+    const lines = script.split('\n');
+    const head = lines.slice(0, lines.findIndex((l) => l.startsWith('for '))).join('\n');
+    expect(head).toContain('POD_UID');
+    const shells = [['dash'], ['busybox', 'sh']].filter(([bin]) => fs.existsSync(`/bin/${bin}`) || fs.existsSync(`/usr/bin/${bin}`));
+    expect(shells.length).toBeGreaterThan(0);
+    const uids = [
+      '9c1f3e2a-0b7d-4e55-9a61-2f0c3d4e5f60',
+      'ffffffff-0b7d-4e55-9a61-2f0c3d4e5f60',
+      'fffffffe-0b7d-4e55-9a61-2f0c3d4e5f60',
+      '00000000-0b7d-4e55-9a61-2f0c3d4e5f60',
+      '7FFFFFFF-0B7D-4E55-9A61-2F0C3D4E5F60',
+      '80000000-0b7d-4e55-9a61-2f0c3d4e5f60',
+    ];
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dbtopo-server-id-'));
+    try {
+      for (const [bin, ...pre] of shells) {
+        const run = (dir: string, uid?: string) =>
+          spawnSync(bin!, [...pre, '-c', `${head.replaceAll(dataMount, dir)}\necho "$SERVER_ID"`], {
+            env: { PATH: '/usr/bin:/bin', ...(uid !== undefined ? { POD_UID: uid } : {}) },
+            encoding: 'utf8',
+          });
+        for (const uid of uids) {
+          // A new volume: the id made from the UID, as serverIdFromUid; kept for the next pod on it.
+          const dir = fs.mkdtempSync(path.join(tmp, 'v-'));
+          const r = run(dir, uid);
+          expect({ bin, uid, out: r.stdout.trim(), status: r.status }).toEqual({ bin, uid, out: String(serverIdFromUid(uid)), status: 0 });
+          expect(keptServerId(dir, '0d2e4f60-1111-4222-8333-444455556666'), 'the test kubelet reads the kept id').toBe(serverIdFromUid(uid));
+          const again = run(dir, '0d2e4f60-1111-4222-8333-444455556666');
+          expect(again.stdout.trim(), 'a pod recreated on the volume keeps its id').toBe(String(serverIdFromUid(uid)));
+        }
+        // No UID on a new volume, or a kept id that is no number: the init container fails.
+        const none = run(fs.mkdtempSync(path.join(tmp, 'v-')));
+        expect(none.status, `${bin}: ${none.stdout}${none.stderr}`).not.toBe(0);
+        const badDir = fs.mkdtempSync(path.join(tmp, 'v-'));
+        fs.writeFileSync(path.join(badDir, SERVER_ID_FILE), 'x1\n');
+        expect(run(badDir, uids[0]).status).not.toBe(0);
+      }
+      // The test kubelet on a new volume: from the UID, kept.
+      const k = fs.mkdtempSync(path.join(tmp, 'k-'));
+      expect(keptServerId(k, uids[0]!)).toBe(serverIdFromUid(uids[0]!));
+      expect(keptServerId(k, uids[3]!)).toBe(serverIdFromUid(uids[0]!));
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    // Redis servers keep the ordinal: no POD_UID, SERVER_ID = ordinal + 1 as before.
+    const redisSet = result.files
+      .map((f) => f.object as KubeObject & { spec?: { template?: Tpl } })
+      .find((x) => x.kind === 'InstanceSet' && x.spec?.template?.spec.containers[0]?.command?.[0]?.includes('redis-server') === true);
+    expect(redisSet?.spec?.template && rendersFromUid(redisSet.spec.template)).toBe(false);
+    expect(redisSet?.spec?.template?.spec.initContainers[0]?.command[2]).toContain('SERVER_ID=$((ordinal + 1))');
   });
   it('finds pod and Service DNS names', () => {
     const text = 'sentinel monitor m db-0.db-headless.ns1.svc 6379 2\n- db-primary.ns1.svc.cluster.local:6379:1 s0\nnot.a.name';
