@@ -280,6 +280,16 @@ export async function impersonating(kc: k8s.KubeConfig, user: string): Promise<k
   };
   const res = await rawRequest(kc, 'PATCH', `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${name}?fieldManager=dbtopo-test&force=true`, JSON.stringify(binding), 'application/apply-patch+yaml');
   if (res.status >= 300) throw new KubeRequestError(res.status, statusMessage(res.body));
+  // The RBAC authorizer learns of a new binding through its informer: on a fresh control plane the
+  // first request as `user` right after the binding was created can still be refused (seen: 403
+  // creating a Secret as the GitOps identity, the first test file of a run). Wait, bounded, until
+  // the binding is in force.
+  for (const deadline = Date.now() + 15_000; ; ) {
+    const probe = await rawRequest(kc, 'GET', '/api/v1/namespaces?limit=1', undefined, 'application/json', 10_000, { 'Impersonate-User': user });
+    if (probe.status === 200) break;
+    if (probe.status !== 403 || Date.now() > deadline) throw new KubeRequestError(probe.status, `as ${user} after binding it to cluster-admin: ${statusMessage(probe.body)}`);
+    await sleep(100);
+  }
   const out = new k8s.KubeConfig();
   out.loadFromString(kc.exportConfig());
   const current = out.getCurrentUser();
