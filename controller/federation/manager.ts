@@ -179,14 +179,13 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
     // intent written first); a rolling update's switchover acts only once its step may run
     // (gateSwitchover); a member cluster whose step may not run yet is held (publish below).
     const stepKey = `${ns}/${fed.metadata.name}/${shard.name}`;
-    const recPod = recKey !== undefined ? obs.members.find((m) => m.podName === recKey) : undefined;
     const dag = shardSteps({
       shard: shard.name,
       memberOrder: fed.spec.memberClusters,
       members: shard.members.map((m) => m.memberCluster),
       pods: stepPods(obs.members, (mc, pod) => obs.perMember.find((o) => o.memberCluster === mc)?.sight?.ready.get(pod), recKey),
       expected: shard.members.flatMap((m) => m.pods.map((p) => ({ memberCluster: m.memberCluster, pod: p.name }))),
-      ...(recPod !== undefined ? { primary: recPod.pod ?? recPod.podName } : {}),
+      ...(recMember !== undefined ? { primary: recMember.pod ?? recMember.podName } : {}),
       decision: { switchover: decided.op.kind === 'switchover', reason: decided.op.reason },
       done: stepMemory.doneOf(stepKey),
     });
@@ -195,10 +194,11 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
     // Leaving pods (an ordinal moving to another member cluster, or scaled in): which may go now,
     // and whether the primary must be handed over first (release.ts). The hand-over is this
     // round's one operation only when decide.ts has nothing to do.
+    const placement = placementOf(shard);
     const release: ReleaseDecision = decideRelease({
       members: obs.members,
       ...(recKey !== undefined ? { recorded: recKey } : {}),
-      placement: placementOf(shard),
+      placement,
       ...(mem.mark !== undefined ? { mark: mem.mark } : {}),
       healthy: decision.state === 'Healthy' && decision.op.kind === 'none',
     });
@@ -235,7 +235,7 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
       const k = `${r.memberCluster}/${r.ordinal}`;
       if (mem.released.has(k)) continue;
       mem.released.add(k);
-      const note = `${shard.name}: ${r.pod} (${r.memberCluster}, ordinal ${r.ordinal}) released: ${placementOf(shard).get(r.ordinal) !== undefined ? `its new pod in ${placementOf(shard).get(r.ordinal)} is synced` : 'scaled in'} and it is not the primary; ${r.memberCluster} may remove it`;
+      const note = `${shard.name}: ${r.pod} (${r.memberCluster}, ordinal ${r.ordinal}) released: ${placement.get(r.ordinal) !== undefined ? `its new pod in ${placement.get(r.ordinal)} is synced` : 'scaled in'} and it is not the primary; ${r.memberCluster} may remove it`;
       events.emit(fed, 'Normal', 'Released', 'Federate', note);
       log.info({ federation: `${ns}/${fed.metadata.name}`, shard: shard.name }, note);
     }
