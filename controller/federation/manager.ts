@@ -174,10 +174,23 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
       ...(received !== undefined ? { received } : {}),
       semiSync: obs.is.spec.engine.replication?.mode === 'semi-sync',
     });
+    // Leaving pods (an ordinal moving to another member cluster, or scaled in): which may go now,
+    // and whether the primary must be handed over first (release.ts). The hand-over is this
+    // round's one operation only when decide.ts has nothing to do. Decided before the steps, which
+    // show why a move or a scale-in waits (gateSwitchover below changes only a rolling update's
+    // decision, never a Healthy one with nothing to do: `healthy` is the same after it).
+    const placement = placementOf(shard);
+    const release: ReleaseDecision = decideRelease({
+      members: obs.members,
+      ...(recKey !== undefined ? { recorded: recKey } : {}),
+      placement,
+      ...(mem.mark !== undefined ? { mark: mem.mark } : {}),
+      healthy: decided.state === 'Healthy' && decided.op.kind === 'none',
+    });
     // The change DAG (steps.ts, the plan's spreadSteps): each step judged on this round's
-    // observation, before the operation (a switchover decided now shows as running, also in the
-    // intent written first); a rolling update's switchover acts only once its step may run
-    // (gateSwitchover); a member cluster whose step may not run yet is held (publish below).
+    // observation and release decision, before the operation (a switchover decided now shows as
+    // running, also in the intent written first); a rolling update's switchover acts only once its
+    // step may run (gateSwitchover); a member cluster whose step may not run yet is held (publish below).
     const stepKey = `${ns}/${fed.metadata.name}/${shard.name}`;
     const dag = shardSteps({
       shard: shard.name,
@@ -187,21 +200,11 @@ export async function startFederationManager(opts: FederationManagerOptions): Pr
       expected: shard.members.flatMap((m) => m.pods.map((p) => ({ memberCluster: m.memberCluster, pod: p.name }))),
       ...(recMember !== undefined ? { primary: recMember.pod ?? recMember.podName } : {}),
       decision: { switchover: decided.op.kind === 'switchover', reason: decided.op.reason },
-      done: stepMemory.doneOf(stepKey),
+      release,
+      ...stepMemory.inputOf(stepKey),
     });
     stepsNow.set(stepKey, stepMemory.record(stepKey, dag));
     const decision = gateSwitchover(decided, dag);
-    // Leaving pods (an ordinal moving to another member cluster, or scaled in): which may go now,
-    // and whether the primary must be handed over first (release.ts). The hand-over is this
-    // round's one operation only when decide.ts has nothing to do.
-    const placement = placementOf(shard);
-    const release: ReleaseDecision = decideRelease({
-      members: obs.members,
-      ...(recKey !== undefined ? { recorded: recKey } : {}),
-      placement,
-      ...(mem.mark !== undefined ? { mark: mem.mark } : {}),
-      healthy: decision.state === 'Healthy' && decision.op.kind === 'none',
-    });
     mem.mark = recMember?.probe?.reachable === true && recMember.probe.role === 'primary' && recMember.probe.offset !== undefined ? { primary: recMember.podName, offset: recMember.probe.offset } : undefined;
     const moving = release.held.length > 0 || release.released.length > 0;
     const op: FedOperation = decision.op.kind === 'none' && release.switchover !== undefined ? { kind: 'switchover', ...release.switchover } : decision.op;

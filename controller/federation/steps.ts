@@ -7,7 +7,13 @@
 //     from the recorded primary (the engine says so);
 //   - switchover@_federation: the recorded primary is at its revision (handed over, or never
 //     outdated);
-//   - update-primary@_federation: every server updated, Ready, the others replicating.
+//   - update-primary@_federation: every server updated, Ready, the others replicating;
+//   - scale-out@<m>: the servers new in member cluster <m> in this change (expected, or kept by
+//     its spec ahead of the Federation, and not seen there before) are there and Ready;
+//   - move-ordinal@_federation: no pod is left whose ordinal the Federation places in another
+//     member cluster (it goes once release.ts releases it: its message says what it waits for,
+//     from this round's release decision);
+//   - scale-in@<m>: no pod is left in <m> whose ordinal the Federation places nowhere.
 // A step runs once every step before it is done; the member clusters' controllers replace pods on
 // their own, so the manager lets a member cluster's rolling update run (status.federation
 // .updateGeneration of its InstanceSet, read by controller/update/plan.ts federationHold) only
@@ -17,11 +23,16 @@
 // step before it, stays Done until the change is over: after the switchover the old primary is an
 // outdated secondary, which is update-primary's business, not its member cluster's
 // update-secondaries again); the gates use the observation alone (ShardSteps.observed), never
-// that memory. Pure but for the StepMemory the manager keeps.
+// that memory. The scale and move steps are shown, not gates: the member clusters scale on their
+// own and a move is ordered by the release rule (release.ts), so hold and gateSwitchover look at
+// the update steps alone, as before. Which servers are new (scale-out), and the steps of the
+// change under way once their pods are gone (so it ends with them all Done), are the StepMemory's.
+// Pure but for the StepMemory the manager keeps.
 import type { ActionType } from '../../compiler/plan/model.js';
-import { spreadSteps } from '../../compiler/rollout/spread-steps.js';
+import { describeMoves, spreadSteps, type OrdinalMove } from '../../compiler/rollout/spread-steps.js';
 import type { FederationStepStatus } from '../../schemas/types/index.js';
 import type { FedDecision, FedMember } from './decide.js';
+import type { ReleaseDecision } from './release.js';
 
 export type StepState = 'Done' | 'Running' | 'Waiting' | 'Pending';
 
@@ -40,6 +51,8 @@ export interface StepPod {
   leaving?: boolean;
   /** Expected (the Federation's spec) but not seen: being replaced, or lost. */
   missing?: boolean;
+  /** Global ordinal (default: the pod name's trailing number). */
+  ordinal?: number;
 }
 
 export interface ShardStepsInput {
@@ -57,6 +70,24 @@ export interface ShardStepsInput {
   decision?: { switchover: boolean; reason: string };
   /** Step ids shown Done earlier in this change (StepMemory). */
   done?: ReadonlySet<string>;
+  /**
+   * `<memberCluster>/<pod>` of every server seen in an earlier round (StepMemory); undefined: no
+   * earlier round (a missing server is then new only when its ordinal is leaving another member
+   * cluster: the new pod of a move).
+   */
+  known?: ReadonlySet<string>;
+  /** `<memberCluster>/<pod>` found new earlier in this change (StepMemory): scale-out's. */
+  fresh?: ReadonlySet<string>;
+  /** The per-member actions and moves of the change under way seen in earlier rounds (StepMemory): still steps, Done once nothing is left of them. */
+  earlier?: ChangeSeen;
+  /** This round's release decision (release.ts) for the leaving pods: why a move or scale-in waits. */
+  release?: Pick<ReleaseDecision, 'released' | 'held' | 'switchover'>;
+}
+
+/** The per-member actions and the moves of a change (what spreadSteps is given). */
+export interface ChangeSeen {
+  perMember: ReadonlyMap<string, ReadonlySet<ActionType>>;
+  moves: ReadonlyArray<OrdinalMove>;
 }
 
 export interface ShardStep {
@@ -74,9 +105,19 @@ export interface ShardSteps {
   observed: ShardStep[];
   /** Per member cluster: undefined = its rolling update may run; else why it waits. */
   hold: Map<string, string | undefined>;
-  /** A change is under way (some server outdated or not yet healthy at its new revision). */
+  /** A change is under way (some server outdated or not yet healthy at its new revision, a pod leaving, a new one not yet Ready). */
   moving: boolean;
+  /** For the StepMemory: the change's actions and moves (this round's and earlier ones), the servers new in it, the servers known. */
+  change: ChangeSeen;
+  fresh: Set<string>;
+  /** The servers seen now, and those seen earlier that are still expected (a server removed for good is new again if it comes back). */
+  known: Set<string>;
 }
+
+/** The steps of a rolling update: the only ones that gate (hold, gateSwitchover). */
+const UPDATE_ACTIONS: ReadonlySet<ActionType> = new Set<ActionType>(['update-secondaries', 'switchover', 'update-primary']);
+const keyOf = (p: { memberCluster: string; pod: string }): string => `${p.memberCluster}/${p.pod}`;
+const ordinalOfPod = (p: StepPod): number => p.ordinal ?? Number(/(\d+)$/.exec(p.pod)?.[1] ?? NaN);
 
 const list = (xs: string[], max = 4): string => (xs.length <= max ? xs.join(', ') : `${xs.slice(0, max).join(', ')} and ${xs.length - max} more`);
 
@@ -91,29 +132,123 @@ function notHealthy(p: StepPod, isPrimary: boolean): string | undefined {
 
 export function shardSteps(input: ShardStepsInput): ShardSteps {
   const seen = input.pods.filter((p) => p.leaving !== true);
-  const missing = (input.expected ?? []).filter((e) => !seen.some((p) => p.memberCluster === e.memberCluster && p.pod === e.pod)).map((e) => ({ ...e, missing: true }));
+  const leaving = input.pods.filter((p) => p.leaving === true);
+  const expected = input.expected ?? [];
+  const missing = expected.filter((e) => !seen.some((p) => p.memberCluster === e.memberCluster && p.pod === e.pod)).map((e) => ({ ...e, missing: true }));
   const live: StepPod[] = [...seen, ...missing];
   const done = input.done ?? new Set<string>();
   const hold = new Map<string, string | undefined>(input.members.map((m) => [m, undefined]));
+  const expectedKeys = new Set((input.expected ?? []).map(keyOf));
+  const knownNow = new Set([...input.pods.map(keyOf), ...[...(input.known ?? [])].filter((k) => input.expected === undefined || expectedKeys.has(k))]);
+  // New servers (scale-out's): not seen in any earlier round — missing, or there now for the first
+  // time (a member cluster's spec may add a pod before the Federation places its ordinal there: it
+  // is leaving until then) — and those found new earlier in this change. With no earlier round to
+  // tell, a missing server is new only as the new pod of a move (its ordinal leaving elsewhere).
+  const known = input.known;
+  const fresh = new Set(input.fresh ?? []);
+  for (const p of missing) if (known !== undefined ? !known.has(keyOf(p)) : leaving.some((l) => l.pod === p.pod && l.memberCluster !== p.memberCluster)) fresh.add(keyOf(p));
+  if (known !== undefined) for (const p of input.pods) if (!known.has(keyOf(p))) fresh.add(keyOf(p));
+  // The leaving pods that are not new: an ordinal the Federation places in another member cluster
+  // (moved) or nowhere (scaled in). One it still places in its own member cluster (that member
+  // cluster's spec is ahead of the Federation) is no step yet: release.ts holds it, the shard's
+  // message says why.
+  const arriving: StepPod[] = [];
+  const moved: Array<{ p: StepPod; to: string }> = [];
+  const scaledIn: StepPod[] = [];
+  for (const l of leaving) {
+    if (fresh.has(keyOf(l))) {
+      arriving.push(l);
+      continue;
+    }
+    const where = expected.filter((e) => e.pod === l.pod).map((e) => e.memberCluster);
+    if (where.includes(l.memberCluster)) continue;
+    if (where.length > 0) moved.push({ p: l, to: where[0]! });
+    else scaledIn.push(l);
+  }
+  const newPods: StepPod[] = [...seen, ...arriving, ...missing].filter((p) => fresh.has(keyOf(p)));
+  const newBehind = newPods.filter((p) => p.missing === true || p.ready !== true);
   const bad = live.map((p) => ({ p, why: notHealthy(p, p.pod === input.primary) })).filter((x) => x.why !== undefined);
   const outdated = live.some((p) => p.outdated === true);
-  const moving = outdated || (done.size > 0 && bad.length > 0);
-  if (!moving && done.size === 0) return { steps: [], observed: [], hold, moving: false };
+  const earlier = input.earlier;
+  const remembered = done.size > 0 || (earlier !== undefined && (earlier.moves.length > 0 || [...earlier.perMember.values()].some((a) => a.size > 0)));
+  const moving = outdated || moved.length > 0 || scaledIn.length > 0 || arriving.length > 0 || newBehind.length > 0 || (remembered && bad.length > 0);
+  if (!moving && !remembered) return { steps: [], observed: [], hold, moving: false, change: { perMember: new Map(), moves: [] }, fresh: new Set(), known: knownNow };
 
+  // The change's per-member actions (spreadSteps' input, as `dbtopo plan` derives them from the
+  // diff): observed now, and those seen earlier in this change (a step whose pods are gone is
+  // still a step of it, Done).
+  const perMember = new Map<string, Set<ActionType>>();
+  const act = (m: string, a: ActionType): void => {
+    let s = perMember.get(m);
+    if (s === undefined) perMember.set(m, (s = new Set()));
+    s.add(a);
+  };
+  for (const [m, as] of earlier?.perMember ?? []) for (const a of as) act(m, a);
+  const updating = outdated || [...done].some((id) => UPDATE_ACTIONS.has(id.slice(0, id.indexOf('@')) as ActionType));
+  if (updating) for (const m of input.members) act(m, 'update-secondaries');
+  for (const p of newPods) act(p.memberCluster, 'scale-out');
+  for (const p of scaledIn) act(p.memberCluster, 'scale-in');
+  const moves: OrdinalMove[] = [...(earlier?.moves ?? [])];
+  for (const { p, to } of moved) {
+    const ordinal = ordinalOfPod(p);
+    if (!moves.some((m) => m.ordinal === ordinal && m.from === p.memberCluster && m.to === to)) moves.push({ shard: input.shard, ordinal, from: p.memberCluster, to });
+  }
   const plan = spreadSteps({
     memberOrder: input.memberOrder,
-    perMember: new Map(input.members.map((m) => [m, new Set<ActionType>(['update-secondaries'])])),
-    switchover: true,
+    perMember,
+    switchover: [...perMember.values()].some((a) => a.has('update-secondaries')),
+    moves,
   });
+
+  // Why a leaving pod is still there: this round's release decision (release.ts).
+  const waitsFor = (l: StepPod, to?: string): string => {
+    const r = input.release;
+    if (r === undefined) return 'not released by the federation manager yet';
+    if (r.released.some((x) => x.memberCluster === l.memberCluster && x.pod === l.pod)) return `released, waiting for ${l.memberCluster} to remove ${l.pod}`;
+    const reason = (r.held.find((x) => x.memberCluster === l.memberCluster && x.pod === l.pod)?.reason ?? 'not released yet').replace(/^\S+ \([^)]*\) stays: /, '');
+    if (l.primary === true || r.switchover?.from === `${l.pod}@${l.memberCluster}`) return `the primary is handed over first: ${reason.replace(/^it is the primary: /, '')}`;
+    if (to !== undefined && reason.includes(`moves to ${to}`)) return `its new pod in ${to} is not synced yet: ${reason}`;
+    return `held: ${reason}`;
+  };
+
   const primaryPod = live.find((p) => p.pod === input.primary);
   const steps: ShardStep[] = [];
   for (const s of plan) {
     let state: StepState;
     let message: string;
-    // A step runs once every step before it is done (observed now: no memory in the gates).
-    const blocker = steps.find((x) => x.state !== 'Done');
+    // An update step runs once every update step before it is done (observed now: no memory in
+    // the gates). The scale and move steps are not gates: the member clusters scale on their
+    // own, the release rule orders a move.
+    const blocker = steps.find((x) => UPDATE_ACTIONS.has(x.action) && x.state !== 'Done');
     const ready = blocker === undefined;
-    if (s.action === 'update-secondaries') {
+    if (s.action === 'scale-out') {
+      const mine = newPods.filter((p) => p.memberCluster === s.memberCluster);
+      const behind = mine.filter((p) => p.missing === true || p.ready !== true);
+      if (behind.length === 0) {
+        state = 'Done';
+        message = mine.length === 0 ? 'done' : `${list(mine.map((p) => p.pod))} new here, Ready`;
+      } else {
+        state = 'Running';
+        message = `${list(behind.map((p) => `${p.pod} ${p.missing === true ? 'not there yet' : 'not Ready'}`))}${arriving.some((p) => p.memberCluster === s.memberCluster) ? ' (its ordinal not placed here by the Federation yet)' : ''}`;
+      }
+    } else if (s.action === 'move-ordinal') {
+      if (moved.length === 0) {
+        state = 'Done';
+        message = `${describeMoves(moves)}: the old pods are gone`;
+      } else {
+        state = 'Running';
+        message = moved.map(({ p, to }) => `ordinal ${ordinalOfPod(p)}: ${p.memberCluster} → ${to}: ${waitsFor(p, to)}`).join('; ');
+      }
+    } else if (s.action === 'scale-in') {
+      const mine = scaledIn.filter((p) => p.memberCluster === s.memberCluster);
+      if (mine.length === 0) {
+        state = 'Done';
+        message = 'the removed servers are gone';
+      } else {
+        state = 'Running';
+        message = mine.map((p) => `${p.pod} (ordinal ${ordinalOfPod(p)}, placed nowhere): ${waitsFor(p)}`).join('; ');
+      }
+    } else if (s.action === 'update-secondaries') {
       const mine = live.filter((p) => p.memberCluster === s.memberCluster && p.pod !== input.primary);
       const behind = mine.map((p) => ({ p, why: notHealthy(p, false) })).filter((x) => x.why !== undefined);
       if (behind.length === 0) {
@@ -163,7 +298,7 @@ export function shardSteps(input: ShardStepsInput): ShardSteps {
     const prefixDone = shown.every((x) => x.state === 'Done');
     shown.push(st.state !== 'Done' && prefixDone && done.has(st.id) ? { ...st, state: 'Done', message: 'done earlier in this change' } : st);
   }
-  return { steps: shown, observed: steps, hold, moving };
+  return { steps: shown, observed: steps, hold, moving, change: { perMember, moves }, fresh: moving ? fresh : new Set(), known: knownNow };
 }
 
 /**
@@ -174,33 +309,53 @@ export function shardSteps(input: ShardStepsInput): ShardSteps {
  */
 export function gateSwitchover(d: FedDecision, r: ShardSteps): FedDecision {
   if (d.op.kind !== 'switchover' || d.state !== 'Updating' || r.observed.length === 0) return d;
-  const at = r.observed.findIndex((s) => s.action === 'switchover');
-  const waiting = r.observed.slice(0, at < 0 ? r.observed.length : at).find((s) => s.state !== 'Done');
+  // The update steps alone: a scale or a move under way does not hold a rolling update's switchover.
+  const updates = r.observed.filter((s) => UPDATE_ACTIONS.has(s.action));
+  const at = updates.findIndex((s) => s.action === 'switchover');
+  const waiting = updates.slice(0, at < 0 ? updates.length : at).find((s) => s.state !== 'Done');
   if (waiting === undefined) return d;
   return { state: 'Updating', op: { kind: 'none', reason: `rolling update: the switchover waits for ${waiting.id}: ${waiting.message}` }, primary: d.op.from };
 }
 
 /**
  * The manager's memory of one shard's steps across rounds: the ids shown Done in the change under
- * way, and the last steps (shown all Done once the change is over). Display only.
+ * way, the change's actions and moves and the servers new in it (a step whose pods are gone stays
+ * a step of the change, Done), the servers seen (what is new), and the last steps (shown all
+ * Done once the change is over). Display only: the gates never read it.
  */
 export class StepMemory {
   private readonly done = new Map<string, Set<string>>();
   private readonly last = new Map<string, ShardStep[]>();
+  private readonly known = new Map<string, Set<string>>();
+  private readonly fresh = new Map<string, Set<string>>();
+  private readonly change = new Map<string, ChangeSeen>();
 
   doneOf(shardKey: string): ReadonlySet<string> {
     return this.done.get(shardKey) ?? new Set();
   }
 
+  /** What shardSteps needs from earlier rounds. */
+  inputOf(shardKey: string): Pick<ShardStepsInput, 'done' | 'known' | 'fresh' | 'earlier'> {
+    const known = this.known.get(shardKey);
+    const fresh = this.fresh.get(shardKey);
+    const earlier = this.change.get(shardKey);
+    return { done: this.doneOf(shardKey), ...(known !== undefined ? { known } : {}), ...(fresh !== undefined ? { fresh } : {}), ...(earlier !== undefined ? { earlier } : {}) };
+  }
+
   /** Records this round's steps; returns what to show. */
   record(shardKey: string, r: ShardSteps): ShardStep[] {
+    this.known.set(shardKey, r.known);
     if (!r.moving) {
       this.done.delete(shardKey);
+      this.fresh.delete(shardKey);
+      this.change.delete(shardKey);
       const last = r.steps.length > 0 ? r.steps : this.last.get(shardKey) ?? [];
       const shown = last.map((s) => ({ ...s, state: 'Done' as const, message: s.state === 'Done' ? s.message : 'done' }));
       this.last.set(shardKey, shown);
       return shown;
     }
+    if (r.change !== undefined) this.change.set(shardKey, r.change);
+    if (r.fresh !== undefined) this.fresh.set(shardKey, r.fresh);
     const set = this.done.get(shardKey) ?? new Set<string>();
     // Only the steps done in order (a step seen done while one before it is not may be a member
     // cluster whose spec this round predates the change).
@@ -230,6 +385,7 @@ export function stepPods(members: ReadonlyArray<FedMember>, ready: (memberCluste
       replicating: m.probe?.reachable === true && m.probe.role === 'secondary' && f !== undefined && f.linkUp && rec?.target !== undefined && f.host === rec.target.host && f.port === rec.target.port,
       primary: m.probe?.reachable === true && m.probe.role === 'primary',
       ...(x.leaving === true ? { leaving: true } : {}),
+      ordinal: m.ordinal,
     };
   });
 }

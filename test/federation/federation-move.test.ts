@@ -25,7 +25,7 @@ import { LABELS, type Federation, type FederationShardStatus, type InstanceSet }
 import { eventually, sleep } from '../cluster/helpers.js';
 import { allReady, loadRendered, serviceAddresses } from '../e2e/engines-helpers.js';
 import { missingRedisKeys, overlappingPrimaries, startRedisWriter } from '../e2e/writers.js';
-import { createRenderedFederation, podsEverywhere as podsEverywhere_, redisEstablishedPrimary, shardStatus, watchMost } from './federation-helpers.js';
+import { createRenderedFederation, federationStatus, podsEverywhere as podsEverywhere_, redisEstablishedPrimary, shardStatus, watchMost } from './federation-helpers.js';
 import { FEDERATION_NAMESPACE, startFederationEnv, type FederationEnv } from './harness.js';
 
 const SET = 'feed-shards-shard-0';
@@ -79,6 +79,28 @@ describe('federation: an ordinal moved from one member cluster to another, no ac
   const watchLabels = (): { stop(): Promise<number> } =>
     watchMost(async () => (await podsEverywhere()).filter((x) => x.pod.metadata?.labels?.[LABELS.role] === 'primary' && x.pod.metadata.deletionTimestamp === undefined).length);
 
+  /**
+   * The Federation's status.steps while a move runs, every 200 ms: the distinct messages of a
+   * Running move-ordinal@_federation, and stop() gives 1 when one of them named ordinal `n`
+   * moving `from` → `to` (else 0).
+   */
+  const watchMoveStep = (n: number, from: string, to: string): { messages: Set<string>; stop(): Promise<number> } => {
+    const messages = new Set<string>();
+    const watch = watchMost(async () => {
+      const running = ((await federationStatus(env, 'feed-shards'))?.steps ?? []).filter((s) => s.id === 'move-ordinal@_federation' && s.state === 'Running');
+      for (const s of running) messages.add(s.message ?? '');
+      return running.some((s) => (s.message ?? '').includes(`ordinal ${n}: ${from} → ${to}`)) ? 1 : 0;
+    });
+    return { messages, stop: () => watch.stop() };
+  };
+
+  /** At the end of a change: status.steps all Done (the move's steps among them). */
+  const stepsAllDone = async (): Promise<string[]> =>
+    await eventually('status.steps all Done', async () => {
+      const steps = (await federationStatus(env, 'feed-shards'))?.steps;
+      return steps !== undefined && steps.length > 0 && steps.every((x) => x.state === 'Done') ? steps.map((x) => x.id) : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+
   beforeAll(async () => {
     env = await startFederationEnv({
       namespace: NS,
@@ -113,6 +135,7 @@ describe('federation: an ordinal moved from one member cluster to another, no ac
     await eventually('writes acknowledged in both member clusters', async () => (writerW.firstAckAfter(0) !== undefined && writerC.firstAckAfter(0) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
     const engines = watchEngines();
     const labels = watchLabels();
+    const moveStep = watchMoveStep(0, WEST, CENTRAL);
     // Each change of the recorded primary, and when the old pod went, as they happen.
     const seen: Array<{ t: number; what: string }> = [];
     let on = true;
@@ -194,6 +217,13 @@ describe('federation: an ordinal moved from one member cluster to another, no ac
         }, { timeoutMs: 30_000, intervalMs: 250 });
       }
       expect((await instanceSet(WEST)).status?.conditions?.some((c) => c.type === 'Held')).toBe(false);
+      // status.steps: the move ran as the plan's steps (the new pod, then the move), said so while
+      // it ran, naming the ordinal, and ended all Done.
+      expect(await stepsAllDone()).toEqual([`scale-out@${CENTRAL}`, 'move-ordinal@_federation']);
+      const sawMove = await moveStep.stop();
+      process.stderr.write(`[federation] status.steps move-ordinal@_federation Running: ${[...moveStep.messages].join(' | ')}\n`);
+      expect(sawMove, `move-ordinal@_federation Running naming ordinal 0; seen: ${[...moveStep.messages].join(' | ')}`).toBe(1);
+      expect([...moveStep.messages].some((m) => /the primary is handed over first/.test(m)), [...moveStep.messages].join(' | ')).toBe(true);
       const tEnd = performance.now();
       await sleep(1_000);
       const reportW = await writerW.stop();
@@ -228,6 +258,7 @@ describe('federation: an ordinal moved from one member cluster to another, no ac
       await writerC.stop();
       await engines.stop();
       await labels.stop();
+      await moveStep.stop();
     }
   });
 
@@ -241,6 +272,7 @@ describe('federation: an ordinal moved from one member cluster to another, no ac
     await eventually('writes acknowledged in both member clusters', async () => (writerW.firstAckAfter(0) !== undefined && writerC.firstAckAfter(0) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
     const engines = watchEngines();
     const labels = watchLabels();
+    const moveStep = watchMoveStep(2, CENTRAL, WEST);
     // When the new pod 2 (prod-eu-west) first replicated from the primary with its link up, and when the old one went.
     let synced: number | undefined;
     let gone: number | undefined;
@@ -286,6 +318,10 @@ describe('federation: an ordinal moved from one member cluster to another, no ac
           return a.length === 1 && a[0] === primaryIp ? true : undefined;
         }, { timeoutMs: 30_000, intervalMs: 250 });
       }
+      expect(await stepsAllDone()).toEqual([`scale-out@${WEST}`, 'move-ordinal@_federation']);
+      const sawMove = await moveStep.stop();
+      process.stderr.write(`[federation] status.steps move-ordinal@_federation Running: ${[...moveStep.messages].join(' | ')}\n`);
+      expect(sawMove, `move-ordinal@_federation Running naming ordinal 2; seen: ${[...moveStep.messages].join(' | ')}`).toBe(1);
       const tEnd = performance.now();
       await eventually('writes acknowledged after the move', async () => (writerW.firstAckAfter(tEnd) !== undefined && writerC.firstAckAfter(tEnd) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
       const reportW = await writerW.stop();
@@ -314,6 +350,7 @@ describe('federation: an ordinal moved from one member cluster to another, no ac
       await writerC.stop();
       await engines.stop();
       await labels.stop();
+      await moveStep.stop();
     }
   });
 });

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { spreadSteps } from '../../../compiler/rollout/spread-steps.js';
 import type { FedDecision } from '../../../controller/federation/decide.js';
-import { federationSteps, gateSwitchover, shardSteps, StepMemory, type StepPod } from '../../../controller/federation/steps.js';
+import { federationSteps, gateSwitchover, shardSteps, StepMemory, type ShardStepsInput, type StepPod } from '../../../controller/federation/steps.js';
 import { federationHold, planUpdate, type PlanInput } from '../../../controller/update/plan.js';
 
 const WEST = 'prod-eu-west';
@@ -104,6 +104,124 @@ describe('the steps of a spread shard at run time', () => {
     ]);
     expect(out.map((x) => `${x.id} ${x.state}`)).toEqual(['x Done', 'y Running', 'z Waiting']);
     expect(out[1]!.message).toBe('a Pending: Pending; b Done: Done');
+  });
+});
+
+describe('the steps of a scale or an ordinal move at run time (scale-out, move-ordinal, scale-in)', () => {
+  const KEY = 'ns/fed/s';
+  const at = (memberCluster: string, n: number) => ({ memberCluster, pod: `s-${n}` });
+  /** One round as the manager runs it: the memory's input, this round's observation, the memory updated; returns the steps shown. */
+  const round = (mem: StepMemory, x: Pick<ShardStepsInput, 'pods' | 'expected' | 'release'> & { primary?: string }) => {
+    const r = shardSteps({ shard: 's', memberOrder: ORDER, members: ORDER, primary: x.primary ?? 's-0', decision: { switchover: false, reason: 'Healthy' }, pods: x.pods, ...(x.expected !== undefined ? { expected: x.expected } : {}), ...(x.release !== undefined ? { release: x.release } : {}), ...mem.inputOf(KEY) });
+    const shown = mem.record(KEY, r);
+    return { r, shown, states: shown.map((s) => `${s.id} ${s.state}`), message: (id: string) => shown.find((s) => s.id === id)?.message ?? '' };
+  };
+  const primary0 = pod(WEST, 0, { primary: true, replicating: false });
+  /** Before the change: s-0 (primary), s-1 in west, s-2 in central, all healthy: nothing to show, the servers known. */
+  const before = (): StepMemory => {
+    const mem = new StepMemory();
+    const r = round(mem, { pods: [primary0, pod(WEST, 1), pod(CENTRAL, 2)], expected: [at(WEST, 0), at(WEST, 1), at(CENTRAL, 2)] });
+    expect(r.shown).toEqual([]);
+    return mem;
+  };
+
+  it('a secondary\'s ordinal moved: scale-out runs until its new pod is Ready, move-ordinal runs (naming the ordinal and what it waits for) until the old pod is gone, then all Done', () => {
+    const mem = before();
+    const expected = [at(WEST, 0), at(WEST, 1), at(WEST, 2)];
+    const old2 = pod(CENTRAL, 2, { leaving: true });
+    const held = (why: string) => ({ released: [], held: [{ memberCluster: CENTRAL, ordinal: 2, pod: 's-2', reason: `s-2 (${CENTRAL}) stays: ordinal 2 moves to ${WEST}, where ${why}` }] });
+    // The Federation places ordinal 2 in west; west has not made its pod yet.
+    const r1 = round(mem, { pods: [primary0, pod(WEST, 1), old2], expected, release: held('its new pod does not exist yet') });
+    expect(r1.states).toEqual([`scale-out@${WEST} Running`, 'move-ordinal@_federation Running']);
+    expect(r1.message(`scale-out@${WEST}`)).toBe('s-2 not there yet');
+    expect(r1.message('move-ordinal@_federation')).toBe(`ordinal 2: ${CENTRAL} → ${WEST}: its new pod in ${WEST} is not synced yet: ordinal 2 moves to ${WEST}, where its new pod does not exist yet`);
+    expect(r1.r.moving).toBe(true);
+    expect([...r1.r.hold.values()].every((h) => h === undefined), 'a move holds no rolling update').toBe(true);
+    // The new pod is there, not Ready, then Ready but not synced: scale-out Done once Ready, the move still runs.
+    const r2 = round(mem, { pods: [primary0, pod(WEST, 1), pod(WEST, 2, { ready: false, replicating: false }), old2], expected, release: held('s-2 does not answer') });
+    expect(r2.states).toEqual([`scale-out@${WEST} Running`, 'move-ordinal@_federation Running']);
+    expect(r2.message(`scale-out@${WEST}`)).toBe('s-2 not Ready');
+    const r3 = round(mem, { pods: [primary0, pod(WEST, 1), pod(WEST, 2, { replicating: false }), old2], expected, release: held('s-2 its replication link is not up yet (syncing)') });
+    expect(r3.states).toEqual([`scale-out@${WEST} Done`, 'move-ordinal@_federation Running']);
+    expect(r3.message('move-ordinal@_federation')).toMatch(/^ordinal 2: prod-eu-central → prod-eu-west: its new pod in prod-eu-west is not synced yet: .*s-2 its replication link is not up yet/);
+    // Synced: released, waiting for central to remove it.
+    const r4 = round(mem, { pods: [primary0, pod(WEST, 1), pod(WEST, 2), old2], expected, release: { released: [{ memberCluster: CENTRAL, ordinal: 2, pod: 's-2' }], held: [] } });
+    expect(r4.states).toEqual([`scale-out@${WEST} Done`, 'move-ordinal@_federation Running']);
+    expect(r4.message('move-ordinal@_federation')).toBe(`ordinal 2: ${CENTRAL} → ${WEST}: released, waiting for ${CENTRAL} to remove s-2`);
+    expect(r4.r.moving).toBe(true);
+    // The old pod gone: over, every step Done, and still shown Done afterwards.
+    const r5 = round(mem, { pods: [primary0, pod(WEST, 1), pod(WEST, 2)], expected, release: { released: [], held: [] } });
+    expect(r5.r.moving).toBe(false);
+    expect(r5.states).toEqual([`scale-out@${WEST} Done`, 'move-ordinal@_federation Done']);
+    expect(r5.message('move-ordinal@_federation')).toBe(`s ordinal 2: ${CENTRAL} → ${WEST}: the old pods are gone`);
+    expect(round(mem, { pods: [primary0, pod(WEST, 1), pod(WEST, 2)], expected }).states).toEqual([`scale-out@${WEST} Done`, 'move-ordinal@_federation Done']);
+  });
+
+  it('the primary\'s ordinal moved: move-ordinal says the primary is handed over first', () => {
+    const mem = before();
+    const expected = [at(CENTRAL, 0), at(WEST, 1), at(CENTRAL, 2)];
+    const old0 = pod(WEST, 0, { leaving: true, primary: true, replicating: false });
+    const handOver = { from: `s-0@${WEST}`, to: 's-0', reason: 'handing over' };
+    const r = round(mem, {
+      pods: [old0, pod(WEST, 1), pod(CENTRAL, 0), pod(CENTRAL, 2)],
+      expected,
+      release: { released: [], held: [{ memberCluster: WEST, ordinal: 0, pod: 's-0', reason: `s-0 (${WEST}) stays: it is the primary: handing it over to s-0 (${CENTRAL}) first` }], switchover: handOver },
+    });
+    expect(r.states).toEqual([`scale-out@${CENTRAL} Done`, 'move-ordinal@_federation Running']);
+    expect(r.message('move-ordinal@_federation')).toBe(`ordinal 0: ${WEST} → ${CENTRAL}: the primary is handed over first: handing it over to s-0 (${CENTRAL}) first`);
+    // Told by the release decision alone (the old primary not answering this round): still the primary's.
+    const quiet = shardSteps({ shard: 's', memberOrder: ORDER, members: ORDER, pods: [{ ...old0, primary: false }, pod(WEST, 1), pod(CENTRAL, 0), pod(CENTRAL, 2)], expected, primary: 's-0', release: { released: [], held: [{ memberCluster: WEST, ordinal: 0, pod: 's-0', reason: 'x' }], switchover: handOver }, ...mem.inputOf('ns/fed/s') });
+    expect(quiet.steps.find((s) => s.id === 'move-ordinal@_federation')?.message).toMatch(/the primary is handed over first/);
+  });
+
+  it('a scale-out: a server new in a member cluster runs until it is Ready; a replaced server (seen before) or one missing at the first round is no scale-out', () => {
+    const mem = before();
+    const expected = [at(WEST, 0), at(WEST, 1), at(CENTRAL, 2), at(CENTRAL, 3)];
+    const base = [primary0, pod(WEST, 1), pod(CENTRAL, 2)];
+    const r1 = round(mem, { pods: base, expected });
+    expect(r1.states).toEqual([`scale-out@${CENTRAL} Running`]);
+    expect(r1.message(`scale-out@${CENTRAL}`)).toBe('s-3 not there yet');
+    expect(round(mem, { pods: [...base, pod(CENTRAL, 3, { ready: false, replicating: false })], expected }).states).toEqual([`scale-out@${CENTRAL} Running`]);
+    // Ready: Done; the change lasts until it replicates, then ends all Done.
+    const r3 = round(mem, { pods: [...base, pod(CENTRAL, 3, { replicating: false })], expected });
+    expect(r3.states).toEqual([`scale-out@${CENTRAL} Done`]);
+    expect(r3.r.moving).toBe(true);
+    const r4 = round(mem, { pods: [...base, pod(CENTRAL, 3)], expected });
+    expect(r4.r.moving).toBe(false);
+    expect(r4.states).toEqual([`scale-out@${CENTRAL} Done`]);
+    // A server seen before and missing now (replaced, or lost) is no scale-out.
+    const replaced = round(before(), { pods: [primary0, pod(CENTRAL, 2)], expected: [at(WEST, 0), at(WEST, 1), at(CENTRAL, 2)] });
+    expect(replaced.shown).toEqual([]);
+    // Nothing seen before (the manager's first round): a missing server is not called new.
+    const first = shardSteps({ shard: 's', memberOrder: ORDER, members: ORDER, pods: base, expected, primary: 's-0' });
+    expect(first.steps).toEqual([]);
+  });
+
+  it('a scale-in: a leaving pod whose ordinal the Federation places nowhere runs until it is gone; one it still places in its own member cluster is no step yet', () => {
+    const mem = before();
+    const expected = [at(WEST, 0), at(WEST, 1)];
+    const r1 = round(mem, { pods: [primary0, pod(WEST, 1), pod(CENTRAL, 2, { leaving: true })], expected, release: { released: [{ memberCluster: CENTRAL, ordinal: 2, pod: 's-2' }], held: [] } });
+    expect(r1.states).toEqual([`scale-in@${CENTRAL} Running`]);
+    expect(r1.message(`scale-in@${CENTRAL}`)).toBe(`s-2 (ordinal 2, placed nowhere): released, waiting for ${CENTRAL} to remove s-2`);
+    const r2 = round(mem, { pods: [primary0, pod(WEST, 1)], expected });
+    expect(r2.r.moving).toBe(false);
+    expect(r2.states).toEqual([`scale-in@${CENTRAL} Done`]);
+    // Scaled out again later: a new server (the one removed is not remembered as seen).
+    expect(round(mem, { pods: [primary0, pod(WEST, 1)], expected: [...expected, at(CENTRAL, 2)] }).states).toEqual([`scale-out@${CENTRAL} Running`]);
+    // Central's spec dropped s-2 before the Federation did: held by release.ts, no step of the plan yet.
+    const stale = round(before(), { pods: [primary0, pod(WEST, 1), pod(CENTRAL, 2, { leaving: true })], expected: [at(WEST, 0), at(WEST, 1), at(CENTRAL, 2)] });
+    expect(stale.shown).toEqual([]);
+  });
+
+  it('a rolling update during a move: the update steps gate as before (the move neither holds a member cluster nor the switchover)', () => {
+    const mem = before();
+    const expected = [at(WEST, 0), at(WEST, 1), at(WEST, 2)];
+    const pods = [pod(WEST, 0, { outdated: true, primary: true, replicating: false }), pod(WEST, 1), pod(WEST, 2), pod(CENTRAL, 2, { leaving: true })];
+    const r = round(mem, { pods, expected, release: { released: [], held: [] } });
+    expect(r.states).toEqual([`scale-out@${WEST} Done`, 'move-ordinal@_federation Running', `update-secondaries@${WEST} Done`, `update-secondaries@${CENTRAL} Done`, 'switchover@_federation Running', 'update-primary@_federation Pending']);
+    const switchover: FedDecision = { state: 'Updating', op: { kind: 'switchover', from: 's-0', to: 's-1', reason: 'every secondary is updated' }, primary: 's-1' };
+    expect(gateSwitchover(switchover, r.r)).toBe(switchover);
+    expect([...r.r.hold.values()].every((h) => h === undefined)).toBe(true);
   });
 });
 
