@@ -109,7 +109,7 @@ export interface RolloutRecord {
  * polled every 150 ms. `replaced()` tells how many of the pods seen at the start were replaced,
  * `seen()` how many replacements and hand-overs were seen so far.
  */
-export async function watchRollout(env: FederationEnv, federation: string, set: string): Promise<{ pods: string[]; memberOf: Map<string, string>; oldPrimary: string; replaced(): number; seen(): number; stop(): Promise<RolloutRecord> }> {
+export async function watchRollout(env: FederationEnv, federation: string, set: string): Promise<{ pods: string[]; memberOf: Map<string, string>; oldPrimary: string; replaced(): number; seen(): number; switched(): number; stop(): Promise<RolloutRecord> }> {
   const oldPrimary = (await shardStatus(env, federation, set))?.primary?.pod ?? '';
   const start = await podsEverywhere(env, set);
   const uids = new Map(start.map((x) => [x.pod.metadata?.name ?? '', x.pod.metadata?.uid ?? '']));
@@ -147,6 +147,7 @@ export async function watchRollout(env: FederationEnv, federation: string, set: 
     oldPrimary,
     replaced: () => replaced.size,
     seen: () => order.length,
+    switched: () => order.filter((w) => w.startsWith('switchover')).length,
     async stop(): Promise<RolloutRecord> {
       on = false;
       await loop;
@@ -183,21 +184,53 @@ export function rollingOrderProblem(order: string[], pods: string[], oldPrimary:
   return undefined;
 }
 
+/** What nextKillInstant watches: steps seen, hand-overs seen, per shard rollout (watchRollout). */
+export interface KillWatch {
+  /** Steps seen so far, all shards (replacements and hand-overs). */
+  seen(): number;
+  /** Hand-overs seen so far (a shard's recorded primary moved), all shards. */
+  switched(): number;
+  /** A shard's secondaries are all replaced and its record has not moved: its hand-over is next. */
+  handOverNext(): boolean;
+}
+
+/** The watch over several shards' rollouts (one for a single shard). */
+export function killWatch(rollouts: Array<{ pods: string[]; replaced(): number; seen(): number; switched(): number }>): KillWatch {
+  return {
+    seen: () => rollouts.reduce((n, r) => n + r.seen(), 0),
+    switched: () => rollouts.reduce((n, r) => n + r.switched(), 0),
+    handOverNext: () => rollouts.some((r) => r.switched() === 0 && r.replaced() >= r.pods.length - 1),
+  };
+}
+
 /**
- * The instant of the next kill of a manager during a rolling update: right after the update's next
- * step is seen (`seen()` grows: a pod replaced, the record moved — a hand-over whose engine work is
- * under way), plus 0–600 ms, or after `minMs`–`maxMs` when no step comes; so kills fall during the
- * hand-overs as well as between steps.
+ * The instant of the next kill of a manager during a rolling update, and where it fell: right
+ * after the update's next step is seen (`seen()` grows: a pod replaced, a record moved), plus
+ * 0–600 ms, or after `minMs`–`maxMs` when no step comes. 'hand-over' when a record moved in the
+ * wait (the manager writes the new primary before it asks the engines to switch over, so the
+ * engines' switchover and the replicas' rewiring are under way or next).
+ *
+ * Until a kill has fallen in a hand-over (`wantHandOver`) and while one is next, the wait is for
+ * the record to move (≤ `handOverBoundMs`), then 0–300 ms: on a fast machine the whole update
+ * takes a few seconds and the 1–3 s rhythm alone can miss its one hand-over; on a loaded one a
+ * fresh manager needs 6–12 s before the member gate lets the update move, and kills fell only
+ * before the first replacement or between steps.
  */
-export async function nextKillInstant(seen: () => number, minMs = 1_000, maxMs = 3_000): Promise<'step' | 'timer'> {
-  const before = seen();
-  const deadline = performance.now() + minMs + Math.random() * (maxMs - minMs);
+export async function nextKillInstant(w: KillWatch, wantHandOver: boolean, minMs = 1_000, maxMs = 3_000, handOverBoundMs = 90_000): Promise<'step' | 'hand-over' | 'timer'> {
+  const before = w.seen();
+  const switchedBefore = w.switched();
+  const waitForHandOver = wantHandOver && w.handOverNext();
+  const deadline = performance.now() + (waitForHandOver ? handOverBoundMs : minMs + Math.random() * (maxMs - minMs));
   while (performance.now() < deadline) {
-    if (seen() > before) {
-      await sleep(Math.floor(Math.random() * 600));
-      return 'step';
+    if (w.switched() > switchedBefore) {
+      await sleep(Math.floor(Math.random() * 300));
+      return 'hand-over';
     }
-    await sleep(50);
+    if (!waitForHandOver && w.seen() > before) {
+      await sleep(Math.floor(Math.random() * 600));
+      return w.switched() > switchedBefore ? 'hand-over' : 'step';
+    }
+    await sleep(25);
   }
   return 'timer';
 }

@@ -28,7 +28,7 @@ import { eventually, sleep } from '../cluster/helpers.js';
 import { allReady, loadRendered, serviceAddresses } from '../e2e/engines-helpers.js';
 import { missingMysqlRows, overlappingPrimaries, startMysqlWriter } from '../e2e/writers.js';
 import { ensureControllerBuilt } from '../e2e/controller-helpers.js';
-import { createRenderedFederation, managerChildren, nextKillInstant, planOrder, podsEverywhere as podsEverywhere_, rollingOrderProblem, rolloutInPlanTerms, shardStatus, timedOrder, watchRollout } from './federation-helpers.js';
+import { createRenderedFederation, killWatch, managerChildren, nextKillInstant, planOrder, podsEverywhere as podsEverywhere_, rollingOrderProblem, rolloutInPlanTerms, shardStatus, timedOrder, watchRollout } from './federation-helpers.js';
 import { FEDERATION_NAMESPACE, startFederationEnv, type FederationEnv } from './harness.js';
 
 const SET = 'payments-db-server';
@@ -269,8 +269,8 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
   });
   /**
    * A rolling update across both member clusters with a client writing in each (`kills`: the
-   * manager, a child process, SIGKILLed that many times while it runs, right after
-   * a step or 1–3 s after the last kill: nextKillInstant). Checks the order rule, one primary at the end with every -primary Service on it, never
+   * manager, a child process, SIGKILLed that many times while it runs: right after a step, 1–3 s
+   * after the last kill, and one in the hand-over: nextKillInstant). Checks the order rule, one primary at the end with every -primary Service on it, never
    * two servers writable at once, no acknowledged commit lost.
    */
   async function rollingUpdate(value: string, kills: number): Promise<void> {
@@ -306,8 +306,10 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
     let record: Awaited<ReturnType<typeof rollout.stop>> | undefined;
     try {
       for (; killed < kills; killed++) {
-        // Right after a step is seen (a replacement, the record moved: a hand-over under way) or after 1–3 s. (A fresh manager needs 6–12 s on the loaded test machine before the member gate lets the update move, so most kills fall before the first replacement and the update advances after the last one; the step-triggered kills are for faster machines.)
-        const why = await nextKillInstant(rollout.seen);
+        // Right after a step (a replacement, the record moved) or 1–3 s after the last kill;
+        // until one kill fell in the hand-over, and while it is next, at the hand-over
+        // (nextKillInstant).
+        const why = await nextKillInstant(killWatch([rollout]), !killWhy.includes('hand-over'));
         if (rollout.replaced() < 3) killedBeforeDone++;
         killTimes.push(performance.now());
         killWhy.push(why);
@@ -337,7 +339,7 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
     const lost = [...(await missingMysqlRows(p, AUTH, tc, reportC.acked)), ...(await missingMysqlRows(p, AUTH, tw, reportW.acked))];
     const gap = Math.max(reportC.longestGapMs, reportW.longestGapMs);
     process.stderr.write(
-      `[federation] MariaDB rolling update across member clusters${kills > 0 ? ` with the manager SIGKILLed ${killed} times (${killedBeforeDone} before the last pod was replaced; at ${killTimes.map((t, i) => `+${((t - started) / 1000).toFixed(1)}${killWhy[i] === 'step' ? '*' : ''}`).join(', ')} s, * after a step)` : ''} in ${((done - started) / 1000).toFixed(1)} s: ${timedOrder(record, started)}; longest stretch without an acknowledged commit ${(gap / 1000).toFixed(1)} s; ${reportC.acked.length + reportW.acked.length} acknowledged, ${lost.length} lost, ${reportC.failures + reportW.failures} refused or failed; scenario ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+      `[federation] MariaDB rolling update across member clusters${kills > 0 ? ` with the manager SIGKILLed ${killed} times (${killedBeforeDone} before the last pod was replaced; at ${killTimes.map((t, i) => `+${((t - started) / 1000).toFixed(1)}${killWhy[i] === 'step' ? '*' : killWhy[i] === 'hand-over' ? '!' : ''}`).join(', ')} s, * after a step, ! in a hand-over)` : ''} in ${((done - started) / 1000).toFixed(1)} s: ${timedOrder(record, started)}; longest stretch without an acknowledged commit ${(gap / 1000).toFixed(1)} s; ${reportC.acked.length + reportW.acked.length} acknowledged, ${lost.length} lost, ${reportC.failures + reportW.failures} refused or failed; scenario ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
     );
     expect(rollingOrderProblem(record.order, rollout.pods, rollout.oldPrimary, { exactlyOneSwitchover: kills === 0 })).toBeUndefined();
     if (kills === 0) {
@@ -358,6 +360,7 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
     // status.step said what ran while it ran (kubectl get dbfed: STEP, STATE).
     if (kills === 0) expect(record.steps.some((x) => x.endsWith(' Running')), record.steps.join(', ')).toBe(true);
     expect(most, 'two servers writable at once').toBeLessThanOrEqual(1);
+    if (kills > 0) expect(killWhy.filter((w) => w === 'hand-over').length, `kills in a hand-over (${killWhy.join(', ')})`).toBeGreaterThanOrEqual(1);
     expect(overlappingPrimaries([reportC, reportW])).toBeUndefined();
     expect(lost, 'acknowledged commits lost').toEqual([]);
   }

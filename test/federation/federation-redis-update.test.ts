@@ -25,7 +25,7 @@ import { eventually, sleep } from '../cluster/helpers.js';
 import { ensureControllerBuilt } from '../e2e/controller-helpers.js';
 import { allReady, loadRendered, serviceAddresses } from '../e2e/engines-helpers.js';
 import { missingRedisKeys, overlappingPrimaries, startRedisWriter, type Writer } from '../e2e/writers.js';
-import { createRenderedFederation, managerChildren, nextKillInstant, podsEverywhere, redisEstablishedPrimary, rollingOrderProblem, shardStatus, timedOrder, watchRollout } from './federation-helpers.js';
+import { createRenderedFederation, killWatch, managerChildren, nextKillInstant, podsEverywhere, redisEstablishedPrimary, rollingOrderProblem, shardStatus, timedOrder, watchRollout } from './federation-helpers.js';
 import { FEDERATION_NAMESPACE, startFederationEnv, type FederationEnv } from './harness.js';
 
 const NS = `fed-shards-${Date.now().toString(36)}`;
@@ -198,9 +198,12 @@ describe('federation manager: the whole prod feed-shards (3 spread shards, Senti
     const killWhy: string[] = [];
     const records = new Map<string, Awaited<ReturnType<(typeof rollouts extends Map<string, infer R> ? R : never)['stop']>>>();
     try {
+      const watch = killWatch([...rollouts.values()]);
       for (let i = 0; i < 10; i++) {
-        // Right after a step of any shard is seen (a replacement, a record moved: a hand-over under way) or after 1–3 s. (A fresh manager needs 6–12 s on the loaded test machine before the member gate lets the update move, so most kills fall before the first replacement and the update advances after the last one; the step-triggered kills are for faster machines.)
-        const why = await nextKillInstant(() => [...rollouts.values()].reduce((n, r) => n + r.seen(), 0));
+        // Right after a step of any shard (a replacement, a record moved) or 1–3 s after the last
+        // kill; until one kill fell in a hand-over, and while one is next, at the hand-over
+        // (nextKillInstant).
+        const why = await nextKillInstant(watch, !killWhy.includes('hand-over'));
         if (replacedAll() < 3 * SHARDS.length) killedBeforeDone++;
         killTimes.push(performance.now());
         killWhy.push(why);
@@ -235,7 +238,7 @@ describe('federation manager: the whole prod feed-shards (3 spread shards, Senti
     const acked = [...reports.values()].reduce((n, r) => n + r.acked.length, 0);
     const gap = Math.max(...[...reports.values()].map((r) => r.longestGapMs));
     process.stderr.write(
-      `[federation] manager SIGKILLed 10 times (${killedBeforeDone} before the last pod was replaced; at ${killTimes.map((t, i) => `+${((t - started) / 1000).toFixed(1)}${killWhy[i] === 'step' ? '*' : ''}`).join(', ')} s, * after a step) during a rolling update of ${SHARDS.length} spread shards: every shard updated and Healthy ${((done - started) / 1000).toFixed(1)} s after the change; ${SHARDS.map((s) => `${s}: ${timedOrder(records.get(s)!, started)}`).join('; ')}; longest stretch without an acknowledged write ${(gap / 1000).toFixed(1)} s; ${acked} acknowledged, ${lost.length} lost; scenario ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+      `[federation] manager SIGKILLed 10 times (${killedBeforeDone} before the last pod was replaced; at ${killTimes.map((t, i) => `+${((t - started) / 1000).toFixed(1)}${killWhy[i] === 'step' ? '*' : killWhy[i] === 'hand-over' ? '!' : ''}`).join(', ')} s, * after a step, ! in a hand-over) during a rolling update of ${SHARDS.length} spread shards: every shard updated and Healthy ${((done - started) / 1000).toFixed(1)} s after the change; ${SHARDS.map((s) => `${s}: ${timedOrder(records.get(s)!, started)}`).join('; ')}; longest stretch without an acknowledged write ${(gap / 1000).toFixed(1)} s; ${acked} acknowledged, ${lost.length} lost; scenario ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
     );
     for (const s of SHARDS) {
       const r = rollouts.get(s)!;
@@ -245,5 +248,6 @@ describe('federation manager: the whole prod feed-shards (3 spread shards, Senti
       expect(overlappingPrimaries([reports.get(s)!]), s).toBeUndefined();
     }
     expect(lost, 'acknowledged writes lost').toEqual([]);
+    expect(killWhy.filter((w) => w === 'hand-over').length, `kills in a hand-over (${killWhy.join(', ')})`).toBeGreaterThanOrEqual(1);
   });
 });
