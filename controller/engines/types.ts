@@ -38,6 +38,14 @@ export interface ProbeResult {
   /** MariaDB: @@rpl_semi_sync_slave_enabled (whether this server, as a replica, acknowledges semi-sync commits). */
   semiSyncReplicaSide?: boolean;
   /**
+   * MariaDB: how long the oldest commit waiting for a semi-sync acknowledgement has waited, in ms
+   * (sessions in state "Waiting for semi-sync ACK from slave"; 0: none waits). Semi-sync here
+   * never falls back to async, so a primary whose acknowledging replicas are cut off blocks its
+   * commits without an error, and the replicas report no lag (they receive nothing): this is how
+   * the cut shows on the primary.
+   */
+  commitWaitMs?: number;
+  /**
    * MariaDB: @@server_id. A replica skips the events carrying its own server id, so a pod that
    * replaces another with the same id (an ordinal moved between member clusters: the id is the
    * ordinal's) misses what the old one wrote as primary; the federation manager never releases

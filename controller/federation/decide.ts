@@ -14,7 +14,9 @@
 //   1. recorded primary answers as primary:
 //        other engines claim primary (an old primary back from the dead, a fresh Redis) → demote
 //        them in the engine (never only in a label); replicas that follow someone else, fresh or
-//        unwired servers, or a link that stopped without an error → wire them to it; else Healthy.
+//        unwired servers, or a link that stopped without an error → wire them to it; a server
+//        missing, cut off or broken, or commits waiting over STALE_LAG_SECONDS for a semi-sync
+//        acknowledgement → Degraded, wait; a rolling update → Updating; else Healthy.
 //   2. recorded primary answers but is not primary: another engine is an established primary
 //        (someone replicates from it) → adopt it (record it, touch nothing); else the record is a
 //        decision not carried out yet (a failover or bootstrap cut off) → carry it out (failover
@@ -186,8 +188,14 @@ export function decideFederatedShard(snap: FedShardSnapshot): FedDecision {
     const broken = members.filter((m) => m !== rec && answers(m) && m.probe!.role === 'secondary' && follows(m, rec) && !m.probe!.following!.linkUp && m.probe!.error !== undefined);
     const links = rec.probe!.replicaLinks;
     const cut = links === undefined ? [] : members.filter((m) => m !== rec && answers(m) && m.probe!.role === 'secondary' && !links.some((l) => l.host === m.target?.host && l.port === m.target.port && (l.lagSeconds ?? 0) <= STALE_LAG_SECONDS)).map((m) => m.podName);
-    if (missing.length > 0 || short > 0 || cut.length > 0 || broken.length > 0) {
+    // MariaDB semi-sync never falls back to async: cut off from its acknowledging replicas, the
+    // primary blocks its commits without an error and no replica reports lag (they receive
+    // nothing); the commit waiting longest shows it.
+    const waitMs = rec.probe!.commitWaitMs ?? 0;
+    const stalled = waitMs > STALE_LAG_SECONDS * 1000;
+    if (missing.length > 0 || short > 0 || cut.length > 0 || broken.length > 0 || stalled) {
       const why = [
+        stalled ? `commits on ${rec.podName} have waited ${(waitMs / 1000).toFixed(1)} s for a semi-sync acknowledgement: no replica outside ${rec.memberCluster} acknowledges (cut off?)` : '',
         ...broken.map((m) => `${m.podName} cannot replicate (${m.probe!.error}): rebuild it from ${rec.podName}`),
         missing.length > 0 ? `${missing.join(', ')} do not answer` : '',
         short > 0 ? `${short} pod(s) missing` : '',

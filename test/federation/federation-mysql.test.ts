@@ -11,11 +11,13 @@
 //     new primary; no acknowledged commit is lost;
 //   - a partition between the member clusters' pod subnets, healed later: the manager (outside
 //     both) still reaches the primary, nothing fails over, the primary acknowledges no commit while
-//     its acknowledging replica (in the other member cluster) is cut off, and none acknowledged is lost;
+//     its acknowledging replica (in the other member cluster) is cut off, and none acknowledged is
+//     lost; the shard's status turns Degraded, saying commits wait for an acknowledgement;
 //   - a rolling update across both member clusters: the secondaries of both member clusters
 //     replaced first, then one switchover (across member clusters when the primary is alone in
 //     its own), then the old primary; the order is recorded and checked;
-//   - the same with the manager, as a child process, SIGKILLed 10 times during the update.
+//   - the same with the manager, as a child process, SIGKILLed 10 times during the update, one of
+//     the kills in the hand-over.
 // Every scenario prints its duration, the time until one healthy primary serves again, and the
 // commits acknowledged / lost.
 import * as k8s from '@kubernetes/client-node';
@@ -184,7 +186,7 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
     process.stderr.write(`[federation] MariaDB bootstrap: one healthy primary across 2 member clusters in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   });
 
-  it('a partition between the member clusters\' pod subnets, healed later: no failover, no commit acknowledged while the acknowledging replica is cut off, none lost', async () => {
+  it('a partition between the member clusters\' pod subnets, healed later: no failover, no commit acknowledged while the acknowledging replica is cut off (the status says commits wait), none lost', async () => {
     const t0 = performance.now();
     expect((await fedShard())?.primary?.pod).toBe(`${SET}-0`);
     const [tc, tw] = [await table('part_c'), await table('part_w')];
@@ -194,12 +196,20 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
     const watch = watchWritable();
     const primariesSeen = new Set<string>();
     const states = new Set<string>();
+    // MariaDB reports no replica lag while the acknowledging replica is cut off (it receives
+    // nothing); the status says so from the commits waiting on the primary.
+    let stalledAt: number | undefined;
+    let stalledSaid = '';
     let polling = true;
     const poll = (async () => {
       while (polling) {
         const x = await fedShard().catch(() => undefined);
         if (x?.primary?.pod !== undefined) primariesSeen.add(x.primary.pod);
         if (x?.state !== undefined) states.add(x.state);
+        if (x?.state === 'Degraded' && stalledAt === undefined && /semi-sync acknowledgement/.test(x.message ?? '')) {
+          stalledAt = performance.now();
+          stalledSaid = x.message ?? '';
+        }
         await sleep(250);
       }
     })();
@@ -229,9 +239,11 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
     const most = await watch.stop();
     const lost = [...(await missingMysqlRows(ips.get(`${SET}-0`)!, AUTH, tc, report.acked)), ...(await missingMysqlRows(ips.get(`${SET}-0`)!, AUTH, tw, reportW.acked))];
     process.stderr.write(
-      `[federation] MariaDB pod-subnet partition for ${((healed - cut) / 1000).toFixed(1)} s: primaries recorded ${[...primariesSeen].join(', ')}, states ${[...states].join(', ')}; commits acknowledged during it: ${ackedDuring.length}; acknowledged again ${((servedAt - healed) / 1000).toFixed(1)} s after the heal; ${report.acked.length + reportW.acked.length} acknowledged, ${lost.length} lost, ${report.failures + reportW.failures} refused or failed; scenario ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+      `[federation] MariaDB pod-subnet partition for ${((healed - cut) / 1000).toFixed(1)} s: primaries recorded ${[...primariesSeen].join(', ')}, states ${[...states].join(', ')}${stalledAt !== undefined ? ` (Degraded ${((stalledAt - cut) / 1000).toFixed(1)} s after the cut: ${stalledSaid})` : ''}; commits acknowledged during it: ${ackedDuring.length}; acknowledged again ${((servedAt - healed) / 1000).toFixed(1)} s after the heal; ${report.acked.length + reportW.acked.length} acknowledged, ${lost.length} lost, ${report.failures + reportW.failures} refused or failed; scenario ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
     );
     expect([...primariesSeen], 'a failover during the partition').toEqual([`${SET}-0`]);
+    expect(stalledAt, `the status said commits wait for an acknowledgement (states ${[...states].join(', ')})`).toBeDefined();
+    expect(stalledAt! - cut, 'Degraded within 6 s of the cut').toBeLessThan(6_000);
     expect(ackedDuring, 'a commit acknowledged while the acknowledging replica was cut off').toEqual([]);
     expect(most, 'two servers writable at once').toBeLessThanOrEqual(1);
     expect(overlappingPrimaries([report, reportW])).toBeUndefined();

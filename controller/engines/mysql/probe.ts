@@ -1,4 +1,5 @@
-// MySQL / MariaDB role probe: @@read_only, SHOW SLAVE STATUS and @@gtid_current_pos.
+// MySQL / MariaDB role probe: @@read_only, SHOW SLAVE STATUS and @@gtid_current_pos; on a
+// semi-sync primary, how long its oldest commit has waited for an acknowledgement.
 // A server is primary exactly when it is writable and replicates from nobody.
 import type { EngineTarget, ProbeResult } from '../types.js';
 import type { MysqlPool, Row } from './client.js';
@@ -55,7 +56,7 @@ export function parseReplicaStatus(row: Row | undefined): ReplicaStatus {
  * secondary. Read-only and replicating from nobody (a fresh server — the rendered my.cnf starts
  * every server read-only — or a fenced old primary): no role, the engine claims neither.
  */
-export function toProbeResult(readOnly: boolean, gtid: string, rs: ReplicaStatus, semiSyncPrimarySide?: boolean, semiSyncReplicaSide?: boolean, serverId?: number): ProbeResult {
+export function toProbeResult(readOnly: boolean, gtid: string, rs: ReplicaStatus, semiSyncPrimarySide?: boolean, semiSyncReplicaSide?: boolean, serverId?: number, commitWaitMs?: number): ProbeResult {
   const offset = gtidToOffset(gtid);
   const base: ProbeResult = {
     reachable: true,
@@ -64,6 +65,7 @@ export function toProbeResult(readOnly: boolean, gtid: string, rs: ReplicaStatus
     ...(semiSyncPrimarySide !== undefined ? { semiSyncPrimarySide } : {}),
     ...(semiSyncReplicaSide !== undefined ? { semiSyncReplicaSide } : {}),
     ...(serverId !== undefined ? { serverId } : {}),
+    ...(commitWaitMs !== undefined ? { commitWaitMs } : {}),
   };
   if (!rs.configured) return readOnly ? base : { ...base, role: 'primary' };
   return {
@@ -78,10 +80,11 @@ export async function readState(
   pool: MysqlPool,
   t: EngineTarget,
   timeoutMs: number,
-): Promise<{ readOnly: boolean; gtid: string; replica: ReplicaStatus; semiSyncPrimarySide: boolean; semiSyncReplicaSide: boolean; serverId?: number }> {
+): Promise<{ readOnly: boolean; gtid: string; replica: ReplicaStatus; semiSyncPrimarySide: boolean; semiSyncReplicaSide: boolean; serverId?: number; commitWaitMs?: number }> {
   const [vars] = await pool.query(
     t,
-    'SELECT @@global.read_only AS ro, @@global.gtid_current_pos AS gtid, @@global.rpl_semi_sync_master_enabled AS ssm, @@global.rpl_semi_sync_slave_enabled AS sss, @@global.server_id AS sid',
+    'SELECT @@global.read_only AS ro, @@global.gtid_current_pos AS gtid, @@global.rpl_semi_sync_master_enabled AS ssm, @@global.rpl_semi_sync_slave_enabled AS sss, @@global.server_id AS sid, ' +
+      "(SELECT COALESCE(MAX(TIME_MS), 0) FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for semi-sync ACK%') AS ackwait",
     timeoutMs,
   );
   const status = await pool.query(t, 'SHOW SLAVE STATUS', timeoutMs);
@@ -92,6 +95,7 @@ export async function readState(
     semiSyncPrimarySide: Number(vars?.['ssm'] ?? 0) !== 0,
     semiSyncReplicaSide: Number(vars?.['sss'] ?? 0) !== 0,
     ...(vars?.['sid'] !== undefined && vars['sid'] !== null ? { serverId: Number(vars['sid']) } : {}),
+    ...(vars?.['ackwait'] !== undefined && vars['ackwait'] !== null ? { commitWaitMs: Math.round(Number(vars['ackwait'])) } : {}),
   };
 }
 
@@ -109,7 +113,7 @@ export async function probeMysql(pool: MysqlPool, t: EngineTarget, timeoutMs: nu
   });
   try {
     const s = await Promise.race([readState(pool, t, timeoutMs), late]);
-    return toProbeResult(s.readOnly, s.gtid, s.replica, s.semiSyncPrimarySide, s.semiSyncReplicaSide, s.serverId);
+    return toProbeResult(s.readOnly, s.gtid, s.replica, s.semiSyncPrimarySide, s.semiSyncReplicaSide, s.serverId, s.commitWaitMs);
   } catch (err) {
     return { reachable: false, error: err instanceof Error ? err.message : String(err) };
   } finally {

@@ -66,6 +66,20 @@ describe('decideFederatedShard', () => {
     expect(decide([primary(2), sided(replica(0), true), sided(replica(0), false)], 0)).toMatchObject({ state: 'Healthy' });
   });
 
+  it('MariaDB semi-sync: a commit that waits over 3 s for an acknowledgement (its acknowledging replicas cut off) is Degraded, touching nothing', () => {
+    const waiting = (ms: number): ProbeResult => ({ ...primary(2), semiSyncPrimarySide: true, commitWaitMs: ms });
+    const sided = (p: ProbeResult, acks: boolean): ProbeResult => ({ ...p, semiSyncReplicaSide: acks });
+    const run = (ms: number) => decide([waiting(ms), sided(replica(0), false), sided(replica(0), true)], 0, 1, { semiSync: true });
+    // A commit in flight (waiting a few ms, or up to the bound) is the normal case.
+    expect(run(0)).toMatchObject({ state: 'Healthy' });
+    expect(run(3_000)).toMatchObject({ state: 'Healthy' });
+    expect(run(4_250)).toMatchObject({
+      state: 'Degraded',
+      op: { kind: 'none', reason: expect.stringMatching(/commits on s-0 have waited 4\.3 s for a semi-sync acknowledgement: no replica outside west acknowledges/) },
+      primary: 's-0',
+    });
+  });
+
   it('rolling update: the primary is handed over only once every secondary, in every member cluster, is updated', () => {
     const run = (outdated: Array<boolean | undefined>, offsets = [300, 200, 250]) => {
       const history: ProbeHistory = { history: new Map() };
