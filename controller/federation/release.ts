@@ -14,7 +14,9 @@
 //      advanced synced one — and only when the shard is otherwise Healthy; held meanwhile;
 //   4. it claims primary without being recorded: held (decide.ts demotes it first);
 //   5. its ordinal moved to another member cluster: released once the pod replacing it there is
-//      synced; scaled in (no member cluster holds the ordinal any more): released.
+//      synced; scaled in (no member cluster holds the ordinal any more): released once every
+//      server the Federation places is synced — the plan's scale-out → move-ordinal → scale-in,
+//      executed: a scale-in never leaves the shard with fewer synced servers than it had.
 // Synced: the pod answers, replicates from the recorded primary with its link up (Redis
 // master_link_status:up; MariaDB IO and SQL threads running) and no error, the primary has heard
 // from it within STALE_LAG_SECONDS (where it reports its replicas), and its position is at least
@@ -120,7 +122,17 @@ export function decideRelease(input: ReleaseInput): ReleaseDecision {
       continue;
     }
     if (to === undefined) {
-      out.released.push(ref);
+      // Scaled in: after the change's scale-out and moves (the plan's order: scale-out →
+      // move-ordinal → scale-in), and so never while a server the Federation places is not
+      // synced: the shard never has fewer synced servers than before the change.
+      const behind = [...placement].flatMap(([ordinal, memberCluster]) => {
+        const m = members.find((x) => x.leaving !== true && x.ordinal === ordinal && x.memberCluster === memberCluster);
+        if (m === rec) return [];
+        const why = m === undefined ? 'does not exist yet' : notSynced(m, rec!, mark);
+        return why === undefined ? [] : [`${m !== undefined ? podOf(m) : `ordinal ${ordinal}`} (${memberCluster}) ${why}`];
+      });
+      if (behind.length > 0) hold(`scaled in once every server that stays is synced (scale-out and moves first): ${behind.join('; ')}`);
+      else out.released.push(ref);
       continue;
     }
     if (next === undefined) {

@@ -24,8 +24,9 @@
 // outdated secondary, which is update-primary's business, not its member cluster's
 // update-secondaries again); the gates use the observation alone (ShardSteps.observed), never
 // that memory. The scale and move steps are shown, not gates: the member clusters scale on their
-// own and a move is ordered by the release rule (release.ts), so hold and gateSwitchover look at
-// the update steps alone, as before. Which servers are new (scale-out), and the steps of the
+// own, and what must come after a scale-out — the old pod of a move, a scaled-in pod — waits in
+// the release rule (release.ts: released once its successor, or every server that stays, is
+// synced), so hold and gateSwitchover look at the update steps alone, as before. Which servers are new (scale-out), and the steps of the
 // change under way once their pods are gone (so it ends with them all Done), are the StepMemory's.
 // Pure but for the StepMemory the manager keeps.
 import type { ActionType } from '../../compiler/plan/model.js';

@@ -93,6 +93,29 @@ describe('decideRelease: a secondary ordinal moves from west to central', () => 
     const claims = [pod(0, 'west', primaryAt(530, links)), pod(1, 'west', primaryAt(3, []), true), pod(2, 'central', replicaOf('west', 0, 520))];
     expect(decideRelease(input(claims, 's-0', { placement: scaled })).held[0]?.reason).toMatch(/claims primary: demoted first/);
   });
+
+  it('scaled in only after the servers that stay are synced: a scale-out (or move) of the same change first', () => {
+    // Ordinal 1 leaves west for good while ordinal 3 is new in central (and s-2 must be synced too).
+    const grown = new Map([[0, 'west'], [2, 'central'], [3, 'central']]);
+    const links3: Array<[string, number]> = [...links, ['central', 3]];
+    const shard = (s3: ProbeResult | undefined, s2: ProbeResult = replicaOf('west', 0, 520)): FedMember[] => [
+      pod(0, 'west', primaryAt(530, links3)),
+      leaving,
+      pod(2, 'central', s2),
+      ...(s3 !== undefined ? [pod(3, 'central', s3)] : []),
+    ];
+    for (const [members, why] of [
+      [shard(undefined), /scaled in once every server that stays is synced \(scale-out and moves first\): ordinal 3 \(central\) does not exist yet/],
+      [shard(fresh), /s-3 \(central\) is not a replica yet/],
+      [shard(replicaOf('west', 0, 0, false)), /s-3 \(central\) its replication link is not up yet/],
+      [shard(replicaOf('west', 0, 520), { reachable: false, error: 'timeout' }), /s-2 \(central\) does not answer/],
+    ] as const) {
+      const d = decideRelease(input([...members], 's-0', { placement: grown }));
+      expect(d.released).toEqual([]);
+      expect(d.held[0]?.reason).toMatch(why);
+    }
+    expect(decideRelease(input(shard(replicaOf('west', 0, 520)), 's-0', { placement: grown })).released).toEqual([{ memberCluster: 'west', ordinal: 1, pod: 's-1' }]);
+  });
 });
 
 describe('decideRelease: the primary\'s ordinal moves from west to central', () => {
