@@ -16,6 +16,10 @@
 // Then ordinal 2, a secondary, moves back the other way with the NEW home synced first (the
 // Federation still placing it in the old one), then the Federation, then the old home: the old pod
 // goes only after the new one replicates, the primary never moves, the same checks hold.
+// Last, one change scales ordinal 1 in (prod-eu-west) and adds ordinal 3 (prod-eu-central), the
+// old home synced first and the new home 4 s after the Federation: pod 1 stays until pod 3 (and
+// every server that stays) is synced — the plan's scale-out before scale-in, executed — and
+// status.steps' scale-in step says what it waits for; the same checks hold.
 import * as k8s from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -351,6 +355,104 @@ describe('federation: an ordinal moved from one member cluster to another, no ac
       await engines.stop();
       await labels.stop();
       await moveStep.stop();
+    }
+  });
+
+  it('scales ordinal 1 in (prod-eu-west) while ordinal 3 is new (prod-eu-central), the old home synced first: pod 1 goes only after pod 3 is synced (scale-out before scale-in, as the plan orders them)', async () => {
+    const before = await status0();
+    expect(before?.primary).toEqual({ memberCluster: CENTRAL, pod: POD0 });
+    const [pod1, pod3] = [`${SET}-1`, `${SET}-3`];
+    const oldUid = (await podsEverywhere()).find((x) => x.member === WEST && x.pod.metadata?.name === pod1)!.pod.metadata?.uid ?? '';
+    const writerW = startRedisWriter(env.member(WEST).kc, NS, `${SET}-primary`, '', 'scalew:', 500, 2);
+    const writerC = startRedisWriter(env.member(CENTRAL).kc, NS, `${SET}-primary`, '', 'scalec:', 500, 2);
+    await eventually('writes acknowledged in both member clusters', async () => (writerW.firstAckAfter(0) !== undefined && writerC.firstAckAfter(0) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+    const engines = watchEngines();
+    const labels = watchLabels();
+    // What status.steps says while scale-in@prod-eu-west runs.
+    const scaleIn = new Set<string>();
+    const stepWatch = watchMost(async () => {
+      for (const x of ((await federationStatus(env, 'feed-shards'))?.steps ?? []).filter((x) => x.id === `scale-in@${WEST}` && x.state === 'Running')) scaleIn.add(x.message ?? '');
+      return 0;
+    });
+    let synced: number | undefined;
+    let gone: number | undefined;
+    let on = true;
+    const primaryIp = (await podsEverywhere()).find((x) => x.member === CENTRAL && x.pod.metadata?.name === POD0)?.pod.status?.podIP ?? '';
+    const poll = (async () => {
+      while (on) {
+        const all = await podsEverywhere().catch(() => undefined);
+        const ip = all?.find((x) => x.member === CENTRAL && x.pod.metadata?.name === pod3)?.pod.status?.podIP;
+        if (synced === undefined && ip !== undefined) {
+          const c = new Redis({ host: ip, port: 6379, lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, commandTimeout: 500, retryStrategy: () => null });
+          c.on('error', () => undefined);
+          const info = await c.connect().then(async () => String(await c.info('replication')), () => '').finally(() => c.disconnect());
+          if (info.includes(`master_host:${primaryIp}`) && /master_link_status:up/.test(info)) synced = performance.now();
+        }
+        if (all !== undefined && gone === undefined && !all.some((x) => x.member === WEST && x.pod.metadata?.uid === oldUid && x.pod.metadata.deletionTimestamp === undefined)) gone = performance.now();
+        await sleep(150);
+      }
+    })();
+    const t0 = performance.now();
+    try {
+      // The old home first (pod 1 no longer wanted there), then the Federation (ordinal 1 placed
+      // nowhere, ordinal 3 in prod-eu-central), and the new home 4 s later.
+      await syncOrdinals(WEST, [2]);
+      await sleep(1_000);
+      await syncFederation({ [WEST]: [2], [CENTRAL]: [0, 3] });
+      await sleep(4_000);
+      expect(gone, 'pod 1 removed before its scale-out partner existed').toBeUndefined();
+      const tNew = performance.now();
+      await syncOrdinals(CENTRAL, [0, 3]);
+      await eventually('the new pod 3 in prod-eu-central replicates from the primary', async () => (synced !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
+      await eventually('pod 1 in prod-eu-west removed', async () => (gone !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
+      expect(gone!, 'pod 1 removed before pod 3 was synced').toBeGreaterThan(synced!);
+      await eventually('Healthy, the primary unchanged', async () => {
+        const s = await status0();
+        return s?.state === 'Healthy' && s.primary?.memberCluster === CENTRAL && s.primary.pod === POD0 ? true : undefined;
+      }, { timeoutMs: 60_000, intervalMs: 250 });
+      await eventually('exactly one primary label across both member clusters', async () => {
+        const roles = (await podsEverywhere()).map((x) => `${x.member}/${x.pod.metadata?.name}=${x.pod.metadata?.labels?.[LABELS.role] ?? ''}`).sort();
+        return roles.join(',') === [`${CENTRAL}/${SET}-0=primary`, `${CENTRAL}/${SET}-3=secondary`, `${WEST}/${SET}-2=secondary`].join(',') ? true : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 250 });
+      for (const m of [WEST, CENTRAL]) {
+        await eventually(`${m} -primary → ordinal 0`, async () => {
+          const a = await serviceAddresses(env.member(m).kc, NS, `${SET}-primary`);
+          return a.length === 1 && a[0] === primaryIp ? true : undefined;
+        }, { timeoutMs: 30_000, intervalMs: 250 });
+      }
+      expect(await stepsAllDone()).toEqual(expect.arrayContaining([`scale-out@${CENTRAL}`, `scale-in@${WEST}`]));
+      await stepWatch.stop();
+      process.stderr.write(`[federation] status.steps scale-in@${WEST} Running: ${[...scaleIn].join(' | ')}\n`);
+      expect([...scaleIn].some((m) => m.includes('once every server that stays is synced')), `scale-in@${WEST} said why it waits; seen: ${[...scaleIn].join(' | ')}`).toBe(true);
+      const tEnd = performance.now();
+      await eventually('writes acknowledged after the change', async () => (writerW.firstAckAfter(tEnd) !== undefined && writerC.firstAckAfter(tEnd) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+      const reportW = await writerW.stop();
+      const reportC = await writerC.stop();
+      on = false;
+      await poll;
+      const mostEngines = await engines.stop();
+      const mostLabels = await labels.stop();
+      const gapOf = (r: typeof reportW): number => Math.max(0, ...r.gaps.filter((g) => g.to >= t0 && g.from <= tEnd).map((g) => g.to - g.from));
+      process.stderr.write(
+        `[federation] scale-in with a scale-out (ordinal 1 out of prod-eu-west, ordinal 3 new in prod-eu-central, old home synced first): pod 1 held ${((gone! - t0) / 1000).toFixed(1)} s, removed ${((gone! - synced!) / 1000).toFixed(1)} s after pod 3 replicated (${((synced! - tNew) / 1000).toFixed(1)} s after the new home's sync); ` +
+          `longest stretch without an acknowledged write ${(Math.max(gapOf(reportW), gapOf(reportC)) / 1000).toFixed(1)} s; ${reportW.acked.length + reportC.acked.length} writes acknowledged, ${reportW.failures + reportC.failures} refused or failed; most primary labels at once ${mostLabels}\n`,
+      );
+      expect(mostEngines, 'two engines acting as established primaries at once').toBeLessThanOrEqual(1);
+      expect(mostLabels, 'two pods labelled primary at once').toBeLessThanOrEqual(1);
+      expect(overlappingPrimaries([reportW, reportC])).toBeUndefined();
+      expect(await missingRedisKeys(primaryIp, '', 'scalew:', reportW.acked), 'acknowledged writes lost').toEqual([]);
+      expect(await missingRedisKeys(primaryIp, '', 'scalec:', reportC.acked), 'acknowledged writes lost').toEqual([]);
+    } catch (err) {
+      const s = await status0().catch(() => undefined);
+      throw new Error(`${String(err)}; Federation: ${JSON.stringify(s ?? {}).slice(0, 1500)}`);
+    } finally {
+      on = false;
+      await poll;
+      await writerW.stop();
+      await writerC.stop();
+      await engines.stop();
+      await labels.stop();
+      await stepWatch.stop();
     }
   });
 });
