@@ -28,7 +28,7 @@ import { makeLogger } from '../../controller/runtime/log.js';
 import { LABELS, type Federation, type FederationShardStatus, type InstanceSet } from '../../schemas/types/index.js';
 import { eventually, sleep } from '../cluster/helpers.js';
 import { allReady, loadRendered, serviceAddresses } from '../e2e/engines-helpers.js';
-import { missingRedisKeys, overlappingPrimaries, startRedisWriter } from '../e2e/writers.js';
+import { missingRedisKeys, overlappingPrimaries, startRedisWriter, type Writer as RedisWriter } from '../e2e/writers.js';
 import { createRenderedFederation, federationStatus, podsEverywhere as podsEverywhere_, redisEstablishedPrimary, shardStatus, watchMost } from './federation-helpers.js';
 import { FEDERATION_NAMESPACE, startFederationEnv, type FederationEnv } from './harness.js';
 
@@ -104,6 +104,96 @@ describe('federation: an ordinal moved from one member cluster to another, no ac
       const steps = (await federationStatus(env, 'feed-shards'))?.steps;
       return steps !== undefined && steps.length > 0 && steps.every((x) => x.state === 'Done') ? steps.map((x) => x.id) : undefined;
     }, { timeoutMs: 30_000, intervalMs: 250 });
+
+  /**
+   * Polled every 150 ms: when `newPod` in `newMember` first replicated from the primary at
+   * `primaryIp` with its link up (`synced`), and when the pod with `oldUid` in `oldMember` went
+   * (`gone`).
+   */
+  function watchSyncAndGone(newMember: string, newPod: string, oldMember: string, oldUid: string, primaryIp: string): { synced(): number | undefined; gone(): number | undefined; stop(): Promise<void> } {
+    let synced: number | undefined;
+    let gone: number | undefined;
+    let on = true;
+    const poll = (async () => {
+      while (on) {
+        const all = await podsEverywhere().catch(() => undefined);
+        const ip = all?.find((x) => x.member === newMember && x.pod.metadata?.name === newPod)?.pod.status?.podIP;
+        if (synced === undefined && ip !== undefined) {
+          const c = new Redis({ host: ip, port: 6379, lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, commandTimeout: 500, retryStrategy: () => null });
+          c.on('error', () => undefined);
+          const info = await c.connect().then(async () => String(await c.info('replication')), () => '').finally(() => c.disconnect());
+          if (info.includes(`master_host:${primaryIp}`) && /master_link_status:up/.test(info)) synced = performance.now();
+        }
+        if (all !== undefined && gone === undefined && !all.some((x) => x.member === oldMember && x.pod.metadata?.uid === oldUid && x.pod.metadata.deletionTimestamp === undefined)) gone = performance.now();
+        await sleep(150);
+      }
+    })();
+    return {
+      synced: () => synced,
+      gone: () => gone,
+      async stop(): Promise<void> {
+        on = false;
+        await poll;
+      },
+    };
+  }
+
+  /** The end of a change with the primary unchanged (ordinal 0 in prod-eu-central): Healthy, these roles, both -primary Services on it. */
+  async function settledOnPrimary(roles: string[], primaryIp: string): Promise<void> {
+    await eventually('Healthy, the primary unchanged', async () => {
+      const s = await status0();
+      return s?.state === 'Healthy' && s.primary?.memberCluster === CENTRAL && s.primary.pod === POD0 ? true : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 250 });
+    await eventually('exactly one primary label across both member clusters', async () => {
+      const seen = (await podsEverywhere()).map((x) => `${x.member}/${x.pod.metadata?.name}=${x.pod.metadata?.labels?.[LABELS.role] ?? ''}`).sort();
+      return seen.join(',') === [...roles].sort().join(',') ? true : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+    for (const m of [WEST, CENTRAL]) {
+      await eventually(`${m} -primary → ordinal 0`, async () => {
+        const a = await serviceAddresses(env.member(m).kc, NS, `${SET}-primary`);
+        return a.length === 1 && a[0] === primaryIp ? true : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 250 });
+    }
+  }
+
+  /**
+   * The end of a change to shard 0 (writers `w`/`c` writing keys `<prefix>w:` / `<prefix>c:`
+   * since before `t0`): writes acknowledged again, the figures printed (`say` gets the longest
+   * stretch without an acknowledged write, in s, and the rest of the line), and the checks every
+   * change shares: one established primary, one primary label, no two servers acknowledging at
+   * once, no acknowledged write lost.
+   */
+  async function endOfChange(
+    o: { w: RedisWriter; c: RedisWriter; prefix: string; engines: { stop(): Promise<number> }; labels: { stop(): Promise<number> }; t0: number; primaryIp: string },
+    say: (gapS: string, tail: string) => string,
+  ): Promise<void> {
+    const tEnd = performance.now();
+    await eventually('writes acknowledged after the change', async () => (o.w.firstAckAfter(tEnd) !== undefined && o.c.firstAckAfter(tEnd) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+    const reportW = await o.w.stop();
+    const reportC = await o.c.stop();
+    const mostEngines = await o.engines.stop();
+    const mostLabels = await o.labels.stop();
+    const gapOf = (r: typeof reportW): number => Math.max(0, ...r.gaps.filter((g) => g.to >= o.t0 && g.from <= tEnd).map((g) => g.to - g.from));
+    const gap = (Math.max(gapOf(reportW), gapOf(reportC)) / 1000).toFixed(1);
+    process.stderr.write(`${say(gap, `${reportW.acked.length + reportC.acked.length} writes acknowledged, ${reportW.failures + reportC.failures} refused or failed; most primary labels at once ${mostLabels}`)}\n`);
+    expect(mostEngines, 'two engines acting as established primaries at once').toBeLessThanOrEqual(1);
+    expect(mostLabels, 'two pods labelled primary at once').toBeLessThanOrEqual(1);
+    expect(overlappingPrimaries([reportW, reportC])).toBeUndefined();
+    expect(await missingRedisKeys(o.primaryIp, '', `${o.prefix}w:`, reportW.acked), 'acknowledged writes lost').toEqual([]);
+    expect(await missingRedisKeys(o.primaryIp, '', `${o.prefix}c:`, reportC.acked), 'acknowledged writes lost').toEqual([]);
+  }
+
+  /** Runs a change's `body`; a failure carries the Federation's shard status; `stops` are stopped either way (each stop is idempotent). */
+  async function inChange(body: () => Promise<void>, stops: Array<{ stop(): Promise<unknown> }>): Promise<void> {
+    try {
+      await body();
+    } catch (err) {
+      const s = await status0().catch(() => undefined);
+      throw new Error(`${String(err)}; Federation: ${JSON.stringify(s ?? {}).slice(0, 1500)}`);
+    } finally {
+      for (const x of stops) await x.stop();
+    }
+  }
 
   beforeAll(async () => {
     env = await startFederationEnv({
@@ -278,84 +368,31 @@ describe('federation: an ordinal moved from one member cluster to another, no ac
     const labels = watchLabels();
     const moveStep = watchMoveStep(2, CENTRAL, WEST);
     // When the new pod 2 (prod-eu-west) first replicated from the primary with its link up, and when the old one went.
-    let synced: number | undefined;
-    let gone: number | undefined;
-    let on = true;
     const primaryIp = (await podsEverywhere()).find((x) => x.member === CENTRAL && x.pod.metadata?.name === POD0)?.pod.status?.podIP ?? '';
-    const poll = (async () => {
-      while (on) {
-        const all = await podsEverywhere().catch(() => undefined);
-        const ip = all?.find((x) => x.member === WEST && x.pod.metadata?.name === pod2)?.pod.status?.podIP;
-        if (synced === undefined && ip !== undefined) {
-          const c = new Redis({ host: ip, port: 6379, lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, commandTimeout: 500, retryStrategy: () => null });
-          c.on('error', () => undefined);
-          const info = await c.connect().then(async () => String(await c.info('replication')), () => '').finally(() => c.disconnect());
-          if (info.includes(`master_host:${primaryIp}`) && /master_link_status:up/.test(info)) synced = performance.now();
-        }
-        if (all !== undefined && gone === undefined && !all.some((x) => x.member === CENTRAL && x.pod.metadata?.uid === oldUid && x.pod.metadata.deletionTimestamp === undefined)) gone = performance.now();
-        await sleep(150);
-      }
-    })();
+    const sg = watchSyncAndGone(WEST, pod2, CENTRAL, oldUid, primaryIp);
     const t0 = performance.now();
-    try {
-      // The new home first (the Federation still places ordinal 2 in prod-eu-central), then the Federation, then the old home.
-      await syncOrdinals(WEST, [1, 2]);
-      await eventually('the new pod 2 in prod-eu-west replicates from the primary', async () => (synced !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
-      await sleep(2_000);
-      await syncFederation({ [WEST]: [1, 2], [CENTRAL]: [0] });
-      await sleep(2_000);
-      const tOld = performance.now();
-      await syncOrdinals(CENTRAL, [0]);
-      await eventually('the old pod 2 in prod-eu-central removed', async () => (gone !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
-      expect(gone!).toBeGreaterThan(synced!);
-      await eventually('Healthy, the primary unchanged', async () => {
-        const s = await status0();
-        return s?.state === 'Healthy' && s.primary?.memberCluster === CENTRAL && s.primary.pod === POD0 ? true : undefined;
-      }, { timeoutMs: 60_000, intervalMs: 250 });
-      await eventually('exactly one primary label across both member clusters', async () => {
-        const roles = (await podsEverywhere()).map((x) => `${x.member}/${x.pod.metadata?.name}=${x.pod.metadata?.labels?.[LABELS.role] ?? ''}`).sort();
-        return roles.join(',') === [`${CENTRAL}/${SET}-0=primary`, `${WEST}/${SET}-1=secondary`, `${WEST}/${SET}-2=secondary`].join(',') ? true : undefined;
-      }, { timeoutMs: 30_000, intervalMs: 250 });
-      for (const m of [WEST, CENTRAL]) {
-        await eventually(`${m} -primary → ordinal 0`, async () => {
-          const a = await serviceAddresses(env.member(m).kc, NS, `${SET}-primary`);
-          return a.length === 1 && a[0] === primaryIp ? true : undefined;
-        }, { timeoutMs: 30_000, intervalMs: 250 });
-      }
-      expect(await stepsAllDone()).toEqual([`scale-out@${WEST}`, 'move-ordinal@_federation']);
-      const sawMove = await moveStep.stop();
-      process.stderr.write(`[federation] status.steps move-ordinal@_federation Running: ${[...moveStep.messages].join(' | ')}\n`);
-      expect(sawMove, `move-ordinal@_federation Running naming ordinal 2; seen: ${[...moveStep.messages].join(' | ')}`).toBe(1);
-      const tEnd = performance.now();
-      await eventually('writes acknowledged after the move', async () => (writerW.firstAckAfter(tEnd) !== undefined && writerC.firstAckAfter(tEnd) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
-      const reportW = await writerW.stop();
-      const reportC = await writerC.stop();
-      on = false;
-      await poll;
-      const mostEngines = await engines.stop();
-      const mostLabels = await labels.stop();
-      const gapOf = (r: typeof reportW): number => Math.max(0, ...r.gaps.filter((g) => g.to >= t0 && g.from <= tEnd).map((g) => g.to - g.from));
-      process.stderr.write(
-        `[federation] ordinal move (a secondary, prod-eu-central → prod-eu-west, new home synced first): new pod replicating ${((synced! - t0) / 1000).toFixed(1)} s after its sync; old pod removed ${((gone! - tOld) / 1000).toFixed(1)} s after the old home's sync; ` +
-          `longest stretch without an acknowledged write ${(Math.max(gapOf(reportW), gapOf(reportC)) / 1000).toFixed(1)} s; ${reportW.acked.length + reportC.acked.length} writes acknowledged, ${reportW.failures + reportC.failures} refused or failed; most primary labels at once ${mostLabels}\n`,
-      );
-      expect(mostEngines, 'two engines acting as established primaries at once').toBeLessThanOrEqual(1);
-      expect(mostLabels, 'two pods labelled primary at once').toBeLessThanOrEqual(1);
-      expect(overlappingPrimaries([reportW, reportC])).toBeUndefined();
-      expect(await missingRedisKeys(primaryIp, '', 'move2w:', reportW.acked), 'acknowledged writes lost').toEqual([]);
-      expect(await missingRedisKeys(primaryIp, '', 'move2c:', reportC.acked), 'acknowledged writes lost').toEqual([]);
-    } catch (err) {
-      const s = await status0().catch(() => undefined);
-      throw new Error(`${String(err)}; Federation: ${JSON.stringify(s ?? {}).slice(0, 1500)}`);
-    } finally {
-      on = false;
-      await poll;
-      await writerW.stop();
-      await writerC.stop();
-      await engines.stop();
-      await labels.stop();
-      await moveStep.stop();
-    }
+    await inChange(async () => {
+        // The new home first (the Federation still places ordinal 2 in prod-eu-central), then the Federation, then the old home.
+        await syncOrdinals(WEST, [1, 2]);
+        await eventually('the new pod 2 in prod-eu-west replicates from the primary', async () => (sg.synced() !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
+        await sleep(2_000);
+        await syncFederation({ [WEST]: [1, 2], [CENTRAL]: [0] });
+        await sleep(2_000);
+        const tOld = performance.now();
+        await syncOrdinals(CENTRAL, [0]);
+        await eventually('the old pod 2 in prod-eu-central removed', async () => (sg.gone() !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
+        expect(sg.gone()!).toBeGreaterThan(sg.synced()!);
+        await settledOnPrimary([`${CENTRAL}/${SET}-0=primary`, `${WEST}/${SET}-1=secondary`, `${WEST}/${SET}-2=secondary`], primaryIp);
+        expect(await stepsAllDone()).toEqual([`scale-out@${WEST}`, 'move-ordinal@_federation']);
+        const sawMove = await moveStep.stop();
+        process.stderr.write(`[federation] status.steps move-ordinal@_federation Running: ${[...moveStep.messages].join(' | ')}\n`);
+        expect(sawMove, `move-ordinal@_federation Running naming ordinal 2; seen: ${[...moveStep.messages].join(' | ')}`).toBe(1);
+        await sg.stop();
+        await endOfChange(
+          { w: writerW, c: writerC, prefix: 'move2', engines, labels, t0, primaryIp },
+          (gap, rest) => `[federation] ordinal move (a secondary, prod-eu-central → prod-eu-west, new home synced first): new pod replicating ${((sg.synced()! - t0) / 1000).toFixed(1)} s after its sync; old pod removed ${((sg.gone()! - tOld) / 1000).toFixed(1)} s after the old home's sync; longest stretch without an acknowledged write ${gap} s; ${rest}`,
+        );
+    }, [sg, writerW, writerC, engines, labels, moveStep]);
   });
 
   it('scales ordinal 1 in (prod-eu-west) while ordinal 3 is new (prod-eu-central), the old home synced first: pod 1 goes only after pod 3 is synced (scale-out before scale-in, as the plan orders them)', async () => {
@@ -374,85 +411,33 @@ describe('federation: an ordinal moved from one member cluster to another, no ac
       for (const x of ((await federationStatus(env, 'feed-shards'))?.steps ?? []).filter((x) => x.id === `scale-in@${WEST}` && x.state === 'Running')) scaleIn.add(x.message ?? '');
       return 0;
     });
-    let synced: number | undefined;
-    let gone: number | undefined;
-    let on = true;
+    // When the new pod 3 (prod-eu-central) first replicated from the primary with its link up, and when pod 1 went.
     const primaryIp = (await podsEverywhere()).find((x) => x.member === CENTRAL && x.pod.metadata?.name === POD0)?.pod.status?.podIP ?? '';
-    const poll = (async () => {
-      while (on) {
-        const all = await podsEverywhere().catch(() => undefined);
-        const ip = all?.find((x) => x.member === CENTRAL && x.pod.metadata?.name === pod3)?.pod.status?.podIP;
-        if (synced === undefined && ip !== undefined) {
-          const c = new Redis({ host: ip, port: 6379, lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, commandTimeout: 500, retryStrategy: () => null });
-          c.on('error', () => undefined);
-          const info = await c.connect().then(async () => String(await c.info('replication')), () => '').finally(() => c.disconnect());
-          if (info.includes(`master_host:${primaryIp}`) && /master_link_status:up/.test(info)) synced = performance.now();
-        }
-        if (all !== undefined && gone === undefined && !all.some((x) => x.member === WEST && x.pod.metadata?.uid === oldUid && x.pod.metadata.deletionTimestamp === undefined)) gone = performance.now();
-        await sleep(150);
-      }
-    })();
+    const sg = watchSyncAndGone(CENTRAL, pod3, WEST, oldUid, primaryIp);
     const t0 = performance.now();
-    try {
-      // The old home first (pod 1 no longer wanted there), then the Federation (ordinal 1 placed
-      // nowhere, ordinal 3 in prod-eu-central), and the new home 4 s later.
-      await syncOrdinals(WEST, [2]);
-      await sleep(1_000);
-      await syncFederation({ [WEST]: [2], [CENTRAL]: [0, 3] });
-      await sleep(4_000);
-      expect(gone, 'pod 1 removed before its scale-out partner existed').toBeUndefined();
-      const tNew = performance.now();
-      await syncOrdinals(CENTRAL, [0, 3]);
-      await eventually('the new pod 3 in prod-eu-central replicates from the primary', async () => (synced !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
-      await eventually('pod 1 in prod-eu-west removed', async () => (gone !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
-      expect(gone!, 'pod 1 removed before pod 3 was synced').toBeGreaterThan(synced!);
-      await eventually('Healthy, the primary unchanged', async () => {
-        const s = await status0();
-        return s?.state === 'Healthy' && s.primary?.memberCluster === CENTRAL && s.primary.pod === POD0 ? true : undefined;
-      }, { timeoutMs: 60_000, intervalMs: 250 });
-      await eventually('exactly one primary label across both member clusters', async () => {
-        const roles = (await podsEverywhere()).map((x) => `${x.member}/${x.pod.metadata?.name}=${x.pod.metadata?.labels?.[LABELS.role] ?? ''}`).sort();
-        return roles.join(',') === [`${CENTRAL}/${SET}-0=primary`, `${CENTRAL}/${SET}-3=secondary`, `${WEST}/${SET}-2=secondary`].join(',') ? true : undefined;
-      }, { timeoutMs: 30_000, intervalMs: 250 });
-      for (const m of [WEST, CENTRAL]) {
-        await eventually(`${m} -primary → ordinal 0`, async () => {
-          const a = await serviceAddresses(env.member(m).kc, NS, `${SET}-primary`);
-          return a.length === 1 && a[0] === primaryIp ? true : undefined;
-        }, { timeoutMs: 30_000, intervalMs: 250 });
-      }
-      expect(await stepsAllDone()).toEqual(expect.arrayContaining([`scale-out@${CENTRAL}`, `scale-in@${WEST}`]));
-      await stepWatch.stop();
-      process.stderr.write(`[federation] status.steps scale-in@${WEST} Running: ${[...scaleIn].join(' | ')}\n`);
-      expect([...scaleIn].some((m) => m.includes('once every server that stays is synced')), `scale-in@${WEST} said why it waits; seen: ${[...scaleIn].join(' | ')}`).toBe(true);
-      const tEnd = performance.now();
-      await eventually('writes acknowledged after the change', async () => (writerW.firstAckAfter(tEnd) !== undefined && writerC.firstAckAfter(tEnd) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
-      const reportW = await writerW.stop();
-      const reportC = await writerC.stop();
-      on = false;
-      await poll;
-      const mostEngines = await engines.stop();
-      const mostLabels = await labels.stop();
-      const gapOf = (r: typeof reportW): number => Math.max(0, ...r.gaps.filter((g) => g.to >= t0 && g.from <= tEnd).map((g) => g.to - g.from));
-      process.stderr.write(
-        `[federation] scale-in with a scale-out (ordinal 1 out of prod-eu-west, ordinal 3 new in prod-eu-central, old home synced first): pod 1 held ${((gone! - t0) / 1000).toFixed(1)} s, removed ${((gone! - synced!) / 1000).toFixed(1)} s after pod 3 replicated (${((synced! - tNew) / 1000).toFixed(1)} s after the new home's sync); ` +
-          `longest stretch without an acknowledged write ${(Math.max(gapOf(reportW), gapOf(reportC)) / 1000).toFixed(1)} s; ${reportW.acked.length + reportC.acked.length} writes acknowledged, ${reportW.failures + reportC.failures} refused or failed; most primary labels at once ${mostLabels}\n`,
-      );
-      expect(mostEngines, 'two engines acting as established primaries at once').toBeLessThanOrEqual(1);
-      expect(mostLabels, 'two pods labelled primary at once').toBeLessThanOrEqual(1);
-      expect(overlappingPrimaries([reportW, reportC])).toBeUndefined();
-      expect(await missingRedisKeys(primaryIp, '', 'scalew:', reportW.acked), 'acknowledged writes lost').toEqual([]);
-      expect(await missingRedisKeys(primaryIp, '', 'scalec:', reportC.acked), 'acknowledged writes lost').toEqual([]);
-    } catch (err) {
-      const s = await status0().catch(() => undefined);
-      throw new Error(`${String(err)}; Federation: ${JSON.stringify(s ?? {}).slice(0, 1500)}`);
-    } finally {
-      on = false;
-      await poll;
-      await writerW.stop();
-      await writerC.stop();
-      await engines.stop();
-      await labels.stop();
-      await stepWatch.stop();
-    }
+    await inChange(async () => {
+        // The old home first (pod 1 no longer wanted there), then the Federation (ordinal 1 placed
+        // nowhere, ordinal 3 in prod-eu-central), and the new home 4 s later.
+        await syncOrdinals(WEST, [2]);
+        await sleep(1_000);
+        await syncFederation({ [WEST]: [2], [CENTRAL]: [0, 3] });
+        await sleep(4_000);
+        expect(sg.gone(), 'pod 1 removed before its scale-out partner existed').toBeUndefined();
+        const tNew = performance.now();
+        await syncOrdinals(CENTRAL, [0, 3]);
+        await eventually('the new pod 3 in prod-eu-central replicates from the primary', async () => (sg.synced() !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
+        await eventually('pod 1 in prod-eu-west removed', async () => (sg.gone() !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
+        expect(sg.gone()!, 'pod 1 removed before pod 3 was synced').toBeGreaterThan(sg.synced()!);
+        await settledOnPrimary([`${CENTRAL}/${SET}-0=primary`, `${CENTRAL}/${SET}-3=secondary`, `${WEST}/${SET}-2=secondary`], primaryIp);
+        expect(await stepsAllDone()).toEqual(expect.arrayContaining([`scale-out@${CENTRAL}`, `scale-in@${WEST}`]));
+        await stepWatch.stop();
+        process.stderr.write(`[federation] status.steps scale-in@${WEST} Running: ${[...scaleIn].join(' | ')}\n`);
+        expect([...scaleIn].some((m) => m.includes('once every server that stays is synced')), `scale-in@${WEST} said why it waits; seen: ${[...scaleIn].join(' | ')}`).toBe(true);
+        await sg.stop();
+        await endOfChange(
+          { w: writerW, c: writerC, prefix: 'scale', engines, labels, t0, primaryIp },
+          (gap, rest) => `[federation] scale-in with a scale-out (ordinal 1 out of prod-eu-west, ordinal 3 new in prod-eu-central, old home synced first): pod 1 held ${((sg.gone()! - t0) / 1000).toFixed(1)} s, removed ${((sg.gone()! - sg.synced()!) / 1000).toFixed(1)} s after pod 3 replicated (${((sg.synced()! - tNew) / 1000).toFixed(1)} s after the new home's sync); longest stretch without an acknowledged write ${gap} s; ${rest}`,
+        );
+    }, [sg, writerW, writerC, engines, labels, stepWatch]);
   });
 });
