@@ -192,6 +192,8 @@ export interface KillWatch {
   switched(): number;
   /** A shard's secondaries are all replaced and its record has not moved: its hand-over is next. */
   handOverNext(): boolean;
+  /** switched() when nextKillInstant last returned (its kill): a record that moved while that kill ran counts for the next one. */
+  switchedAtKill?: number;
 }
 
 /** The watch over several shards' rollouts (one for a single shard). */
@@ -210,29 +212,37 @@ export function killWatch(rollouts: Array<{ pods: string[]; replaced(): number; 
  * wait (the manager writes the new primary before it asks the engines to switch over, so the
  * engines' switchover and the replicas' rewiring are under way or next).
  *
- * Until a kill has fallen in a hand-over (`wantHandOver`) and while one is next, the wait is for
- * the record to move (≤ `handOverBoundMs`), then 0–300 ms: on a fast machine the whole update
- * takes a few seconds and the 1–3 s rhythm alone can miss its one hand-over; on a loaded one a
- * fresh manager needs 6–12 s before the member gate lets the update move, and kills fell only
- * before the first replacement or between steps.
+ * A record that moved while the previous kill ran counts too (`switchedAtKill`), so no hand-over
+ * falls between two waits unseen.
+ *
+ * `handOver` 'if-next' (no kill fell in a hand-over yet): while a hand-over is next, the wait is
+ * for the record to move (≤ `handOverBoundMs`), then 0–300 ms; 'wait' (the last kill, and still
+ * none fell in one): that wait whatever comes next. On a fast machine the whole update takes a
+ * few seconds and the 1–3 s rhythm alone can miss its one hand-over; on a loaded one a fresh
+ * manager needs 6–12 s before the member gate lets the update move, so the first kills all fall
+ * before the first replacement and only the last one's wait meets the hand-over.
  */
-export async function nextKillInstant(w: KillWatch, wantHandOver: boolean, minMs = 1_000, maxMs = 3_000, handOverBoundMs = 90_000): Promise<'step' | 'hand-over' | 'timer'> {
+export async function nextKillInstant(w: KillWatch, handOver: 'no' | 'if-next' | 'wait', minMs = 1_000, maxMs = 3_000, handOverBoundMs = 90_000): Promise<'step' | 'hand-over' | 'timer'> {
   const before = w.seen();
-  const switchedBefore = w.switched();
-  const waitForHandOver = wantHandOver && w.handOverNext();
+  const switchedBefore = w.switchedAtKill ?? w.switched();
+  const waitForHandOver = handOver === 'wait' || (handOver === 'if-next' && (w.handOverNext() || w.switched() > switchedBefore));
   const deadline = performance.now() + (waitForHandOver ? handOverBoundMs : minMs + Math.random() * (maxMs - minMs));
+  const at = (why: 'step' | 'hand-over' | 'timer'): typeof why => {
+    w.switchedAtKill = w.switched();
+    return why;
+  };
   while (performance.now() < deadline) {
     if (w.switched() > switchedBefore) {
       await sleep(Math.floor(Math.random() * 300));
-      return 'hand-over';
+      return at('hand-over');
     }
     if (!waitForHandOver && w.seen() > before) {
       await sleep(Math.floor(Math.random() * 600));
-      return w.switched() > switchedBefore ? 'hand-over' : 'step';
+      return at(w.switched() > switchedBefore ? 'hand-over' : 'step');
     }
     await sleep(25);
   }
-  return 'timer';
+  return at('timer');
 }
 
 /** 1 when the Redis at `ip` acts as an established primary (a master with a connected replica), else 0 (also when it does not answer). */

@@ -316,12 +316,13 @@ describe('federation manager: MariaDB semi-sync spread over two member clusters'
     const killTimes: number[] = [];
     const killWhy: string[] = [];
     let record: Awaited<ReturnType<typeof rollout.stop>> | undefined;
+    const killAt = killWatch([rollout]);
     try {
       for (; killed < kills; killed++) {
         // Right after a step (a replacement, the record moved) or 1–3 s after the last kill;
-        // until one kill fell in the hand-over, and while it is next, at the hand-over
-        // (nextKillInstant).
-        const why = await nextKillInstant(killWatch([rollout]), !killWhy.includes('hand-over'));
+        // until one kill fell in the hand-over, and while it is next, at the hand-over; the last
+        // kill waits for it if none did (nextKillInstant).
+        const why = await nextKillInstant(killAt, killWhy.includes('hand-over') ? 'no' : killed === kills - 1 ? 'wait' : 'if-next');
         if (rollout.replaced() < 3) killedBeforeDone++;
         killTimes.push(performance.now());
         killWhy.push(why);

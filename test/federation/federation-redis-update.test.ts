@@ -201,9 +201,9 @@ describe('federation manager: the whole prod feed-shards (3 spread shards, Senti
       const watch = killWatch([...rollouts.values()]);
       for (let i = 0; i < 10; i++) {
         // Right after a step of any shard (a replacement, a record moved) or 1–3 s after the last
-        // kill; until one kill fell in a hand-over, and while one is next, at the hand-over
-        // (nextKillInstant).
-        const why = await nextKillInstant(watch, !killWhy.includes('hand-over'));
+        // kill; until one kill fell in a hand-over, and while one is next, at the hand-over; the
+        // last kill waits for one if none did (nextKillInstant).
+        const why = await nextKillInstant(watch, killWhy.includes('hand-over') ? 'no' : i === 9 ? 'wait' : 'if-next');
         if (replacedAll() < 3 * SHARDS.length) killedBeforeDone++;
         killTimes.push(performance.now());
         killWhy.push(why);
