@@ -80,8 +80,8 @@ export function decideRelease(input: ReleaseInput): ReleaseDecision {
   const out: ReleaseDecision = { released: [], held: [] };
   const rec = input.recorded !== undefined ? members.find((m) => m.podName === input.recorded) : undefined;
   const primaryUp = rec !== undefined && answers(rec) && rec.probe!.role === 'primary';
-  // The pod replacing a leaving one: same ordinal, where the Federation places it, not leaving.
-  const successor = (l: FedMember): FedMember | undefined => members.find((m) => m.leaving !== true && m.ordinal === l.ordinal && m.memberCluster === placement.get(l.ordinal));
+  // The server of `ordinal` where the Federation places it, not leaving (a leaving pod's successor).
+  const placed = (ordinal: number): FedMember | undefined => members.find((m) => m.leaving !== true && m.ordinal === ordinal && m.memberCluster === placement.get(ordinal));
   for (const l of members.filter((m) => m.leaving === true).sort((a, b) => a.ordinal - b.ordinal)) {
     const ref: LeavingPod = { memberCluster: l.memberCluster, ordinal: l.ordinal, pod: podOf(l) };
     const hold = (reason: string): void => void out.held.push({ ...ref, reason: `${ref.pod} (${ref.memberCluster}) stays: ${reason}` });
@@ -94,7 +94,7 @@ export function decideRelease(input: ReleaseInput): ReleaseDecision {
       hold(rec === undefined ? 'no primary is recorded' : `the primary ${podOf(rec)} does not answer as primary`);
       continue;
     }
-    const next = to !== undefined ? successor(l) : undefined;
+    const next = to !== undefined ? placed(l.ordinal) : undefined;
     const sameId = next !== undefined && next.probe?.serverId !== undefined && next.probe.serverId === l.probe?.serverId;
     if (sameId) {
       hold(`its new pod ${podOf(next)} (${next.memberCluster}) has its server id ${l.probe!.serverId}: a replica skips the events of its own server id, so it would miss what ${ref.pod} wrote; the servers of a moved ordinal need distinct server ids (the rendered pods make theirs from the pod UID on a new volume: give ${podOf(next)} a new claim for a new id if its template renders them so, or update its template if it still renders the ordinal's)`);
@@ -126,7 +126,7 @@ export function decideRelease(input: ReleaseInput): ReleaseDecision {
       // move-ordinal → scale-in), and so never while a server the Federation places is not
       // synced: the shard never has fewer synced servers than before the change.
       const behind = [...placement].flatMap(([ordinal, memberCluster]) => {
-        const m = members.find((x) => x.leaving !== true && x.ordinal === ordinal && x.memberCluster === memberCluster);
+        const m = placed(ordinal);
         if (m === rec) return [];
         const why = m === undefined ? 'does not exist yet' : notSynced(m, rec!, mark);
         return why === undefined ? [] : [`${m !== undefined ? podOf(m) : `ordinal ${ordinal}`} (${memberCluster}) ${why}`];

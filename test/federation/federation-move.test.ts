@@ -84,19 +84,21 @@ describe('federation: an ordinal moved from one member cluster to another, no ac
     watchMost(async () => (await podsEverywhere()).filter((x) => x.pod.metadata?.labels?.[LABELS.role] === 'primary' && x.pod.metadata.deletionTimestamp === undefined).length);
 
   /**
-   * The Federation's status.steps while a move runs, every 200 ms: the distinct messages of a
-   * Running move-ordinal@_federation, and stop() gives 1 when one of them named ordinal `n`
-   * moving `from` → `to` (else 0).
+   * The Federation's status.steps while a change runs, every 200 ms: the distinct messages of step
+   * `id` while Running, and stop() gives 1 when one of them satisfied `said` (else 0).
    */
-  const watchMoveStep = (n: number, from: string, to: string): { messages: Set<string>; stop(): Promise<number> } => {
+  const watchRunningStep = (id: string, said: (message: string) => boolean): { messages: Set<string>; stop(): Promise<number> } => {
     const messages = new Set<string>();
     const watch = watchMost(async () => {
-      const running = ((await federationStatus(env, 'feed-shards'))?.steps ?? []).filter((s) => s.id === 'move-ordinal@_federation' && s.state === 'Running');
+      const running = ((await federationStatus(env, 'feed-shards'))?.steps ?? []).filter((s) => s.id === id && s.state === 'Running');
       for (const s of running) messages.add(s.message ?? '');
-      return running.some((s) => (s.message ?? '').includes(`ordinal ${n}: ${from} → ${to}`)) ? 1 : 0;
+      return [...messages].some(said) ? 1 : 0;
     });
     return { messages, stop: () => watch.stop() };
   };
+  /** watchRunningStep of move-ordinal@_federation: 1 when a message named ordinal `n` moving `from` → `to`. */
+  const watchMoveStep = (n: number, from: string, to: string): { messages: Set<string>; stop(): Promise<number> } =>
+    watchRunningStep('move-ordinal@_federation', (m) => m.includes(`ordinal ${n}: ${from} → ${to}`));
 
   /** At the end of a change: status.steps all Done (the move's steps among them). */
   const stepsAllDone = async (): Promise<string[]> =>
@@ -372,26 +374,26 @@ describe('federation: an ordinal moved from one member cluster to another, no ac
     const sg = watchSyncAndGone(WEST, pod2, CENTRAL, oldUid, primaryIp);
     const t0 = performance.now();
     await inChange(async () => {
-        // The new home first (the Federation still places ordinal 2 in prod-eu-central), then the Federation, then the old home.
-        await syncOrdinals(WEST, [1, 2]);
-        await eventually('the new pod 2 in prod-eu-west replicates from the primary', async () => (sg.synced() !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
-        await sleep(2_000);
-        await syncFederation({ [WEST]: [1, 2], [CENTRAL]: [0] });
-        await sleep(2_000);
-        const tOld = performance.now();
-        await syncOrdinals(CENTRAL, [0]);
-        await eventually('the old pod 2 in prod-eu-central removed', async () => (sg.gone() !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
-        expect(sg.gone()!).toBeGreaterThan(sg.synced()!);
-        await settledOnPrimary([`${CENTRAL}/${SET}-0=primary`, `${WEST}/${SET}-1=secondary`, `${WEST}/${SET}-2=secondary`], primaryIp);
-        expect(await stepsAllDone()).toEqual([`scale-out@${WEST}`, 'move-ordinal@_federation']);
-        const sawMove = await moveStep.stop();
-        process.stderr.write(`[federation] status.steps move-ordinal@_federation Running: ${[...moveStep.messages].join(' | ')}\n`);
-        expect(sawMove, `move-ordinal@_federation Running naming ordinal 2; seen: ${[...moveStep.messages].join(' | ')}`).toBe(1);
-        await sg.stop();
-        await endOfChange(
-          { w: writerW, c: writerC, prefix: 'move2', engines, labels, t0, primaryIp },
-          (gap, rest) => `[federation] ordinal move (a secondary, prod-eu-central → prod-eu-west, new home synced first): new pod replicating ${((sg.synced()! - t0) / 1000).toFixed(1)} s after its sync; old pod removed ${((sg.gone()! - tOld) / 1000).toFixed(1)} s after the old home's sync; longest stretch without an acknowledged write ${gap} s; ${rest}`,
-        );
+      // The new home first (the Federation still places ordinal 2 in prod-eu-central), then the Federation, then the old home.
+      await syncOrdinals(WEST, [1, 2]);
+      await eventually('the new pod 2 in prod-eu-west replicates from the primary', async () => (sg.synced() !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
+      await sleep(2_000);
+      await syncFederation({ [WEST]: [1, 2], [CENTRAL]: [0] });
+      await sleep(2_000);
+      const tOld = performance.now();
+      await syncOrdinals(CENTRAL, [0]);
+      await eventually('the old pod 2 in prod-eu-central removed', async () => (sg.gone() !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
+      expect(sg.gone()!).toBeGreaterThan(sg.synced()!);
+      await settledOnPrimary([`${CENTRAL}/${SET}-0=primary`, `${WEST}/${SET}-1=secondary`, `${WEST}/${SET}-2=secondary`], primaryIp);
+      expect(await stepsAllDone()).toEqual([`scale-out@${WEST}`, 'move-ordinal@_federation']);
+      const sawMove = await moveStep.stop();
+      process.stderr.write(`[federation] status.steps move-ordinal@_federation Running: ${[...moveStep.messages].join(' | ')}\n`);
+      expect(sawMove, `move-ordinal@_federation Running naming ordinal 2; seen: ${[...moveStep.messages].join(' | ')}`).toBe(1);
+      await sg.stop();
+      await endOfChange(
+        { w: writerW, c: writerC, prefix: 'move2', engines, labels, t0, primaryIp },
+        (gap, rest) => `[federation] ordinal move (a secondary, prod-eu-central → prod-eu-west, new home synced first): new pod replicating ${((sg.synced()! - t0) / 1000).toFixed(1)} s after its sync; old pod removed ${((sg.gone()! - tOld) / 1000).toFixed(1)} s after the old home's sync; longest stretch without an acknowledged write ${gap} s; ${rest}`,
+      );
     }, [sg, writerW, writerC, engines, labels, moveStep]);
   });
 
@@ -406,38 +408,34 @@ describe('federation: an ordinal moved from one member cluster to another, no ac
     const engines = watchEngines();
     const labels = watchLabels();
     // What status.steps says while scale-in@prod-eu-west runs.
-    const scaleIn = new Set<string>();
-    const stepWatch = watchMost(async () => {
-      for (const x of ((await federationStatus(env, 'feed-shards'))?.steps ?? []).filter((x) => x.id === `scale-in@${WEST}` && x.state === 'Running')) scaleIn.add(x.message ?? '');
-      return 0;
-    });
+    const stepWatch = watchRunningStep(`scale-in@${WEST}`, (m) => m.includes('once every server that stays is synced'));
     // When the new pod 3 (prod-eu-central) first replicated from the primary with its link up, and when pod 1 went.
     const primaryIp = (await podsEverywhere()).find((x) => x.member === CENTRAL && x.pod.metadata?.name === POD0)?.pod.status?.podIP ?? '';
     const sg = watchSyncAndGone(CENTRAL, pod3, WEST, oldUid, primaryIp);
     const t0 = performance.now();
     await inChange(async () => {
-        // The old home first (pod 1 no longer wanted there), then the Federation (ordinal 1 placed
-        // nowhere, ordinal 3 in prod-eu-central), and the new home 4 s later.
-        await syncOrdinals(WEST, [2]);
-        await sleep(1_000);
-        await syncFederation({ [WEST]: [2], [CENTRAL]: [0, 3] });
-        await sleep(4_000);
-        expect(sg.gone(), 'pod 1 removed before its scale-out partner existed').toBeUndefined();
-        const tNew = performance.now();
-        await syncOrdinals(CENTRAL, [0, 3]);
-        await eventually('the new pod 3 in prod-eu-central replicates from the primary', async () => (sg.synced() !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
-        await eventually('pod 1 in prod-eu-west removed', async () => (sg.gone() !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
-        expect(sg.gone()!, 'pod 1 removed before pod 3 was synced').toBeGreaterThan(sg.synced()!);
-        await settledOnPrimary([`${CENTRAL}/${SET}-0=primary`, `${CENTRAL}/${SET}-3=secondary`, `${WEST}/${SET}-2=secondary`], primaryIp);
-        expect(await stepsAllDone()).toEqual(expect.arrayContaining([`scale-out@${CENTRAL}`, `scale-in@${WEST}`]));
-        await stepWatch.stop();
-        process.stderr.write(`[federation] status.steps scale-in@${WEST} Running: ${[...scaleIn].join(' | ')}\n`);
-        expect([...scaleIn].some((m) => m.includes('once every server that stays is synced')), `scale-in@${WEST} said why it waits; seen: ${[...scaleIn].join(' | ')}`).toBe(true);
-        await sg.stop();
-        await endOfChange(
-          { w: writerW, c: writerC, prefix: 'scale', engines, labels, t0, primaryIp },
-          (gap, rest) => `[federation] scale-in with a scale-out (ordinal 1 out of prod-eu-west, ordinal 3 new in prod-eu-central, old home synced first): pod 1 held ${((sg.gone()! - t0) / 1000).toFixed(1)} s, removed ${((sg.gone()! - sg.synced()!) / 1000).toFixed(1)} s after pod 3 replicated (${((sg.synced()! - tNew) / 1000).toFixed(1)} s after the new home's sync); longest stretch without an acknowledged write ${gap} s; ${rest}`,
-        );
+      // The old home first (pod 1 no longer wanted there), then the Federation (ordinal 1 placed
+      // nowhere, ordinal 3 in prod-eu-central), and the new home 4 s later.
+      await syncOrdinals(WEST, [2]);
+      await sleep(1_000);
+      await syncFederation({ [WEST]: [2], [CENTRAL]: [0, 3] });
+      await sleep(4_000);
+      expect(sg.gone(), 'pod 1 removed before its scale-out partner existed').toBeUndefined();
+      const tNew = performance.now();
+      await syncOrdinals(CENTRAL, [0, 3]);
+      await eventually('the new pod 3 in prod-eu-central replicates from the primary', async () => (sg.synced() !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
+      await eventually('pod 1 in prod-eu-west removed', async () => (sg.gone() !== undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
+      expect(sg.gone()!, 'pod 1 removed before pod 3 was synced').toBeGreaterThan(sg.synced()!);
+      await settledOnPrimary([`${CENTRAL}/${SET}-0=primary`, `${CENTRAL}/${SET}-3=secondary`, `${WEST}/${SET}-2=secondary`], primaryIp);
+      expect(await stepsAllDone()).toEqual(expect.arrayContaining([`scale-out@${CENTRAL}`, `scale-in@${WEST}`]));
+      const saidWhy = await stepWatch.stop();
+      process.stderr.write(`[federation] status.steps scale-in@${WEST} Running: ${[...stepWatch.messages].join(' | ')}\n`);
+      expect(saidWhy, `scale-in@${WEST} said why it waits; seen: ${[...stepWatch.messages].join(' | ')}`).toBe(1);
+      await sg.stop();
+      await endOfChange(
+        { w: writerW, c: writerC, prefix: 'scale', engines, labels, t0, primaryIp },
+        (gap, rest) => `[federation] scale-in with a scale-out (ordinal 1 out of prod-eu-west, ordinal 3 new in prod-eu-central, old home synced first): pod 1 held ${((sg.gone()! - t0) / 1000).toFixed(1)} s, removed ${((sg.gone()! - sg.synced()!) / 1000).toFixed(1)} s after pod 3 replicated (${((sg.synced()! - tNew) / 1000).toFixed(1)} s after the new home's sync); longest stretch without an acknowledged write ${gap} s; ${rest}`,
+      );
     }, [sg, writerW, writerC, engines, labels, stepWatch]);
   });
 });
