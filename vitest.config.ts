@@ -15,6 +15,8 @@ export default defineConfig({
           sequence: { groupOrder: 0 },
           include: ['test/unit/**/*.test.ts', 'test/golden/**/*.test.ts', 'test/git/**/*.test.ts', 'test/argocd/**/*.test.ts'],
           testTimeout: 30_000,
+          // Every fragment built again on each use and compared (compiler/expand/fragment.ts).
+          env: { DBTOPO_CHECK_FRAGMENTS: '1' },
         },
       },
       {

@@ -7,6 +7,7 @@
 // It also marks InstanceSets whose shard is spread over member clusters, so the InstanceSet
 // health check does not expect the primary in every member cluster. Pure.
 import type { KubeObject } from '../../schemas/types/index.js';
+import { fragment } from '../expand/fragment.js';
 
 export const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
 export const SPANS_MEMBER_CLUSTERS = 'dbtopo.dev/spans-member-clusters';
@@ -31,8 +32,9 @@ export function syncWave(o: KubeObject): number {
   return WAVES[o.kind] ?? 0;
 }
 
-export function withAnnotations(o: KubeObject, add: Record<string, string>): KubeObject {
-  return { ...o, metadata: { ...o.metadata, annotations: { ...(o.metadata.annotations ?? {}), ...add } } };
+/** The annotations of a rendered object with its wave and, on a spread InstanceSet, the spread marker. */
+function argoAnnotations(annotations: Record<string, string>, wave: number, spans: boolean): Record<string, string> {
+  return { ...annotations, [SYNC_WAVE]: String(wave), ...(spans ? { [SPANS_MEMBER_CLUSTERS]: 'true' } : {}) };
 }
 
 /**
@@ -47,10 +49,9 @@ export function annotateForArgoCd<F extends { env: string; memberCluster: string
     members.set(k, (members.get(k) ?? new Set()).add(f.memberCluster));
   }
   return files.map((f) => {
-    const add: Record<string, string> = { [SYNC_WAVE]: String(syncWave(f.object)) };
-    if (f.object.kind === 'InstanceSet') {
-      if ((members.get(`${f.env}|${f.object.metadata.namespace ?? ''}|${f.object.metadata.name}`)?.size ?? 0) > 1) add[SPANS_MEMBER_CLUSTERS] = 'true';
-    }
-    return { ...f, object: withAnnotations(f.object, add) };
+    const o = f.object;
+    const spans = o.kind === 'InstanceSet' && (members.get(`${f.env}|${o.metadata.namespace ?? ''}|${o.metadata.name}`)?.size ?? 0) > 1;
+    const annotations = fragment(argoAnnotations, o.metadata.annotations ?? {}, syncWave(o), spans);
+    return { ...f, object: { ...o, metadata: { ...o.metadata, annotations } } };
   });
 }

@@ -16,6 +16,7 @@ import { toRanges } from '../place/ordinals.js';
 import { names } from '../names.js';
 import { instanceSetSelector, metadata, podLabels } from './labels.js';
 import { podTemplate, ZONE_KEY, type PodPlan } from './podtemplate.js';
+import { constant } from './fragment.js';
 
 export interface SetPlan extends PodPlan {
   /** Slots (global ordinals) in this member cluster; default: 0..replicas-1, all default template. */
@@ -41,10 +42,12 @@ export function shardSpread(p: PlacedTopology, shardIndex: number): SpreadSpec |
 }
 
 /** Secondaries are updated before the primary; only one pod may be primary. */
-export const SERVER_ROLES: RoleDefinition[] = [
+export const SERVER_ROLES: RoleDefinition[] = constant([
   { name: 'primary', updatePriority: 2, isExclusive: true, participatesInQuorum: true },
   { name: 'secondary', updatePriority: 1, isExclusive: false, participatesInQuorum: true },
-];
+]);
+
+const RETAIN_CLAIMS = constant({ whenDeleted: 'Retain', whenScaled: 'Retain' } as const);
 
 /**
  * Slots of a per-member-cluster component (Sentinels, proxies): the i-th member cluster takes
@@ -84,14 +87,14 @@ export function instanceSet(p: SetPlan): InstanceSet {
     template: podTemplate(p),
     podManagementPolicy: p.podManagementPolicy,
     memberUpdateStrategy: p.memberUpdateStrategy,
-    persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+    persistentVolumeClaimRetentionPolicy: RETAIN_CLAIMS,
     serviceName: names.headless(p.instanceSet),
     paused: false,
     engine: p.engine,
   };
   if (instances.length > 0) spec.instances = instances;
   if (p.roles) {
-    spec.roles = SERVER_ROLES.map((r) => ({ ...r }));
+    spec.roles = SERVER_ROLES;
     spec.roleProbe = { ...t.probe };
   }
   if (p.spreadOver !== undefined) spec.spread = { memberClusters: [...p.spreadOver.memberClusters] };

@@ -8,6 +8,7 @@ import type { ResolvedResources, ResolvedTopology } from '../model.js';
 import { CONFIG_DIR, TEMPLATE_DIR } from './configmaps.js';
 import { instanceSetSelector, podLabels, type Component } from './labels.js';
 import { names } from '../names.js';
+import { constant, fragment } from './fragment.js';
 
 /** The uid/gid of the official redis and mysql/mariadb images' service user. */
 export const RUN_AS = 999;
@@ -51,14 +52,22 @@ export interface PodPlan {
   antiAffinity: 'required' | 'preferred' | 'none';
 }
 
-const containerSecurity = {
+const containerSecurity = constant({
   allowPrivilegeEscalation: false,
   capabilities: { drop: ['ALL'] },
   runAsNonRoot: true,
   runAsUser: RUN_AS,
   runAsGroup: RUN_AS,
   seccompProfile: { type: 'RuntimeDefault' },
-};
+});
+
+const podSecurity = constant({
+  runAsNonRoot: true,
+  runAsUser: RUN_AS,
+  runAsGroup: RUN_AS,
+  fsGroup: RUN_AS,
+  seccompProfile: { type: 'RuntimeDefault' },
+});
 
 /**
  * A MySQL server's id: kept in its data directory (SERVER_ID_FILE), made on the first start on a
@@ -103,16 +112,54 @@ function renderScript(idDir: string | undefined): string {
   ].join('\n');
 }
 
-function env(p: PodPlan, podUid = false): Array<Record<string, unknown>> {
+/**
+ * What a pod's containers are made of: the same for every InstanceSet of one image, command,
+ * resources and probe, so the containers are one fragment (fragment.ts) for all of them.
+ */
+interface ContainerInputs {
+  name: string;
+  image: string;
+  pullPolicy: string;
+  command: string[];
+  port: { name: string; number: number };
+  resources: ResolvedResources;
+  credentials: ResolvedTopology['credentials'] | null;
+  /** Where the data volume is mounted. */
+  dataPath: string;
+  serverIdFromUid: boolean;
+  initSteps: Array<{ name: string; script: string }>;
+  readinessCommand: string[] | null;
+  probe: { periodSeconds: number; timeoutSeconds: number; failureThreshold: number };
+}
+
+function containerInputs(p: PodPlan): ContainerInputs {
+  const t = p.topology;
+  return {
+    name: p.containerName,
+    image: p.image,
+    pullPolicy: t.imagePullPolicy,
+    command: p.command,
+    port: p.port,
+    resources: p.resources,
+    credentials: t.credentials ?? null,
+    dataPath: p.dataMount ?? p.dataDir,
+    serverIdFromUid: p.serverIdFromUid === true,
+    initSteps: p.initSteps ?? [],
+    readinessCommand: p.readinessCommand ?? null,
+    probe: { periodSeconds: t.probe.periodSeconds, timeoutSeconds: t.probe.timeoutSeconds, failureThreshold: t.probe.failureThreshold },
+  };
+}
+
+function env(c: ContainerInputs, podUid = false): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [
     { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
     { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } } },
     { name: 'POD_IP', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'status.podIP' } } },
   ];
   if (podUid) out.push({ name: 'POD_UID', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.uid' } } });
-  const pw = p.topology.credentials?.password;
+  const pw = c.credentials?.password;
   if (pw) out.push({ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: pw.name, key: pw.key } } });
-  const user = p.topology.credentials?.username;
+  const user = c.credentials?.username;
   if (user) out.push({ name: 'USERNAME', valueFrom: { secretKeyRef: { name: user.name, key: user.key } } });
   return out;
 }
@@ -130,7 +177,7 @@ function resources(r: ResolvedResources): Record<string, Record<string, string>>
 
 /** An init container of the pod's image that runs `script` with sh. */
 function scriptContainer(
-  p: PodPlan,
+  c: ContainerInputs,
   name: string,
   script: string,
   res: Record<string, Record<string, string>>,
@@ -139,10 +186,10 @@ function scriptContainer(
 ): Record<string, unknown> {
   return {
     name,
-    image: p.image,
-    imagePullPolicy: p.topology.imagePullPolicy,
+    image: c.image,
+    imagePullPolicy: c.pullPolicy,
     command: ['sh', '-c', script],
-    env: env(p, podUid),
+    env: env(c, podUid),
     resources: res,
     volumeMounts,
     securityContext: containerSecurity,
@@ -151,69 +198,84 @@ function scriptContainer(
   };
 }
 
+function mountsOf(dataPath: string): Array<Record<string, unknown>> {
+  return [
+    { name: 'config', mountPath: CONFIG_DIR },
+    { name: 'data', mountPath: dataPath },
+  ];
+}
+
+function initContainersOf(c: ContainerInputs): Array<Record<string, unknown>> {
+  return [
+    scriptContainer(
+      c,
+      'render-config',
+      renderScript(c.serverIdFromUid ? c.dataPath : undefined),
+      { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
+      [
+        { name: 'config-template', mountPath: TEMPLATE_DIR, readOnly: true },
+        { name: 'config', mountPath: CONFIG_DIR },
+        // MySQL servers: the data volume, where their server id is kept.
+        ...(c.serverIdFromUid ? [{ name: 'data', mountPath: c.dataPath }] : []),
+      ],
+      c.serverIdFromUid,
+    ),
+    ...c.initSteps.map((step) => scriptContainer(c, step.name, step.script, resources(c.resources), mountsOf(c.dataPath))),
+  ];
+}
+
+function containersOf(c: ContainerInputs): PodTemplateSpec['spec']['containers'] {
+  const probe = {
+    ...(c.readinessCommand !== null ? { exec: { command: c.readinessCommand } } : { tcpSocket: { port: c.port.name } }),
+    initialDelaySeconds: 0,
+    periodSeconds: c.probe.periodSeconds,
+    timeoutSeconds: c.probe.timeoutSeconds,
+    successThreshold: 1,
+    failureThreshold: c.probe.failureThreshold,
+  };
+  return [
+    {
+      name: c.name,
+      image: c.image,
+      imagePullPolicy: c.pullPolicy,
+      command: c.command,
+      ports: [{ name: c.port.name, containerPort: c.port.number, protocol: 'TCP' }],
+      env: env(c),
+      resources: resources(c.resources),
+      volumeMounts: mountsOf(c.dataPath),
+      readinessProbe: probe,
+      securityContext: containerSecurity,
+      terminationMessagePath: '/dev/termination-log',
+      terminationMessagePolicy: 'FallbackToLogsOnError',
+    },
+  ];
+}
+
+/** Both lists of a pod's containers, each a fragment of its own (the writer keeps each one's YAML). */
+function containersOfPod(c: ContainerInputs): Pick<PodTemplateSpec['spec'], 'initContainers' | 'containers'> {
+  return { initContainers: constant(initContainersOf(c)), containers: constant(containersOf(c)) };
+}
+
+function volumesOf(config: string, dataVolume: boolean): Array<Record<string, unknown>> {
+  const volumes: Array<Record<string, unknown>> = [
+    { name: 'config-template', configMap: { name: config, defaultMode: 0o444 } },
+    { name: 'config', emptyDir: {} },
+  ];
+  if (!dataVolume) volumes.push({ name: 'data', emptyDir: {} });
+  return volumes;
+}
+
 export function podTemplate(p: PodPlan): PodTemplateSpec {
   const t = p.topology;
   const selector = { matchLabels: instanceSetSelector(t, p.component, p.instanceSet) };
-  const mounts: Array<Record<string, unknown>> = [
-    { name: 'config', mountPath: CONFIG_DIR },
-    { name: 'data', mountPath: p.dataMount ?? p.dataDir },
-  ];
-  const volumes: Array<Record<string, unknown>> = [
-    { name: 'config-template', configMap: { name: names.config(p.instanceSet), defaultMode: 0o444 } },
-    { name: 'config', emptyDir: {} },
-  ];
-  if (p.dataMount === undefined) volumes.push({ name: 'data', emptyDir: {} });
-  const probe = {
-    ...(p.readinessCommand !== undefined ? { exec: { command: p.readinessCommand } } : { tcpSocket: { port: p.port.name } }),
-    initialDelaySeconds: 0,
-    periodSeconds: t.probe.periodSeconds,
-    timeoutSeconds: t.probe.timeoutSeconds,
-    successThreshold: 1,
-    failureThreshold: t.probe.failureThreshold,
-  };
+  const { initContainers, containers } = fragment(containersOfPod, containerInputs(p));
   const spec: PodTemplateSpec['spec'] = {
     automountServiceAccountToken: false,
     enableServiceLinks: false,
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: RUN_AS,
-      runAsGroup: RUN_AS,
-      fsGroup: RUN_AS,
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
-    initContainers: [
-      scriptContainer(
-        p,
-        'render-config',
-        renderScript(p.serverIdFromUid === true ? (p.dataMount ?? p.dataDir) : undefined),
-        { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
-        [
-          { name: 'config-template', mountPath: TEMPLATE_DIR, readOnly: true },
-          { name: 'config', mountPath: CONFIG_DIR },
-          // MySQL servers: the data volume, where their server id is kept.
-          ...(p.serverIdFromUid === true ? [{ name: 'data', mountPath: p.dataMount ?? p.dataDir }] : []),
-        ],
-        p.serverIdFromUid === true,
-      ),
-      ...(p.initSteps ?? []).map((step) => scriptContainer(p, step.name, step.script, resources(p.resources), mounts)),
-    ],
-    containers: [
-      {
-        name: p.containerName,
-        image: p.image,
-        imagePullPolicy: p.topology.imagePullPolicy,
-        command: p.command,
-        ports: [{ name: p.port.name, containerPort: p.port.number, protocol: 'TCP' }],
-        env: env(p),
-        resources: resources(p.resources),
-        volumeMounts: mounts,
-        readinessProbe: probe,
-        securityContext: containerSecurity,
-        terminationMessagePath: '/dev/termination-log',
-        terminationMessagePolicy: 'FallbackToLogsOnError',
-      },
-    ],
-    volumes,
+    securityContext: podSecurity,
+    initContainers,
+    containers,
+    volumes: fragment(volumesOf, names.config(p.instanceSet), p.dataMount !== undefined),
     restartPolicy: 'Always',
     dnsPolicy: 'ClusterFirst',
     schedulerName: 'default-scheduler',

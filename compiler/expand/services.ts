@@ -7,6 +7,7 @@ import { names } from '../names.js';
 import type { SetPlan } from './instanceset.js';
 import { componentSelector, instanceSetSelector, metadata, podLabels } from './labels.js';
 import type { ServiceExportLike, ServiceLike } from './objects.js';
+import { fragment } from './fragment.js';
 
 function service(
   t: ResolvedTopology,
@@ -24,10 +25,18 @@ function service(
       type: 'ClusterIP',
       ...(headless ? { clusterIP: 'None' as const, publishNotReadyAddresses: true } : {}),
       selector,
-      ports: [{ name: port.name, port: port.number, targetPort: port.name, protocol: 'TCP' }],
+      ports: fragment(servicePorts, port.name, port.number),
       sessionAffinity: 'None',
     },
   };
+}
+
+function servicePorts(name: string, port: number): ServiceLike['spec']['ports'] {
+  return [{ name, port, targetPort: name, protocol: 'TCP' }];
+}
+
+function withRole(selector: Record<string, string>, role: string): Record<string, string> {
+  return { ...selector, [LABELS.role]: role };
 }
 
 export function setServices(p: SetPlan): ServiceLike[] {
@@ -36,10 +45,10 @@ export function setServices(p: SetPlan): ServiceLike[] {
   const selector = instanceSetSelector(t, p.component, p.instanceSet);
   const out = [service(t, names.headless(p.instanceSet), labels, selector, p.port, true)];
   if (p.roles) {
-    out.push(service(t, names.primary(p.instanceSet), labels, { ...selector, [LABELS.role]: 'primary' }, p.port, false));
+    out.push(service(t, names.primary(p.instanceSet), labels, fragment(withRole, selector, 'primary'), p.port, false));
     // A shard with a single server has no secondary to read from.
     if (t.server.replicas > 1) {
-      out.push(service(t, names.replicas(p.instanceSet), labels, { ...selector, [LABELS.role]: 'secondary' }, p.port, false));
+      out.push(service(t, names.replicas(p.instanceSet), labels, fragment(withRole, selector, 'secondary'), p.port, false));
     }
   }
   return out;

@@ -97,8 +97,10 @@ export function runPipeline<F extends FileHead, S>(input: Input, config: Configu
             selected = selectEnvironments(envRepo, env);
             begin(selected);
           },
+          // Each topology's environments one after the other: they go to one render thread
+          // together, which then builds the topology's fragments (expand/fragment.ts) once.
           ...(renderer.prefetch !== undefined
-            ? { topologies: (valid) => renderer.prefetch?.(selected.flatMap((e) => valid.filter((t) => appliesTo(t.value, e.name)).map((topo) => ({ env: e, topo })))) }
+            ? { topologies: (valid) => renderer.prefetch?.(valid.flatMap((topo) => selected.filter((e) => appliesTo(topo.value, e.name)).map((e) => ({ env: e, topo })))) }
             : {}),
         });
   return andThen(validated, (repo) => {
