@@ -193,8 +193,8 @@ function renderedObjects(rendered: string): Map<string, Map<string, Array<{ memb
 
 /**
  * One chart whose templates render, per member cluster of the selected environment, the objects
- * a values file lists: InstanceSets with a full pod template, Services, ConfigMaps, PDBs,
- * NetworkPolicies and the Cluster object, with bodies like dbtopo's.
+ * a values file lists: InstanceSets with a full pod template, Services, ServiceExports,
+ * ConfigMaps, PDBs, NetworkPolicies and the Cluster object, with bodies like dbtopo's.
  */
 function writeChart(chart: string): void {
   mkdirSync(join(chart, 'templates'), { recursive: true });
@@ -332,6 +332,8 @@ spec:
       ports:
         - { port: {{ $t.port }}, protocol: TCP }`,
     ),
+    // The headless Services of spread shards exported to the other member clusters (Multi-Cluster Services).
+    'serviceexports.yaml': each('ServiceExport', meta('multicluster.x-k8s.io/v1alpha1', 'ServiceExport')),
     'clusters.yaml': each(
       'Cluster',
       `${meta('dbtopo.dev/v1alpha1', 'Cluster')}
