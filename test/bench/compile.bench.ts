@@ -31,6 +31,41 @@ const KUSTOMIZE_TOPOLOGIES = Number(process.env.DBTOPO_BENCH_KUSTOMIZE_TOPOLOGIE
 /** DBTOPO_BENCH_HELM=0 skips Helm altogether (no build of it either): dbtopo's own figures only. */
 const HELM = process.env.DBTOPO_BENCH_HELM !== '0';
 const TMPFS_MAGIC = 0x01021994;
+/** DBTOPO_BENCH_SETTLE=0: measure at once, whatever state the disk is in (see settleDisk). */
+const SETTLE = process.env.DBTOPO_BENCH_SETTLE !== '0';
+
+/**
+ * Waits (at most 6 min, probing every 15 s) until creating a file on the bench's disk costs what
+ * it costs at rest: 500 empty files in a fresh directory, under 150 µs each. ext4 without a
+ * journal (this VM's) skips, for every new inode, the inodes freed shortly before (fs/ext4/
+ * ialloc.c recently_deleted(), see the full compile below): right after a large removal — the
+ * last bench run's own, a test suite's — a Node process creating the compile's 3,650 files took
+ * 2.2-2.7 s instead of 0.12-0.35 s, and the probe 640 µs per file instead of 35-60 (measured
+ * 2026-12-07). That is the file system's state, not the compile's, and the run prints what it
+ * waited. The probe files stay until the end: removing them would start the wait again.
+ */
+async function settleDisk(work: string): Promise<void> {
+  if (!SETTLE) return;
+  const start = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    const dir = join(work, 'probe', String(attempt));
+    mkdirSync(dir, { recursive: true });
+    const t0 = performance.now();
+    for (let i = 0; i < 500; i++) writeFileSync(join(dir, String(i)), '');
+    const perFile = ((performance.now() - t0) * 1000) / 500;
+    const waited = (Date.now() - start) / 1000;
+    if (perFile < 150) {
+      console.log(`disk at rest: creating a file took ${perFile.toFixed(0)} µs${attempt > 0 ? ` (waited ${waited.toFixed(0)} s for the file system to stop skipping recently freed inodes)` : ''}`);
+      return;
+    }
+    if (waited > 360) {
+      console.log(`disk NOT at rest after ${waited.toFixed(0)} s: creating a file took ${perFile.toFixed(0)} µs (at rest: under 150); the figures below include the file system's cost`);
+      return;
+    }
+    console.log(`  disk busy: creating a file took ${perFile.toFixed(0)} µs (at rest: under 150), probing again in 15 s`);
+    await new Promise((r) => setTimeout(r, 15_000));
+  }
+}
 
 function env(name: string, members: string[]): string {
   const clusters = members
@@ -513,6 +548,7 @@ export default async function bench(): Promise<void> {
     generate(repo, TOPOLOGIES);
     console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} CPUs; ${work} on a ${fs.type === TMPFS_MAGIC ? 'tmpfs' : `disk file system (type 0x${fs.type.toString(16)})`}`);
     console.log(`repository: ${TOPOLOGIES} topologies × 3 environments (6 member clusters); every figure is a fresh process`);
+    await settleDisk(work);
 
     // (a) Full compile into an empty tree: each run into a directory of its own that no earlier
     // run wrote, the trees kept until the floor ran. Removing a tree just before makes ext4 skip
