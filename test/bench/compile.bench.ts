@@ -18,7 +18,7 @@
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..'); // dist/test/bench → repository root
@@ -31,49 +31,32 @@ const KUSTOMIZE_TOPOLOGIES = Number(process.env.DBTOPO_BENCH_KUSTOMIZE_TOPOLOGIE
 /** DBTOPO_BENCH_HELM=0 skips Helm altogether (no build of it either): dbtopo's own figures only. */
 const HELM = process.env.DBTOPO_BENCH_HELM !== '0';
 const TMPFS_MAGIC = 0x01021994;
-/** DBTOPO_BENCH_SETTLE=0: measure at once, whatever state the disk is in (see settleDisk). */
+/** DBTOPO_BENCH_SETTLE=0: measure at once, however recently trees were removed (see waitAfterRemoval). */
 const SETTLE = process.env.DBTOPO_BENCH_SETTLE !== '0';
+/** Touched when this benchmark has removed its trees; machine-wide, as the file system is. */
+const REMOVAL_MARK = join(tmpdir(), 'dbtopo-bench-removal');
+/** ext4's window for a freed inode whose inode-table block is dirty (RECENTCY_MIN + RECENTCY_DIRTY), plus 5 s. */
+const RECENT_S = 310;
 
 /**
- * Waits (at most 6 min, probing every 15 s) until creating a file on the bench's disk costs what
- * it costs at rest: 1,000 empty files in 100 fresh directories (ext4 spreads new directories over
- * its block groups, as the compile's are), under 100 µs each, twice in a row.
- * ext4 without a journal (this VM's) skips, for every new inode, the inodes freed shortly before
- * (fs/ext4/ialloc.c recently_deleted(), see the full compile below): right after a large removal
- * — the last bench run's own, a test suite's — a Node process creating the compile's 3,650 files
- * took 2.1-2.7 s instead of 0.12-0.35 s, and the probe 350-710 µs per file instead of 35-60
- * (measured 2026-12-07; one probe at 135 µs still came before a 2.07 s floor). That is the file
- * system's state, not the compile's, and the run prints what it waited. The probe files stay
- * until the end: removing them would start the wait again.
+ * Waits until 310 s have passed since the last run of this benchmark removed its trees (about
+ * 25,000 files). ext4 without a journal (this VM's root) skips, for every new inode, the free
+ * inodes that were freed in the last 5 s, or 305 s while their inode-table block is dirty (fs/ext4/
+ * ialloc.c recently_deleted()), and the creates of the next compile dirty those very blocks. So
+ * for about five minutes after a removal creating files costs up to seconds: a Node process
+ * writing the compile's 3,650 files took 2.1-2.3 s instead of 0.12-0.14 s, 110 s after the last
+ * run's removal, while a probe of 1,000 files in 100 fresh directories had just taken 62 µs per
+ * file (measured 2026-12-07; the probe was dropped as a gate). Removals by others (a test suite)
+ * are not seen: the disk floor printed with the full compile shows them (at rest 0.12-0.14 s).
  */
-async function settleDisk(work: string): Promise<void> {
+async function waitAfterRemoval(): Promise<void> {
   if (!SETTLE) return;
-  const start = Date.now();
-  let good = 0;
-  for (let attempt = 0; ; attempt++) {
-    const dir = join(work, 'probe', String(attempt));
-    const t0 = performance.now();
-    for (let d = 0; d < 100; d++) {
-      mkdirSync(join(dir, String(d)), { recursive: true });
-      for (let i = 0; i < 10; i++) writeFileSync(join(dir, String(d), String(i)), '');
-    }
-    const perFile = (performance.now() - t0) / 1000;
-    const us = (perFile * 1000).toFixed(0);
-    const waited = (Date.now() - start) / 1000;
-    good = perFile < 0.1 ? good + 1 : 0;
-    if (good === 2) {
-      console.log(`disk at rest: creating a file took ${us} µs${waited > 1 ? ` (waited ${waited.toFixed(0)} s for the file system to stop skipping recently freed inodes)` : ''}`);
-      return;
-    }
-    if (waited > 360) {
-      console.log(`disk NOT at rest after ${waited.toFixed(0)} s: creating a file took ${us} µs (at rest: under 100); the figures below include the file system's cost`);
-      return;
-    }
-    if (good === 0) {
-      console.log(`  disk busy: creating a file took ${us} µs (at rest: under 100), probing again in 15 s`);
-      await new Promise((r) => setTimeout(r, 15_000));
-    }
-  }
+  const at = statSync(REMOVAL_MARK, { throwIfNoEntry: false })?.mtimeMs;
+  if (at === undefined) return;
+  const left = RECENT_S - (Date.now() - at) / 1000;
+  if (left <= 0) return;
+  console.log(`waiting ${left.toFixed(0)} s: the last run of this benchmark removed its trees ${(RECENT_S - left).toFixed(0)} s ago, and ext4 (no journal) makes creating files slow for ~${RECENT_S} s after (DBTOPO_BENCH_SETTLE=0 skips the wait)`);
+  await new Promise((r) => setTimeout(r, left * 1000));
 }
 
 function env(name: string, members: string[]): string {
@@ -554,10 +537,10 @@ export default async function bench(): Promise<void> {
   const repo = join(work, 'repo');
   const rendered = join(repo, 'rendered');
   try {
+    await waitAfterRemoval();
     generate(repo, TOPOLOGIES);
     console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} CPUs; ${work} on a ${fs.type === TMPFS_MAGIC ? 'tmpfs' : `disk file system (type 0x${fs.type.toString(16)})`}`);
     console.log(`repository: ${TOPOLOGIES} topologies × 3 environments (6 member clusters); every figure is a fresh process`);
-    await settleDisk(work);
 
     // (a) Full compile into an empty tree: each run into a directory of its own that no earlier
     // run wrote, the trees kept until the floor ran. Removing a tree just before makes ext4 skip
@@ -646,6 +629,7 @@ export default async function bench(): Promise<void> {
     plan(repo);
   } finally {
     rmSync(work, { recursive: true, force: true });
+    writeFileSync(REMOVAL_MARK, `${new Date().toISOString()}\n`);
     if (process.env.DBTOPO_BENCH_DIR === undefined && readdirSync(base).length === 0) rmSync(base, { recursive: true, force: true });
   }
 }
