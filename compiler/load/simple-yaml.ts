@@ -19,6 +19,11 @@ import type { Position } from '../diagnostics.js';
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_./-]*$/;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/**
+ * Keys KEY lets through that YAML 1.2 reads as null or a boolean, not as a string: left to `yaml`
+ * (a null key is DBT1110 there). A property test found "- null:" read as the key "null".
+ */
+const NOT_STRING_KEYS = new Set(['null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE']);
 /** Plain scalars whose core-schema type is not a string, or not certain here: left to `yaml`. */
 const NUMBERISH = /^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|0o[0-7]+|0x[0-9a-fA-F]+)$/;
 const SAFE_INT = /^(?:0|-?[1-9][0-9]{0,14})$/;
@@ -153,7 +158,7 @@ function flow(s: string, at: number): [unknown, number] {
 
 /** Checks a mapping key before it is set: plain, allowed and not there yet. */
 function setKey(map: Record<string, unknown>, key: string): void {
-  if (!KEY.test(key) || FORBIDDEN_KEYS.has(key) || Object.hasOwn(map, key)) unsupported();
+  if (!KEY.test(key) || FORBIDDEN_KEYS.has(key) || NOT_STRING_KEYS.has(key) || Object.hasOwn(map, key)) unsupported();
 }
 
 /** The value written after "key: " or "- " (the rest of the line from `at`), on `line`. */
