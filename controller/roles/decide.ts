@@ -69,7 +69,7 @@ export interface ShardSnapshot {
   targets: Map<string, EngineTarget>;
   /** Sentinel watches the shard: Sentinel fails it over and repoints its replicas. */
   sentinelManaged: boolean;
-  /** Under Sentinel with more than one claimant: the address the sentinels name as primary. */
+  /** Under Sentinel, with more than one claimant or an unproven one (role-plan.ts): the address the sentinels name as primary. */
   sentinelPrimary?: { host: string; port: number };
   /** The set holds part of a shard spread over member clusters: nothing here makes a primary; `primary` is the federation manager's choice. */
   spread?: { memberClusters: string[]; primary?: string };
@@ -112,16 +112,17 @@ export function engineViews(snap: ShardSnapshot): Array<{ target: EngineTarget; 
   });
 }
 
-/** The label decision (role-plan.ts) of a snapshot: under Sentinel, Sentinel's view breaks a tie of claimants. */
+/**
+ * The label decision (role-plan.ts) of a snapshot. Under Sentinel, Sentinel is the guard: while a
+ * failover is half done (the promoted replica and the old primary both report master), or a
+ * primary came back at a new address, the address Sentinel names is the primary.
+ */
 export function rolesOf(snap: ShardSnapshot): RoleDecision {
-  const claimants = claimantsOf(snap.members);
-  // Under Sentinel, Sentinel is the guard: while a failover is half done (the promoted replica and
-  // the old primary both report master) the address Sentinel names is the primary.
   const addr = snap.sentinelPrimary;
-  const chosen = snap.sentinelManaged && claimants.length > 1 && addr !== undefined ? claimants.find((m) => m.host === addr.host && m.port === addr.port)?.podName : undefined;
+  const named = snap.sentinelManaged && addr !== undefined ? claimantsOf(snap.members).find((m) => m.host === addr.host && m.port === addr.port)?.podName : undefined;
   return decideRoles(snap.members, {
     sentinelManaged: snap.sentinelManaged,
-    ...(chosen !== undefined ? { guard: () => chosen } : {}),
+    ...(named !== undefined ? { sentinelNamed: named } : {}),
     ...(snap.spread !== undefined ? { spread: snap.spread } : {}),
   });
 }

@@ -1,6 +1,6 @@
 // The role round's ports for one server InstanceSet in a member cluster (round.ts): a snapshot
 // is the set's pods from the informer cache, each pod's engine probed through the Engine, and —
-// under Sentinel, when two engines claim primary — the address the sentinels name; settling
+// under Sentinel, when two engines claim primary or one is unproven — the address the sentinels name; settling
 // writes the role labels (removals and secondaries first, the primary last), puts semi-sync's
 // primary side where it belongs, keeps Sentinel replicas unelectable while they are not synced,
 // and reports warnings as Events.
@@ -18,7 +18,7 @@ import { sameRequest } from '../reconcile/instanceset/switchover-record.js';
 import { currentRecord, writeRecord } from '../reconcile/instanceset/switchover-store.js';
 import { claimantsOf, guardedHere, type ShardSnapshot } from './decide.js';
 import { relabel, writeRole } from './labels.js';
-import type { MemberView, RoleDecision } from './role-plan.js';
+import { unprovenClaimants, type MemberView, type RoleDecision } from './role-plan.js';
 import type { SwitchoverPorts } from './operate.js';
 import type { RoundPorts } from './round.js';
 
@@ -69,7 +69,8 @@ export function kubeShardPorts(o: KubeShardOptions): RoundPorts {
     snapshot: async () => {
       const targets = await (targetsOnce ??= engineTargets(creds, is, pods));
       const members = await probeAll(targets);
-      const sentinelView = sentinelManaged && claimantsOf(members).length > 1 ? await sentinelAddress(ctx, creds, is) : undefined;
+      const askSentinel = sentinelManaged && (claimantsOf(members).length > 1 || unprovenClaimants(members).length > 0);
+      const sentinelView = askSentinel ? await sentinelAddress(ctx, creds, is) : undefined;
       return {
         members,
         targets,
@@ -87,8 +88,8 @@ export function kubeShardPorts(o: KubeShardOptions): RoundPorts {
       // replicas in other member clusters than the primary's; re-enabling them here would fight it).
       if (is.spec.spread === undefined) await placeSemiSync(ctx, engine, is, snap.targets, snap.members, roles.primary);
       for (const w of roles.warnings) {
-        ctx.log.warn({ instanceSet: key }, w);
-        ctx.events.emit(is, 'Warning', 'SplitBrain', 'Probe', w);
+        ctx.log.warn({ instanceSet: key, reason: w.reason }, w.message);
+        ctx.events.emit(is, 'Warning', w.reason, 'Probe', w.message);
       }
       o.onSettle?.(snap, roles);
       for (const change of roles.labels) await relabel(ctx, is, namespace, change.podName, change.role);

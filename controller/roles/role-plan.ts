@@ -25,7 +25,8 @@ export interface RoleDecision {
   /** Bootstrap: the pod to make primary. */
   promote?: string;
   follow: Array<{ replica: string; primary: string }>;
-  warnings: string[];
+  /** Reported as Warning Events with their reason. */
+  warnings: Array<{ reason: 'SplitBrain' | 'WaitingForSentinel'; message: string }>;
   /** The pod accepted as primary, if any. */
   primary?: string;
   /** A spread shard with no accepted primary: why none is made here (for a Warning Event). */
@@ -35,8 +36,11 @@ export interface RoleDecision {
 export interface DecideOptions {
   /** Sentinel repoints replicas itself after a failover: the controller then only wires fresh pods. */
   sentinelManaged: boolean;
-  /** Engine-level split-brain guard: picks the real primary among claimants (and demotes the others). */
-  guard?: (claimants: string[]) => string | undefined;
+  /**
+   * Under Sentinel: the pod at the address the sentinels name as primary (when one claimant is
+   * there). It breaks a tie of claimants, and it alone makes an unproven claimant the primary.
+   */
+  sentinelNamed?: string;
   /**
    * The set holds part of a spread shard: never promote nor wire (see the header); member clusters
    * named in `waiting`. `primary`: the pod the federation manager chose (status.federation), in
@@ -46,6 +50,22 @@ export interface DecideOptions {
 }
 
 const WAITING = 'waiting for the federation authority to choose the primary';
+
+/**
+ * Under Sentinel, in a set already wired or labelled: servers that report primary but
+ * carry no label, follow nobody and have nobody replicating from them. Such a server is a primary
+ * recreated at a new address (or a new pod): Sentinel fails over from the address it knew, and
+ * converts this one into a replica afterwards, discarding what it acknowledged meanwhile. Labelled
+ * primary, it would take the -primary Service's writes for those seconds (seen on a real node: the
+ * evicted primary back at a new IP 3.9 s after the eviction and labelled primary, Sentinel's
+ * promotion of the replica 4 s later). It is accepted only where Sentinel names its address.
+ */
+export function unprovenClaimants(members: readonly MemberView[]): MemberView[] {
+  const reachable = members.filter((m) => m.probe?.reachable === true);
+  if (!members.some((m) => m.label !== undefined) && !reachable.some((m) => m.probe?.role === 'secondary')) return [];
+  const followed = (m: MemberView): boolean => m.host !== undefined && reachable.some((x) => x.probe?.following?.host === m.host && x.probe?.following?.port === m.port);
+  return reachable.filter((m) => m.probe?.role === 'primary' && m.label === undefined && m.probe.following === undefined && (m.probe.replicas ?? 0) === 0 && !followed(m));
+}
 
 export function decideRoles(members: MemberView[], opts: DecideOptions): RoleDecision {
   const out: RoleDecision = { labels: [], follow: [], warnings: [] };
@@ -96,18 +116,30 @@ export function decideRoles(members: MemberView[], opts: DecideOptions): RoleDec
   // and carries no label: it is wired to the accepted primary, not a second primary.
   const isFresh = (m: MemberView): boolean => m.label === undefined && m.probe?.following === undefined;
   let primary: MemberView | undefined;
-  if (claimants.length === 1) {
-    primary = claimants[0];
-  } else if (claimants.length > 1) {
-    const incumbents = claimants.filter((m) => m.label === 'primary');
-    const others = claimants.filter((m) => !isFresh(m) && m.label !== 'primary');
+  // (A spread shard's primary is the federation manager's choice, above.)
+  const unproven = opts.sentinelManaged && opts.spread === undefined ? unprovenClaimants(members).filter((m) => m.podName !== opts.sentinelNamed) : [];
+  const accepted = claimants.filter((m) => !unproven.includes(m));
+  if (unproven.length > 0 && accepted.length === 0) {
+    // Beside an accepted primary an unproven claimant is a fresh pod, wired below: nothing to say.
+    out.warnings.push({
+      reason: 'WaitingForSentinel',
+      message: `${unproven.map((m) => m.podName).join(', ')} report${unproven.length === 1 ? 's' : ''} primary, but carr${unproven.length === 1 ? 'ies' : 'y'} no label, nobody replicates from ${unproven.length === 1 ? 'it' : 'them'} and Sentinel does not name ${unproven.length === 1 ? 'its' : 'their'} address: not labelled primary (a primary recreated at a new address; Sentinel fails over from the address it knew)`,
+    });
+  }
+  if (accepted.length === 1) {
+    primary = accepted[0];
+  } else if (accepted.length > 1) {
+    const incumbents = accepted.filter((m) => m.label === 'primary');
+    const others = accepted.filter((m) => !isFresh(m) && m.label !== 'primary');
     if (incumbents.length === 1 && others.length === 0) {
       primary = incumbents[0];
     } else {
-      const chosen = opts.guard?.(claimants.map((m) => m.podName));
-      primary = claimants.find((m) => m.podName === chosen);
+      primary = accepted.find((m) => m.podName === opts.sentinelNamed);
       if (primary === undefined) {
-        out.warnings.push(`${claimants.map((m) => m.podName).join(', ')} all report primary; no new primary label is written until one is demoted${opts.spread !== undefined ? ` (${spreadOver}: ${WAITING})` : ''}`);
+        out.warnings.push({
+          reason: 'SplitBrain',
+          message: `${accepted.map((m) => m.podName).join(', ')} all report primary; no new primary label is written until one is demoted${opts.spread !== undefined ? ` (${spreadOver}: ${WAITING})` : ''}`,
+        });
       }
     }
   }

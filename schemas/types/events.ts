@@ -17,6 +17,7 @@ export const EVENT_REASONS = {
   Failover: 'MariaDB: the primary was lost for failureThreshold probes and a replica was promoted',
   Fenced: 'MariaDB: a server that replicated from nobody was made read-only and a replica of the primary',
   SemiSync: 'MariaDB: the semi-sync primary side was switched on on the primary or off on a secondary',
+  WaitingForSentinel: 'Sentinel: a server reports primary that carries no label, that nobody replicates from and whose address Sentinel does not name (a primary recreated at a new address): it is not labelled primary while Sentinel fails over',
   Monitor: 'a Sentinel was made to monitor a shard at its current primary',
   Unelectable: 'Sentinel: replica-priority 0 on a replica that does not replicate from the primary',
   Electable: "Sentinel: a replica's replica-priority was restored once it replicates again",

@@ -71,16 +71,45 @@ describe('decideRoles', () => {
   it('two wired primaries without a guard: no new primary label, a warning', () => {
     const d = decideRoles([m(0, primary, 'primary'), m(1, primary, 'secondary'), m(2, secondaryOf(0), 'secondary')], opts);
     expect(d.labels.some((l) => l.role === 'primary')).toBe(false);
-    expect(d.warnings[0]).toContain('r-0, r-1 all report primary');
+    expect(d.warnings[0]).toMatchObject({ reason: 'SplitBrain', message: expect.stringContaining('r-0, r-1 all report primary') });
     expect(d.primary).toBeUndefined();
   });
 
-  it('two primaries with a guard: only the guard\'s choice is labelled primary', () => {
-    const d = decideRoles([m(0, primary, 'primary'), m(1, primary, 'secondary')], { sentinelManaged: false, guard: () => 'r-1' });
+  it('two primaries under Sentinel: only the one Sentinel names is labelled primary', () => {
+    const d = decideRoles([m(0, primary, 'primary'), m(1, primary, 'secondary')], { sentinelManaged: true, sentinelNamed: 'r-1' });
     expect(d.labels).toEqual([
       { podName: 'r-0', role: undefined },
       { podName: 'r-1', role: 'primary' },
     ]);
+  });
+
+  it('under Sentinel, a primary recreated at a new address is not labelled until Sentinel names it, then wired to the promoted replica', () => {
+    // r-0 evicted and recreated on its claim: a master again, unlabelled, nobody following it; r-1
+    // still follows r-0's old address (10.0.0.9), its link down, until Sentinel promotes it.
+    const stale = { reachable: true, role: 'secondary' as const, following: { host: '10.0.0.9', port: 6379, linkUp: false } };
+    const before = decideRoles([m(0, primary), m(1, stale, 'secondary')], { sentinelManaged: true });
+    expect(before.primary).toBeUndefined();
+    expect(before.labels).toEqual([]);
+    expect(before.follow).toEqual([]);
+    expect(before.warnings).toEqual([{ reason: 'WaitingForSentinel', message: expect.stringContaining('r-0 reports primary') }]);
+    // Without Sentinel the engines' word stands (the controller's own fencing guards that case).
+    expect(decideRoles([m(0, primary), m(1, stale, 'secondary')], opts).primary).toBe('r-0');
+    // Sentinel names r-0's address (the same IP came back): it is the primary.
+    expect(decideRoles([m(0, primary), m(1, stale, 'secondary')], { sentinelManaged: true, sentinelNamed: 'r-0' }).labels).toEqual([{ podName: 'r-0', role: 'primary' }]);
+    // Sentinel promoted r-1: r-1 is labelled primary, r-0 made to follow it.
+    const after = decideRoles([m(0, primary), m(1, primary, 'secondary')], { sentinelManaged: true, sentinelNamed: 'r-1' });
+    expect(after.labels).toEqual([{ podName: 'r-1', role: 'primary' }]);
+    expect(after.follow).toEqual([{ replica: 'r-0', primary: 'r-1' }]);
+    // Even before Sentinel answers, the promoted replica (labelled) is the one claimant accepted.
+    expect(decideRoles([m(0, primary), m(1, primary, 'secondary')], { sentinelManaged: true }).primary).toBe('r-1');
+    // A claimant a replica follows, or that has replicas, is proven.
+    expect(decideRoles([m(0, primary), m(1, secondaryOf(0), 'secondary')], { sentinelManaged: true }).primary).toBe('r-0');
+    expect(decideRoles([m(0, { ...primary, replicas: 1 }), m(1, stale, 'secondary')], { sentinelManaged: true }).primary).toBe('r-0');
+  });
+
+  it('under Sentinel, a fresh scaled-out pod beside the labelled primary is wired without a warning', () => {
+    const d = decideRoles([m(0, primary, 'primary'), m(1, secondaryOf(0), 'secondary'), m(2, primary)], { sentinelManaged: true });
+    expect(d).toMatchObject({ primary: 'r-0', labels: [], follow: [{ replica: 'r-2', primary: 'r-0' }], warnings: [] });
   });
 
   it('repoints a replica following someone else; under Sentinel only one chained to another replica', () => {
