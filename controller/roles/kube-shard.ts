@@ -1,9 +1,9 @@
 // The role round's ports for one server InstanceSet in a member cluster (round.ts): a snapshot
 // is the set's pods from the informer cache, each pod's engine probed through the Engine, and —
-// under Sentinel, when two engines claim primary or one is unproven — the address the sentinels name; settling
-// writes the role labels (removals and secondaries first, the primary last), puts semi-sync's
-// primary side where it belongs, keeps Sentinel replicas unelectable while they are not synced,
-// and reports warnings as Events.
+// under Sentinel, when two engines claim primary or one claimant is unproven (role-plan.ts) — the
+// address the sentinels name; settling writes the role labels (removals and secondaries first,
+// the primary last), puts semi-sync's primary side where it belongs, keeps Sentinel replicas
+// unelectable while they are not synced, and reports warnings as Events.
 import { GUARD_ANNOTATIONS, LABELS, type InstanceSet, type KubeObject, type Role } from '../../schemas/types/index.js';
 import type { CredentialsReader } from '../engines/credentials.js';
 import { sentinelPrimary } from '../engines/redis/sentinel.js';

@@ -52,17 +52,19 @@ export interface DecideOptions {
 const WAITING = 'waiting for the federation authority to choose the primary';
 
 /**
- * Under Sentinel, in a set already wired or labelled: servers that report primary but
- * carry no label, follow nobody and have nobody replicating from them. Such a server is a primary
- * recreated at a new address (or a new pod): Sentinel fails over from the address it knew, and
- * converts this one into a replica afterwards, discarding what it acknowledged meanwhile. Labelled
- * primary, it would take the -primary Service's writes for those seconds (seen on a real node: the
- * evicted primary back at a new IP 3.9 s after the eviction and labelled primary, Sentinel's
- * promotion of the replica 4 s later). It is accepted only where Sentinel names its address.
+ * Under Sentinel, while a replica answers: servers that report primary but carry no label, follow
+ * nobody and have nobody replicating from them. Such a server is a primary recreated at a new
+ * address (or a new pod): Sentinel fails over from the address it knew, and converts this one into
+ * a replica afterwards, discarding what it acknowledged meanwhile. Labelled primary, it would take
+ * the -primary Service's writes for those seconds (seen on a real node: the evicted primary back
+ * at a new IP 3.9 s after the eviction and labelled primary, Sentinel's promotion of the replica
+ * 4 s later). It is accepted only where Sentinel names its address.
  */
 export function unprovenClaimants(members: readonly MemberView[]): MemberView[] {
   const reachable = members.filter((m) => m.probe?.reachable === true);
-  if (!members.some((m) => m.label !== undefined) && !reachable.some((m) => m.probe?.role === 'secondary')) return [];
+  // With no replica answering, Sentinel has nobody to fail over to: the server that answers
+  // primary serves (availability over waiting for a failover that cannot happen).
+  if (!reachable.some((m) => m.probe?.role === 'secondary')) return [];
   const followed = (m: MemberView): boolean => m.host !== undefined && reachable.some((x) => x.probe?.following?.host === m.host && x.probe?.following?.port === m.port);
   return reachable.filter((m) => m.probe?.role === 'primary' && m.label === undefined && m.probe.following === undefined && (m.probe.replicas ?? 0) === 0 && !followed(m));
 }

@@ -100,8 +100,12 @@ describe('decideRoles', () => {
     const after = decideRoles([m(0, primary), m(1, primary, 'secondary')], { sentinelManaged: true, sentinelNamed: 'r-1' });
     expect(after.labels).toEqual([{ podName: 'r-1', role: 'primary' }]);
     expect(after.follow).toEqual([{ replica: 'r-0', primary: 'r-1' }]);
-    // Even before Sentinel answers, the promoted replica (labelled) is the one claimant accepted.
-    expect(decideRoles([m(0, primary), m(1, primary, 'secondary')], { sentinelManaged: true }).primary).toBe('r-1');
+    // Before Sentinel answers, two claimants and no replica: nobody is labelled (a tie, as ever).
+    const tie = decideRoles([m(0, primary), m(1, primary, 'secondary')], { sentinelManaged: true });
+    expect(tie.primary).toBeUndefined();
+    expect(tie.warnings).toEqual([{ reason: 'SplitBrain', message: expect.stringContaining('r-0, r-1 all report primary') }]);
+    // With no replica answering Sentinel has nobody to promote: the recreated primary serves.
+    expect(decideRoles([m(0, primary), m(1, down, 'secondary')], { sentinelManaged: true }).labels).toEqual([{ podName: 'r-0', role: 'primary' }]);
     // A claimant a replica follows, or that has replicas, is proven.
     expect(decideRoles([m(0, primary), m(1, secondaryOf(0), 'secondary')], { sentinelManaged: true }).primary).toBe('r-0');
     expect(decideRoles([m(0, { ...primary, replicas: 1 }), m(1, stale, 'secondary')], { sentinelManaged: true }).primary).toBe('r-0');
