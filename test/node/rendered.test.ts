@@ -158,6 +158,7 @@ describe('the example topologies on a real node', () => {
     const t0 = performance.now();
     const lines: string[] = [];
     const labelledPrimary = new Set<string>();
+    const discovery = admin().makeApiClient(k8s.DiscoveryV1Api);
     const last = new Map<string, string>();
     const note = (key: string, value: string): void => {
       if (last.get(key) === value) return;
@@ -176,7 +177,7 @@ describe('the example topologies on a real node', () => {
             note(name, `uid ${p.metadata?.uid?.slice(0, 8)} ip ${p.status?.podIP ?? '-'} role=${p.metadata?.labels?.[LABELS.role] ?? '-'} ${ready(p) ? 'Ready' : 'not Ready'}`);
           }
           for (const k of last.keys()) if (!k.startsWith('endpoints') && !seen.has(k)) note(k, 'gone');
-          const slices = await admin().makeApiClient(k8s.DiscoveryV1Api).listNamespacedEndpointSlice({ namespace: ns, labelSelector: `kubernetes.io/service-name=${service}` });
+          const slices = await discovery.listNamespacedEndpointSlice({ namespace: ns, labelSelector: `kubernetes.io/service-name=${service}` });
           note(`endpoints of ${service}`, slices.items.flatMap((s) => (s.endpoints ?? []).map((e) => `${e.addresses.join('/')}${e.conditions?.ready === false ? '(not ready)' : ''}`)).sort().join(', ') || 'none');
         } catch (e) {
           note('poll', `failed: ${(e as Error).message}`);
