@@ -65,14 +65,20 @@ export function unprovenClaimants(members: readonly MemberView[]): MemberView[] 
   // With no replica answering, Sentinel has nobody to fail over to: the server that answers
   // primary serves (availability over waiting for a failover that cannot happen).
   if (!reachable.some((m) => m.probe?.role === 'secondary')) return [];
-  const followed = (m: MemberView): boolean => m.host !== undefined && reachable.some((x) => x.probe?.following?.host === m.host && x.probe?.following?.port === m.port);
-  return reachable.filter((m) => m.probe?.role === 'primary' && m.label === undefined && m.probe.following === undefined && (m.probe.replicas ?? 0) === 0 && !followed(m));
+  return reachable.filter((m) => m.probe?.role === 'primary' && isFresh(m) && (m.probe.replicas ?? 0) === 0 && !followedBy(reachable, m));
 }
+
+/** A server that carries no label and follows nobody (scale out, a restart without state, a recreated pod). */
+const isFresh = (m: MemberView): boolean => m.label === undefined && m.probe?.following === undefined;
+
+/** Some server of `reachable` replicates from `m` (follows its address). */
+const followedBy = (reachable: readonly MemberView[], m: MemberView): boolean =>
+  reachable.some((x) => x.probe?.following !== undefined && x.probe.following.host === m.host && x.probe.following.port === m.port);
 
 export function decideRoles(members: MemberView[], opts: DecideOptions): RoleDecision {
   const out: RoleDecision = { labels: [], follow: [], warnings: [] };
   const reachable = members.filter((m) => m.probe?.reachable === true).sort((a, b) => a.ordinal - b.ordinal);
-  const followed = (m: MemberView): boolean => reachable.some((x) => x.probe?.following !== undefined && x.probe.following.host === m.host && x.probe.following.port === m.port);
+  const followed = (m: MemberView): boolean => followedBy(reachable, m);
   // Spread: a claimant nobody labelled and nobody replicates from is a fresh engine (a new Redis
   // reports primary), not a primary; making it one is the authority's decision, not ours.
   const established = (m: MemberView): boolean => m.label === 'primary' || (m.probe?.replicas ?? 0) > 0 || followed(m);
@@ -114,18 +120,18 @@ export function decideRoles(members: MemberView[], opts: DecideOptions): RoleDec
     return out;
   }
 
-  // A fresh pod (scale out, or restarted without state) reports primary with nobody following it
-  // and carries no label: it is wired to the accepted primary, not a second primary.
-  const isFresh = (m: MemberView): boolean => m.label === undefined && m.probe?.following === undefined;
+  // A fresh pod (isFresh) that reports primary with nobody following it is wired to the accepted
+  // primary, not a second primary.
   let primary: MemberView | undefined;
   // (A spread shard's primary is the federation manager's choice, above.)
   const unproven = opts.sentinelManaged && opts.spread === undefined ? unprovenClaimants(members).filter((m) => m.podName !== opts.sentinelNamed) : [];
   const accepted = claimants.filter((m) => !unproven.includes(m));
   if (unproven.length > 0 && accepted.length === 0) {
     // Beside an accepted primary an unproven claimant is a fresh pod, wired below: nothing to say.
+    const one = unproven.length === 1;
     out.warnings.push({
       reason: 'WaitingForSentinel',
-      message: `${unproven.map((m) => m.podName).join(', ')} report${unproven.length === 1 ? 's' : ''} primary, but carr${unproven.length === 1 ? 'ies' : 'y'} no label, nobody replicates from ${unproven.length === 1 ? 'it' : 'them'} and Sentinel does not name ${unproven.length === 1 ? 'its' : 'their'} address: not labelled primary (a primary recreated at a new address; Sentinel fails over from the address it knew)`,
+      message: `${unproven.map((m) => m.podName).join(', ')} ${one ? 'reports primary, but carries no label, nobody replicates from it and Sentinel does not name its address' : 'report primary, but carry no label, nobody replicates from them and Sentinel does not name their addresses'}: not labelled primary (a primary recreated at a new address; Sentinel fails over from the address it knew)`,
     });
   }
   if (accepted.length === 1) {

@@ -23,7 +23,7 @@ import { MYSQL_SEMI_SYNC_TIMEOUT_MS } from '../../compiler/expand/configmaps.js'
 import { LABELS } from '../../schemas/types/index.js';
 import { resolveBinDir, startControlPlane, type ControlPlane } from '../cluster/launcher.js';
 import { eventually } from '../support/eventually.js';
-import { asGitops, ResourcePaths, serverSideApply } from '../cluster/helpers.js';
+import { asGitops, pollUntilStopped, ResourcePaths, serverSideApply } from '../cluster/helpers.js';
 import { startDns, startLocalPath } from './addons.js';
 import { evictPod } from '../e2e/guarded-namespace.js';
 import { ENGINE_IMAGE_ARCHIVE, startRealNode, type RealNode } from './node.js';
@@ -165,30 +165,25 @@ describe('the example topologies on a real node', () => {
       last.set(key, value);
       lines.push(`  +${((performance.now() - t0) / 1000).toFixed(1)} s ${key}: ${value}`);
     };
-    let running = true;
-    const loop = (async () => {
-      while (running) {
-        try {
-          const seen = new Set<string>();
-          for (const p of await podsOf(ns, set)) {
-            const name = p.metadata!.name!;
-            seen.add(name);
-            if (p.metadata?.labels?.[LABELS.role] === 'primary') labelledPrimary.add(p.metadata.uid!);
-            note(name, `uid ${p.metadata?.uid?.slice(0, 8)} ip ${p.status?.podIP ?? '-'} role=${p.metadata?.labels?.[LABELS.role] ?? '-'} ${ready(p) ? 'Ready' : 'not Ready'}`);
-          }
-          for (const k of last.keys()) if (!k.startsWith('endpoints') && !seen.has(k)) note(k, 'gone');
-          const slices = await discovery.listNamespacedEndpointSlice({ namespace: ns, labelSelector: `kubernetes.io/service-name=${service}` });
-          note(`endpoints of ${service}`, slices.items.flatMap((s) => (s.endpoints ?? []).map((e) => `${e.addresses.join('/')}${e.conditions?.ready === false ? '(not ready)' : ''}`)).sort().join(', ') || 'none');
-        } catch (e) {
-          note('poll', `failed: ${(e as Error).message}`);
+    const poll = pollUntilStopped(async () => {
+      try {
+        const seen = new Set<string>();
+        for (const p of await podsOf(ns, set)) {
+          const name = p.metadata!.name!;
+          seen.add(name);
+          if (p.metadata?.labels?.[LABELS.role] === 'primary') labelledPrimary.add(p.metadata.uid!);
+          note(name, `uid ${p.metadata?.uid?.slice(0, 8)} ip ${p.status?.podIP ?? '-'} role=${p.metadata?.labels?.[LABELS.role] ?? '-'} ${ready(p) ? 'Ready' : 'not Ready'}`);
         }
-        await new Promise((r) => setTimeout(r, 200));
+        for (const k of last.keys()) if (!k.startsWith('endpoints') && !seen.has(k)) note(k, 'gone');
+        const slices = await discovery.listNamespacedEndpointSlice({ namespace: ns, labelSelector: `kubernetes.io/service-name=${service}` });
+        note(`endpoints of ${service}`, slices.items.flatMap((s) => (s.endpoints ?? []).map((e) => `${e.addresses.join('/')}${e.conditions?.ready === false ? '(not ready)' : ''}`)).sort().join(', ') || 'none');
+      } catch (e) {
+        note('poll', `failed: ${(e as Error).message}`);
       }
-    })();
+    }, 200);
     return {
       stop: async () => {
-        running = false;
-        await loop;
+        await poll.stop();
         return { text: lines.join('\n'), labelledPrimary };
       },
     };
