@@ -1,6 +1,7 @@
 // The dbtopo CLI (started by main.ts). One file per subcommand under compiler/cli/, registered here.
 
 import { Command, CommanderError } from 'commander';
+import { RepoNotFoundError } from '../load/index.js';
 import { UsageError } from '../pipeline/select.js';
 import { registerCompile } from './compile.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
@@ -49,7 +50,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       // Help and version end in a CommanderError too, with exit code 0.
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    if (err instanceof UsageError || err instanceof FormatError) {
+    // A --repo that is no directory is the caller's mistake, not a bug to report.
+    if (err instanceof UsageError || err instanceof FormatError || err instanceof RepoNotFoundError) {
       process.stderr.write(`dbtopo: ${err.message}\n`);
       return EXIT.usage;
     }

@@ -58,11 +58,15 @@ describe('dbtopo CLI', () => {
     expect(await readdir(join(dir, 'rendered'))).toEqual(expect.arrayContaining(['dev', 'prod', 'staging']));
   });
 
-  it('usage errors exit 2: unknown option, unknown environment, bad --format', async () => {
+  it('usage errors exit 2: unknown option, unknown environment, bad --format, --repo not a directory', async () => {
     expect(await main(['compile', '--bogus'])).toBe(2);
     expect(await main(['compile', '--repo', EXAMPLE, '--env', 'nope'])).toBe(2);
     expect(stderr).toMatch(/unknown environment "nope".*dev, prod, staging/);
     expect(await main(['validate', '--repo', EXAMPLE, '--format', 'xml'])).toBe(2);
+    stderr = '';
+    expect(await main(['compile', '--repo', '/nonexistent/gitops'])).toBe(2);
+    expect(stderr).toMatch(/^dbtopo: repository \/nonexistent\/gitops is not a directory; pass --repo <dir> holding envs\/ and topologies\//);
+    expect(stderr).not.toMatch(/internal error/);
   });
 
   it('help teaches: examples, exit codes, where output goes', async () => {
