@@ -2,12 +2,12 @@
 // compile`: compileModel (in memory), and compileRepo (read → validate → render in this thread,
 // in the worker pool, or only what changed since the state of the last compile → write).
 
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { readState } from './emit/state.js';
 import { StagedTree, treeSink } from './emit/sinks.js';
 import { readRepo, sourceKind, type SourceFile } from './load/index.js';
 import { WorkerPool } from './parallel/pool.js';
+import { defaultWorkers, stopUntakenWorkers } from './parallel/prestart.js';
 import { PoolRenderer } from './parallel/pool-renderer.js';
 import { removeTreesWith } from './parallel/remove.js';
 import { memorySink, perJob, runPipeline, type Outcome } from './pipeline/pipeline.js';
@@ -34,9 +34,9 @@ export interface CompileRepoOptions {
   write?: boolean;
   /**
    * Render worker threads for a written compile (compiler/parallel), the main thread rendering
-   * besides them; 0 renders in this thread only. Default: one per CPU but one (at least 1, at
-   * most MAX_WORKERS) when the repository has at least PARALLEL_MIN_TOPOLOGIES topology files,
-   * else 0 (starting threads costs more than it saves).
+   * besides them; 0 renders in this thread only. Default (parallel/prestart.ts defaultWorkers):
+   * one per CPU but one, 1 to 4, when the repository has at least PARALLEL_MIN_TOPOLOGIES
+   * topology files, else 0 (starting threads costs more than it saves).
    */
   workers?: number;
   /**
@@ -47,7 +47,6 @@ export interface CompileRepoOptions {
 }
 
 export const PARALLEL_MIN_TOPOLOGIES = 100;
-const MAX_WORKERS = 4;
 
 function workerCount(opts: CompileRepoOptions, sources: readonly SourceFile[]): number {
   if (opts.write === false) return 0;
@@ -56,7 +55,7 @@ function workerCount(opts: CompileRepoOptions, sources: readonly SourceFile[]): 
     return opts.workers;
   }
   const topologies = sources.filter((s) => sourceKind(s.path) === 'topology').length;
-  return topologies >= PARALLEL_MIN_TOPOLOGIES ? Math.max(1, Math.min(availableParallelism() - 1, MAX_WORKERS)) : 0;
+  return topologies >= PARALLEL_MIN_TOPOLOGIES ? defaultWorkers() : 0;
 }
 
 /** The result with what the compile over the state wrote, its files still made on first read only. */
@@ -85,15 +84,20 @@ export async function compileRepo(opts: CompileRepoOptions): Promise<CompileResu
   if (whole && opts.reuse !== false) {
     const state = readState(out);
     const over = state !== undefined ? overState(sources, out, state) : undefined;
-    if (over !== undefined) return withReuse(await runPipeline({ sources }, { ...base, ...over }));
+    if (over !== undefined) {
+      stopUntakenWorkers(); // renders in this thread
+      return withReuse(await runPipeline({ sources }, { ...base, ...over }));
+    }
   }
   const workers = workerCount(opts, sources);
   if (workers === 0) {
+    stopUntakenWorkers();
     const sink = opts.write === false ? memorySink : treeSink({ out, ...env, ...recordFrom });
     return (await runPipeline({ sources }, { ...base, renderer: perJob(renderTopology), sink })).result;
   }
   // Started before parsing, so the threads load their modules while this one parses.
   const pool = new WorkerPool(workers, true);
+  stopUntakenWorkers(); // started ahead for more workers than the compile asked for
   const staged = new StagedTree({ out, ...env, ...recordFrom, remove: (dirs) => removeTreesWith(pool, dirs) });
   try {
     await staged.prepare();

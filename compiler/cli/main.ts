@@ -25,6 +25,11 @@ if (entry) {
     // no cache: modules compile as before
   }
 }
+if (entry) {
+  // `dbtopo compile`: the render workers load their modules while this thread loads its own.
+  const { prestartForArgs } = await import('../parallel/prestart.js');
+  prestartForArgs(process.argv.slice(2));
+}
 const cli = await import('./program.js');
 export const main = cli.main;
 export const buildProgram = cli.buildProgram;

@@ -131,6 +131,8 @@ export function readRenders(out: string): CompileState | undefined {
  * it was left); undefined otherwise. Never throws: an unreadable state means a full compile.
  */
 export function readState(out: string): CompileState | undefined {
+  // A removed tree whose state is left: no need to parse megabytes of JSON to learn that.
+  if (!statSync(out, { throwIfNoEntry: false })?.isDirectory()) return undefined;
   let state: CompileState;
   try {
     state = JSON.parse(readFileSync(statePath(out), 'utf8')) as CompileState;

@@ -1,14 +1,12 @@
 // A few render worker threads (render-worker.ts) and request/reply calls to them. Started before
-// the main thread parses the repository, so their start-up overlaps with it.
-import { Worker } from 'node:worker_threads';
+// the main thread parses the repository, so their start-up overlaps with it (prestart.ts: for
+// `dbtopo compile`, before the CLI's modules load).
+import type { Worker } from 'node:worker_threads';
+import { renderWorkerThread } from './prestart.js';
 import type { Reply, RequestBody } from './protocol.js';
 import { handle } from './render-shard.js';
 
 type Pending = { resolve: (r: Reply & { ok: true }) => void; reject: (e: Error) => void };
-
-// Large young generations: rendering allocates many short-lived objects, and a bigger nursery
-// means fewer scavenges and fewer survivors copied (measured: GC was a third of the CPU).
-const YOUNG_GENERATION_MB = 64;
 
 class RenderWorker {
   private readonly worker: Worker;
@@ -17,9 +15,7 @@ class RenderWorker {
   private failure: Error | undefined;
 
   constructor() {
-    const self = import.meta.url;
-    const entry = new URL(`./render-worker${self.endsWith('.ts') ? '.ts' : '.js'}`, self);
-    this.worker = new Worker(entry, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+    this.worker = renderWorkerThread();
     this.worker.on('message', (reply: Reply) => {
       const p = this.pending.get(reply.id);
       if (!p) return;
