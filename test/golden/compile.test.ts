@@ -4,7 +4,7 @@
 
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { compileModel, compileRepo } from '../../compiler/compile.js';
@@ -12,19 +12,9 @@ import { joinDocuments } from '../../compiler/emit/documents.js';
 import type { Located } from '../../compiler/load/index.js';
 import type { ValidRepo } from '../../compiler/validate/index.js';
 import type { Environment, Topology } from '../../schemas/types/index.js';
+import { readTree } from '../unit/read-tree.js';
 
 const EXAMPLE = join(import.meta.dirname, '..', '..', 'environments');
-
-async function readTree(root: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const entries = await readdir(root, { recursive: true, withFileTypes: true });
-  for (const e of entries) {
-    if (!e.isFile()) continue;
-    const full = join(e.parentPath, e.name);
-    out.set(relative(root, full), await readFile(full, 'utf8'));
-  }
-  return out;
-}
 
 const temps: string[] = [];
 afterAll(async () => {

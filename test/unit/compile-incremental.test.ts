@@ -2,12 +2,13 @@
 // full compile would write.
 
 import { readdirSync } from 'node:fs';
-import { cp, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileRepo } from '../../compiler/compile.js';
 import { IncrementalCompiler } from '../../compiler/incremental.js';
+import { readTree } from './read-tree.js';
 
 const EXAMPLE = join(import.meta.dirname, '..', '..', 'environments');
 /** The example's topology files: a compile that changes one reuses the others. */
@@ -16,14 +17,6 @@ const temps: string[] = [];
 afterAll(async () => {
   for (const t of temps) await rm(t, { recursive: true, force: true });
 });
-
-async function readTree(root: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {
-    if (e.isFile()) out.set(relative(root, join(e.parentPath, e.name)), await readFile(join(e.parentPath, e.name), 'utf8'));
-  }
-  return out;
-}
 
 async function fullCompileTree(repo: string): Promise<Map<string, string>> {
   const out = await mkdtemp(join(tmpdir(), 'dbtopo-full-'));

@@ -4,7 +4,7 @@
 
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileModel, compileRepo } from '../../compiler/compile.js';
 import { joinDocuments } from '../../compiler/emit/documents.js';
@@ -14,16 +14,9 @@ import { headsRender, renderTopology } from '../../compiler/pipeline/render-topo
 import { headsOf, ObjectOwners } from '../../compiler/pipeline/rendered-file.js';
 import type { ValidRepo } from '../../compiler/validate/index.js';
 import type { Environment, Topology } from '../../schemas/types/index.js';
+import { readTree } from './read-tree.js';
 
 const EXAMPLE = join(import.meta.dirname, '..', '..', 'environments');
-
-async function readTree(root: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {
-    if (e.isFile()) out.set(relative(root, join(e.parentPath, e.name)), await readFile(join(e.parentPath, e.name), 'utf8'));
-  }
-  return out;
-}
 
 const temps: string[] = [];
 afterAll(async () => {

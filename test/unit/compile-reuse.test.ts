@@ -10,6 +10,7 @@ import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileRepo } from '../../compiler/compile.js';
 import { statePath } from '../../compiler/emit/state.js';
+import { readTree } from './read-tree.js';
 
 const EXAMPLE = join(import.meta.dirname, '..', '..', 'environments');
 /** The example's topology files: a compile that changes one reuses the others. */
@@ -24,14 +25,6 @@ async function repoCopy(): Promise<string> {
   temps.push(dir);
   for (const sub of ['envs', 'topologies']) await cp(join(EXAMPLE, sub), join(dir, sub), { recursive: true });
   return dir;
-}
-
-async function readTree(root: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {
-    if (e.isFile()) out.set(relative(root, join(e.parentPath, e.name)), await readFile(join(e.parentPath, e.name), 'utf8'));
-  }
-  return out;
 }
 
 /** inode and mtime of every file: what a rewrite changes. */

@@ -6,10 +6,11 @@
 import { spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { compileRepo } from '../../compiler/compile.js';
 import { defaultWorkers, prestartForArgs, stopUntakenWorkers, workersStartedAhead } from '../../compiler/parallel/prestart.js';
+import { readTree } from './read-tree.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const EXAMPLE = join(ROOT, 'environments');
@@ -19,14 +20,6 @@ afterEach(() => stopUntakenWorkers());
 afterAll(async () => {
   for (const t of temps) await rm(t, { recursive: true, force: true });
 });
-
-async function readTree(root: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {
-    if (e.isFile()) out.set(relative(root, join(e.parentPath, e.name)), await readFile(join(e.parentPath, e.name), 'utf8'));
-  }
-  return out;
-}
 
 /** The example repository with enough renamed topology copies to compile in workers by default (≥ 100 files). */
 async function repoOver100(): Promise<string> {
@@ -62,7 +55,7 @@ describe('render workers started ahead', () => {
     prestartForArgs(['compile', '--workers', '2']);
     const parallel = await compileRepo({ repo, out: join(repo, 'parallel'), workers: 2 });
     expect(workersStartedAhead()).toBe(0);
-    const serial = await compileRepo({ repo, out: join(repo, 'serial'), workers: 0 });
+    await compileRepo({ repo, out: join(repo, 'serial'), workers: 0 });
     expect(parallel.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(await readTree(join(repo, 'parallel'))).toEqual(await readTree(join(repo, 'serial')));
   });
