@@ -24,8 +24,6 @@ if (entry) {
   } catch {
     // no cache: modules compile as before
   }
-}
-if (entry) {
   // `dbtopo compile`: the render workers load their modules while this thread loads its own.
   const { prestartForArgs } = await import('../parallel/prestart.js');
   prestartForArgs(process.argv.slice(2));

@@ -41,7 +41,9 @@ export function stopUntakenWorkers(): void {
 }
 
 /** Most render workers a compile starts by default (compile.ts): more cost more than they save. */
-export const MAX_WORKERS = 4;
+const MAX_WORKERS = 4;
+/** Most started ahead for an explicit --workers N: a larger N starts the rest when the pool is made. */
+const MAX_AHEAD = 16;
 
 /** Render workers a compile starts by default: one per CPU but one, 1 to MAX_WORKERS. */
 export function defaultWorkers(): number {
@@ -60,7 +62,7 @@ export function prestartForArgs(args: readonly string[]): void {
   if (at >= 0) {
     const value = Number(args[at]?.includes('=') ? args[at]?.slice('--workers='.length) : args[at + 1]);
     if (!Number.isInteger(value) || value < 0) return; // the CLI reports it
-    n = Math.min(value, 16);
+    n = Math.min(value, MAX_AHEAD);
   }
   for (let i = 0; i < n; i++) {
     const w = startRenderWorker();

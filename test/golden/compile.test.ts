@@ -12,7 +12,7 @@ import { joinDocuments } from '../../compiler/emit/documents.js';
 import type { Located } from '../../compiler/load/index.js';
 import type { ValidRepo } from '../../compiler/validate/index.js';
 import type { Environment, Topology } from '../../schemas/types/index.js';
-import { readTree } from '../unit/read-tree.js';
+import { readTree } from '../unit/compile-fixtures.js';
 
 const EXAMPLE = join(import.meta.dirname, '..', '..', 'environments');
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileRepo } from '../../compiler/compile.js';
 import { IncrementalCompiler } from '../../compiler/incremental.js';
-import { readTree } from './read-tree.js';
+import { readTree } from './compile-fixtures.js';
 
 const EXAMPLE = join(import.meta.dirname, '..', '..', 'environments');
 /** The example's topology files: a compile that changes one reuses the others. */

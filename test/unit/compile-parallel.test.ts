@@ -2,8 +2,7 @@
 // writes, returns the same files and diagnostics, and a failed parallel compile — whose workers
 // may already have written into the staging directory — leaves the previous output untouched.
 
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileModel, compileRepo } from '../../compiler/compile.js';
@@ -14,7 +13,7 @@ import { headsRender, renderTopology } from '../../compiler/pipeline/render-topo
 import { headsOf, ObjectOwners } from '../../compiler/pipeline/rendered-file.js';
 import type { ValidRepo } from '../../compiler/validate/index.js';
 import type { Environment, Topology } from '../../schemas/types/index.js';
-import { readTree } from './read-tree.js';
+import { exampleWithCopies, readTree } from './compile-fixtures.js';
 
 const EXAMPLE = join(import.meta.dirname, '..', '..', 'environments');
 
@@ -23,23 +22,9 @@ afterAll(async () => {
   for (const t of temps) await rm(t, { recursive: true, force: true });
 });
 
-/** The example repository plus `copies` renamed copies of each of its topologies (several chunks of work). */
-async function bigRepo(copies: number): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'dbtopo-parallel-'));
-  temps.push(dir);
-  for (const sub of ['envs', 'topologies', 'rendered']) await cp(join(EXAMPLE, sub), join(dir, sub), { recursive: true });
-  for (const file of await readdir(join(EXAMPLE, 'topologies'))) {
-    const text = await readFile(join(EXAMPLE, 'topologies', file), 'utf8');
-    for (let i = 0; i < copies; i++) {
-      await writeFile(join(dir, 'topologies', `${file.replace(/\.yaml$/, '')}-c${i}.yaml`), text.replace(/^name: (\S+)$/m, `name: $1-c${i}`));
-    }
-  }
-  return dir;
-}
-
 describe('parallel compile', () => {
   it('writes the serial compile byte for byte and returns the same files and diagnostics', async () => {
-    const repo = await bigRepo(10);
+    const repo = await exampleWithCopies(10, temps);
     const serial = await compileRepo({ repo, out: join(repo, 'serial'), workers: 0 });
     const parallel = await compileRepo({ repo, out: join(repo, 'parallel'), workers: 2 });
     // Counted before any file is made (what `dbtopo compile` prints), then the files themselves.
@@ -62,7 +47,7 @@ describe('parallel compile', () => {
   });
 
   it('reproduces the committed example tree over a stale output', async () => {
-    const repo = await bigRepo(0);
+    const repo = await exampleWithCopies(0, temps);
     await writeFile(join(repo, 'rendered', 'stale.yaml'), 'kind: Stale\n');
     const result = await compileRepo({ repo, workers: 2 });
     expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
@@ -71,7 +56,7 @@ describe('parallel compile', () => {
   });
 
   it('--env replaces only that environment', async () => {
-    const repo = await bigRepo(3);
+    const repo = await exampleWithCopies(3, temps);
     await compileRepo({ repo, workers: 0 });
     const before = await readTree(join(repo, 'rendered'));
     await writeFile(join(repo, 'rendered', 'prod', 'marker.txt'), 'kept\n');
@@ -87,7 +72,7 @@ describe('parallel compile', () => {
   });
 
   it('a failed compile leaves the previous output byte for byte intact and no staging directory', async () => {
-    const repo = await bigRepo(10);
+    const repo = await exampleWithCopies(10, temps);
     await compileRepo({ repo, workers: 0 });
     const before = await readTree(join(repo, 'rendered'));
     // Valid topologies (sorted first) are handed to the workers before the broken one is parsed.
@@ -133,7 +118,7 @@ describe('parallel compile', () => {
   });
 
   it('an unknown --env is a usage error, nothing written', async () => {
-    const repo = await bigRepo(0);
+    const repo = await exampleWithCopies(0, temps);
     const before = await readTree(join(repo, 'rendered'));
     await expect(compileRepo({ repo, env: 'nope', workers: 2 })).rejects.toThrow(/unknown environment "nope"/);
     expect(await readTree(join(repo, 'rendered'))).toEqual(before);

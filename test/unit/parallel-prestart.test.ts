@@ -4,37 +4,24 @@
 // process alive.
 
 import { spawnSync } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { compileRepo } from '../../compiler/compile.js';
+import { compileRepo, PARALLEL_MIN_TOPOLOGIES } from '../../compiler/compile.js';
 import { defaultWorkers, prestartForArgs, stopUntakenWorkers, workersStartedAhead } from '../../compiler/parallel/prestart.js';
-import { readTree } from './read-tree.js';
+import { exampleWithCopies, readTree } from './compile-fixtures.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const EXAMPLE = join(ROOT, 'environments');
+const EXAMPLE_TOPOLOGIES = readdirSync(join(EXAMPLE, 'topologies')).length;
 
 const temps: string[] = [];
 afterEach(() => stopUntakenWorkers());
 afterAll(async () => {
   for (const t of temps) await rm(t, { recursive: true, force: true });
 });
-
-/** The example repository with enough renamed topology copies to compile in workers by default (≥ 100 files). */
-async function repoOver100(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'dbtopo-prestart-'));
-  temps.push(dir);
-  for (const sub of ['envs', 'topologies']) await cp(join(EXAMPLE, sub), join(dir, sub), { recursive: true });
-  const files = await readdir(join(EXAMPLE, 'topologies'));
-  for (let i = 0; files.length * (i + 1) < 110; i++) {
-    for (const file of files) {
-      const text = await readFile(join(EXAMPLE, 'topologies', file), 'utf8');
-      await writeFile(join(dir, 'topologies', `${file.replace(/\.yaml$/, '')}-c${i}.yaml`), text.replace(/^name: (\S+)$/m, `name: $1-c${i}`));
-    }
-  }
-  return dir;
-}
 
 describe('render workers started ahead', () => {
   it('are started for a compile only, as many as it will ask for', () => {
@@ -51,7 +38,8 @@ describe('render workers started ahead', () => {
   });
 
   it('are taken by a compile in workers, which writes what the serial compile writes', async () => {
-    const repo = await repoOver100();
+    // Enough renamed copies of the example's topologies that a compile renders in workers by default.
+    const repo = await exampleWithCopies(Math.ceil(PARALLEL_MIN_TOPOLOGIES / EXAMPLE_TOPOLOGIES), temps);
     prestartForArgs(['compile', '--workers', '2']);
     const parallel = await compileRepo({ repo, out: join(repo, 'parallel'), workers: 2 });
     expect(workersStartedAhead()).toBe(0);
